@@ -1,0 +1,30 @@
+# The two commands: `make demo` (the whole pipeline on synthetic data) and `make test`.
+# Every target sets itself up on a fresh machine: uv is found as `uv` or `python3 -m uv`
+# (installed with pip when neither works), then `uv sync --frozen` builds .venv from uv.lock.
+SHELL := /bin/bash
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+UV = $(shell if uv --version >/dev/null 2>&1; then echo uv; \
+	elif python3 -m uv --version >/dev/null 2>&1; then echo "python3 -m uv"; fi)
+
+.PHONY: setup test demo bench clean
+
+setup:
+	@if [ -z "$(UV)" ]; then echo "installing uv with pip"; python3 -m pip install -q uv; fi
+	@$(MAKE) --no-print-directory _sync
+
+_sync:
+	$(UV) sync --frozen --quiet
+
+test: setup
+	$(UV) run --frozen --no-sync python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(UV) run --frozen --no-sync detbench demo $(DEMO_ARGS)
+
+bench: setup
+	$(UV) run --frozen --no-sync python benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

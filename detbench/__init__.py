@@ -1,0 +1,2 @@
+"""detbench: detection-tracking benchmark harness."""
+__version__ = "0.1.0"

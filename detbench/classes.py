@@ -1,0 +1,41 @@
+"""The seven nuScenes tracking classes, in the one order used everywhere.
+
+Index 0..6 in arrays, 1..7 in MOT files (``mot_id = index + 1``).
+The category mapping is the official nuScenes tracking benchmark's
+(``nuscenes.eval.tracking.utils.category_to_tracking_name``): bus = bendy + rigid,
+pedestrian = adult, child, construction_worker, police_officer; everything else is dropped.
+"""
+from __future__ import annotations
+
+CLASSES: tuple[str, ...] = ("car", "truck", "bus", "trailer", "pedestrian", "motorcycle", "bicycle")
+NUM_CLASSES = len(CLASSES)
+CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(CLASSES)}
+
+CATEGORY_TO_CLASS: dict[str, str] = {
+    "vehicle.car": "car",
+    "vehicle.truck": "truck",
+    "vehicle.bus.bendy": "bus",
+    "vehicle.bus.rigid": "bus",
+    "vehicle.trailer": "trailer",
+    "human.pedestrian.adult": "pedestrian",
+    "human.pedestrian.child": "pedestrian",
+    "human.pedestrian.construction_worker": "pedestrian",
+    "human.pedestrian.police_officer": "pedestrian",
+    "vehicle.motorcycle": "motorcycle",
+    "vehicle.bicycle": "bicycle",
+}
+
+
+def class_of_category(category_name: str) -> str | None:
+    """The tracking class of a nuScenes category name, or None when the benchmark drops it."""
+    return CATEGORY_TO_CLASS.get(category_name)
+
+
+def mot_class_id(index: int) -> int:
+    """Array class index (0..6) -> MOT file class id (1..7)."""
+    return int(index) + 1
+
+
+def class_index_from_mot(mot_id: int) -> int:
+    """MOT file class id (1..7) -> array class index (0..6)."""
+    return int(mot_id) - 1

@@ -1,0 +1,59 @@
+"""``detbench ls``: what exists under the runs root."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("ls")
+@click.argument("what", required=False, default="all",
+                type=click.Choice(["all", "datasets", "runs", "checkpoints", "caches", "motion", "tracks", "trackers"]))
+def command(what):
+    """List datasets, training runs, checkpoints, detection caches, motion models and trackers."""
+    from detbench import paths
+
+    root = paths.runs_root()
+    show = (lambda k: what in ("all", k))
+
+    def subdirs(p):
+        return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")) if p.is_dir() else []
+
+    if show("datasets"):
+        click.echo(f"datasets ({root / 'data'}):")
+        for d in subdirs(root / "data"):
+            click.echo(f"  {d.name}")
+    if show("runs") or show("checkpoints"):
+        click.echo(f"training runs ({paths.train_root()}):")
+        for d in subdirs(paths.train_root()):
+            ckpts = sorted(d.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
+            names = ", ".join(f"epoch{p.stem.split('_')[1]}" for p in ckpts)
+            click.echo(f"  {d.name}: {names or 'no checkpoints'}")
+    if show("caches"):
+        click.echo(f"detection caches ({paths.detections_root()}):")
+        for d in subdirs(paths.detections_root()):
+            meta = d / "meta.json"
+            desc = ""
+            if meta.is_file():
+                try:
+                    m = json.loads(meta.read_text())
+                    desc = f" {m.get('detector', '')} split={m.get('options', {}).get('split', '?')}"
+                except json.JSONDecodeError:
+                    desc = " (unreadable meta.json)"
+            click.echo(f"  {d.name}{desc}")
+    if show("motion"):
+        click.echo(f"motion models ({paths.motion_root()}):")
+        for d in subdirs(paths.motion_root()):
+            click.echo(f"  {d.name}")
+    if show("tracks"):
+        click.echo(f"tracking runs ({root / 'tracks'}):")
+        for det in subdirs(root / "tracks"):
+            for trk in subdirs(det):
+                click.echo(f"  {det.name}/{trk.name}")
+    if show("trackers"):
+        try:
+            from trackers import TRACKERS
+            names = ", ".join(sorted(TRACKERS))
+        except ImportError:
+            names = "(trackers package not available)"
+        click.echo(f"trackers: {names}")

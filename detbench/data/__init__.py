@@ -1,0 +1,1 @@
+"""Data layer: nuScenes and synthetic datasets, COCO and MOTChallenge files."""

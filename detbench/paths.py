@@ -1,0 +1,53 @@
+"""The run layout. Every stage reads and writes under one root (``./runs`` by default).
+
+Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
+
+::
+
+    runs/
+      data/<name>/                 detbench prepare: meta.json, coco/<split>.json,
+                                   sequences/<split>/<scene>_<CAM>/{gt/gt.txt,seqinfo.ini,frames.json}
+      train/<run>/                 detbench train: recipe.json, run.json, log.jsonl, epoch_<N>.pth, latest.pth
+      detections/<key>/            detbench detect: meta.json, <seq>.npz (one per sequence)
+      motion/<name>/               detbench train-motion: TrackSSM checkpoints
+      tracks/<detector>/<tracker>/ detbench track: <seq>.txt (MOT results), meta.json
+    results/<name>/                detbench compare: small committed tables and plots
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "DETBENCH_RUNS"
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get(ENV_VAR, "runs"))
+
+
+def data_dir(name: str) -> Path:
+    return runs_root() / "data" / name
+
+
+def train_root() -> Path:
+    return runs_root() / "train"
+
+
+def train_dir(run: str) -> Path:
+    return train_root() / run
+
+
+def detections_root() -> Path:
+    return runs_root() / "detections"
+
+
+def motion_root() -> Path:
+    return runs_root() / "motion"
+
+
+def tracks_dir(detector: str, tracker: str) -> Path:
+    return runs_root() / "tracks" / detector / tracker
+
+
+def results_dir(name: str) -> Path:
+    return Path("results") / name

@@ -1,0 +1,37 @@
+"""Shared test set-up: seeded, single-threaded torch, artifacts under a temporary runs root."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+REAL_FIXTURE = SHARED / "fixtures" / "nuscenes-mini-real"
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_isolate(tmp_path, monkeypatch):
+    random.seed(0)
+    np.random.seed(0)
+    monkeypatch.setenv("DETBENCH_RUNS", str(tmp_path / "runs"))
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads():
+    try:
+        import torch
+        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        torch.manual_seed(0)
+    except ImportError:
+        pass
+
+
+@pytest.fixture
+def real_fixture() -> Path:
+    if not REAL_FIXTURE.is_dir():
+        pytest.skip(f"real fixture not found at {REAL_FIXTURE}")
+    return REAL_FIXTURE
