@@ -1,0 +1,125 @@
+"""The Tracker protocol every tracker implements, and the per-frame context it receives.
+
+A tracker consumes detections one frame at a time::
+
+    tracker = make_tracker("botsort", {"track_buffer_s": 2.0}, frame_rate=2.0)
+    for frame in frames:
+        tracks = tracker.update(dets, frame)   # dets (N, 6) -> tracks (M, 8)
+
+``dets``: float32 (N, 6) ``x1, y1, x2, y2, score, class`` in image pixels, class 0..6.
+``tracks``: float32 (M, 8) ``x1, y1, x2, y2, track_id, score, class, det_index``: the tracks
+confirmed and updated in this frame. ``track_id`` is a positive integer, unique within the
+frame and stable for as long as the tracker keeps the object; ``det_index`` is the row of
+``dets`` that updated the track this frame. ``class`` is always the class of that detection:
+no track ever takes a detection of another class.
+``reset()`` forgets every track and restarts ids at 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """What a tracker knows about the current frame besides its detections.
+
+    ``index`` is 0-based within the sequence; ``timestamp`` in seconds; ``frame_rate`` in Hz.
+    ``image`` (BGR uint8, H x W x 3) is loaded lazily from ``image_path`` by :meth:`load_image`.
+    """
+
+    index: int
+    timestamp: float
+    frame_rate: float
+    width: int = 1600
+    height: int = 900
+    image: np.ndarray | None = None
+    image_path: str | Path | None = None
+
+    def has_image(self) -> bool:
+        return self.image is not None or (self.image_path is not None and Path(self.image_path).is_file())
+
+    def load_image(self) -> np.ndarray | None:
+        if self.image is None and self.image_path is not None:
+            import cv2
+
+            img = cv2.imread(str(self.image_path), cv2.IMREAD_COLOR)
+            if img is None:
+                from detbench.errors import InputError
+
+                raise InputError(f"{self.image_path}: image could not be decoded")
+            self.image = img
+        return self.image
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Anything with ``reset()`` and ``update(dets, frame) -> tracks`` (see module docstring)."""
+
+    params: Any
+
+    def reset(self) -> None: ...
+
+    def update(self, dets: np.ndarray, frame: Frame) -> np.ndarray: ...
+
+
+def params_from_options(params_cls, options: dict[str, Any] | None, tracker_name: str):
+    """Build a frozen parameter dataclass from ``{key: value}`` (values may be strings from the CLI).
+
+    Unknown keys raise :class:`detbench.errors.InputError` listing the valid ones; string values
+    are converted to the field's type.
+    """
+    from detbench.errors import InputError
+
+    options = dict(options or {})
+    valid = {f.name: f for f in fields(params_cls)}
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise InputError(f"tracker {tracker_name!r}: unknown option(s) {', '.join(unknown)}; "
+                         f"valid options: {', '.join(sorted(valid))}")
+    defaults = params_cls()
+    converted = {}
+    for key, value in options.items():
+        current = getattr(defaults, key)
+        converted[key] = _convert(value, current, key, tracker_name)
+    return params_cls(**converted)
+
+
+def _convert(value, current, key, tracker_name):
+    from detbench.errors import InputError
+
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(current, bool):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+    except ValueError:
+        raise InputError(f"tracker {tracker_name!r}: option {key}={value!r} is not a valid "
+                         f"{type(current).__name__}") from None
+    if current is None and value.lower() in ("none", ""):
+        return None
+    return value
+
+
+def parse_option_strings(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
+    from detbench.errors import InputError
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError(f"--tracker-opt {pair!r}: expected key=value")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
