@@ -35,3 +35,13 @@ def real_fixture() -> Path:
     if not REAL_FIXTURE.is_dir():
         pytest.skip(f"real fixture not found at {REAL_FIXTURE}")
     return REAL_FIXTURE
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """A small synthetic nuScenes-format dataset (2 scenes x 6 keyframes, CAM_FRONT), built once."""
+    from detbench.data.synthetic import write_dataset
+
+    out = tmp_path_factory.mktemp("synth")
+    write_dataset(out, scenes=2, keyframes=6, cameras=("CAM_FRONT",), seed=0)
+    return out
