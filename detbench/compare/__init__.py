@@ -1,0 +1,1 @@
+"""Comparing detectors x trackers: paired bootstrap intervals, IDSW attribution, tables, plots."""

@@ -1,0 +1,108 @@
+"""Track and evaluate every (detector, tracker) pair of a split, reusing every cache.
+
+The stages are the other parts' public entry points: ``detbench.detect.api.ensure_detections``
+(detection cache), ``detbench.tracking.run`` (tracking results) and
+``detbench.evaluate.api.evaluate_folders`` (metrics). Each reuse is counted in
+:data:`REUSE`, so callers (and tests) can see that a second comparison recomputed nothing.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from detbench.classes import CLASSES
+from detbench.compare.attribution import AttributionRules, count_causes, find_switches
+from detbench.compare.bootstrap import paired_bootstrap
+from detbench.data import mot
+from detbench.errors import InputError
+from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+
+REUSE: Counter = Counter()          # "detections", "tracks", "metrics" -> times served from cache
+BOOTSTRAP_METRICS = ("IDSW", "MOTA", "HOTA")
+
+
+def epoch_of(detector: str) -> int | None:
+    m = re.fullmatch(r"epoch_?(\d+)", Path(detector).stem if detector.endswith(".pth") else detector)
+    return int(m.group(1)) if m else None
+
+
+def list_run_detectors(run: str | None) -> list[str]:
+    """Every ``epoch<N>`` checkpoint of a training run, in epoch order."""
+    run_dir = _run_dir(run)
+    names = sorted((int(p.stem.split("_")[1]) for p in run_dir.glob("epoch_*.pth")))
+    if not names:
+        raise InputError(f"{run_dir}: no epoch_<N>.pth checkpoints")
+    return [f"epoch{n}" for n in names]
+
+
+def _run_dir(run: str | None) -> Path:
+    from detbench import paths
+
+    if run:
+        p = Path(run)
+        return p if p.is_dir() else paths.train_dir(run)
+    runs = [d for d in paths.train_root().glob("*") if d.is_dir()] if paths.train_root().is_dir() else []
+    if not runs:
+        raise InputError(f"{paths.train_root()}: no training runs")
+    return max(runs, key=lambda d: d.stat().st_mtime)
+
+
+def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> dict:
+    """``evaluate_folders`` with its result stored beside the results, keyed by the inputs' hashes."""
+    from detbench.evaluate.api import evaluate_folders
+
+    files = sorted(res_dir.glob("*.txt"))
+    key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
+                       "gt": {s: sha256_file(gt_dir / s / "gt" / "gt.txt") for s in sorted(p.stem for p in files)
+                              if (gt_dir / s / "gt" / "gt.txt").is_file()},
+                       "classes": classes, "iou": iou})
+    cache = res_dir / "metrics.json"
+    if cache.is_file():
+        try:
+            stored = json.loads(cache.read_text())
+            if stored.get("key") == key:
+                REUSE["metrics"] += 1
+                return stored["metrics"]
+        except json.JSONDecodeError:
+            pass
+    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou)
+    atomic_write_json(cache, {"key": key, "metrics": metrics})
+    return metrics
+
+
+def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> tuple[dict, dict]:
+    """IDSW causes summed over sequences, and switches per class, for one pair."""
+    causes: Counter = Counter()
+    per_class: Counter = Counter()
+    for res_file in sorted(res_dir.glob("*.txt")):
+        seq_dir = gt_dir / res_file.stem
+        info = mot.read_seqinfo(seq_dir / "seqinfo.ini")
+        gt = mot.read_mot(seq_dir / "gt" / "gt.txt", kind="gt")
+        res = mot.read_mot(res_file)
+        switches = find_switches(gt, res, info.length, info.width, info.height, per_class=True, rules=rules)
+        causes.update(count_causes(switches))
+        gt_class = {int(r[mot.ID]): int(r[mot.CLASS]) for r in gt}
+        per_class.update(CLASSES[gt_class[s.gt_id] - 1] for s in switches)
+    return dict(causes), {c: int(per_class.get(c, 0)) for c in CLASSES}
+
+
+def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
+                     seed: int) -> list[dict]:
+    """Per tracker, the change from the first to the last detector with 95 % intervals."""
+    from detbench.compare.hota_bootstrap import HOTA_METRIC
+
+    by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
+    out = []
+    for trk in trackers:
+        a, b = by.get((detectors[0], trk)), by.get((detectors[-1], trk))
+        if a is None or b is None or len(detectors) < 2:
+            continue
+        metrics = {}
+        for metric in BOOTSTRAP_METRICS:
+            r = paired_bootstrap(a["per_sequence_counts"], b["per_sequence_counts"], metric,
+                                 n_resamples=n_resamples, seed=seed, metrics={"HOTA": HOTA_METRIC})
+            metrics[metric] = dict(r.to_dict(), verdict=r.verdict(detectors[0], detectors[-1]))
+        out.append({"tracker": trk, "from": detectors[0], "to": detectors[-1], "metrics": metrics})
+    return out

@@ -1,0 +1,97 @@
+"""Write a comparison (dict, see :func:`detbench.compare.pipeline.run_comparison`) as md, csv, json."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from detbench.classes import CLASSES
+from detbench.compare.attribution import CAUSES
+from detbench.fileio import atomic_write_json, atomic_write_text
+
+ROW_METRICS = ("IDSW", "MOTA", "HOTA", "IDF1", "DetA", "AssA", "FP", "FN", "MT", "ML")
+RATIOS = {"MOTA", "HOTA", "IDF1", "DetA", "AssA"}
+
+
+def _fmt(metric: str, value) -> str:
+    if value is None:
+        return "—"
+    if metric in RATIOS:
+        return f"{100 * value:.2f}"
+    return f"{int(value)}"
+
+
+def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
+    scale = 100 if metric in RATIOS else 1
+    spec = ".2f" if metric in RATIOS else ".0f"
+    return (format(d["value_a"] * scale, spec), format(d["value_b"] * scale, spec),
+            format(d["delta"] * scale, "+" + spec),
+            f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
+
+
+def markdown(result: dict) -> str:
+    out = [f"# Comparison `{result['name']}`", "",
+           f"Split `{result['split']}` of `{result['data']}`, {result['n_sequences']} sequences; "
+           f"detectors {', '.join(result['detectors'])}; trackers {', '.join(result['trackers'])}. "
+           "Metrics: TrackEval HOTA/CLEAR/Identity, per-class matching, counts summed over classes "
+           "(ratios in %).", "",
+           "## Every (detector, tracker) pair", "",
+           "| detector | tracker | " + " | ".join(ROW_METRICS) + " |",
+           "|---|---|" + "---:|" * len(ROW_METRICS)]
+    for p in result["pairs"]:
+        if p["status"] != "ok":
+            out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(["—"] * len(ROW_METRICS))
+                       + " |")
+            continue
+        cells = [_fmt(m, p["overall"].get(m)) for m in ROW_METRICS]
+        out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(cells) + " |")
+    failed = [p for p in result["pairs"] if p["status"] != "ok"]
+    if failed:
+        out += ["", "**Gaps** (—): " + "; ".join(f"{p['detector']}/{p['tracker']}: {p.get('error', 'failed')}"
+                                             for p in failed)]
+    out += ["", "## IDSW per class", "", "| detector | tracker | " + " | ".join(CLASSES) + " |",
+            "|---|---|" + "---:|" * len(CLASSES)]
+    for p in result["pairs"]:
+        if p["status"] == "ok":
+            out.append(f"| {p['detector']} | {p['tracker']} | "
+                       + " | ".join(str(p["per_class_idsw"].get(c, 0)) for c in CLASSES) + " |")
+    if result.get("deltas"):
+        b = result["bootstrap"]
+        out += ["", f"## Change from `{result['detectors'][0]}` to `{result['detectors'][-1]}`", "",
+                f"95 % paired bootstrap intervals over sequences ({b['n_resamples']} resamples, seed {b['seed']}); "
+                "a verdict only where the interval excludes zero.", "",
+                "| tracker | metric | " + f"{result['detectors'][0]} | {result['detectors'][-1]} | change | 95 % CI | verdict |",
+                "|---|---|---:|---:|---:|---|---|"]
+        for d in result["deltas"]:
+            for metric, r in d["metrics"].items():
+                a, bb, delta, ci = _ci_fmt(metric, r)
+                out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | {r.get('verdict') or ''} |")
+    out += ["", "## Why the identities switched", "",
+            "| detector | tracker | " + " | ".join(CAUSES) + " | total |", "|---|---|" + "---:|" * (len(CAUSES) + 1)]
+    for p in result["pairs"]:
+        if p["status"] == "ok":
+            att = p["attribution"]
+            out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(str(att.get(c, 0)) for c in CAUSES)
+                       + f" | {sum(att.values())} |")
+    out += ["", "Rules (first that holds):", ""] + [f"- {r}" for r in result["attribution_rules"]]
+    if result.get("plots"):
+        out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in result["plots"]]
+    return "\n".join(out) + "\n"
+
+
+def csv_text(result: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["detector", "tracker", "status", *ROW_METRICS, *[f"IDSW_{c}" for c in CLASSES]])
+    for p in result["pairs"]:
+        ov = p.get("overall") or {}
+        w.writerow([p["detector"], p["tracker"], p["status"], *[ov.get(m, "") for m in ROW_METRICS],
+                    *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES]])
+    return buf.getvalue()
+
+
+def write_all(result: dict, out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    return [atomic_write_text(out_dir / "comparison.md", markdown(result)),
+            atomic_write_text(out_dir / "comparison.csv", csv_text(result)),
+            atomic_write_json(out_dir / "comparison.json", result)]

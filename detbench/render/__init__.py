@@ -1,0 +1,1 @@
+"""Drawing for people: tracks over images."""
