@@ -1,0 +1,50 @@
+"""``detbench synth``: write a synthetic dataset in the exact nuScenes format."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("synth")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--scenes", type=int, default=2, show_default=True, help="Number of scenes (about 20 s each at 40 keyframes).")
+@click.option("--keyframes", type=int, default=6, show_default=True, help="Keyframes (samples, 2 Hz) per scene.")
+@click.option("--cameras", default="CAM_FRONT", show_default=True,
+              help="Comma-separated cameras to render, among CAM_FRONT, CAM_FRONT_RIGHT, CAM_BACK_RIGHT, "
+                   "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT.")
+@click.option("--sweeps", is_flag=True, help="Also render the 12 Hz camera sweeps between keyframes.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical output.")
+@click.option("--version", "version", default="v1.0-synth", show_default=True, help="Table folder name (NuScenes version).")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists and is not empty.")
+def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
+    """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
+
+    \b
+    Example (the demo's dataset, ~1 min on one core):
+      detbench synth runs/synth --scenes 12 --keyframes 40
+      python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
+    """
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from detbench.data.synthetic import write_dataset
+
+    cams = tuple(c.strip() for c in cameras.split(",") if c.strip())
+    per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
+    total = max(scenes, 0) * max(per_scene, 0) * len(cams)
+    with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("render", total=total)
+        write_dataset(out, scenes=scenes, keyframes=keyframes, cameras=cams, sweeps=sweeps, seed=seed,
+                      version=version, force=force, progress=lambda n: bar.advance(task, n))
+    s = json.loads((Path(out) / "synth.json").read_text())
+    splits = json.loads((Path(out) / "splits.json").read_text())
+    con = Console(soft_wrap=True)
+    con.print(f"wrote {out}: {s['scenes']} scenes, {s['images']} images ({', '.join(s['cameras'])}"
+              f"{', with 12 Hz sweeps' if s['sweeps'] else ''}), {s['annotations']} annotations of "
+              f"{s['instances']} instances")
+    con.print("per class: " + ", ".join(f"{k} {v}" for k, v in s["annotations_per_class"].items())
+              + f"; other categories {s['annotations'] - sum(s['annotations_per_class'].values())}")
+    con.print("splits: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))

@@ -1,0 +1,201 @@
+"""``detbench prepare``: a nuScenes-format database -> COCO json per split + MOT GT per sequence.
+
+Output layout (``docs/contracts.md`` section 1), written atomically (built under a temporary
+name and renamed, so a failure leaves nothing behind)::
+
+    <out>/meta.json
+    <out>/coco/<split>.json
+    <out>/sequences/<split>/<scene>_<CAM>/{gt/gt.txt, seqinfo.ini, frames.json[, frames_all.json]}
+
+Ground truth choices (all recorded in ``meta.json``):
+
+- classes: the official nuScenes tracking mapping (``detbench.classes``); other categories dropped;
+- boxes: :mod:`detbench.data.projection` (devkit export_2d recipe); a box is kept when both its
+  width and height are at least ``min_size`` pixels;
+- ``min_visibility`` N keeps annotations whose visibility token is >= N (0 keeps all, including
+  an empty token). The MOT visibility column holds the upper bound of the nuScenes visibility
+  bin (1: 0.4, 2: 0.6, 3: 0.8, 4: 1.0; empty token: 1.0). nuScenes visibility is over all six
+  cameras, not per camera;
+- track ids: per scene, the instance tokens annotated anywhere in the scene, sorted, numbered
+  from 1. Deterministic on every machine, collision-free within a scene, the same object has the
+  same id in every camera of the scene, and independent of the filters.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from detbench import paths
+from detbench.classes import CLASS_INDEX, CLASSES, class_of_category
+from detbench.data import mot
+from detbench.data.coco import CocoBuilder
+from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
+from detbench.data.projection import box_corners, project_box
+from detbench.data.splits import resolve_splits
+from detbench.errors import InputError
+from detbench.fileio import atomic_dir, atomic_write_json, sha256_file
+from detbench.provenance import make_meta
+
+KEYFRAME_RATE = 2
+VISIBILITY_FRACTION = {"": 1.0, "1": 0.4, "2": 0.6, "3": 0.8, "4": 1.0}
+
+
+def scene_samples(nusc, scene: dict) -> list[dict]:
+    """The scene's samples (keyframes) in time order, following the ``next`` chain."""
+    out, token = [], scene["first_sample_token"]
+    while token:
+        sample = nusc.get("sample", token)
+        out.append(sample)
+        token = sample["next"]
+    return out
+
+
+def track_ids(nusc, samples: list[dict]) -> dict[str, int]:
+    """instance token -> 1-based id: the scene's annotated instances, sorted by token."""
+    tokens = {nusc.get("sample_annotation", a)["instance_token"] for s in samples for a in s["anns"]}
+    return {tok: i for i, tok in enumerate(sorted(tokens), 1)}
+
+
+def _keep_annotation(ann: dict, min_visibility: int) -> int | None:
+    """Class index of an annotation that passes the class and visibility filters, else None."""
+    cls = class_of_category(ann["category_name"])
+    if cls is None:
+        return None
+    vis = ann.get("visibility_token", "") or ""
+    if min_visibility > 0 and (not vis.isdigit() or int(vis) < min_visibility):
+        return None
+    return CLASS_INDEX[cls]
+
+
+def _frame_record(frame: int, sd: dict) -> dict:
+    return {"frame": frame, "sample_token": sd["sample_token"], "sample_data_token": sd["token"],
+            "timestamp": int(sd["timestamp"]), "image": sd["filename"]}
+
+
+def all_camera_frames(nusc, scene_token: str, first_sd: dict, keyframe_of: dict[str, int]) -> list[dict]:
+    """Every sample_data of one camera in the scene (keyframes and sweeps), in time order."""
+    chain, sd = [], first_sd
+    while sd["prev"]:
+        sd = nusc.get("sample_data", sd["prev"])
+    while True:
+        if nusc.get("sample", sd["sample_token"])["scene_token"] == scene_token:
+            chain.append(sd)
+        if not sd["next"]:
+            break
+        sd = nusc.get("sample_data", sd["next"])
+    chain.sort(key=lambda r: r["timestamp"])
+    out = []
+    for sd in chain:
+        rec = _frame_record(keyframe_of.get(sd["token"]), sd)
+        del rec["frame"]
+        rec.update(is_key_frame=bool(sd["is_key_frame"]), keyframe=keyframe_of.get(sd["token"]))
+        out.append(rec)
+    return out
+
+
+def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=None,
+            min_visibility: int = 0, min_size: float = 5.0, out: str | Path | None = None,
+            name: str | None = None, progress: bool = False) -> tuple[Path, dict]:
+    """Prepare a dataset; returns ``(output dir, summary)``. Raises InputError on bad input,
+    before anything is written. ``splits`` None: every split that has scenes. ``summary`` is ``{split: {"sequences", "frames", "boxes": {class: n}}}``."""
+    if not 0 <= int(min_visibility) <= 4:
+        raise InputError(f"--min-visibility: {min_visibility} is outside 0..4 (nuScenes visibility levels)")
+    if not min_size >= 0:
+        raise InputError(f"--min-size: {min_size} must be >= 0 pixels")
+    dataroot = Path(dataroot).resolve()
+    nusc = load_nuscenes(dataroot, version)
+    table_root = dataroot / version
+    cams = resolve_cameras(nusc, cameras, table_root)
+    scene_by_name = {s["name"]: s for s in nusc.scene}
+    split_scenes, split_source = resolve_splits(dataroot, version, None if splits is None else list(splits),
+                                                set(scene_by_name))
+    out = Path(out) if out else paths.data_dir(name or dataroot.name)
+
+    inputs = {"tables": table_hashes(dataroot, version)}
+    if (dataroot / "splits.json").is_file():
+        inputs["splits.json"] = sha256_file(dataroot / "splits.json")
+    has_sweeps = any(not sd["is_key_frame"] for sd in nusc.sample_data if sd["channel"] in cams)
+    summary: dict = {}
+    sequences: dict[str, list[str]] = {}
+    image_size = None
+    n_samples = sum(scene_by_name[s]["nbr_samples"] for v in split_scenes.values() for s in v)
+
+    from rich.progress import Progress
+
+    with atomic_dir(out) as tmp, Progress(disable=not progress, transient=False) as bar:
+        task = bar.add_task(f"prepare {version}", total=n_samples)
+        for split, scene_names in split_scenes.items():
+            coco = CocoBuilder(f"detbench prepare {version} {split}")
+            counts = {c: 0 for c in CLASSES}
+            seq_names, frames_total = [], 0
+            for scene_name in scene_names:
+                scene = scene_by_name[scene_name]
+                samples = scene_samples(nusc, scene)
+                ids = track_ids(nusc, samples)
+                per_cam = {c: {"frames": [], "rows": [], "keyframe_of": {}} for c in cams}
+                for sample in samples:
+                    kept = []
+                    for ann_token in sample["anns"]:
+                        ann = nusc.get("sample_annotation", ann_token)
+                        cls = _keep_annotation(ann, min_visibility)
+                        if cls is not None:
+                            kept.append((ann, cls, box_corners(ann["translation"], ann["size"], ann["rotation"])))
+                    for cam in cams:
+                        if cam not in sample["data"]:
+                            continue
+                        sd = nusc.get("sample_data", sample["data"][cam])
+                        acc = per_cam[cam]
+                        frame = len(acc["frames"]) + 1
+                        acc["frames"].append(_frame_record(frame, sd))
+                        acc["keyframe_of"][sd["token"]] = frame
+                        w, h = int(sd["width"]), int(sd["height"])
+                        image_size = image_size or [w, h]
+                        seq = f"{scene_name}_{cam}"
+                        image_id = coco.add_image(sd["filename"], w, h, seq, frame, sd["token"])
+                        ego = nusc.get("ego_pose", sd["ego_pose_token"])
+                        cs = nusc.get("calibrated_sensor", sd["calibrated_sensor_token"])
+                        for ann, cls, corners in kept:
+                            box = project_box(corners, ego, cs, w, h)
+                            if box is None or box[2] - box[0] < min_size or box[3] - box[1] < min_size:
+                                continue
+                            tid = ids[ann["instance_token"]]
+                            x1, y1, x2, y2 = box
+                            vis = VISIBILITY_FRACTION.get(ann.get("visibility_token", "") or "", 1.0)
+                            acc["rows"].append((frame, tid, x1, y1, x2 - x1, y2 - y1, 1.0, cls + 1, vis))
+                            coco.add_box(image_id, x1, y1, x2, y2, cls, tid)
+                            counts[CLASSES[cls]] += 1
+                    bar.advance(task)
+                for cam in cams:
+                    acc = per_cam[cam]
+                    if not acc["frames"]:
+                        continue
+                    seq = f"{scene_name}_{cam}"
+                    seq_dir = tmp / "sequences" / split / seq
+                    mot.write_mot(seq_dir / "gt" / "gt.txt", np.array(acc["rows"], dtype=np.float64).reshape(-1, 9))
+                    first = acc["frames"][0]
+                    sd0 = nusc.get("sample_data", first["sample_data_token"])
+                    mot.write_seqinfo(seq_dir / "seqinfo.ini", mot.SeqInfo(
+                        name=seq, frame_rate=KEYFRAME_RATE, width=int(sd0["width"]), height=int(sd0["height"]),
+                        length=len(acc["frames"])))
+                    atomic_write_json(seq_dir / "frames.json", acc["frames"])
+                    if has_sweeps:
+                        atomic_write_json(seq_dir / "frames_all.json",
+                                          all_camera_frames(nusc, scene["token"], sd0, acc["keyframe_of"]))
+                    seq_names.append(seq)
+                    frames_total += len(acc["frames"])
+            atomic_write_json(tmp / "coco" / f"{split}.json", coco.to_dict(), indent=None)
+            sequences[split] = seq_names
+            summary[split] = {"sequences": len(seq_names), "frames": frames_total, "boxes": counts}
+        options = {"cameras": cams, "splits": list(split_scenes), "min_visibility": int(min_visibility),
+                   "min_size": float(min_size)}
+        meta = make_meta(
+            "prepare", options=options, inputs=inputs, dataroot=str(dataroot), version=version, cameras=cams,
+            splits=split_scenes, split_source=split_source, image_size=image_size or [1600, 900],
+            sequences=sequences, has_sweeps=has_sweeps, frame_rate=KEYFRAME_RATE, summary=summary,
+            ground_truth={"classes": list(CLASSES), "boxes": "devkit export_2d recipe: in-front corners, "
+                          "convex hull clipped to the image; kept when w and h >= min_size",
+                          "track_ids": "per scene: sorted instance tokens numbered from 1",
+                          "visibility_column": "upper bound of the nuScenes visibility bin (1:0.4 2:0.6 3:0.8 4:1.0)"})
+        atomic_write_json(tmp / "meta.json", meta)
+    return out, summary

@@ -1,0 +1,89 @@
+"""Which scenes form ``train``, ``val`` and ``tune``.
+
+- A dataroot with ``splits.json`` (the synthetic dataset writes one): ``{split: [scene names]}``.
+- Real nuScenes, the devkit's official splits (``nuscenes.utils.splits.create_splits_scenes``):
+  ``v1.0-trainval``: train / val; ``v1.0-mini``: mini_train -> train, mini_val -> val.
+  ``tune`` (the tracker tuning split, disjoint from val) is held out of the official train split,
+  deterministically: the official train scenes sorted by name, every ``TUNE_EVERY[version]``-th
+  one (positions k-1, 2k-1, ...) goes to tune and leaves train. trainval: 70 tune / 630 train;
+  mini: 2 tune (scene-0757, scene-1100) / 6 train.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from detbench.errors import InputError
+
+SPLITS = ("train", "val", "tune")
+TUNE_EVERY = {"v1.0-trainval": 10, "v1.0-mini": 4}
+_OFFICIAL = {"v1.0-trainval": ("train", "val"), "v1.0-mini": ("mini_train", "mini_val")}
+
+
+def tune_rule(version: str) -> str:
+    k = TUNE_EVERY[version]
+    return (f"tune = every {k}th scene (positions {k - 1}, {2 * k - 1}, ... 0-based) of the official "
+            f"{_OFFICIAL[version][0]} split sorted by name; train = the rest")
+
+
+def official_splits(version: str) -> dict[str, list[str]]:
+    from nuscenes.utils.splits import create_splits_scenes
+
+    official = create_splits_scenes()
+    train_name, val_name = _OFFICIAL[version]
+    train_all = sorted(official[train_name])
+    k = TUNE_EVERY[version]
+    tune = [s for i, s in enumerate(train_all) if i % k == k - 1]
+    train = [s for i, s in enumerate(train_all) if i % k != k - 1]
+    return {"train": train, "val": sorted(official[val_name]), "tune": tune}
+
+
+def read_splits_file(path: Path) -> dict[str, list[str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(s, str) for s in v) for v in data.values()):
+        raise InputError(f"{path}: expected {{split: [scene names]}}")
+    return {k: list(v) for k, v in data.items()}
+
+
+def resolve_splits(dataroot: Path, version: str, wanted: list[str] | None,
+                   scene_names: set[str]) -> tuple[dict, str]:
+    """``({split: [scene names present in the database]}, source description)`` for ``wanted``
+    (None: every split of ``SPLITS`` that has scenes, e.g. a small synthetic set has no ``tune``).
+
+    Raises InputError for an unknown split name, a dataset with no split definition, a split file
+    naming scenes the database lacks, or a wanted split with no scene in this database.
+    """
+    if wanted is not None and not wanted:
+        raise InputError("--splits: no split given (choose from " + ", ".join(SPLITS) + ")")
+    for s in wanted or ():
+        if s not in SPLITS:
+            raise InputError(f"--splits: unknown split {s!r} (choose from {', '.join(SPLITS)})")
+    split_file = Path(dataroot) / "splits.json"
+    if split_file.is_file():
+        defined = read_splits_file(split_file)
+        missing = sorted({s for v in defined.values() for s in v} - scene_names)
+        if missing:
+            raise InputError(f"{split_file}: scene {missing[0]!r} is not in the database "
+                             f"({len(missing)} unknown scene(s))")
+        source, where = f"{split_file.name} in the dataroot", split_file
+    elif version in _OFFICIAL:
+        defined = official_splits(version)
+        # a partial download holds only some official scenes: keep those present
+        defined = {k: [s for s in v if s in scene_names] for k, v in defined.items()}
+        source, where = f"nuscenes-devkit official splits; {tune_rule(version)}", Path(dataroot) / version
+    else:
+        raise InputError(f"{split_file}: not found, and {version!r} has no official split "
+                         f"(official: {', '.join(_OFFICIAL)})")
+    if wanted is None:
+        wanted = [s for s in SPLITS if defined.get(s)] or list(SPLITS)
+    out = {}
+    for s in wanted:
+        scenes = defined.get(s, [])
+        if not scenes:
+            raise InputError(f"{where}: split {s!r} has no scenes in this database")
+        out[s] = list(scenes)
+    return out, source
