@@ -106,3 +106,101 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
             metrics[metric] = dict(r.to_dict(), verdict=r.verdict(detectors[0], detectors[-1]))
         out.append({"tracker": trk, "from": detectors[0], "to": detectors[-1], "metrics": metrics})
     return out
+
+
+def per_sequence_counts(gt_dir: Path, res_dir: Path, metrics: dict) -> dict[str, dict]:
+    """Counts per sequence for the bootstrap: CLEAR counts and HOTA's per-alpha sums."""
+    from detbench.compare.hota_bootstrap import hota_counts_per_sequence
+
+    hota = hota_counts_per_sequence(gt_dir, res_dir)
+    out = {}
+    for seq, m in metrics["per_sequence"].items():
+        out[seq] = {k: m[k] for k in ("IDSW", "TP", "FN", "FP")}
+        out[seq].update(hota[seq])
+    return out
+
+
+def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split: str, options: dict,
+             out_root: Path, rules: AttributionRules, jobs: int = 1) -> dict:
+    """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a crash."""
+    from detbench.tracking.run import TrackingFailed, track_cache
+
+    out_dir = out_root / detector / tracker
+    pair = {"detector": detector, "tracker": tracker, "epoch": epoch_of(detector), "options": options,
+            "tracks": str(out_dir)}
+    try:
+        before = _meta_hash(out_dir)
+        track_cache(cache_dir, data_dir, split, tracker, options, out_dir=out_dir, detector=detector, n_jobs=jobs)
+        if before is not None and before == _meta_hash(out_dir):
+            REUSE["tracks"] += 1
+    except TrackingFailed as e:
+        return dict(pair, status="failed", error=str(e))
+    gt_dir = Path(data_dir) / "sequences" / split
+    metrics = evaluate_cached(gt_dir, out_dir)
+    causes, per_class_idsw = attribute_pair(gt_dir, out_dir, rules)
+    return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
+                per_sequence=metrics["per_sequence"], per_class_idsw=per_class_idsw, attribution=causes,
+                per_sequence_counts=per_sequence_counts(gt_dir, out_dir, metrics))
+
+
+def _meta_hash(out_dir: Path) -> str | None:
+    meta = out_dir / "meta.json"
+    return sha256_file(meta) if meta.is_file() else None
+
+
+def tuned_options(tracker: str) -> dict | None:
+    """Options chosen by ``detbench tune`` for ``tracker``, if it has been tuned."""
+    from detbench import paths
+
+    path = paths.runs_root() / "tune" / f"{tracker}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())["best"]["options"]
+
+
+def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
+                   run: str | None = None, name: str = "default", tracker_options: dict | None = None,
+                   use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
+                   conf: float = 0.01, jobs: int = 1, results_root: Path | None = None,
+                   progress=None) -> dict:
+    """Every (detector, tracker) pair on ``split``; tables, intervals and plots in ``results/<name>/``."""
+    from detbench import paths
+    from detbench.compare import plots, report
+    from detbench.detect.api import detect
+
+    data_dir = Path(data_dir)
+    if not (data_dir / "sequences" / split).is_dir():
+        raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
+    if detectors == ["all"]:
+        detectors = list_run_detectors(run)
+    rules = AttributionRules()
+    out_root = paths.runs_root() / "compare" / name / "tracks"
+    pairs, options_used = [], {}
+    for det in detectors:
+        res = detect(det, data_dir, split, run=run, conf=conf, device=device)
+        if getattr(res, "cache_hit", False):
+            REUSE["detections"] += 1
+        for trk in trackers:
+            opts = dict((tracker_options or {}).get(trk, {}))
+            tuned = tuned_options(trk) if use_tuned else None
+            if tuned:
+                opts = {**tuned, **opts}
+            options_used[trk] = opts
+            if progress:
+                progress(f"{det} x {trk}")
+            pairs.append(run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs))
+    result = {
+        "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
+        "trackers": trackers, "tracker_options": options_used,
+        "n_sequences": len(next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})),
+        "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
+        "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
+        "attribution_rules": rules.describe(),
+    }
+    out_dir = Path(results_root or "results") / name
+    result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
+    if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
+        result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))
+    public = dict(result, pairs=[{k: v for k, v in p.items() if k != "per_sequence_counts"} for p in pairs])
+    report.write_all(public, out_dir)
+    return result

@@ -1,0 +1,58 @@
+"""``detbench eval``: HOTA / CLEAR / Identity of MOT results against MOT ground truth."""
+from __future__ import annotations
+
+import os
+
+import click
+
+EPILOG = """\b
+Example:
+  detbench eval --gt runs/data/mini/sequences/val --results runs/tracks/epoch30/botsort \\
+      --json runs/tracks/epoch30/botsort/metrics.json
+"""
+
+
+@click.command("eval", epilog=EPILOG)
+@click.option("--gt", "gt_dir", required=True, type=click.Path(),
+              help="Ground truth, MOTChallenge layout: <seq>/gt/gt.txt (+ seqinfo.ini).")
+@click.option("--results", "results_dir", required=True, type=click.Path(),
+              help="Tracker results: one <seq>.txt per ground-truth sequence.")
+@click.option("--classes", type=click.Choice(["per-class", "agnostic"]), default="per-class",
+              show_default=True, help="Score each class separately (summing counts) or ignore classes.")
+@click.option("--iou", type=float, default=0.5, show_default=True,
+              help="IoU threshold of CLEAR and Identity matching (HOTA uses its own alphas).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Write overall / per_class / per_sequence metrics here (atomically).")
+@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+              help="Worker processes scoring sequences in parallel.")
+@click.option("--no-check", is_flag=True, help="Skip the motmetrics cross-check (faster).")
+@click.option("--per-sequence/--summary", default=True, help="Show one row per sequence.")
+def command(gt_dir, results_dir, classes, iou, json_out, jobs, no_check, per_sequence):
+    """Score tracking results: HOTA, DetA, AssA, LocA (TrackEval HOTA), MOTA, MOTP, IDSW,
+    Frag, FP, FN, TP, MT, PT, ML (CLEAR), IDF1, IDP, IDR (Identity), per sequence, per class
+    and overall. motmetrics re-counts CLEAR and identity: any disagreement beyond the two
+    libraries' documented tie rules is an error."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from detbench.evaluate.api import evaluate_folders
+    from detbench.evaluate.combine import HIGHER_IS_BETTER
+    from detbench.evaluate.loading import pair_sequences
+    from detbench.evaluate.table import render
+    from detbench.fileio import atomic_write_json
+    from detbench.provenance import make_meta
+
+    total = len(pair_sequences(gt_dir, results_dir))
+    with Progress(transient=True) as bar:
+        task = bar.add_task("evaluating sequences", total=total)
+        result = evaluate_folders(gt_dir, results_dir, classes=classes, iou=iou, jobs=jobs,
+                                  check=not no_check, progress=lambda _: bar.advance(task))
+    console = Console()
+    if not console.is_terminal:  # piped / captured: do not squeeze the table to 80 columns
+        console = Console(width=180)
+    console.print(render(result, per_sequence=per_sequence))
+    if json_out:
+        meta = make_meta("eval", {"classes": classes, "iou": iou, "motmetrics_check": not no_check},
+                         {"gt": os.path.abspath(gt_dir), "results": os.path.abspath(results_dir)})
+        atomic_write_json(json_out, {**result, "higher_is_better": HIGHER_IS_BETTER, "meta": meta})
+        click.echo(f"wrote {json_out}")

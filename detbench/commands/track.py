@@ -1,0 +1,88 @@
+"""``detbench track``: run a tracker over every sequence of a split and write MOT results."""
+from __future__ import annotations
+
+import os
+
+import click
+
+EPILOG = """\b
+Examples:
+  detbench track --detector epoch30 --tracker botsort --data runs/data/mini --split val
+  detbench track --tracker iou --dets my_dets/ --sequences runs/data/mini/sequences/val \\
+      --out runs/tracks/mydet/iou --tracker-opt max_age_s=2
+"""
+
+
+@click.command("track", epilog=EPILOG)
+@click.option("--tracker", required=True, help="Registered tracker: iou, botsort, bytetrack, ocsort, trackssm.")
+@click.option("--detector", default=None, help="Checkpoint name (epoch<N>, latest) or .pth path; "
+              "detections come from its cache, computed when missing.")
+@click.option("--run", "run_name", default=None, help="Training run of --detector (default: most recent).")
+@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
+              help="Prepared dataset (default: the only one under runs/data).")
+@click.option("--split", default="val", show_default=True)
+@click.option("--dets", "dets_dir", default=None, type=click.Path(file_okay=False),
+              help="External detections: <seq>.txt rows frame,-1,x,y,w,h,score[,class] (needs --sequences).")
+@click.option("--sequences", "seq_dir", default=None, type=click.Path(file_okay=False),
+              help="MOTChallenge-layout sequences for --dets: <seq>/seqinfo.ini [+ frames.json].")
+@click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
+              help="Tracker parameter override (repeatable); unknown keys are an error.")
+@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+              help="Worker processes (results do not depend on it).")
+@click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Output folder (default runs/tracks/<detector>/<tracker>/).")
+@click.option("--force", is_flag=True, help="Recompute even when the output holds the same inputs.")
+def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tracker_opts, jobs, device,
+            out_dir, force):
+    """Run TRACKER over every sequence of a split (from the detection cache of --detector, or from
+    external --dets/--sequences files) and write <seq>.txt MOT results plus meta.json."""
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from detbench import paths
+    from detbench.errors import InputError
+    from detbench.tracking.run import track_split
+    from detbench.tracking.sources import from_cache, from_external
+    from trackers.base import parse_option_strings
+
+    options = parse_option_strings(tracker_opts)
+    if dets_dir or seq_dir:
+        if not (dets_dir and seq_dir):
+            raise InputError("--dets and --sequences go together (detections + sequence info)")
+        if detector:
+            raise InputError("give either --detector or --dets/--sequences, not both")
+        jobs_list = from_external(dets_dir, seq_dir)
+        out = Path(out_dir) if out_dir else paths.tracks_dir(Path(dets_dir).resolve().name, tracker)
+        extra = {"dets_dir": str(dets_dir), "sequences_dir": str(seq_dir)}
+    else:
+        if not detector:
+            raise InputError("give --detector (detection cache) or --dets with --sequences")
+        data = Path(data_dir) if data_dir else _only_dataset()
+        from detbench.detect.api import ensure_detections
+
+        cache_dir = ensure_detections(detector, data, split, run=run_name, device=device)
+        jobs_list = from_cache(cache_dir, data, split)
+        out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
+        extra = {"detector": detector, "run": run_name, "cache_dir": str(cache_dir), "data_dir": str(data),
+                 "split": split}
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"tracking ({tracker})", total=len(jobs_list))
+        meta = track_split(jobs_list, tracker, out, options, n_jobs=jobs, extra_meta=extra, force=force,
+                           progress=lambda _: bar.advance(task))
+    rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
+    how = "reused (same inputs)" if meta.get("reused") else "wrote"
+    click.echo(f"{how} {len(meta['sequences'])} sequences, {rows} track boxes -> {out}")
+
+
+def _only_dataset():
+    from detbench import paths
+    from detbench.errors import InputError
+
+    root = paths.runs_root() / "data"
+    found = sorted(p for p in root.iterdir() if (p / "meta.json").is_file()) if root.is_dir() else []
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        raise InputError(f"{root}: pass --data (prepared datasets found: {names})")
+    return found[0]

@@ -1,0 +1,27 @@
+"""``detbench tune``: grid-search a tracker's thresholds on the tuning split."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("tune", epilog="Example: detbench tune --tracker botsort --detector epoch30 --data runs/data/nuscenes")
+@click.option("--tracker", required=True, help="Registered tracker to tune.")
+@click.option("--detector", required=True, help="Detector whose detections are tracked (epoch<N> or a .pth).")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset.")
+@click.option("--run", default=None, help="Training run of the detector (default: the latest).")
+@click.option("--split", default="tune", show_default=True, help="Split to tune on.")
+@click.option("--report-split", default="val", show_default=True, help="The split tables report: never read here.")
+@click.option("--device", default="cpu", show_default=True)
+def command(tracker, detector, data_dir, run, split, report_split, device):
+    """Try a small grid of the tracker's main thresholds on the tuning split and save the best
+    (max HOTA, then fewest ID switches) to runs/tune/TRACKER.json for `detbench compare`."""
+    from detbench.tune import tune
+
+    def show(options, overall):
+        click.echo(f"  {options}: HOTA {100 * overall['HOTA']:.2f}  IDSW {overall['IDSW']}  MOTA {100 * overall['MOTA']:.2f}")
+
+    path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show)
+    import json
+
+    best = json.loads(path.read_text())["best"]
+    click.echo(f"best for {tracker}: {best['options']} (HOTA {100 * best['HOTA']:.2f}, IDSW {best['IDSW']}) -> {path}")

@@ -1,0 +1,81 @@
+"""``evaluate_folders``: true tracking metrics of MOT result files against MOT ground truth.
+
+Returns ``{"overall": S, "per_class": {class name: S}, "per_sequence": {seq: S}}`` where every
+``S`` holds exactly :data:`detbench.evaluate.combine.KEYS` (ratios as fractions, counts as
+ints). ``classes="per-class"``: each class is scored on its own (a GT box of class c is matched
+only by results of class c) and classes are combined by summing counts; ``per_class`` lists the
+classes present in the GT or the results. ``classes="agnostic"``: the class column is ignored
+and ``per_class`` is empty. Every sequence is cross-checked with motmetrics (``check=True``).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from detbench.classes import CLASSES
+from detbench.errors import InputError
+from detbench.evaluate import combine as comb
+from detbench.evaluate import trackeval_adapter as te
+from detbench.evaluate.loading import SequenceFiles, load_sequence, pair_sequences
+from detbench.evaluate.matching import match_sequence, trackeval_data
+
+CLASS_MODES = ("per-class", "agnostic")
+
+
+def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = True):
+    """Load, match and score one sequence -> (name, {group or None: TrackEval results})."""
+    gt, res, length = load_sequence(files)
+    seq = match_sequence(files.name, gt, res, length, per_class=per_class)
+    groups = seq.groups()
+    out = {g: te.eval_sequence(trackeval_data(seq, g), iou) for g in groups}
+    if not groups:  # no boxes at all: still a scored (empty) sequence
+        out = {None: te.eval_sequence(trackeval_data(seq, -1), iou)}
+    if check:
+        from detbench.evaluate.motmetrics_check import check_sequence
+
+        check_sequence(seq, list(out.values()), iou)
+    return files.name, out
+
+
+def _score_star(args):
+    return score_sequence(*args)
+
+
+def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str = "per-class",
+                     iou: float = 0.5, jobs: int = 1, check: bool = True,
+                     progress: Callable[[str], None] | None = None) -> dict:
+    """Score every ``<results_dir>/<seq>.txt`` against ``<gt_dir>/<seq>/gt/gt.txt``.
+
+    ``jobs`` worker processes score sequences in parallel (results do not depend on it);
+    ``progress(seq)`` is called as each sequence finishes.
+    """
+    if classes not in CLASS_MODES:
+        raise InputError(f"--classes {classes!r}: expected one of {', '.join(CLASS_MODES)}")
+    if not 0.0 < float(iou) <= 1.0:
+        raise InputError(f"--iou {iou}: expected a threshold in (0, 1]")
+    per_class = classes == "per-class"
+    pairs = pair_sequences(gt_dir, results_dir)
+    tasks = [(f, per_class, float(iou), check) for f in pairs]
+    scored: dict[str, dict] = {}
+    if jobs <= 1 or len(tasks) == 1:
+        for t in tasks:
+            name, r = score_sequence(*t)
+            scored[name] = r
+            if progress:
+                progress(name)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            chunk = max(1, min(32, len(tasks) // (4 * jobs)))
+            for name, r in pool.map(_score_star, tasks, chunksize=chunk):
+                scored[name] = r
+                if progress:
+                    progress(name)
+    scored = dict(sorted(scored.items()))
+    overall, per_group, per_sequence = comb.combine(scored, float(iou))
+    return {
+        "overall": comb.summarize(overall),
+        "per_class": ({CLASSES[g - 1]: comb.summarize(r) for g, r in per_group.items()}
+                      if per_class else {}),
+        "per_sequence": {s: comb.summarize(r) for s, r in per_sequence.items()},
+    }

@@ -1,0 +1,105 @@
+"""Pair ground-truth sequences with result files and load both, validated.
+
+``gt_dir``: MOTChallenge layout, ``<seq>/gt/gt.txt`` (+ optional ``<seq>/seqinfo.ini`` giving
+the sequence length). ``results_dir``: one ``<seq>.txt`` per sequence. Every GT sequence needs a
+result file and every result file a GT sequence; an empty result *file* is fine (the tracker
+found nothing), an empty results *folder* is an error. Row validation is
+:func:`detbench.data.mot.read_mot`'s (non-integer frames, non-positive sizes, duplicate ids ...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import warnings
+
+import numpy as np
+
+from detbench.classes import NUM_CLASSES
+from detbench.data.mot import CLASS, FRAME, H, ID, MOT_COLS, W, read_mot, read_seqinfo
+from detbench.errors import InputError
+
+
+@dataclass(frozen=True)
+class SequenceFiles:
+    name: str
+    gt_path: Path
+    res_path: Path
+    seqinfo_path: Path | None
+
+
+def _names(paths, limit: int = 5) -> str:
+    paths = sorted(paths)
+    more = f" (+{len(paths) - limit} more)" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def pair_sequences(gt_dir: str | Path, results_dir: str | Path) -> list[SequenceFiles]:
+    """Match ``<gt_dir>/<seq>/gt/gt.txt`` with ``<results_dir>/<seq>.txt``, sorted by name."""
+    gt_dir, results_dir = Path(gt_dir), Path(results_dir)
+    if not gt_dir.is_dir():
+        raise InputError(f"{gt_dir}: ground-truth folder not found")
+    if not results_dir.is_dir():
+        raise InputError(f"{results_dir}: results folder not found")
+    gt = {p.name: p for p in gt_dir.iterdir() if p.is_dir() and (p / "gt" / "gt.txt").is_file()}
+    if not gt:
+        raise InputError(f"{gt_dir}: no ground truth (<seq>/gt/gt.txt) found")
+    res = {p.stem: p for p in results_dir.glob("*.txt") if p.is_file()}
+    if not res:
+        raise InputError(f"{results_dir}: results folder holds no <seq>.txt result files")
+    extra = set(res) - set(gt)
+    if extra:
+        raise InputError(f"{results_dir}: result file(s) for sequence(s) without ground truth in "
+                         f"{gt_dir}: {_names(f'{n}.txt' for n in extra)}")
+    missing = set(gt) - set(res)
+    if missing:
+        raise InputError(f"{results_dir}: no result file for ground-truth sequence(s): "
+                         f"{_names(f'{n}.txt' for n in missing)}")
+    out = []
+    for name in sorted(gt):
+        ini = gt[name] / "seqinfo.ini"
+        out.append(SequenceFiles(name, gt[name] / "gt" / "gt.txt", res[name], ini if ini.is_file() else None))
+    return out
+
+
+def read_table(path: Path, kind: str) -> np.ndarray:
+    """:func:`read_mot` with a vectorised fast path (same array, same validation).
+
+    Well-formed files are parsed by ``np.loadtxt`` and checked column-wise; anything unusual
+    (ragged rows, a failed check) goes through :func:`read_mot`, whose message names the line.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # loadtxt warns on an empty file
+            a = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, comments=None)
+    except (ValueError, OSError):
+        return read_mot(path, kind=kind)
+    if a.size == 0 or not 6 <= a.shape[1] <= MOT_COLS:
+        return read_mot(path, kind=kind)
+    out = np.ones((len(a), MOT_COLS), dtype=np.float64)
+    out[:, :a.shape[1]] = a
+    ints = out[:, [FRAME, ID, CLASS]]
+    frame_id = out[:, FRAME] * (1 << 32) + out[:, ID]
+    ok = (np.isfinite(out).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
+          and (out[:, W] > 0).all() and (out[:, H] > 0).all()
+          and ((out[:, CLASS] >= 1) & (out[:, CLASS] <= NUM_CLASSES)).all()
+          and len(np.unique(frame_id)) == len(out))
+    if not ok:
+        read_mot(path, kind=kind)  # raises with the offending line
+        raise InputError(f"{path}: malformed MOT rows")  # pragma: no cover (read_mot disagrees)
+    return out
+
+
+def load_sequence(files: SequenceFiles) -> tuple[np.ndarray, np.ndarray, int]:
+    """(gt table, results table, number of frames). Frames beyond seqinfo's length are an error."""
+    gt = read_table(files.gt_path, kind="gt")
+    res = read_table(files.res_path, kind="results")
+    if files.seqinfo_path is not None:
+        length = read_seqinfo(files.seqinfo_path).length
+        for table, path in ((gt, files.gt_path), (res, files.res_path)):
+            if len(table) and table[:, FRAME].max() > length:
+                raise InputError(f"{path}: frame {int(table[:, FRAME].max())} is beyond the sequence "
+                                 f"length {length} in {files.seqinfo_path}")
+    else:
+        length = int(max(gt[:, FRAME].max(initial=0), res[:, FRAME].max(initial=0)))
+    return gt, res, length

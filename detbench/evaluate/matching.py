@@ -1,0 +1,95 @@
+"""Per-frame IoU between ground truth and results, grouped per class or class-agnostic.
+
+IoU is computed here (:func:`detbench.types.iou_matrix`), never by motmetrics (DESIGN trap 7).
+A *group* is what gets scored on its own: one class id (1..7) in per-class mode, or the single
+group 0 in agnostic mode. In per-class mode a GT box of class c can only be matched by results
+of class c, because each class is scored separately and then combined by summing counts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detbench.data.mot import CLASS, FRAME, ID, mot_to_boxes
+from detbench.types import iou_matrix
+
+AGNOSTIC = 0
+
+
+@dataclass
+class FrameMatch:
+    """One frame: row indices into the GT / result tables and their (n_gt, n_res) IoU."""
+
+    gt_rows: np.ndarray
+    res_rows: np.ndarray
+    iou: np.ndarray
+
+
+@dataclass
+class SequenceMatch:
+    """A sequence's GT and result tables (K, 9) with per-frame IoU; ``groups`` per row."""
+
+    name: str
+    num_frames: int
+    gt: np.ndarray
+    res: np.ndarray
+    gt_group: np.ndarray
+    res_group: np.ndarray
+    frames: list[FrameMatch]
+
+    def groups(self) -> list[int]:
+        """Groups with at least one GT or result row, sorted."""
+        return sorted(set(self.gt_group.tolist()) | set(self.res_group.tolist()))
+
+
+def _rows_per_frame(table: np.ndarray, num_frames: int) -> list[np.ndarray]:
+    frames = table[:, FRAME].astype(np.int64)
+    order = np.argsort(frames, kind="stable")
+    bounds = np.searchsorted(frames[order], np.arange(1, num_frames + 2))
+    return [order[bounds[f]:bounds[f + 1]] for f in range(num_frames)]
+
+
+def match_sequence(name: str, gt: np.ndarray, res: np.ndarray, num_frames: int,
+                   per_class: bool = True) -> SequenceMatch:
+    """IoU of every GT box against every result box in the same frame (all classes at once)."""
+    gt_boxes, res_boxes = mot_to_boxes(gt), mot_to_boxes(res)
+    frames = []
+    for g, r in zip(_rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames)):
+        frames.append(FrameMatch(g, r, iou_matrix(gt_boxes[g], res_boxes[r])))
+    if per_class:
+        gt_group, res_group = gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
+    else:
+        gt_group = np.full(len(gt), AGNOSTIC, dtype=np.int64)
+        res_group = np.full(len(res), AGNOSTIC, dtype=np.int64)
+    return SequenceMatch(name, num_frames, gt, res, gt_group, res_group, frames)
+
+
+def _contiguous(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return inverse.astype(np.int64), len(uniq)
+
+
+def trackeval_data(seq: SequenceMatch, group: int) -> dict:
+    """TrackEval's per-sequence data dict for one group (see ``_BaseDataset.get_raw_seq_data``):
+    ``gt_ids`` / ``tracker_ids`` per timestep as contiguous 0-based ints, ``similarity_scores``
+    per timestep (n_gt, n_res) IoU, and the counts. No MOTChallenge preprocessing is applied."""
+    g_sel = seq.gt_group == group
+    r_sel = seq.res_group == group
+    g_ids = np.full(len(seq.gt), -1, dtype=np.int64)
+    r_ids = np.full(len(seq.res), -1, dtype=np.int64)
+    g_ids[g_sel], n_gt_ids = _contiguous(seq.gt[g_sel, ID])
+    r_ids[r_sel], n_res_ids = _contiguous(seq.res[r_sel, ID])
+    gt_ids, tr_ids, sims = [], [], []
+    for fm in seq.frames:
+        gm = g_sel[fm.gt_rows]
+        rm = r_sel[fm.res_rows]
+        gt_ids.append(g_ids[fm.gt_rows[gm]])
+        tr_ids.append(r_ids[fm.res_rows[rm]])
+        sims.append(fm.iou[np.ix_(gm, rm)])
+    return {
+        "seq": seq.name, "cls": group, "num_timesteps": seq.num_frames,
+        "num_gt_dets": int(g_sel.sum()), "num_tracker_dets": int(r_sel.sum()),
+        "num_gt_ids": n_gt_ids, "num_tracker_ids": n_res_ids,
+        "gt_ids": gt_ids, "tracker_ids": tr_ids, "similarity_scores": sims,
+    }

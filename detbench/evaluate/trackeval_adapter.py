@@ -1,0 +1,44 @@
+"""TrackEval's metric classes run directly on detbench's per-sequence data dicts.
+
+No TrackEval dataset class and no MOTChallenge preprocessing: :mod:`detbench.evaluate.matching`
+builds the data dict, and ``HOTA``, ``CLEAR`` and ``Identity`` score it. Combining follows
+TrackEval's own rules (``combine_sequences`` / ``combine_classes_det_averaged``: per-alpha and
+CLEAR / identity counts are summed, AssA and LocA weighted by HOTA_TP, then ratios derived).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+METRIC_NAMES = ("HOTA", "CLEAR", "Identity")
+
+
+@lru_cache(maxsize=8)
+def metrics(iou: float = 0.5) -> dict:
+    """The three TrackEval metric objects, CLEAR and Identity at IoU threshold ``iou``."""
+    from trackeval.metrics import CLEAR, HOTA, Identity
+
+    cfg = {"THRESHOLD": float(iou), "PRINT_CONFIG": False}
+    return {"HOTA": HOTA(), "CLEAR": CLEAR(cfg), "Identity": Identity(cfg)}
+
+
+def eval_sequence(data: dict, iou: float = 0.5) -> dict:
+    """{metric name: TrackEval result dict} for one sequence data dict."""
+    return {name: m.eval_sequence(data) for name, m in metrics(iou).items()}
+
+
+def combine_sequences(results: list[dict], iou: float = 0.5) -> dict:
+    """TrackEval's ``combine_sequences`` over several per-sequence results (same class)."""
+    return _combine(results, iou, "combine_sequences")
+
+
+def combine_classes(results: list[dict], iou: float = 0.5) -> dict:
+    """TrackEval's ``combine_classes_det_averaged``: sum counts over classes, then derive."""
+    return _combine(results, iou, "combine_classes_det_averaged")
+
+
+def _combine(results: list[dict], iou: float, method: str) -> dict:
+    out = {}
+    for name, m in metrics(iou).items():
+        per = {str(i): r[name] for i, r in enumerate(results)}
+        out[name] = getattr(m, method)(per)
+    return out

@@ -1,0 +1,170 @@
+"""Run a tracker over a split: one worker process per sequence batch, MOT results + meta.json.
+
+Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
+
+    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7)
+    meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved), and
+                 sequences: {seq: {"status": "ok" | "failed", "rows": n, "error": "..."}}
+
+The directory is written atomically (all or nothing). A tracker failing on one sequence does not
+stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
+the directory is written. ``inputs_hash`` covers the tracker (name, resolved parameters, source
+file), each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json``
+has the same hash and no failures is reused instead of recomputed (``force=True`` recomputes).
+Results do not depend on the number of worker processes.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import multiprocessing as mp
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from detbench.errors import DetbenchError
+from detbench.fileio import atomic_dir, atomic_write_json, sha256_file, sha256_json
+from detbench.tracking.sources import SequenceJob
+
+
+class TrackingFailed(DetbenchError):
+    """The tracker failed on some sequences (the others were written; see meta.json)."""
+
+    exit_code = 1
+
+
+def resolve_params(tracker: str, options: dict | None) -> dict:
+    """The tracker's full parameter set (defaults + ``options``) as a JSON-able dict."""
+    from trackers import tracker_class
+    from trackers.base import params_from_options
+
+    cls = tracker_class(tracker)
+    return asdict(params_from_options(cls.Params, options, tracker))
+
+
+def track_sequence(job: SequenceJob, tracker: str, options: dict | None) -> np.ndarray:
+    """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
+    from detbench.data.mot import MOT_COLS, tracks_to_mot
+    from trackers import make_tracker
+    from trackers.base import Frame
+
+    dets = job.load_detections()
+    trk = make_tracker(tracker, options, frame_rate=job.info.frame_rate)
+    if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
+        sys.modules["torch"].set_num_threads(1)
+    rows = [np.zeros((0, MOT_COLS))]
+    for i, d in enumerate(dets):
+        frame = Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate,
+                      width=job.info.width, height=job.info.height, image_path=job.images[i])
+        rows.append(tracks_to_mot(i + 1, trk.update(d, frame)))
+    return np.concatenate(rows)
+
+
+def _worker(args):
+    job, tracker, options = args
+    t0 = time.perf_counter()
+    try:
+        return job.name, track_sequence(job, tracker, options), None, time.perf_counter() - t0
+    except Exception as e:  # recorded per sequence; the run goes on
+        return job.name, None, f"{type(e).__name__}: {e}".splitlines()[0], time.perf_counter() - t0
+
+
+def inputs_hash(jobs: list[SequenceJob], tracker: str, params: dict) -> str:
+    from trackers import tracker_class
+
+    src = inspect.getsourcefile(tracker_class(tracker))
+    return sha256_json({
+        "tracker": tracker, "params": params, "tracker_source": sha256_file(src) if src else "",
+        "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
+                               "images": j.images} for j in jobs},
+    })
+
+
+def _reusable(out_dir: Path, digest: str) -> bool:
+    try:
+        meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    ok = all(s.get("status") == "ok" and (out_dir / f"{n}.txt").is_file()
+             for n, s in meta.get("sequences", {}).items())
+    return meta.get("inputs_hash") == digest and ok
+
+
+def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, options: dict | None = None,
+                n_jobs: int = 1, extra_meta: dict | None = None, force: bool = False,
+                progress: Callable[[str], None] | None = None) -> dict:
+    """Track every job's sequence, write ``out_dir`` atomically, return its meta.json dict.
+
+    Returns the existing meta (with ``"reused": True``) when ``out_dir`` already holds a complete
+    run with the same inputs hash. Raises :class:`TrackingFailed` (after writing) if any
+    sequence failed.
+    """
+    from detbench.data.mot import write_mot
+    from detbench.provenance import make_meta
+
+    out_dir = Path(out_dir)
+    params = resolve_params(tracker, options)  # unknown tracker / option: InputError before any work
+    digest = inputs_hash(jobs, tracker, params)
+    if not force and _reusable(out_dir, digest):
+        meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
+        return {**meta, "reused": True}
+    tasks = [(j, tracker, options) for j in jobs]
+    results: dict[str, tuple] = {}
+    t0 = time.perf_counter()
+    if n_jobs <= 1 or len(tasks) <= 1:
+        it = map(_worker, tasks)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)), mp_context=mp.get_context("forkserver"))
+        it = pool.map(_worker, tasks)
+    try:
+        for name, rows, error, secs in it:
+            results[name] = (rows, error, secs)
+            if progress:
+                progress(name)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    seqs = {}
+    with atomic_dir(out_dir) as tmp:
+        for name in sorted(results):
+            rows, error, secs = results[name]
+            if error is None:
+                write_mot(tmp / f"{name}.txt", rows)
+                seqs[name] = {"status": "ok", "rows": int(len(rows)), "seconds": round(secs, 3)}
+            else:
+                seqs[name] = {"status": "failed", "error": error}
+        meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
+                         {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
+                         inputs_hash=digest, sequences=seqs, seconds=round(time.perf_counter() - t0, 3),
+                         **(extra_meta or {}))
+        atomic_write_json(tmp / "meta.json", meta)
+    failed = [n for n, s in seqs.items() if s["status"] == "failed"]
+    if failed:
+        raise TrackingFailed(f"{out_dir / 'meta.json'}: tracker {tracker!r} failed on {len(failed)} of "
+                             f"{len(seqs)} sequence(s): {failed[0]}: {seqs[failed[0]]['error']}")
+    return meta
+
+
+def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker: str,
+                options: dict | None = None, out_dir: str | Path | None = None, detector: str | None = None,
+                n_jobs: int = 1, force: bool = False) -> Path:
+    """Track ``split`` of a prepared dataset from a detection cache; return the output directory.
+
+    ``out_dir`` defaults to ``runs/tracks/<detector or cache dir name>/<tracker>/``. Skips the
+    work when that directory holds a complete run with the same inputs hash.
+    """
+    from detbench import paths
+    from detbench.tracking.sources import from_cache
+
+    out = Path(out_dir) if out_dir else paths.tracks_dir(detector or Path(cache_dir).name, tracker)
+    jobs = from_cache(cache_dir, data_dir, split)
+    track_split(jobs, tracker, out, options, n_jobs=n_jobs, force=force,
+                extra_meta={"detector": detector, "cache_dir": str(cache_dir), "data_dir": str(data_dir),
+                            "split": split})
+    return out

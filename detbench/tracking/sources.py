@@ -1,0 +1,121 @@
+"""Where a tracking run's sequences and detections come from.
+
+A :class:`SequenceJob` is everything one worker needs to track one sequence, and is picklable:
+the sequence info (``seqinfo.ini``), per-frame timestamps (seconds from the first frame) and
+image paths (only where the image exists), and where to read the detections:
+
+- ``("cache", cache_dir)``: the detection cache (:func:`detbench.detect.cache.read_sequence_detections`);
+- ``("mot", path)``: an external MOT detection file ``frame,-1,x,y,w,h,score[,class]``.
+
+Sequences come from a prepared dataset (``runs/data/<name>/sequences/<split>/``, images under the
+dataset's ``dataroot``) or any MOTChallenge-layout folder (``--sequences``: ``<seq>/seqinfo.ini``,
+optional ``frames.json``; image paths are tried relative to the sequence folder, the folder
+holding the sequences and its parent).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detbench.data.mot import SeqInfo, list_sequences, read_frames_json, read_mot_dets, read_seqinfo
+from detbench.errors import InputError
+from detbench.fileio import sha256_file
+
+
+@dataclass(frozen=True)
+class SequenceJob:
+    name: str
+    info: SeqInfo
+    timestamps: tuple[float, ...]
+    images: tuple[str | None, ...]
+    det_kind: str  # "cache" | "mot"
+    det_path: str
+
+    def load_detections(self) -> list[np.ndarray]:
+        """(N, 6) detections per frame, exactly ``info.length`` frames."""
+        if self.det_kind == "cache":
+            from detbench.detect.cache import read_sequence_detections
+
+            dets = read_sequence_detections(self.det_path, self.name)
+        else:
+            dets = read_mot_dets(self.det_path, num_frames=self.info.length)
+        if len(dets) != self.info.length:
+            raise InputError(f"{self.det_path}: {len(dets)} frames of detections for sequence {self.name}, "
+                             f"seqinfo.ini says {self.info.length}")
+        return dets
+
+    def input_hash(self) -> str:
+        """Hash of the detections this job reads (the cache's recorded sha256 or the file's)."""
+        if self.det_kind == "cache":
+            meta = json.loads((Path(self.det_path) / "meta.json").read_text(encoding="utf-8"))
+            return str(meta["sequences"].get(self.name, {}).get("sha256", ""))
+        return sha256_file(self.det_path)
+
+
+def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tuple, tuple]:
+    path = seq_dir / "frames.json"
+    if not path.is_file():
+        return tuple((i / info.frame_rate) for i in range(info.length)), (None,) * info.length
+    rows = read_frames_json(path)
+    if len(rows) != info.length:
+        raise InputError(f"{path}: {len(rows)} frames, but {seq_dir / 'seqinfo.ini'} says {info.length}")
+    t0 = rows[0].get("timestamp") if rows else None
+    stamps, images = [], []
+    for i, r in enumerate(rows):
+        ts = r.get("timestamp")
+        stamps.append((ts - t0) * 1e-6 if ts is not None and t0 is not None else i / info.frame_rate)
+        found = None
+        if r.get("image"):
+            for root in image_roots:
+                if (root / r["image"]).is_file():
+                    found = str(root / r["image"])
+                    break
+        images.append(found)
+    return tuple(stamps), tuple(images)
+
+
+def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: str, det_path) -> list[SequenceJob]:
+    jobs = []
+    for name in names:
+        sdir = seq_root / name
+        info = read_seqinfo(sdir / "seqinfo.ini")
+        stamps, images = _frames(sdir, info, [sdir, *image_roots])
+        path = det_path if det_kind == "cache" else Path(det_path) / f"{name}.txt"
+        jobs.append(SequenceJob(name, info, stamps, images, det_kind, str(path)))
+    return jobs
+
+
+def from_external(dets_dir: str | Path, sequences_dir: str | Path) -> list[SequenceJob]:
+    """Jobs for ``--dets DIR`` (``<seq>.txt``) + ``--sequences DIR`` (MOTChallenge layout)."""
+    dets_dir, seq_root = Path(dets_dir), Path(sequences_dir)
+    if not dets_dir.is_dir():
+        raise InputError(f"{dets_dir}: detections folder not found")
+    names = list_sequences(seq_root)
+    if not names:
+        raise InputError(f"{seq_root}: no sequences (<seq>/seqinfo.ini) found")
+    missing = [n for n in names if not (dets_dir / f"{n}.txt").is_file()]
+    if missing:
+        raise InputError(f"{dets_dir}: no detection file for sequence(s) {', '.join(missing[:5])}"
+                         + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
+    extra = sorted(p.stem for p in dets_dir.glob("*.txt") if p.stem not in set(names))
+    if extra:
+        raise InputError(f"{dets_dir}: detection file(s) for unknown sequence(s) {', '.join(extra[:5])} "
+                         f"(not in {seq_root})")
+    return _jobs(seq_root, names, [seq_root, seq_root.parent], "mot", dets_dir)
+
+
+def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[SequenceJob]:
+    """Jobs for a prepared dataset's split with detections from a detection cache."""
+    data_dir = Path(data_dir)
+    meta_path = data_dir / "meta.json"
+    if not meta_path.is_file():
+        raise InputError(f"{meta_path}: prepared dataset meta.json not found (run detbench prepare)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    names = sorted((meta.get("sequences") or {}).get(split, []))
+    if not names:
+        raise InputError(f"{meta_path}: no sequences in split {split!r}")
+    roots = [Path(meta["dataroot"])] if meta.get("dataroot") else []
+    return _jobs(data_dir / "sequences" / split, names, roots, "cache", Path(cache_dir))
