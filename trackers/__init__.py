@@ -11,7 +11,11 @@ from typing import Any
 
 # name -> "module:Class" (imported on first use so `import trackers` stays cheap)
 TRACKERS: dict[str, str] = {
-    # filled in by the trackers issue: "iou", "botsort", "bytetrack", "ocsort"; TrackSSM adds "trackssm"
+    "iou": "trackers.iou:IouTracker",
+    "botsort": "trackers.botsort:BotSortTracker",
+    "bytetrack": "trackers.bytetrack:ByteTrackTracker",
+    "ocsort": "trackers.ocsort:OcSortTracker",
+    "trackssm": "trackers.trackssm.tracker:TrackSSMTracker",
 }
 
 

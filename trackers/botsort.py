@@ -1,0 +1,119 @@
+"""BoT-SORT through boxmot 25's ``BotSort``, class-aware, with times in seconds.
+
+Defaults are boxmot's class defaults except the lost-track buffer (2 s, i.e. 4 keyframes at
+2 Hz; boxmot's 30-frame default would mean 15 s there) and CMC:
+
+- ``cmc="auto"`` (default): sparse optical flow on every frame that has an image
+  (``Frame.image`` or a readable ``Frame.image_path``); a frame without one gets the identity
+  warp and restarts the flow, so the next image is never registered against a stale one.
+- ``cmc="sof" | "ecc" | "orb" | "sift"``: that method; a frame without an image is an
+  :class:`InputError`. ``cmc="none"``: no compensation, images never read.
+
+One warp is estimated per frame from the full image (all detections masked) and shared by the
+per-class instances (see :mod:`trackers.boxmot_common`). ReID is off unless
+``reid_weights=PATH`` names a local weights file (nothing is downloaded); it then needs images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detbench.errors import InputError
+from trackers.base import Frame
+from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
+
+CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift")
+
+
+@dataclass(frozen=True)
+class BotSortParams:
+    track_high_thresh: float = 0.5      # first association takes scores above this
+    track_low_thresh: float = 0.1       # scores at or below are ignored
+    new_track_thresh: float = 0.6       # an unmatched detection starts a track above this
+    match_thresh: float = 0.8           # max (1 - IoU) cost, first association
+    second_match_thresh: float = 0.5    # max cost, low-score association
+    unconfirmed_match_thresh: float = 0.7
+    track_buffer_s: float = 2.0         # a lost track survives this many seconds of misses
+    proximity_thresh: float = 0.5       # ReID only: IoU-distance gate
+    appearance_thresh: float = 0.25     # ReID only: cosine-distance gate
+    fuse_first_associate: bool = False
+    cmc: str = "auto"
+    reid_weights: str | None = None
+    device: str = "cpu"
+
+
+class BotSortTracker(ClassSplitTracker):
+    """BoT-SORT (boxmot ``BotSort``) behind the :class:`trackers.base.Tracker` protocol."""
+
+    Params = BotSortParams
+    name = "botsort"
+
+    def _check_params(self) -> None:
+        p = self.params
+        if p.cmc not in CMC_METHODS:
+            raise InputError(f"tracker 'botsort': cmc={p.cmc!r} is not one of {', '.join(CMC_METHODS)}")
+        if p.reid_weights is not None and not Path(p.reid_weights).is_file():
+            raise InputError(f"tracker 'botsort': reid_weights {p.reid_weights}: file not found")
+        self.track_buffer = boxmot_track_buffer(p.track_buffer_s, self.frame_rate)
+
+    def reset(self) -> None:
+        super().reset()
+        self._warp = SharedWarp()
+        method = {"auto": "sof", "none": None}.get(self.params.cmc, self.params.cmc)
+        if method is None:
+            self._cmc = None
+        else:
+            from boxmot.motion.cmc import create_cmc
+
+            self._cmc = create_cmc(method)
+
+    def boxmot_kwargs(self) -> dict:
+        """The settings given to each boxmot ``BotSort`` (CMC is injected separately)."""
+        p = self.params
+        kwargs = dict(track_high_thresh=p.track_high_thresh, track_low_thresh=p.track_low_thresh,
+                      new_track_thresh=p.new_track_thresh, track_buffer=self.track_buffer,
+                      match_thresh=p.match_thresh, proximity_thresh=p.proximity_thresh,
+                      appearance_thresh=p.appearance_thresh, frame_rate=self.frame_rate,
+                      fuse_first_associate=p.fuse_first_associate,
+                      second_match_thresh=p.second_match_thresh,
+                      unconfirmed_match_thresh=p.unconfirmed_match_thresh,
+                      use_cmc=False, use_embeddings=p.reid_weights is not None)
+        if p.reid_weights is not None:
+            kwargs.update(reid_weights=Path(p.reid_weights), device=p.device)
+        return kwargs
+
+    def _new_instance(self):
+        from boxmot import BotSort
+
+        inst = BotSort(**self.boxmot_kwargs())
+        if self._cmc is not None:
+            inst.cmc = self._warp  # the frame's shared estimate, computed once in _prepare_frame
+        return inst
+
+    def _prepare_frame(self, dets: np.ndarray, frame: Frame | None) -> np.ndarray | None:
+        p = self.params
+        has_image = frame is not None and frame.has_image()
+        if p.reid_weights is not None and not has_image:
+            raise InputError(f"tracker 'botsort': ReID (reid_weights) needs the frame's image, "
+                             f"but {_describe(frame)} has none")
+        if self._cmc is None:
+            return frame.load_image() if p.reid_weights is not None else None
+        if not has_image:
+            if p.cmc != "auto":
+                raise InputError(f"tracker 'botsort': cmc={p.cmc} needs the frame's image, but "
+                                 f"{_describe(frame)} has none; use cmc=auto or cmc=none")
+            self._cmc.reset()
+            self._warp.reset()
+            return None
+        img = frame.load_image()
+        self._warp.warp = np.asarray(self._cmc.apply(img, dets[:, :4]), dtype=np.float32)
+        return img if p.reid_weights is not None else None
+
+
+def _describe(frame: Frame | None) -> str:
+    if frame is None:
+        return "a frame passed as None"
+    where = f" (image_path={frame.image_path})" if frame.image_path is not None else ""
+    return f"frame index {frame.index}{where}"

@@ -1,0 +1,172 @@
+"""Shared adapter code for the boxmot trackers (BoT-SORT, ByteTrack, OC-SORT).
+
+What every boxmot-backed tracker here gets from :class:`ClassSplitTracker`:
+
+- **Sanitising.** boxmot 25 raises on non-finite values, non-positive box sizes, scores outside
+  [0, 1] and non-integer classes. Such rows (and classes outside 0..6) are dropped before the
+  call; ``tracker.dropped`` counts them since the last ``reset()``. Output ``det_index`` always
+  refers to the caller's rows, before sanitising.
+- **Class awareness.** One boxmot instance per class, every instance advanced on every frame
+  (with an empty array when its class has no detection) so Kalman predictions and lost-track
+  clocks stay in step. No track can ever take a detection of another class. The instances
+  share one id allocator, so ids are unique across classes; they are reported 1-based.
+- **One CMC estimate per frame** (when a subclass asks for it): the warp is computed once from
+  the whole image, masking every detection, and handed to every class instance.
+- **Seconds to frames.** :func:`boxmot_track_buffer` inverts boxmot's
+  ``max_time_lost = int(frame_rate / 30 * track_buffer)`` (and its one-frame lag in removing
+  tracks) so a buffer set in seconds means that many seconds of consecutive misses.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from detbench.classes import NUM_CLASSES
+from detbench.errors import InputError
+from detbench.types import as_tracks, empty_tracks, valid_detection_mask
+from trackers.base import Frame
+
+
+def quiet_boxmot() -> None:
+    """boxmot logs every construction at INFO through its own handler; keep harness output clean."""
+    from boxmot.utils import logger as boxmot_logger
+
+    boxmot_logger.setLevel(logging.WARNING)
+
+
+def frames_for_seconds(seconds: float, frame_rate: float) -> int:
+    """Number of frames spanning ``seconds`` at ``frame_rate`` Hz (rounded, never negative)."""
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise InputError(f"a duration must be a finite number of seconds >= 0, got {seconds!r}")
+    check_frame_rate(frame_rate)
+    return max(0, int(round(seconds * frame_rate)))
+
+
+def check_frame_rate(frame_rate: float) -> float:
+    if not (isinstance(frame_rate, (int, float)) and math.isfinite(frame_rate) and frame_rate > 0):
+        raise InputError(f"frame rate must be a positive number of Hz, got {frame_rate!r}")
+    return float(frame_rate)
+
+
+def boxmot_track_buffer(seconds: float, frame_rate: float) -> int:
+    """The ``track_buffer`` to give boxmot's BotSort/ByteTrack so a lost track survives
+    ``round(seconds * frame_rate)`` consecutive missed frames (at least 1).
+
+    boxmot sets ``max_time_lost = int(frame_rate / 30 * track_buffer)``, and a track it removes
+    stays matchable for one more frame (it leaves ``lost_stracks`` only on the next update, as
+    in the original ByteTrack), so it survives ``max_time_lost + 1`` missed frames; verified in
+    tests/test_botsort.py. We therefore aim ``max_time_lost`` at one frame less than asked.
+    """
+    target = max(frames_for_seconds(seconds, frame_rate) - 1, 0)
+    buffer = math.ceil(target * 30.0 / frame_rate)
+    # float rounding in boxmot's own formula decides; step to the exact integer
+    while int(frame_rate / 30.0 * buffer) < target:
+        buffer += 1
+    while buffer > 0 and int(frame_rate / 30.0 * (buffer - 1)) >= target:
+        buffer -= 1
+    return buffer
+
+
+def sanitize_detections(dets) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows boxmot accepts, their indices in the input, and how many rows were dropped.
+
+    Raises :class:`InputError` when ``dets`` is not an (N, 6) array; drops (does not raise on)
+    rows that are non-finite, have non-positive size, a score outside [0, 1] or a class that is
+    not an integer in 0..6.
+    """
+    a = np.asarray(dets, dtype=np.float32)
+    if a.size == 0:
+        return np.zeros((0, 6), dtype=np.float32), np.zeros(0, dtype=np.int64), 0
+    if a.ndim != 2 or a.shape[1] != 6:
+        raise InputError(f"detections must be an (N, 6) array x1,y1,x2,y2,score,class; got shape {a.shape}")
+    keep = valid_detection_mask(a)
+    cls = a[:, 5]
+    with np.errstate(invalid="ignore"):
+        keep &= (cls == np.floor(cls)) & (cls >= 0) & (cls < NUM_CLASSES)
+    idx = np.flatnonzero(keep)
+    return a[idx], idx, int(len(a) - len(idx))
+
+
+class SharedWarp:
+    """Stands in for a boxmot CMC object inside each class instance: returns this frame's warp."""
+
+    def __init__(self) -> None:
+        self.warp = np.eye(2, 3, dtype=np.float32)
+
+    def apply(self, img, dets=None) -> np.ndarray:  # boxmot's CMC signature
+        return self.warp
+
+    def reset(self) -> None:
+        self.warp = np.eye(2, 3, dtype=np.float32)
+
+
+class ClassSplitTracker:
+    """Base for boxmot adapters: per-class instances, sanitising, output conversion.
+
+    Subclasses set ``Params`` and implement ``_new_instance()``; they may override
+    ``_prepare_frame(dets, frame)`` (called once per frame with the sanitised detections,
+    returning the image to pass to boxmot or None).
+    """
+
+    Params: type
+    name = "boxmot"
+
+    def __init__(self, params, frame_rate: float = 2.0):
+        quiet_boxmot()
+        self.params = params
+        self.frame_rate = check_frame_rate(frame_rate)
+        self._check_params()
+        self.reset()
+
+    # ---------------------------------------------------------------- subclass hooks
+    def _check_params(self) -> None:
+        pass
+
+    def _new_instance(self):
+        raise NotImplementedError
+
+    def _prepare_frame(self, dets: np.ndarray, frame: Frame | None) -> np.ndarray | None:
+        return None
+
+    # ---------------------------------------------------------------- Tracker protocol
+    def reset(self) -> None:
+        from boxmot.trackers.common.tracking.track import TrackIdAllocator
+
+        self._instances: dict[int, object] = {}
+        self._ids = TrackIdAllocator()
+        self.dropped = 0
+        self.frames_seen = 0
+
+    def update(self, dets, frame: Frame | None = None) -> np.ndarray:
+        """Sanitised, class-split boxmot update; returns (M, 8) float32 tracks (see trackers.base)."""
+        clean, kept, dropped = sanitize_detections(dets)
+        self.dropped += dropped
+        self.frames_seen += 1
+        img = self._prepare_frame(clean, frame)
+        classes = clean[:, 5].astype(np.int64)
+        for c in np.unique(classes):
+            if int(c) not in self._instances:
+                inst = self._new_instance()
+                inst.id_allocator = self._ids  # one allocator: ids unique across classes
+                # a class first seen mid-sequence must not look like the sequence start
+                # (boxmot activates every frame-1 track at once, OC-SORT skips min_hits)
+                inst.frame_count = self.frames_seen - 1
+                self._instances[int(c)] = inst
+        out = []
+        for c in sorted(self._instances):
+            rows = np.flatnonzero(classes == c)
+            raw = self._instances[c].update(clean[rows], img)
+            raw = np.asarray(raw, dtype=np.float64).reshape(-1, 8)
+            if len(raw):
+                det_local = raw[:, 7].astype(np.int64)
+                conv = raw.copy()
+                conv[:, 4] = raw[:, 4] + 1  # boxmot ids start at 0; ours at 1
+                conv[:, 6] = c
+                conv[:, 7] = kept[rows[det_local]]
+                out.append(conv)
+        if not out:
+            return empty_tracks()
+        tracks = np.concatenate(out)
+        return as_tracks(tracks[np.argsort(tracks[:, 4], kind="stable")])

@@ -1,0 +1,88 @@
+"""A minimal greedy IoU tracker: the cheap registry member for CI and a baseline in tables.
+
+Each frame, detections scoring below ``min_score`` are ignored; the rest are matched to the
+live tracks of the same class greedily by descending IoU (ties: earlier track, then earlier
+detection), a pair needing IoU >= ``iou_threshold``. Unmatched detections start tracks;
+a track unmatched for more than ``max_age_s`` seconds is forgotten. No motion model: a track's
+box is its last detection, so fast motion at 2 Hz breaks tracks, which is what a baseline shows.
+Output: every track matched or started this frame, with its detection's box and score.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detbench.types import as_tracks, empty_tracks, iou_matrix
+from trackers.base import Frame
+from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
+
+
+@dataclass(frozen=True)
+class IouParams:
+    iou_threshold: float = 0.3
+    min_score: float = 0.3
+    max_age_s: float = 1.0
+
+
+class IouTracker:
+    """Greedy class-aware IoU matching (see module docstring)."""
+
+    Params = IouParams
+    name = "iou"
+
+    def __init__(self, params: IouParams, frame_rate: float = 2.0):
+        self.params = params
+        self.frame_rate = check_frame_rate(frame_rate)
+        self.max_age = frames_for_seconds(params.max_age_s, self.frame_rate)
+        self.reset()
+
+    def reset(self) -> None:
+        self._boxes = np.zeros((0, 4), dtype=np.float64)
+        self._cls = np.zeros(0, dtype=np.int64)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._last = np.zeros(0, dtype=np.int64)
+        self._next_id = 1
+        self._frame = 0
+        self.dropped = 0
+
+    def update(self, dets, frame: Frame | None = None) -> np.ndarray:
+        clean, kept, dropped = sanitize_detections(dets)
+        self.dropped += dropped
+        self._frame += 1
+        use = np.flatnonzero(clean[:, 4] >= self.params.min_score)
+        d = clean[use].astype(np.float64)
+        dcls = d[:, 5].astype(np.int64)
+
+        iou = iou_matrix(self._boxes, d[:, :4])
+        iou[self._cls[:, None] != dcls[None, :]] = 0.0
+        track_of_det = np.full(len(d), -1, dtype=np.int64)
+        if iou.size:
+            ti, di = np.nonzero(iou >= self.params.iou_threshold)
+            order = np.lexsort((di, ti, -iou[ti, di]))
+            track_used = np.zeros(len(self._boxes), dtype=bool)
+            for k in order:
+                if not track_used[ti[k]] and track_of_det[di[k]] < 0:
+                    track_used[ti[k]] = True
+                    track_of_det[di[k]] = ti[k]
+
+        matched = track_of_det >= 0
+        self._boxes[track_of_det[matched]] = d[matched, :4]
+        self._last[track_of_det[matched]] = self._frame
+        new = np.flatnonzero(~matched)
+        new_ids = np.arange(self._next_id, self._next_id + len(new), dtype=np.int64)
+        self._next_id += len(new)
+        ids_of_det = np.empty(len(d), dtype=np.int64)
+        ids_of_det[matched] = self._ids[track_of_det[matched]]
+        ids_of_det[new] = new_ids
+
+        alive = self._frame - self._last <= self.max_age
+        self._boxes = np.concatenate([self._boxes[alive], d[new, :4]])
+        self._cls = np.concatenate([self._cls[alive], dcls[new]])
+        self._ids = np.concatenate([self._ids[alive], new_ids])
+        self._last = np.concatenate([self._last[alive], np.full(len(new), self._frame, dtype=np.int64)])
+
+        if not len(d):
+            return empty_tracks()
+        out = np.column_stack([d[:, :4], ids_of_det, d[:, 4], dcls, kept[use]])
+        return as_tracks(out[np.argsort(ids_of_det, kind="stable")])

@@ -1,0 +1,43 @@
+"""OC-SORT through boxmot 25's ``OcSort``, class-aware, track lifetime in seconds.
+
+boxmot's ``OcSort`` counts ``max_age`` in frames without frame-rate scaling; here
+``max_age_s`` is converted with the sequence's frame rate (default 2 s = 4 keyframes at 2 Hz).
+``min_hits`` (boxmot: 3) counts updates after the track's first detection, so the default 1
+reports a track from its second keyframe, as BoT-SORT does (boxmot also reports everything in
+the first ``min_hits`` frames of a sequence); ``delta_t`` stays a count of past observations used for the velocity direction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
+
+
+@dataclass(frozen=True)
+class OcSortParams:
+    det_thresh: float = 0.3       # first association and new tracks take scores above this
+    min_conf: float = 0.1         # scores at or below are ignored (BYTE stage only)
+    iou_threshold: float = 0.3    # min IoU to associate
+    max_age_s: float = 2.0        # a track unmatched for longer is deleted
+    min_hits: int = 1             # updates after the first detection before a track is reported
+    delta_t: int = 3              # observations back for the velocity direction
+    inertia: float = 0.2          # weight of the velocity-direction consistency term
+    use_byte: bool = False        # second association with low-score detections
+
+
+class OcSortTracker(ClassSplitTracker):
+    """OC-SORT (boxmot ``OcSort``) behind the :class:`trackers.base.Tracker` protocol."""
+
+    Params = OcSortParams
+    name = "ocsort"
+
+    def _check_params(self) -> None:
+        self.max_age = frames_for_seconds(self.params.max_age_s, self.frame_rate)
+
+    def _new_instance(self):
+        from boxmot import OcSort
+
+        p = self.params
+        return OcSort(det_thresh=p.det_thresh, min_conf=p.min_conf, iou_threshold=p.iou_threshold,
+                      max_age=self.max_age, min_hits=p.min_hits, delta_t=p.delta_t, inertia=p.inertia,
+                      use_byte=p.use_byte)
