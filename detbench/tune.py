@@ -53,11 +53,12 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
             "rows": rows, "best": best}
 
 
-def tune(tracker: str, detector: str, data_dir: str | Path, split: str = "tune", report_split: str = "val",
-         run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None) -> Path:
-    """Tune ``tracker`` on ``split`` with ``detector``'s detections; never touches ``report_split``."""
-    from detbench.detect.api import ensure_detections
-    from detbench.tracking.sources import from_cache
+def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
+         run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
+         dets_dir: str | Path | None = None) -> Path:
+    """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
+    ``dets_dir``); never reads ``report_split``."""
+    from detbench.tracking.sources import from_cache, from_external
 
     if split == report_split:
         raise InputError(f"--split {split!r} is the reporting split: tune on a split the tables never report")
@@ -65,8 +66,14 @@ def tune(tracker: str, detector: str, data_dir: str | Path, split: str = "tune",
     gt_dir = data_dir / "sequences" / split
     if not gt_dir.is_dir():
         raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")
-    cache = ensure_detections(detector, data_dir, split, run=run, device=device)
-    jobs = from_cache(cache, data_dir, split)
+    if dets_dir is not None:
+        jobs = from_external(dets_dir, gt_dir)
+    else:
+        from detbench.detect.api import ensure_detections
+
+        if not detector:
+            raise InputError("tune needs --detector (or external detections)")
+        jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, device=device), data_dir, split)
     result = tune_jobs(jobs, gt_dir, tracker, paths.runs_root() / "tune" / "work" / tracker, grid,
                        progress=progress)
     result.update({"detector": detector, "run": run, "data": str(data_dir), "split": split,

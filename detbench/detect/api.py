@@ -1,0 +1,198 @@
+"""``ensure_detections``: the detection cache of a checkpoint on a prepared split, computed once.
+
+A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the options),
+serves ``runs/detections/<key>/`` when :func:`detbench.detect.cache.check_cache` finds it intact,
+and otherwise runs the model over every frame and writes the cache atomically. Every call adds
+one to :data:`CACHE_STATS` (``hit``, ``miss`` or ``corrupt`` (a broken entry recomputed)), so
+reuse is observable without timing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from detbench import paths
+from detbench.classes import CLASSES, NUM_CLASSES
+from detbench.detect import cache
+from detbench.errors import InputError
+from detbench.fileio import sha256_file
+from detbench.provenance import make_meta
+
+CACHE_STATS: Counter = Counter()
+
+
+@dataclass
+class DetectResult:
+    cache_dir: Path
+    cache_hit: bool
+    num_images: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)  # why an existing entry was recomputed
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: Path
+    keyframe: int  # 1-based keyframe number, 0 for a sweep
+    timestamp: int
+
+
+def read_dataset_meta(data_dir: str | Path) -> dict:
+    path = Path(data_dir) / "meta.json"
+    if not path.is_file():
+        raise InputError(f"{path}: prepared dataset meta.json not found (run detbench prepare)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e})") from None
+
+
+def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
+                 cameras: list[str] | None = None) -> dict[str, list[Frame]]:
+    """The frames to run on: {sequence: [Frame, ...]} in time order, sequences sorted."""
+    from detbench.data.mot import read_frames_json
+
+    data_dir = Path(data_dir)
+    meta = read_dataset_meta(data_dir)
+    seqs = (meta.get("sequences") or {})
+    if split not in seqs:
+        raise InputError(f"{data_dir / 'meta.json'}: dataset has no split {split!r} "
+                         f"(available: {', '.join(sorted(seqs)) or 'none'})")
+    if frames not in ("keyframes", "all"):
+        raise InputError(f"--frames must be 'keyframes' or 'all', got {frames!r}")
+    dataroot = Path(meta.get("dataroot", ""))
+    names = sorted(seqs[split])
+    if cameras:
+        unknown = [c for c in cameras if not any(n.endswith("_" + c) for n in names)]
+        if unknown:
+            raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequence from camera(s) "
+                             f"{', '.join(unknown)} (cameras: {', '.join(meta.get('cameras', []))})")
+        names = [n for n in names if any(n.endswith("_" + c) for c in cameras)]
+    out = {}
+    for seq in names:
+        sdir = data_dir / "sequences" / split / seq
+        use_all = frames == "all" and (sdir / "frames_all.json").is_file()
+        rows = read_frames_json(sdir / ("frames_all.json" if use_all else "frames.json"))
+        items = []
+        for i, r in enumerate(rows):
+            if "image" not in r:
+                raise InputError(f"{sdir}: frame {i + 1} has no 'image' path")
+            kf = (r.get("keyframe") or 0) if use_all else int(r.get("frame", i + 1))
+            items.append(Frame(dataroot / r["image"], int(kf), int(r.get("timestamp", 0))))
+        out[seq] = items
+    return out
+
+
+def _info(info, key):
+    return info[key] if isinstance(info, dict) else getattr(info, key)
+
+
+def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path, split: str = "val",
+                          detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
+                          device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
+                          cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
+                          show_progress: bool = False) -> DetectResult:
+    """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``)."""
+    from detbench.detect.infer import precision_for
+
+    checkpoint, data_dir = Path(checkpoint), Path(data_dir)
+    if not checkpoint.is_file():
+        raise InputError(f"{checkpoint}: checkpoint not found")
+    seq_frames = split_frames(data_dir, split, frames, cameras)
+    if not seq_frames:
+        raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequences")
+    options = {"split": split, "conf": float(conf), "nms": float(nms), "max_det": int(max_det),
+               "frames": frames, "cameras": sorted(cameras) if cameras else None,
+               "precision": precision_for(device)}
+    ckpt_sha = sha256_file(checkpoint)
+    data_sha = sha256_file(data_dir / "meta.json")
+    key = cache.cache_key(ckpt_sha, data_sha, options)
+    cache_dir = paths.detections_root() / key
+    problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
+    if cache_dir.exists() and not problems:
+        CACHE_STATS["hit"] += 1
+        return DetectResult(cache_dir, True)
+    CACHE_STATS["corrupt" if problems else "miss"] += 1
+
+    model, info = load(checkpoint, device)
+    if int(_info(info, "num_classes")) != NUM_CLASSES:
+        raise InputError(f"{checkpoint}: model has {_info(info, 'num_classes')} classes, detbench needs "
+                         f"{NUM_CLASSES} ({', '.join(CLASSES)})")
+    input_size = tuple(int(v) for v in _info(info, "input_size"))
+    t0 = time.perf_counter()
+    blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
+                                 show_progress)
+    seconds = time.perf_counter() - t0
+    meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
+                                            device=str(device)),
+                     inputs={"checkpoint": str(checkpoint), "checkpoint_sha256": ckpt_sha,
+                             "data_dir": str(data_dir), "data_meta_sha256": data_sha},
+                     key=key, detector=detector or checkpoint.stem, run=run, split=split,
+                     class_names=list(CLASSES), epoch=_safe(info, "epoch"), sequences=recs,
+                     num_images=n_images, seconds=round(seconds, 3),
+                     images_per_s=round(n_images / seconds, 2) if seconds > 0 else None)
+    cache.write_cache(cache_dir, meta, blobs)
+    return DetectResult(cache_dir, False, n_images, seconds, problems)
+
+
+def _safe(info, key):
+    try:
+        return _info(info, key)
+    except (KeyError, AttributeError):
+        return None
+
+
+def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, show_progress):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from detbench.detect.infer import Detector, iter_batches
+
+    det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det)
+    total = sum(len(v) for v in seq_frames.values())
+    blobs, recs = {}, {}
+    with Progress(TextColumn("detect {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn(),
+                  disable=not show_progress) as bar:
+        task = bar.add_task("", total=total, rate="-")
+        t0, done = time.perf_counter(), 0
+        for seq, items in seq_frames.items():
+            bar.update(task, description=seq)
+            per_frame = []
+            for batch, ratios, shapes in iter_batches([f.image for f in items], input_size, batch_size):
+                per_frame.extend(det.finish(batch, ratios, shapes))
+                done += len(ratios)
+                bar.update(task, advance=len(ratios), rate=f"{done / max(time.perf_counter() - t0, 1e-9):.1f}")
+            blobs[seq] = cache.pack_sequence(per_frame, [f.keyframe for f in items], [f.timestamp for f in items])
+            recs[seq] = {"num_frames": len(items), "num_keyframes": sum(f.keyframe > 0 for f in items),
+                         "num_dets": int(sum(len(d) for d in per_frame))}
+    return blobs, recs, total
+
+
+def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
+    """A detector name (``epoch<N>``, ``latest``) or a ``.pth`` path -> checkpoint file."""
+    from detbench.train.checkpoint import resolve_detector
+
+    return Path(resolve_detector(detector, run=run))
+
+
+def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None, conf: float = 0.01,
+           nms: float = 0.65, device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
+           cameras: list[str] | None = None, show_progress: bool = False) -> DetectResult:
+    """Resolve ``detector`` with the training stage's names and return its cache (see module doc)."""
+    from detbench.train.checkpoint import load_detector
+
+    ckpt = resolve_checkpoint(detector, run)
+    return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
+                                 device=device, batch_size=batch_size, frames=frames, cameras=cameras,
+                                 run=run, show_progress=show_progress)
+
+
+def ensure_detections(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,
+                      conf: float = 0.01, nms: float = 0.65, device: str = "cpu", batch_size: int = 8,
+                      frames: str = "keyframes", cameras: list[str] | None = None) -> Path:
+    """The cache directory of ``detector`` on ``split``: computed when missing, reused when present."""
+    return detect(detector, data_dir, split, run, conf, nms, device, batch_size, frames, cameras).cache_dir

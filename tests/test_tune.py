@@ -1,0 +1,73 @@
+"""`detbench tune` tunes on the tuning split and never reads the reporting split."""
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from detbench.cli import main
+from detbench.data import mot
+from detbench.data.noisy import noisy_detections
+from detbench.errors import InputError
+from detbench.tune import tune
+
+SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
+
+
+@pytest.fixture
+def data_dir(tmp_path, real_fixture):
+    """A prepared-dataset layout: the fixture's two sequences as `tune`, two as `val`."""
+    data = tmp_path / "data"
+    dets = tmp_path / "dets"
+    dets.mkdir()
+    for split, names in (("tune", SEQS), ("val", ("scene-0103_CAM_FRONT_LEFT", "scene-0103_CAM_BACK_LEFT"))):
+        for name in names:
+            src = real_fixture / "sequences" / name
+            dst = data / "sequences" / split / name
+            (dst / "gt").mkdir(parents=True)
+            shutil.copy(src / "gt" / "gt.txt", dst / "gt" / "gt.txt")
+            shutil.copy(src / "seqinfo.ini", dst / "seqinfo.ini")
+            if split == "tune":
+                gt = mot.read_mot(src / "gt" / "gt.txt", kind="gt")
+                mot.write_mot_dets(dets / f"{name}.txt", noisy_detections(gt, 40, 1600, 900, seed=1))
+    return data, dets
+
+
+def test_tune_never_opens_the_reporting_split(data_dir, monkeypatch):
+    data, dets = data_dir
+    opened: list[str] = []
+    real_open, real_io_open = builtins.open, io.open
+
+    def spy(file, *args, **kwargs):
+        opened.append(os.fspath(file) if isinstance(file, (str, os.PathLike)) else str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    monkeypatch.setattr(io, "open", spy)
+    grid = {"min_score": [0.2, 0.5], "iou_threshold": [0.3]}
+    out = tune("iou", None, data, split="tune", report_split="val", grid=grid, dets_dir=dets)
+    monkeypatch.undo()
+    assert any("/sequences/tune/" in p for p in opened)          # the spy sees the files tune reads
+    assert not any("/sequences/val" in p for p in opened)
+    result = json.loads(Path(out).read_text())
+    assert len(result["rows"]) == 2 and result["split"] == "tune"
+    best = max(result["rows"], key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
+    assert result["best"] == best
+
+
+def test_tune_refuses_the_reporting_split(data_dir):
+    data, dets = data_dir
+    with pytest.raises(InputError, match="reporting split"):
+        tune("iou", None, data, split="val", report_split="val", dets_dir=dets)
+    assert main(["tune", "--tracker", "iou", "--detector", "epoch1", "--data", str(data), "--split", "val"]) == 2
+
+
+def test_tune_unknown_tracker_grid(data_dir):
+    data, dets = data_dir
+    with pytest.raises(InputError, match="no tuning grid"):
+        tune("nosuch", None, data, dets_dir=dets)
