@@ -73,7 +73,9 @@ def run_demo(out: Path = Path("results/demo"), cfg: DemoConfig = DemoConfig(), s
                               "--init", str(base), "--epochs", str(cfg.headonly_epochs), "--device", cfg.device])
     early, final = f"epoch{cfg.early_epoch}", f"epoch{cfg.headonly_epochs}"
     stage("detector AP", ["eval-det", "--detector", f"{early},{final}", "--run", "demo", "--data", str(data_dir),
-                          "--split", "val", "--device", cfg.device, "--json", str(out / "detector_ap.json")])
+                          "--split", "val", "--device", cfg.device, "--out", str(root / "demo_eval_det"),
+                          "--json", str(out / "detector_ap.json")])
+    shutil.copy(root / "demo_eval_det" / "eval.md", out / "detector_ap.md")
     stage("train-motion", ["train-motion", "--data", str(data_dir), "--epochs", str(cfg.motion_epochs),
                            "--name", "demo", "--device", cfg.device])
     stage("compare", ["compare", "--detectors", f"{early},{final}", "--trackers", ",".join(cfg.trackers),

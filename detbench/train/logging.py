@@ -1,0 +1,75 @@
+"""Per-iteration training log: ``log.jsonl`` (one JSON object per step), TensorBoard scalars, rich bar.
+
+``log.jsonl`` keys (docs/contracts.md section 2): epoch, iter, step, lr, total, iou, conf, cls, l1,
+num_fg, images_per_s, memory_mb, time, phase. Lines are appended and flushed one by one; on
+``--resume`` the file is first cut back (atomically) to the steps the resumed state contains.
+"""
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import torch
+
+from detbench.fileio import atomic_write_text
+
+LOG_KEYS = ("epoch", "iter", "step", "lr", "total", "iou", "conf", "cls", "l1", "num_fg",
+            "images_per_s", "memory_mb", "time", "phase")
+
+
+def memory_mb(device: torch.device) -> float:
+    """Peak memory so far: CUDA allocator peak on GPU, process max RSS on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def truncate_log(path: Path, last_step: int) -> None:
+    """Keep only the lines with ``step <= last_step`` (what a resumed run has already done)."""
+    if not path.is_file():
+        return
+    keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= last_step]
+    atomic_write_text(path, "".join(ln + "\n" for ln in keep))
+
+
+class RunLogger:
+    """Writes the log line, the TensorBoard scalars and drives the progress bar (rank 0 only)."""
+
+    def __init__(self, run_dir: Path, total_steps: int, done_steps: int, enabled: bool = True,
+                 tensorboard: bool = True, progress: bool = True):
+        self.enabled = enabled
+        self.file = open(run_dir / "log.jsonl", "a") if enabled else None
+        self.tb = None
+        if enabled and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(str(run_dir / "tb"))
+        self.progress = None
+        if enabled and progress:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+            self.progress = Progress(TextColumn("[bold]train[/] {task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                                     TextColumn("ETA"), TimeRemainingColumn())
+            self.progress.start()
+            self.task = self.progress.add_task("", total=total_steps, completed=done_steps, info="")
+
+    def log(self, row: dict, epochs: int) -> None:
+        if not self.enabled:
+            return
+        self.file.write(json.dumps({k: row[k] for k in LOG_KEYS}) + "\n")
+        self.file.flush()
+        if self.tb is not None:
+            for k in ("total", "iou", "conf", "cls", "l1", "lr", "images_per_s"):
+                self.tb.add_scalar(f"train/{k}", row[k], row["step"])
+        if self.progress is not None:
+            self.progress.update(self.task, completed=row["step"], description=f"epoch {row['epoch']}/{epochs}",
+                                 info=f"loss {row['total']:.3f}  lr {row['lr']:.2e}  {row['phase']}")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if self.tb is not None:
+            self.tb.close()
+        if self.file is not None:
+            self.file.close()

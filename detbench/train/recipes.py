@@ -1,0 +1,158 @@
+"""Training recipes: typed dataclasses in one registry; unknown keys are rejected.
+
+Every recipe has the same three-phase shape (see :mod:`detbench.train.schedule`):
+warmup (linear 0 -> ``lr``), training (cosine ``lr`` -> ``lr_mid``), finetune (cosine
+``lr_mid`` -> ``lr_final``, no augmentation at all, L1 loss on). A phase of 0 epochs is absent.
+
+``--batch-size`` scales every LR linearly from the recipe's batch; ``--epochs`` scales the phase
+lengths proportionally (at least one epoch for each phase the recipe has).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from detbench.classes import CLASSES
+from detbench.errors import InputError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: str = "yolox-l"
+    input_size: tuple[int, int] = (800, 1440)  # (h, w), multiples of 32
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "sgd"  # "sgd" (momentum, nesterov) | "adamw"
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4  # conv/linear weights only; never BN or biases
+    lr: float = 3e-4  # peak LR (end of warmup) at batch_size
+    lr_mid: float = 1e-4  # end of the training phase
+    lr_final: float = 3e-5  # end of the finetune phase
+    warmup_epochs: int = 3
+    noaug_epochs: int = 8  # the finetune phase: last N epochs, no mosaic/mixup/HSV/flip, L1 on
+    ema: bool = True
+    ema_decay: float = 0.9998
+    freeze: str = "trunk"  # "trunk" (backbone + neck frozen, head trains) | "none"
+    mosaic_prob: float = 0.2
+    mixup_prob: float = 0.15  # conditional on mosaic, as in YOLOX
+    hsv_prob: float = 1.0
+    flip_prob: float = 0.5
+    degrees: float = 10.0
+    translate: float = 0.1
+    shear: float = 2.0
+    mosaic_scale: tuple[float, float] = (0.1, 2.0)
+    mixup_scale: tuple[float, float] = (0.5, 1.5)
+    max_labels: int = 120
+    num_workers: int = 4
+    seed: int = 0
+    classes: tuple[str, ...] = field(default=CLASSES)
+
+    def __post_init__(self):
+        h, w = self.input_size
+        problems = []
+        if h % 32 or w % 32:
+            problems.append(f"input_size {self.input_size} must be multiples of 32")
+        if self.optimizer not in ("sgd", "adamw"):
+            problems.append(f"optimizer {self.optimizer!r} must be sgd or adamw")
+        if self.freeze not in ("trunk", "none"):
+            problems.append(f"freeze {self.freeze!r} must be trunk or none")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            problems.append("epochs, batch_size and lr must be positive")
+        if self.warmup_epochs < 0 or self.noaug_epochs < 0 or self.warmup_epochs + self.noaug_epochs >= self.epochs:
+            problems.append("warmup + no-aug epochs leave no training phase")
+        if problems:
+            raise InputError(f"recipe {self.name}: " + "; ".join(problems))
+
+
+RECIPES: dict[str, Recipe] = {
+    # The seed's head-only YOLOX-L run ("Stable V3"), as its summary describes it.
+    "stable_v3": Recipe(name="stable_v3"),
+    # The seed's comparison runs: warmup 1, no-aug last 2, cosine to 5% / 1% with a flat tail.
+    "clean_v2": Recipe(name="clean_v2", epochs=10, batch_size=8, lr=1.25e-4, lr_mid=1.25e-4 * 0.05,
+                       lr_final=1.25e-4 * 0.05, warmup_epochs=1, noaug_epochs=2,
+                       mosaic_prob=1.0, mixup_prob=1.0),
+    "smooth": Recipe(name="smooth", epochs=30, batch_size=32, lr=5e-4, lr_mid=5e-6, lr_final=5e-6,
+                     warmup_epochs=1, noaug_epochs=2, mosaic_prob=1.0, mixup_prob=1.0),
+    # CPU demo step 1: a short full training of the nano model from scratch (the frozen "base").
+    # Settings from reference/cpu-demo-measurements.md: small input, batch 8, AdamW 2e-3, flip only.
+    "demo_base": Recipe(name="demo_base", model="yolox-nano", input_size=(256, 448), epochs=12,
+                        batch_size=8, optimizer="adamw", weight_decay=0.05, lr=2e-3, lr_mid=1e-4,
+                        lr_final=1e-4, warmup_epochs=1, noaug_epochs=0, ema=False, freeze="none",
+                        mosaic_prob=0.0, mixup_prob=0.0, hsv_prob=0.0, flip_prob=0.5, num_workers=1),
+    # CPU demo step 2: the Stable V3 shape (warmup / cosine / cosine + no-aug, head only) in 6 epochs,
+    # from the demo_base checkpoint via --init.
+    "demo": Recipe(name="demo", model="yolox-nano", input_size=(256, 448), epochs=6, batch_size=8,
+                   optimizer="adamw", weight_decay=0.05, lr=5e-4, lr_mid=5e-4 / 3, lr_final=5e-5,
+                   warmup_epochs=1, noaug_epochs=2, ema=False, freeze="trunk", mosaic_prob=0.2,
+                   mixup_prob=0.15, hsv_prob=1.0, flip_prob=0.5, degrees=3.0, translate=0.08,
+                   shear=0.5, mosaic_scale=(0.85, 1.15), num_workers=1),
+}
+
+
+def _coerce(f: dataclasses.Field, value):
+    """CLI strings ("0.2", "256,448") -> the field's type."""
+    if not isinstance(value, str):
+        return tuple(value) if isinstance(value, list) else value
+    typ = str(f.type)
+    if typ.startswith("tuple"):
+        parts = [p for p in value.strip("()[] ").split(",") if p.strip()]
+        conv = int if "int" in typ else (float if "float" in typ else str)
+        return tuple(conv(p) for p in parts)
+    if typ == "bool":
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"not a boolean: {value}")
+        return value.lower() in ("true", "1")
+    return {"int": int, "float": float}.get(typ, str)(value)
+
+
+def get_recipe(name: str, epochs: int | None = None, batch_size: int | None = None,
+               **overrides) -> tuple[Recipe, list[str]]:
+    """The named recipe with overrides applied; returns (recipe, notes describing each scaling)."""
+    if name not in RECIPES:
+        raise InputError(f"recipe {name!r}: unknown (choose one of {', '.join(RECIPES)})")
+    base = RECIPES[name]
+    known = {f.name: f for f in fields(Recipe)}
+    unknown = sorted(set(overrides) - set(known) - {"name"})
+    if unknown:
+        raise InputError(f"recipe {name}: unknown key(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(k for k in known if k != 'name')})")
+    changes = {}
+    for key, value in overrides.items():
+        try:
+            changes[key] = _coerce(known[key], value)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"recipe {name}: bad value for {key}: {value!r} ({e})") from None
+    recipe = dataclasses.replace(base, **changes)
+    notes = []
+    if batch_size is not None and batch_size != recipe.batch_size:
+        k = batch_size / recipe.batch_size
+        notes.append(f"batch {recipe.batch_size} -> {batch_size}: LR x {k:g} (linear scaling)")
+        recipe = dataclasses.replace(recipe, batch_size=batch_size, lr=recipe.lr * k,
+                                     lr_mid=recipe.lr_mid * k, lr_final=recipe.lr_final * k)
+    if epochs is not None and epochs != recipe.epochs:
+        recipe = scale_epochs(recipe, epochs)
+        notes.append(f"epochs {base.epochs} -> {epochs}: warmup {recipe.warmup_epochs}, "
+                     f"training {epochs - recipe.warmup_epochs - recipe.noaug_epochs}, "
+                     f"finetune {recipe.noaug_epochs}")
+    return recipe, notes
+
+
+def scale_epochs(recipe: Recipe, epochs: int) -> Recipe:
+    """Scale the phase lengths to ``epochs``, keeping at least one epoch for each phase that exists."""
+    needed = 1 + (recipe.warmup_epochs > 0) + (recipe.noaug_epochs > 0)
+    if epochs < needed:
+        raise InputError(f"recipe {recipe.name}: --epochs {epochs} is too few for its {needed} phases")
+    ratio = epochs / recipe.epochs
+
+    def part(n):
+        return 0 if n == 0 else max(1, round(n * ratio))
+
+    warm, noaug = part(recipe.warmup_epochs), part(recipe.noaug_epochs)
+    while warm + noaug >= epochs:  # keep a training phase
+        if noaug > 1 and noaug >= warm:
+            noaug -= 1
+        else:
+            warm -= 1
+    return dataclasses.replace(recipe, epochs=epochs, warmup_epochs=warm, noaug_epochs=noaug)

@@ -1,0 +1,156 @@
+"""Whole training runs on CPU: layout, kill-and-resume, NaN stop, detector names, export, DDP, CLI."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import pytest
+import torch
+
+from test_train_data import make_dataset
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny convolutions run fastest (and reproducibly) on one thread, above all on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,
+            tensorboard=False, echo=lambda *_: None)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_dataset(tmp_path / "ds", 8)
+
+
+def _state(run_dir, epoch):
+    from detbench.train.checkpoint import read_checkpoint
+    return read_checkpoint(run_dir / f"epoch_{epoch}.pth")[1]
+
+
+def test_kill_and_resume_matches_an_uninterrupted_run(data):
+    from detbench.train.trainer import train
+
+    full = train(data, name="full", ema=True, **TINY)
+    # 8 images / batch 4 = 2 iterations per epoch; latest.pth every step; "killed" after step 4, whose
+    # latest.pth write never happened: the resume starts mid-epoch 2 (after step 3) and redoes step 4
+    cut = train(data, name="cut", ema=True, save_every=1, _stop_after_step=4, **TINY)
+    assert json.loads((cut / "log.jsonl").read_text().splitlines()[-1])["step"] == 4
+    assert not (cut / "epoch_2.pth").exists()
+    train(data, name="cut", resume=True, **{k: v for k, v in TINY.items() if k in ("progress", "tensorboard", "echo")})
+    a = [json.loads(ln) for ln in (full / "log.jsonl").read_text().splitlines()]
+    b = [json.loads(ln) for ln in (cut / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6] == [r["step"] for r in a]
+    assert [(r["epoch"], r["iter"], r["lr"], r["total"]) for r in a] == [(r["epoch"], r["iter"], r["lr"], r["total"]) for r in b]
+    sa, sb = _state(full, 3), _state(cut, 3)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    la, lb = torch.load(full / "latest.pth", weights_only=True), torch.load(cut / "latest.pth", weights_only=True)
+    assert la["step"] == lb["step"] == 6 and la["ema_updates"] == lb["ema_updates"] == 6
+    assert all(torch.equal(la["ema"][k], lb["ema"][k]) for k in la["ema"])
+    # the run's files follow docs/contracts.md section 2
+    recipe = json.loads((full / "recipe.json").read_text())
+    assert recipe["iters_per_epoch"] == 2
+    assert [(p["name"], p["first_epoch"], p["last_epoch"], p["augment"], p["l1"]) for p in recipe["phases"]] == \
+        [("warmup", 1, 1, True, False), ("training", 2, 2, True, False), ("finetune", 3, 3, False, True)]
+    assert set(a[0]) == {"epoch", "iter", "step", "lr", "total", "iou", "conf", "cls", "l1", "num_fg",
+                         "images_per_s", "memory_mb", "time", "phase"}
+    assert a[0]["lr"] == pytest.approx(2.5e-4 / 2)  # demo LR 5e-4 x 4/8, step 1 of a 2-step warmup
+    assert [r["l1"] > 0 for r in a] == [False] * 4 + [True] * 2
+    run = json.loads((full / "run.json").read_text())
+    assert run["model_size"] == "yolox-nano" and run["input_size"] == [64, 96] and run["frozen_base"]["sha256"]
+
+
+def test_detector_names_load_and_export(data, tmp_path):
+    from detbench.errors import InputError
+    from detbench.train.checkpoint import load_detector, resolve_detector
+    from detbench.train.models import build_model
+    from detbench.train.trainer import train
+
+    run = train(data, name="r", **TINY)
+    assert resolve_detector("epoch2") == run / "epoch_2.pth"  # default: the latest run
+    assert resolve_detector("epoch3", run="r") == run / "epoch_3.pth"
+    with pytest.raises(InputError, match=r"available: epoch1, epoch2, epoch3"):
+        resolve_detector("epoch9")
+    model, info = load_detector(run / "epoch_3.pth")
+    assert not model.training and info["num_classes"] == 7 and info["input_size"] == (64, 96)
+    assert info["model_size"] == "yolox-nano" and info["epoch"] == 3 and len(info["sha256"]) == 64
+    out = model(torch.zeros(1, 3, 64, 96))
+    assert out.shape == (1, 8 * 12 + 4 * 6 + 2 * 3, 5 + 7)
+    # export: a standalone file that a stock YoloxModule of the same size loads strictly
+    from detbench.commands.export import command
+    from click.testing import CliRunner
+    res = CliRunner().invoke(command, ["epoch3", "--run", "r", "-o", str(tmp_path / "x.pth")])
+    assert res.exit_code == 0, res.output
+    stock = build_model("nano", 7)
+    stock.load_state_dict(torch.load(tmp_path / "x.pth", weights_only=True)["model"], strict=True)
+    assert all(torch.equal(stock.state_dict()[k], model.state_dict()[k]) for k in model.state_dict())
+    # a checkpoint of another class count
+    bad = tmp_path / "coco80.pth"
+    torch.save({"model": build_model("nano", 80).state_dict(), "detbench": {
+        "model_size": "yolox-nano", "num_classes": 80, "class_names": [], "input_size": [64, 96], "epoch": 1}}, bad)
+    with pytest.raises(InputError, match="coco80.pth: checkpoint has 80 classes, detbench needs 7"):
+        load_detector(bad)
+    # a frozen base that changed under the checkpoint
+    (run / "frozen_base.pth").write_bytes((run / "frozen_base.pth").read_bytes() + b"\0")
+    with pytest.raises(InputError, match="frozen base .* changed"):
+        load_detector(run / "epoch_1.pth")
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data):
+    from detbench.train.trainer import TrainingError, train
+
+    cut = train(data, name="cut", _stop_after_step=3, **TINY)  # epoch 1 done, "killed" after step 3
+    # a head whose objectness bias is inf: the loss is not finite from the first step
+    state = torch.load(cut / "epoch_1.pth", weights_only=True)
+    state["model"]["head.obj_preds.0.bias"].fill_(float("inf"))
+    torch.save(state, cut / "poisoned.pth")  # beside its frozen base
+    with pytest.raises(TrainingError, match=r"non-finite loss at epoch 1 iter 1 \(step 1.*none written"):
+        train(data, name="bad", init=cut / "poisoned.pth", **TINY)
+    assert not list((cut.parent / "bad").glob("epoch_*.pth"))
+    # NaN after a good epoch: the resumed run stops; epoch_1.pth and latest.pth stay as they were
+    latest = torch.load(cut / "latest.pth", weights_only=True)
+    latest["model"]["head.obj_preds.0.bias"].fill_(float("nan"))
+    torch.save(latest, cut / "latest.pth")
+    before = (cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()
+    with pytest.raises(TrainingError, match=r"epoch 2 iter 1 \(step 3.*last good checkpoint: epoch_1.pth"):
+        train(data, name="cut", resume=True, progress=False, tensorboard=False, echo=lambda *_: None)
+    assert ((cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()) == before
+
+
+def _ddp_worker(rank, port, data, runs, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                      LOCAL_RANK=str(rank), DETBENCH_RUNS=runs)
+    torch.set_num_threads(1)
+    from detbench.train.trainer import train
+
+    run = train(data, name="ddp", **TINY)
+    torch.save({"rank": rank, "run": str(run)}, f"{out}/rank{rank}.pt")
+
+
+@pytest.mark.slow  # two spawned processes re-import torch + yolox
+def test_ddp_two_cpu_processes_with_gloo(data, tmp_path):
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runs = os.environ["DETBENCH_RUNS"]
+    mp.spawn(_ddp_worker, args=(port, str(data), runs, str(tmp_path)), nprocs=2, join=True)
+    run = torch.load(tmp_path / "rank0.pt", weights_only=True)["run"]
+    log = [json.loads(ln) for ln in open(f"{run}/log.jsonl")]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]  # one line per global step, written by rank 0 only
+    assert json.loads(open(f"{run}/run.json").read())["options"]["world_size"] == 2
+    assert os.path.exists(f"{run}/epoch_3.pth")
+
+
+def test_cli_reports_bad_input_in_one_line(data):
+    from detbench.cli import main
+
+    assert main(["train", "--data", str(data), "--recipe", "demo", "--set", "mosiac_prob=1"]) == 2
+    assert main(["train", "--data", str(data / "nope"), "--recipe", "demo"]) == 2
