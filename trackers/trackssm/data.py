@@ -1,0 +1,162 @@
+"""Training windows for TrackSSM from MOT ground-truth tracks.
+
+A *segment* is one track's run of consecutive frames (tracks are split at frame gaps), as
+normalised ``cx, cy, w, h`` boxes (x and w divided by the image width, y and h by its height).
+Every box of a segment after its first is one *target*; its history is the up-to-``history``
+boxes just before it (never the target itself, never anything after it). Each history step is
+``[cx, cy, w, h, dcx, dcy, dw, dh]`` where the delta is the step from the box before (zero for
+the very first box of a segment). Histories are front-padded to ``history`` steps and masked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detbench.errors import InputError
+
+
+@dataclass
+class Windows:
+    """``hist`` (N, H, 8) float32, ``mask`` (N, H) bool, ``target`` (N, 4) float32,
+    ``hist_frames`` (N, H) int (-1 on padding) and ``target_frame`` (N,) int, for checks."""
+
+    hist: np.ndarray
+    mask: np.ndarray
+    target: np.ndarray
+    hist_frames: np.ndarray
+    target_frame: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    @staticmethod
+    def concat(parts: list["Windows"], history: int) -> "Windows":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return empty_windows(history)
+        return Windows(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                         ("hist", "mask", "target", "hist_frames", "target_frame")))
+
+
+def empty_windows(history: int) -> Windows:
+    return Windows(np.zeros((0, history, 8), np.float32), np.zeros((0, history), bool),
+                   np.zeros((0, 4), np.float32), np.zeros((0, history), np.int64), np.zeros(0, np.int64))
+
+
+def history_features(boxes: np.ndarray, first_is_start: bool, prev: np.ndarray | None = None) -> np.ndarray:
+    """(k, 4) normalised cxcywh boxes -> (k, 8) history rows. The first row's delta is taken
+    from ``prev`` (the box before it) or is zero when ``first_is_start``/``prev`` is None."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    deltas = np.zeros_like(boxes)
+    if len(boxes) > 1:
+        deltas[1:] = boxes[1:] - boxes[:-1]
+    if len(boxes) and not first_is_start and prev is not None:
+        deltas[0] = boxes[0] - prev
+    return np.concatenate([boxes, deltas], axis=1)
+
+
+def segment_windows(boxes: np.ndarray, frames: np.ndarray, history: int = 5) -> Windows:
+    """All windows of one segment: (k, 4) normalised cxcywh boxes at consecutive ``frames``."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    frames = np.asarray(frames, np.int64).reshape(-1)
+    n = len(boxes)
+    if n < 2:
+        return empty_windows(history)
+    hist = np.zeros((n - 1, history, 8), np.float32)
+    mask = np.zeros((n - 1, history), bool)
+    hist_frames = np.full((n - 1, history), -1, np.int64)
+    for t in range(1, n):
+        start = max(0, t - history)
+        rows = history_features(boxes[start:t], start == 0, boxes[start - 1] if start > 0 else None)
+        k = len(rows)
+        hist[t - 1, history - k:] = rows
+        mask[t - 1, history - k:] = True
+        hist_frames[t - 1, history - k:] = frames[start:t]
+    return Windows(hist, mask, boxes[1:].copy(), hist_frames, frames[1:].copy())
+
+
+def step_targets(last: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
+    """Step-by-step linear targets: block k (1..steps) aims at ``last + k/steps * (target - last)``."""
+    k = np.arange(1, steps + 1, dtype=np.float32)[None, :, None] / steps
+    last = np.asarray(last, np.float32)[:, None, :]
+    return last + k * (np.asarray(target, np.float32)[:, None, :] - last)
+
+
+def track_segments(table: np.ndarray, width: int, height: int, step: int = 1,
+                   source: str = "tracks") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(K, 9) MOT rows -> [(frames, normalised cxcywh boxes)] per run of consecutive frames.
+
+    ``step`` > 1 keeps every ``step``-th frame (frames 1, 1+step, ...), for sequences recorded
+    faster than the tracker runs. Zero-size or non-finite boxes raise :class:`InputError`.
+    """
+    t = np.asarray(table, np.float64).reshape(-1, 9)
+    if len(t) and (not np.isfinite(t[:, :6]).all() or (t[:, 4] <= 0).any() or (t[:, 5] <= 0).any()):
+        bad = np.flatnonzero(~np.isfinite(t[:, :6]).all(1) | (t[:, 4] <= 0) | (t[:, 5] <= 0))[0]
+        raise InputError(f"{source}: track {int(t[bad, 1])} has a zero-size or non-finite box "
+                         f"at frame {int(t[bad, 0])} ({t[bad, 4]:g}x{t[bad, 5]:g})")
+    if step > 1:
+        t = t[(t[:, 0].astype(np.int64) - 1) % step == 0]
+    out = []
+    for tid in np.unique(t[:, 1]):
+        rows = t[t[:, 1] == tid]
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        frames = (rows[:, 0].astype(np.int64) - 1) // step
+        boxes = np.stack([(rows[:, 2] + rows[:, 4] / 2) / width, (rows[:, 3] + rows[:, 5] / 2) / height,
+                          rows[:, 4] / width, rows[:, 5] / height], axis=1).astype(np.float32)
+        cuts = np.flatnonzero(np.diff(frames) != 1) + 1
+        for f, b in zip(np.split(frames, cuts), np.split(boxes, cuts)):
+            out.append((f * step + 1, b))
+    return out
+
+
+def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 2.0) -> Windows:
+    """Windows of one MOT sequence folder (``gt/gt.txt`` + ``seqinfo.ini``) at ``frame_rate`` Hz."""
+    from detbench.data.mot import read_mot, read_seqinfo
+
+    seq_dir = Path(seq_dir)
+    info = read_seqinfo(seq_dir / "seqinfo.ini")
+    ratio = info.frame_rate / frame_rate
+    step = int(round(ratio))
+    if step < 1 or abs(ratio - step) > 1e-6:
+        raise InputError(f"{seq_dir / 'seqinfo.ini'}: frame rate {info.frame_rate:g} Hz is not a "
+                         f"whole multiple of the motion model's {frame_rate:g} Hz")
+    gt = seq_dir / "gt" / "gt.txt"
+    table = read_mot(gt, kind="gt")
+    segs = track_segments(table, info.width, info.height, step, source=str(gt))
+    return Windows.concat([segment_windows(b, f, history) for f, b in segs], history)
+
+
+def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
+    """Sequence folders of a prepared dataset's ``<data_dir>/sequences/<split>/``; when
+    ``data_dir`` has no such split folder it is taken as a MOT folder of sequences itself
+    (``<data_dir>/sequences/<seq>/`` or ``<data_dir>/<seq>/``). Missing folders -> []."""
+    from detbench.data.mot import list_sequences
+
+    data_dir = Path(data_dir)
+    for root in (data_dir / "sequences" / split, data_dir / "sequences", data_dir):
+        if root.is_dir():
+            names = list_sequences(root)
+            if names:
+                return [root / name for name in names]
+    return []
+
+
+def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 2.0,
+                    what: str = "training set", source: str = "?") -> Windows:
+    """Windows of every sequence; an empty result raises :class:`InputError`."""
+    wins = Windows.concat([sequence_windows(s, history, frame_rate) for s in seq_dirs], history)
+    if len(wins) == 0:
+        where = seq_dirs[0].parent if seq_dirs else source
+        raise InputError(f"{where}: empty {what}: {len(seq_dirs)} sequence(s), no track with two "
+                         f"consecutive frames at {frame_rate:g} Hz")
+    return wins
+
+
+def data_hash(seq_dirs: list[Path]) -> str:
+    """sha256 over every sequence's name, gt.txt and seqinfo.ini contents."""
+    from detbench.fileio import sha256_file, sha256_json
+
+    return sha256_json({s.name: [sha256_file(s / "gt" / "gt.txt"), sha256_file(s / "seqinfo.ini")]
+                        for s in sorted(seq_dirs)})

@@ -1,0 +1,234 @@
+"""TrackSSM motion model (Hu et al., 2024), clean-room pure PyTorch (CPU and CUDA).
+
+Input: a batch of track histories ``(B, L, 8)`` with rows ``[cx, cy, w, h, dcx, dcy, dw, dh]``
+normalised by the image width (x, w columns) and height (y, h columns), and a mask ``(B, L)``
+that is True on real steps. Histories are **front-padded**: the real steps are the last ones,
+so ``history[:, -1, :4]`` is always the last observed box. Padded steps are masked exactly: they
+feed zeros to the causal convolution and a zero step size to the scan, so a padded history gives
+the same prediction as the unpadded one (tested).
+
+Output: ``(B, n_blocks, 4)`` absolute normalised ``cx, cy, w, h``, one box per decoder block;
+the last one is the prediction for the next frame.
+
+* Encoder: bias-free linear 8 -> d_model, ``n_enc_layers`` pre-norm Mamba blocks (RMSNorm,
+  selective SSM with a depthwise causal conv), final RMSNorm; the last step is the "flow" feature.
+* Decoder: ``n_dec_blocks`` Flow-SSM blocks, each refining the current box: sine embedding of the
+  box, input/gate projections, dt/B/C from the flow feature, one selective-scan step whose hidden
+  state passes from block to block, gating, FFN + LayerNorm, sigmoid 4-d head. Box and state are
+  detached between blocks (each block is supervised on its own step target).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the model; the defaults are the paper's code (about 5.13 M parameters)."""
+
+    d_model: int = 256
+    n_enc_layers: int = 6
+    n_dec_blocks: int = 6
+    d_state: int = 16
+    d_conv: int = 4
+    expand: int = 2
+    dt_rank: int = 16
+    ffn_dim: int = 512
+    history: int = 5
+    dt_min: float = 1e-3
+    dt_max: float = 0.1
+    dt_init_floor: float = 1e-4
+    residual_head: bool = False  # False: the paper's sigmoid head (absolute box); True: see TrackSSM
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def _a_log(channels: int, d_state: int) -> torch.Tensor:
+    return torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(channels, 1)
+
+
+class MambaMixer(nn.Module):
+    """Selective SSM over a short sequence (a Python loop over the <= 5 steps)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d_inner = cfg.expand * cfg.d_model
+        self.d_inner, self.d_state, self.dt_rank = d_inner, cfg.d_state, cfg.dt_rank
+        self.in_proj = nn.Linear(cfg.d_model, 2 * d_inner, bias=False)
+        self.conv1d = nn.Conv1d(d_inner, d_inner, cfg.d_conv, groups=d_inner, padding=cfg.d_conv - 1)
+        self.x_proj = nn.Linear(d_inner, cfg.dt_rank + 2 * cfg.d_state, bias=False)
+        self.dt_proj = nn.Linear(cfg.dt_rank, d_inner, bias=True)
+        self.A_log = nn.Parameter(_a_log(d_inner, cfg.d_state))
+        self.D = nn.Parameter(torch.ones(d_inner))
+        self.out_proj = nn.Linear(d_inner, cfg.d_model, bias=False)
+        # dt: weight U(+-dt_rank^-0.5); bias = softplus^-1 of a log-uniform sample in [dt_min, dt_max]
+        bound = cfg.dt_rank ** -0.5
+        nn.init.uniform_(self.dt_proj.weight, -bound, bound)
+        dt = torch.exp(torch.rand(d_inner) * (math.log(cfg.dt_max) - math.log(cfg.dt_min)) + math.log(cfg.dt_min))
+        dt = dt.clamp(min=cfg.dt_init_floor)
+        with torch.no_grad():
+            self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+
+    def forward(self, x, mask):  # x (B, L, D), mask (B, L) float
+        length = x.shape[1]
+        u, z = self.in_proj(x).chunk(2, dim=-1)
+        u = u * mask[..., None]  # padded steps feed zeros to the causal conv
+        u = F.silu(self.conv1d(u.transpose(1, 2))[..., :length].transpose(1, 2))
+        dt, b, c = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = F.softplus(self.dt_proj(dt)) * mask[..., None]  # zero step: state untouched
+        decay = torch.exp(dt[..., None] * -torch.exp(self.A_log))  # (B, L, d_inner, d_state)
+        drive = (dt * u)[..., None] * b[:, :, None, :]
+        h = torch.zeros_like(decay[:, 0])
+        states = []
+        for t in range(length):
+            h = decay[:, t] * h + drive[:, t]
+            states.append(h)
+        y = torch.einsum("blds,bls->bld", torch.stack(states, dim=1), c) + self.D * u
+        y = y * F.silu(z)
+        return self.out_proj(y)
+
+
+class MambaBlock(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.norm = RMSNorm(cfg.d_model)
+        self.mixer = MambaMixer(cfg)
+
+    def forward(self, x, mask):
+        return x + self.mixer(self.norm(x), mask)
+
+
+class Encoder(nn.Module):
+    """History (B, L, 8) -> flow feature (B, d_model): the final-normed last step."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.randn(8, cfg.d_model) * 0.02)  # bias-free 8 -> d_model
+        self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.n_enc_layers))
+        self.norm_f = RMSNorm(cfg.d_model)
+        for layer in self.layers:  # GPT-2 style rescale of the residual output projections
+            nn.init.kaiming_uniform_(layer.mixer.out_proj.weight, a=math.sqrt(5))
+            with torch.no_grad():
+                layer.mixer.out_proj.weight /= math.sqrt(cfg.n_enc_layers)
+
+    def forward(self, hist, mask):
+        x = hist @ self.embedding
+        for layer in self.layers:
+            x = layer(x, mask)
+        return self.norm_f(x)[:, -1]
+
+
+def sine_embedding(box: torch.Tensor, dim: int) -> torch.Tensor:
+    """(B, 4) -> (B, 4*dim): per coordinate v, ``v*2pi / 10000^(2*floor(i/2)/dim)``, sin at even i, cos at odd i."""
+    i = torch.arange(dim, device=box.device, dtype=box.dtype)
+    freq = 10000 ** (2 * torch.div(i, 2, rounding_mode="floor") / dim)
+    pos = box[..., None] * (2 * math.pi) / freq  # (B, 4, dim)
+    out = torch.where(i.remainder(2) == 0, torch.sin(pos), torch.cos(pos))
+    return out.flatten(-2)
+
+
+class FlowSSMBlock(nn.Module):
+    """One refinement step: (box, flow, h) -> (box', h')."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.residual = cfg.residual_head
+        d = cfg.d_model
+        self.d_state, self.dt_rank = cfg.d_state, cfg.dt_rank
+        self.in_proj = nn.Linear(d, 2 * d, bias=False)
+        self.x_proj = nn.Linear(d, cfg.dt_rank + 2 * cfg.d_state, bias=False)
+        self.dt_proj = nn.Linear(cfg.dt_rank, d, bias=True)
+        self.A_log = nn.Parameter(_a_log(d, cfg.d_state))
+        self.D = nn.Parameter(torch.ones(d))
+        self.linear1 = nn.Linear(d, cfg.ffn_dim)
+        self.linear2 = nn.Linear(cfg.ffn_dim, d)
+        self.norm2 = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 4)
+        if self.residual:  # start as "the box stays where it is"
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, box, flow, h):
+        d = flow.shape[-1]
+        u, g = self.in_proj(sine_embedding(box, d // 4)).chunk(2, dim=-1)
+        u = F.silu(u)
+        dt, b, c = self.x_proj(flow).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = F.softplus(self.dt_proj(dt))[..., None]  # (B, d, 1)
+        h = torch.exp(dt * -torch.exp(self.A_log)) * h + dt * b[:, None, :] * u[..., None]
+        y = ((h * c[:, None, :]).sum(-1) + self.D * u) * F.silu(g)
+        y = self.norm2(y + self.linear2(F.relu(self.linear1(y))))
+        if self.residual:
+            out = box + self.head(y)
+            return torch.cat([out[..., :2], out[..., 2:].clamp(min=1e-4)], dim=-1), h
+        return torch.sigmoid(self.head(y)), h
+
+
+class TrackSSM(nn.Module):
+    """The whole model; ``forward(hist (B,L,8), mask (B,L)) -> (B, n_dec_blocks, 4)``.
+
+    ``residual_head=True`` (not in the paper; same parameter count) makes each block add its
+    4-d head output to the box it refines, with the head zero-initialised, so an untrained model
+    predicts "the box stays put" and short CPU training starts from that instead of from a
+    sigmoid of noise. The default is the paper's absolute sigmoid head.
+    """
+
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        if cfg.d_model % 4:
+            raise ValueError(f"d_model must be a multiple of 4, got {cfg.d_model}")
+        self.config = cfg
+        self.encoder = Encoder(cfg)
+        block = FlowSSMBlock(cfg)  # every block starts from the same weights, as in the paper's code
+        self.blocks = nn.ModuleList(copy.deepcopy(block) for _ in range(cfg.n_dec_blocks))
+
+    def forward(self, hist: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if hist.ndim != 3 or hist.shape[-1] != 8:
+            raise ValueError(f"history must have shape (B, L, 8), got {tuple(hist.shape)}")
+        n, length = hist.shape[:2]
+        if n == 0 or length == 0:
+            return hist.new_zeros(n, len(self.blocks), 4)
+        mask = hist.new_ones(n, length) if mask is None else mask.to(hist.dtype)
+        flow = self.encoder(hist, mask)
+        box = hist[:, -1, :4]
+        h = hist.new_zeros(n, self.config.d_model, self.config.d_state)
+        out = []
+        for block in self.blocks:
+            box, h = block(box.detach(), flow, h.detach())
+            out.append(box)
+        return torch.stack(out, dim=1)
+
+
+def build_model(cfg: ModelConfig = ModelConfig(), seed: int = 0) -> TrackSSM:
+    """A freshly initialised model; the same seed gives the same weights on every machine."""
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        return TrackSSM(cfg)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,250 @@
+"""The ``trackssm`` tracker: ByteTrack-style association with TrackSSM motion instead of a Kalman filter.
+
+Every frame, all live tracks (tracked, lost and unconfirmed) are predicted in **one batched
+forward**, from their last <= 5 boxes normalised by the frame's width/height. The prediction is
+appended to the track's history; a matched detection replaces it (so a lost track rolls forward
+on its own predictions, autoregressively, until ``track_buffer_s`` runs out).
+
+Association, class-aware (a detection can only match a track of its class), cost 1 - IoU with
+the predicted boxes, Hungarian assignment:
+
+1. confirmed tracked + lost tracks vs high-score detections (score >= ``high_thresh``), IoU >= ``match_iou``;
+2. tracks still unmatched and not lost vs low-score detections (``low_thresh`` < s < ``high_thresh``), IoU >= ``second_iou``;
+3. unconfirmed tracks vs the remaining high detections, IoU >= ``unconfirmed_iou``
+   (an unmatched unconfirmed track is dropped);
+4. remaining high detections with score >= ``new_track_thresh`` start unconfirmed tracks
+   (confirmed at once on the first frame). Track ids are assigned at confirmation.
+
+Single-observation tracks are defined: their history is ``[box, 0, 0, 0, 0]`` (zero delta), and
+the model (trained on such length-1 windows) predicts from it like any other track.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from detbench.errors import InputError
+from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
+from trackers.base import Frame
+
+TRACKED, LOST, NEW = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class TrackSSMParams:
+    """Defaults for nuScenes keyframes (2 Hz); thresholds as in the paper's code, buffer in seconds.
+
+    ``weights``: a motion-model directory (or its ``model.pth``); None = the latest under
+    ``runs/motion/``; ``"random"`` = an untrained seeded model (contract tests, speed only).
+    """
+
+    weights: str | None = None
+    high_thresh: float = 0.6
+    low_thresh: float = 0.1
+    new_track_thresh: float = 0.7
+    match_iou: float = 0.2
+    second_iou: float = 0.5
+    unconfirmed_iou: float = 0.3
+    duplicate_iou: float = 0.85
+    track_buffer_s: float = 1.5
+    last_box_gate: bool = True
+    device: str = "cpu"
+
+
+class _Track:
+    __slots__ = ("tid", "cls", "score", "boxes", "state", "lost_for", "length", "det_box")
+
+    def __init__(self, box_xyxy, score, cls):
+        self.tid = 0
+        self.cls = int(cls)
+        self.score = float(score)
+        self.boxes = [np.asarray(box_xyxy, np.float64)]  # pixels xyxy, newest last (<= history + 1)
+        self.state = NEW
+        self.lost_for = 0
+        self.length = 1
+        self.det_box = self.boxes[0]
+
+
+def _to_cxcywh(b: np.ndarray, w: float, h: float) -> np.ndarray:
+    return np.stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
+                     (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h], axis=1)
+
+
+def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
+    cx, cy, bw, bh = c[:, 0] * w, c[:, 1] * h, c[:, 2] * w, c[:, 3] * h
+    return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+
+
+def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool):
+    """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
+    better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
+    unmatched dets)."""
+    if not tracks or len(dets) == 0:
+        return [], list(range(len(tracks))), list(range(len(dets)))
+    iou = iou_matrix(np.array([t.boxes[-1] for t in tracks]), dets[:, :4])
+    if last_box_gate:
+        iou = np.maximum(iou, iou_matrix(np.array([t.det_box for t in tracks]), dets[:, :4]))
+    same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
+    iou = np.where(same, iou, 0.0)
+    cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
+    rows, cols = linear_sum_assignment(cost)
+    pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
+    mt, md = {r for r, _ in pairs}, {c for _, c in pairs}
+    return pairs, [i for i in range(len(tracks)) if i not in mt], [j for j in range(len(dets)) if j not in md]
+
+
+class TrackSSMTracker:
+    """ByteTrack association + TrackSSM motion; see the module docstring."""
+
+    Params = TrackSSMParams
+
+    def __init__(self, params: TrackSSMParams = TrackSSMParams(), frame_rate: float = 2.0):
+        if not frame_rate or frame_rate <= 0:
+            raise InputError(f"trackssm: frame_rate must be positive, got {frame_rate!r}")
+        if not 0 <= params.low_thresh <= params.high_thresh <= 1:
+            raise InputError(f"trackssm: need 0 <= low_thresh <= high_thresh <= 1, got "
+                             f"{params.low_thresh} and {params.high_thresh}")
+        if params.track_buffer_s < 0:
+            raise InputError(f"trackssm: track_buffer_s must be >= 0, got {params.track_buffer_s}")
+        self.params = params
+        self.frame_rate = float(frame_rate)
+        self.buffer_frames = max(1, int(round(params.track_buffer_s * self.frame_rate)))
+        self.model = self._load_model(params)
+        self.history = self.model.config.history
+        self.reset()
+
+    @staticmethod
+    def _load_model(params: TrackSSMParams):
+        import torch  # noqa: F401 - the model needs it
+
+        if params.weights == "random":
+            from trackers.trackssm.model import build_model
+
+            return build_model(seed=0).to(params.device).eval()
+        from trackers.trackssm.checkpoint import load
+
+        model, _ = load(params.weights, device=params.device)
+        return model
+
+    def reset(self) -> None:
+        self.tracks: list[_Track] = []
+        self.next_id = 1
+        self.frames_seen = 0
+
+    # ------------------------------------------------------------ motion
+    def _features(self, t: _Track, w: float, h: float) -> np.ndarray:
+        c = _to_cxcywh(np.stack(t.boxes), w, h)
+        d = np.zeros_like(c)
+        d[1:] = c[1:] - c[:-1]
+        rows = np.concatenate([c, d], axis=1)
+        if len(rows) > self.history:  # boxes[0] only supplies the first kept step's delta
+            rows = rows[-self.history:]
+        return rows
+
+    def _predict(self, tracks: list[_Track], w: float, h: float) -> np.ndarray:
+        """One batched forward for all ``tracks`` -> predicted xyxy pixel boxes (len, 4)."""
+        import torch
+
+        if not tracks:
+            return np.zeros((0, 4))
+        hist = np.zeros((len(tracks), self.history, 8), np.float32)
+        mask = np.zeros((len(tracks), self.history), bool)
+        for i, t in enumerate(tracks):
+            rows = self._features(t, w, h)
+            hist[i, self.history - len(rows):] = rows
+            mask[i, self.history - len(rows):] = True
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(hist).to(self.params.device),
+                             torch.from_numpy(mask).to(self.params.device))[:, -1]
+        return _to_xyxy(out.double().cpu().numpy(), w, h)
+
+    # ------------------------------------------------------------ update
+    def update(self, dets, frame: Frame) -> np.ndarray:
+        p = self.params
+        dets = as_detections(dets)
+        valid = valid_detection_mask(dets)
+        index = np.flatnonzero(valid)
+        dets = dets[valid].astype(np.float64)
+        w, h = float(frame.width), float(frame.height)
+        first_frame = self.frames_seen == 0
+        self.frames_seen += 1
+
+        preds = self._predict(self.tracks, w, h)
+        for t, b in zip(self.tracks, preds):
+            t.boxes.append(b)
+            if len(t.boxes) > self.history + 1:
+                t.boxes.pop(0)
+        matched: list[tuple[_Track, int]] = []
+
+        def take(t: _Track, j: int):
+            t.boxes[-1] = dets[j, :4].copy()
+            t.score, t.det_box = float(dets[j, 4]), dets[j, :4]
+            t.lost_for = 0
+            t.length += 1
+            matched.append((t, j))
+
+        high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
+        low = np.flatnonzero((dets[:, 4] > p.low_thresh) & (dets[:, 4] < p.high_thresh))
+        pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
+        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, p.last_box_gate)
+        for i, j in pairs:
+            pool[i].state = TRACKED
+            take(pool[i], high[j])
+        rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
+        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, p.last_box_gate)
+        for i, j in pairs:
+            take(rest[i], low[j])
+        for i in um_r:
+            rest[i].state = LOST
+        for i in um_t:
+            if pool[i].state == LOST:
+                pool[i].lost_for += 1
+
+        high_left = high[um_h]
+        new = [t for t in self.tracks if t.state == NEW]
+        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, p.last_box_gate)
+        for i, j in pairs:
+            self._confirm(new[i])
+            take(new[i], high_left[j])
+        confirmed_new = {id(new[i]) for i, _ in pairs}
+        alive = [t for t in self.tracks if t.state != NEW or id(t) in confirmed_new]
+
+        for j in high_left[um_d]:
+            if dets[j, 4] < p.new_track_thresh:
+                continue
+            t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
+            alive.append(t)
+            if first_frame:
+                self._confirm(t)
+                matched.append((t, j))
+        self.tracks = [t for t in alive if not (t.state == LOST and t.lost_for > self.buffer_frames)]
+        self._remove_duplicates()
+
+        kept = {id(t) for t in self.tracks}
+        rows = [(*t.det_box, t.tid, t.score, t.cls, index[j]) for t, j in matched
+                if t.state == TRACKED and id(t) in kept]
+        if not rows:
+            return empty_tracks()
+        return np.array(rows, dtype=np.float32)
+
+    def _confirm(self, t: _Track) -> None:
+        t.state = TRACKED
+        t.tid = self.next_id
+        self.next_id += 1
+
+    def _remove_duplicates(self) -> None:
+        """A tracked and a lost track of the same class overlapping above ``duplicate_iou``:
+        drop the one with fewer observations (ByteTrack's rule)."""
+        tracked = [t for t in self.tracks if t.state == TRACKED]
+        lost = [t for t in self.tracks if t.state == LOST]
+        if not tracked or not lost:
+            return
+        iou = iou_matrix(np.array([t.boxes[-1] for t in tracked]), np.array([t.boxes[-1] for t in lost]))
+        drop = set()
+        for i, j in zip(*np.nonzero(iou > self.params.duplicate_iou)):
+            a, b = tracked[i], lost[j]
+            if a.cls == b.cls:
+                drop.add(id(b) if a.length >= b.length else id(a))
+        self.tracks = [t for t in self.tracks if id(t) not in drop]
