@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     from detbench.errors import DetbenchError
 
     try:
-        cli.main(args=argv, prog_name="detbench", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="detbench", standalone_mode=False)
     except DetbenchError as e:
         click.echo(f"error: {e}", err=True)
         return e.exit_code
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code
-    return 0
+    return rv if isinstance(rv, int) else 0  # a command's own `raise Exit(n)` comes back as n
 
 
 if __name__ == "__main__":

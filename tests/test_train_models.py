@@ -89,3 +89,23 @@ def test_frozen_trunk_is_bit_identical_after_training_while_head_changes():
     # the optimizer holds only the head's parameters
     n_opt = sum(p.numel() for g in opt.param_groups for p in g["params"])
     assert n_opt == count_parameters(model)["trainable"]
+
+
+def test_reinit_cls_skips_only_the_class_layers_of_a_same_class_base():
+    torch.manual_seed(0)
+    base = build_model("yolox-nano", 7)
+    state = {k: v.clone() + 1.0 if v.is_floating_point() else v.clone() for k, v in base.state_dict().items()}
+    fresh = build_model("yolox-nano", 7)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    loaded, skipped = load_init(fresh, state, "base.pth", reinit_cls=True)
+    cls_keys = sorted(k for k in state if k.startswith("head.cls_preds."))
+    assert sorted(skipped) == cls_keys and len(cls_keys) == 6      # weight + bias at 3 scales
+    after = fresh.state_dict()
+    for k in cls_keys:                                             # kept their fresh initialisation
+        assert torch.equal(after[k], before[k])
+    for k in loaded:
+        assert torch.equal(after[k], state[k])
+    assert get_recipe("demo")[0].reinit_cls and not get_recipe("stable_v3")[0].reinit_cls
+    # without the flag the same base loads completely
+    loaded_all, skipped_none = load_init(build_model("yolox-nano", 7), state, "base.pth")
+    assert skipped_none == [] and len(loaded_all) == len(state)

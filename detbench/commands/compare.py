@@ -72,6 +72,7 @@ def print_summary(result: dict, out_dir) -> None:
         cells = [_fmt(m, p["overall"].get(m)) for m in ROW_METRICS] if p["status"] == "ok" else ["—"] * len(ROW_METRICS)
         table.add_row(p["detector"], p["tracker"], *cells)
     console = Console()
+    console = Console(width=max(console.width, 132))  # 12 numeric columns must not be truncated
     console.print(table)
     for d in result["deltas"]:
         for metric, r in d["metrics"].items():

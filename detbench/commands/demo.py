@@ -7,8 +7,8 @@ import click
 @click.command("demo", epilog="Example: detbench demo   (about 10 minutes on 2 CPU cores; `make demo` runs it)")
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
               help="Where the comparison tables, plots and training report go.")
-@click.option("--scenes", default=12, show_default=True, help="Synthetic scenes (train/val/tune split 70/20/10).")
-@click.option("--keyframes", default=40, show_default=True, help="Keyframes (2 Hz) per scene.")
+@click.option("--scenes", default=24, show_default=True, help="Synthetic scenes (train/val/tune split 70/20/10).")
+@click.option("--keyframes", default=16, show_default=True, help="Keyframes (2 Hz) per scene.")
 @click.option("--device", default="cpu", show_default=True)
 def command(out, scenes, keyframes, device):
     """synth -> prepare -> train (base, then head-only Stable V3 shape) -> eval-det -> train-motion ->

@@ -115,11 +115,12 @@ def load_pth(path: str | Path) -> dict:
     return obj
 
 
-def load_init(model: torch.nn.Module, state: dict, path: str | Path) -> tuple[list[str], list[str]]:
+def load_init(model: torch.nn.Module, state: dict, path: str | Path,
+              reinit_cls: bool = False) -> tuple[list[str], list[str]]:
     """Load every matching tensor of ``state`` (read from ``path``) into ``model``.
 
     Tensors whose shape differs only because of the class count (``head.cls_preds.*``) are skipped and
-    keep their fresh initialisation. Any other mismatch or missing key means another model size:
+    keep their fresh initialisation (with ``reinit_cls`` they are skipped even when they fit). Any other mismatch or missing key means another model size:
     InputError. Returns (loaded keys, skipped keys).
     """
     own = model.state_dict()
@@ -127,6 +128,8 @@ def load_init(model: torch.nn.Module, state: dict, path: str | Path) -> tuple[li
     for key, value in own.items():
         if key not in state:
             bad.append(f"{key} missing")
+        elif reinit_cls and key.startswith("head.cls_preds."):
+            skipped.append(key)
         elif state[key].shape == value.shape:
             loaded.append(key)
         elif key.startswith("head.cls_preds."):

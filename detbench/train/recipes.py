@@ -35,6 +35,9 @@ class Recipe:
     ema: bool = True
     ema_decay: float = 0.9998
     freeze: str = "trunk"  # "trunk" (backbone + neck frozen, head trains) | "none"
+    # --init always re-initialises head.cls_preds when the class count differs (COCO 80 -> 7);
+    # True re-initialises it even when it matches, so a same-class base starts like a COCO one.
+    reinit_cls: bool = False
     mosaic_prob: float = 0.2
     mixup_prob: float = 0.15  # conditional on mosaic, as in YOLOX
     hsv_prob: float = 1.0
@@ -83,7 +86,7 @@ RECIPES: dict[str, Recipe] = {
                         mosaic_prob=0.0, mixup_prob=0.0, hsv_prob=0.0, flip_prob=0.5, num_workers=1),
     # CPU demo step 2: the Stable V3 shape (warmup / cosine / cosine + no-aug, head only) in 6 epochs,
     # from the demo_base checkpoint via --init.
-    "demo": Recipe(name="demo", model="yolox-nano", input_size=(256, 448), epochs=6, batch_size=8,
+    "demo": Recipe(name="demo", model="yolox-nano", reinit_cls=True, input_size=(256, 448), epochs=6, batch_size=8,
                    optimizer="adamw", weight_decay=0.05, lr=5e-4, lr_mid=5e-4 / 3, lr_final=5e-5,
                    warmup_epochs=1, noaug_epochs=2, ema=False, freeze="trunk", mosaic_prob=0.2,
                    mixup_prob=0.15, hsv_prob=1.0, flip_prob=0.5, degrees=3.0, translate=0.08,

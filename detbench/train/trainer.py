@@ -76,7 +76,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     net = build_model(rec.model, len(rec.classes))
     base_ref, init_info = None, None
     if init and not resume:
-        loaded, skipped = load_init(net, init_state(init), init)
+        loaded, skipped = load_init(net, init_state(init), init, reinit_cls=rec.reinit_cls)
         init_info = {"path": str(Path(init).resolve()), "sha256": sha256_file(init)}
         say(f"init {init}: loaded {len(loaded)} tensors, skipped {len(skipped)} "
             f"(re-initialised for {len(rec.classes)} classes): {', '.join(skipped) or 'none'}")

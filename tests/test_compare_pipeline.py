@@ -1,0 +1,107 @@
+"""`detbench compare` end to end on a tiny dataset: caches reused, failures become gaps, bad names."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from detbench.classes import CLASSES
+from detbench.cli import main
+from detbench.data import mot
+
+SEQS = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK", "scene-0003_CAM_FRONT")
+
+
+class FlakyTracker:
+    """The IoU tracker, except that it fails on scene-0002 (a tracker bug on one sequence)."""
+
+    from trackers.iou import IouParams as Params
+
+    def __init__(self, params, frame_rate=2.0):
+        from trackers.iou import IouTracker
+
+        self._inner = IouTracker(params, frame_rate)
+        self.params = params
+
+    def reset(self):
+        self._inner.reset()
+
+    def update(self, dets, frame):
+        if "scene-0002" in str(frame.image_path):
+            raise RuntimeError("simulated tracker bug")
+        return self._inner.update(dets, frame)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    from test_detect import make_dataset, nano_model
+
+    from detbench import paths
+    from detbench.train import checkpoint as ckpt_mod
+
+    data_dir = make_dataset(tmp_path, seqs=SEQS, frames=4)
+    rng = np.random.default_rng(0)
+    for seq in SEQS:   # ground truth: two objects moving right, one class each
+        rows = [[f, i + 1, 10 + 5 * f + 60 * i, 20, 30, 30, 1, i + 1, 1] for f in range(1, 5) for i in range(2)]
+        sdir = data_dir / "sequences" / "val" / seq
+        mot.write_mot(sdir / "gt" / "gt.txt", np.array(rows, dtype=float) + [0, 0, rng.integers(0, 3), 0, 0, 0, 0, 0, 0])
+        mot.write_seqinfo(sdir / "seqinfo.ini", mot.SeqInfo(seq, 2.0, 160, 90, 4))
+    run_dir = paths.train_dir("r1")
+    run_dir.mkdir(parents=True)
+    for epoch in (1, 2):
+        ckpt_mod.save_pth(run_dir / f"epoch_{epoch}.pth", {
+            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
+            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
+            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+    import trackers
+    monkeypatch.setitem(trackers.TRACKERS, "flaky", "test_compare_pipeline:FlakyTracker")
+    return data_dir, tmp_path / "results"
+
+
+def test_compare_twice_reuses_every_cache(setup):
+    from detbench.compare.pipeline import REUSE, run_comparison
+
+    data_dir, results = setup
+    REUSE.clear()
+    kw = dict(detectors=["epoch1", "epoch2"], trackers=["iou"], data_dir=data_dir, run="r1", name="t",
+              results_root=results, n_resamples=50)
+    first = run_comparison(**kw)
+    assert dict(REUSE) == {} or sum(REUSE.values()) == 0
+    assert {p["status"] for p in first["pairs"]} == {"ok"} and first["n_sequences"] == 3
+    second = run_comparison(**kw)
+    assert REUSE["detections"] == 2 and REUSE["tracks"] == 2 and REUSE["metrics"] == 2
+    assert [p["overall"] for p in second["pairs"]] == [p["overall"] for p in first["pairs"]]
+    saved = json.loads((results / "t" / "comparison.json").read_text())
+    assert [d["tracker"] for d in saved["deltas"]] == ["iou"]
+    assert set(saved["deltas"][0]["metrics"]) == {"IDSW", "MOTA", "HOTA"}
+    assert saved["deltas"][0]["metrics"]["IDSW"]["n_resamples"] == 50
+    for name in ("comparison.md", "comparison.csv", "comparison.png"):
+        assert (results / "t" / name).is_file()
+
+
+def test_one_tracker_failing_on_one_sequence_leaves_a_gap_and_exits_nonzero(setup, capsys):
+    data_dir, results = setup
+    code = main(["compare", "--detectors", "epoch1,epoch2", "--trackers", "iou,flaky", "--run", "r1",
+                 "--data", str(data_dir), "--name", "gap", "--results-dir", str(results), "--resamples", "50"])
+    assert code == 1
+    saved = json.loads((results / "gap" / "comparison.json").read_text())
+    status = {(p["detector"], p["tracker"]): p["status"] for p in saved["pairs"]}
+    assert status == {("epoch1", "iou"): "ok", ("epoch2", "iou"): "ok",
+                      ("epoch1", "flaky"): "failed", ("epoch2", "flaky"): "failed"}
+    md = (results / "gap" / "comparison.md").read_text()
+    assert "| epoch1 | flaky | —" in md and "simulated tracker bug" in md
+    # the sequences the flaky tracker could track were still written
+    track_meta = json.loads((setup[0].parent / "runs" / "compare" / "gap" / "tracks" / "epoch1" / "flaky" /
+                             "meta.json").read_text())
+    assert track_meta["sequences"]["scene-0001_CAM_FRONT"]["status"] == "ok"
+    assert track_meta["sequences"]["scene-0002_CAM_BACK"]["status"] == "failed"
+
+
+def test_unknown_detector_lists_the_available_ones(setup, capsys):
+    data_dir, results = setup
+    code = main(["compare", "--detectors", "epoch9,epoch2", "--trackers", "iou", "--run", "r1",
+                 "--data", str(data_dir), "--results-dir", str(results)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "epoch9" in err and "epoch1" in err and "epoch2" in err
