@@ -4,13 +4,21 @@
     python benchmarks/bench_eval.py --sequences 50  # quicker
 
 Synthetic, seeded data: objects move linearly (3 classes); results are the GT with pixel
-jitter, 5 % dropped boxes, 2 % false positives and an id swap every 200 boxes. Prints the wall
-time of ``evaluate_folders`` (TrackEval HOTA / CLEAR / Identity + the motmetrics cross-check).
+jitter, 5 % dropped boxes, 2 % false positives and an id swap every 200 boxes. Prints
+
+- before / after: CPU time of the straightforward path (``detbench.evaluate.reference``: per-frame
+  IoU, motmetrics' pandas ``compute``) and of ``evaluate_folders`` on the first ``--compare``
+  sequences, in this process at one job, median of ``--repeats``, and checks the two JSONs are
+  identical;
+- the wall time (and CPU time, workers included) of ``evaluate_folders`` on all sequences at
+  ``--jobs`` (TrackEval HOTA / CLEAR / Identity + the motmetrics cross-check).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -43,6 +51,39 @@ def make_sequence(rng: np.random.Generator, frames: int, objects: int) -> tuple[
     return np.array(gt, dtype=np.float64), np.array(res, dtype=np.float64)
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its finished children (pool workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def compare(gt_dir: Path, res_dir: Path, tmp: Path, args) -> None:
+    """Before / after CPU time on the first ``args.compare`` sequences (same run, one job)."""
+    from detbench.evaluate.api import evaluate_folders
+    from detbench.evaluate.reference import evaluate_folders_reference
+
+    names = sorted(p.name for p in gt_dir.iterdir())[:args.compare]
+    sub_gt, sub_res = tmp / "cmp_gt", tmp / "cmp_res"
+    sub_gt.mkdir(), sub_res.mkdir()
+    for n in names:
+        (sub_gt / n).symlink_to(gt_dir / n)
+        (sub_res / f"{n}.txt").symlink_to(res_dir / f"{n}.txt")
+    evaluate_folders(sub_gt, sub_res, classes=args.classes, check=not args.no_check)  # imports, warm-up
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    outs = {}
+    for _ in range(args.repeats):
+        for key, fn in (("before", evaluate_folders_reference), ("after", evaluate_folders)):
+            t0 = time.process_time()
+            outs[key] = fn(sub_gt, sub_res, classes=args.classes, check=not args.no_check)
+            times[key].append(time.process_time() - t0)
+    same = json.dumps(outs["before"], sort_keys=True) == json.dumps(outs["after"], sort_keys=True)
+    b, a = (float(np.median(times[k])) * 100 / len(names) for k in ("before", "after"))
+    print(f"CPU time per 100 sequences, one job, median of {args.repeats}: before {b:.1f} s, "
+          f"after {a:.1f} s ({b / a:.2f}x); identical JSON: {same}")
+    if not same:
+        raise SystemExit("the optimised path changed the numbers")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sequences", type=int, default=1000)
@@ -51,6 +92,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--classes", default="per-class", choices=["per-class", "agnostic"])
     ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--compare", type=int, default=100, help="sequences in the before/after run (0: skip)")
+    ap.add_argument("--repeats", type=int, default=1, help="repeats of the before/after run (median)")
     args = ap.parse_args()
 
     from detbench.evaluate.api import evaluate_folders
@@ -66,16 +109,21 @@ def main() -> None:
             write_seqinfo(gt_dir / name / "seqinfo.ini", SeqInfo(name, 2.0, 1600, 900, args.frames))
             write_mot(res_dir / f"{name}.txt", res)
         t_write = time.perf_counter() - t0
+        if args.compare:
+            compare(gt_dir, res_dir, Path(tmp), args)
+        cpu0 = _cpu()
         t0 = time.perf_counter()
         out = evaluate_folders(gt_dir, res_dir, classes=args.classes, jobs=args.jobs, check=not args.no_check)
         t_eval = time.perf_counter() - t0
+        cpu_eval = _cpu() - cpu0
     o = out["overall"]
     boxes = o["TP"] + o["FN"]
     print(f"{args.sequences} sequences x {args.frames} frames x {args.objects} objects "
           f"({boxes} GT boxes), {args.classes}, jobs={args.jobs}, "
           f"motmetrics check {'off' if args.no_check else 'on'}, {os.cpu_count()} cores")
     print(f"writing inputs: {t_write:.1f} s; evaluate_folders: {t_eval:.1f} s wall "
-          f"({1000 * t_eval / args.sequences:.1f} ms per sequence)")
+          f"({1000 * t_eval / args.sequences:.1f} ms per sequence), {cpu_eval:.1f} s CPU "
+          f"(workers included; load average {os.getloadavg()[0]:.1f})")
     print(f"HOTA {o['HOTA']:.4f} MOTA {o['MOTA']:.4f} IDF1 {o['IDF1']:.4f} IDSW {o['IDSW']} FP {o['FP']} FN {o['FN']}")
 
 

@@ -47,6 +47,11 @@ def _run(argv: list[str]) -> None:
 
 def run_demo(out: Path = Path("results/demo"), cfg: DemoConfig = DemoConfig(), say=print) -> dict:
     """Run every stage; return where everything went. Tables and plots go to ``out``."""
+    import torch
+
+    # one compute thread: the data-loader worker takes the other core of a 2-core laptop, and two
+    # OpenMP threads competing with it (or anything else) made training steps ~10x slower
+    torch.set_num_threads(1)
     root = paths.runs_root()
     synth_dir = root / "demo_synth"
     data_dir = paths.data_dir("demo")

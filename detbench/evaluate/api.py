@@ -38,6 +38,18 @@ def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: boo
     return files.name, out
 
 
+def _warm_up(iou: float, check: bool) -> None:
+    """Import TrackEval (and motmetrics) and build the metric objects before the worker pool
+    forks, so that each worker does not pay for the imports again; freeze the imported objects
+    out of the garbage collector's scans (they live as long as the process)."""
+    import gc
+
+    te.metrics(iou)
+    if check:
+        import motmetrics  # noqa: F401
+    gc.freeze()
+
+
 def _score_star(args):
     return score_sequence(*args)
 
@@ -65,6 +77,7 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
             if progress:
                 progress(name)
     else:
+        _warm_up(float(iou), check)  # import once here: forked workers inherit the modules
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             chunk = max(1, min(32, len(tasks) // (4 * jobs)))
             for name, r in pool.map(_score_star, tasks, chunksize=chunk):

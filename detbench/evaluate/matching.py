@@ -1,6 +1,6 @@
 """Per-frame IoU between ground truth and results, grouped per class or class-agnostic.
 
-IoU is computed here (:func:`detbench.types.iou_matrix`), never by motmetrics (DESIGN trap 7).
+IoU is computed here (the arithmetic of :func:`detbench.types.iou_matrix`), never by motmetrics (DESIGN trap 7).
 A *group* is what gets scored on its own: one class id (1..7) in per-class mode, or the single
 group 0 in agnostic mode. In per-class mode a GT box of class c can only be matched by results
 of class c, because each class is scored separately and then combined by summing counts.
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from detbench.data.mot import CLASS, FRAME, ID, mot_to_boxes
-from detbench.types import iou_matrix
 
 AGNOSTIC = 0
 
@@ -50,13 +49,48 @@ def _rows_per_frame(table: np.ndarray, num_frames: int) -> list[np.ndarray]:
     return [order[bounds[f]:bounds[f + 1]] for f in range(num_frames)]
 
 
+def _frame_ious(gt_boxes: np.ndarray, res_boxes: np.ndarray, gt_frames: list[np.ndarray],
+                res_frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Every frame's (n_gt, n_res) IoU from one vectorised pass over all same-frame pairs.
+
+    The elementwise operations are exactly those of :func:`detbench.types.iou_matrix`, so the
+    values are bit-identical to calling it frame by frame (tested)."""
+    n_g = np.array([len(g) for g in gt_frames], dtype=np.int64)
+    n_r = np.array([len(r) for r in res_frames], dtype=np.int64)
+    sizes = n_g * n_r
+    total = int(sizes.sum())
+    ends = np.cumsum(sizes)
+    if total:
+        # pair k of frame f: GT row k // n_r[f], result row k % n_r[f] (row-major like iou_matrix)
+        frame_of = np.repeat(np.arange(len(sizes)), sizes)
+        k = np.arange(total) - (ends - sizes)[frame_of]
+        g_start = np.cumsum(n_g) - n_g
+        r_start = np.cumsum(n_r) - n_r
+        gi = np.concatenate(gt_frames)[g_start[frame_of] + k // n_r[frame_of]]
+        ri = np.concatenate(res_frames)[r_start[frame_of] + k % n_r[frame_of]]
+        a, b = gt_boxes[gi], res_boxes[ri]
+        ix1 = np.maximum(a[:, 0], b[:, 0])
+        iy1 = np.maximum(a[:, 1], b[:, 1])
+        ix2 = np.minimum(a[:, 2], b[:, 2])
+        iy2 = np.minimum(a[:, 3], b[:, 3])
+        inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+        area_g = np.clip(gt_boxes[:, 2] - gt_boxes[:, 0], 0, None) * np.clip(gt_boxes[:, 3] - gt_boxes[:, 1], 0, None)
+        area_r = np.clip(res_boxes[:, 2] - res_boxes[:, 0], 0, None) * np.clip(res_boxes[:, 3] - res_boxes[:, 1], 0, None)
+        union = area_g[gi] + area_r[ri] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = np.where(union > 0, inter / union, 0.0)
+    else:
+        flat = np.zeros(0, dtype=np.float64)
+    return [flat[e - s:e].reshape(g, r) for e, s, g, r in
+            zip(ends.tolist(), sizes.tolist(), n_g.tolist(), n_r.tolist())]
+
+
 def match_sequence(name: str, gt: np.ndarray, res: np.ndarray, num_frames: int,
                    per_class: bool = True) -> SequenceMatch:
     """IoU of every GT box against every result box in the same frame (all classes at once)."""
-    gt_boxes, res_boxes = mot_to_boxes(gt), mot_to_boxes(res)
-    frames = []
-    for g, r in zip(_rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames)):
-        frames.append(FrameMatch(g, r, iou_matrix(gt_boxes[g], res_boxes[r])))
+    gt_frames, res_frames = _rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames)
+    ious = _frame_ious(mot_to_boxes(gt), mot_to_boxes(res), gt_frames, res_frames)
+    frames = [FrameMatch(g, r, m) for g, r, m in zip(gt_frames, res_frames, ious)]
     if per_class:
         gt_group, res_group = gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
     else:

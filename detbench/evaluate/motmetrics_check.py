@@ -16,15 +16,13 @@ re-acquisitions. Anything else raises :class:`EvaluationMismatch`: a disagreemen
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from detbench.data.mot import ID
 from detbench.errors import DetbenchError
 from detbench.evaluate.matching import SequenceMatch
 
-MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
+_TYPES = ("MATCH", "SWITCH", "FP", "MISS", "RAW")
 
 
 class EvaluationMismatch(DetbenchError):
@@ -33,15 +31,9 @@ class EvaluationMismatch(DetbenchError):
     exit_code = 3
 
 
-@lru_cache(maxsize=1)
-def _metrics_host():
-    import motmetrics as mm
-
-    return mm.metrics.create()
-
-
-def motmetrics_counts(seq: SequenceMatch, iou: float = 0.5) -> dict[str, int]:
-    """CLEAR / identity counts of one sequence according to motmetrics."""
+def accumulate(seq: SequenceMatch, iou: float = 0.5):
+    """motmetrics' accumulator of one sequence (``MOTAccumulator.update`` once per frame with
+    detbench's distance matrix) and the number of ambiguous GT boxes (see module docstring)."""
     import motmetrics as mm
 
     gt_keys = seq.gt_group * (1 << 40) + seq.gt[:, ID].astype(np.int64)
@@ -55,27 +47,78 @@ def motmetrics_counts(seq: SequenceMatch, iou: float = 0.5) -> dict[str, int]:
             shared = valid & (valid.sum(0, keepdims=True) >= 2)
             ambiguous += int(((valid.sum(1) >= 2) | shared.any(1)).sum())
         acc.update(gt_keys[fm.gt_rows], res_keys[fm.res_rows], np.where(valid, 1.0 - fm.iou, np.nan))
-    summary = _metrics_host().compute(acc, metrics=MM_METRICS, return_dataframe=False)
-    s = {k: int(summary[k]) for k in MM_METRICS}
-    return {"TP": s["num_matches"] + s["num_switches"], "FP": s["num_false_positives"],
-            "FN": s["num_misses"], "IDSW": s["num_switches"],
-            "IDTP": s["idtp"], "IDFP": s["idfp"], "IDFN": s["idfn"],
-            "reacquired": _reacquisitions(acc), "ambiguous": ambiguous,
-            "GT": len(seq.gt), "RES": len(seq.res)}
+    return acc, ambiguous
 
 
-def _reacquisitions(acc) -> int:
-    """Matches of a GT object whose previous match was two or more frames earlier."""
-    ev = acc.mot_events
-    ev = ev[ev["Type"].isin(["MATCH", "SWITCH"])]
+def event_counts(acc) -> dict[str, int]:
+    """motmetrics' counts read from its events table (``acc.events``) with numpy.
+
+    The same numbers ``mm.metrics.create().compute(acc, metrics=[num_matches, num_switches,
+    num_false_positives, num_misses, idtp, idfp, idfn])`` returns (tested), without its pandas
+    filtering and group-bys: counts of MATCH / SWITCH / FP / MISS events; for the identity
+    counts motmetrics' ``id_global_assignment`` construction (frames per object id and per
+    hypothesis id over the RAW events, finite-distance RAW events per pair, one min-cost
+    assignment with motmetrics' own LAP solver); and the re-acquisitions of GT objects."""
+    from motmetrics.lap import linear_sum_assignment
+
+    ev = acc.events
+    cats = list(ev["Type"].cat.categories)
+    codes = ev["Type"].cat.codes.to_numpy()
+    code = {t: cats.index(t) for t in _TYPES}
+    n_type = np.bincount(codes, minlength=len(cats))
     frames = ev.index.get_level_values(0).to_numpy()
-    last: dict = {}
-    n = 0
-    for f, o in zip(frames, ev["OId"].to_numpy()):
-        if o in last and last[o] < f - 1:
-            n += 1
-        last[o] = f
-    return n
+    oid, hid, dist = (ev[c].to_numpy(dtype=np.float64) for c in ("OId", "HId", "D"))
+
+    raw = codes == code["RAW"]
+    f_raw, o_raw, h_raw, d_raw = frames[raw], oid[raw], hid[raw], dist[raw]
+    has_o, has_h = ~np.isnan(o_raw), ~np.isnan(h_raw)
+    oids, o_idx = np.unique(o_raw[has_o], return_inverse=True)
+    hids, h_idx = np.unique(h_raw[has_h], return_inverse=True)
+    no, nh = len(oids), len(hids)
+    # frames in which each id appears (motmetrics: FrameId.nunique per id over RAW events)
+    span = int(frames.max(initial=0)) + 1
+    ocs = np.bincount(np.unique(o_idx * span + f_raw[has_o]) // span, minlength=no).astype(np.float64)
+    hcs = np.bincount(np.unique(h_idx * span + f_raw[has_h]) // span, minlength=nh).astype(np.float64)
+    both = has_o & has_h & ~np.isnan(d_raw)
+    tps = np.zeros((no, nh))
+    np.add.at(tps, (np.searchsorted(oids, o_raw[both]), np.searchsorted(hids, h_raw[both])), 1)
+    fpm = np.zeros((no + nh, no + nh))
+    fnm = np.zeros((no + nh, no + nh))
+    fpm[no:, :nh] = np.nan
+    fnm[:no, nh:] = np.nan
+    fnm[:no, :nh] = ocs[:, None]
+    fnm[np.arange(no), nh + np.arange(no)] = ocs
+    fpm[:no, :nh] = hcs[None, :]
+    fpm[no + np.arange(nh), np.arange(nh)] = hcs
+    fpm[:no, :nh] -= tps
+    fnm[:no, :nh] -= tps
+    rids, cids = linear_sum_assignment(fpm + fnm)
+    idfp, idfn = fpm[rids, cids].sum(), fnm[rids, cids].sum()
+
+    s = {t: int(n_type[code[t]]) for t in ("MATCH", "SWITCH", "FP", "MISS")}
+    num_objects = s["MATCH"] + s["SWITCH"] + s["MISS"]  # motmetrics' obj_frequencies.sum()
+    matched = (codes == code["MATCH"]) | (codes == code["SWITCH"])
+    return {"TP": s["MATCH"] + s["SWITCH"], "FP": s["FP"], "FN": s["MISS"], "IDSW": s["SWITCH"],
+            "IDTP": int(num_objects - idfn), "IDFP": int(idfp), "IDFN": int(idfn),
+            "reacquired": _reacquisitions(frames[matched], oid[matched])}
+
+
+def motmetrics_counts(seq: SequenceMatch, iou: float = 0.5) -> dict[str, int]:
+    """CLEAR / identity counts of one sequence according to motmetrics."""
+    acc, ambiguous = accumulate(seq, iou)
+    out = event_counts(acc)
+    out.update(ambiguous=ambiguous, GT=len(seq.gt), RES=len(seq.res))
+    return out
+
+
+def _reacquisitions(frames: np.ndarray, oids: np.ndarray) -> int:
+    """Matches of a GT object whose previous match was two or more frames earlier
+    (``frames`` / ``oids`` of the MATCH and SWITCH events, in event order)."""
+    if len(oids) == 0:
+        return 0
+    order = np.lexsort((frames, oids))  # by object, then frame (events come frame by frame)
+    o, f = oids[order], frames[order]
+    return int(((o[1:] == o[:-1]) & (f[:-1] < f[1:] - 1)).sum())
 
 
 def trackeval_counts(results: list[dict]) -> dict[str, int]:
@@ -89,10 +132,13 @@ def trackeval_counts(results: list[dict]) -> dict[str, int]:
     return out
 
 
-def check_sequence(seq: SequenceMatch, results: list[dict], iou: float = 0.5) -> dict[str, int]:
+def check_sequence(seq: SequenceMatch, results: list[dict], iou: float = 0.5,
+                   theirs: dict[str, int] | None = None) -> dict[str, int]:
     """Raise :class:`EvaluationMismatch` unless motmetrics reproduces TrackEval's counts
-    (exactly, or within the documented tie-rule tolerance); return TrackEval's counts."""
-    ours, theirs = trackeval_counts(results), motmetrics_counts(seq, iou)
+    (exactly, or within the documented tie-rule tolerance); return TrackEval's counts.
+    ``theirs``: motmetrics' counts when already computed (default :func:`motmetrics_counts`)."""
+    ours = trackeval_counts(results)
+    theirs = dict(theirs) if theirs is not None else motmetrics_counts(seq, iou)
     ours["GT"], ours["RES"] = ours["TP"] + ours["FN"], ours["TP"] + ours["FP"]
     theirs["GT"], theirs["RES"] = theirs["TP"] + theirs["FN"], theirs["TP"] + theirs["FP"]
     tolerance = theirs["ambiguous"] + theirs["reacquired"]

@@ -1,0 +1,108 @@
+"""The straightforward evaluation path, kept as the yardstick for the optimised one.
+
+Per-frame IoU with :func:`detbench.types.iou_matrix`, one TrackEval data dict per group, and
+motmetrics' own ``metrics.compute`` on the accumulator (pandas all the way). It is what
+``evaluate_folders`` did before it was optimised; tests and ``benchmarks/bench_eval.py`` compare
+the optimised path with it (the JSON must be identical, number for number).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from detbench.classes import CLASSES
+from detbench.data.mot import CLASS, ID, mot_to_boxes
+from detbench.evaluate import combine as comb
+from detbench.evaluate import trackeval_adapter as te
+from detbench.evaluate.loading import load_sequence, pair_sequences
+from detbench.evaluate.matching import AGNOSTIC, FrameMatch, SequenceMatch, _rows_per_frame
+from detbench.types import iou_matrix
+
+MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
+
+
+def match_sequence_reference(name: str, gt: np.ndarray, res: np.ndarray, num_frames: int,
+                             per_class: bool = True) -> SequenceMatch:
+    """One :func:`iou_matrix` call per frame."""
+    gt_boxes, res_boxes = mot_to_boxes(gt), mot_to_boxes(res)
+    frames = [FrameMatch(g, r, iou_matrix(gt_boxes[g], res_boxes[r]))
+              for g, r in zip(_rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames))]
+    if per_class:
+        gt_group, res_group = gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
+    else:
+        gt_group = np.full(len(gt), AGNOSTIC, dtype=np.int64)
+        res_group = np.full(len(res), AGNOSTIC, dtype=np.int64)
+    return SequenceMatch(name, num_frames, gt, res, gt_group, res_group, frames)
+
+
+def trackeval_data_reference(seq: SequenceMatch, group: int) -> dict:
+    """TrackEval's data dict for one group, built with boolean masks frame by frame."""
+    g_sel, r_sel = seq.gt_group == group, seq.res_group == group
+    g_ids = np.full(len(seq.gt), -1, dtype=np.int64)
+    r_ids = np.full(len(seq.res), -1, dtype=np.int64)
+    ug, g_ids[g_sel] = np.unique(seq.gt[g_sel, ID], return_inverse=True)
+    ur, r_ids[r_sel] = np.unique(seq.res[r_sel, ID], return_inverse=True)
+    gt_ids, tr_ids, sims = [], [], []
+    for fm in seq.frames:
+        gm, rm = g_sel[fm.gt_rows], r_sel[fm.res_rows]
+        gt_ids.append(g_ids[fm.gt_rows[gm]])
+        tr_ids.append(r_ids[fm.res_rows[rm]])
+        sims.append(fm.iou[np.ix_(gm, rm)])
+    return {"seq": seq.name, "cls": group, "num_timesteps": seq.num_frames,
+            "num_gt_dets": int(g_sel.sum()), "num_tracker_dets": int(r_sel.sum()),
+            "num_gt_ids": len(ug), "num_tracker_ids": len(ur),
+            "gt_ids": gt_ids, "tracker_ids": tr_ids, "similarity_scores": sims}
+
+
+def motmetrics_counts_reference(seq: SequenceMatch, iou: float = 0.5) -> dict[str, int]:
+    """motmetrics' counts through ``mm.metrics.create().compute`` (pandas), as before."""
+    import motmetrics as mm
+
+    gt_keys = seq.gt_group * (1 << 40) + seq.gt[:, ID].astype(np.int64)
+    res_keys = seq.res_group * (1 << 40) + seq.res[:, ID].astype(np.int64)
+    acc = mm.MOTAccumulator(auto_id=True)
+    ambiguous = 0
+    for fm in seq.frames:
+        same = seq.gt_group[fm.gt_rows][:, None] == seq.res_group[fm.res_rows][None, :]
+        valid = same & (fm.iou >= iou)
+        if valid.size:
+            shared = valid & (valid.sum(0, keepdims=True) >= 2)
+            ambiguous += int(((valid.sum(1) >= 2) | shared.any(1)).sum())
+        acc.update(gt_keys[fm.gt_rows], res_keys[fm.res_rows], np.where(valid, 1.0 - fm.iou, np.nan))
+    s = mm.metrics.create().compute(acc, metrics=MM_METRICS, return_dataframe=False)
+    s = {k: int(s[k]) for k in MM_METRICS}
+    ev = acc.mot_events
+    ev = ev[ev["Type"].isin(["MATCH", "SWITCH"])]
+    last, reacquired = {}, 0
+    for f, o in zip(ev.index.get_level_values(0).to_numpy(), ev["OId"].to_numpy()):
+        reacquired += int(o in last and last[o] < f - 1)
+        last[o] = f
+    return {"TP": s["num_matches"] + s["num_switches"], "FP": s["num_false_positives"],
+            "FN": s["num_misses"], "IDSW": s["num_switches"],
+            "IDTP": s["idtp"], "IDFP": s["idfp"], "IDFN": s["idfn"], "reacquired": reacquired,
+            "ambiguous": ambiguous, "GT": len(seq.gt), "RES": len(seq.res)}
+
+
+def evaluate_folders_reference(gt_dir: str | Path, results_dir: str | Path,
+                               classes: str = "per-class", iou: float = 0.5, check: bool = True) -> dict:
+    """``evaluate_folders`` done the straightforward way (serial, TrackEval on every group,
+    motmetrics' ``compute`` for the cross-check)."""
+    from detbench.evaluate.motmetrics_check import check_sequence
+
+    per_class = classes == "per-class"
+    scored = {}
+    for files in pair_sequences(gt_dir, results_dir):
+        gt, res, length = load_sequence(files)
+        seq = match_sequence_reference(files.name, gt, res, length, per_class=per_class)
+        groups = seq.groups() or [-1]
+        scored[files.name] = {(g if g != -1 else None): te.eval_sequence(trackeval_data_reference(seq, g), iou)
+                              for g in groups}
+        if check:
+            check_sequence(seq, list(scored[files.name].values()), iou,
+                           theirs=motmetrics_counts_reference(seq, iou))
+    overall, per_group, per_sequence = comb.combine(dict(sorted(scored.items())), float(iou))
+    return {"overall": comb.summarize(overall),
+            "per_class": ({CLASSES[g - 1]: comb.summarize(r) for g, r in per_group.items()}
+                          if per_class else {}),
+            "per_sequence": {s: comb.summarize(r) for s, r in per_sequence.items()}}
