@@ -19,7 +19,7 @@ GRIDS: dict[str, dict[str, list]] = {
     "bytetrack": {"track_thresh": [0.3, 0.45, 0.6], "match_thresh": [0.7, 0.8, 0.9]},
     "ocsort": {"det_thresh": [0.2, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
     "iou": {"min_score": [0.2, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
-    "trackssm": {"track_high_thresh": [0.3, 0.5, 0.6], "match_thresh": [0.7, 0.8, 0.9]},
+    "trackssm": {"high_thresh": [0.4, 0.6, 0.7], "match_iou": [0.1, 0.2, 0.3]},
 }
 
 

@@ -14,12 +14,6 @@ from trackers.trackssm.data import (dataset_windows, segment_windows, sequence_w
 from trackers.trackssm.train import constant_velocity, next_box_iou
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _write_seq(root, name, rows, width=1600, height=900, rate=2.0, length=40):

@@ -15,12 +15,6 @@ from trackers.trackssm.tracker import TrackSSMTracker, _Track
 SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

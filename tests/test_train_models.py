@@ -11,13 +11,6 @@ from detbench.train.setup import make_optimizer
 from detbench.train.recipes import get_recipe
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions run fastest (and reproducibly) on one thread, above all on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 

@@ -11,13 +11,6 @@ import torch
 from test_train_data import make_dataset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions run fastest (and reproducibly) on one thread, above all on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,

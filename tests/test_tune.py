@@ -71,3 +71,16 @@ def test_tune_unknown_tracker_grid(data_dir):
     data, dets = data_dir
     with pytest.raises(InputError, match="no tuning grid"):
         tune("nosuch", None, data, dets_dir=dets)
+
+
+def test_every_grid_names_real_options_of_its_tracker():
+    from dataclasses import fields
+
+    from detbench.tune import GRIDS
+    from trackers import TRACKERS, tracker_class
+
+    assert set(GRIDS) == set(TRACKERS)  # every registered tracker gets the same care
+    for name, grid in GRIDS.items():
+        valid = {f.name for f in fields(tracker_class(name).Params)}
+        assert set(grid) <= valid, (name, set(grid) - valid)
+        assert len(grid) == 2 and all(len(v) == 3 for v in grid.values())
