@@ -15,11 +15,14 @@ from detbench.fileio import atomic_write_json
 
 # tracker -> {option: values}; about 9 combinations each
 GRIDS: dict[str, dict[str, list]] = {
-    "botsort": {"track_high_thresh": [0.3, 0.5, 0.6], "match_thresh": [0.7, 0.8, 0.9]},
-    "bytetrack": {"track_thresh": [0.3, 0.45, 0.6], "match_thresh": [0.7, 0.8, 0.9]},
-    "ocsort": {"det_thresh": [0.2, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
-    "iou": {"min_score": [0.2, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
-    "trackssm": {"high_thresh": [0.4, 0.6, 0.7], "match_iou": [0.1, 0.2, 0.3]},
+    # detection-score thresholds reach down to 0.15 for weak detectors (a minutes-trained CPU model
+    # scores its true positives around 0.05-0.25); the new-track threshold moves with them, since
+    # above the scores it would block every track
+    "botsort": {"track_high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
+    "bytetrack": {"track_thresh": [0.15, 0.3, 0.45], "match_thresh": [0.7, 0.8, 0.9]},
+    "ocsort": {"det_thresh": [0.15, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
+    "iou": {"min_score": [0.1, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
+    "trackssm": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
 }
 
 
@@ -55,7 +58,7 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
 
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
-         dets_dir: str | Path | None = None) -> Path:
+         dets_dir: str | Path | None = None, base_options: dict | None = None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``."""
     from detbench.tracking.sources import from_cache, from_external
@@ -75,7 +78,7 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
             raise InputError("tune needs --detector (or external detections)")
         jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, device=device), data_dir, split)
     result = tune_jobs(jobs, gt_dir, tracker, paths.runs_root() / "tune" / "work" / tracker, grid,
-                       progress=progress)
+                       base_options=base_options, progress=progress)
     result.update({"detector": detector, "run": run, "data": str(data_dir), "split": split,
                    "report_split": report_split})
     return atomic_write_json(paths.runs_root() / "tune" / f"{tracker}.json", result)

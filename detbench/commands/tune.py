@@ -12,7 +12,9 @@ import click
 @click.option("--split", default="tune", show_default=True, help="Split to tune on.")
 @click.option("--report-split", default="val", show_default=True, help="The split tables report: never read here.")
 @click.option("--device", default="cpu", show_default=True)
-def command(tracker, detector, data_dir, run, split, report_split, device):
+@click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
+              help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo (repeatable).")
+def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
     """Try a small grid of the tracker's main thresholds on the tuning split and save the best
     (max HOTA, then fewest ID switches) to runs/tune/TRACKER.json for `detbench compare`."""
     from detbench.tune import tune
@@ -20,7 +22,10 @@ def command(tracker, detector, data_dir, run, split, report_split, device):
     def show(options, overall):
         click.echo(f"  {options}: HOTA {100 * overall['HOTA']:.2f}  IDSW {overall['IDSW']}  MOTA {100 * overall['MOTA']:.2f}")
 
-    path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show)
+    from trackers.base import parse_option_strings
+
+    path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
+                base_options=parse_option_strings(tracker_opts))
     import json
 
     best = json.loads(path.read_text())["best"]
