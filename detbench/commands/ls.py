@@ -50,6 +50,10 @@ def command(what):
         for det in subdirs(root / "tracks"):
             for trk in subdirs(det):
                 click.echo(f"  {det.name}/{trk.name}")
+        for name in subdirs(root / "compare"):   # detbench compare keeps its own, per comparison name
+            for det in subdirs(name / "tracks"):
+                for trk in subdirs(det):
+                    click.echo(f"  compare {name.name}: {det.name}/{trk.name}")
     if show("trackers"):
         try:
             from trackers import TRACKERS
