@@ -77,6 +77,20 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def read_json(path: str | os.PathLike, missing: str = "file not found"):
+    """Parse a JSON file; :class:`InputError` naming the file when it is missing (``missing``
+    says what to do about it) or not valid JSON."""
+    from detbench.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {missing}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not valid JSON ({e})") from None
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

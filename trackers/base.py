@@ -112,14 +112,8 @@ def _convert(value, current, key, tracker_name):
     return value
 
 
-def parse_option_strings(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
-    from detbench.errors import InputError
+    from detbench.cliopts import parse_key_values
 
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise InputError(f"--tracker-opt {pair!r}: expected key=value")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+    return parse_key_values(pairs, flag)

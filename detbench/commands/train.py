@@ -4,18 +4,6 @@ from __future__ import annotations
 import click
 
 
-def _overrides(items: tuple[str, ...]) -> dict:
-    from detbench.errors import InputError
-
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"--set {item!r}: expected KEY=VALUE (e.g. --set mosaic_prob=0.5)")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
 @click.command("train", context_settings={"max_content_width": 100})
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Prepared dataset directory (runs/data/NAME, from `detbench prepare`).")
@@ -46,9 +34,10 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       detbench train --data runs/data/synth --recipe demo --init runs/train/base/epoch_12.pth
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
+    from detbench.cliopts import parse_key_values
     from detbench.train.trainer import train
 
     run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
                     batch_size=batch_size, device=device, resume=resume, split=split,
-                    on_bad_image=on_bad_image, save_every=save_every, echo=click.echo, **_overrides(sets))
+                    on_bad_image=on_bad_image, save_every=save_every, echo=click.echo, **parse_key_values(sets, "--set"))
     click.echo(f"run: {run_dir}")

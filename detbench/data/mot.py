@@ -12,7 +12,6 @@ problem. In memory a MOT table is a float64 array (K, 9) with the columns above.
 from __future__ import annotations
 
 import configparser
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from detbench.classes import NUM_CLASSES
 from detbench.errors import InputError
-from detbench.fileio import atomic_write_text
+from detbench.fileio import atomic_write_text, read_json
 from detbench.types import as_detections, as_tracks
 
 FRAME, ID, X, Y, W, H, SCORE, CLASS, VIS = range(9)
@@ -216,13 +215,7 @@ def write_seqinfo(path: str | Path, info: SeqInfo) -> Path:
 def read_frames_json(path: str | Path) -> list[dict]:
     """``frames.json``: a list (one per frame, in order) of dicts with at least ``timestamp``
     (microseconds) and, where known, ``image`` (path), ``sample_token``, ``sample_data_token``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path)
     frames = data["frames"] if isinstance(data, dict) and "frames" in data else data
     if not isinstance(frames, list):
         raise InputError(f"{path}: expected a list of frames")

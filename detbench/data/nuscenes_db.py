@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from detbench.errors import InputError
-from detbench.fileio import sha256_file
+from detbench.fileio import read_json, sha256_file
 
 TABLES = ("category", "attribute", "visibility", "instance", "sensor", "calibrated_sensor",
           "ego_pose", "log", "scene", "sample", "sample_data", "sample_annotation", "map")
@@ -40,10 +40,7 @@ def check_database(dataroot: str | Path, version: str) -> Path:
             raise InputError(f"{path}: table {name!r} is missing from the nuScenes database")
     for name in ("map", "scene"):  # small tables, checked before the devkit trips over them
         path = table_root / f"{name}.json"
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: not valid JSON ({e})") from None
+        records = read_json(path)
         if not isinstance(records, list) or not records:
             raise InputError(f"{path}: expected a non-empty list of records")
     for rec in json.loads((table_root / "map.json").read_text(encoding="utf-8")):

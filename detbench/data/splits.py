@@ -10,10 +10,10 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from detbench.errors import InputError
+from detbench.fileio import read_json
 
 SPLITS = ("train", "val", "tune")
 TUNE_EVERY = {"v1.0-trainval": 10, "v1.0-mini": 4}
@@ -39,10 +39,7 @@ def official_splits(version: str) -> dict[str, list[str]]:
 
 
 def read_splits_file(path: Path) -> dict[str, list[str]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path)
     if not isinstance(data, dict) or not all(
             isinstance(v, list) and all(isinstance(s, str) for s in v) for v in data.values()):
         raise InputError(f"{path}: expected {{split: [scene names]}}")

@@ -8,7 +8,6 @@ reuse is observable without timing.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from detbench import paths
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.detect import cache
 from detbench.errors import InputError
-from detbench.fileio import sha256_file
+from detbench.fileio import read_json, sha256_file
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
@@ -42,13 +41,7 @@ class Frame:
 
 
 def read_dataset_meta(data_dir: str | Path) -> dict:
-    path = Path(data_dir) / "meta.json"
-    if not path.is_file():
-        raise InputError(f"{path}: prepared dataset meta.json not found (run detbench prepare)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+    return read_json(Path(data_dir) / "meta.json", "prepared dataset meta.json not found (run detbench prepare)")
 
 
 def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",

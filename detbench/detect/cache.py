@@ -19,13 +19,12 @@ otherwise :func:`check_cache` names the problem and the caller recomputes.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, sha256_file, sha256_json
+from detbench.fileio import atomic_dir, atomic_write_json, read_json, sha256_file, sha256_json
 from detbench.types import DET_COLS, as_detections
 
 FORMAT = "detbench-detections-v1"
@@ -66,12 +65,7 @@ def load_sequence_file(path: Path) -> dict[str, np.ndarray]:
 
 def read_meta(cache_dir: str | Path) -> dict:
     path = Path(cache_dir) / "meta.json"
-    if not path.is_file():
-        raise InputError(f"{path}: detection cache meta.json not found")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+    meta = read_json(path, "detection cache meta.json not found")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("sequences"), dict):
         raise InputError(f"{path}: not a {FORMAT} detection cache meta.json")
     return meta

@@ -1,11 +1,11 @@
 """Export a detection cache: MOTChallenge det files per sequence, COCO results for pycocotools."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from detbench.detect.cache import read_meta, read_sequence_detections
 from detbench.errors import InputError
+from detbench.fileio import read_json
 
 
 def export_mot_dets(cache_dir: str | Path, out_dir: str | Path, frames: str = "keyframes") -> list[Path]:
@@ -18,13 +18,7 @@ def export_mot_dets(cache_dir: str | Path, out_dir: str | Path, frames: str = "k
 
 
 def load_coco_gt(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: COCO ground truth not found (run detbench prepare)")
-    try:
-        gt = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+    gt = read_json(path, "COCO ground truth not found (run detbench prepare)")
     if not all(k in gt for k in ("images", "annotations", "categories")):
         raise InputError(f"{path}: not a COCO detection json (needs images, annotations, categories)")
     return gt

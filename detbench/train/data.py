@@ -11,7 +11,6 @@ the letterboxed image (DESIGN trap 3: no mosaic, mixup, HSV or flip in the finet
 """
 from __future__ import annotations
 
-import json
 import random
 import zlib
 from pathlib import Path
@@ -25,14 +24,7 @@ from yolox.data.datasets.datasets_wrapper import Dataset as YoloxDataset
 
 from detbench.classes import CLASSES
 from detbench.errors import InputError
-from detbench.fileio import sha256_file
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: invalid JSON ({e})") from None
+from detbench.fileio import read_json, sha256_file
 
 
 def load_coco(data_dir: str | Path, split: str = "train") -> tuple[dict, Path, str]:
@@ -42,7 +34,7 @@ def load_coco(data_dir: str | Path, split: str = "train") -> tuple[dict, Path, s
     for p in (meta_path, coco_path):
         if not p.is_file():
             raise InputError(f"{p}: not found (run `detbench prepare` first)")
-    meta, coco = _read_json(meta_path), _read_json(coco_path)
+    meta, coco = read_json(meta_path), read_json(coco_path)
     if "dataroot" not in meta:
         raise InputError(f"{meta_path}: no 'dataroot'")
     for key in ("images", "annotations", "categories"):
