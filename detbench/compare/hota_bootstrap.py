@@ -36,16 +36,3 @@ def flatten_hota(hota_tp, hota_fn, hota_fp, assa) -> dict[str, float]:
             out[f"{name}.{i}"] = float(arr[i])
     return out
 
-
-def hota_counts_per_sequence(gt_dir, res_dir, per_class: bool = True, iou: float = 0.5) -> dict[str, dict]:
-    """``{seq: flat per-alpha counts}`` with each sequence's classes combined as TrackEval does."""
-    from detbench.evaluate import trackeval_adapter as te
-    from detbench.evaluate.api import score_sequence
-    from detbench.evaluate.loading import pair_sequences
-
-    out = {}
-    for files in pair_sequences(gt_dir, res_dir):
-        name, groups = score_sequence(files, per_class, iou, check=False)
-        h = te.combine_classes(list(groups.values()), iou)["HOTA"]
-        out[name] = flatten_hota(h["HOTA_TP"], h["HOTA_FN"], h["HOTA_FP"], h["AssA"])
-    return out

@@ -57,7 +57,7 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
                        "gt": {s: sha256_file(gt_dir / s / "gt" / "gt.txt") for s in sorted(p.stem for p in files)
                               if (gt_dir / s / "gt" / "gt.txt").is_file()},
-                       "classes": classes, "iou": iou})
+                       "classes": classes, "iou": iou, "with": "hota_counts"})
     cache = res_dir / "metrics.json"
     if cache.is_file():
         try:
@@ -67,7 +67,7 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
                 return stored["metrics"]
         except json.JSONDecodeError:
             pass
-    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou)
+    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True)
     atomic_write_json(cache, {"key": key, "metrics": metrics})
     return metrics
 
@@ -108,15 +108,15 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
     return out
 
 
-def per_sequence_counts(gt_dir: Path, res_dir: Path, metrics: dict) -> dict[str, dict]:
+def per_sequence_counts(metrics: dict) -> dict[str, dict]:
     """Counts per sequence for the bootstrap: CLEAR counts and HOTA's per-alpha sums."""
-    from detbench.compare.hota_bootstrap import hota_counts_per_sequence
+    from detbench.compare.hota_bootstrap import flatten_hota
 
-    hota = hota_counts_per_sequence(gt_dir, res_dir)
     out = {}
     for seq, m in metrics["per_sequence"].items():
+        h = metrics["hota_counts"][seq]
         out[seq] = {k: m[k] for k in ("IDSW", "TP", "FN", "FP")}
-        out[seq].update(hota[seq])
+        out[seq].update(flatten_hota(h["HOTA_TP"], h["HOTA_FN"], h["HOTA_FP"], h["AssA"]))
     return out
 
 
@@ -140,7 +140,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     causes, per_class_idsw = attribute_pair(gt_dir, out_dir, rules)
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
                 per_sequence=metrics["per_sequence"], per_class_idsw=per_class_idsw, attribution=causes,
-                per_sequence_counts=per_sequence_counts(gt_dir, out_dir, metrics))
+                per_sequence_counts=per_sequence_counts(metrics))
 
 
 def _meta_hash(out_dir: Path) -> str | None:

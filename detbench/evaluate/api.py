@@ -56,11 +56,13 @@ def _score_star(args):
 
 def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str = "per-class",
                      iou: float = 0.5, jobs: int = 1, check: bool = True,
-                     progress: Callable[[str], None] | None = None) -> dict:
+                     progress: Callable[[str], None] | None = None, hota_counts: bool = False) -> dict:
     """Score every ``<results_dir>/<seq>.txt`` against ``<gt_dir>/<seq>/gt/gt.txt``.
 
     ``jobs`` worker processes score sequences in parallel (results do not depend on it);
-    ``progress(seq)`` is called as each sequence finishes.
+    ``progress(seq)`` is called as each sequence finishes. ``hota_counts`` adds ``"hota_counts":
+    {seq: {"HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA": [19 per-alpha values]}}`` (the sequence's classes
+    combined as TrackEval combines them), enough to recombine HOTA over any set of sequences.
     """
     if classes not in CLASS_MODES:
         raise InputError(f"--classes {classes!r}: expected one of {', '.join(CLASS_MODES)}")
@@ -86,9 +88,13 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
                     progress(name)
     scored = dict(sorted(scored.items()))
     overall, per_group, per_sequence = comb.combine(scored, float(iou))
-    return {
+    out = {
         "overall": comb.summarize(overall),
         "per_class": ({CLASSES[g - 1]: comb.summarize(r) for g, r in per_group.items()}
                       if per_class else {}),
         "per_sequence": {s: comb.summarize(r) for s, r in per_sequence.items()},
     }
+    if hota_counts:
+        out["hota_counts"] = {s: {k: [float(v) for v in r["HOTA"][k]] for k in ("HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA")}
+                              for s, r in per_sequence.items()}
+    return out
