@@ -91,12 +91,14 @@ def match_sequence(name: str, gt: np.ndarray, res: np.ndarray, num_frames: int,
     gt_frames, res_frames = _rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames)
     ious = _frame_ious(mot_to_boxes(gt), mot_to_boxes(res), gt_frames, res_frames)
     frames = [FrameMatch(g, r, m) for g, r, m in zip(gt_frames, res_frames, ious)]
+    return SequenceMatch(name, num_frames, gt, res, *groups(gt, res, per_class), frames)
+
+
+def groups(gt: np.ndarray, res: np.ndarray, per_class: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The matching group of every GT and result row: its class id, or one shared group."""
     if per_class:
-        gt_group, res_group = gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
-    else:
-        gt_group = np.full(len(gt), AGNOSTIC, dtype=np.int64)
-        res_group = np.full(len(res), AGNOSTIC, dtype=np.int64)
-    return SequenceMatch(name, num_frames, gt, res, gt_group, res_group, frames)
+        return gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
+    return np.full(len(gt), AGNOSTIC, dtype=np.int64), np.full(len(res), AGNOSTIC, dtype=np.int64)
 
 
 def _contiguous(ids: np.ndarray) -> tuple[np.ndarray, int]:

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from detbench.classes import CLASSES
-from detbench.data.mot import CLASS, ID, mot_to_boxes
+from detbench.data.mot import ID, mot_to_boxes
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import load_sequence, pair_sequences
-from detbench.evaluate.matching import AGNOSTIC, FrameMatch, SequenceMatch, _rows_per_frame
+from detbench.evaluate.matching import FrameMatch, SequenceMatch, _rows_per_frame, groups
+from detbench.evaluate.motmetrics_check import accumulate
 from detbench.types import iou_matrix
 
 MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
@@ -28,12 +29,7 @@ def match_sequence_reference(name: str, gt: np.ndarray, res: np.ndarray, num_fra
     gt_boxes, res_boxes = mot_to_boxes(gt), mot_to_boxes(res)
     frames = [FrameMatch(g, r, iou_matrix(gt_boxes[g], res_boxes[r]))
               for g, r in zip(_rows_per_frame(gt, num_frames), _rows_per_frame(res, num_frames))]
-    if per_class:
-        gt_group, res_group = gt[:, CLASS].astype(np.int64), res[:, CLASS].astype(np.int64)
-    else:
-        gt_group = np.full(len(gt), AGNOSTIC, dtype=np.int64)
-        res_group = np.full(len(res), AGNOSTIC, dtype=np.int64)
-    return SequenceMatch(name, num_frames, gt, res, gt_group, res_group, frames)
+    return SequenceMatch(name, num_frames, gt, res, *groups(gt, res, per_class), frames)
 
 
 def trackeval_data_reference(seq: SequenceMatch, group: int) -> dict:
@@ -59,17 +55,7 @@ def motmetrics_counts_reference(seq: SequenceMatch, iou: float = 0.5) -> dict[st
     """motmetrics' counts through ``mm.metrics.create().compute`` (pandas), as before."""
     import motmetrics as mm
 
-    gt_keys = seq.gt_group * (1 << 40) + seq.gt[:, ID].astype(np.int64)
-    res_keys = seq.res_group * (1 << 40) + seq.res[:, ID].astype(np.int64)
-    acc = mm.MOTAccumulator(auto_id=True)
-    ambiguous = 0
-    for fm in seq.frames:
-        same = seq.gt_group[fm.gt_rows][:, None] == seq.res_group[fm.res_rows][None, :]
-        valid = same & (fm.iou >= iou)
-        if valid.size:
-            shared = valid & (valid.sum(0, keepdims=True) >= 2)
-            ambiguous += int(((valid.sum(1) >= 2) | shared.any(1)).sum())
-        acc.update(gt_keys[fm.gt_rows], res_keys[fm.res_rows], np.where(valid, 1.0 - fm.iou, np.nan))
+    acc, ambiguous = accumulate(seq, iou)  # the same accumulator; what differs is reading its counts
     s = mm.metrics.create().compute(acc, metrics=MM_METRICS, return_dataframe=False)
     s = {k: int(s[k]) for k in MM_METRICS}
     ev = acc.mot_events
