@@ -106,25 +106,30 @@ def _contiguous(ids: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), len(uniq)
 
 
-def trackeval_data(seq: SequenceMatch, group: int) -> dict:
+def trackeval_data(seq: SequenceMatch, group: int, frames: int | None = None) -> dict:
     """TrackEval's per-sequence data dict for one group (see ``_BaseDataset.get_raw_seq_data``):
     ``gt_ids`` / ``tracker_ids`` per timestep as contiguous 0-based ints, ``similarity_scores``
-    per timestep (n_gt, n_res) IoU, and the counts. No MOTChallenge preprocessing is applied."""
+    per timestep (n_gt, n_res) IoU, and the counts. No MOTChallenge preprocessing is applied.
+    ``frames``: only the sequence's first ``frames`` frames (default: all)."""
+    num_frames = seq.num_frames if frames is None else frames
     g_sel = seq.gt_group == group
     r_sel = seq.res_group == group
+    if frames is not None:
+        g_sel &= seq.gt[:, FRAME] <= frames
+        r_sel &= seq.res[:, FRAME] <= frames
     g_ids = np.full(len(seq.gt), -1, dtype=np.int64)
     r_ids = np.full(len(seq.res), -1, dtype=np.int64)
     g_ids[g_sel], n_gt_ids = _contiguous(seq.gt[g_sel, ID])
     r_ids[r_sel], n_res_ids = _contiguous(seq.res[r_sel, ID])
     gt_ids, tr_ids, sims = [], [], []
-    for fm in seq.frames:
+    for fm in seq.frames[:num_frames]:
         gm = g_sel[fm.gt_rows]
         rm = r_sel[fm.res_rows]
         gt_ids.append(g_ids[fm.gt_rows[gm]])
         tr_ids.append(r_ids[fm.res_rows[rm]])
         sims.append(fm.iou[np.ix_(gm, rm)])
     return {
-        "seq": seq.name, "cls": group, "num_timesteps": seq.num_frames,
+        "seq": seq.name, "cls": group, "num_timesteps": num_frames,
         "num_gt_dets": int(g_sel.sum()), "num_tracker_dets": int(r_sel.sum()),
         "num_gt_ids": n_gt_ids, "num_tracker_ids": n_res_ids,
         "gt_ids": gt_ids, "tracker_ids": tr_ids, "similarity_scores": sims,
