@@ -11,7 +11,9 @@ jitter, 5 % dropped boxes, 2 % false positives and an id swap every 200 boxes. P
   sequences, in this process at one job, median of ``--repeats``, and checks the two JSONs are
   identical;
 - the wall time (and CPU time, workers included) of ``evaluate_folders`` on all sequences at
-  ``--jobs`` (TrackEval HOTA / CLEAR / Identity + the motmetrics cross-check).
+  ``--jobs``, for each of ``--configs`` on the same inputs, one after the other in this run:
+  per-class or class-agnostic scoring, with the motmetrics cross-check (default) or without
+  (``:no-check``).
 """
 from __future__ import annotations
 
@@ -68,17 +70,17 @@ def compare(gt_dir: Path, res_dir: Path, tmp: Path, args) -> None:
     for n in names:
         (sub_gt / n).symlink_to(gt_dir / n)
         (sub_res / f"{n}.txt").symlink_to(res_dir / f"{n}.txt")
-    evaluate_folders(sub_gt, sub_res, classes=args.classes, check=not args.no_check)  # imports, warm-up
+    evaluate_folders(sub_gt, sub_res, classes="per-class")  # imports, warm-up
     times: dict[str, list[float]] = {"before": [], "after": []}
     outs = {}
     for _ in range(args.repeats):
         for key, fn in (("before", evaluate_folders_reference), ("after", evaluate_folders)):
             t0 = time.process_time()
-            outs[key] = fn(sub_gt, sub_res, classes=args.classes, check=not args.no_check)
+            outs[key] = fn(sub_gt, sub_res, classes="per-class")
             times[key].append(time.process_time() - t0)
     same = json.dumps(outs["before"], sort_keys=True) == json.dumps(outs["after"], sort_keys=True)
     b, a = (float(np.median(times[k])) * 100 / len(names) for k in ("before", "after"))
-    print(f"CPU time per 100 sequences, one job, median of {args.repeats}: before {b:.1f} s, "
+    print(f"per-class + check, CPU time per 100 sequences, one job, median of {args.repeats}: before {b:.1f} s, "
           f"after {a:.1f} s ({b / a:.2f}x); identical JSON: {same}")
     if not same:
         raise SystemExit("the optimised path changed the numbers")
@@ -90,8 +92,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--objects", type=int, default=30)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--classes", default="per-class", choices=["per-class", "agnostic"])
-    ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--configs", default="per-class,agnostic,per-class:no-check,agnostic:no-check",
+                    help="comma-separated CLASSES[:no-check] runs on the same inputs")
     ap.add_argument("--compare", type=int, default=100, help="sequences in the before/after run (0: skip)")
     ap.add_argument("--repeats", type=int, default=1, help="repeats of the before/after run (median)")
     args = ap.parse_args()
@@ -111,20 +113,21 @@ def main() -> None:
         t_write = time.perf_counter() - t0
         if args.compare:
             compare(gt_dir, res_dir, Path(tmp), args)
-        cpu0 = _cpu()
-        t0 = time.perf_counter()
-        out = evaluate_folders(gt_dir, res_dir, classes=args.classes, jobs=args.jobs, check=not args.no_check)
-        t_eval = time.perf_counter() - t0
-        cpu_eval = _cpu() - cpu0
-    o = out["overall"]
-    boxes = o["TP"] + o["FN"]
-    print(f"{args.sequences} sequences x {args.frames} frames x {args.objects} objects "
-          f"({boxes} GT boxes), {args.classes}, jobs={args.jobs}, "
-          f"motmetrics check {'off' if args.no_check else 'on'}, {os.cpu_count()} cores")
-    print(f"writing inputs: {t_write:.1f} s; evaluate_folders: {t_eval:.1f} s wall "
-          f"({1000 * t_eval / args.sequences:.1f} ms per sequence), {cpu_eval:.1f} s CPU "
-          f"(workers included; load average {os.getloadavg()[0]:.1f})")
-    print(f"HOTA {o['HOTA']:.4f} MOTA {o['MOTA']:.4f} IDF1 {o['IDF1']:.4f} IDSW {o['IDSW']} FP {o['FP']} FN {o['FN']}")
+        print(f"{args.sequences} sequences x {args.frames} frames x {args.objects} objects, "
+              f"jobs={args.jobs}, {os.cpu_count()} cores; writing inputs: {t_write:.1f} s")
+        for config in args.configs.split(","):
+            classes, _, flag = config.partition(":")
+            check = flag != "no-check"
+            cpu0 = _cpu()
+            t0 = time.perf_counter()
+            out = evaluate_folders(gt_dir, res_dir, classes=classes, jobs=args.jobs, check=check)
+            t_eval = time.perf_counter() - t0
+            cpu_eval = _cpu() - cpu0
+            o = out["overall"]
+            print(f"{classes:9s} check {'on ' if check else 'off'}: {t_eval:5.1f} s wall "
+                  f"({1000 * t_eval / args.sequences:.1f} ms per sequence), {cpu_eval:.1f} s CPU "
+                  f"(workers included; load average {os.getloadavg()[0]:.1f}); "
+                  f"HOTA {o['HOTA']:.4f} MOTA {o['MOTA']:.4f} IDF1 {o['IDF1']:.4f} IDSW {o['IDSW']}")
 
 
 if __name__ == "__main__":

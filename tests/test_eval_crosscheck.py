@@ -40,16 +40,16 @@ def test_reacquisition_counts_agree_up_to_the_rule_difference():
     ours = mc.check_sequence(seq, scored(seq), theirs=theirs)      # no error
     assert (ours["IDSW"], theirs["IDSW"]) == (1, 0)                # the rules really differ
     assert (ours["TP"], ours["FP"], ours["FN"]) == (theirs["TP"], theirs["FP"], theirs["FN"]) == (2, 2, 1)
-    assert theirs["exact_frames"] == 2                             # frames 1-2 compared exactly
-    assert theirs["prefix"] == {"TP": 1, "FP": 1, "FN": 1, "IDSW": 0}
-    assert mc.trackeval_clear_before(seq, 2) == theirs["prefix"]
+    assert mc.first_rule_difference(seq, theirs["events"]) == 2    # frames 1-2 compared exactly
+    assert mc.clear_before(theirs["events"], 2) == {"TP": 1, "FP": 1, "FN": 1, "IDSW": 0}
+    assert mc.trackeval_clear_before(seq, 2) == {"TP": 1, "FP": 1, "FN": 1, "IDSW": 0}
 
 
 def test_trackeval_skipping_a_timestep_keeps_the_pair():
     seq = reacquisition(far_false_positive=False)
     theirs = mc.motmetrics_counts(seq)
     ours = mc.check_sequence(seq, scored(seq), theirs=theirs)
-    assert theirs["exact_frames"] == 3 and ours["IDSW"] == theirs["IDSW"] == 0
+    assert mc.first_rule_difference(seq, theirs["events"]) == 3 and ours["IDSW"] == theirs["IDSW"] == 0
 
 
 def test_disagreement_before_the_rule_difference_is_an_error(monkeypatch):
@@ -78,7 +78,7 @@ def test_iou_one_rounding_step_below_the_threshold():
     seq = SequenceMatch("band", 2, gt, res, np.ones(2, dtype=np.int64), np.ones(2, dtype=np.int64), frames)
     theirs = mc.motmetrics_counts(seq)
     ours = mc.check_sequence(seq, scored(seq), theirs=theirs)
-    assert (ours["TP"], theirs["TP"]) == (2, 1) and theirs["exact_frames"] == 1
+    assert (ours["TP"], theirs["TP"]) == (2, 1) and mc.first_rule_difference(seq, theirs["events"]) == 1
 
 
 def crowded(rng, frames, objects, classes):
@@ -141,17 +141,40 @@ def rule_at(seq, t, iou=0.5):
 
 def test_every_stop_of_the_exact_comparison_is_a_documented_rule():
     rng = np.random.default_rng(7)
-    stops, seen = 0, set()
-    for _ in range(120):
+    stops, differ, seen = 0, 0, set()
+    for _ in range(60):
         frames = int(rng.integers(3, 15))
         gt, res = crowded(rng, frames, int(rng.integers(2, 7)), int(rng.integers(1, 3)))
         for per_class in (True, False):
             seq = match_sequence("s", gt, res, frames, per_class=per_class)
             theirs = mc.motmetrics_counts(seq)
-            mc.check_sequence(seq, scored(seq), theirs=theirs)         # never a false alarm
-            if theirs["exact_frames"] < frames:
+            ours = mc.check_sequence(seq, scored(seq), theirs=theirs)  # never a false alarm
+            differ += any(ours[k] != theirs[k] for k in ("TP", "FP", "FN", "IDSW"))
+            stop = mc.first_rule_difference(seq, theirs["events"])
+            if stop < frames:
                 stops += 1
-                why = {k for k, v in rule_at(seq, theirs["exact_frames"]).items() if v}
-                assert why, f"unexplained rule difference at frame {theirs['exact_frames']}"
+                why = {k for k, v in rule_at(seq, stop).items() if v}
+                assert why, f"unexplained rule difference at frame {stop}"
                 seen |= why
-    assert stops >= 30 and {"kept last match", "more matches"} <= seen
+    print(f"{stops} stops, {differ} sequences whose whole counts differ, rules seen: {sorted(seen)}")
+    assert stops >= 20 and differ >= 15 and {"kept last match", "more matches"} <= seen
+
+
+def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatch, capsys):
+    """A disagreement reaches the user as one line naming the sequence, exit code 3, no JSON."""
+    import shutil
+
+    from detbench.cli import main
+
+    gt_dir = real_fixture / "sequences"
+    (tmp_path / "res").mkdir()
+    for p in sorted(gt_dir.glob("*/gt/gt.txt")):
+        shutil.copy(p, tmp_path / "res" / f"{p.parent.parent.name}.txt")
+    real = mc.event_counts
+    monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
+    out_json = tmp_path / "m.json"
+    rc = main(["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--json", str(out_json),
+               "--jobs", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 3 and not out_json.exists()
+    assert len(err) == 1 and "TrackEval and motmetrics disagree: IDTP" in err[0] and "sequence scene-0103_CAM_" in err[0]

@@ -18,9 +18,10 @@ match of the last timestep with boxes on both sides; (2) for the other boxes mot
 maximises the number of matches and then summed IoU, TrackEval summed IoU; (3) TrackEval's CLEAR
 accepts IoU one rounding step (``eps``) below the threshold, its Identity and motmetrics do not.
 From the frame where these rules first pick different pairs the two libraries carry different
-state, so their TP / FP / FN / IDSW stop being the same quantity. That frame is found by
-replaying TrackEval's rule on the very matrices TrackEval gets (so the same solver picks the
-same pairs) against motmetrics' events, and TrackEval's CLEAR is re-run on the frames before it.
+state, so their TP / FP / FN / IDSW stop being the same quantity. When the whole sequence's counts
+differ, that frame is found by replaying TrackEval's rule on the very matrices TrackEval gets (so
+the same solver picks the same pairs) against motmetrics' events, and TrackEval's CLEAR is re-run
+on the frames before it.
 The replay only decides where the exact comparison stops: stopping too late makes the comparison
 raise; the tests check that every stop is explained by one of the three rules.
 """
@@ -202,13 +203,11 @@ def clear_before(events: tuple[np.ndarray, ...], upto: int) -> dict[str, int]:
 
 
 def motmetrics_counts(seq: SequenceMatch, iou: float = 0.5) -> dict:
-    """CLEAR / identity counts of one sequence according to motmetrics, plus ``exact_frames``
-    (:func:`first_rule_difference`) and ``prefix``: TP / FP / FN / IDSW over those frames."""
+    """CLEAR / identity counts of one sequence according to motmetrics, the box totals, and
+    ``events`` (:func:`event_arrays`) for :func:`check_sequence`'s frame-by-frame comparison."""
     events = event_arrays(accumulate(seq, iou))
-    out = event_counts(events)
-    exact = first_rule_difference(seq, events, iou)
-    out.update(GT=len(seq.gt), RES=len(seq.res), exact_frames=exact,
-               prefix=clear_before(events, exact))
+    out: dict = event_counts(events)
+    out.update(GT=len(seq.gt), RES=len(seq.res), events=events)
     return out
 
 
@@ -238,16 +237,20 @@ def check_sequence(seq: SequenceMatch, results: list[dict], iou: float = 0.5,
                    theirs: dict | None = None) -> dict[str, int]:
     """Raise :class:`EvaluationMismatch` unless motmetrics reproduces TrackEval's counts (see
     the module docstring for exactly which); return TrackEval's counts.
-    ``theirs``: motmetrics' counts when already computed (default :func:`motmetrics_counts`)."""
+    ``theirs``: motmetrics' counts when already computed (default :func:`motmetrics_counts`).
+    When the whole sequence's TP / FP / FN / IDSW agree nothing more is needed; otherwise they are
+    compared over the frames before :func:`first_rule_difference`."""
     ours = trackeval_counts(results)
     theirs = theirs if theirs is not None else motmetrics_counts(seq, iou)
     ours["GT"], ours["RES"] = ours["TP"] + ours["FN"], ours["TP"] + ours["FP"]
     diff = {k: (ours[k], theirs[k]) for k in ("IDTP", "IDFP", "IDFN", "GT", "RES") if ours[k] != theirs[k]}
-    exact = theirs["exact_frames"]
-    ours_clear = ours if exact == seq.num_frames else trackeval_clear_before(seq, exact, iou)
-    span = "" if exact == seq.num_frames else f" over frames 1-{exact}"
-    diff.update({f"{k}{span}": (ours_clear[k], theirs["prefix"][k]) for k in _CLEAR
-                 if ours_clear[k] != theirs["prefix"][k]})
+    if any(ours[k] != theirs[k] for k in _CLEAR):
+        exact = first_rule_difference(seq, theirs["events"], iou)
+        ours_clear = ours if exact == seq.num_frames else trackeval_clear_before(seq, exact, iou)
+        theirs_clear = clear_before(theirs["events"], exact)
+        span = "" if exact == seq.num_frames else f" over frames 1-{exact}"
+        diff.update({f"{k}{span}": (ours_clear[k], theirs_clear[k]) for k in _CLEAR
+                     if ours_clear[k] != theirs_clear[k]})
     if diff:
         detail = ", ".join(f"{k} TrackEval {a} vs motmetrics {b}" for k, (a, b) in diff.items())
         raise EvaluationMismatch(f"sequence {seq.name}: TrackEval and motmetrics disagree: {detail}")

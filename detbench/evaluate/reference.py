@@ -17,7 +17,7 @@ from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import load_sequence, pair_sequences
 from detbench.evaluate.matching import FrameMatch, SequenceMatch, _rows_per_frame, groups
-from detbench.evaluate.motmetrics_check import accumulate, event_arrays, first_rule_difference
+from detbench.evaluate.motmetrics_check import accumulate, event_arrays
 from detbench.types import iou_matrix
 
 MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
@@ -52,21 +52,16 @@ def trackeval_data_reference(seq: SequenceMatch, group: int) -> dict:
 
 
 def motmetrics_counts_reference(seq: SequenceMatch, iou: float = 0.5) -> dict:
-    """motmetrics' counts through ``mm.metrics.create().compute`` (pandas), and the counts before
-    the first rule difference from motmetrics' own events table (``acc.mot_events``)."""
+    """motmetrics' counts through ``mm.metrics.create().compute`` (pandas), as before."""
     import motmetrics as mm
 
     acc = accumulate(seq, iou)  # the same accumulator; what differs is reading its counts
     s = mm.metrics.create().compute(acc, metrics=MM_METRICS, return_dataframe=False)
     s = {k: int(s[k]) for k in MM_METRICS}
-    exact = first_rule_difference(seq, event_arrays(acc), iou)
-    ev = acc.mot_events
-    kinds = ev[ev.index.get_level_values("FrameId") < exact]["Type"].value_counts()
-    match, switch, fp, miss = (int(kinds.get(t, 0)) for t in ("MATCH", "SWITCH", "FP", "MISS"))
     return {"TP": s["num_matches"] + s["num_switches"], "FP": s["num_false_positives"],
             "FN": s["num_misses"], "IDSW": s["num_switches"],
             "IDTP": s["idtp"], "IDFP": s["idfp"], "IDFN": s["idfn"], "GT": len(seq.gt), "RES": len(seq.res),
-            "exact_frames": exact, "prefix": {"TP": match + switch, "FP": fp, "FN": miss, "IDSW": switch}}
+            "events": event_arrays(acc)}
 
 
 def evaluate_folders_reference(gt_dir: str | Path, results_dir: str | Path,
