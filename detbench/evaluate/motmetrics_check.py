@@ -35,6 +35,8 @@ from detbench.evaluate.matching import SequenceMatch
 
 _TYPES = ("MATCH", "SWITCH", "FP", "MISS", "RAW")
 _CLEAR = ("TP", "FP", "FN", "IDSW")
+_TRACKEVAL_FIELDS = {"CLEAR": {"TP": "CLR_TP", "FP": "CLR_FP", "FN": "CLR_FN", "IDSW": "IDSW"},
+                     "Identity": {"IDTP": "IDTP", "IDFP": "IDFP", "IDFN": "IDFN"}}
 _EPS = float(np.finfo(float).eps)
 
 
@@ -117,21 +119,13 @@ def event_arrays(acc) -> tuple[np.ndarray, ...]:
 
     motmetrics (pinned to 1.4.0) keeps its events as plain lists (``acc._events``,
     ``acc._indices``) and builds the pandas table ``acc.events`` from them on demand; reading the
-    lists skips that table, which cost ~9 ms per sequence. Falls back to the table when the lists
-    are not there (another motmetrics version)."""
-    events, indices = getattr(acc, "_events", None), getattr(acc, "_indices", None)
-    if isinstance(events, dict) and isinstance(indices, dict) and "FrameId" in indices:
-        types, frames = events["Type"], indices["FrameId"]
-        cols = [events[c] for c in ("OId", "HId", "D")]
-    else:
-        ev = acc.events
-        types, frames = ev["Type"].astype(str).tolist(), ev.index.get_level_values(0)
-        cols = [ev[c] for c in ("OId", "HId", "D")]
+    lists skips that table, which cost ~9 ms per sequence (the counts are tested equal to
+    ``mm.metrics.compute``'s, so another motmetrics version fails the tests)."""
+    types, frames = acc._events["Type"], acc._indices["FrameId"]
     lookup = {t: i for i, t in enumerate(_TYPES)}
-    other = len(_TYPES)
-    codes = np.fromiter((lookup.get(t, other) for t in types), dtype=np.int64, count=len(types))
-    frames = np.asarray(frames, dtype=np.int64)
-    return (codes, frames, *(np.asarray(c, dtype=np.float64) for c in cols))
+    codes = np.fromiter((lookup.get(t, len(_TYPES)) for t in types), dtype=np.int64, count=len(types))
+    return (codes, np.asarray(frames, dtype=np.int64),
+            *(np.asarray(acc._events[c], dtype=np.float64) for c in ("OId", "HId", "D")))
 
 
 def _trackeval_rule(seq: SequenceMatch, fm, iou: float, groups: list[int], g_keys: np.ndarray,
@@ -203,23 +197,18 @@ def clear_before(events: tuple[np.ndarray, ...], upto: int) -> dict[str, int]:
 
 
 def motmetrics_counts(seq: SequenceMatch, iou: float = 0.5) -> dict:
-    """CLEAR / identity counts of one sequence according to motmetrics, the box totals, and
+    """CLEAR / identity counts of one sequence according to motmetrics, its box totals, and
     ``events`` (:func:`event_arrays`) for :func:`check_sequence`'s frame-by-frame comparison."""
     events = event_arrays(accumulate(seq, iou))
     out: dict = event_counts(events)
-    out.update(GT=len(seq.gt), RES=len(seq.res), events=events)
+    out.update(GT=out["TP"] + out["FN"], RES=out["TP"] + out["FP"], events=events)
     return out
 
 
-def trackeval_counts(results: list[dict]) -> dict[str, int]:
-    """The same counts from TrackEval results of a sequence's groups (summed)."""
-    out = {"TP": 0, "FP": 0, "FN": 0, "IDSW": 0, "IDTP": 0, "IDFP": 0, "IDFN": 0}
-    for r in results:
-        c, i = r["CLEAR"], r.get("Identity", {"IDTP": 0, "IDFP": 0, "IDFN": 0})
-        for key, val in (("TP", c["CLR_TP"]), ("FP", c["CLR_FP"]), ("FN", c["CLR_FN"]),
-                         ("IDSW", c["IDSW"]), ("IDTP", i["IDTP"]), ("IDFP", i["IDFP"]), ("IDFN", i["IDFN"])):
-            out[key] += int(val)
-    return out
+def trackeval_counts(results: list[dict], metrics: tuple[str, ...] = ("CLEAR", "Identity")) -> dict[str, int]:
+    """The same counts from TrackEval results of a sequence's groups (summed), for ``metrics``."""
+    return {key: sum(int(r[metric][field]) for r in results)
+            for metric in metrics for key, field in _TRACKEVAL_FIELDS[metric].items()}
 
 
 def trackeval_clear_before(seq: SequenceMatch, frames: int, iou: float = 0.5) -> dict[str, int]:
@@ -228,9 +217,8 @@ def trackeval_clear_before(seq: SequenceMatch, frames: int, iou: float = 0.5) ->
     from detbench.evaluate.matching import trackeval_data
 
     clear = te.metrics(iou)["CLEAR"]
-    counts = trackeval_counts([{"CLEAR": clear.eval_sequence(trackeval_data(seq, g, frames))}
-                               for g in seq.groups()])
-    return {k: counts[k] for k in _CLEAR}
+    return trackeval_counts([{"CLEAR": clear.eval_sequence(trackeval_data(seq, g, frames))}
+                             for g in seq.groups()], metrics=("CLEAR",))
 
 
 def check_sequence(seq: SequenceMatch, results: list[dict], iou: float = 0.5,

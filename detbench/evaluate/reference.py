@@ -60,8 +60,9 @@ def motmetrics_counts_reference(seq: SequenceMatch, iou: float = 0.5) -> dict:
     s = {k: int(s[k]) for k in MM_METRICS}
     return {"TP": s["num_matches"] + s["num_switches"], "FP": s["num_false_positives"],
             "FN": s["num_misses"], "IDSW": s["num_switches"],
-            "IDTP": s["idtp"], "IDFP": s["idfp"], "IDFN": s["idfn"], "GT": len(seq.gt), "RES": len(seq.res),
-            "events": event_arrays(acc)}
+            "IDTP": s["idtp"], "IDFP": s["idfp"], "IDFN": s["idfn"],
+            "GT": s["num_matches"] + s["num_switches"] + s["num_misses"],
+            "RES": s["num_matches"] + s["num_switches"] + s["num_false_positives"], "events": event_arrays(acc)}
 
 
 def evaluate_folders_reference(gt_dir: str | Path, results_dir: str | Path,
