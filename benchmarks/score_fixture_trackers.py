@@ -2,7 +2,7 @@
 
     python benchmarks/score_fixture_trackers.py [--seed 0] [--json out.json]
 
-For each sequence of ``../shared/fixtures/nuscenes-mini-real`` the same seeded noisy detections
+For each sequence of ``tests/fixtures/nuscenes-mini-real`` the same seeded noisy detections
 (:func:`detbench.data.noisy.noisy_detections`, default noise) go to every tracker (default
 options, the sequence's frame rate, images where the fixture has them). CLEAR counts come from
 motmetrics per sequence and class (a track only matches ground truth of its own class), with
@@ -25,7 +25,7 @@ from detbench.data.mot import list_sequences, mot_to_boxes, read_mot, read_seqin
 from detbench.data.noisy import noisy_detections  # noqa: E402
 from detbench.types import iou_matrix  # noqa: E402
 
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "nuscenes-mini-real"
+FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
 COUNTS = ("num_objects", "num_misses", "num_false_positives", "num_switches", "num_matches")
 
 
