@@ -3,7 +3,13 @@
 Index 0..6 in arrays, 1..7 in MOT files (``mot_id = index + 1``).
 The category mapping is the official nuScenes tracking benchmark's
 (``nuscenes.eval.tracking.utils.category_to_tracking_name``): bus = bendy + rigid,
-pedestrian = adult, child, construction_worker, police_officer; everything else is dropped.
+pedestrian = adult, child, construction_worker, police_officer.
+
+:data:`IGNORE_CATEGORIES` are categories outside the seven that look like one of them (the list
+QD-3DT's nuScenes converter maps to "ignore", plus construction vehicles): ``prepare`` writes them
+as ignore rows (class id 0) so that a detection or track on them is neither a TP nor an FP.
+Every other category (barriers, cones, debris, bicycle racks) is dropped: a pedestrian reported on
+a traffic cone is a false positive.
 """
 from __future__ import annotations
 
@@ -26,9 +32,25 @@ CATEGORY_TO_CLASS: dict[str, str] = {
 }
 
 
+IGNORE_CATEGORIES: frozenset[str] = frozenset({
+    "vehicle.construction",
+    "vehicle.emergency.ambulance",
+    "vehicle.emergency.police",
+    "human.pedestrian.wheelchair",
+    "human.pedestrian.stroller",
+    "human.pedestrian.personal_mobility",
+    "animal",
+})
+
+
 def class_of_category(category_name: str) -> str | None:
     """The tracking class of a nuScenes category name, or None when the benchmark drops it."""
     return CATEGORY_TO_CLASS.get(category_name)
+
+
+def is_ignore_category(category_name: str) -> bool:
+    """True for a category outside the seven whose boxes become ignore rows (see module docstring)."""
+    return category_name in IGNORE_CATEGORIES
 
 
 def mot_class_id(index: int) -> int:

@@ -15,15 +15,21 @@ import click
               help="Comma list of splits to write (default: each of train,val,tune that has scenes). "
                    "Real nuScenes: official splits (tune held out of train); synthetic: <dataroot>/splits.json.")
 @click.option("--min-visibility", type=int, default=0, show_default=True,
-              help="Keep annotations with visibility level >= N (1: 0-40%, 2: 40-60%, 3: 60-80%, 4: 80-100%).")
+              help="Consider annotations with visibility level >= N (1: 0-40%, 2: 40-60%, 3: 60-80%, "
+                   "4: 80-100%); the others become ignore rows.")
 @click.option("--min-size", type=float, default=5.0, show_default=True,
-              help="Drop 2D boxes narrower or lower than this many pixels.")
+              help="2D boxes narrower or lower than this many pixels become ignore rows.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Output folder (default: <runs>/data/<name>).")
 @click.option("--name", default=None, help="Dataset name under <runs>/data (default: the dataroot's folder name).")
 def command(dataroot, version, cameras, splits, min_visibility, min_size, out, name):
     """Project nuScenes 3D annotations into each camera keyframe and write detector training
     data (COCO json per split) and tracking ground truth (one MOT sequence per scene x camera).
+
+    Boxes the filters leave out (too small, too occluded, no lidar and no radar points, or of a
+    look-alike category such as ambulances, construction vehicles, strollers) are written as
+    ignore rows (gt.txt consider flag 0, COCO iscrowd 1): eval and eval-det neither miss them
+    nor count a result on them. The table counts them in 'ignored'.
 
     \b
     Example:
@@ -42,11 +48,11 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
                                min_visibility=min_visibility, min_size=min_size, out=out, name=name,
                                progress=True)
     table = Table(title=f"prepared {out_dir}")
-    for col in ("split", "sequences", "frames", *CLASSES, "boxes"):
+    for col in ("split", "sequences", "frames", *CLASSES, "boxes", "ignored"):
         table.add_column(col, justify="left" if col == "split" else "right")
     for split, s in summary.items():
         table.add_row(split, str(s["sequences"]), str(s["frames"]), *(str(s["boxes"][c]) for c in CLASSES),
-                      str(sum(s["boxes"].values())))
+                      str(sum(s["boxes"].values())), str(sum(s["ignored"].values())))
     console = Console()
     console.width = max(console.width, 120)  # the per-class table is wide; never squash it
     console.print(table)

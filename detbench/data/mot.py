@@ -4,6 +4,12 @@ Row formats (1-based frames, top-left + size in pixels, class ids 1..7):
 
 - ground truth and results: ``frame,id,x,y,w,h,score,class,visibility``
   (results may stop after ``score``; missing class -> 1, missing visibility -> 1.0)
+- in ground truth, column 7 is MOTChallenge's *consider* flag: 0 marks an **ignore row** (a box
+  that is neither to be found nor to be counted against a result found on it: filtered by
+  ``prepare``'s size / visibility / lidar+radar-points rules, or of a category outside the seven
+  classes, which has class id 0); any other value is a considered box. ``read_mot(kind="gt")``
+  returns only considered rows unless ``include_ignored=True``; only ``detbench eval`` needs
+  the ignore rows (:mod:`detbench.evaluate.ignore`).
 - external detections: ``frame,-1,x,y,w,h,score[,class]`` (missing class -> 1)
 
 Readers validate every row and raise :class:`InputError` naming the file, the line and the
@@ -23,6 +29,8 @@ from detbench.fileio import atomic_write_text, read_json
 from detbench.types import as_detections, as_tracks
 
 FRAME, ID, X, Y, W, H, SCORE, CLASS, VIS = range(9)
+CONSIDER = SCORE  # ground truth: the consider flag (0: ignore row)
+IGNORE_CLASS = 0  # class id of an ignore row whose category is outside the seven classes
 MOT_COLS = 9
 
 
@@ -63,11 +71,18 @@ def _as_float(path: Path, lineno: int, field: str, text: str) -> float:
     return value
 
 
-def read_mot(path: str | Path, *, kind: str = "results") -> np.ndarray:
+def considered(table: np.ndarray) -> np.ndarray:
+    """Boolean mask of a ground-truth table's considered rows (consider flag != 0)."""
+    return np.asarray(table, dtype=np.float64).reshape(-1, MOT_COLS)[:, CONSIDER] != 0
+
+
+def read_mot(path: str | Path, *, kind: str = "results", include_ignored: bool = False) -> np.ndarray:
     """Read a ground-truth (``kind='gt'``) or results file into a (K, 9) float64 array.
 
     Rejects non-integer frames or ids, frames < 1, non-positive sizes, non-finite values,
-    class ids outside 1..7 and an id repeated within one frame.
+    class ids outside 1..7 (ground-truth ignore rows may also have class 0) and an id repeated
+    within one frame (ignore rows included). Ground truth: ignore rows (consider flag 0) are
+    validated and then left out unless ``include_ignored``.
     """
     path = Path(path)
     rows = _parse_rows(path, 6 if kind == "results" else 6, MOT_COLS)
@@ -83,13 +98,16 @@ def read_mot(path: str | Path, *, kind: str = "results") -> np.ndarray:
             raise InputError(f"{path}:{lineno}: box size {w}x{h} is not positive")
         score = _as_float(path, lineno, "score", p[6]) if len(p) > 6 else 1.0
         cls = _as_int(path, lineno, "class", p[7]) if len(p) > 7 else 1
-        if not 1 <= cls <= NUM_CLASSES:
-            raise InputError(f"{path}:{lineno}: class {cls} is outside 1..{NUM_CLASSES}")
+        lowest = IGNORE_CLASS if kind == "gt" and score == 0 else 1
+        if not lowest <= cls <= NUM_CLASSES:
+            raise InputError(f"{path}:{lineno}: class {cls} is outside {lowest}..{NUM_CLASSES}")
         vis = _as_float(path, lineno, "visibility", p[8]) if len(p) > 8 else 1.0
         if (frame, tid) in seen:
             raise InputError(f"{path}:{lineno}: id {tid} appears twice in frame {frame}")
         seen.add((frame, tid))
         out[i] = (frame, tid, x, y, w, h, score, cls, vis)
+    if kind == "gt" and not include_ignored:
+        out = out[considered(out)]
     return out
 
 

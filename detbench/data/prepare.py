@@ -9,13 +9,22 @@ name and renamed, so a failure leaves nothing behind)::
 
 Ground truth choices (all recorded in ``meta.json``):
 
-- classes: the official nuScenes tracking mapping (``detbench.classes``); other categories dropped;
-- boxes: :mod:`detbench.data.projection` (devkit export_2d recipe); a box is kept when both its
-  width and height are at least ``min_size`` pixels;
-- ``min_visibility`` N keeps annotations whose visibility token is >= N (0 keeps all, including
-  an empty token). The MOT visibility column holds the upper bound of the nuScenes visibility
-  bin (1: 0.4, 2: 0.6, 3: 0.8, 4: 1.0; empty token: 1.0). nuScenes visibility is over all six
-  cameras, not per camera;
+- classes: the official nuScenes tracking mapping (``detbench.classes``);
+- boxes: :mod:`detbench.data.projection` (devkit export_2d recipe); a box is considered when both
+  its width and height are at least ``min_size`` pixels;
+- ``min_visibility`` N considers annotations whose visibility token is >= N (0 considers all,
+  including an empty token). The MOT visibility column holds the upper bound of the nuScenes
+  visibility bin (1: 0.4, 2: 0.6, 3: 0.8, 4: 1.0; empty token: 1.0). nuScenes visibility is over
+  all six cameras, not per camera;
+- filtered boxes are not dropped but written as **ignore rows** (``gt.txt`` consider flag 0; COCO
+  ``iscrowd`` 1 and ``ignore`` 1), so that ``eval`` and ``eval-det`` neither miss them nor count a
+  result on them: boxes under ``min_size``, under ``min_visibility``, annotations with no lidar
+  and no radar points (the official nuScenes evaluation drops those), and boxes of the categories
+  in :data:`detbench.classes.IGNORE_CATEGORIES` (class id 0 in ``gt.txt``; in COCO one crowd
+  annotation per category, as pycocotools matches crowds per category). An ignore row of one of
+  the seven classes keeps its class id. Each ignore row is counted once, under the first reason
+  of :data:`IGNORE_REASONS` that applies; other categories (barriers, cones, ...) are dropped;
+- a box is written only when its width and height are at least 0.01 px (the files' resolution);
 - track ids: per scene, the instance tokens annotated anywhere in the scene, sorted, numbered
   from 1. Deterministic on every machine, collision-free within a scene, the same object has the
   same id in every camera of the scene, and independent of the filters.
@@ -27,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench import paths
-from detbench.classes import CLASS_INDEX, CLASSES, class_of_category
+from detbench.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
 from detbench.data import mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
@@ -39,6 +48,8 @@ from detbench.provenance import make_meta
 
 KEYFRAME_RATE = 2
 VISIBILITY_FRACTION = {"": 1.0, "1": 0.4, "2": 0.6, "3": 0.8, "4": 1.0}
+IGNORE_REASONS = ("category", "no_points", "visibility", "size")
+MIN_WRITTEN = 0.01  # px: smaller boxes would be written with a size of 0.00
 
 
 def scene_samples(nusc, scene: dict) -> list[dict]:
@@ -57,15 +68,19 @@ def track_ids(nusc, samples: list[dict]) -> dict[str, int]:
     return {tok: i for i, tok in enumerate(sorted(tokens), 1)}
 
 
-def _keep_annotation(ann: dict, min_visibility: int) -> int | None:
-    """Class index of an annotation that passes the class and visibility filters, else None."""
-    cls = class_of_category(ann["category_name"])
+def annotation_status(ann: dict, min_visibility: int) -> tuple[int, str | None] | None:
+    """``(MOT class id, ignore reason or None)`` of an annotation before its box is projected;
+    None when the annotation is dropped. Class id 0: a category of ``IGNORE_CATEGORIES``."""
+    category = ann["category_name"]
+    cls = class_of_category(category)
     if cls is None:
-        return None
+        return (mot.IGNORE_CLASS, "category") if is_ignore_category(category) else None
+    if "num_lidar_pts" in ann and "num_radar_pts" in ann and ann["num_lidar_pts"] + ann["num_radar_pts"] == 0:
+        return CLASS_INDEX[cls] + 1, "no_points"
     vis = ann.get("visibility_token", "") or ""
     if min_visibility > 0 and (not vis.isdigit() or int(vis) < min_visibility):
-        return None
-    return CLASS_INDEX[cls]
+        return CLASS_INDEX[cls] + 1, "visibility"
+    return CLASS_INDEX[cls] + 1, None
 
 
 def _frame_record(frame: int, sd: dict) -> dict:
@@ -98,7 +113,9 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
             min_visibility: int = 0, min_size: float = 5.0, out: str | Path | None = None,
             name: str | None = None, progress: bool = False) -> tuple[Path, dict]:
     """Prepare a dataset; returns ``(output dir, summary)``. Raises InputError on bad input,
-    before anything is written. ``splits`` None: every split that has scenes. ``summary`` is ``{split: {"sequences", "frames", "boxes": {class: n}}}``."""
+    before anything is written. ``splits`` None: every split that has scenes. ``summary`` is
+    ``{split: {"sequences", "frames", "boxes": {class: n}, "ignored": {reason: n}}}`` (``boxes``:
+    considered rows; ``ignored``: ignore rows per :data:`IGNORE_REASONS` reason)."""
     if not 0 <= int(min_visibility) <= 4:
         raise InputError(f"--min-visibility: {min_visibility} is outside 0..4 (nuScenes visibility levels)")
     if not min_size >= 0:
@@ -128,6 +145,7 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
         for split, scene_names in split_scenes.items():
             coco = CocoBuilder(f"detbench prepare {version} {split}")
             counts = {c: 0 for c in CLASSES}
+            ignored = {r: 0 for r in IGNORE_REASONS}
             seq_names, frames_total = [], 0
             for scene_name in scene_names:
                 scene = scene_by_name[scene_name]
@@ -138,9 +156,9 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                     kept = []
                     for ann_token in sample["anns"]:
                         ann = nusc.get("sample_annotation", ann_token)
-                        cls = _keep_annotation(ann, min_visibility)
-                        if cls is not None:
-                            kept.append((ann, cls, box_corners(ann["translation"], ann["size"], ann["rotation"])))
+                        status = annotation_status(ann, min_visibility)
+                        if status is not None:
+                            kept.append((ann, *status, box_corners(ann["translation"], ann["size"], ann["rotation"])))
                     for cam in cams:
                         if cam not in sample["data"]:
                             continue
@@ -155,16 +173,23 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                         image_id = coco.add_image(sd["filename"], w, h, seq, frame, sd["token"])
                         ego = nusc.get("ego_pose", sd["ego_pose_token"])
                         cs = nusc.get("calibrated_sensor", sd["calibrated_sensor_token"])
-                        for ann, cls, corners in kept:
+                        for ann, cid, reason, corners in kept:
                             box = project_box(corners, ego, cs, w, h)
-                            if box is None or box[2] - box[0] < min_size or box[3] - box[1] < min_size:
+                            if box is None or min(box[2] - box[0], box[3] - box[1]) < MIN_WRITTEN:
                                 continue
+                            if reason is None and (box[2] - box[0] < min_size or box[3] - box[1] < min_size):
+                                reason = "size"
                             tid = ids[ann["instance_token"]]
                             x1, y1, x2, y2 = box
                             vis = VISIBILITY_FRACTION.get(ann.get("visibility_token", "") or "", 1.0)
-                            acc["rows"].append((frame, tid, x1, y1, x2 - x1, y2 - y1, 1.0, cls + 1, vis))
-                            coco.add_box(image_id, x1, y1, x2, y2, cls, tid)
-                            counts[CLASSES[cls]] += 1
+                            consider = 1.0 if reason is None else 0.0
+                            acc["rows"].append((frame, tid, x1, y1, x2 - x1, y2 - y1, consider, cid, vis))
+                            if reason is None:
+                                coco.add_box(image_id, x1, y1, x2, y2, cid - 1, tid)
+                                counts[CLASSES[cid - 1]] += 1
+                            else:
+                                coco.add_ignore(image_id, x1, y1, x2, y2, cid, tid, reason)
+                                ignored[reason] += 1
                     bar.advance(task)
                 for cam in cams:
                     acc = per_cam[cam]
@@ -186,7 +211,8 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                     frames_total += len(acc["frames"])
             atomic_write_json(tmp / "coco" / f"{split}.json", coco.to_dict(), indent=None)
             sequences[split] = seq_names
-            summary[split] = {"sequences": len(seq_names), "frames": frames_total, "boxes": counts}
+            summary[split] = {"sequences": len(seq_names), "frames": frames_total, "boxes": counts,
+                              "ignored": ignored}
         options = {"cameras": cams, "splits": list(split_scenes), "min_visibility": int(min_visibility),
                    "min_size": float(min_size)}
         meta = make_meta(
@@ -194,7 +220,11 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
             splits=split_scenes, split_source=split_source, image_size=image_size or [1600, 900],
             sequences=sequences, has_sweeps=has_sweeps, frame_rate=KEYFRAME_RATE, summary=summary,
             ground_truth={"classes": list(CLASSES), "boxes": "devkit export_2d recipe: in-front corners, "
-                          "convex hull clipped to the image; kept when w and h >= min_size",
+                          "convex hull clipped to the image; considered when w and h >= min_size",
+                          "ignore_rows": "gt.txt consider flag 0 / COCO iscrowd 1: boxes under min_size or "
+                          "min_visibility, with no lidar and no radar points, or of an ignore category "
+                          "(class id 0); summary.<split>.ignored counts them per reason",
+                          "ignore_categories": sorted(IGNORE_CATEGORIES),
                           "track_ids": "per scene: sorted instance tokens numbered from 1",
                           "visibility_column": "upper bound of the nuScenes visibility bin (1:0.4 2:0.6 3:0.8 4:1.0)"})
         atomic_write_json(tmp / "meta.json", meta)

@@ -5,7 +5,10 @@ Returns ``{"overall": S, "per_class": {class name: S}, "per_sequence": {seq: S}}
 ints). ``classes="per-class"``: each class is scored on its own (a GT box of class c is matched
 only by results of class c) and classes are combined by summing counts; ``per_class`` lists the
 classes present in the GT or the results. ``classes="agnostic"``: the class column is ignored
-and ``per_class`` is empty. Every sequence is cross-checked with motmetrics (``check=True``).
+and ``per_class`` is empty. Ground-truth ignore rows (consider flag 0) first take the result
+boxes an optimal assignment gives them and are then dropped (:mod:`detbench.evaluate.ignore`):
+they are never misses and a result on them is neither a TP nor an FP. Every sequence is
+cross-checked with motmetrics (``check=True``) on the same filtered tables.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ CLASS_MODES = ("per-class", "agnostic")
 
 def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = True):
     """Load, match and score one sequence -> (name, {group or None: TrackEval results})."""
-    gt, res, length = load_sequence(files)
+    gt, res, length = load_sequence(files, per_class=per_class)
     seq = match_sequence(files.name, gt, res, length, per_class=per_class)
     groups = seq.groups()
     out = {g: te.eval_sequence(trackeval_data(seq, g), iou) for g in groups}

@@ -5,6 +5,9 @@ the sequence length). ``results_dir``: one ``<seq>.txt`` per sequence. Every GT 
 result file and every result file a GT sequence; an empty result *file* is fine (the tracker
 found nothing), an empty results *folder* is an error. Row validation is
 :func:`detbench.data.mot.read_mot`'s (non-integer frames, non-positive sizes, duplicate ids ...).
+:func:`load_sequence` reads the ground truth's ignore rows too and applies
+:func:`detbench.evaluate.ignore.apply_ignore_rows`, so everything scored (TrackEval, the
+motmetrics cross-check) sees the same filtered inputs.
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ import warnings
 import numpy as np
 
 from detbench.classes import NUM_CLASSES
-from detbench.data.mot import CLASS, FRAME, H, ID, MOT_COLS, W, read_mot, read_seqinfo
+from detbench.data.mot import (CLASS, CONSIDER, FRAME, H, ID, IGNORE_CLASS, MOT_COLS, W, considered,
+                               read_mot, read_seqinfo)
 from detbench.errors import InputError
+from detbench.evaluate.ignore import apply_ignore_rows
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,9 @@ def pair_sequences(gt_dir: str | Path, results_dir: str | Path) -> list[Sequence
     return out
 
 
-def read_table(path: Path, kind: str) -> np.ndarray:
-    """:func:`read_mot` with a vectorised fast path (same array, same validation).
+def read_table(path: Path, kind: str, include_ignored: bool = False) -> np.ndarray:
+    """:func:`read_mot` with a vectorised fast path (same array, same validation, same
+    ``include_ignored`` rule for ground truth).
 
     Well-formed files are parsed by ``np.loadtxt`` and checked column-wise; anything unusual
     (ragged rows, a failed check) goes through :func:`read_mot`, whose message names the line.
@@ -73,26 +79,32 @@ def read_table(path: Path, kind: str) -> np.ndarray:
             warnings.simplefilter("ignore")  # loadtxt warns on an empty file
             a = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, comments=None)
     except (ValueError, OSError):
-        return read_mot(path, kind=kind)
+        return read_mot(path, kind=kind, include_ignored=include_ignored)
     if a.size == 0 or not 6 <= a.shape[1] <= MOT_COLS:
-        return read_mot(path, kind=kind)
+        return read_mot(path, kind=kind, include_ignored=include_ignored)
     out = np.ones((len(a), MOT_COLS), dtype=np.float64)
     out[:, :a.shape[1]] = a
     ints = out[:, [FRAME, ID, CLASS]]
     frame_id = out[:, FRAME] * (1 << 32) + out[:, ID]
+    lowest = np.where((out[:, CONSIDER] == 0) & (kind == "gt"), IGNORE_CLASS, 1)
     ok = (np.isfinite(out).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
           and (out[:, W] > 0).all() and (out[:, H] > 0).all()
-          and ((out[:, CLASS] >= 1) & (out[:, CLASS] <= NUM_CLASSES)).all()
+          and ((out[:, CLASS] >= lowest) & (out[:, CLASS] <= NUM_CLASSES)).all()
           and len(np.unique(frame_id)) == len(out))
     if not ok:
         read_mot(path, kind=kind)  # raises with the offending line
         raise InputError(f"{path}: malformed MOT rows")  # pragma: no cover (read_mot disagrees)
+    if kind == "gt" and not include_ignored:
+        out = out[considered(out)]
     return out
 
 
-def load_sequence(files: SequenceFiles) -> tuple[np.ndarray, np.ndarray, int]:
-    """(gt table, results table, number of frames). Frames beyond seqinfo's length are an error."""
-    gt = read_table(files.gt_path, kind="gt")
+def load_sequence(files: SequenceFiles, per_class: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """(considered gt rows, result rows left after the ignore rows took theirs, number of frames).
+
+    ``per_class`` is the scoring mode (:func:`apply_ignore_rows`). Frames beyond seqinfo's
+    length are an error."""
+    gt = read_table(files.gt_path, kind="gt", include_ignored=True)
     res = read_table(files.res_path, kind="results")
     if files.seqinfo_path is not None:
         length = read_seqinfo(files.seqinfo_path).length
@@ -102,4 +114,5 @@ def load_sequence(files: SequenceFiles) -> tuple[np.ndarray, np.ndarray, int]:
                                  f"length {length} in {files.seqinfo_path}")
     else:
         length = int(max(gt[:, FRAME].max(initial=0), res[:, FRAME].max(initial=0)))
+    gt, res = apply_ignore_rows(gt, res, per_class)
     return gt, res, length

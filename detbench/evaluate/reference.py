@@ -74,7 +74,7 @@ def evaluate_folders_reference(gt_dir: str | Path, results_dir: str | Path,
     per_class = classes == "per-class"
     scored = {}
     for files in pair_sequences(gt_dir, results_dir):
-        gt, res, length = load_sequence(files)
+        gt, res, length = load_sequence(files, per_class=per_class)
         seq = match_sequence_reference(files.name, gt, res, length, per_class=per_class)
         groups = seq.groups() or [-1]
         scored[files.name] = {(g if g != -1 else None): te.eval_sequence(trackeval_data_reference(seq, g), iou)
