@@ -23,10 +23,12 @@ def minidb(tmp_path_factory) -> Path:
     return write_min_db(tmp_path_factory.mktemp("minidb"), sweeps=True)
 
 
-def devkit_reference(dataroot: Path, version: str, min_size: float, min_visibility: int = 0) -> dict:
+def devkit_reference(dataroot: Path, version: str, min_size: float, min_visibility: int = 0,
+                     categories=CATEGORY_TO_CLASS) -> dict:
     """{(sample_data_token, instance_token): (x1, y1, x2, y2)} computed only with devkit code:
     ``get_box``, ``Box.translate/rotate`` with the ego pose and calibrated sensor records,
-    ``view_points`` of the corners with z > 0, and export_2d's ``post_process_coords``."""
+    ``view_points`` of the corners with z > 0, and export_2d's ``post_process_coords``;
+    annotations of ``categories`` only."""
     from nuscenes.nuscenes import NuScenes
     from nuscenes.scripts.export_2d_annotations_as_json import post_process_coords
     from nuscenes.utils.geometry_utils import view_points
@@ -41,7 +43,7 @@ def devkit_reference(dataroot: Path, version: str, min_size: float, min_visibili
         cs = nusc.get("calibrated_sensor", sd["calibrated_sensor_token"])
         for ann_token in nusc.get("sample", sd["sample_token"])["anns"]:
             ann = nusc.get("sample_annotation", ann_token)
-            if ann["category_name"] not in CATEGORY_TO_CLASS:
+            if ann["category_name"] not in categories:
                 continue
             if min_visibility and int(ann["visibility_token"]) < min_visibility:
                 continue
