@@ -312,3 +312,20 @@ def test_prepare_writes_filtered_boxes_as_ignore_rows(tmp_path):
     counts = {r: sum(1 for _, _, x in expected.values() if x == r) for r in ("category", "no_points", "visibility", "size")}
     assert {r: sum(s["ignored"][r] for s in summary.values()) for r in counts} == counts
     assert meta["summary"] == summary
+
+
+def test_switch_attribution_sees_the_tables_eval_scores(tmp_path):
+    """Object A (100..200) is tracked by id 7 in frames 1 and 3; in frame 2 only id 9 is there,
+    on an ignore box B (100..190): IoU(9, B) = 1, IoU(9, A) = 0.9, so B takes id 9 and A is simply
+    missed in frame 2. eval counts no switch; attribution must not either (with B's row left out
+    of the ground truth, id 9 would match A: two switches, 7 -> 9 -> 7)."""
+    from detbench.compare.attribution import AttributionRules
+    from detbench.compare.pipeline import attribute_pair
+
+    gt = [row(f, 1, 100, 200) for f in (1, 2, 3)] + [ignore(2, 2, 100, 190)]
+    res = [row(1, 7, 100, 200), row(2, 9, 100, 190), row(3, 7, 100, 200)]
+    m = score(tmp_path, {"s": (gt, res)})["overall"]
+    assert (m["IDSW"], m["TP"], m["FN"], m["FP"]) == (0, 2, 1, 0)
+    mot.write_seqinfo(tmp_path / "gt" / "s" / "seqinfo.ini", mot.SeqInfo("s", 2, 1600, 900, 3))
+    causes, per_class = attribute_pair(tmp_path / "gt", tmp_path / "res", AttributionRules())
+    assert sum(causes.values()) == 0 and sum(per_class.values()) == 0

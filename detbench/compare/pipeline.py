@@ -16,6 +16,7 @@ from detbench.classes import CLASSES
 from detbench.compare.attribution import AttributionRules, count_causes, find_switches
 from detbench.compare.bootstrap import paired_bootstrap
 from detbench.data import mot
+from detbench.evaluate.ignore import apply_ignore_rows
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
@@ -79,8 +80,9 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> tupl
     for res_file in sorted(res_dir.glob("*.txt")):
         seq_dir = gt_dir / res_file.stem
         info = mot.read_seqinfo(seq_dir / "seqinfo.ini")
-        gt = mot.read_mot(seq_dir / "gt" / "gt.txt", kind="gt")
-        res = mot.read_mot(res_file)
+        # the tables eval scores: ignore rows take their results first (detbench.evaluate.ignore)
+        gt, res = apply_ignore_rows(mot.read_mot(seq_dir / "gt" / "gt.txt", kind="gt", include_ignored=True),
+                                    mot.read_mot(res_file), per_class=True)
         switches = find_switches(gt, res, info.length, info.width, info.height, per_class=True, rules=rules)
         causes.update(count_causes(switches))
         gt_class = {int(r[mot.ID]): int(r[mot.CLASS]) for r in gt}

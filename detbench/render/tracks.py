@@ -38,7 +38,11 @@ def render_sequence(seq_dir: Path, results: Path, out_dir: Path, image_root: Pat
     gt_file = seq_dir / "gt" / "gt.txt"
     switches = []
     if gt_file.is_file():
-        switches = find_switches(mot.read_mot(gt_file, kind="gt"), res, info.length, info.width, info.height)
+        from detbench.evaluate.ignore import apply_ignore_rows
+
+        # switches as eval sees them: without the results that ignore rows take (all are drawn)
+        gt, kept = apply_ignore_rows(mot.read_mot(gt_file, kind="gt", include_ignored=True), res, per_class=True)
+        switches = find_switches(gt, kept, info.length, info.width, info.height)
     switch_at = {}
     for s in switches:
         switch_at.setdefault(s.frame, []).append(s)
