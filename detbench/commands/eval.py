@@ -32,7 +32,11 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, no_check, per_seq
     Frag, FP, FN, TP, MT, PT, ML (CLEAR), IDF1, IDP, IDR (Identity), per sequence, per class
     and overall. motmetrics re-counts every sequence: identity counts must agree exactly, CLEAR
     counts on every frame before the two libraries' documented matching rules first pick
-    different pairs; any other disagreement stops with exit code 3."""
+    different pairs; any other disagreement stops with exit code 3.
+
+    Ground-truth ignore rows (consider flag 0: boxes prepare filtered out) are never misses;
+    before scoring, each frame's result boxes that one optimal assignment over all ground-truth
+    boxes (IoU >= 0.5) gives to an ignore row are removed, so they are neither TP nor FP."""
     from rich.console import Console
     from rich.progress import Progress
 

@@ -36,7 +36,9 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     """Score cached detections against the split's COCO ground truth with pycocotools.
 
     Prints AP, AP50, AP75, AP small/medium/large for each detector side by side, per-class AP and
-    per-class precision / recall at --score-thr (IoU 0.5).
+    per-class precision / recall at --score-thr (IoU 0.5). Boxes prepare filtered out are COCO
+    crowd regions: never a miss, and a detection on one (matching no regular box) is neither a
+    TP nor an FP.
     """
     from pathlib import Path
 

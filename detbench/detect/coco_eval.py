@@ -6,6 +6,8 @@ that category (area "all", 100 detections), exactly what ``COCOeval`` with ``cat
 ``None`` for a class without ground truth. Precision/recall at ``score_thr`` use COCOeval's own
 matching at IoU 0.5 (``evalImgs``): a detection with score >= thr is a TP when matched to a
 non-ignored ground-truth box, an FP when unmatched and not ignored; recall = TP / non-ignored GT.
+Ignore regions (``iscrowd`` 1, :mod:`detbench.data.coco`) are pycocotools crowds: never counted
+as GT, and a detection they absorb is ignored (``dtIgnore``), neither TP nor FP.
 """
 from __future__ import annotations
 
