@@ -165,7 +165,8 @@ def test_perfect_tracker_scores_one_against_filtered_ground_truth(prepared_twice
         res = tmp_path / split
         res.mkdir()
         for seq in seqs:  # the tracker reports every object >= 5 px, with its true id
-            mot.write_mot(res / f"{seq}.txt", mot.read_mot(every / "sequences" / split / seq / "gt" / "gt.txt", kind="gt"))
+            found = mot.read_mot(every / "sequences" / split / seq / "gt" / "gt.txt", kind="gt")
+            mot.write_mot(res / f"{seq}.txt", found)
         for classes in ("per-class", "agnostic"):
             m = evaluate_folders(demo / "sequences" / split, res, classes=classes)["overall"]
             assert (m["HOTA"], m["MOTA"], m["FP"], m["FN"], m["IDSW"]) == (pytest.approx(1.0), 1.0, 0, 0, 0), \
@@ -298,7 +299,8 @@ def test_prepare_writes_filtered_boxes_as_ignore_rows(tmp_path):
             d = out / "sequences" / split / seq
             frames = mot.read_frames_json(d / "frames.json")
             for r in mot.read_mot(d / "gt" / "gt.txt", kind="gt", include_ignored=True):
-                key = (frames[int(r[mot.FRAME]) - 1]["sample_data_token"], tracks[(seq.rsplit("_CAM", 1)[0], int(r[mot.ID]))])
+                inst = tracks[(seq.rsplit("_CAM", 1)[0], int(r[mot.ID]))]
+                key = (frames[int(r[mot.FRAME]) - 1]["sample_data_token"], inst)
                 if r[mot.CONSIDER] == 0:
                     got[key] = ((r[2], r[3], r[2] + r[4], r[3] + r[5]), int(r[mot.CLASS]))
                 else:
@@ -309,7 +311,10 @@ def test_prepare_writes_filtered_boxes_as_ignore_rows(tmp_path):
         np.testing.assert_allclose(got[key][0], box, atol=0.01, rtol=0, err_msg=str(key))
         assert got[key][1] == cid, key
         assert [(c, r) for c, r, _ in got_coco[key]] == [(c, reason) for c in ([cid] if cid else range(1, 8))]
-    counts = {r: sum(1 for _, _, x in expected.values() if x == r) for r in ("category", "no_points", "visibility", "size")}
+        for _, _, (x, y, w, h) in got_coco[key]:
+            np.testing.assert_allclose((x, y, x + w, y + h), box, atol=0.01, rtol=0, err_msg=str(key))
+    counts = {r: sum(1 for _, _, x in expected.values() if x == r)
+              for r in ("category", "no_points", "visibility", "size")}
     assert {r: sum(s["ignored"][r] for s in summary.values()) for r in counts} == counts
     assert meta["summary"] == summary
 

@@ -67,7 +67,8 @@ def ignored_results(gt: np.ndarray, res: np.ndarray, per_class: bool = True) -> 
         ok = iou >= IGNORE_IOU - _EPS
         g_ign = ign[g_all]
         if per_class:
-            ok &= (gt_cls[g_all][:, None] == res_cls[r_all][None, :]) | (g_ign & (gt_cls[g_all] == IGNORE_CLASS))[:, None]
+            any_class = g_ign & (gt_cls[g_all] == IGNORE_CLASS)
+            ok &= (gt_cls[g_all][:, None] == res_cls[r_all][None, :]) | any_class[:, None]
         if not ok[g_ign].any():  # no result reaches an ignore box: nothing to remove
             continue
         for c in (np.unique(res_cls[r_all]).tolist() if per_class else [None]):
