@@ -334,3 +334,21 @@ def test_switch_attribution_sees_the_tables_eval_scores(tmp_path):
     mot.write_seqinfo(tmp_path / "gt" / "s" / "seqinfo.ini", mot.SeqInfo("s", 2, 1600, 900, 3))
     causes, per_class = attribute_pair(tmp_path / "gt", tmp_path / "res", AttributionRules())
     assert sum(causes.values()) == 0 and sum(per_class.values()) == 0
+
+
+def test_trackssm_windows_never_see_ignore_rows(tmp_path):
+    """Object 1 is considered in frames 1-3 and 5-6 and an ignore row in frame 4 (it became small);
+    object 2 is only ever ignored. The training windows are those of the considered rows alone:
+    two segments (1-3 and 5-6), no window of object 2, none spanning frame 4."""
+    from trackers.trackssm.data import sequence_windows
+
+    considered_rows = [row(f, 1, 10 * f, 10 * f + 50) for f in (1, 2, 3, 5, 6)]
+    ignored_rows = [ignore(4, 1, 40, 90), *(ignore(f, 2, 500, 505, cls=0) for f in range(1, 7))]
+    for name, rows in (("with", considered_rows + ignored_rows), ("without", considered_rows)):
+        mot.write_mot(tmp_path / name / "gt" / "gt.txt", np.array(rows, dtype=float))
+        mot.write_seqinfo(tmp_path / name / "seqinfo.ini", mot.SeqInfo(name, 2, 1600, 900, 6))
+    got, want = sequence_windows(tmp_path / "with", history=2), sequence_windows(tmp_path / "without", history=2)
+    assert len(got) == len(want) == 3  # targets: frames 2, 3 and 6
+    for field in ("hist", "mask", "target", "hist_frames", "target_frame"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+    assert sorted(got.target_frame.tolist()) == [2, 3, 6]
