@@ -14,10 +14,11 @@ frame by frame and before anything is scored:
 
 This is TrackEval's MOTChallenge preprocessing (``mot_challenge_2d_box.py``: match to all GT,
 remove what matched a distractor class) with every ignore row as a distractor. Because the
-assignment sees considered boxes too, a result overlapping a considered object and an ignore
-box goes where the assignment puts it: it is not removed when it is the best partner of the
-considered object (a match to a considered box is never traded for an ignore box with a
-higher IoU unless that raises the summed IoU of the frame).
+assignment sees considered boxes too, a result on a considered object is removed only when the
+frame's best assignment gives it to an ignore box: a result whose best partner is a considered
+box stays, whatever it overlaps; one that overlaps a considered box better than an ignore box is
+still removed when another result takes the considered box and the summed IoU is higher so
+(both cases are worked out in ``tests/test_ignore_rows.py``).
 
 Groups: in ``per-class`` mode a result of class c competes for the considered boxes of class c,
 the ignore rows of class c and the ignore rows of class 0 (a category outside the seven: an
