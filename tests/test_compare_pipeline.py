@@ -77,6 +77,9 @@ def test_compare_twice_reuses_every_cache(setup):
     assert [d["tracker"] for d in saved["deltas"]] == ["iou"]
     assert set(saved["deltas"][0]["metrics"]) == {"IDSW", "MOTA", "HOTA"}
     assert saved["deltas"][0]["metrics"]["IDSW"]["n_resamples"] == 50
+    # three scenes, one camera each: the intervals rest on 3 scenes (3 sequences)
+    assert saved["n_scenes"] == 3 and saved["bootstrap"]["unit"] == "scene"
+    assert {(m["n_scenes"], m["n_sequences"]) for m in saved["deltas"][0]["metrics"].values()} == {(3, 3)}
     # recombining every sequence's counts gives back exactly the reported overall figures
     pairs = {p["detector"]: p["overall"] for p in saved["pairs"]}
     assert all(p["HOTA"] > 0 and p["MOTA"] != 0 for p in pairs.values())   # a non-trivial check

@@ -30,7 +30,7 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over sequences, and the likely cause of each ID switch."""
+    over scenes (all cameras of a scene resampled together), and the likely cause of each ID switch."""
     from pathlib import Path
 
     from rich.console import Console
@@ -65,7 +65,8 @@ def print_summary(result: dict, out_dir) -> None:
 
     from detbench.compare.report import ROW_METRICS, _fmt
 
-    table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences)")
+    table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
+                        f"{result['n_scenes']} scenes)")
     for col in ("detector", "tracker", *ROW_METRICS):
         table.add_column(col, justify="left" if col in ("detector", "tracker") else "right")
     for p in result["pairs"]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detbench.classes import CLASSES
 from detbench.compare.attribution import AttributionRules, count_causes, find_switches
-from detbench.compare.bootstrap import paired_bootstrap
+from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import mot
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
@@ -90,7 +90,8 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> tupl
 
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
-    """Per tracker, the change from the first to the last detector with 95 % intervals."""
+    """Per tracker, the change from the first to the last detector with 95 % intervals from a
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`)."""
     from detbench.compare.hota_bootstrap import HOTA_METRIC
 
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
@@ -189,11 +190,13 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
             if progress:
                 progress(f"{det} x {trk}")
             pairs.append(run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs))
+    scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
         "trackers": trackers, "tracker_options": options_used,
-        "n_sequences": len(next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})),
-        "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
+        "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
+        "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
+                                "interval": "expanded percentile"},
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
