@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from detbench.classes import CLASSES
-from detbench.compare.attribution import AttributionRules, count_causes, find_switches
+from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
+                                          switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import mot
 from detbench.errors import InputError
@@ -72,20 +72,18 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     return metrics
 
 
-def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> tuple[dict, dict]:
-    """IDSW causes summed over sequences, and switches per class, for one pair."""
-    causes: Counter = Counter()
-    per_class: Counter = Counter()
-    for res_file in sorted(res_dir.glob("*.txt")):
-        seq_dir = gt_dir / res_file.stem
-        info = mot.read_seqinfo(seq_dir / "seqinfo.ini")
-        gt = mot.read_mot(seq_dir / "gt" / "gt.txt", kind="gt")
-        res = mot.read_mot(res_file)
-        switches = find_switches(gt, res, info.length, info.width, info.height, per_class=True, rules=rules)
-        causes.update(count_causes(switches))
-        gt_class = {int(r[mot.ID]): int(r[mot.CLASS]) for r in gt}
-        per_class.update(CLASSES[gt_class[s.gt_id] - 1] for s in switches)
-    return dict(causes), {c: int(per_class.get(c, 0)) for c in CLASSES}
+def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list[Switch]:
+    """Every switch of one pair with its cause: each sequence read exactly as eval scores it
+    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts."""
+    from detbench.evaluate.api import load_matched
+    from detbench.evaluate.loading import pair_sequences
+
+    switches: list[Switch] = []
+    for files in pair_sequences(gt_dir, res_dir):
+        info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
+        size = (info.width, info.height) if info else (1600, 900)
+        switches += sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
+    return switches
 
 
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
@@ -138,9 +136,11 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
         return dict(pair, status="failed", error=str(e))
     gt_dir = Path(data_dir) / "sequences" / split
     metrics = evaluate_cached(gt_dir, out_dir)
-    causes, per_class_idsw = attribute_pair(gt_dir, out_dir, rules)
+    switches = attribute_pair(gt_dir, out_dir, rules)
+    check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
-                per_sequence=metrics["per_sequence"], per_class_idsw=per_class_idsw, attribution=causes,
+                per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
+                attribution=count_causes(switches),
                 per_sequence_counts=per_sequence_counts(metrics))
 
 

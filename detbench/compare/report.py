@@ -73,6 +73,8 @@ def markdown(result: dict) -> str:
                 out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | "
                            f"{r['n_scenes']} ({r['n_sequences']}) | {r.get('verdict') or ''} |")
     out += ["", "## Why the identities switched", "",
+            "The switches TrackEval's CLEAR counts in the IDSW column (its own matching, per class); "
+            "`compare` checked that they add up to the IDSW column per class and overall for every pair.", "",
             "| detector | tracker | " + " | ".join(CAUSES) + " | total |", "|---|---|" + "---:|" * (len(CAUSES) + 1)]
     for p in result["pairs"]:
         if p["status"] == "ok":
