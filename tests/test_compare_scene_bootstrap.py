@@ -6,12 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from detbench.compare.bootstrap import interval, paired_bootstrap, scene_of, scene_resample
+from detbench.compare.bootstrap import paired_bootstrap
 
 CAMS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_FRONT_LEFT")
 
 
 def test_scene_of_strips_the_camera():
+    from detbench.compare.bootstrap import scene_of
+
     assert scene_of("scene-0103_CAM_FRONT") == "scene-0103"
     assert scene_of("scene-0103_CAM_FRONT_LEFT") == "scene-0103"
     assert scene_of("synth-0018_CAM_BACK") == "synth-0018"
@@ -19,6 +21,8 @@ def test_scene_of_strips_the_camera():
 
 
 def test_each_resample_draws_whole_scenes():
+    from detbench.compare.bootstrap import scene_resample
+
     # scene x: 3 cameras with IDSW 1, 2, 4 (total 7); scene y: 3 cameras with 10, 20, 40 (total 70)
     per_seq = {f"x_{c}": {"IDSW": v} for c, v in zip(CAMS, (1, 2, 4))}
     per_seq.update({f"y_{c}": {"IDSW": v} for c, v in zip(CAMS, (10, 20, 40))})
@@ -33,6 +37,8 @@ def test_each_resample_draws_whole_scenes():
 
 
 def test_paired_draws_and_counts_summed_over_the_drawn_scenes():
+    from detbench.compare.bootstrap import scene_resample
+
     # b has exactly one more switch than a on every sequence; scene p has 1 camera, scene q has 5:
     # a resample draws (p, p), (p, q) or (q, q), so b - a is 2, 6 or 10 switches, never anything else
     seqs = ["p_CAM_FRONT"] + [f"q_{c}" for c in CAMS[:5]]
@@ -47,6 +53,8 @@ def test_paired_draws_and_counts_summed_over_the_drawn_scenes():
 
 
 def test_expanded_percentile_tails():
+    from detbench.compare.bootstrap import interval
+
     # n = 30: t_{0.975, 29} = 2.045230, * sqrt(30 / 29) = 2.080196, Phi(-2.080196) = 0.018754
     low, high = interval(np.linspace(0.0, 1.0, 1_000_001), 30)
     assert low == pytest.approx(0.018754, abs=2e-6) and high == pytest.approx(1 - 0.018754, abs=2e-6)
@@ -57,6 +65,7 @@ def test_expanded_percentile_tails():
     a = {"s_CAM_FRONT": {"IDSW": 1}, "s_CAM_BACK": {"IDSW": 2}}
     res = paired_bootstrap(a, {k: {"IDSW": 9} for k in a}, "IDSW", n_resamples=50)
     assert res.n_scenes == 1 and not res.excludes_zero and res.verdict("a", "b") is None
+    assert res.low is None and res.high is None   # JSON null, not NaN
 
 
 def _simulate(rng, n_scenes=30):
@@ -124,3 +133,26 @@ def test_tables_say_how_many_scenes_the_interval_rests_on():
     assert "| iou | IDSW | 18 | 21 | +3 |" in md and "| 2 (6) |" in md
     rows = report.csv_text(result).splitlines()
     assert rows[0].endswith(",n_scenes,n_sequences") and rows[1].endswith(",2,6")
+
+
+def test_one_scene_has_no_interval_in_any_table_or_plot(tmp_path):
+    import json
+
+    from detbench.compare import plots, report
+
+    seqs = [f"scene-0103_{c}" for c in CAMS]   # the real fixture: one scene, six cameras
+    a = {s: {"IDSW": 3, "TP": 50, "FN": 5, "FP": 3} for s in seqs}
+    r = paired_bootstrap(a, {s: dict(v, IDSW=5) for s, v in a.items()}, "IDSW", n_resamples=50)
+    overall = {"IDSW": 18, "MOTA": 0.5, "HOTA": 0.5, "IDF1": 0.5, "DetA": 0.5, "AssA": 0.5, "FP": 3, "FN": 5,
+               "MT": 1, "ML": 0}
+    pairs = [{"detector": d, "tracker": "iou", "status": "ok", "overall": overall, "per_class_idsw": {},
+              "attribution": {}, "per_sequence": {s: {} for s in seqs}} for d in ("e1", "e2")]
+    result = {"name": "t", "split": "val", "data": "d", "n_sequences": 6, "n_scenes": 1, "detectors": ["e1", "e2"],
+              "trackers": ["iou"], "pairs": pairs, "attribution_rules": [],
+              "bootstrap": {"n_resamples": 50, "seed": 0},
+              "deltas": [{"tracker": "iou", "metrics": {"IDSW": dict(r.to_dict(), verdict=None)}}]}
+    assert "| iou | IDSW | 18 | 30 | +12 | — (one scene) | 1 (6) |  |" in report.markdown(result)
+    report.write_all(result, tmp_path)
+    saved = (tmp_path / "comparison.json").read_text()
+    assert "NaN" not in saved and json.loads(saved)["deltas"][0]["metrics"]["IDSW"]["low"] is None
+    assert plots.pair_bars(result, tmp_path / "comparison.png").is_file()

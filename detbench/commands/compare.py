@@ -79,6 +79,6 @@ def print_summary(result: dict, out_dir) -> None:
     for d in result["deltas"]:
         for metric, r in d["metrics"].items():
             verdict = r.get("verdict") or "no verdict (interval includes 0)"
-            console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} "
-                          f"[{r['low']:+.4g}, {r['high']:+.4g}]  {verdict}")
+            ci = "no interval (one scene)" if r["low"] is None else f"[{r['low']:+.4g}, {r['high']:+.4g}]"
+            console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} {ci}  {verdict}")
     console.print(f"wrote {out_dir}/comparison.md, .csv, .json and plots")

@@ -117,8 +117,8 @@ class BootstrapResult:
     value_a: float
     value_b: float
     delta: float          # b - a on all sequences
-    low: float            # lower end of the 95 % interval (:func:`interval`; nan: < 2 scenes)
-    high: float           # upper end
+    low: float | None     # lower end of the 95 % interval (:func:`interval`); None: < 2 scenes
+    high: float | None    # upper end
     n_resamples: int
     n_sequences: int
     n_scenes: int         # the resampled units the interval rests on
@@ -127,7 +127,7 @@ class BootstrapResult:
 
     @property
     def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
+        return self.low is not None and (self.low > 0 or self.high < 0)
 
     def verdict(self, name_a: str, name_b: str) -> str | None:
         """A sentence only when the interval excludes zero, else None."""
@@ -175,7 +175,7 @@ def paired_bootstrap(per_seq_a: PerSequence, per_seq_b: PerSequence, metric: str
     value_a = float(fn(draws.totals(per_seq_a, fields))[0])
     value_b = float(fn(draws.totals(per_seq_b, fields))[0])
     deltas = fn(draws.sums(per_seq_b, fields)) - fn(draws.sums(per_seq_a, fields))
-    low, high = interval(deltas, len(draws.scenes), level)
+    low, high = (None if np.isnan(v) else v for v in interval(deltas, len(draws.scenes), level))
     return BootstrapResult(metric=metric, value_a=value_a, value_b=value_b, delta=value_b - value_a,
                            low=low, high=high, n_resamples=n_resamples,
                            n_sequences=len(seqs), n_scenes=len(draws.scenes), seed=seed,

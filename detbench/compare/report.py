@@ -25,9 +25,10 @@ def _fmt(metric: str, value) -> str:
 def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
     scale = 100 if metric in RATIOS else 1
     spec = ".2f" if metric in RATIOS else ".0f"
+    ci = ("— (one scene)" if d["low"] is None
+          else f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
     return (format(d["value_a"] * scale, spec), format(d["value_b"] * scale, spec),
-            format(d["delta"] * scale, "+" + spec),
-            f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
+            format(d["delta"] * scale, "+" + spec), ci)
 
 
 def markdown(result: dict) -> str:
