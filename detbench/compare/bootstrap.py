@@ -16,7 +16,7 @@ and ignores the t distribution's tails), so the tail probability is
 ``Phi(-sqrt(n / (n-1)) * t_{0.975, n-1})`` instead of 0.025 (1.9 % at 30 scenes, 2.4 % at 150).
 On a simulation of 30 scenes x 6 cameras with no true change (1,000 runs, the design of
 tests/test_compare_scene_bootstrap.py) the plain percentiles over scenes gave a verdict in about
-8.5 % of runs, the expanded ones in about 6.5 %; resampling sequences gave 30-40 %.
+8.5 % of runs, the expanded ones in about 6.5 %; resampling sequences gave 30-42 %.
 
 :func:`scene_resample` is the reusable part (any number of conditions can be resampled with the
 same draws, e.g. for sensitivity bands); :func:`paired_bootstrap` is the two-detector interval.
