@@ -77,6 +77,9 @@ def test_compare_twice_reuses_every_cache(setup):
     assert [d["tracker"] for d in saved["deltas"]] == ["iou"]
     assert set(saved["deltas"][0]["metrics"]) == {"IDSW", "MOTA", "HOTA"}
     assert saved["deltas"][0]["metrics"]["IDSW"]["n_resamples"] == 50
+    # three scenes, one camera each: the intervals rest on 3 scenes (3 sequences)
+    assert saved["n_scenes"] == 3 and saved["bootstrap"]["unit"] == "scene"
+    assert {(m["n_scenes"], m["n_sequences"]) for m in saved["deltas"][0]["metrics"].values()} == {(3, 3)}
     # recombining every sequence's counts gives back exactly the reported overall figures
     pairs = {p["detector"]: p["overall"] for p in saved["pairs"]}
     assert all(p["HOTA"] > 0 and p["MOTA"] != 0 for p in pairs.values())   # a non-trivial check
@@ -113,3 +116,32 @@ def test_unknown_detector_lists_the_available_ones(setup, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "epoch9" in err and "epoch1" in err and "epoch2" in err
+
+
+def test_attribution_totals_equal_the_idsw_column_and_a_mismatch_stops_compare(setup, capsys, monkeypatch):
+    from detbench.compare import pipeline
+    from detbench.compare.attribution import Switch
+
+    data_dir, results = setup
+    args = ["compare", "--detectors", "epoch1", "--trackers", "iou", "--run", "r1", "--data", str(data_dir),
+            "--results-dir", str(results), "--resamples", "20", "--tracker-opt", "iou:min_score=0"]
+    assert main(args + ["--name", "ok"]) == 0
+    saved = json.loads((results / "ok" / "comparison.json").read_text())
+    for p in saved["pairs"]:   # the command checked this itself; the saved tables agree too
+        assert sum(p["attribution"].values()) == p["overall"]["IDSW"] == sum(p["per_class_idsw"].values())
+        assert all(p["per_class_idsw"][c] == p["per_class"].get(c, {}).get("IDSW", 0) for c in CLASSES)
+
+    real = pipeline.attribute_pair
+
+    def one_switch_too_many(gt_dir, res_dir, rules):   # an attribution that disagrees with TrackEval
+        return real(gt_dir, res_dir, rules) + [Switch(2, 1, 7, 8, "other", 0, 1)]
+
+    monkeypatch.setattr(pipeline, "attribute_pair", one_switch_too_many)
+    capsys.readouterr()
+    assert main(args + ["--name", "bad"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    idsw = saved["pairs"][0]["overall"]["IDSW"]
+    car = saved["pairs"][0]["per_class"].get("car", {}).get("IDSW", 0)
+    assert [line for line in err if not line.startswith("tracking + evaluating")] == [
+        f"error: epoch1 x iou: the IDSW causes add up to {car + 1} switches for car, the IDSW column says {car}"]
+    assert idsw >= car and not (results / "bad").exists()   # nothing written

@@ -30,7 +30,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over sequences, and the likely cause of each ID switch."""
+    over scenes (all cameras of a scene resampled together), and the likely cause of each ID switch
+    (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column)."""
     from pathlib import Path
 
     from rich.console import Console
@@ -65,7 +66,8 @@ def print_summary(result: dict, out_dir) -> None:
 
     from detbench.compare.report import ROW_METRICS, _fmt
 
-    table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences)")
+    table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
+                        f"{result['n_scenes']} scenes)")
     for col in ("detector", "tracker", *ROW_METRICS):
         table.add_column(col, justify="left" if col in ("detector", "tracker") else "right")
     for p in result["pairs"]:
@@ -77,6 +79,6 @@ def print_summary(result: dict, out_dir) -> None:
     for d in result["deltas"]:
         for metric, r in d["metrics"].items():
             verdict = r.get("verdict") or "no verdict (interval includes 0)"
-            console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} "
-                          f"[{r['low']:+.4g}, {r['high']:+.4g}]  {verdict}")
+            ci = "no interval (one scene)" if r["low"] is None else f"[{r['low']:+.4g}, {r['high']:+.4g}]"
+            console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} {ci}  {verdict}")
     console.print(f"wrote {out_dir}/comparison.md, .csv, .json and plots")

@@ -1,12 +1,15 @@
 """IDSW attribution: find every identity switch and name its likely cause.
 
-Switches come from motmetrics' CLEAR matching (IoU >= ``iou`` between ground truth and results,
-distances computed here), per class when ``per_class`` so a switch is always within one class.
-Each switch at frame f of ground-truth object o (matched to track h, previously to track h') gets
-the first cause whose rule holds, in this order:
+Switches are exactly those TrackEval's CLEAR counts in the IDSW column
+(:func:`detbench.evaluate.clear_matching.clear_switches`: its per-timestep matching replayed on the
+data it scores), per class when ``per_class`` so a switch is always within one class; hence the
+causes of a sequence add up to its IDSW, per class and overall. Each switch at frame f of
+ground-truth object o (matched to track h, last matched to track h' at frame f') gets the first
+cause whose rule holds, in this order:
 
 1. ``class_change``  - h and h' carry different classes (only possible class-agnostically).
-2. ``gap``           - o was unmatched for k >= 1 frames right before f (missed, then re-found).
+2. ``gap``           - o was unmatched for k = f - f' - 1 >= 1 frames right before f (missed or
+                        absent, then re-found).
 3. ``crossing``      - o's box overlaps another ground-truth box with IoU >= ``overlap`` at f or f-1.
 4. ``low_score``     - the result box that took o at f has score < ``low_score``.
 5. ``border``        - o's box is within ``border_px`` pixels of the image border at f.
@@ -19,7 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detbench.classes import CLASSES
 from detbench.data import mot
+from detbench.errors import DetbenchError
+from detbench.evaluate.clear_matching import clear_switches
+from detbench.evaluate.matching import SequenceMatch, match_sequence
 from detbench.types import iou_matrix
 
 CAUSES = ("class_change", "gap", "crossing", "low_score", "border", "other")
@@ -51,24 +58,7 @@ class Switch:
     prev_track_id: int
     cause: str
     gap_frames: int
-
-
-def _match_events(gt: np.ndarray, res: np.ndarray, num_frames: int, iou: float):
-    """Yield (frame, gt_id, track_id, type) for MATCH/SWITCH events, via motmetrics."""
-    import motmetrics as mm
-
-    acc = mm.MOTAccumulator(auto_id=False)
-    gt_frames = mot.split_by_frame(gt, num_frames)
-    res_frames = mot.split_by_frame(res, num_frames)
-    for f in range(num_frames):
-        g, r = gt_frames[f], res_frames[f]
-        dist = 1.0 - iou_matrix(mot.mot_to_boxes(g), mot.mot_to_boxes(r))
-        dist[dist > 1.0 - iou + 1e-12] = np.nan
-        acc.update(g[:, mot.ID].astype(int).tolist(), r[:, mot.ID].astype(int).tolist(), dist, frameid=f + 1)
-    ev = acc.mot_events
-    ev = ev[ev.Type.isin(["MATCH", "SWITCH"])]
-    for (frame, _), row in ev.iterrows():
-        yield int(frame), int(row.OId), int(row.HId), row.Type
+    gt_class: int       # the object's class id (1..7)
 
 
 def find_switches(gt: np.ndarray, res: np.ndarray, num_frames: int, width: int = 1600, height: int = 900,
@@ -76,25 +66,22 @@ def find_switches(gt: np.ndarray, res: np.ndarray, num_frames: int, width: int =
     """Every identity switch of ``res`` against ``gt`` (MOT tables (K, 9)), with its cause."""
     gt = np.asarray(gt, dtype=np.float64).reshape(-1, mot.MOT_COLS)
     res = np.asarray(res, dtype=np.float64).reshape(-1, mot.MOT_COLS)
-    classes = sorted(set(gt[:, mot.CLASS].astype(int))) if per_class else [None]
+    return sequence_switches(match_sequence("", gt, res, num_frames, per_class=per_class), width, height, rules)
+
+
+def sequence_switches(seq: SequenceMatch, width: int = 1600, height: int = 900,
+                      rules: AttributionRules = AttributionRules()) -> list[Switch]:
+    """Every switch TrackEval's CLEAR counts in ``seq`` (each of its groups scored on its own, as
+    eval scores them), with its cause, sorted by frame and object."""
     switches: list[Switch] = []
-    for c in classes:
-        g = gt if c is None else gt[gt[:, mot.CLASS] == c]
-        r = res if c is None else res[res[:, mot.CLASS] == c]
-        switches += _classify(g, r, gt, res, num_frames, width, height, rules)
+    for group in seq.groups():
+        g, r = seq.gt[seq.gt_group == group], seq.res[seq.res_group == group]
+        for sw in clear_switches(seq, group, rules.iou):
+            cause = _cause(sw.frame, sw.gt_id, sw.track_id, sw.prev_track_id, sw.prev_frame, g, r,
+                           seq.gt, seq.res, width, height, rules)
+            switches.append(Switch(sw.frame, sw.gt_id, sw.track_id, sw.prev_track_id, cause,
+                                   sw.frame - sw.prev_frame - 1, int(seq.gt[sw.gt_row, mot.CLASS])))
     return sorted(switches, key=lambda s: (s.frame, s.gt_id))
-
-
-def _classify(g, r, all_gt, all_res, num_frames, width, height, rules) -> list[Switch]:
-    last_match: dict[int, tuple[int, int]] = {}  # gt id -> (frame, track id)
-    out = []
-    for frame, oid, hid, kind in _match_events(g, r, num_frames, rules.iou):
-        if kind == "SWITCH":
-            prev_frame, prev_hid = last_match[oid]
-            cause = _cause(frame, oid, hid, prev_hid, prev_frame, g, r, all_gt, all_res, width, height, rules)
-            out.append(Switch(frame, oid, hid, prev_hid, cause, frame - prev_frame - 1))
-        last_match[oid] = (frame, hid)
-    return out
 
 
 def _row(table, frame, tid):
@@ -130,3 +117,30 @@ def _cause(frame, oid, hid, prev_hid, prev_frame, g, r, all_gt, all_res, width, 
 def count_causes(switches: list[Switch]) -> dict[str, int]:
     counts = Counter(s.cause for s in switches)
     return {c: int(counts.get(c, 0)) for c in CAUSES}
+
+
+class AttributionMismatch(DetbenchError):
+    """The switch causes do not add up to TrackEval's IDSW column: the tables would contradict
+    each other, so the comparison stops."""
+
+    exit_code = 3
+
+
+def switches_per_class(switches: list[Switch]) -> dict[str, int]:
+    """Switches per class name (every class of :data:`CLASSES`, 0 where none)."""
+    counts = Counter(CLASSES[s.gt_class - 1] for s in switches)
+    return {c: int(counts.get(c, 0)) for c in CLASSES}
+
+
+def check_totals(label: str, switches: list[Switch], overall: dict, per_class: dict) -> None:
+    """Raise :class:`AttributionMismatch` unless the switches add up to the IDSW of ``overall``
+    and of every class of ``per_class`` (eval's summaries; a class absent there has 0)."""
+    ours = switches_per_class(switches)
+    for cls in CLASSES:
+        theirs = int(per_class.get(cls, {}).get("IDSW", 0))
+        if ours[cls] != theirs:
+            raise AttributionMismatch(f"{label}: the IDSW causes add up to {ours[cls]} switches for {cls}, "
+                                      f"the IDSW column says {theirs}")
+    if len(switches) != int(overall["IDSW"]):
+        raise AttributionMismatch(f"{label}: the IDSW causes add up to {len(switches)} switches, "
+                                  f"the IDSW column says {int(overall['IDSW'])}")

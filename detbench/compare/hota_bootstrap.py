@@ -1,4 +1,4 @@
-"""HOTA recomputed from summed per-alpha counts, so the bootstrap can resample sequences.
+"""HOTA recomputed from summed per-alpha counts, so the bootstrap can resample scenes.
 
 TrackEval combines HOTA over sequences (and classes) by summing HOTA_TP, HOTA_FN, HOTA_FP per
 alpha threshold and weighting AssA by HOTA_TP; then DetA = TP / (TP + FN + FP),

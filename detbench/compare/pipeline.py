@@ -12,11 +12,10 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from detbench.classes import CLASSES
-from detbench.compare.attribution import AttributionRules, count_causes, find_switches
-from detbench.compare.bootstrap import paired_bootstrap
+from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
+                                          switches_per_class)
+from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import mot
-from detbench.evaluate.ignore import apply_ignore_rows
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
@@ -73,26 +72,24 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     return metrics
 
 
-def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> tuple[dict, dict]:
-    """IDSW causes summed over sequences, and switches per class, for one pair."""
-    causes: Counter = Counter()
-    per_class: Counter = Counter()
-    for res_file in sorted(res_dir.glob("*.txt")):
-        seq_dir = gt_dir / res_file.stem
-        info = mot.read_seqinfo(seq_dir / "seqinfo.ini")
-        # the tables eval scores: ignore rows take their results first (detbench.evaluate.ignore)
-        gt, res = apply_ignore_rows(mot.read_mot(seq_dir / "gt" / "gt.txt", kind="gt", include_ignored=True),
-                                    mot.read_mot(res_file), per_class=True)
-        switches = find_switches(gt, res, info.length, info.width, info.height, per_class=True, rules=rules)
-        causes.update(count_causes(switches))
-        gt_class = {int(r[mot.ID]): int(r[mot.CLASS]) for r in gt}
-        per_class.update(CLASSES[gt_class[s.gt_id] - 1] for s in switches)
-    return dict(causes), {c: int(per_class.get(c, 0)) for c in CLASSES}
+def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list[Switch]:
+    """Every switch of one pair with its cause: each sequence read exactly as eval scores it
+    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts."""
+    from detbench.evaluate.api import load_matched
+    from detbench.evaluate.loading import pair_sequences
+
+    switches: list[Switch] = []
+    for files in pair_sequences(gt_dir, res_dir):
+        info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
+        size = (info.width, info.height) if info else (1600, 900)
+        switches += sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
+    return switches
 
 
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
-    """Per tracker, the change from the first to the last detector with 95 % intervals."""
+    """Per tracker, the change from the first to the last detector with 95 % intervals from a
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`)."""
     from detbench.compare.hota_bootstrap import HOTA_METRIC
 
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
@@ -139,9 +136,11 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
         return dict(pair, status="failed", error=str(e))
     gt_dir = Path(data_dir) / "sequences" / split
     metrics = evaluate_cached(gt_dir, out_dir)
-    causes, per_class_idsw = attribute_pair(gt_dir, out_dir, rules)
+    switches = attribute_pair(gt_dir, out_dir, rules)
+    check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
-                per_sequence=metrics["per_sequence"], per_class_idsw=per_class_idsw, attribution=causes,
+                per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
+                attribution=count_causes(switches),
                 per_sequence_counts=per_sequence_counts(metrics))
 
 
@@ -191,11 +190,13 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
             if progress:
                 progress(f"{det} x {trk}")
             pairs.append(run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs))
+    scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
         "trackers": trackers, "tracker_options": options_used,
-        "n_sequences": len(next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})),
-        "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
+        "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
+        "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
+                                "interval": "expanded percentile"},
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }

@@ -37,9 +37,11 @@ def pair_bars(result: dict, path: Path) -> Path:
     deltas = {d["tracker"]: d["metrics"].get("IDSW") for d in result.get("deltas", [])}
     for i, trk in enumerate(trks):
         r = deltas.get(trk)
-        if r is None:
+        if r is None or r["low"] is None:   # no interval with one scene
             continue
-        ax.errorbar(i, r["delta"], yerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]], fmt="o", capsize=6,
+        # a percentile interval need not contain the point estimate: clip, matplotlib rejects negative bars
+        yerr = [[max(0.0, r["delta"] - r["low"])], [max(0.0, r["high"] - r["delta"])]]
+        ax.errorbar(i, r["delta"], yerr=yerr, fmt="o", capsize=6,
                     color="tab:red" if r["high"] < 0 or r["low"] > 0 else "tab:gray")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(trks)), trks)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from detbench.classes import CLASSES
 from detbench.compare.attribution import CAUSES
+from detbench.compare.bootstrap import scene_of
 from detbench.fileio import atomic_write_json, atomic_write_text
 
 ROW_METRICS = ("IDSW", "MOTA", "HOTA", "IDF1", "DetA", "AssA", "FP", "FN", "MT", "ML")
@@ -24,14 +25,16 @@ def _fmt(metric: str, value) -> str:
 def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
     scale = 100 if metric in RATIOS else 1
     spec = ".2f" if metric in RATIOS else ".0f"
+    ci = ("— (one scene)" if d["low"] is None
+          else f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
     return (format(d["value_a"] * scale, spec), format(d["value_b"] * scale, spec),
-            format(d["delta"] * scale, "+" + spec),
-            f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
+            format(d["delta"] * scale, "+" + spec), ci)
 
 
 def markdown(result: dict) -> str:
     out = [f"# Comparison `{result['name']}`", "",
-           f"Split `{result['split']}` of `{result['data']}`, {result['n_sequences']} sequences; "
+           f"Split `{result['split']}` of `{result['data']}`, {result['n_sequences']} sequences of "
+           f"{result.get('n_scenes', result['n_sequences'])} scenes; "
            f"detectors {', '.join(result['detectors'])}; trackers {', '.join(result['trackers'])}. "
            "Metrics: TrackEval HOTA/CLEAR/Identity, per-class matching, counts summed over classes "
            "(ratios in %).", "",
@@ -58,15 +61,21 @@ def markdown(result: dict) -> str:
     if result.get("deltas"):
         b = result["bootstrap"]
         out += ["", f"## Change from `{result['detectors'][0]}` to `{result['detectors'][-1]}`", "",
-                f"95 % paired bootstrap intervals over sequences ({b['n_resamples']} resamples, seed {b['seed']}); "
-                "a verdict only where the interval excludes zero.", "",
-                "| tracker | metric | " + f"{result['detectors'][0]} | {result['detectors'][-1]} | change | 95 % CI | verdict |",
-                "|---|---|---:|---:|---:|---|---|"]
+                "95 % paired bootstrap intervals over scenes: whole scenes (all their camera sequences) "
+                f"are resampled, the same for both detectors ({b['n_resamples']} resamples, seed {b['seed']}, "
+                "expanded percentile interval); a verdict only where the interval excludes zero. "
+                "`scenes (seqs)`: what each interval rests on.", "",
+                "| tracker | metric | " + f"{result['detectors'][0]} | {result['detectors'][-1]} | change | 95 % CI | "
+                "scenes (seqs) | verdict |",
+                "|---|---|---:|---:|---:|---|---:|---|"]
         for d in result["deltas"]:
             for metric, r in d["metrics"].items():
                 a, bb, delta, ci = _ci_fmt(metric, r)
-                out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | {r.get('verdict') or ''} |")
+                out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | "
+                           f"{r['n_scenes']} ({r['n_sequences']}) | {r.get('verdict') or ''} |")
     out += ["", "## Why the identities switched", "",
+            "The switches TrackEval's CLEAR counts in the IDSW column (its own matching, per class); "
+            "`compare` checked that they add up to the IDSW column per class and overall for every pair.", "",
             "| detector | tracker | " + " | ".join(CAUSES) + " | total |", "|---|---|" + "---:|" * (len(CAUSES) + 1)]
     for p in result["pairs"]:
         if p["status"] == "ok":
@@ -82,11 +91,14 @@ def markdown(result: dict) -> str:
 def csv_text(result: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["detector", "tracker", "status", *ROW_METRICS, *[f"IDSW_{c}" for c in CLASSES]])
+    w.writerow(["detector", "tracker", "status", *ROW_METRICS, *[f"IDSW_{c}" for c in CLASSES],
+                "n_scenes", "n_sequences"])
     for p in result["pairs"]:
         ov = p.get("overall") or {}
+        seqs = p.get("per_sequence") or {}
         w.writerow([p["detector"], p["tracker"], p["status"], *[ov.get(m, "") for m in ROW_METRICS],
-                    *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES]])
+                    *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES],
+                    len({scene_of(s) for s in seqs}) if seqs else "", len(seqs) if seqs else ""])
     return buf.getvalue()
 
 

@@ -21,15 +21,22 @@ from detbench.errors import InputError
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import SequenceFiles, load_sequence, pair_sequences
-from detbench.evaluate.matching import match_sequence, trackeval_data
+from detbench.evaluate.matching import SequenceMatch, match_sequence, trackeval_data
 
 CLASS_MODES = ("per-class", "agnostic")
 
 
+def load_matched(files: SequenceFiles, per_class: bool) -> SequenceMatch:
+    """One sequence exactly as it is scored: loaded, validated and matched. Whatever reports a
+    figure beside TrackEval's (compare's IDSW attribution) reads sequences through this function,
+    so it sees the very boxes TrackEval scores."""
+    gt, res, length = load_sequence(files, per_class=per_class)
+    return match_sequence(files.name, gt, res, length, per_class=per_class)
+
+
 def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = True):
     """Load, match and score one sequence -> (name, {group or None: TrackEval results})."""
-    gt, res, length = load_sequence(files, per_class=per_class)
-    seq = match_sequence(files.name, gt, res, length, per_class=per_class)
+    seq = load_matched(files, per_class)
     groups = seq.groups()
     out = {g: te.eval_sequence(trackeval_data(seq, g), iou) for g in groups}
     if not groups:  # no boxes at all: still a scored (empty) sequence

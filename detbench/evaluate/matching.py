@@ -106,17 +106,31 @@ def _contiguous(ids: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), len(uniq)
 
 
+def group_rows(seq: SequenceMatch, group: int, frames: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per timestep, the GT and result rows (indices into ``seq.gt`` / ``seq.res``) of ``group``
+    in exactly the order :func:`trackeval_data` lays them out: row ``i`` of timestep ``t``'s
+    similarity matrix is GT row ``group_rows(...)[t][0][i]``, column ``j`` result row ``[t][1][j]``."""
+    num_frames = seq.num_frames if frames is None else frames
+    g_sel, r_sel = _selection(seq, group, frames)
+    return [(fm.gt_rows[g_sel[fm.gt_rows]], fm.res_rows[r_sel[fm.res_rows]]) for fm in seq.frames[:num_frames]]
+
+
+def _selection(seq: SequenceMatch, group: int, frames: int | None) -> tuple[np.ndarray, np.ndarray]:
+    g_sel = seq.gt_group == group
+    r_sel = seq.res_group == group
+    if frames is not None:
+        g_sel &= seq.gt[:, FRAME] <= frames
+        r_sel &= seq.res[:, FRAME] <= frames
+    return g_sel, r_sel
+
+
 def trackeval_data(seq: SequenceMatch, group: int, frames: int | None = None) -> dict:
     """TrackEval's per-sequence data dict for one group (see ``_BaseDataset.get_raw_seq_data``):
     ``gt_ids`` / ``tracker_ids`` per timestep as contiguous 0-based ints, ``similarity_scores``
     per timestep (n_gt, n_res) IoU, and the counts. No MOTChallenge preprocessing is applied.
     ``frames``: only the sequence's first ``frames`` frames (default: all)."""
     num_frames = seq.num_frames if frames is None else frames
-    g_sel = seq.gt_group == group
-    r_sel = seq.res_group == group
-    if frames is not None:
-        g_sel &= seq.gt[:, FRAME] <= frames
-        r_sel &= seq.res[:, FRAME] <= frames
+    g_sel, r_sel = _selection(seq, group, frames)
     g_ids = np.full(len(seq.gt), -1, dtype=np.int64)
     r_ids = np.full(len(seq.res), -1, dtype=np.int64)
     g_ids[g_sel], n_gt_ids = _contiguous(seq.gt[g_sel, ID])

@@ -1,0 +1,158 @@
+"""Bootstrap intervals resample scenes (all cameras of a drawn scene together), not sequences."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detbench.compare.bootstrap import paired_bootstrap
+
+CAMS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_FRONT_LEFT")
+
+
+def test_scene_of_strips_the_camera():
+    from detbench.compare.bootstrap import scene_of
+
+    assert scene_of("scene-0103_CAM_FRONT") == "scene-0103"
+    assert scene_of("scene-0103_CAM_FRONT_LEFT") == "scene-0103"
+    assert scene_of("synth-0018_CAM_BACK") == "synth-0018"
+    assert scene_of("MOT17-02") == "MOT17-02"   # no camera suffix: its own scene
+
+
+def test_each_resample_draws_whole_scenes():
+    from detbench.compare.bootstrap import scene_resample
+
+    # scene x: 3 cameras with IDSW 1, 2, 4 (total 7); scene y: 3 cameras with 10, 20, 40 (total 70)
+    per_seq = {f"x_{c}": {"IDSW": v} for c, v in zip(CAMS, (1, 2, 4))}
+    per_seq.update({f"y_{c}": {"IDSW": v} for c, v in zip(CAMS, (10, 20, 40))})
+    draws = scene_resample(list(per_seq), n_resamples=500, seed=0)
+    assert draws.scenes == ("x", "y") and len(draws.sequences) == 6
+    sums = set(draws.sums(per_seq, ["IDSW"])[:, 0].tolist())
+    assert sums == {14.0, 77.0, 140.0}   # x+x, x+y, y+y: never a mix of single cameras
+    assert draws.totals(per_seq, ["IDSW"])[0, 0] == 77
+    # resampling sequences as if independent mixes cameras (what the intervals used to do)
+    per_cam = scene_resample(list(per_seq), n_resamples=500, seed=0, cluster_of=lambda s: s)
+    assert len(set(per_cam.sums(per_seq, ["IDSW"])[:, 0].tolist()) - {14.0, 77.0, 140.0}) > 10
+
+
+def test_paired_draws_and_counts_summed_over_the_drawn_scenes():
+    from detbench.compare.bootstrap import scene_resample
+
+    # b has exactly one more switch than a on every sequence; scene p has 1 camera, scene q has 5:
+    # a resample draws (p, p), (p, q) or (q, q), so b - a is 2, 6 or 10 switches, never anything else
+    seqs = ["p_CAM_FRONT"] + [f"q_{c}" for c in CAMS[:5]]
+    a = {s: {"IDSW": i, "TP": 50, "FN": 5, "FP": 3} for i, s in enumerate(seqs)}
+    b = {s: dict(v, IDSW=v["IDSW"] + 1) for s, v in a.items()}
+    res = paired_bootstrap(a, b, "IDSW", n_resamples=400, seed=1)
+    assert (res.n_scenes, res.n_sequences, res.delta) == (2, 6, 6)
+    draws = scene_resample(seqs, n_resamples=400, seed=1)
+    deltas = draws.sums(b, ["IDSW"])[:, 0] - draws.sums(a, ["IDSW"])[:, 0]
+    assert set(deltas.tolist()) == {2.0, 6.0, 10.0}
+    assert (res.low, res.high) == (2.0, 10.0)
+
+
+def test_expanded_percentile_tails():
+    from detbench.compare.bootstrap import interval
+
+    # n = 30: t_{0.975, 29} = 2.045230, * sqrt(30 / 29) = 2.080196, Phi(-2.080196) = 0.018754
+    low, high = interval(np.linspace(0.0, 1.0, 1_000_001), 30)
+    assert low == pytest.approx(0.018754, abs=2e-6) and high == pytest.approx(1 - 0.018754, abs=2e-6)
+    # many scenes: close to the plain 2.5 % (n = 10,000: t = 1.960201, * 1.00005 -> 0.024980)
+    assert interval(np.linspace(0.0, 1.0, 1_000_001), 10_000)[0] == pytest.approx(0.024980, abs=2e-6)
+    # one scene: resampling cannot measure a spread, so there is no interval and no verdict
+    assert all(math.isnan(v) for v in interval(np.zeros(10), 1))
+    a = {"s_CAM_FRONT": {"IDSW": 1}, "s_CAM_BACK": {"IDSW": 2}}
+    res = paired_bootstrap(a, {k: {"IDSW": 9} for k in a}, "IDSW", n_resamples=50)
+    assert res.n_scenes == 1 and not res.excludes_zero and res.verdict("a", "b") is None
+    assert res.low is None and res.high is None   # JSON null, not NaN
+
+
+def _simulate(rng, n_scenes=30):
+    """Two detectors with no true difference on 30 scenes x 6 cameras.
+
+    Each scene has a difficulty shared by both detectors and, per detector, a scene-level quality
+    (its failures in that scene's weather and traffic) shared by the scene's six cameras; the two
+    detectors are exchangeable, so the expected change in every metric is zero."""
+    names = [f"scene-{j:04d}_{c}" for j in range(n_scenes) for c in CAMS]
+    difficulty = np.repeat(rng.normal(0, 0.5, n_scenes), len(CAMS))
+    gt = rng.poisson(150 * np.exp(np.repeat(rng.normal(0, 0.3, n_scenes), len(CAMS))))
+    out = []
+    for _ in range(2):
+        quality = np.repeat(rng.normal(0, 0.4, n_scenes), len(CAMS)) + rng.normal(0, 0.05, len(names))
+        tp = rng.binomial(gt, 1 / (1 + np.exp(-(1.0 + difficulty + quality))))
+        fp = rng.poisson(20 * np.exp(-difficulty - quality))
+        idsw = rng.poisson(4 * np.exp(-difficulty - quality))
+        out.append({n: {"TP": int(t), "FN": int(g - t), "FP": int(f), "IDSW": int(i)}
+                    for n, t, g, f, i in zip(names, tp, gt, fp, idsw)})
+    return out
+
+
+RUNS = 200
+
+
+@pytest.fixture(scope="module")
+def null_runs():
+    rng = np.random.default_rng(2026)
+    return [_simulate(rng) for _ in range(RUNS)]
+
+
+def _verdicts(runs, metric, **kw) -> int:
+    return sum(paired_bootstrap(a, b, metric, n_resamples=1000, seed=i, **kw).excludes_zero
+               for i, (a, b) in enumerate(runs))
+
+
+@pytest.mark.parametrize("metric", ["IDSW", "MOTA"])
+def test_no_true_change_rarely_gives_a_verdict(null_runs, metric):
+    assert _verdicts(null_runs, metric) <= 0.08 * RUNS
+
+
+@pytest.mark.parametrize("metric", ["IDSW", "MOTA"])
+def test_resampling_cameras_as_independent_gives_false_verdicts(null_runs, metric):
+    # the same design, the same seeds, sequences resampled as before: far too many verdicts
+    assert _verdicts(null_runs, metric, cluster_of=lambda s: s) >= 0.25 * RUNS
+
+
+def test_tables_say_how_many_scenes_the_interval_rests_on():
+    from detbench.compare import report
+
+    seqs = [f"scene-{j}_{c}" for j in range(2) for c in CAMS[:3]]
+    a = {s: {"IDSW": 3, "TP": 50, "FN": 5, "FP": 3} for s in seqs}
+    b = {s: dict(v, IDSW=1 + i) for i, (s, v) in enumerate(a.items())}
+    r = paired_bootstrap(a, b, "IDSW", n_resamples=100, seed=0)
+    overall = {"IDSW": 3, "MOTA": 0.5, "HOTA": 0.5, "IDF1": 0.5, "DetA": 0.5, "AssA": 0.5, "FP": 3, "FN": 5,
+               "MT": 1, "ML": 0}
+    pairs = [{"detector": d, "tracker": "iou", "status": "ok", "overall": overall, "per_class_idsw": {},
+              "attribution": {}, "per_sequence": {s: {} for s in seqs}} for d in ("e1", "e2")]
+    result = {"name": "t", "split": "val", "data": "d", "n_sequences": 6, "n_scenes": 2, "detectors": ["e1", "e2"],
+              "trackers": ["iou"], "pairs": pairs, "attribution_rules": [],
+              "bootstrap": {"n_resamples": 100, "seed": 0},
+              "deltas": [{"tracker": "iou", "metrics": {"IDSW": dict(r.to_dict(), verdict=None)}}]}
+    md = report.markdown(result)
+    assert "6 sequences of 2 scenes" in md and "intervals over scenes" in md
+    assert "| iou | IDSW | 18 | 21 | +3 |" in md and "| 2 (6) |" in md
+    rows = report.csv_text(result).splitlines()
+    assert rows[0].endswith(",n_scenes,n_sequences") and rows[1].endswith(",2,6")
+
+
+def test_one_scene_has_no_interval_in_any_table_or_plot(tmp_path):
+    import json
+
+    from detbench.compare import plots, report
+
+    seqs = [f"scene-0103_{c}" for c in CAMS]   # the real fixture: one scene, six cameras
+    a = {s: {"IDSW": 3, "TP": 50, "FN": 5, "FP": 3} for s in seqs}
+    r = paired_bootstrap(a, {s: dict(v, IDSW=5) for s, v in a.items()}, "IDSW", n_resamples=50)
+    overall = {"IDSW": 18, "MOTA": 0.5, "HOTA": 0.5, "IDF1": 0.5, "DetA": 0.5, "AssA": 0.5, "FP": 3, "FN": 5,
+               "MT": 1, "ML": 0}
+    pairs = [{"detector": d, "tracker": "iou", "status": "ok", "overall": overall, "per_class_idsw": {},
+              "attribution": {}, "per_sequence": {s: {} for s in seqs}} for d in ("e1", "e2")]
+    result = {"name": "t", "split": "val", "data": "d", "n_sequences": 6, "n_scenes": 1, "detectors": ["e1", "e2"],
+              "trackers": ["iou"], "pairs": pairs, "attribution_rules": [],
+              "bootstrap": {"n_resamples": 50, "seed": 0},
+              "deltas": [{"tracker": "iou", "metrics": {"IDSW": dict(r.to_dict(), verdict=None)}}]}
+    assert "| iou | IDSW | 18 | 30 | +12 | — (one scene) | 1 (6) |  |" in report.markdown(result)
+    report.write_all(result, tmp_path)
+    saved = (tmp_path / "comparison.json").read_text()
+    assert "NaN" not in saved and json.loads(saved)["deltas"][0]["metrics"]["IDSW"]["low"] is None
+    assert plots.pair_bars(result, tmp_path / "comparison.png").is_file()
