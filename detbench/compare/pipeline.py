@@ -49,14 +49,26 @@ def _run_dir(run: str | None) -> Path:
     return max(runs, key=lambda d: d.stat().st_mtime)
 
 
+def evaluation_code_hash() -> str:
+    """sha256 over the sources of :mod:`detbench.evaluate` (a changed metric must not be served
+    from an older evaluation's metrics.json)."""
+    from detbench import evaluate
+
+    root = Path(evaluate.__file__).parent
+    return sha256_json({p.name: sha256_file(p) for p in sorted(root.glob("*.py"))})
+
+
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> dict:
-    """``evaluate_folders`` with its result stored beside the results, keyed by the inputs' hashes."""
+    """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
+    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code."""
     from detbench.evaluate.api import evaluate_folders
 
     files = sorted(res_dir.glob("*.txt"))
+    seqs = [p for p in sorted(gt_dir.iterdir()) if p.is_dir()] if gt_dir.is_dir() else []
     key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
-                       "gt": {s: sha256_file(gt_dir / s / "gt" / "gt.txt") for s in sorted(p.stem for p in files)
-                              if (gt_dir / s / "gt" / "gt.txt").is_file()},
+                       "gt": {s.name: {f: sha256_file(s / f) for f in ("gt/gt.txt", "seqinfo.ini")
+                                       if (s / f).is_file()} for s in seqs},
+                       "code": evaluation_code_hash(),
                        "classes": classes, "iou": iou, "with": "hota_counts"})
     cache = res_dir / "metrics.json"
     if cache.is_file():
