@@ -83,4 +83,4 @@ def test_every_grid_names_real_options_of_its_tracker():
     for name, grid in GRIDS.items():
         valid = {f.name for f in fields(tracker_class(name).Params)}
         assert set(grid) <= valid, (name, set(grid) - valid)
-        assert len(grid) == 2 and all(len(v) == 3 for v in grid.values())
+        assert len(grid) == 3 and all(len(v) == 3 for v in grid.values())

@@ -81,6 +81,33 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
     return out
 
 
+def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cameras, max_det):
+    from detbench.detect.infer import precision_for
+
+    if not checkpoint.is_file():
+        raise InputError(f"{checkpoint}: checkpoint not found")
+    seq_frames = split_frames(data_dir, split, frames, cameras)
+    if not seq_frames:
+        raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequences")
+    options = {"split": split, "conf": float(conf), "nms": float(nms), "max_det": int(max_det),
+               "frames": frames, "cameras": sorted(cameras) if cameras else None,
+               "precision": precision_for(device)}
+    ckpt_sha = sha256_file(checkpoint)
+    data_sha = sha256_file(data_dir / "meta.json")
+    return (cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames)), options, seq_frames,
+            ckpt_sha, data_sha)
+
+
+def detection_key(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,
+                  conf: float = 0.01, nms: float = 0.65, device: str = "cpu", frames: str = "keyframes",
+                  cameras: list[str] | None = None, max_det: int = 300) -> dict:
+    """What names ``detector``'s cache on ``split``, without running anything: ``{"key"`` (the
+    cache directory's name), ``"checkpoint"``, ``"checkpoint_sha256"}`` (tunings are stored under it)."""
+    ckpt = resolve_checkpoint(detector, run)
+    key, _, _, ckpt_sha, _ = _key(ckpt, Path(data_dir), split, conf, nms, device, frames, cameras, max_det)
+    return {"key": key, "checkpoint": str(ckpt), "checkpoint_sha256": ckpt_sha}
+
+
 def frames_sha256(seq_frames: dict[str, list[Frame]]) -> str:
     """Hash of the frame lists a cache is computed from (images, keyframe numbers, timestamps as
     read from frames.json): an edited frames.json gets its own cache entry."""
@@ -98,20 +125,9 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                           cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
                           show_progress: bool = False) -> DetectResult:
     """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``)."""
-    from detbench.detect.infer import precision_for
-
     checkpoint, data_dir = Path(checkpoint), Path(data_dir)
-    if not checkpoint.is_file():
-        raise InputError(f"{checkpoint}: checkpoint not found")
-    seq_frames = split_frames(data_dir, split, frames, cameras)
-    if not seq_frames:
-        raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequences")
-    options = {"split": split, "conf": float(conf), "nms": float(nms), "max_det": int(max_det),
-               "frames": frames, "cameras": sorted(cameras) if cameras else None,
-               "precision": precision_for(device)}
-    ckpt_sha = sha256_file(checkpoint)
-    data_sha = sha256_file(data_dir / "meta.json")
-    key = cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames))
+    key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
+                                                        cameras, max_det)
     cache_dir = paths.detections_root() / key
     problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
     if cache_dir.exists() and not problems:
