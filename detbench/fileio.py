@@ -106,7 +106,7 @@ def sha256_files(files) -> dict[str, str]:
     out = {}
     for label, path in sorted(dict(files).items()):
         if not Path(path).is_file():
-            raise InputError(f"{path}: file not found ({label})")
+            raise InputError(f"{label} {path}: file not found")
         out[label] = sha256_file(path)
     return out
 
