@@ -66,10 +66,11 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
 
 def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
                 device: str = "cpu", grid: dict | None = None, dets_dir: str | Path | None = None,
-                base_options: dict | None = None, conf: float = 0.01) -> dict:
+                base_options: dict | None = None, conf: float = 0.01, detections: dict | None = None) -> dict:
     """What a tuning is for, without running it: ``key``, ``inputs`` (what the key hashes),
     ``path`` (where it is stored), ``existing`` (that path's stored tuning or None) and
-    ``command`` (the ``detbench tune`` command that writes it)."""
+    ``command`` (the ``detbench tune`` command that writes it). ``detections``: the detector's
+    :func:`detbench.detect.api.detection_key` on ``split``, when the caller has it already."""
     data_dir = Path(data_dir)
     grid = grid or GRIDS.get(tracker)
     grid_points(tracker, grid)  # no grid: InputError
@@ -86,7 +87,7 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
             raise InputError("tune needs --detector (or external detections)")
         from detbench.detect.api import detection_key
 
-        det = detection_key(detector, data_dir, split, run=run, conf=conf, device=device)
+        det = detections or detection_key(detector, data_dir, split, run=run, conf=conf, device=device)
         detections = {"key": det["key"], "checkpoint_sha256": det["checkpoint_sha256"]}
     key, inputs = tunings.tuning_key(tracker, detections, data_dir, split, base_options, grid)
     existing = tunings.find(tracker, key)
@@ -115,8 +116,8 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
 
         jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, conf=conf, device=device),
                           data_dir, split)
-    result = tune_jobs(jobs, gt_dir, tracker, paths.runs_root() / "tune" / "work" / tracker, grid,
-                       base_options=base_options, progress=progress)
+    work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
+    result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress)
     result.update({"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
                    "data": str(data_dir), "split": split, "report_split": report_split,
                    "base_options": dict(base_options or {}), "command": target["command"]})

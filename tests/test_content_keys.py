@@ -145,6 +145,8 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     grid = {"high_thresh": [0.1], "new_track_thresh": [0.1], "track_buffer_s": [1.0]}
     tune("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)
     assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"]
+    same_bytes = {"weights": str(weights / "model.pth")}           # another path to the same files
+    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=same_bytes)["existing"]
     motion_model(weights, seed=2)
     assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"] is None
 

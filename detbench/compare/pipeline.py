@@ -175,7 +175,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     """
     from detbench.tune import GRIDS, tune, tune_target
 
-    from detbench.detect.api import resolve_checkpoint
+    from detbench.detect.api import detection_key, resolve_checkpoint
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
@@ -183,8 +183,12 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
         resolve_checkpoint(det, run)
     if mode != "none" and tune_split == split:
         raise InputError(f"--tune-split {tune_split!r} is the reporting split: tunings must come from another split")
+    if mode != "none" and not (Path(data_dir) / "sequences" / tune_split).is_dir():
+        raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
+                         f"with --no-tuned)")
     out, missing = {}, []
     for det in detectors:
+        dkey = None if mode == "none" else detection_key(det, data_dir, tune_split, run=run, conf=conf, device=device)
         for trk in trackers:
             user = dict((tracker_options or {}).get(trk, {}))
             if mode == "none":
@@ -196,12 +200,14 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
                                  f"compare it with --no-tuned")
             fixed = {k: v for k, v in user.items() if k not in grid}
             override = {k: v for k, v in user.items() if k in grid}
-            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf)
+            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
+                                 detections=dkey)
             if target["existing"] is None and mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
                 tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf)
-                target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf)
+                target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
+                                     detections=dkey)
             if target["existing"] is None:
                 missing.append((det, trk, target["command"]))
                 continue
