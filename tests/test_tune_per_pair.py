@@ -102,7 +102,8 @@ def test_each_pair_runs_with_the_setting_tuned_for_it(world):
     assert pairs["epoch1"]["params"] == {"iou_threshold": 0.3, "min_score": 0.05, "max_age_s": 1.0}
     assert saved["tuning"] == {"mode": "tuned", "split": "tune"}
     # the tracks really ran with it, and the markdown says so per pair
-    track_meta = json.loads((paths.runs_root() / "compare" / "t" / "tracks" / "epoch1" / "iou" / "meta.json").read_text())
+    tracks = paths.runs_root() / "compare" / "t" / "tracks"
+    track_meta = json.loads((tracks / "epoch1" / "iou" / "meta.json").read_text())
     assert track_meta["params"]["min_score"] == 0.05
     md = (results / "t" / "comparison.md").read_text()
     assert "## Options per pair" in md
@@ -126,8 +127,12 @@ def test_a_missing_tuning_stops_with_exit_2_naming_the_exact_command(world, caps
 def test_compare_tune_runs_only_the_missing_tunings(world):
     data, results = world
     assert main(tune_argv(data, "epoch1")) == 0
+    from detbench.compare.pipeline import REUSE
+
     before = stored_tunings()[0].stat().st_mtime_ns
+    REUSE.clear()
     assert main(compare_argv(data, results, "--tune")) == 0
+    assert REUSE["tunings"] == 1
     files = stored_tunings()
     assert [f.name.split("__")[0] for f in files] == ["r1-epoch1", "r1-epoch2"]
     assert files[0].stat().st_mtime_ns == before            # the existing one was used, not redone

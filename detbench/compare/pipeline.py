@@ -19,7 +19,7 @@ from detbench.data import mot
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
-REUSE: Counter = Counter()          # "detections", "tracks", "metrics" -> times served from cache
+REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
 BOOTSTRAP_METRICS = ("IDSW", "MOTA", "HOTA")
 
 
@@ -202,7 +202,9 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
             override = {k: v for k, v in user.items() if k in grid}
             target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
                                  detections=dkey)
-            if target["existing"] is None and mode == "tune":
+            if target["existing"] is not None:
+                REUSE["tunings"] += 1
+            elif mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
                 tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf)

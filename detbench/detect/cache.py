@@ -1,8 +1,9 @@
 """The detection cache: ``runs/detections/<key>/`` with ``meta.json`` + one ``<seq>.npz`` per sequence.
 
 Key: the first 16 hex digits of the sha256 of ``{"format", "checkpoint_sha256",
-"data_meta_sha256", "frames_sha256" (the frame lists read from frames.json), "options"}`` (options: split, conf, nms, max_det, frames, cameras, precision,
-input size), so a changed checkpoint file, dataset or option gets its own entry.
+"data_meta_sha256", "frames_sha256", "options"}`` (frames: the frame lists read from frames.json;
+options: split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file,
+dataset, frame list or option gets its own entry.
 
 ``<seq>.npz`` (read with ``allow_pickle=False``):
 
