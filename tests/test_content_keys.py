@@ -73,6 +73,9 @@ def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path)
     assert REUSE["tracks"] == 2 and REUSE["detections"] == 4     # tracks recomputed, detections reused
     saved = json.loads((results / "w" / "comparison.json").read_text())
     assert all(p["status"] == "ok" for p in saved["pairs"])
+    from detbench.fileio import sha256_file
+
+    assert {p["input_files"]["weights/model.pth"] for p in saved["pairs"]} == {sha256_file(weights / "model.pth")}
 
 
 def test_a_detector_checkpoint_replaced_in_place_is_detected_again(world):

@@ -155,6 +155,14 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
                 per_sequence_counts=per_sequence_counts(metrics))
 
 
+def _tracker_input_files(out_dir: Path) -> dict:
+    """{label: sha256} of the files the pair's tracker read (TrackSSM weights, ReID weights)."""
+    try:
+        return json.loads((out_dir / "meta.json").read_text(encoding="utf-8")).get("input_files", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _meta_hash(out_dir: Path) -> str | None:
     meta = out_dir / "meta.json"
     return sha256_file(meta) if meta.is_file() else None
@@ -234,7 +242,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
 
     Options per pair: see :func:`pair_settings` (``use_tuned``: the pair's own tuning, an
     InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
-    records ``options``, the full resolved ``params`` and ``tuning`` (where its options came from).
+    records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
+    ``input_files`` ({label: sha256} of the files its tracker read).
     """
     from detbench import paths
     from detbench.compare import plots, report
@@ -261,7 +270,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
             if progress:
                 progress(f"{det} x {trk}")
             pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs)
-            pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"]))
+            pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
+                              input_files=_tracker_input_files(out_root / det / trk)))
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
         "trackers": trackers, "tracker_options": dict(tracker_options or {}),
