@@ -89,10 +89,11 @@ def run_demo(out: Path = Path("results/demo"), cfg: DemoConfig = DemoConfig(), s
     shutil.copy(root / "demo_eval_det" / "eval.md", out / "detector_ap.md")
     stage("train-motion", ["train-motion", "--data", str(data_dir), "--epochs", str(cfg.motion_epochs),
                            "--name", "demo", "--device", cfg.device, *cfg.motion_args])
-    for trk in cfg.trackers:   # the same grid and objective for every tracker, on the tune split
-        opts = ["--tracker-opt", f"weights={paths.motion_root() / 'demo'}"] if trk == "trackssm" else []
-        stage(f"tune {trk}", ["tune", "--tracker", trk, "--detector", final, "--run", "demo", "--data", str(data_dir),
-                              "--split", "tune", "--device", cfg.device, *opts])
+    for det in (early, final):     # one tuning per (detector, tracker) pair: none favours a detector
+        for trk in cfg.trackers:   # the same grid and objective for every tracker, on the tune split
+            opts = ["--tracker-opt", f"weights={paths.motion_root() / 'demo'}"] if trk == "trackssm" else []
+            stage(f"tune {trk} {det}", ["tune", "--tracker", trk, "--detector", det, "--run", "demo",
+                                        "--data", str(data_dir), "--split", "tune", "--device", cfg.device, *opts])
     stage("compare", ["compare", "--detectors", f"{early},{final}", "--trackers", ",".join(cfg.trackers),
                       "--run", "demo", "--data", str(data_dir), "--split", "val", "--name", out.name,
                       "--results-dir", str(out.parent), "--device", cfg.device,

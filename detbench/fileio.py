@@ -99,6 +99,18 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def sha256_files(files) -> dict[str, str]:
+    """``{label: path}`` -> ``{label: sha256 of the file's bytes}`` (a missing file: InputError)."""
+    from detbench.errors import InputError
+
+    out = {}
+    for label, path in sorted(dict(files).items()):
+        if not Path(path).is_file():
+            raise InputError(f"{label} {path}: file not found")
+        out[label] = sha256_file(path)
+    return out
+
+
 def sha256_json(obj) -> str:
     """Hash of a JSON-serialisable object with sorted keys (stable across runs and machines)."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default).encode()

@@ -11,6 +11,7 @@ Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
       detections/<key>/            detbench detect: meta.json, <seq>.npz (one per sequence)
       motion/<name>/               detbench train-motion: TrackSSM checkpoints
       tracks/<detector>/<tracker>/ detbench track: <seq>.txt (MOT results), meta.json
+      tune/<tracker>/<run>-<detector>__<data>__<split>__<key>.json   detbench tune (one per pair)
     results/<name>/                detbench compare: small committed tables and plots
 """
 from __future__ import annotations

@@ -1,19 +1,25 @@
-"""``detbench tune``: a small grid over a tracker's main thresholds on the tuning split.
+"""``detbench tune``: a small grid over a tracker's main thresholds and its lost-track buffer.
 
-Every tracker gets the same care: the same grid size, the same objective (HOTA, ties broken by
-fewer ID switches), on a split that is never the reporting split. The choice is saved to
-``runs/tune/<tracker>.json``; ``detbench compare`` uses it unless ``--no-tuned``.
+Every tracker gets the same care: a grid of the same size (3 values of each of 3 options, one
+of them the lost-track buffer in seconds), the same objective (HOTA, ties broken by fewer ID
+switches), on a split that is never the reporting split. The choice is stored per (tracker,
+detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tunings`);
+``detbench compare --tuned`` uses, for each pair, the setting tuned for that pair.
 """
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
 
-from detbench import paths
+from detbench import paths, tunings
 from detbench.errors import InputError
-from detbench.fileio import atomic_write_json
+from detbench.fileio import atomic_write_json, sha256_file
 
-# tracker -> {option: values}; about 9 combinations each
+BUFFER_VALUES_S = [1.0, 2.0, 3.0]
+# each tracker's lost-track buffer option (trackers/*.py Params), in seconds
+BUFFER_OPTION = {"botsort": "track_buffer_s", "bytetrack": "track_buffer_s", "ocsort": "max_age_s",
+                 "iou": "max_age_s", "trackssm": "track_buffer_s"}
+# tracker -> {option: values}; 3 x 3 x 3 = 27 combinations each
 GRIDS: dict[str, dict[str, list]] = {
     # detection-score thresholds reach down to 0.15 for weak detectors (a minutes-trained CPU model
     # scores its true positives around 0.05-0.25); the new-track threshold moves with them, since
@@ -24,6 +30,8 @@ GRIDS: dict[str, dict[str, list]] = {
     "iou": {"min_score": [0.1, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
     "trackssm": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
 }
+for _name, _option in BUFFER_OPTION.items():
+    GRIDS[_name][_option] = list(BUFFER_VALUES_S)
 
 
 def grid_points(tracker: str, grid: dict[str, list] | None = None) -> list[dict]:
@@ -52,33 +60,65 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
         if progress:
             progress(options, overall)
     best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
-    return {"tracker": tracker, "objective": "max HOTA, then min IDSW", "grid": grid or GRIDS[tracker],
+    return {"tracker": tracker, "objective": tunings.OBJECTIVE, "grid": grid or GRIDS[tracker],
             "rows": rows, "best": best}
+
+
+def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
+                device: str = "cpu", grid: dict | None = None, dets_dir: str | Path | None = None,
+                base_options: dict | None = None, conf: float = 0.01, detections: dict | None = None) -> dict:
+    """What a tuning is for, without running it: ``key``, ``inputs`` (what the key hashes),
+    ``path`` (where it is stored), ``existing`` (that path's stored tuning or None) and
+    ``command`` (the ``detbench tune`` command that writes it). ``detections``: the detector's
+    :func:`detbench.detect.api.detection_key` on ``split``, when the caller has it already."""
+    data_dir = Path(data_dir)
+    grid = grid or GRIDS.get(tracker)
+    grid_points(tracker, grid)  # no grid: InputError
+    gt_dir = data_dir / "sequences" / split
+    if not gt_dir.is_dir():
+        raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")
+    if dets_dir is not None:
+        from detbench.data.mot import list_sequences
+
+        detections = {"external": {n: sha256_file(Path(dets_dir) / f"{n}.txt") for n in list_sequences(gt_dir)
+                                   if (Path(dets_dir) / f"{n}.txt").is_file()}}
+    else:
+        if not detector:
+            raise InputError("tune needs --detector (or external detections)")
+        from detbench.detect.api import detection_key
+
+        det = detections or detection_key(detector, data_dir, split, run=run, conf=conf, device=device)
+        detections = {"key": det["key"], "checkpoint_sha256": det["checkpoint_sha256"]}
+    key, inputs = tunings.tuning_key(tracker, detections, data_dir, split, base_options, grid)
+    existing = tunings.find(tracker, key)
+    return {"key": key, "inputs": inputs, "existing": existing,
+            "path": existing or tunings.storage_path(tracker, key, detector, run, data_dir, split),
+            "command": tunings.tune_command(tracker, detector or "?", data_dir, split, run, device, base_options)}
 
 
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
-         dets_dir: str | Path | None = None, base_options: dict | None = None) -> Path:
+         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
-    ``dets_dir``); never reads ``report_split``."""
+    ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
+    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair."""
     from detbench.tracking.sources import from_cache, from_external
 
     if split == report_split:
         raise InputError(f"--split {split!r} is the reporting split: tune on a split the tables never report")
     data_dir = Path(data_dir)
+    target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
     gt_dir = data_dir / "sequences" / split
-    if not gt_dir.is_dir():
-        raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
     else:
         from detbench.detect.api import ensure_detections
 
-        if not detector:
-            raise InputError("tune needs --detector (or external detections)")
-        jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, device=device), data_dir, split)
-    result = tune_jobs(jobs, gt_dir, tracker, paths.runs_root() / "tune" / "work" / tracker, grid,
-                       base_options=base_options, progress=progress)
-    result.update({"detector": detector, "run": run, "data": str(data_dir), "split": split,
-                   "report_split": report_split})
-    return atomic_write_json(paths.runs_root() / "tune" / f"{tracker}.json", result)
+        jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, conf=conf, device=device),
+                          data_dir, split)
+    work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
+    result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress)
+    result.update({"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
+                   "data": str(data_dir), "split": split, "report_split": report_split,
+                   "base_options": dict(base_options or {}), "command": target["command"]})
+    return atomic_write_json(target["path"], result)

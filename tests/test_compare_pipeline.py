@@ -66,7 +66,7 @@ def test_compare_twice_reuses_every_cache(setup):
     REUSE.clear()
     # random-weight detectors score low: the IoU tracker takes every box so the figures are not all 0
     kw = dict(detectors=["epoch1", "epoch2"], trackers=["iou"], data_dir=data_dir, run="r1", name="t",
-              results_root=results, n_resamples=50, tracker_options={"iou": {"min_score": "0"}})
+              results_root=results, n_resamples=50, tracker_options={"iou": {"min_score": "0"}}, use_tuned=False)
     first = run_comparison(**kw)
     assert dict(REUSE) == {} or sum(REUSE.values()) == 0
     assert {p["status"] for p in first["pairs"]} == {"ok"} and first["n_sequences"] == 3
@@ -94,7 +94,8 @@ def test_compare_twice_reuses_every_cache(setup):
 def test_one_tracker_failing_on_one_sequence_leaves_a_gap_and_exits_nonzero(setup, capsys):
     data_dir, results = setup
     code = main(["compare", "--detectors", "epoch1,epoch2", "--trackers", "iou,flaky", "--run", "r1",
-                 "--data", str(data_dir), "--name", "gap", "--results-dir", str(results), "--resamples", "50"])
+                 "--data", str(data_dir), "--name", "gap", "--results-dir", str(results), "--resamples", "50",
+                 "--no-tuned"])
     assert code == 1
     saved = json.loads((results / "gap" / "comparison.json").read_text())
     status = {(p["detector"], p["tracker"]): p["status"] for p in saved["pairs"]}
@@ -124,7 +125,7 @@ def test_attribution_totals_equal_the_idsw_column_and_a_mismatch_stops_compare(s
 
     data_dir, results = setup
     args = ["compare", "--detectors", "epoch1", "--trackers", "iou", "--run", "r1", "--data", str(data_dir),
-            "--results-dir", str(results), "--resamples", "20", "--tracker-opt", "iou:min_score=0"]
+            "--results-dir", str(results), "--resamples", "20", "--tracker-opt", "iou:min_score=0", "--no-tuned"]
     assert main(args + ["--name", "ok"]) == 0
     saved = json.loads((results / "ok" / "comparison.json").read_text())
     for p in saved["pairs"]:   # the command checked this itself; the saved tables agree too

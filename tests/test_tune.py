@@ -83,4 +83,19 @@ def test_every_grid_names_real_options_of_its_tracker():
     for name, grid in GRIDS.items():
         valid = {f.name for f in fields(tracker_class(name).Params)}
         assert set(grid) <= valid, (name, set(grid) - valid)
-        assert len(grid) == 2 and all(len(v) == 3 for v in grid.values())
+        assert len(grid) == 3 and all(len(v) == 3 for v in grid.values())
+
+
+def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
+    from dataclasses import fields
+
+    from detbench.tune import BUFFER_OPTION, GRIDS, grid_points
+    from trackers import tracker_class
+
+    assert {name: len(grid_points(name)) for name in GRIDS} == {name: 27 for name in GRIDS}
+    assert set(BUFFER_OPTION) == set(GRIDS)
+    for name, grid in GRIDS.items():
+        option = BUFFER_OPTION[name]
+        field = {f.name: f for f in fields(tracker_class(name).Params)}[option]
+        assert option.endswith("_s") and isinstance(field.default, float)   # a lifetime in seconds
+        assert grid[option] == [1.0, 2.0, 3.0]

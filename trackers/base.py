@@ -112,6 +112,19 @@ def _convert(value, current, key, tracker_name):
     return value
 
 
+def input_files(tracker_cls, params) -> dict[str, Path]:
+    """The files a tracker built with ``params`` reads, labelled by the option that names them
+    (``"reid_weights"``, ``"weights/model.pth"``, ...).
+
+    A tracker declares them with a static ``input_files(params) -> {label: Path}`` (TrackSSM's
+    motion model, BoT-SORT's ReID weights); one without reads no file. Every cache of tracking
+    results hashes these files' bytes, never the option's path (a file replaced in place, or a
+    new "latest" model, must never be served the old tracks).
+    """
+    declare = getattr(tracker_cls, "input_files", None)
+    return {k: Path(v) for k, v in declare(params).items()} if declare else {}
+
+
 def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
     from detbench.cliopts import parse_key_values

@@ -50,6 +50,11 @@ class BotSortTracker(ClassSplitTracker):
     Params = BotSortParams
     name = "botsort"
 
+    @staticmethod
+    def input_files(params: BotSortParams) -> dict[str, Path]:
+        """The ReID weights, when given (see :func:`trackers.base.input_files`)."""
+        return {"reid_weights": Path(params.reid_weights)} if params.reid_weights is not None else {}
+
     def _check_params(self) -> None:
         p = self.params
         if p.cmc not in CMC_METHODS:

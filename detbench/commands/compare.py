@@ -6,7 +6,7 @@ import click
 
 @click.command("compare", epilog="""\b
 Examples:
-  detbench compare --detectors epoch10,epoch30 --trackers trackssm,botsort --data runs/data/nuscenes
+  detbench compare --detectors epoch10,epoch30 --trackers trackssm,botsort --data runs/data/nuscenes --tune
   detbench compare --detectors all --trackers botsort --run stable_v3 --data runs/data/nuscenes
 """)
 @click.option("--detectors", required=True, help="Comma-separated detector names (epoch<N> or .pth paths), or 'all' "
@@ -19,19 +19,24 @@ Examples:
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="TRACKER:KEY=VALUE",
               help="Override a tracker option, e.g. botsort:track_buffer_s=3 (repeatable).")
 @click.option("--tuned/--no-tuned", default=True, show_default=True,
-              help="Use the options saved by `detbench tune` where a tracker has them.")
+              help="--tuned: each pair runs with the setting `detbench tune` chose for that tracker on that "
+              "detector checkpoint (same dataset, --tune-split, fixed options); a missing tuning stops with exit 2 "
+              "naming the `detbench tune` command to run. --no-tuned: every pair runs with the tracker's defaults.")
+@click.option("--tune", "tune_missing", is_flag=True, help="Run the missing tunings first (implies --tuned).")
+@click.option("--tune-split", default="tune", show_default=True, help="The split tunings come from.")
 @click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--jobs", default=1, show_default=True, help="Worker processes for tracking.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned, resamples, seed, device, jobs,
-            results_dir):
+def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned, tune_missing, tune_split, resamples,
+            seed, device, jobs, results_dir):
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over scenes (all cameras of a scene resampled together), and the likely cause of each ID switch
-    (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column)."""
+    over scenes (all cameras of a scene resampled together), the likely cause of each ID switch
+    (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column), and
+    the options each pair ran with."""
     from pathlib import Path
 
     from rich.console import Console
@@ -40,6 +45,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     from detbench.errors import InputError
 
     console = Console(stderr=True)
+    if tune_missing and not tuned:
+        raise InputError("--tune runs the missing tunings for --tuned; it cannot be combined with --no-tuned")
     opts: dict[str, dict] = {}
     for item in tracker_opts:
         if ":" not in item or "=" not in item:
@@ -50,8 +57,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     dets = [d.strip() for d in detectors.split(",") if d.strip()]
     trks = [t.strip() for t in trackers.split(",") if t.strip()]
     result = run_comparison(dets, trks, Path(data_dir), split=split, run=run, name=name, tracker_options=opts,
-                            use_tuned=tuned, n_resamples=resamples, seed=seed, device=device, jobs=jobs,
-                            results_root=Path(results_dir),
+                            use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split, n_resamples=resamples,
+                            seed=seed, device=device, jobs=jobs, results_root=Path(results_dir),
                             progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"))
     print_summary(result, Path(results_dir) / name)
     console.print(f"reused: {dict(REUSE)}")

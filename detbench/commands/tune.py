@@ -4,7 +4,12 @@ from __future__ import annotations
 import click
 
 
-@click.command("tune", epilog="Example: detbench tune --tracker botsort --detector epoch30 --data runs/data/nuscenes")
+@click.command("tune", epilog="""\b
+Examples (one tuning per detector x tracker pair):
+  detbench tune --tracker botsort --detector epoch10 --run stable_v3 --data runs/data/nuscenes
+  detbench tune --tracker trackssm --detector epoch30 --run stable_v3 --data runs/data/nuscenes \\
+      --tracker-opt weights=runs/motion/nuscenes
+""")
 @click.option("--tracker", required=True, help="Registered tracker to tune.")
 @click.option("--detector", required=True, help="Detector whose detections are tracked (epoch<N> or a .pth).")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset.")
@@ -15,8 +20,10 @@ import click
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
               help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo (repeatable).")
 def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
-    """Try a small grid of the tracker's main thresholds on the tuning split and save the best
-    (max HOTA, then fewest ID switches) to runs/tune/TRACKER.json for `detbench compare`."""
+    """Try a small grid (3 x 3 x 3: two thresholds and the lost-track buffer) on the tuning split
+    and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
+    split: runs/tune/TRACKER/DETECTOR__DATA__SPLIT__KEY.json, which `detbench compare --tuned`
+    uses for this (detector, tracker) pair only."""
     from detbench.tune import tune
 
     def show(options, overall):

@@ -19,7 +19,7 @@ from detbench.data import mot
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
-REUSE: Counter = Counter()          # "detections", "tracks", "metrics" -> times served from cache
+REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
 BOOTSTRAP_METRICS = ("IDSW", "MOTA", "HOTA")
 
 
@@ -49,14 +49,26 @@ def _run_dir(run: str | None) -> Path:
     return max(runs, key=lambda d: d.stat().st_mtime)
 
 
+def evaluation_code_hash() -> str:
+    """sha256 over the sources of :mod:`detbench.evaluate` (a changed metric must not be served
+    from an older evaluation's metrics.json)."""
+    from detbench import evaluate
+
+    root = Path(evaluate.__file__).parent
+    return sha256_json({p.name: sha256_file(p) for p in sorted(root.glob("*.py"))})
+
+
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> dict:
-    """``evaluate_folders`` with its result stored beside the results, keyed by the inputs' hashes."""
+    """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
+    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code."""
     from detbench.evaluate.api import evaluate_folders
 
     files = sorted(res_dir.glob("*.txt"))
+    seqs = [p for p in sorted(gt_dir.iterdir()) if p.is_dir()] if gt_dir.is_dir() else []
     key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
-                       "gt": {s: sha256_file(gt_dir / s / "gt" / "gt.txt") for s in sorted(p.stem for p in files)
-                              if (gt_dir / s / "gt" / "gt.txt").is_file()},
+                       "gt": {s.name: {f: sha256_file(s / f) for f in ("gt/gt.txt", "seqinfo.ini")
+                                       if (s / f).is_file()} for s in seqs},
+                       "code": evaluation_code_hash(),
                        "classes": classes, "iou": iou, "with": "hota_counts"})
     cache = res_dir / "metrics.json"
     if cache.is_file():
@@ -144,30 +156,36 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
                 per_sequence_counts=per_sequence_counts(metrics))
 
 
+def _tracker_input_files(out_dir: Path) -> dict:
+    """{label: sha256} of the files the pair's tracker read (TrackSSM weights, ReID weights)."""
+    try:
+        return json.loads((out_dir / "meta.json").read_text(encoding="utf-8")).get("input_files", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _meta_hash(out_dir: Path) -> str | None:
     meta = out_dir / "meta.json"
     return sha256_file(meta) if meta.is_file() else None
-
-
-def tuned_options(tracker: str) -> dict | None:
-    """Options chosen by ``detbench tune`` for ``tracker``, if it has been tuned."""
-    from detbench import paths
-
-    path = paths.runs_root() / "tune" / f"{tracker}.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())["best"]["options"]
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
                    run: str | None = None, name: str = "default", tracker_options: dict | None = None,
                    use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
                    conf: float = 0.01, jobs: int = 1, results_root: Path | None = None,
-                   progress=None) -> dict:
-    """Every (detector, tracker) pair on ``split``; tables, intervals and plots in ``results/<name>/``."""
+                   progress=None, tune_missing: bool = False, tune_split: str = "tune") -> dict:
+    """Every (detector, tracker) pair on ``split``; tables, intervals and plots in ``results/<name>/``.
+
+    Options per pair: see :func:`detbench.compare.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
+    InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
+    records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
+    ``input_files`` ({label: sha256} of the files its tracker read).
+    """
     from detbench import paths
     from detbench.compare import plots, report
+    from detbench.compare.settings import pair_settings
     from detbench.detect.api import detect
+    from detbench.tracking.run import resolve_params
 
     data_dir = Path(data_dir)
     if not (data_dir / "sequences" / split).is_dir():
@@ -176,24 +194,26 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         detectors = list_run_detectors(run)
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
-    pairs, options_used = [], {}
+    mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
+    settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
+                             conf, progress)
+    pairs = []
     for det in detectors:
         res = detect(det, data_dir, split, run=run, conf=conf, device=device)
         if getattr(res, "cache_hit", False):
             REUSE["detections"] += 1
         for trk in trackers:
-            opts = dict((tracker_options or {}).get(trk, {}))
-            tuned = tuned_options(trk) if use_tuned else None
-            if tuned:
-                opts = {**tuned, **opts}
-            options_used[trk] = opts
+            opts = settings[det, trk]["options"]
             if progress:
                 progress(f"{det} x {trk}")
-            pairs.append(run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs))
+            pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs)
+            pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
+                              input_files=_tracker_input_files(out_root / det / trk)))
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
-        "trackers": trackers, "tracker_options": options_used,
+        "trackers": trackers, "tracker_options": dict(tracker_options or {}),
+        "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
                                 "interval": "expanded percentile"},

@@ -52,6 +52,7 @@ def markdown(result: dict) -> str:
     if failed:
         out += ["", "**Gaps** (—): " + "; ".join(f"{p['detector']}/{p['tracker']}: {p.get('error', 'failed')}"
                                              for p in failed)]
+    out += options_section(result)
     out += ["", "## IDSW per class", "", "| detector | tracker | " + " | ".join(CLASSES) + " |",
             "|---|---|" + "---:|" * len(CLASSES)]
     for p in result["pairs"]:
@@ -86,6 +87,26 @@ def markdown(result: dict) -> str:
     if result.get("plots"):
         out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in result["plots"]]
     return "\n".join(out) + "\n"
+
+
+def options_section(result: dict) -> list[str]:
+    """Which options each pair ran with, and where they came from (its own tuning or defaults)."""
+    tuning = result.get("tuning") or {}
+    how = (f"each pair runs with the setting `detbench tune` chose for that tracker on that detector's "
+           f"checkpoint (split `{tuning.get('split')}`)" if tuning.get("mode") == "tuned"
+           else "every pair runs with its tracker's untuned defaults (`--no-tuned`)")
+    out = ["", "## Options per pair", "", f"Options given to each tracker: {how}; every other option is "
+           "the tracker's default (the full parameters are in comparison.json, `pairs[].params`).", "",
+           "| detector | tracker | source | options |", "|---|---|---|---|"]
+    for p in result["pairs"]:
+        t = p.get("tuning") or {}
+        source = {"tuned": f"tuned (HOTA {100 * t['tune_HOTA']:.2f} on `{t['split']}`)" if "tune_HOTA" in t
+                  else "tuned"}.get(t.get("mode"), "defaults")
+        if t.get("overridden"):
+            source += "; overridden: " + ", ".join(sorted(t["overridden"]))
+        opts = ", ".join(f"{k}={v}" for k, v in sorted((p.get("options") or {}).items())) or "—"
+        out.append(f"| {p['detector']} | {p['tracker']} | {source} | {opts} |")
+    return out
 
 
 def csv_text(result: dict) -> str:

@@ -1,6 +1,7 @@
 """``ensure_detections``: the detection cache of a checkpoint on a prepared split, computed once.
 
-A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the options),
+A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the frame lists
+read from each sequence's frames.json, the options),
 serves ``runs/detections/<key>/`` when :func:`detbench.detect.cache.check_cache` finds it intact,
 and otherwise runs the model over every frame and writes the cache atomically. Every call adds
 one to :data:`CACHE_STATS` (``hit``, ``miss`` or ``corrupt`` (a broken entry recomputed)), so
@@ -18,7 +19,7 @@ from detbench import paths
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.detect import cache
 from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file
+from detbench.fileio import read_json, sha256_file, sha256_json
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
@@ -80,19 +81,9 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
     return out
 
 
-def _info(info, key):
-    return info[key] if isinstance(info, dict) else getattr(info, key)
-
-
-def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path, split: str = "val",
-                          detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
-                          device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
-                          cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
-                          show_progress: bool = False) -> DetectResult:
-    """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``)."""
+def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cameras, max_det):
     from detbench.detect.infer import precision_for
 
-    checkpoint, data_dir = Path(checkpoint), Path(data_dir)
     if not checkpoint.is_file():
         raise InputError(f"{checkpoint}: checkpoint not found")
     seq_frames = split_frames(data_dir, split, frames, cameras)
@@ -103,7 +94,40 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                "precision": precision_for(device)}
     ckpt_sha = sha256_file(checkpoint)
     data_sha = sha256_file(data_dir / "meta.json")
-    key = cache.cache_key(ckpt_sha, data_sha, options)
+    return (cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames)), options, seq_frames,
+            ckpt_sha, data_sha)
+
+
+def detection_key(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,
+                  conf: float = 0.01, nms: float = 0.65, device: str = "cpu", frames: str = "keyframes",
+                  cameras: list[str] | None = None, max_det: int = 300) -> dict:
+    """What names ``detector``'s cache on ``split``, without running anything: ``{"key"`` (the
+    cache directory's name), ``"checkpoint"``, ``"checkpoint_sha256"}`` (tunings are stored under it)."""
+    ckpt = resolve_checkpoint(detector, run)
+    key, _, _, ckpt_sha, _ = _key(ckpt, Path(data_dir), split, conf, nms, device, frames, cameras, max_det)
+    return {"key": key, "checkpoint": str(ckpt), "checkpoint_sha256": ckpt_sha}
+
+
+def frames_sha256(seq_frames: dict[str, list[Frame]]) -> str:
+    """Hash of the frame lists a cache is computed from (images, keyframe numbers, timestamps as
+    read from frames.json): an edited frames.json gets its own cache entry."""
+    return sha256_json({seq: [[str(f.image), f.keyframe, f.timestamp] for f in items]
+                        for seq, items in seq_frames.items()})
+
+
+def _info(info, key):
+    return info[key] if isinstance(info, dict) else getattr(info, key)
+
+
+def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path, split: str = "val",
+                          detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
+                          device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
+                          cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
+                          show_progress: bool = False) -> DetectResult:
+    """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``)."""
+    checkpoint, data_dir = Path(checkpoint), Path(data_dir)
+    key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
+                                                        cameras, max_det)
     cache_dir = paths.detections_root() / key
     problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
     if cache_dir.exists() and not problems:

@@ -1,8 +1,9 @@
 """The detection cache: ``runs/detections/<key>/`` with ``meta.json`` + one ``<seq>.npz`` per sequence.
 
 Key: the first 16 hex digits of the sha256 of ``{"format", "checkpoint_sha256",
-"data_meta_sha256", "options"}`` (options: split, conf, nms, max_det, frames, cameras, precision,
-input size), so a changed checkpoint file, dataset or option gets its own entry.
+"data_meta_sha256", "frames_sha256", "options"}`` (frames: the frame lists read from frames.json;
+options: split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file,
+dataset, frame list or option gets its own entry.
 
 ``<seq>.npz`` (read with ``allow_pickle=False``):
 
@@ -30,10 +31,11 @@ from detbench.types import DET_COLS, as_detections
 FORMAT = "detbench-detections-v1"
 
 
-def cache_key(checkpoint_sha256: str, data_meta_sha256: str, options: dict) -> str:
+def cache_key(checkpoint_sha256: str, data_meta_sha256: str, options: dict, frames_sha256: str = "") -> str:
     """Short content hash naming the cache directory."""
     return sha256_json({"format": FORMAT, "checkpoint_sha256": checkpoint_sha256,
-                        "data_meta_sha256": data_meta_sha256, "options": options})[:16]
+                        "data_meta_sha256": data_meta_sha256, "frames_sha256": frames_sha256,
+                        "options": options})[:16]
 
 
 def pack_sequence(dets_per_frame: list[np.ndarray], keyframe: list[int], timestamp: list[int]) -> bytes:

@@ -9,8 +9,10 @@ Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 The directory is written atomically (all or nothing). A tracker failing on one sequence does not
 stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
 the directory is written. ``inputs_hash`` covers the tracker (name, resolved parameters, source
-file), each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json``
-has the same hash and no failures is reused instead of recomputed (``force=True`` recomputes).
+sources: every file of the ``trackers`` package), the bytes of every file the tracker reads
+(:func:`trackers.base.input_files`: TrackSSM's motion model, ReID weights; never their paths),
+each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json`` has the same
+hash and no failures is reused instead of recomputed (``force=True`` recomputes).
 Results do not depend on the number of worker processes.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from detbench.errors import DetbenchError
-from detbench.fileio import atomic_dir, atomic_write_json, sha256_file, sha256_json
+from detbench.fileio import atomic_dir, atomic_write_json, sha256_file, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob
 
 
@@ -74,12 +76,32 @@ def _worker(args):
         return job.name, None, f"{type(e).__name__}: {e}".splitlines()[0], time.perf_counter() - t0
 
 
-def inputs_hash(jobs: list[SequenceJob], tracker: str, params: dict) -> str:
+def tracker_files(tracker: str, options: dict | None) -> dict[str, str]:
+    """``{label: sha256}`` of every file ``tracker`` with ``options`` reads (see
+    :func:`trackers.base.input_files`); InputError when one is missing."""
+    from trackers import tracker_class
+    from trackers.base import input_files, params_from_options
+
+    cls = tracker_class(tracker)
+    return sha256_files(input_files(cls, params_from_options(cls.Params, options, tracker)))
+
+
+def tracker_code_hash() -> str:
+    """sha256 over the sources of the ``trackers`` package (a tracker's code is part of its output)."""
+    import trackers
+
+    root = Path(inspect.getsourcefile(trackers)).parent
+    return sha256_json({str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*.py"))})
+
+
+def inputs_hash(jobs: list[SequenceJob], tracker: str, params: dict, files: dict[str, str] | None = None) -> str:
+    """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
     from trackers import tracker_class
 
     src = inspect.getsourcefile(tracker_class(tracker))
     return sha256_json({
-        "tracker": tracker, "params": params, "tracker_source": sha256_file(src) if src else "",
+        "tracker": tracker, "params": params, "files": files or {},
+        "tracker_source": {"class": sha256_file(src) if src else "", "package": tracker_code_hash()},
         "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
                                "images": j.images} for j in jobs},
     })
@@ -109,7 +131,8 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
 
     out_dir = Path(out_dir)
     params = resolve_params(tracker, options)  # unknown tracker / option: InputError before any work
-    digest = inputs_hash(jobs, tracker, params)
+    files = tracker_files(tracker, options)
+    digest = inputs_hash(jobs, tracker, params, files)
     if not force and _reusable(out_dir, digest):
         meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
         return {**meta, "reused": True}
@@ -141,8 +164,8 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
                 seqs[name] = {"status": "failed", "error": error}
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
-                         inputs_hash=digest, sequences=seqs, seconds=round(time.perf_counter() - t0, 3),
-                         **(extra_meta or {}))
+                         input_files=files, inputs_hash=digest, sequences=seqs,
+                         seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]
     if failed:

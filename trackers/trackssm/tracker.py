@@ -100,6 +100,17 @@ class TrackSSMTracker:
 
     Params = TrackSSMParams
 
+    @staticmethod
+    def input_files(params: TrackSSMParams) -> dict:
+        """The motion model's files (``weights=None`` resolves to the latest model now); none for
+        ``"random"`` (see :func:`trackers.base.input_files`)."""
+        if params.weights == "random":
+            return {}
+        from trackers.trackssm.checkpoint import resolve
+
+        d = resolve(params.weights)
+        return {"weights/model.pth": d / "model.pth", "weights/config.json": d / "config.json"}
+
     def __init__(self, params: TrackSSMParams = TrackSSMParams(), frame_rate: float = 2.0):
         if not frame_rate or frame_rate <= 0:
             raise InputError(f"trackssm: frame_rate must be positive, got {frame_rate!r}")

@@ -1,0 +1,76 @@
+"""Which options each (detector, tracker) pair of a comparison runs with: its own tuning, or defaults.
+
+A tuning belongs to one (tracker, detector checkpoint, dataset, tune split) (see
+:mod:`detbench.tunings`), so no detector is compared with a setting tuned for another.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from detbench.errors import InputError
+
+
+def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
+                  tracker_options: dict | None, mode: str = "tuned", tune_split: str = "tune", device: str = "cpu",
+                  conf: float = 0.01, progress=None) -> dict[tuple[str, str], dict]:
+    """The options every (detector, tracker) pair runs with, decided before any tracking.
+
+    ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
+    detector's checkpoint bytes, dataset, ``tune_split``, the fixed options; see
+    :mod:`detbench.tunings`); a missing one is an InputError naming each missing ``detbench tune``
+    command. ``"tune"``: run the missing tunings first. ``"none"``: the tracker's defaults.
+    ``tracker_options`` ({tracker: {key: value}}) are fixed for every pair; one that the grid
+    searches overrides the tuned value, and the pair records it. Returns ``{(det, trk):
+    {"options", "tuning"}}``.
+    """
+    from detbench.compare.pipeline import REUSE
+    from detbench.detect.api import detection_key, resolve_checkpoint
+    from detbench.tune import GRIDS, tune, tune_target
+
+    if mode not in ("tuned", "tune", "none"):
+        raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
+    for det in detectors:  # an unknown name is the first thing to hear about
+        resolve_checkpoint(det, run)
+    if mode != "none" and tune_split == split:
+        raise InputError(f"--tune-split {tune_split!r} is the reporting split: tunings must come from another split")
+    if mode != "none" and not (Path(data_dir) / "sequences" / tune_split).is_dir():
+        raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
+                         f"with --no-tuned)")
+    out, missing = {}, []
+    for det in detectors:
+        dkey = None if mode == "none" else detection_key(det, data_dir, tune_split, run=run, conf=conf, device=device)
+        for trk in trackers:
+            user = dict((tracker_options or {}).get(trk, {}))
+            if mode == "none":
+                out[det, trk] = {"options": user, "tuning": {"mode": "untuned"}}
+                continue
+            grid = GRIDS.get(trk)
+            if not grid:
+                raise InputError(f"tracker {trk!r} has no tuning grid (grids: {', '.join(sorted(GRIDS))}); "
+                                 f"compare it with --no-tuned")
+            fixed = {k: v for k, v in user.items() if k not in grid}
+            override = {k: v for k, v in user.items() if k in grid}
+            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
+                                 detections=dkey)
+            if target["existing"] is not None:
+                REUSE["tunings"] += 1
+            elif mode == "tune":
+                if progress:
+                    progress(f"tuning {det} x {trk} on {tune_split}")
+                tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf)
+                target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
+                                     detections=dkey)
+            if target["existing"] is None:
+                missing.append((det, trk, target["command"]))
+                continue
+            best = json.loads(Path(target["existing"]).read_text(encoding="utf-8"))["best"]
+            out[det, trk] = {"options": {**best["options"], **override},
+                             "tuning": {"mode": "tuned", "file": str(target["existing"]), "key": target["key"],
+                                        "split": tune_split, "tuned": {k: best["options"][k] for k in grid},
+                                        "tune_HOTA": best["HOTA"], "overridden": override}}
+    if missing:
+        raise InputError(f"compare --tuned: no tuning for {', '.join(f'{d} x {t}' for d, t, _ in missing)} "
+                         f"on split {tune_split!r}; run " + "; ".join(f"`{c}`" for _, _, c in missing)
+                         + " (or compare --tune to run them, --no-tuned for the untuned defaults)")
+    return out

@@ -1,0 +1,168 @@
+"""Every cache is keyed by the bytes of the files it depends on, never by a path or "latest":
+a file replaced in place (same path, new bytes) is recomputed, and the reuse counts say so."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_tune_per_pair import compare_argv, save_detector, stored_tunings, tune_argv, world  # noqa: F401
+
+from detbench.cli import main
+from detbench.compare.pipeline import REUSE, evaluate_cached, run_comparison
+from detbench.tracking.run import track_split
+from detbench.tracking.sources import from_cache
+
+
+def motion_model(path, seed):
+    from trackers.trackssm import checkpoint
+    from trackers.trackssm.model import ModelConfig, build_model
+
+    small = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
+    return checkpoint.save(path, build_model(small, seed=seed), {"frame_rate": 2.0})
+
+
+@pytest.fixture
+def cache_jobs(world):
+    from detbench.detect.api import ensure_detections
+
+    data, _ = world
+    cache = ensure_detections("epoch1", data, "val", run="r1")
+    return data, cache, from_cache(cache, data, "val")
+
+
+def test_trackssm_weights_replaced_in_place_are_recomputed(cache_jobs, tmp_path):
+    _, _, jobs = cache_jobs
+    weights = motion_model(tmp_path / "motion" / "m", seed=1)
+    opts = {"weights": str(weights), "high_thresh": "0.1", "new_track_thresh": "0.1"}
+    first = track_split(jobs, "trackssm", tmp_path / "out", opts)
+    assert track_split(jobs, "trackssm", tmp_path / "out", opts).get("reused") is True
+    motion_model(weights, seed=2)                                # same path, new bytes
+    again = track_split(jobs, "trackssm", tmp_path / "out", opts)
+    assert "reused" not in again
+    assert again["input_files"]["weights/model.pth"] != first["input_files"]["weights/model.pth"]
+
+
+def test_a_new_latest_motion_model_is_not_served_the_old_tracks(cache_jobs, tmp_path):
+    import os
+
+    from detbench import paths
+
+    _, _, jobs = cache_jobs
+    old = motion_model(paths.motion_root() / "a", seed=1)
+    opts = {"high_thresh": "0.1"}                                # weights=None: the latest model
+    track_split(jobs, "trackssm", tmp_path / "out", opts)
+    new = motion_model(paths.motion_root() / "b", seed=2)
+    t = (old / "model.pth").stat().st_mtime + 10
+    os.utime(new / "model.pth", (t, t))                          # b is the latest
+    assert "reused" not in track_split(jobs, "trackssm", tmp_path / "out", opts)
+
+
+def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path):
+    data, results = world
+    weights = motion_model(tmp_path / "motion" / "m", seed=1)
+    kw = dict(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data, run="r1", name="w",
+              results_root=results, n_resamples=20, use_tuned=False,
+              tracker_options={"trackssm": {"weights": str(weights), "high_thresh": "0.1"}})
+    REUSE.clear()
+    run_comparison(**kw)
+    run_comparison(**kw)
+    assert REUSE["tracks"] == 2
+    motion_model(weights, seed=2)
+    run_comparison(**kw)
+    assert REUSE["tracks"] == 2 and REUSE["detections"] == 4     # tracks recomputed, detections reused
+    saved = json.loads((results / "w" / "comparison.json").read_text())
+    assert all(p["status"] == "ok" for p in saved["pairs"])
+    from detbench.fileio import sha256_file
+
+    assert {p["input_files"]["weights/model.pth"] for p in saved["pairs"]} == {sha256_file(weights / "model.pth")}
+
+
+def test_a_detector_checkpoint_replaced_in_place_is_detected_again(world):
+    from test_detect import nano_model
+
+    from detbench import paths
+    from detbench.detect.api import CACHE_STATS
+
+    data, results = world
+    kw = dict(detectors=["epoch1"], trackers=["iou"], data_dir=data, run="r1", name="d", results_root=results,
+              n_resamples=20, use_tuned=False)
+    run_comparison(**kw)
+    REUSE.clear()
+    CACHE_STATS.clear()
+    save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=7), 1)
+    run_comparison(**kw)
+    assert CACHE_STATS["miss"] == 1 and REUSE["detections"] == 0 and REUSE["tracks"] == 0
+
+
+def test_ground_truth_and_seqinfo_replaced_in_place_are_evaluated_again(cache_jobs, tmp_path, monkeypatch):
+    from detbench.compare import pipeline
+    from detbench.data import mot
+
+    data, _, jobs = cache_jobs
+    out = tmp_path / "tracks"
+    track_split(jobs, "iou", out, {"min_score": "0"})
+    gt_dir = data / "sequences" / "val"
+    first = evaluate_cached(gt_dir, out)
+    REUSE.clear()
+    assert evaluate_cached(gt_dir, out) == first and REUSE["metrics"] == 1
+    gt_file = gt_dir / jobs[0].name / "gt" / "gt.txt"
+    gt = mot.read_mot(gt_file, kind="gt")
+    mot.write_mot(gt_file, gt[gt[:, 0] <= 2])                   # same path, fewer boxes
+    second = evaluate_cached(gt_dir, out)
+    assert REUSE["metrics"] == 1 and second["overall"]["FN"] != first["overall"]["FN"]
+    ini = gt_dir / jobs[0].name / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("imWidth=160", "imWidth=161"))
+    assert "imWidth=161" in ini.read_text()
+    evaluate_cached(gt_dir, out)
+    assert REUSE["metrics"] == 1
+    monkeypatch.setattr(pipeline, "evaluation_code_hash", lambda: "changed evaluation code")
+    evaluate_cached(gt_dir, out)
+    assert REUSE["metrics"] == 1
+
+
+def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
+    """Tune-split ground truth, the detector checkpoint and TrackSSM weights, each replaced in
+    place: the stored tuning no longer matches, so `compare --tuned` names the tune command."""
+    from test_detect import nano_model
+
+    from detbench import paths
+
+    data, results = world
+    assert main(tune_argv(data, "epoch1")) == 0
+    assert main(compare_argv(data, results, detectors="epoch1")) == 0
+    gt_file = data / "sequences" / "tune" / "scene-0008_CAM_FRONT" / "gt" / "gt.txt"
+    gt_file.write_text(gt_file.read_text().splitlines()[0] + "\n")
+    capsys.readouterr()
+    assert main(compare_argv(data, results, detectors="epoch1")) == 2
+    assert "detbench tune --tracker iou --detector epoch1" in capsys.readouterr().err
+    assert main(tune_argv(data, "epoch1")) == 0 and main(compare_argv(data, results, detectors="epoch1")) == 0
+
+    save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=5), 1)
+    assert main(compare_argv(data, results, detectors="epoch1")) == 2
+
+    from detbench.tune import tune, tune_target
+
+    weights = motion_model(tmp_path / "motion" / "m", seed=1)
+    fixed = {"weights": str(weights)}
+    grid = {"high_thresh": [0.1], "new_track_thresh": [0.1], "track_buffer_s": [1.0]}
+    tune("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)
+    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"]
+    same_bytes = {"weights": str(weights / "model.pth")}           # another path to the same files
+    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=same_bytes)["existing"]
+    motion_model(weights, seed=2)
+    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"] is None
+
+
+def test_external_detection_files_key_the_tuning(world, tmp_path):
+    from detbench.tune import tune_target
+
+    data, _ = world
+    dets = tmp_path / "dets"
+    dets.mkdir()
+    for seq in ("scene-0008_CAM_FRONT", "scene-0009_CAM_BACK"):
+        (dets / f"{seq}.txt").write_text("1,-1,10,10,20,20,0.9,1\n")
+    key = tune_target("iou", None, data, dets_dir=dets)["key"]
+    (dets / "scene-0008_CAM_FRONT.txt").write_text("1,-1,10,10,20,20,0.8,1\n")
+    assert tune_target("iou", None, data, dets_dir=dets)["key"] != key
+    np.testing.assert_equal(len(stored_tunings()), 0)
