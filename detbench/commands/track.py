@@ -47,7 +47,10 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     from detbench.tracking.sources import from_cache, from_external
     from trackers.base import parse_option_strings
 
+    from detbench.devices import check_device
+
     options = parse_option_strings(tracker_opts)
+    check_device(device)
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):
             raise InputError("--dets and --sequences go together (detections + sequence info)")

@@ -17,6 +17,9 @@ import click
 def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
     """Try a small grid of the tracker's main thresholds on the tuning split and save the best
     (max HOTA, then fewest ID switches) to runs/tune/TRACKER.json for `detbench compare`."""
+    from detbench.devices import check_device
+
+    check_device(device)
     from detbench.tune import tune
 
     def show(options, overall):
