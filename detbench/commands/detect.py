@@ -37,10 +37,11 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     options; an intact cache is reused, a corrupt one recomputed.
     """
 
-    from detbench.detect.api import detect
+    from detbench.detect.api import detect, resolve_checkpoint
     from detbench.detect.options import resolve_data_dir, resolve_device, split_list
 
     data_dir = resolve_data_dir(data)
+    resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
     res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
                  batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, show_progress=True)
     from detbench.detect.cache import read_meta

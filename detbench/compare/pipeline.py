@@ -43,10 +43,9 @@ def _run_dir(run: str | None) -> Path:
     if run:
         p = Path(run)
         return p if p.is_dir() else paths.train_dir(run)
-    runs = [d for d in paths.train_root().glob("*") if d.is_dir()] if paths.train_root().is_dir() else []
-    if not runs:
-        raise InputError(f"{paths.train_root()}: no training runs")
-    return max(runs, key=lambda d: d.stat().st_mtime)
+    from detbench.train.names import latest_run
+
+    return latest_run()  # the most recent run with a checkpoint (not one interrupted in epoch 1)
 
 
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> dict:

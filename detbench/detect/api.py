@@ -167,7 +167,7 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``latest``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.train.checkpoint import resolve_detector
+    from detbench.train.names import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 
@@ -176,9 +176,9 @@ def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | N
            nms: float = 0.65, device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
            cameras: list[str] | None = None, show_progress: bool = False) -> DetectResult:
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc)."""
+    ckpt = resolve_checkpoint(detector, run)
     from detbench.train.checkpoint import load_detector
 
-    ckpt = resolve_checkpoint(detector, run)
     return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
                                  device=device, batch_size=batch_size, frames=frames, cameras=cameras,
                                  run=run, show_progress=show_progress)
