@@ -1,0 +1,234 @@
+"""Issue 18: every bad input gives one line naming the file / option and the problem, exit 2,
+no traceback, nothing half-written; no dead ends (an interrupted first epoch, a run's default)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from detbench.cli import main
+
+
+def run_cli(capsys, *argv):
+    """(exit code, stdout, stderr) of ``detbench ARGV`` in this process."""
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc, err, *needles):
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- tracker options
+@pytest.fixture
+def external(tmp_path, real_fixture):
+    """Two real sequences cut to 4 frames, with their ground truth as external detections."""
+    from detbench.data.mot import SeqInfo, read_mot, write_mot, write_mot_dets, write_seqinfo
+    from detbench.data.noisy import noisy_detections
+
+    seq_root, det_dir = tmp_path / "sequences", tmp_path / "dets"
+    for seq in ("scene-0103_CAM_FRONT",):
+        src = real_fixture / "sequences" / seq
+        gt = read_mot(src / "gt" / "gt.txt", kind="gt")
+        gt = gt[gt[:, 0] <= 4]
+        (seq_root / seq / "gt").mkdir(parents=True)
+        write_mot(seq_root / seq / "gt" / "gt.txt", gt)
+        write_seqinfo(seq_root / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 4))
+        (seq_root / seq / "frames.json").write_text(json.dumps(json.loads((src / "frames.json").read_text())[:4]))
+        write_mot_dets(det_dir / f"{seq}.txt", noisy_detections(gt, 4, 1600, 900, seed=0))
+    return seq_root, det_dir
+
+
+@pytest.mark.parametrize("tracker,opt,needle", [
+    ("botsort", "track_buffer_s=-1", "track_buffer_s"),
+    ("botsort", "track_buffer_s=1e400", "track_buffer_s"),
+    ("botsort", "cmc=xyz", "cmc"),
+    ("botsort", "new_track_thresh=2", "new_track_thresh"),
+    ("botsort", "track_high_thresh=nan", "track_high_thresh"),
+    ("bytetrack", "track_thresh=-0.5", "track_thresh"),
+    ("iou", "max_age_s=inf", "max_age_s"),
+    ("ocsort", "min_hits=-1", "min_hits"),
+    ("trackssm", "new_track_thresh=1.5", "new_track_thresh"),
+    ("botsort", "device=cuda:7", "device"),
+])
+def test_bad_tracker_option_values_fail_before_any_work(capsys, external, tmp_path, tracker, opt, needle):
+    seq_root, det_dir = external
+    out = tmp_path / "out"
+    if needle == "device":
+        pytest.importorskip("torch")
+        import torch
+
+        if torch.cuda.device_count() > 7:
+            pytest.skip("this machine has a cuda:7")
+    rc, _, err = run_cli(capsys, "track", "--tracker", tracker, "--dets", str(det_dir), "--sequences",
+                         str(seq_root), "--out", str(out), "--tracker-opt", opt, "--jobs", "1")
+    line = assert_one_line_error(rc, err, needle)
+    assert "meta.json" not in line
+    assert not out.exists()  # no failed meta.json left behind
+
+
+def test_trackssm_weights_that_are_not_a_model(capsys, external, tmp_path):
+    seq_root, det_dir = external
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    (bogus / "model.pth").write_bytes(b"not a torch file")
+    (bogus / "config.json").write_text(json.dumps({"model": {}}))
+    out = tmp_path / "out"
+    rc, _, err = run_cli(capsys, "track", "--tracker", "trackssm", "--dets", str(det_dir), "--sequences",
+                         str(seq_root), "--out", str(out), "--tracker-opt", f"weights={bogus}", "--jobs", "1")
+    line = assert_one_line_error(rc, err, "weights", str(bogus))
+    assert "meta.json" not in line and not out.exists()
+
+
+def test_device_without_cuda_is_one_line(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    from detbench.devices import check_device
+    from detbench.errors import InputError
+
+    with pytest.raises(InputError, match="--device 'cuda:7'"):
+        check_device("cuda:7")
+    with pytest.raises(InputError, match="not a device"):
+        check_device("gpu")
+    assert check_device("cpu") == "cpu"
+    rc, _, err = run_cli(capsys, "train", "--data", str(tmp_path), "--device", "cuda:7")
+    assert_one_line_error(rc, err, "--device", "cuda:7")
+
+
+# --------------------------------------------------------------------------- training dead ends
+TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,
+            tensorboard=False, echo=lambda *_: None)
+
+
+def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, capsys):
+    from test_train_data import make_dataset
+
+    from detbench.errors import InputError
+    from detbench.train.names import latest_run, resolve_detector
+    from detbench.train.trainer import train
+
+    data = make_dataset(tmp_path / "ds", 8)
+    good = train(data, name="good", **TINY)
+    os.utime(good, (1, 1))  # older than the interrupted run below
+    cut = train(data, name="cut", _stop_after_step=1, **TINY)  # "killed" in epoch 1: no latest.pth
+    assert not (cut / "latest.pth").exists() and not list(cut.glob("epoch_*.pth"))
+    assert latest_run() == good and resolve_detector("last") == good / "epoch_3.pth"
+    with pytest.raises(InputError, match="stopped before its first checkpoint.*--resume --name cut"):
+        train(data, name="cut", **TINY)
+    said = []
+    train(data, name="cut", resume=True, progress=False, tensorboard=False, echo=said.append)
+    assert any("no latest.pth" in s and "restarting it from step 0" in s for s in said)
+    assert (cut / "epoch_3.pth").is_file()
+    steps = [json.loads(ln)["step"] for ln in (cut / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    # --resume with another --model is an error, not ignored
+    with pytest.raises(InputError, match="cannot switch it to --model yolox-s"):
+        train(data, name="cut", resume=True, model="yolox-s", progress=False, tensorboard=False,
+              echo=lambda *_: None)
+
+
+def test_corrupt_image_stop_is_one_line_and_resumable(tmp_path, capsys, monkeypatch):
+    from test_train_data import make_dataset
+
+    data = make_dataset(tmp_path / "ds", 8)
+    bad = data / "images" / "003.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    monkeypatch.setenv("DETBENCH_RUNS", str(tmp_path / "runs"))
+    args = ["train", "--data", str(data), "--recipe", "demo", "--epochs", "3", "--batch-size", "4",
+            "--set", "input_size=64,96", "--set", "num_workers=1", "--name", "r"]
+    rc, _, err = run_cli(capsys, *args, "--on-bad-image", "stop")
+    assert_one_line_error(rc, err, str(bad), "cannot be decoded", "--resume --name r")
+    shutil.copy(data / "images" / "002.jpg", bad)  # fixed: the run goes on
+    rc, out, err = run_cli(capsys, *args[:-2], "--resume", "--name", "r")
+    assert rc == 0, err
+    assert (tmp_path / "runs" / "train" / "r" / "epoch_3.pth").is_file()
+
+
+def test_corrupt_image_skip_names_the_files(tmp_path):
+    from test_train_data import make_dataset
+
+    from detbench.train.trainer import train
+
+    data = make_dataset(tmp_path / "ds", 8)
+    bad = data / "images" / "003.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    said = []
+    train(data, name="s", **dict(TINY, echo=said.append))
+    summary = [s for s in said if "image reads failed" in s]
+    assert summary and str(bad) in summary[0]
+
+
+# --------------------------------------------------------------------------- nuScenes table contents
+@pytest.fixture(scope="module")
+def minidb_master(tmp_path_factory):
+    from nusc_minidb import write_min_db
+
+    return write_min_db(tmp_path_factory.mktemp("minidb"), scenes=2, keyframes=2)
+
+
+def _edit_table(root, table, fn):
+    from nusc_minidb import VERSION
+
+    path = root / VERSION / f"{table}.json"
+    records = json.loads(path.read_text())
+    fn(records)
+    path.write_text(json.dumps(records))
+    return path
+
+
+@pytest.mark.parametrize("case,needles", [
+    ("annotation_without_translation", ("sample_annotation.json", "has no 'translation'")),
+    ("ego_pose_with_strings", ("ego_pose.json", "translation must be 3 numbers")),
+    ("truncated_table", ("sample_data.json", "not valid JSON")),
+    ("empty_table", ("instance.json", "not valid JSON")),
+    ("table_not_a_list", ("visibility.json", "not a JSON list")),
+])
+def test_bad_table_contents_name_the_table(case, needles, minidb_master, tmp_path, capsys):
+    from nusc_minidb import VERSION
+
+    root = tmp_path / "db"
+    shutil.copytree(minidb_master, root)
+    if case == "annotation_without_translation":
+        _edit_table(root, "sample_annotation", lambda r: r[1].pop("translation"))
+    elif case == "ego_pose_with_strings":
+        _edit_table(root, "ego_pose", lambda r: r[0].update(translation=["1.0", "2", "x"]))
+    elif case == "truncated_table":
+        p = root / VERSION / "sample_data.json"
+        p.write_text(p.read_text()[:200])
+    elif case == "empty_table":
+        (root / VERSION / "instance.json").write_text("")
+    elif case == "table_not_a_list":
+        (root / VERSION / "visibility.json").write_text('{"token": "1"}')
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(root), "--version", VERSION, "--name", "x")
+    assert_one_line_error(rc, err, *needles)
+    assert not (tmp_path / "runs" / "data").exists() or not list((tmp_path / "runs" / "data").iterdir())
+
+
+def test_bad_sizes_and_missing_images_are_reported(minidb_master, tmp_path, capsys):
+    from nusc_minidb import VERSION
+
+    root = tmp_path / "db"
+    shutil.copytree(minidb_master, root)
+
+    def bad_sizes(records):
+        records[0]["size"] = [float("nan"), 1.0, 1.0]
+        records[1]["size"] = [-1.0, 4.0, 1.5]
+    _edit_table(root, "sample_annotation", bad_sizes)
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(root), "--version", VERSION, "--name", "x")
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert any("sample_annotation.json: 2 of" in ln and "not positive and finite" in ln for ln in err.splitlines())
+    # the hand-placed database has tables but no images: prepare says so, naming them
+    assert any("keyframe images are missing" in ln and "samples/" in ln for ln in err.splitlines())
