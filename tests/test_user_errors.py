@@ -232,3 +232,86 @@ def test_bad_sizes_and_missing_images_are_reported(minidb_master, tmp_path, caps
     assert any("sample_annotation.json: 2 of" in ln and "not positive and finite" in ln for ln in err.splitlines())
     # the hand-placed database has tables but no images: prepare says so, naming them
     assert any("keyframe images are missing" in ln and "samples/" in ln for ln in err.splitlines())
+
+
+# --------------------------------------------------------------------------- permissions
+@pytest.fixture(params=["read_only_folder", "file_in_the_way"])
+def unwritable(request, tmp_path):
+    """A folder path this process really cannot write under, as root too.
+
+    Root ignores mode bits, so ``chmod 555`` alone would test nothing there. ``read_only_folder``:
+    mode 555 for a normal user; for root an immutable folder (``chattr +i``, which stops root as
+    well; where the file system has no such attribute, the file-in-the-way case stands in).
+    ``file_in_the_way``: the path's parent is a regular file, so nothing can be created under it,
+    whoever runs the test.
+    """
+    import subprocess
+
+    if request.param == "read_only_folder":
+        d = tmp_path / "ro"
+        d.mkdir()
+        if os.geteuid() != 0:
+            d.chmod(0o555)
+            yield d
+            d.chmod(0o755)
+            return
+        if subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0:
+            try:
+                yield d
+            finally:
+                subprocess.run(["chattr", "-i", str(d)], capture_output=True)
+            return
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    yield blocker
+
+
+def test_runs_folder_not_writable(unwritable, minidb_master, capsys, monkeypatch):
+    from nusc_minidb import VERSION
+
+    monkeypatch.setenv("DETBENCH_RUNS", str(unwritable / "runs"))
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(minidb_master), "--version", VERSION)
+    assert_one_line_error(rc, err, str(unwritable), "cannot write")
+
+
+def test_synth_into_a_read_only_parent(unwritable, capsys):
+    rc, out, err = run_cli(capsys, "synth", str(unwritable / "synth"), "--scenes", "1", "--keyframes", "2")
+    assert_one_line_error(rc, err, str(unwritable / "synth"), "cannot write")
+    assert not (unwritable / "synth").exists()
+
+
+def test_eval_json_into_a_read_only_folder_fails_before_the_table(unwritable, real_fixture, capsys):
+    seqs = real_fixture / "sequences"
+    rc, out, err = run_cli(capsys, "eval", "--gt", str(seqs), "--results", str(seqs), "--json",
+                           str(unwritable / "metrics.json"))
+    assert_one_line_error(rc, err, str(unwritable / "metrics.json"), "cannot write")
+    assert out == ""  # checked before any work: no table printed for nothing
+
+
+def test_os_errors_are_one_line(capsys, monkeypatch, tmp_path):
+    """Whatever still meets an unwritable folder (no command can pre-check everything) is one line."""
+    import click
+
+    from detbench import cli
+
+    @click.command("boom")
+    def boom():
+        (tmp_path / "a-file").write_text("")
+        (tmp_path / "a-file" / "x").mkdir()
+
+    monkeypatch.setitem(cli.COMMANDS, "boom", ("synth", ""))
+    monkeypatch.setattr(cli.LazyGroup, "get_command", lambda self, ctx, name: boom)
+    rc, _, err = run_cli(capsys, "boom")
+    assert_one_line_error(rc, err, str(tmp_path / "a-file" / "x"), "Not a directory")
+
+
+def test_artifact_folders_follow_the_umask(tmp_path):
+    from detbench.fileio import atomic_dir
+
+    old = os.umask(0o027)
+    try:
+        with atomic_dir(tmp_path / "art") as d:
+            (d / "x.txt").write_text("1")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "art").stat().st_mode & 0o777 == 0o750

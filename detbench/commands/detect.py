@@ -42,6 +42,10 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
 
     data_dir = resolve_data_dir(data)
     resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
+    from detbench import paths
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(paths.detections_root(), "detection cache")
     res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
                  batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, show_progress=True)
     from detbench.detect.cache import read_meta

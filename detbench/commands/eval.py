@@ -40,9 +40,11 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, no_check, per_seq
     from detbench.evaluate.combine import HIGHER_IS_BETTER
     from detbench.evaluate.loading import pair_sequences
     from detbench.evaluate.table import render
-    from detbench.fileio import atomic_write_json
+    from detbench.fileio import atomic_write_json, ensure_writable
     from detbench.provenance import make_meta
 
+    if json_out:
+        ensure_writable(json_out, "--json file")  # before the work and the table, not after
     total = len(pair_sequences(gt_dir, results_dir))
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating sequences", total=total)

@@ -30,7 +30,9 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from detbench.data.synthetic import write_dataset
+    from detbench.fileio import ensure_writable
 
+    ensure_writable(out, "synthetic dataset")
     cams = tuple(c.strip() for c in cameras.split(",") if c.strip())
     per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
     total = max(scenes, 0) * max(per_scene, 0) * len(cams)

@@ -70,6 +70,9 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
         out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
         extra = {"detector": detector, "run": run_name, "cache_dir": str(cache_dir), "data_dir": str(data),
                  "split": split}
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out, "tracking results")
     with Progress(transient=True) as bar:
         task = bar.add_task(f"tracking ({tracker})", total=len(jobs_list))
         meta = track_split(jobs_list, tracker, out, options, n_jobs=jobs, extra_meta=extra, force=force,

@@ -37,7 +37,11 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
     from detbench.cliopts import parse_key_values
     from detbench.devices import check_device
 
+    from detbench import paths
+    from detbench.fileio import ensure_writable
+
     check_device(device)  # before the heavy imports below
+    ensure_writable(paths.train_dir(name) if name else paths.train_root(), "training run")
     from detbench.train.trainer import train
 
     run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
