@@ -315,3 +315,33 @@ def test_artifact_folders_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "art").stat().st_mode & 0o777 == 0o750
+
+
+# --------------------------------------------------------------------------- evaluation inputs
+def _one_sequence(tmp_path, real_fixture, gt_text=None, res_text=None):
+    seq = "scene-0103_CAM_FRONT"
+    gt_root, res = tmp_path / "gt", tmp_path / "res"
+    shutil.copytree(real_fixture / "sequences" / seq, gt_root / seq)
+    res.mkdir()
+    shutil.copy(gt_root / seq / "gt" / "gt.txt", res / f"{seq}.txt")
+    if gt_text is not None:
+        (gt_root / seq / "gt" / "gt.txt").write_text(gt_text)
+    if res_text is not None:
+        (res / f"{seq}.txt").write_text(res_text)
+    return gt_root, res, seq
+
+
+def test_empty_ground_truth_is_an_error_not_mota_minus_14400(tmp_path, real_fixture, capsys):
+    gt_root, res, seq = _one_sequence(tmp_path, real_fixture, gt_text="")
+    rc, out, err = run_cli(capsys, "eval", "--gt", str(gt_root), "--results", str(res))
+    assert_one_line_error(rc, err, str(gt_root / seq / "gt" / "gt.txt"), "every gt.txt is empty")
+    assert out == ""
+
+
+@pytest.mark.parametrize("which", ["gt", "results"])
+def test_negative_track_ids_are_rejected(tmp_path, real_fixture, capsys, which):
+    row = "1,-3,100,100,50,50,1,1,1\n"
+    gt_root, res, seq = _one_sequence(tmp_path, real_fixture, **{f"{'gt' if which == 'gt' else 'res'}_text": row})
+    path = gt_root / seq / "gt" / "gt.txt" if which == "gt" else res / f"{seq}.txt"
+    rc, _, err = run_cli(capsys, "eval", "--gt", str(gt_root), "--results", str(res))
+    assert_one_line_error(rc, err, f"{path}:1", "id -3 is negative")

@@ -81,6 +81,7 @@ def read_table(path: Path, kind: str) -> np.ndarray:
     ints = out[:, [FRAME, ID, CLASS]]
     frame_id = out[:, FRAME] * (1 << 32) + out[:, ID]
     ok = (np.isfinite(out).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
+          and (out[:, ID] >= 0).all()
           and (out[:, W] > 0).all() and (out[:, H] > 0).all()
           and ((out[:, CLASS] >= 1) & (out[:, CLASS] <= NUM_CLASSES)).all()
           and len(np.unique(frame_id)) == len(out))
