@@ -345,3 +345,25 @@ def test_negative_track_ids_are_rejected(tmp_path, real_fixture, capsys, which):
     path = gt_root / seq / "gt" / "gt.txt" if which == "gt" else res / f"{seq}.txt"
     rc, _, err = run_cli(capsys, "eval", "--gt", str(gt_root), "--results", str(res))
     assert_one_line_error(rc, err, f"{path}:1", "id -3 is negative")
+
+
+def test_zero_track_boxes_says_which_thresholds_are_too_high(capsys, external, tmp_path):
+    """Like `track --detector epoch6 --tracker botsort` after the demo: every score under the defaults."""
+    from detbench.data.mot import read_mot_dets, write_mot_dets
+
+    seq_root, det_dir = external
+    for f in det_dir.glob("*.txt"):
+        dets = read_mot_dets(f)
+        for d in dets:
+            d[:, 4] = 0.2
+        write_mot_dets(f, dets)
+    rc, out, err = run_cli(capsys, "track", "--tracker", "botsort", "--dets", str(det_dir), "--sequences",
+                           str(seq_root), "--out", str(tmp_path / "out"), "--jobs", "1",
+                           "--tracker-opt", "cmc=none")
+    assert rc == 0 and "0 track boxes" in out
+    warning = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+    assert len(warning) == 1
+    n = sum(len(d) for f in det_dir.glob("*.txt") for d in read_mot_dets(f))
+    for needle in (f"{n} detections", f"{n} under new_track_thresh=0.6", f"{n} under track_high_thresh=0.5",
+                   "--tracker-opt", "detbench tune --tracker botsort"):
+        assert needle in warning[0], (needle, warning[0])
