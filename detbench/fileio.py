@@ -54,6 +54,29 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+@contextlib.contextmanager
+def locked(target: str | os.PathLike, on_wait=None) -> Iterator[Path]:
+    """Hold an exclusive lock on ``<parent>/.<name>.lock`` (``flock``: released by the kernel
+    even when the holder dies). A second holder of the same target waits; ``on_wait(lock_path)``
+    is called once first, so the waiting process can say why it is not working."""
+    import fcntl
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.with_name(f".{target.name}.lock")
+    with open(lock_path, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait(lock_path)
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield lock_path
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

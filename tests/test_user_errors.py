@@ -367,3 +367,40 @@ def test_zero_track_boxes_says_which_thresholds_are_too_high(capsys, external, t
     for needle in (f"{n} detections", f"{n} under new_track_thresh=0.6", f"{n} under track_high_thresh=0.5",
                    "--tracker-opt", "detbench tune --tracker botsort"):
         assert needle in warning[0], (needle, warning[0])
+
+
+# --------------------------------------------------------------------------- detect: one computation per key
+def test_two_detects_of_one_cache_key_compute_once(tmp_path, capsys):
+    import threading
+    import time
+
+    from test_detect import load_checkpoint, make_dataset, nano_model, save_checkpoint
+
+    from detbench.detect.api import ensure_detections_for
+
+    data_dir = make_dataset(tmp_path / "data", frames=2)
+    ckpt = save_checkpoint(tmp_path / "epoch_1.pth", nano_model())
+    loading, loads = threading.Event(), []
+
+    def slow_load(path, device="cpu"):
+        loads.append(path)
+        loading.set()
+        time.sleep(1.0)  # the second caller arrives while this one computes
+        return load_checkpoint(path, device)
+
+    results = []
+
+    def call():
+        results.append(ensure_detections_for(ckpt, slow_load, data_dir, "val", detector="epoch1"))
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert loading.wait(60)
+    second = threading.Thread(target=call)
+    second.start()
+    first.join()
+    second.join()
+    assert len(loads) == 1  # the second waited for the lock, then reused the cache
+    assert sorted(r.cache_hit for r in results) == [False, True]
+    assert results[0].cache_dir == results[1].cache_dir
+    assert "waiting for another detect" in capsys.readouterr().err
