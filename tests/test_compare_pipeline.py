@@ -113,3 +113,17 @@ def test_unknown_detector_lists_the_available_ones(setup, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "epoch9" in err and "epoch1" in err and "epoch2" in err
+
+
+def test_a_missing_last_detector_fails_before_any_work(setup, capsys):
+    """Issue 18: every input is checked first; `epoch9` at the end must not cost epoch1's tracking."""
+    data_dir, results = setup
+    for bad, needle in ((["--detectors", "epoch1,epoch9", "--trackers", "iou"], "epoch9"),
+                        (["--detectors", "epoch1,epoch2", "--trackers", "iou,nosuch"], "nosuch"),
+                        (["--detectors", "epoch1,epoch2", "--trackers", "iou", "--tracker-opt",
+                          "iou:min_score=2"], "min_score")):
+        code = main(["compare", *bad, "--run", "r1", "--data", str(data_dir), "--results-dir", str(results)])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    runs = setup[0].parent / "runs"
+    assert not (runs / "detections").exists() and not (runs / "compare").exists() and not results.exists()

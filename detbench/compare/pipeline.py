@@ -157,6 +157,24 @@ def tuned_options(tracker: str) -> dict | None:
     return json.loads(path.read_text())["best"]["options"]
 
 
+def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) -> None:
+    """Every detector name, tracker and option is checked before any work (InputError), so a
+    typo in the last name does not cost the tracking of the first."""
+    from detbench.detect.api import resolve_checkpoint
+    from detbench.devices import check_device
+    from detbench.tracking.run import check_tracker, resolve_params
+
+    check_device(device)
+    for det in detectors:
+        resolve_checkpoint(det, run)
+    for trk in trackers:
+        opts = dict((tracker_options or {}).get(trk, {}))
+        tuned = tuned_options(trk) if use_tuned else None
+        opts = {**(tuned or {}), **opts}
+        resolve_params(trk, opts)
+        check_tracker(trk, opts)
+
+
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
                    run: str | None = None, name: str = "default", tracker_options: dict | None = None,
                    use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
@@ -172,6 +190,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
         detectors = list_run_detectors(run)
+    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     pairs, options_used = [], {}
