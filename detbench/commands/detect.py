@@ -12,7 +12,7 @@ Example:
 
 
 @click.command("detect", epilog=EPILOG)
-@click.option("--detector", required=True, help="Checkpoint name (epoch<N>, latest) of --run, or a .pth path.")
+@click.option("--detector", required=True, help="Checkpoint name (epoch<N>, last) of --run, or a .pth path.")
 @click.option("--run", default=None, help="Training run under runs/train (default: the most recent).")
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True, help="Split to run on (train, val, tune).")

@@ -19,8 +19,8 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
 
     \b
-    Example (the demo's dataset, ~1 min on one core):
-      detbench synth runs/synth --scenes 12 --keyframes 40
+    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes, ~1 min on one core):
+      detbench synth runs/synth --scenes 24 --keyframes 16
       python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
     """
     import json

@@ -15,7 +15,7 @@ Examples:
 
 @click.command("track", epilog=EPILOG)
 @click.option("--tracker", required=True, help="Registered tracker: iou, botsort, bytetrack, ocsort, trackssm.")
-@click.option("--detector", default=None, help="Checkpoint name (epoch<N>, latest) or .pth path; "
+@click.option("--detector", default=None, help="Checkpoint name (epoch<N>, last) or .pth path; "
               "detections come from its cache, computed when missing.")
 @click.option("--run", "run_name", default=None, help="Training run of --detector (default: most recent).")
 @click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
