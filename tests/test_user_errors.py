@@ -404,3 +404,24 @@ def test_two_detects_of_one_cache_key_compute_once(tmp_path, capsys):
     assert sorted(r.cache_hit for r in results) == [False, True]
     assert results[0].cache_dir == results[1].cache_dir
     assert "waiting for another detect" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- output noise
+def test_no_triton_import_and_no_yolox_future_warning():
+    """torchvision.ops (which YOLOX needs) imports torch._dynamo, which imports triton, whose
+    nanobind extension prints "leaked" reports at exit; detbench keeps triton out."""
+    import subprocess
+    import sys
+
+    code = ("import sys, warnings\n"
+            "import detbench\n"
+            "import yolox.models, torchvision.ops\n"
+            "assert sys.modules.get('triton') is None, 'triton was imported'\n"
+            "with warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.warn_explicit('`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
+            "`torch.amp.autocast(\"cuda\", args...)` instead.', FutureWarning, 'yolo_head.py', 472, "
+            "module='yolox.models.yolo_head')\n"
+            "assert not seen, seen\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "leaked" not in p.stderr and "FutureWarning" not in p.stderr
