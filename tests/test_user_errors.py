@@ -425,3 +425,27 @@ def test_no_triton_import_and_no_yolox_future_warning():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "leaked" not in p.stderr and "FutureWarning" not in p.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["detect", "--detector", "epoch9", "--data", "DATA"],
+    ["eval-det", "--detector", "epoch1,epoch9", "--data", "DATA"],
+    ["track", "--tracker", "iou", "--detector", "epoch9", "--data", "DATA"],
+])
+def test_a_wrong_detector_name_fails_before_torch_is_imported(tmp_path, argv):
+    """Error paths are fast: names are resolved before the heavy imports (torch: seconds)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs" / "train" / "r1").mkdir(parents=True)
+    (tmp_path / "runs" / "train" / "r1" / "epoch_1.pth").write_bytes(b"")
+    argv = [str(tmp_path / "data") if a == "DATA" else a for a in argv]
+    code = ("import sys\nfrom detbench.cli import main\n"
+            f"rc = main({argv!r})\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "sys.exit(rc)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, DETBENCH_RUNS=str(tmp_path / "runs")))
+    assert p.returncode == 2, p.stderr
+    assert_one_line_error(p.returncode, p.stderr, "epoch9", "available: epoch1")
