@@ -55,15 +55,16 @@ def _json_default(o):
 
 
 @contextlib.contextmanager
-def locked(target: str | os.PathLike, on_wait=None) -> Iterator[Path]:
-    """Hold an exclusive lock on ``<parent>/.<name>.lock`` (``flock``: released by the kernel
-    even when the holder dies). A second holder of the same target waits; ``on_wait(lock_path)``
-    is called once first, so the waiting process can say why it is not working."""
+def locked(target: str | os.PathLike, lock_dir: str | os.PathLike, on_wait=None) -> Iterator[Path]:
+    """Hold an exclusive lock on ``lock_dir/<parent name>-<name>.lock`` (``flock``: released by
+    the kernel even when the holder dies; the file stays, outside the artifact folders). A second
+    holder of the same target waits; ``on_wait(lock_path)`` is called once first, so the waiting
+    process can say why it is not working."""
     import fcntl
 
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.with_name(f".{target.name}.lock")
+    Path(lock_dir).mkdir(parents=True, exist_ok=True)
+    lock_path = Path(lock_dir) / f"{target.parent.name}-{target.name}.lock"
     with open(lock_path, "a+") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -106,7 +106,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
     key = cache.cache_key(ckpt_sha, data_sha, options)
     cache_dir = paths.detections_root() / key
     # one computation per key: a second `detect` of the same key waits here, then finds the cache
-    with locked(cache_dir, on_wait=_say_waiting):
+    with locked(cache_dir, paths.runs_root() / ".locks", on_wait=_say_waiting):
         problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
         if cache_dir.exists() and not problems:
             CACHE_STATS["hit"] += 1
