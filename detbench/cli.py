@@ -6,6 +6,7 @@ Add a command by adding one line to :data:`COMMANDS`.
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
@@ -72,6 +73,9 @@ def cli(runs_dir):
         os.environ["DETBENCH_RUNS"] = runs_dir
 
 
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.ENOSPC, errno.EDQUOT}
+
+
 def main(argv=None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
     from detbench.errors import DetbenchError
@@ -81,6 +85,13 @@ def main(argv=None) -> int:
     except DetbenchError as e:
         click.echo(f"error: {e}", err=True)
         return e.exit_code
+    except OSError as e:
+        # a folder that cannot be written (permissions, read-only mount, a file where a folder
+        # should be) or a full disk: the path and the reason, not a traceback
+        if e.errno not in _USER_OS_ERRORS or not e.filename:
+            raise
+        click.echo(f"error: {e.filename}: {e.strerror}", err=True)
+        return 2
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

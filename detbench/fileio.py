@@ -55,6 +55,36 @@ def _json_default(o):
 
 
 @contextlib.contextmanager
+def locked(target: str | os.PathLike, lock_dir: str | os.PathLike, on_wait=None) -> Iterator[Path]:
+    """Hold an exclusive lock on ``lock_dir/<parent name>-<name>.lock`` (``flock``: released by
+    the kernel even when the holder dies; the file stays, outside the artifact folders). A second
+    holder of the same target waits; ``on_wait(lock_path)`` is called once first, so the waiting
+    process can say why it is not working."""
+    import fcntl
+
+    target = Path(target)
+    Path(lock_dir).mkdir(parents=True, exist_ok=True)
+    lock_path = Path(lock_dir) / f"{target.parent.name}-{target.name}.lock"
+    with open(lock_path, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait(lock_path)
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield lock_path
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
 def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to ``final`` only on success.
 
@@ -64,6 +94,7 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a finished artifact follows the umask
         yield tmp
         if final.exists():
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -75,6 +106,31 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def ensure_writable(path: str | os.PathLike, what: str = "output") -> Path:
+    """InputError naming ``path`` unless it (a file or folder to be written) can be created there.
+
+    Checked for real, by creating and removing a probe file in the nearest existing folder, so it
+    also holds for root (who ignores mode bits) on read-only mounts and immutable folders. Call it
+    before any work so nothing is computed (or printed) that cannot be saved.
+    """
+    from detbench.errors import InputError
+
+    path = Path(path)
+    probe_dir = path if path.is_dir() else path.parent
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise InputError(f"{path}: cannot write the {what} here: {probe_dir} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".detbench-write-test-", dir=probe_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the {what} here: {probe_dir} is not writable "
+                         f"({e.strerror or e})") from None
+    return path
 
 
 def read_json(path: str | os.PathLike, missing: str = "file not found"):

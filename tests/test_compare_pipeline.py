@@ -146,3 +146,17 @@ def test_attribution_totals_equal_the_idsw_column_and_a_mismatch_stops_compare(s
     assert [line for line in err if not line.startswith("tracking + evaluating")] == [
         f"error: epoch1 x iou: the IDSW causes add up to {car + 1} switches for car, the IDSW column says {car}"]
     assert idsw >= car and not (results / "bad").exists()   # nothing written
+
+
+def test_a_missing_last_detector_fails_before_any_work(setup, capsys):
+    """Issue 18: every input is checked first; `epoch9` at the end must not cost epoch1's tracking."""
+    data_dir, results = setup
+    for bad, needle in ((["--detectors", "epoch1,epoch9", "--trackers", "iou"], "epoch9"),
+                        (["--detectors", "epoch1,epoch2", "--trackers", "iou,nosuch"], "nosuch"),
+                        (["--detectors", "epoch1,epoch2", "--trackers", "iou", "--tracker-opt",
+                          "iou:min_score=2"], "min_score")):
+        code = main(["compare", *bad, "--run", "r1", "--data", str(data_dir), "--results-dir", str(results)])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    runs = setup[0].parent / "runs"
+    assert not (runs / "detections").exists() and not (runs / "compare").exists() and not results.exists()

@@ -85,7 +85,37 @@ def params_from_options(params_cls, options: dict[str, Any] | None, tracker_name
     for key, value in options.items():
         current = getattr(defaults, key)
         converted[key] = _convert(value, current, key, tracker_name)
+        _check_value(converted[key], current, key, tracker_name)
     return params_cls(**converted)
+
+
+def _is_unit_interval(key: str) -> bool:
+    """Score thresholds, IoU thresholds and costs of every registered tracker lie in [0, 1]."""
+    return "thresh" in key or "iou" in key or key in ("min_score", "min_conf")
+
+
+def _check_value(value, current, key, tracker_name) -> None:
+    """Range checks every tracker shares, so a bad value fails before any work with the option's
+    name (not later in a worker): floats finite, thresholds in [0, 1], ``*_s`` seconds >= 0,
+    counts >= 0, ``device`` usable on this machine."""
+    import math
+
+    from detbench.errors import InputError
+
+    where = f"tracker {tracker_name!r}: option {key}={value!r}"
+    if isinstance(current, bool) or isinstance(value, bool):
+        return
+    if isinstance(current, (int, float)) and isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise InputError(f"{where} must be a finite number")
+        if isinstance(current, float) and _is_unit_interval(key) and not 0 <= value <= 1:
+            raise InputError(f"{where} is outside [0, 1] (thresholds are scores or IoUs)")
+        if value < 0 and (key.endswith("_s") or isinstance(current, int)):
+            raise InputError(f"{where} must be >= 0" + (" (seconds)" if key.endswith("_s") else ""))
+    if key == "device" and isinstance(value, str):
+        from detbench.devices import check_device
+
+        check_device(value, f"tracker {tracker_name!r}: option device")
 
 
 def _convert(value, current, key, tracker_name):

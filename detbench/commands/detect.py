@@ -12,7 +12,7 @@ Example:
 
 
 @click.command("detect", epilog=EPILOG)
-@click.option("--detector", required=True, help="Checkpoint name (epoch<N>, latest) of --run, or a .pth path.")
+@click.option("--detector", required=True, help="Checkpoint name (epoch<N>, last) of --run, or a .pth path.")
 @click.option("--run", default=None, help="Training run under runs/train (default: the most recent).")
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True, help="Split to run on (train, val, tune).")
@@ -37,10 +37,15 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     options; an intact cache is reused, a corrupt one recomputed.
     """
 
-    from detbench.detect.api import detect
+    from detbench.detect.api import detect, resolve_checkpoint
     from detbench.detect.options import resolve_data_dir, resolve_device, split_list
 
     data_dir = resolve_data_dir(data)
+    resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
+    from detbench import paths
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(paths.detections_root(), "detection cache")
     res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
                  batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, show_progress=True)
     from detbench.detect.cache import read_meta

@@ -44,10 +44,14 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, no_check, per_seq
     from detbench.evaluate.combine import HIGHER_IS_BETTER
     from detbench.evaluate.loading import pair_sequences
     from detbench.evaluate.table import render
-    from detbench.fileio import atomic_write_json
+    from detbench.fileio import atomic_write_json, ensure_writable
     from detbench.provenance import make_meta
 
-    total = len(pair_sequences(gt_dir, results_dir))
+    if json_out:
+        ensure_writable(json_out, "--json file")  # before the work and the table, not after
+    pairs = pair_sequences(gt_dir, results_dir)
+    _check_ground_truth(pairs, gt_dir)
+    total = len(pairs)
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating sequences", total=total)
         result = evaluate_folders(gt_dir, results_dir, classes=classes, iou=iou, jobs=jobs,
@@ -61,3 +65,19 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, no_check, per_seq
                          {"gt": os.path.abspath(gt_dir), "results": os.path.abspath(results_dir)})
         atomic_write_json(json_out, {**result, "higher_is_better": HIGHER_IS_BETTER, "meta": meta})
         click.echo(f"wrote {json_out}")
+
+
+def _check_ground_truth(pairs, gt_dir) -> None:
+    """Empty gt.txt files score MOTA as -FP x 100 %: no ground truth at all is an error, some
+    empty sequences a warning naming them (a camera may really see nothing)."""
+    from detbench.errors import InputError
+
+    empty = [f.gt_path for f in pairs if not f.gt_path.read_text(encoding="utf-8", errors="replace").strip()]
+    if not empty:
+        return
+    names = ", ".join(str(p) for p in empty[:3]) + (", ..." if len(empty) > 3 else "")
+    if len(empty) == len(pairs):
+        raise InputError(f"{gt_dir}: no ground truth to score against: every gt.txt is empty ({names}); "
+                         f"MOTA and HOTA are undefined")
+    click.echo(f"warning: {len(empty)} of {len(pairs)} gt.txt files are empty ({names}): every result "
+               f"box there is a false positive", err=True)

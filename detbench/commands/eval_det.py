@@ -55,6 +55,10 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     if not names and not caches:
         raise InputError("eval-det: give --detector NAME[,NAME...] or --cache DIR")
     data_dir = resolve_data_dir(data)
+    from detbench.detect.api import resolve_checkpoint
+
+    for name in names:  # every name checked before any work (and before torch is imported)
+        resolve_checkpoint(name, run)
     todo = []  # (label, cache_dir)
     for name in names:
         res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),

@@ -56,3 +56,19 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     console = Console()
     console.width = max(console.width, 120)  # the per-class table is wide; never squash it
     console.print(table)
+    _warn_missing_images(out_dir)
+
+
+def _warn_missing_images(out_dir) -> None:
+    """The tables name keyframe images the dataroot lacks: say so now, not in `train`/`detect`."""
+    import json
+    from pathlib import Path
+
+    meta = json.loads((Path(out_dir) / "meta.json").read_text())
+    root = Path(meta["dataroot"])
+    images = [f["image"] for split, seqs in meta["sequences"].items() for s in seqs
+              for f in json.loads((Path(out_dir) / "sequences" / split / s / "frames.json").read_text())]
+    missing = [p for p in images if not (root / p).is_file()]
+    if missing:
+        click.echo(f"warning: {root}: {len(missing)} of {len(images)} keyframe images are missing "
+                   f"(e.g. {', '.join(missing[:3])}); `detbench train` and `detect` need them", err=True)

@@ -19,8 +19,8 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
 
     \b
-    Example (the demo's dataset, ~1 min on one core):
-      detbench synth runs/synth --scenes 12 --keyframes 40
+    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes, ~1 min on one core):
+      detbench synth runs/synth --scenes 24 --keyframes 16
       python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
     """
     import json
@@ -30,7 +30,9 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from detbench.data.synthetic import write_dataset
+    from detbench.fileio import ensure_writable
 
+    ensure_writable(out, "synthetic dataset")
     cams = tuple(c.strip() for c in cameras.split(",") if c.strip())
     per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
     total = max(scenes, 0) * max(per_scene, 0) * len(cams)

@@ -15,7 +15,7 @@ Examples:
 
 @click.command("track", epilog=EPILOG)
 @click.option("--tracker", required=True, help="Registered tracker: iou, botsort, bytetrack, ocsort, trackssm.")
-@click.option("--detector", default=None, help="Checkpoint name (epoch<N>, latest) or .pth path; "
+@click.option("--detector", default=None, help="Checkpoint name (epoch<N>, last) or .pth path; "
               "detections come from its cache, computed when missing.")
 @click.option("--run", "run_name", default=None, help="Training run of --detector (default: most recent).")
 @click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
@@ -47,7 +47,10 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     from detbench.tracking.sources import from_cache, from_external
     from trackers.base import parse_option_strings
 
+    from detbench.devices import check_device
+
     options = parse_option_strings(tracker_opts)
+    check_device(device)
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):
             raise InputError("--dets and --sequences go together (detections + sequence info)")
@@ -67,6 +70,9 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
         out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
         extra = {"detector": detector, "run": run_name, "cache_dir": str(cache_dir), "data_dir": str(data),
                  "split": split}
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out, "tracking results")
     with Progress(transient=True) as bar:
         task = bar.add_task(f"tracking ({tracker})", total=len(jobs_list))
         meta = track_split(jobs_list, tracker, out, options, n_jobs=jobs, extra_meta=extra, force=force,
@@ -74,6 +80,28 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
     how = "reused (same inputs)" if meta.get("reused") else "wrote"
     click.echo(f"{how} {len(meta['sequences'])} sequences, {rows} track boxes -> {out}")
+    if rows == 0:
+        hint = _why_no_tracks(jobs_list, meta.get("params") or {}, tracker, detector)
+        if hint:
+            click.echo(f"warning: {hint}", err=True)
+
+
+def _why_no_tracks(jobs_list, params: dict, tracker: str, detector) -> str | None:
+    """No track box at all: count the detections under each score threshold of the tracker."""
+    import numpy as np
+
+    scores = np.concatenate([d[:, 4] for j in jobs_list for d in j.load_detections()] or [np.zeros(0)])
+    if not len(scores):
+        return "the detections are empty: there was nothing to track"
+    skip = ("match", "iou", "proximity", "appearance")
+    thresholds = {k: v for k, v in params.items() if isinstance(v, float) and not isinstance(v, bool)
+                  and ("thresh" in k or k in ("min_score", "min_conf")) and not any(s in k for s in skip)}
+    below = ", ".join(f"{int((scores < v).sum())} under {k}={v:g}" for k, v in sorted(thresholds.items(),
+                                                                                   key=lambda kv: -kv[1]))
+    tune = f"detbench tune --tracker {tracker}" + (f" --detector {detector}" if detector else "")
+    return (f"0 track boxes from {len(scores)} detections scoring at most {scores.max():.3g}"
+            + (f" ({below})" if below else "") + f": the tracker's score thresholds sit above this "
+            f"detector's scores; lower them with --tracker-opt KEY=VALUE or run `{tune}`")
 
 
 def _only_dataset():

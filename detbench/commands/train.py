@@ -35,6 +35,13 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
     from detbench.cliopts import parse_key_values
+    from detbench.devices import check_device
+
+    from detbench import paths
+    from detbench.fileio import ensure_writable
+
+    check_device(device)  # before the heavy imports below
+    ensure_writable(paths.train_dir(name) if name else paths.train_root(), "training run")
     from detbench.train.trainer import train
 
     run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,

@@ -54,8 +54,9 @@ def command(data, epochs, batch_size, lr, l1_weight, giou_weight, frame_rate, de
         data_dir = paths.data_dir(data)
     if not (data_dir / "sequences").is_dir():
         raise InputError(f"{data_dir}: not a prepared dataset (no sequences/ folder); run detbench prepare first")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: CUDA is not available on this machine")
+    from detbench.devices import check_device
+
+    check_device(device)
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]

@@ -24,6 +24,9 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
     split: runs/tune/TRACKER/DETECTOR__DATA__SPLIT__KEY.json, which `detbench compare --tuned`
     uses for this (detector, tracker) pair only."""
+    from detbench.devices import check_device
+
+    check_device(device)
     from detbench.tune import tune
 
     def show(options, overall):

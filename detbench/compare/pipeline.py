@@ -43,10 +43,9 @@ def _run_dir(run: str | None) -> Path:
     if run:
         p = Path(run)
         return p if p.is_dir() else paths.train_dir(run)
-    runs = [d for d in paths.train_root().glob("*") if d.is_dir()] if paths.train_root().is_dir() else []
-    if not runs:
-        raise InputError(f"{paths.train_root()}: no training runs")
-    return max(runs, key=lambda d: d.stat().st_mtime)
+    from detbench.train.names import latest_run
+
+    return latest_run()  # the most recent run with a checkpoint (not one interrupted in epoch 1)
 
 
 def evaluation_code_hash() -> str:
@@ -169,6 +168,22 @@ def _meta_hash(out_dir: Path) -> str | None:
     return sha256_file(meta) if meta.is_file() else None
 
 
+def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) -> None:
+    """Every detector name, tracker and option is checked before any work (InputError), so a
+    typo in the last name does not cost the tracking of the first."""
+    from detbench.detect.api import resolve_checkpoint
+    from detbench.devices import check_device
+    from detbench.tracking.run import check_tracker, resolve_params
+
+    check_device(device)
+    for det in detectors:
+        resolve_checkpoint(det, run)
+    for trk in trackers:
+        opts = dict((tracker_options or {}).get(trk, {}))   # tuned values are checked by pair_settings
+        resolve_params(trk, opts)
+        check_tracker(trk, opts)
+
+
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
                    run: str | None = None, name: str = "default", tracker_options: dict | None = None,
                    use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
@@ -192,6 +207,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
         detectors = list_run_detectors(run)
+    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")

@@ -79,7 +79,7 @@ def considered(table: np.ndarray) -> np.ndarray:
 def read_mot(path: str | Path, *, kind: str = "results", include_ignored: bool = False) -> np.ndarray:
     """Read a ground-truth (``kind='gt'``) or results file into a (K, 9) float64 array.
 
-    Rejects non-integer frames or ids, frames < 1, non-positive sizes, non-finite values,
+    Rejects non-integer frames or ids, frames < 1, negative ids, non-positive sizes, non-finite values,
     class ids outside 1..7 (ground-truth ignore rows may also have class 0) and an id repeated
     within one frame (ignore rows included). Ground truth: ignore rows (consider flag 0) are
     validated and then left out unless ``include_ignored``.
@@ -93,6 +93,9 @@ def read_mot(path: str | Path, *, kind: str = "results", include_ignored: bool =
         tid = _as_int(path, lineno, "id", p[1])
         if frame < 1:
             raise InputError(f"{path}:{lineno}: frame {frame} is below 1 (MOT frames are 1-based)")
+        if tid < 0:
+            raise InputError(f"{path}:{lineno}: id {tid} is negative (track ids are >= 0; "
+                             f"-1 marks a detections file, not {'ground truth' if kind == 'gt' else 'tracking results'})")
         x, y, w, h = (_as_float(path, lineno, n, t) for n, t in zip("xywh", p[2:6]))
         if w <= 0 or h <= 0:
             raise InputError(f"{path}:{lineno}: box size {w}x{h} is not positive")

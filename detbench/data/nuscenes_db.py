@@ -49,19 +49,99 @@ def check_database(dataroot: str | Path, version: str) -> Path:
     return table_root
 
 
-def load_nuscenes(dataroot: str | Path, version: str):
-    """``nuscenes.nuscenes.NuScenes`` for ``dataroot/version``, quietly; InputError on bad input."""
+def load_nuscenes(dataroot: str | Path, version: str, warn=None):
+    """``nuscenes.nuscenes.NuScenes`` for ``dataroot/version``, quietly; InputError on bad input.
+
+    Besides what the devkit checks, the geometry every box needs is checked here (see
+    :func:`check_geometry`); ``warn`` (default: a line on stderr) hears about suspicious sizes."""
     table_root = check_database(dataroot, version)
     from nuscenes.nuscenes import NuScenes
 
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            return NuScenes(version=version, dataroot=str(Path(dataroot)), verbose=False)
+            nusc = NuScenes(version=version, dataroot=str(Path(dataroot)), verbose=False)
     except json.JSONDecodeError as e:
-        raise InputError(f"{table_root}: a table is not valid JSON ({e})") from None
+        bad = _first_bad_table(table_root)
+        raise InputError(f"{bad or table_root}: {'table' if bad else 'a table'} is not valid JSON ({e})") from None
     except Exception as e:  # the devkit signals bad tables with bare asserts and KeyErrors
+        bad = _first_bad_table(table_root)
+        if bad is not None:
+            raise InputError(f"{bad}: not a JSON list of records (empty, truncated or another type)") from None
         raise InputError(f"{table_root}: the devkit cannot load this database "
                          f"({type(e).__name__}: {e})") from None
+    check_geometry(nusc, table_root, warn or _warn_stderr)
+    return nusc
+
+
+def _warn_stderr(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _first_bad_table(table_root: Path) -> Path | None:
+    """The first table file that is not a JSON list (only called once loading has failed)."""
+    for name in TABLES:
+        path = table_root / f"{name}.json"
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return path
+        if not isinstance(records, list):
+            return path
+    return None
+
+
+# table -> (field, number of values): what projecting a box reads from each record
+GEOMETRY = {"sample_annotation": (("translation", 3), ("size", 3), ("rotation", 4)),
+            "ego_pose": (("translation", 3), ("rotation", 4)),
+            "calibrated_sensor": (("translation", 3), ("rotation", 4))}
+
+
+def _numbers(value, n: int) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == n
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+
+
+def check_geometry(nusc, table_root: Path, warn) -> None:
+    """Every record's translation / rotation / size present as numbers (InputError naming the
+    table, record and field otherwise); ego poses and calibrations finite; annotation sizes that
+    are NaN, infinite, zero or negative reported through ``warn`` with their count."""
+    import math
+
+    import numpy as np
+
+    for table, fields in GEOMETRY.items():
+        records = getattr(nusc, table)
+        path = table_root / f"{table}.json"
+        for i, rec in enumerate(records):
+            for name, n in fields:
+                if name not in rec:
+                    raise InputError(f"{path}: record {i + 1} (token {rec.get('token')!r}) has no {name!r}")
+                if not _numbers(rec[name], n):
+                    raise InputError(f"{path}: record {i + 1} (token {rec.get('token')!r}): {name} must be "
+                                     f"{n} numbers, got {rec[name]!r}"[:300])
+                if table != "sample_annotation" and not all(math.isfinite(v) for v in rec[name]):
+                    raise InputError(f"{path}: record {i + 1} (token {rec.get('token')!r}): {name} "
+                                     f"{rec[name]!r} is not finite")
+        if table == "calibrated_sensor":
+            for i, rec in enumerate(records):
+                k = rec.get("camera_intrinsic")
+                if k and not (isinstance(k, list) and len(k) == 3 and all(_numbers(row, 3) for row in k)):
+                    raise InputError(f"{path}: record {i + 1} (token {rec.get('token')!r}): camera_intrinsic "
+                                     f"must be 3 x 3 numbers or empty, got {k!r}"[:300])
+    anns = nusc.sample_annotation
+    if anns:
+        size = np.array([a["size"] for a in anns], dtype=np.float64)
+        pose = np.array([a["translation"] + a["rotation"] for a in anns], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(size).all(1) | (size <= 0).any(1) | ~np.isfinite(pose).all(1)
+        if bad.any():
+            first = anns[int(np.flatnonzero(bad)[0])]
+            warn(f"{table_root / 'sample_annotation.json'}: {int(bad.sum())} of {len(anns)} annotations have "
+                 f"a size that is not positive and finite (NaN, inf, zero or negative) or a non-finite "
+                 f"translation/rotation, e.g. token {first.get('token')!r} size {first['size']}: their "
+                 f"2D boxes are dropped or wrong; fix the table")
 
 
 def table_hashes(dataroot: str | Path, version: str) -> dict[str, str]:

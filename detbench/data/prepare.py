@@ -43,7 +43,7 @@ from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hash
 from detbench.data.projection import box_corners, project_box
 from detbench.data.splits import resolve_splits
 from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, sha256_file
+from detbench.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
 from detbench.provenance import make_meta
 
 KEYFRAME_RATE = 2
@@ -128,6 +128,7 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
     split_scenes, split_source = resolve_splits(dataroot, version, None if splits is None else list(splits),
                                                 set(scene_by_name))
     out = Path(out) if out else paths.data_dir(name or dataroot.name)
+    ensure_writable(out, "prepared dataset")
 
     inputs = {"tables": table_hashes(dataroot, version)}
     if (dataroot / "splits.json").is_file():

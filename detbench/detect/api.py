@@ -19,7 +19,7 @@ from detbench import paths
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.detect import cache
 from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file, sha256_json
+from detbench.fileio import locked, read_json, sha256_file, sha256_json
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
@@ -129,31 +129,40 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
     key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
                                                         cameras, max_det)
     cache_dir = paths.detections_root() / key
-    problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
-    if cache_dir.exists() and not problems:
-        CACHE_STATS["hit"] += 1
-        return DetectResult(cache_dir, True)
-    CACHE_STATS["corrupt" if problems else "miss"] += 1
+    # one computation per key: a second `detect` of the same key waits here, then finds the cache
+    with locked(cache_dir, paths.runs_root() / ".locks", on_wait=_say_waiting):
+        problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
+        if cache_dir.exists() and not problems:
+            CACHE_STATS["hit"] += 1
+            return DetectResult(cache_dir, True)
+        CACHE_STATS["corrupt" if problems else "miss"] += 1
 
-    model, info = load(checkpoint, device)
-    if int(_info(info, "num_classes")) != NUM_CLASSES:
-        raise InputError(f"{checkpoint}: model has {_info(info, 'num_classes')} classes, detbench needs "
-                         f"{NUM_CLASSES} ({', '.join(CLASSES)})")
-    input_size = tuple(int(v) for v in _info(info, "input_size"))
-    t0 = time.perf_counter()
-    blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
-                                 show_progress)
-    seconds = time.perf_counter() - t0
-    meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
-                                            device=str(device)),
-                     inputs={"checkpoint": str(checkpoint), "checkpoint_sha256": ckpt_sha,
-                             "data_dir": str(data_dir), "data_meta_sha256": data_sha},
-                     key=key, detector=detector or checkpoint.stem, run=run, split=split,
-                     class_names=list(CLASSES), epoch=_safe(info, "epoch"), sequences=recs,
-                     num_images=n_images, seconds=round(seconds, 3),
-                     images_per_s=round(n_images / seconds, 2) if seconds > 0 else None)
-    cache.write_cache(cache_dir, meta, blobs)
-    return DetectResult(cache_dir, False, n_images, seconds, problems)
+        model, info = load(checkpoint, device)
+        if int(_info(info, "num_classes")) != NUM_CLASSES:
+            raise InputError(f"{checkpoint}: model has {_info(info, 'num_classes')} classes, detbench needs "
+                             f"{NUM_CLASSES} ({', '.join(CLASSES)})")
+        input_size = tuple(int(v) for v in _info(info, "input_size"))
+        t0 = time.perf_counter()
+        blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
+                                     show_progress)
+        seconds = time.perf_counter() - t0
+        meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
+                                                device=str(device)),
+                         inputs={"checkpoint": str(checkpoint), "checkpoint_sha256": ckpt_sha,
+                                 "data_dir": str(data_dir), "data_meta_sha256": data_sha},
+                         key=key, detector=detector or checkpoint.stem, run=run, split=split,
+                         class_names=list(CLASSES), epoch=_safe(info, "epoch"), sequences=recs,
+                         num_images=n_images, seconds=round(seconds, 3),
+                         images_per_s=round(n_images / seconds, 2) if seconds > 0 else None)
+        cache.write_cache(cache_dir, meta, blobs)
+        return DetectResult(cache_dir, False, n_images, seconds, problems)
+
+
+def _say_waiting(lock_path: Path) -> None:
+    import sys
+
+    print(f"waiting for another detect of the same checkpoint, data and options ({lock_path})",
+          file=sys.stderr, flush=True)
 
 
 def _safe(info, key):
@@ -190,8 +199,8 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
-    """A detector name (``epoch<N>``, ``latest``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.train.checkpoint import resolve_detector
+    """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
+    from detbench.train.names import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 
@@ -200,9 +209,9 @@ def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | N
            nms: float = 0.65, device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
            cameras: list[str] | None = None, show_progress: bool = False) -> DetectResult:
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc)."""
+    ckpt = resolve_checkpoint(detector, run)
     from detbench.train.checkpoint import load_detector
 
-    ckpt = resolve_checkpoint(detector, run)
     return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
                                  device=device, batch_size=batch_size, frames=frames, cameras=cameras,
                                  run=run, show_progress=show_progress)

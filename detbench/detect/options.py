@@ -20,8 +20,11 @@ def resolve_data_dir(data: str) -> Path:
 
 
 def resolve_device(device: str) -> str:
+    """``--device``: ``auto`` -> cuda when present, else cpu; anything else checked (InputError)."""
     if device != "auto":
-        return device
+        from detbench.devices import check_device
+
+        return check_device(device)
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -88,6 +88,7 @@ def read_table(path: Path, kind: str, include_ignored: bool = False) -> np.ndarr
     frame_id = out[:, FRAME] * (1 << 32) + out[:, ID]
     lowest = np.where((out[:, CONSIDER] == 0) & (kind == "gt"), IGNORE_CLASS, 1)
     ok = (np.isfinite(out).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
+          and (out[:, ID] >= 0).all()
           and (out[:, W] > 0).all() and (out[:, H] > 0).all()
           and ((out[:, CLASS] >= lowest) & (out[:, CLASS] <= NUM_CLASSES)).all()
           and len(np.unique(frame_id)) == len(out))

@@ -49,6 +49,21 @@ def resolve_params(tracker: str, options: dict | None) -> dict:
     return asdict(params_from_options(cls.Params, options, tracker))
 
 
+def check_tracker(tracker: str, options: dict | None, frame_rate: float = 2.0) -> None:
+    """Build the tracker once, before any work, so a bad option value (``cmc=xyz``, weights that
+    are not a model) is one InputError naming the option, not a failed sequence in meta.json."""
+    from detbench.errors import InputError
+    from trackers import make_tracker
+
+    try:
+        make_tracker(tracker, options, frame_rate=frame_rate)
+    except InputError as e:
+        if str(e).startswith("tracker "):
+            raise
+        given = ", ".join(f"{k}={v}" for k, v in (options or {}).items())
+        raise InputError(f"tracker {tracker!r}" + (f" with {given}" if given else "") + f": {e}") from None
+
+
 def track_sequence(job: SequenceJob, tracker: str, options: dict | None) -> np.ndarray:
     """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
     from detbench.data.mot import MOT_COLS, tracks_to_mot
@@ -131,6 +146,7 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
 
     out_dir = Path(out_dir)
     params = resolve_params(tracker, options)  # unknown tracker / option: InputError before any work
+    check_tracker(tracker, options, jobs[0].info.frame_rate if jobs else 2.0)
     files = tracker_files(tracker, options)
     digest = inputs_hash(jobs, tracker, params, files)
     if not force and _reusable(out_dir, digest):

@@ -14,16 +14,15 @@ With a frozen trunk, ``model``/``ema`` hold only the head; the trunk lives once 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import torch
 
-from detbench import paths
 from detbench.classes import CLASSES
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_bytes, sha256_file
 from detbench.train.models import build_model, canonical_size, load_pth
+from detbench.train.names import _epoch_files, latest_run, resolve_detector  # noqa: F401 - re-exported
 
 FORMAT = "detbench-yolox/1"
 META_KEYS = ("model_size", "num_classes", "class_names", "input_size", "epoch", "step", "recipe")
@@ -35,44 +34,6 @@ def save_pth(path: Path, obj: dict) -> str:
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
     return sha256_file(path)
-
-
-def _epoch_files(run_dir: Path) -> dict[int, Path]:
-    out = {}
-    for p in run_dir.glob("epoch_*.pth"):
-        m = re.fullmatch(r"epoch_(\d+)\.pth", p.name)
-        if m:
-            out[int(m.group(1))] = p
-    return dict(sorted(out.items()))
-
-
-def latest_run() -> Path:
-    root = paths.train_root()
-    runs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")] if root.is_dir() else []
-    if not runs:
-        raise InputError(f"{root}: no training runs (run `detbench train` first)")
-    return max(runs, key=lambda d: d.stat().st_mtime)
-
-
-def resolve_detector(name: str, run: str | None = None) -> Path:
-    """``epoch<N>`` -> ``epoch_<N>.pth`` of ``run`` (default: the most recently modified run),
-    ``last`` -> its highest epoch, or a path to a ``.pth``. InputError listing the names otherwise."""
-    as_path = Path(name)
-    if as_path.suffix == ".pth" or as_path.is_file():
-        if not as_path.is_file():
-            raise InputError(f"{as_path}: checkpoint not found")
-        return as_path
-    run_dir = paths.train_dir(run) if run else latest_run()
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: training run not found")
-    files = _epoch_files(run_dir)
-    m = re.fullmatch(r"epoch_?(\d+)", name)
-    if m and int(m.group(1)) in files:
-        return files[int(m.group(1))]
-    if name == "last" and files:
-        return files[max(files)]
-    names = ", ".join(f"epoch{n}" for n in files) or "none"
-    raise InputError(f"detector {name!r}: not in run {run_dir} (available: {names}, last, or a .pth path)")
 
 
 def full_state_dict(ckpt: dict, path: Path, use_ema: bool = True) -> dict:

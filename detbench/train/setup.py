@@ -19,14 +19,39 @@ def new_run_dir(name: str | None, recipe: Recipe) -> Path:
     name = name or f"{recipe.name}_{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     run_dir = paths.train_dir(name)
     if run_dir.exists() and any(run_dir.iterdir()):
+        if not (run_dir / "latest.pth").is_file() and not any(run_dir.glob("epoch_*.pth")):
+            if not (run_dir / "recipe.json").is_file():
+                return run_dir  # stopped before it wrote anything worth keeping: start it again
+            raise InputError(f"{run_dir}: run exists but stopped before its first checkpoint; "
+                             f"`detbench train --resume --name {name}` restarts it from step 0 "
+                             f"(or choose another --name)")
         raise InputError(f"{run_dir}: run exists (use --resume to continue it, or another --name)")
     return run_dir
+
+
+def check_resume_model(run_dir: Path, recipe: Recipe, model: str | None) -> None:
+    """``--resume`` continues the run's own model; another ``--model`` is an error, not ignored."""
+    from detbench.train.models import canonical_size
+
+    if model and canonical_size(model) != canonical_size(recipe.model):
+        raise InputError(f"{run_dir / 'recipe.json'}: run {run_dir.name!r} trains {recipe.model}; "
+                         f"--resume cannot switch it to --model {model} (start a new run with another --name)")
+
+
+def saved_init(run_dir: Path) -> str | None:
+    """The ``--init`` weights a run was started with (run.json), to restart it the same way."""
+    try:
+        init = json.loads((run_dir / "run.json").read_text()).get("init") or {}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    path = init.get("path") if isinstance(init, dict) else None
+    return path if path and Path(path).is_file() else None
 
 
 def recipe_from_run(run_dir: Path) -> Recipe:
     path = run_dir / "recipe.json"
     if not path.is_file():
-        raise InputError(f"{path}: not found (nothing to resume)")
+        raise InputError(f"{path}: not found (nothing to resume: the run stopped before it started; run it again without --resume)")
     saved = json.loads(path.read_text())
     names = {f.name for f in dataclasses.fields(Recipe)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in names}

@@ -54,7 +54,16 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
             raise InputError("--resume needs --name RUN")
         run_dir = paths.train_dir(name)
         rec = setup.recipe_from_run(run_dir)
-        latest = load_pth(run_dir / "latest.pth")
+        setup.check_resume_model(run_dir, rec, model)
+        latest = None
+        if (run_dir / "latest.pth").is_file():
+            latest = load_pth(run_dir / "latest.pth")
+        else:  # stopped before its first checkpoint: nothing to continue, so start it again
+            init = init or setup.saved_init(run_dir)
+            say(f"note: {run_dir} has no latest.pth (stopped before its first checkpoint): "
+                f"restarting it from step 0 with its recipe.json" + (f" and --init {init}" if init else ""))
+            (run_dir / "log.jsonl").unlink(missing_ok=True)
+            resume = False
     else:
         if model:
             overrides["model"] = model
@@ -144,7 +153,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
         return out
 
     log = RunLogger(run_dir, rec.epochs * ipe, step, enabled=rank == 0, tensorboard=tensorboard, progress=progress)
-    t0, bad_total = time.perf_counter(), 0
+    t0, bad_total, bad_files = time.perf_counter(), 0, set()
     per_rank = rec.batch_size // world
     try:
         for epoch in range(step // ipe + 1, rec.epochs + 1):
@@ -164,6 +173,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                     for f in names.split("\n"):
                         say(f"warning: {f}: image cannot be decoded, skipped (the next image used)")
                 bad_total += sum(len(b.split("\n")) for b in bad)
+                bad_files.update(f for b in bad for f in b.split("\n"))
                 step += 1
                 lr = lr_at(step, phases, ipe)
                 for g in optimizer.param_groups:
@@ -206,16 +216,21 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                 save_pth(run_dir / f"epoch_{epoch}.pth", checkpoint(epoch, False))
                 save_pth(run_dir / "latest.pth", checkpoint(epoch, True))
             ddp.barrier(world)
-    except DetbenchError:
-        raise
-    except RuntimeError as e:  # a worker's InputError arrives wrapped: surface its one line
-        line = next((ln for ln in str(e).splitlines() if "InputError: " in ln), None)
-        if line:
-            raise InputError(line.split("InputError: ", 1)[1]) from None
-        raise
+    except (DetbenchError, RuntimeError) as e:
+        # a DataLoader worker's InputError arrives re-raised with the worker's whole traceback in
+        # its message: surface its one line, and say how to go on once the input is fixed
+        line = next((ln for ln in reversed(str(e).splitlines()) if "InputError: " in ln), None)
+        if line is None and isinstance(e, InputError) and "\n" not in str(e):
+            line = f"InputError: {e}"
+        if line is None:
+            raise
+        raise InputError(f"{line.split('InputError: ', 1)[1]} (fix it, then continue the run with "
+                         f"`detbench train --resume --name {run_dir.name}`)") from None
     finally:
         log.close()
     if bad_total:
-        say(f"warning: {bad_total} image reads failed and were skipped")
+        names = sorted(bad_files)
+        say(f"warning: {bad_total} image reads failed and were skipped ({len(names)} file(s): "
+            f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
     ddp.cleanup(world)
     return run_dir

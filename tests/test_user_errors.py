@@ -1,0 +1,451 @@
+"""Issue 18: every bad input gives one line naming the file / option and the problem, exit 2,
+no traceback, nothing half-written; no dead ends (an interrupted first epoch, a run's default)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from detbench.cli import main
+
+
+def run_cli(capsys, *argv):
+    """(exit code, stdout, stderr) of ``detbench ARGV`` in this process."""
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc, err, *needles):
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- tracker options
+@pytest.fixture
+def external(tmp_path, real_fixture):
+    """Two real sequences cut to 4 frames, with their ground truth as external detections."""
+    from detbench.data.mot import SeqInfo, read_mot, write_mot, write_mot_dets, write_seqinfo
+    from detbench.data.noisy import noisy_detections
+
+    seq_root, det_dir = tmp_path / "sequences", tmp_path / "dets"
+    for seq in ("scene-0103_CAM_FRONT",):
+        src = real_fixture / "sequences" / seq
+        gt = read_mot(src / "gt" / "gt.txt", kind="gt")
+        gt = gt[gt[:, 0] <= 4]
+        (seq_root / seq / "gt").mkdir(parents=True)
+        write_mot(seq_root / seq / "gt" / "gt.txt", gt)
+        write_seqinfo(seq_root / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 4))
+        (seq_root / seq / "frames.json").write_text(json.dumps(json.loads((src / "frames.json").read_text())[:4]))
+        write_mot_dets(det_dir / f"{seq}.txt", noisy_detections(gt, 4, 1600, 900, seed=0))
+    return seq_root, det_dir
+
+
+@pytest.mark.parametrize("tracker,opt,needle", [
+    ("botsort", "track_buffer_s=-1", "track_buffer_s"),
+    ("botsort", "track_buffer_s=1e400", "track_buffer_s"),
+    ("botsort", "cmc=xyz", "cmc"),
+    ("botsort", "new_track_thresh=2", "new_track_thresh"),
+    ("botsort", "track_high_thresh=nan", "track_high_thresh"),
+    ("bytetrack", "track_thresh=-0.5", "track_thresh"),
+    ("iou", "max_age_s=inf", "max_age_s"),
+    ("ocsort", "min_hits=-1", "min_hits"),
+    ("trackssm", "new_track_thresh=1.5", "new_track_thresh"),
+    ("botsort", "device=cuda:7", "device"),
+])
+def test_bad_tracker_option_values_fail_before_any_work(capsys, external, tmp_path, tracker, opt, needle):
+    seq_root, det_dir = external
+    out = tmp_path / "out"
+    if needle == "device":
+        pytest.importorskip("torch")
+        import torch
+
+        if torch.cuda.device_count() > 7:
+            pytest.skip("this machine has a cuda:7")
+    rc, _, err = run_cli(capsys, "track", "--tracker", tracker, "--dets", str(det_dir), "--sequences",
+                         str(seq_root), "--out", str(out), "--tracker-opt", opt, "--jobs", "1")
+    line = assert_one_line_error(rc, err, needle)
+    assert "meta.json" not in line
+    assert not out.exists()  # no failed meta.json left behind
+
+
+def test_trackssm_weights_that_are_not_a_model(capsys, external, tmp_path):
+    seq_root, det_dir = external
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    (bogus / "model.pth").write_bytes(b"not a torch file")
+    (bogus / "config.json").write_text(json.dumps({"model": {}}))
+    out = tmp_path / "out"
+    rc, _, err = run_cli(capsys, "track", "--tracker", "trackssm", "--dets", str(det_dir), "--sequences",
+                         str(seq_root), "--out", str(out), "--tracker-opt", f"weights={bogus}", "--jobs", "1")
+    line = assert_one_line_error(rc, err, "weights", str(bogus))
+    assert "meta.json" not in line and not out.exists()
+
+
+def test_device_without_cuda_is_one_line(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    from detbench.devices import check_device
+    from detbench.errors import InputError
+
+    with pytest.raises(InputError, match="--device 'cuda:7'"):
+        check_device("cuda:7")
+    with pytest.raises(InputError, match="not a device"):
+        check_device("gpu")
+    assert check_device("cpu") == "cpu"
+    rc, _, err = run_cli(capsys, "train", "--data", str(tmp_path), "--device", "cuda:7")
+    assert_one_line_error(rc, err, "--device", "cuda:7")
+
+
+# --------------------------------------------------------------------------- training dead ends
+TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,
+            tensorboard=False, echo=lambda *_: None)
+
+
+def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, capsys):
+    from test_train_data import make_dataset
+
+    from detbench.errors import InputError
+    from detbench.train.names import latest_run, resolve_detector
+    from detbench.train.trainer import train
+
+    data = make_dataset(tmp_path / "ds", 8)
+    good = train(data, name="good", **TINY)
+    os.utime(good, (1, 1))  # older than the interrupted run below
+    cut = train(data, name="cut", _stop_after_step=1, **TINY)  # "killed" in epoch 1: no latest.pth
+    assert not (cut / "latest.pth").exists() and not list(cut.glob("epoch_*.pth"))
+    assert latest_run() == good and resolve_detector("last") == good / "epoch_3.pth"
+    with pytest.raises(InputError, match="stopped before its first checkpoint.*--resume --name cut"):
+        train(data, name="cut", **TINY)
+    said = []
+    train(data, name="cut", resume=True, progress=False, tensorboard=False, echo=said.append)
+    assert any("no latest.pth" in s and "restarting it from step 0" in s for s in said)
+    assert (cut / "epoch_3.pth").is_file()
+    steps = [json.loads(ln)["step"] for ln in (cut / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    # --resume with another --model is an error, not ignored
+    with pytest.raises(InputError, match="cannot switch it to --model yolox-s"):
+        train(data, name="cut", resume=True, model="yolox-s", progress=False, tensorboard=False,
+              echo=lambda *_: None)
+
+
+def test_corrupt_image_stop_is_one_line_and_resumable(tmp_path, capsys, monkeypatch):
+    from test_train_data import make_dataset
+
+    data = make_dataset(tmp_path / "ds", 8)
+    bad = data / "images" / "003.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    monkeypatch.setenv("DETBENCH_RUNS", str(tmp_path / "runs"))
+    args = ["train", "--data", str(data), "--recipe", "demo", "--epochs", "3", "--batch-size", "4",
+            "--set", "input_size=64,96", "--set", "num_workers=1", "--name", "r"]
+    rc, _, err = run_cli(capsys, *args, "--on-bad-image", "stop")
+    assert_one_line_error(rc, err, str(bad), "cannot be decoded", "--resume --name r")
+    shutil.copy(data / "images" / "002.jpg", bad)  # fixed: the run goes on
+    rc, out, err = run_cli(capsys, *args[:-2], "--resume", "--name", "r")
+    assert rc == 0, err
+    assert (tmp_path / "runs" / "train" / "r" / "epoch_3.pth").is_file()
+
+
+def test_corrupt_image_skip_names_the_files(tmp_path):
+    from test_train_data import make_dataset
+
+    from detbench.train.trainer import train
+
+    data = make_dataset(tmp_path / "ds", 8)
+    bad = data / "images" / "003.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    said = []
+    train(data, name="s", **dict(TINY, echo=said.append))
+    summary = [s for s in said if "image reads failed" in s]
+    assert summary and str(bad) in summary[0]
+
+
+# --------------------------------------------------------------------------- nuScenes table contents
+@pytest.fixture(scope="module")
+def minidb_master(tmp_path_factory):
+    from nusc_minidb import write_min_db
+
+    return write_min_db(tmp_path_factory.mktemp("minidb"), scenes=2, keyframes=2)
+
+
+def _edit_table(root, table, fn):
+    from nusc_minidb import VERSION
+
+    path = root / VERSION / f"{table}.json"
+    records = json.loads(path.read_text())
+    fn(records)
+    path.write_text(json.dumps(records))
+    return path
+
+
+@pytest.mark.parametrize("case,needles", [
+    ("annotation_without_translation", ("sample_annotation.json", "has no 'translation'")),
+    ("ego_pose_with_strings", ("ego_pose.json", "translation must be 3 numbers")),
+    ("truncated_table", ("sample_data.json", "not valid JSON")),
+    ("empty_table", ("instance.json", "not valid JSON")),
+    ("table_not_a_list", ("visibility.json", "not a JSON list")),
+])
+def test_bad_table_contents_name_the_table(case, needles, minidb_master, tmp_path, capsys):
+    from nusc_minidb import VERSION
+
+    root = tmp_path / "db"
+    shutil.copytree(minidb_master, root)
+    if case == "annotation_without_translation":
+        _edit_table(root, "sample_annotation", lambda r: r[1].pop("translation"))
+    elif case == "ego_pose_with_strings":
+        _edit_table(root, "ego_pose", lambda r: r[0].update(translation=["1.0", "2", "x"]))
+    elif case == "truncated_table":
+        p = root / VERSION / "sample_data.json"
+        p.write_text(p.read_text()[:200])
+    elif case == "empty_table":
+        (root / VERSION / "instance.json").write_text("")
+    elif case == "table_not_a_list":
+        (root / VERSION / "visibility.json").write_text('{"token": "1"}')
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(root), "--version", VERSION, "--name", "x")
+    assert_one_line_error(rc, err, *needles)
+    assert not (tmp_path / "runs" / "data").exists() or not list((tmp_path / "runs" / "data").iterdir())
+
+
+def test_bad_sizes_and_missing_images_are_reported(minidb_master, tmp_path, capsys):
+    from nusc_minidb import VERSION
+
+    root = tmp_path / "db"
+    shutil.copytree(minidb_master, root)
+
+    def bad_sizes(records):
+        records[0]["size"] = [float("nan"), 1.0, 1.0]
+        records[1]["size"] = [-1.0, 4.0, 1.5]
+    _edit_table(root, "sample_annotation", bad_sizes)
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(root), "--version", VERSION, "--name", "x")
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert any("sample_annotation.json: 2 of" in ln and "not positive and finite" in ln for ln in err.splitlines())
+    # the hand-placed database has tables but no images: prepare says so, naming them
+    assert any("keyframe images are missing" in ln and "samples/" in ln for ln in err.splitlines())
+
+
+# --------------------------------------------------------------------------- permissions
+@pytest.fixture(params=["read_only_folder", "file_in_the_way"])
+def unwritable(request, tmp_path):
+    """A folder path this process really cannot write under, as root too.
+
+    Root ignores mode bits, so ``chmod 555`` alone would test nothing there. ``read_only_folder``:
+    mode 555 for a normal user; for root an immutable folder (``chattr +i``, which stops root as
+    well; where the file system has no such attribute, the file-in-the-way case stands in).
+    ``file_in_the_way``: the path's parent is a regular file, so nothing can be created under it,
+    whoever runs the test.
+    """
+    import subprocess
+
+    if request.param == "read_only_folder":
+        d = tmp_path / "ro"
+        d.mkdir()
+        if os.geteuid() != 0:
+            d.chmod(0o555)
+            yield d
+            d.chmod(0o755)
+            return
+        if subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode == 0:
+            try:
+                yield d
+            finally:
+                subprocess.run(["chattr", "-i", str(d)], capture_output=True)
+            return
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    yield blocker
+
+
+def test_runs_folder_not_writable(unwritable, minidb_master, capsys, monkeypatch):
+    from nusc_minidb import VERSION
+
+    monkeypatch.setenv("DETBENCH_RUNS", str(unwritable / "runs"))
+    rc, _, err = run_cli(capsys, "prepare", "--dataroot", str(minidb_master), "--version", VERSION)
+    assert_one_line_error(rc, err, str(unwritable), "cannot write")
+
+
+def test_synth_into_a_read_only_parent(unwritable, capsys):
+    rc, out, err = run_cli(capsys, "synth", str(unwritable / "synth"), "--scenes", "1", "--keyframes", "2")
+    assert_one_line_error(rc, err, str(unwritable / "synth"), "cannot write")
+    assert not (unwritable / "synth").exists()
+
+
+def test_eval_json_into_a_read_only_folder_fails_before_the_table(unwritable, real_fixture, capsys):
+    seqs = real_fixture / "sequences"
+    rc, out, err = run_cli(capsys, "eval", "--gt", str(seqs), "--results", str(seqs), "--json",
+                           str(unwritable / "metrics.json"))
+    assert_one_line_error(rc, err, str(unwritable / "metrics.json"), "cannot write")
+    assert out == ""  # checked before any work: no table printed for nothing
+
+
+def test_os_errors_are_one_line(capsys, monkeypatch, tmp_path):
+    """Whatever still meets an unwritable folder (no command can pre-check everything) is one line."""
+    import click
+
+    from detbench import cli
+
+    @click.command("boom")
+    def boom():
+        (tmp_path / "a-file").write_text("")
+        (tmp_path / "a-file" / "x").mkdir()
+
+    monkeypatch.setitem(cli.COMMANDS, "boom", ("synth", ""))
+    monkeypatch.setattr(cli.LazyGroup, "get_command", lambda self, ctx, name: boom)
+    rc, _, err = run_cli(capsys, "boom")
+    assert_one_line_error(rc, err, str(tmp_path / "a-file" / "x"), "Not a directory")
+
+
+def test_artifact_folders_follow_the_umask(tmp_path):
+    from detbench.fileio import atomic_dir
+
+    old = os.umask(0o027)
+    try:
+        with atomic_dir(tmp_path / "art") as d:
+            (d / "x.txt").write_text("1")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "art").stat().st_mode & 0o777 == 0o750
+
+
+# --------------------------------------------------------------------------- evaluation inputs
+def _one_sequence(tmp_path, real_fixture, gt_text=None, res_text=None):
+    seq = "scene-0103_CAM_FRONT"
+    gt_root, res = tmp_path / "gt", tmp_path / "res"
+    shutil.copytree(real_fixture / "sequences" / seq, gt_root / seq)
+    res.mkdir()
+    shutil.copy(gt_root / seq / "gt" / "gt.txt", res / f"{seq}.txt")
+    if gt_text is not None:
+        (gt_root / seq / "gt" / "gt.txt").write_text(gt_text)
+    if res_text is not None:
+        (res / f"{seq}.txt").write_text(res_text)
+    return gt_root, res, seq
+
+
+def test_empty_ground_truth_is_an_error_not_mota_minus_14400(tmp_path, real_fixture, capsys):
+    gt_root, res, seq = _one_sequence(tmp_path, real_fixture, gt_text="")
+    rc, out, err = run_cli(capsys, "eval", "--gt", str(gt_root), "--results", str(res))
+    assert_one_line_error(rc, err, str(gt_root / seq / "gt" / "gt.txt"), "every gt.txt is empty")
+    assert out == ""
+
+
+@pytest.mark.parametrize("which", ["gt", "results"])
+def test_negative_track_ids_are_rejected(tmp_path, real_fixture, capsys, which):
+    row = "1,-3,100,100,50,50,1,1,1\n"
+    gt_root, res, seq = _one_sequence(tmp_path, real_fixture, **{f"{'gt' if which == 'gt' else 'res'}_text": row})
+    path = gt_root / seq / "gt" / "gt.txt" if which == "gt" else res / f"{seq}.txt"
+    rc, _, err = run_cli(capsys, "eval", "--gt", str(gt_root), "--results", str(res))
+    assert_one_line_error(rc, err, f"{path}:1", "id -3 is negative")
+
+
+def test_zero_track_boxes_says_which_thresholds_are_too_high(capsys, external, tmp_path):
+    """Like `track --detector epoch6 --tracker botsort` after the demo: every score under the defaults."""
+    from detbench.data.mot import read_mot_dets, write_mot_dets
+
+    seq_root, det_dir = external
+    for f in det_dir.glob("*.txt"):
+        dets = read_mot_dets(f)
+        for d in dets:
+            d[:, 4] = 0.2
+        write_mot_dets(f, dets)
+    rc, out, err = run_cli(capsys, "track", "--tracker", "botsort", "--dets", str(det_dir), "--sequences",
+                           str(seq_root), "--out", str(tmp_path / "out"), "--jobs", "1",
+                           "--tracker-opt", "cmc=none")
+    assert rc == 0 and "0 track boxes" in out
+    warning = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+    assert len(warning) == 1
+    n = sum(len(d) for f in det_dir.glob("*.txt") for d in read_mot_dets(f))
+    for needle in (f"{n} detections", f"{n} under new_track_thresh=0.6", f"{n} under track_high_thresh=0.5",
+                   "--tracker-opt", "detbench tune --tracker botsort"):
+        assert needle in warning[0], (needle, warning[0])
+
+
+# --------------------------------------------------------------------------- detect: one computation per key
+def test_two_detects_of_one_cache_key_compute_once(tmp_path, capsys):
+    import threading
+    import time
+
+    from test_detect import load_checkpoint, make_dataset, nano_model, save_checkpoint
+
+    from detbench.detect.api import ensure_detections_for
+
+    data_dir = make_dataset(tmp_path / "data", frames=2)
+    ckpt = save_checkpoint(tmp_path / "epoch_1.pth", nano_model())
+    loading, loads = threading.Event(), []
+
+    def slow_load(path, device="cpu"):
+        loads.append(path)
+        loading.set()
+        time.sleep(1.0)  # the second caller arrives while this one computes
+        return load_checkpoint(path, device)
+
+    results = []
+
+    def call():
+        results.append(ensure_detections_for(ckpt, slow_load, data_dir, "val", detector="epoch1"))
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert loading.wait(60)
+    second = threading.Thread(target=call)
+    second.start()
+    first.join()
+    second.join()
+    assert len(loads) == 1  # the second waited for the lock, then reused the cache
+    assert sorted(r.cache_hit for r in results) == [False, True]
+    assert results[0].cache_dir == results[1].cache_dir
+    assert "waiting for another detect" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- output noise
+def test_no_triton_import_and_no_yolox_future_warning():
+    """torchvision.ops (which YOLOX needs) imports torch._dynamo, which imports triton, whose
+    nanobind extension prints "leaked" reports at exit; detbench keeps triton out."""
+    import subprocess
+    import sys
+
+    code = ("import sys, warnings\n"
+            "import detbench\n"
+            "import yolox.models, torchvision.ops\n"
+            "assert sys.modules.get('triton') is None, 'triton was imported'\n"
+            "with warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.warn_explicit('`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
+            "`torch.amp.autocast(\"cuda\", args...)` instead.', FutureWarning, 'yolo_head.py', 472, "
+            "module='yolox.models.yolo_head')\n"
+            "assert not seen, seen\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "leaked" not in p.stderr and "FutureWarning" not in p.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["detect", "--detector", "epoch9", "--data", "DATA"],
+    ["eval-det", "--detector", "epoch1,epoch9", "--data", "DATA"],
+    ["track", "--tracker", "iou", "--detector", "epoch9", "--data", "DATA"],
+])
+def test_a_wrong_detector_name_fails_before_torch_is_imported(tmp_path, argv):
+    """Error paths are fast: names are resolved before the heavy imports (torch: seconds)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs" / "train" / "r1").mkdir(parents=True)
+    (tmp_path / "runs" / "train" / "r1" / "epoch_1.pth").write_bytes(b"")
+    argv = [str(tmp_path / "data") if a == "DATA" else a for a in argv]
+    code = ("import sys\nfrom detbench.cli import main\n"
+            f"rc = main({argv!r})\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "sys.exit(rc)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, DETBENCH_RUNS=str(tmp_path / "runs")))
+    assert p.returncode == 2, p.stderr
+    assert_one_line_error(p.returncode, p.stderr, "epoch9", "available: epoch1")
