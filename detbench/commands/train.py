@@ -8,7 +8,7 @@ import click
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Prepared dataset directory (runs/data/NAME, from `detbench prepare`).")
 @click.option("--recipe", default="stable_v3", show_default=True,
-              help="stable_v3 | clean_v2 | smooth | demo_base | demo.")
+              help="stable_v3 | clean_v2 | smooth (the study's, as run) | stable_v3_ema | demo_base | demo.")
 @click.option("--model", default=None, help="Model size: yolox-nano|tiny|s|m|l|x (default: the recipe's).")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Initial weights: official YOLOX .pth (e.g. yolox_l.pth) or a detbench checkpoint.")
