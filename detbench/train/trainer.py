@@ -91,6 +91,8 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
             if rank == 0:
                 sha = save_pth(run_dir / "frozen_base.pth", {k: net.state_dict()[k] for k in trunk_keys(net)})
                 base_ref = {"path": "frozen_base.pth", "sha256": sha}
+    if world > 1:
+        ddp.sync_batchnorm(net)  # before the optimizer and EMA see the parameters
     counts = count_parameters(net)
     say(f"model {rec.model}: {counts['total']:,} parameters, {counts['frozen']:,} frozen, "
         f"{counts['trainable']:,} trainable; {ipe} iterations/epoch x {rec.epochs} epochs")
@@ -174,7 +176,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                 try:
                     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                         out = wrapped(imgs, targets)
-                    loss = out["total_loss"]
+                    loss, logged = ddp.global_loss(out, world)
                     finite = math.isfinite(float(loss.detach()))
                 except RuntimeError:
                     # NaN weights can fail inside SimOTA's assignment before any loss exists
@@ -193,8 +195,8 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                     ema.update(net)
                 now = time.perf_counter()
                 row = {"epoch": epoch, "iter": it, "step": step, "lr": lr, "phase": phase.name,
-                       **{k: float(out[f"{k}_loss"].detach()) if torch.is_tensor(out[f"{k}_loss"]) else float(out[f"{k}_loss"]) for k in ("total", "iou", "conf", "cls", "l1")},
-                       "num_fg": float(out["num_fg"]), "images_per_s": rec.batch_size / max(now - t_iter, 1e-9),
+                       **{k: float(logged[k]) for k in ("total", "iou", "conf", "cls", "l1", "num_fg")},
+                       "images_per_s": rec.batch_size / max(now - t_iter, 1e-9),
                        "memory_mb": memory_mb(dev), "time": elapsed + now - t0}
                 log.log(row, rec.epochs)
                 t_iter = now
