@@ -45,6 +45,7 @@ TABLE = [
     ("mosaic_scale", (0.85, 1.15),    (0.8, 1.2),       (0.8, 1.2)),      # 3.1
     ("mixup_scale",  (0.85, 1.15),    (0.8, 1.2),       (0.8, 1.2)),      # 3.1
     ("max_labels",   120,             120,              120),             # YOLOX's loader default (yolox-notes 5)
+    ("loss",         "batched",       "batched",        "batched"),       # YOLOX's assignments (test_train_simota)
     ("num_workers",  4,               4,                4),               # 3.1 says 0: speed only, not results
     ("seed",         0,               0,                0),               # the study was unseeded
     ("classes",      CLASSES,         CLASSES,          CLASSES),         # 3.1 num_classes 7

@@ -116,6 +116,37 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data):
     assert ((cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()) == before
 
 
+def test_train_uses_the_batched_loss_and_reads_losses_every_n_steps(data, monkeypatch):
+    import detbench.train.simota as simota
+    from detbench.train.trainer import TrainingError, train
+
+    calls = []
+    real = simota.assign
+    monkeypatch.setattr(simota, "assign", lambda *a, **k: calls.append(1) or real(*a, **k))
+    # SGD: the same settings as the DDP test below (AdamW turns float noise into whole steps)
+    batched = train(data, name="batched", **DDP)
+    assert len(calls) == 6  # one batched assignment per step, for the whole batch
+    yolox = train(data, name="yolox", loss="yolox", **DDP)
+    assert len(calls) == 6
+    late = train(data, name="late", log_every=4, **DDP)  # read back at steps 2 (epoch end), 4, 6
+    rows = {n: [json.loads(ln) for ln in (r / "log.jsonl").read_text().splitlines()]
+            for n, r in (("batched", batched), ("yolox", yolox), ("late", late))}
+    keys = ("epoch", "iter", "step", "lr", "phase", "total", "iou", "conf", "cls", "l1", "num_fg")
+    assert [[r[k] for k in keys] for r in rows["late"]] == [[r[k] for k in keys] for r in rows["batched"]]
+    for k in ("total", "iou", "conf", "cls", "l1", "num_fg"):  # the same training as with YOLOX's loss
+        assert [r[k] for r in rows["batched"]] == pytest.approx([r[k] for r in rows["yolox"]], rel=1e-3, abs=1e-6), k
+    a, b = _state(batched, 3), _state(yolox, 3)
+    diffs = {k: (a[k] - b[k]).abs().max().item() for k in a if a[k].is_floating_point()}
+    assert max(diffs.values()) < 1e-5, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+    # a non-finite loss read back late still stops before any checkpoint is written
+    state = torch.load(batched / "epoch_1.pth", weights_only=True)
+    state["model"]["head.obj_preds.0.bias"].fill_(float("inf"))
+    torch.save(state, batched / "poisoned.pth")
+    with pytest.raises(TrainingError, match=r"non-finite loss at epoch 1 iter 1 \(step 1.*none written"):
+        train(data, name="bad", init=batched / "poisoned.pth", log_every=4, **DDP)
+    assert not list((batched.parent / "bad").glob("epoch_*.pth"))
+
+
 # SGD (AdamW would magnify float noise in near-zero gradients into whole steps), an LR large enough
 # that the head moves far beyond the tolerance, augmentation on (seeded per sample: rank-independent).
 DDP = dict(recipe="stable_v3", model="yolox-nano", epochs=3, batch_size=4, input_size="64,96",

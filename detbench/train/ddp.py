@@ -105,10 +105,11 @@ def global_loss(out: dict, world: int) -> tuple[torch.Tensor, dict]:
     gradient of one process's ``sum / max(P, 1)``. Logged values are tensors (no host sync here).
     """
     keys = ("total", "iou", "conf", "cls", "l1")
-    terms = [out[f"{k}_loss"] for k in keys]
-    terms = [t.detach().float() if torch.is_tensor(t) else torch.tensor(float(t)) for t in terms]
+    raw = [out[f"{k}_loss"] for k in keys]
     if world == 1:
-        return out["total_loss"], {**dict(zip(keys, terms)), "num_fg": out["num_fg"]}
+        logged = {k: t.detach() if torch.is_tensor(t) else float(t) for k, t in zip(keys, raw)}
+        return out["total_loss"], {**logged, "num_fg": out["num_fg"]}
+    terms = [t.detach().float() if torch.is_tensor(t) else torch.tensor(float(t)) for t in raw]
     fg = torch.as_tensor(out["fg"], dtype=torch.float32, device=out["total_loss"].device).reshape(())
     gts = torch.as_tensor(out["gts"], dtype=torch.float32, device=fg.device).reshape(())
     own = fg.clamp(min=1.0)

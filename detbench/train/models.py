@@ -57,6 +57,13 @@ class DetModel(YoloxModule):
             p.requires_grad_(False)
         self.backbone.eval()
 
+    def use_loss(self, kind: str) -> None:
+        """The training loss: "batched" (detbench.train.simota, the default of every recipe) or "yolox"
+        (YOLOX's per-image SimOTA, the reference); same assignments, same state-dict keys."""
+        from detbench.train.simota import use_loss
+
+        use_loss(self.head, kind)
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.frozen_trunk:

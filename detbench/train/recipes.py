@@ -48,6 +48,9 @@ class Recipe:
     mosaic_scale: tuple[float, float] = (0.1, 2.0)
     mixup_scale: tuple[float, float] = (0.5, 1.5)
     max_labels: int = 120
+    # "batched": SimOTA over the whole batch (detbench.train.simota: YOLOX's assignments, no per-image
+    # loop or host sync); "yolox": YOLOX's own per-image loss, the reference
+    loss: str = "batched"
     num_workers: int = 4
     seed: int = 0
     classes: tuple[str, ...] = field(default=CLASSES)
@@ -59,6 +62,8 @@ class Recipe:
             problems.append(f"input_size {self.input_size} must be multiples of 32")
         if self.optimizer not in ("sgd", "adamw"):
             problems.append(f"optimizer {self.optimizer!r} must be sgd or adamw")
+        if self.loss not in ("batched", "yolox"):
+            problems.append(f"loss {self.loss!r} must be batched or yolox")
         if self.freeze not in ("trunk", "none"):
             problems.append(f"freeze {self.freeze!r} must be trunk or none")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
