@@ -118,24 +118,34 @@ def compare_losses(a, device, h, w):
 
     print(f"{h}x{w}, batch {a.batch}, {a.threads} thread(s), {device}, load average "
           f"{os.getloadavg()[0]:.1f}, median of {a.iters} interleaved steps after {a.warmup} warm-up")
-    print("| model | boxes/image | YOLOX loss step | batched loss step | YOLOX / batched |")
-    print("|---|---|---|---|---|")
+    print("| model | boxes/image | YOLOX loss step | batched loss step | YOLOX / batched | "
+          "YOLOX head + loss | batched head + loss | YOLOX / batched |")
+    print("|---|---|---|---|---|---|---|---|")
     for size in a.models.split(","):
         for n in (int(v) for v in a.boxes.split(",")):
             imgs, targets = make_batch(a.batch, h, w, n_boxes=n)
             imgs, targets = imgs.to(device), targets[:, :n].to(device)  # as train's collate trims
-            runs = {kind: step_fn(*build(size, True, device, kind), imgs, targets, device)
-                    for kind in ("yolox", "batched")}
-            times = {kind: [] for kind in runs}
+            runs, heads = {}, {}
+            for kind in ("yolox", "batched"):
+                model, opt = build(size, True, device, kind)
+                runs[kind] = step_fn(model, opt, imgs, targets, device)
+                with torch.no_grad():
+                    feats = model.backbone(imgs)  # the head's own share: forward + loss, no backward
+                heads[kind] = (lambda m=model, f=feats: m.head(f, targets, imgs))
+            times = {k: [] for k in ("yolox", "batched", "yolox_head", "batched_head")}
             for i in range(a.warmup + a.iters):
-                for kind, fn in runs.items():
-                    t = time.perf_counter()
-                    fn()
-                    if i >= a.warmup:
-                        times[kind].append(time.perf_counter() - t)
+                for kind in ("yolox", "batched"):
+                    for key, fn in ((kind, runs[kind]), (f"{kind}_head", heads[kind])):
+                        t = time.perf_counter()
+                        fn()
+                        if device.type == "cuda":
+                            torch.cuda.synchronize()
+                        if i >= a.warmup:
+                            times[key].append(time.perf_counter() - t)
             med = {k: statistics.median(v) for k, v in times.items()}
             print(f"| {size} | {n} | {med['yolox']:.3f} s | {med['batched']:.3f} s | "
-                  f"{med['yolox'] / med['batched']:.2f} |", flush=True)
+                  f"{med['yolox'] / med['batched']:.2f} | {med['yolox_head'] * 1e3:.0f} ms | "
+                  f"{med['batched_head'] * 1e3:.0f} ms | {med['yolox_head'] / med['batched_head']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
