@@ -132,13 +132,38 @@ def test_losses_and_gradients_equal_yolox(use_l1):
         assert (g_ours[name] - g_ref[name]).abs().max().item() <= 1e-4 * scale + 1e-7, name
 
 
-def test_assignment_has_no_data_dependent_control_flow():
-    """Traced as one graph (a ``.item()``, ``nonzero`` or per-image loop would break it): nothing in
-    the assignment waits for the device."""
+@pytest.mark.parametrize("use_l1", [False, True])
+def test_batched_loss_has_no_data_dependent_control_flow(use_l1):
+    """Assignment and loss traced as one graph each (a ``.item()``, ``nonzero``, boolean indexing or
+    per-image loop would break it): nothing in the loss waits for the device. YOLOX's loss cannot be."""
     import torch._dynamo
+
+    from detbench.train.simota import batched_get_losses
 
     labels, boxes, cls, obj, xs, ys, st = _batch(1)
     torch._dynamo.reset()
     compiled = torch.compile(assign, backend="eager", fullgraph=True)
     got, ref = compiled(labels, boxes, cls, obj, xs, ys, st), assign(labels, boxes, cls, obj, xs, ys, st)
     assert torch.equal(got.fg, ref.fg) and torch.equal(got.matched_gt, ref.matched_gt)
+
+    torch.manual_seed(0)
+    model = build_model("nano", C)
+    use_loss(model.head, "batched")
+    model.head.use_l1 = use_l1
+    model.train()
+    seen = {}
+    real = type(model.head).get_losses
+    type(model.head).get_losses = lambda self, *a, **k: seen.setdefault("args", (a, k)) and real(self, *a, **k)
+    try:
+        model(torch.rand(2, 3, *INPUT) * 255, labels[:2])
+    finally:
+        type(model.head).get_losses = real
+    args, kw = seen["args"]
+    eager = batched_get_losses(model.head, *args, **kw)
+    traced = torch.compile(lambda *a: batched_get_losses(model.head, *a, **kw), backend="eager",
+                           fullgraph=True)(*args)
+    assert [float(v) for v in traced] == pytest.approx([float(v) for v in eager], rel=1e-6)
+    torch._dynamo.reset()
+    with pytest.raises((torch._dynamo.exc.Unsupported, torch._dynamo.exc.UserError), match="data-dependent"):
+        torch.compile(lambda *a: type(model.head).__mro__[1].get_losses(model.head, *a, **kw), backend="eager",
+                      fullgraph=True)(*args)
