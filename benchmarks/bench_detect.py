@@ -56,7 +56,7 @@ def main() -> None:
         model_rate = n / (time.perf_counter() - t0)
 
         t0 = time.perf_counter()
-        for batch in iter_batches(paths, (h, w), args.batch):
+        for batch in iter_batches(paths, (h, w), args.batch, pin_memory=det.cuda):
             det.finish(*batch)
         e2e_rate = len(paths) / (time.perf_counter() - t0)
     print(f"{args.size} {h}x{w} batch {args.batch} {args.device} threads {args.threads} ({det.precision}):"

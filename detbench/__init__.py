@@ -10,8 +10,9 @@ __version__ = "0.1.0"
 #   detbench compiles kernels, and triton's nanobind extension prints dozens of "nanobind: leaked
 #   ..." lines at interpreter exit. A None entry makes `import triton` an ImportError, which torch
 #   treats as "triton not installed" (torch.utils._triton.has_triton_package). DETBENCH_ALLOW_TRITON=1
-#   turns this off (e.g. to torch.compile something in the same process).
-if "triton" not in _sys.modules and not _os.environ.get("DETBENCH_ALLOW_TRITON"):
+#   turns this off, and so does `--compile` on the command line (torch.compile on CUDA needs triton).
+if ("triton" not in _sys.modules and not _os.environ.get("DETBENCH_ALLOW_TRITON")
+        and "--compile" not in _sys.argv):
     _sys.modules["triton"] = None
 # - YOLOX's head calls the deprecated torch.cuda.amp.autocast: a FutureWarning about its code.
 _warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast.*is deprecated", category=FutureWarning,

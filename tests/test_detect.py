@@ -190,6 +190,33 @@ def test_detector_batch_equals_single_and_boxes_inside_images():
         assert (d[:, 2] > d[:, 0]).all() and (np.diff(d[:, 4]) <= 0).all()
 
 
+def test_worker_batches_equal_in_process_preprocessing_and_give_the_same_detections(tmp_path):
+    """detect decodes + letterboxes in DataLoader worker processes: the same tensors, the same boxes."""
+    from detbench.detect.infer import Detector, iter_batches, load_image
+    from detbench.detect.letterbox import letterbox, to_chw_float
+
+    data_dir = make_dataset(tmp_path)
+    root = Path(json.loads((data_dir / "meta.json").read_text())["dataroot"])
+    paths = sorted(root.glob("samples/*.jpg"))
+    assert len(paths) == 6
+    workers = list(iter_batches(paths, INPUT, 4, workers=2))
+    assert [len(b[1]) for b in workers] == [4, 2]  # in order, last batch short
+    det = Detector(nano_model(), INPUT, conf=0.05)
+    found = 0
+    for (batch, ratios, shapes), chunk in zip(workers, (paths[:4], paths[4:])):
+        imgs = [load_image(p) for p in chunk]
+        prepped = [letterbox(im, INPUT) for im in imgs]
+        ref = np.stack([to_chw_float(c) for c, _ in prepped])  # the in-process path of Detector.__call__
+        assert np.array_equal(batch.numpy(), ref) and ratios == [r for _, r in prepped]
+        assert shapes == [im.shape[:2] for im in imgs]
+        for a, b in zip(det.finish(batch, ratios, shapes), det(imgs)):
+            assert np.array_equal(a, b)
+            found += len(a)
+    assert found > 0
+    inproc = list(iter_batches(paths, INPUT, 4, workers=0))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(workers, inproc))
+
+
 # ------------------------------------------------------------------ cache
 @pytest.fixture
 def setup(tmp_path):

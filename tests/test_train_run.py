@@ -116,30 +116,91 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data):
     assert ((cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()) == before
 
 
+def test_train_uses_the_batched_loss_and_reads_losses_every_n_steps(data, monkeypatch):
+    import detbench.train.simota as simota
+    from detbench.train.trainer import TrainingError, train
+
+    calls = []
+    real = simota.assign
+    monkeypatch.setattr(simota, "assign", lambda *a, **k: calls.append(1) or real(*a, **k))
+    # SGD: the same settings as the DDP test below (AdamW turns float noise into whole steps)
+    batched = train(data, name="batched", **DDP)
+    assert len(calls) == 6  # one batched assignment per step, for the whole batch
+    yolox = train(data, name="yolox", loss="yolox", **DDP)
+    assert len(calls) == 6
+    late = train(data, name="late", log_every=4, **DDP)  # read back at steps 2 (epoch end), 4, 6
+    rows = {n: [json.loads(ln) for ln in (r / "log.jsonl").read_text().splitlines()]
+            for n, r in (("batched", batched), ("yolox", yolox), ("late", late))}
+    keys = ("epoch", "iter", "step", "lr", "phase", "total", "iou", "conf", "cls", "l1", "num_fg")
+    assert [[r[k] for k in keys] for r in rows["late"]] == [[r[k] for k in keys] for r in rows["batched"]]
+    for k in ("total", "iou", "conf", "cls", "l1", "num_fg"):  # the same training as with YOLOX's loss
+        assert [r[k] for r in rows["batched"]] == pytest.approx([r[k] for r in rows["yolox"]], rel=1e-3, abs=1e-6), k
+    a, b = _state(batched, 3), _state(yolox, 3)
+    diffs = {k: (a[k] - b[k]).abs().max().item() for k in a if a[k].is_floating_point()}
+    assert max(diffs.values()) < 1e-5, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+    # a non-finite loss read back late still stops before any checkpoint is written
+    state = torch.load(batched / "epoch_1.pth", weights_only=True)
+    state["model"]["head.obj_preds.0.bias"].fill_(float("inf"))
+    torch.save(state, batched / "poisoned.pth")
+    with pytest.raises(TrainingError, match=r"non-finite loss at epoch 1 iter 1 \(step 1.*none written"):
+        train(data, name="bad", init=batched / "poisoned.pth", log_every=4, **DDP)
+    assert not list((batched.parent / "bad").glob("epoch_*.pth"))
+
+
+# SGD (AdamW would magnify float noise in near-zero gradients into whole steps), an LR large enough
+# that the head moves far beyond the tolerance, augmentation on (seeded per sample: rank-independent).
+DDP = dict(recipe="stable_v3", model="yolox-nano", epochs=3, batch_size=4, input_size="64,96",
+           num_workers=0, lr=0.4, lr_mid=0.2, lr_final=0.1, progress=False, tensorboard=False,
+           echo=lambda *_: None)
+
+
 def _ddp_worker(rank, port, data, runs, out):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
                       LOCAL_RANK=str(rank), DETBENCH_RUNS=runs)
     torch.set_num_threads(1)
     from detbench.train.trainer import train
 
-    run = train(data, name="ddp", **TINY)
+    run = train(data, name="ddp", **DDP)
     torch.save({"rank": rank, "run": str(run)}, f"{out}/rank{rank}.pt")
 
 
 @pytest.mark.slow  # two spawned processes re-import torch + yolox
-def test_ddp_two_cpu_processes_with_gloo(data, tmp_path):
+def test_two_gloo_processes_train_the_same_head_as_one_process(data, tmp_path):
+    """Same global batch (4 = 2 x 2), same images per step, same seeds: the same weights.
+
+    Needs both halves of the fix: the loss normalised by the positives of the whole global batch
+    (not each rank's), and the head's BatchNorm statistics over the global batch (synchronised).
+    """
     import torch.multiprocessing as mp
 
+    from detbench.train.trainer import train
+
+    one = train(data, name="one", **DDP)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     runs = os.environ["DETBENCH_RUNS"]
     mp.spawn(_ddp_worker, args=(port, str(data), runs, str(tmp_path)), nprocs=2, join=True)
-    run = torch.load(tmp_path / "rank0.pt", weights_only=True)["run"]
-    log = [json.loads(ln) for ln in open(f"{run}/log.jsonl")]
-    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]  # one line per global step, written by rank 0 only
-    assert json.loads(open(f"{run}/run.json").read())["options"]["world_size"] == 2
-    assert os.path.exists(f"{run}/epoch_3.pth")
+    two = torch.load(tmp_path / "rank0.pt", weights_only=True)["run"]
+    log1 = [json.loads(ln) for ln in open(f"{one}/log.jsonl")]
+    log2 = [json.loads(ln) for ln in open(f"{two}/log.jsonl")]
+    assert [r["step"] for r in log2] == [1, 2, 3, 4, 5, 6]  # one line per global step, written by rank 0 only
+    assert json.loads(open(f"{two}/run.json").read())["options"]["world_size"] == 2
+    # the logged losses are the global batch's, as in the one-process run
+    for k in ("total", "iou", "conf", "cls", "l1", "num_fg"):
+        assert [r[k] for r in log2] == pytest.approx([r[k] for r in log1], rel=1e-4, abs=1e-6), k
+    from detbench.train.checkpoint import read_checkpoint
+    from detbench.train.models import build_model
+
+    torch.manual_seed(0)
+    init = build_model("nano", 7).state_dict()
+    a, b = read_checkpoint(one / "epoch_3.pth")[1], read_checkpoint(f"{two}/epoch_3.pth")[1]
+    heads = [k for k in a if k.startswith("head.") and a[k].is_floating_point()]
+    assert len(heads) > 50 and set(heads) <= set(b)
+    moved = max((a[k] - init[k]).abs().max().item() for k in heads)
+    assert moved > 0.05  # training moved the head far beyond the tolerance below
+    for k in heads:
+        assert torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-5), (k, (a[k] - b[k]).abs().max().item())
 
 
 def test_cli_reports_bad_input_in_one_line(data):

@@ -70,7 +70,7 @@ def test_recipe_values_and_rejections():
     assert (r.model, r.input_size, r.epochs, r.batch_size, r.optimizer, r.momentum, r.nesterov) == \
         ("yolox-l", (800, 1440), 30, 32, "sgd", 0.9, True)
     assert (r.weight_decay, r.ema, r.mosaic_prob, r.mixup_prob, r.hsv_prob, r.flip_prob, r.freeze) == \
-        (5e-4, True, 0.2, 0.15, 1.0, 0.5, "trunk")
+        (5e-4, False, 0.2, 0.15, 1.0, 0.5, "trunk")  # every field: test_train_recipes.py
     with pytest.raises(InputError, match="unknown key.*mosiac_prob"):
         get_recipe("stable_v3", mosiac_prob=0.5)
     with pytest.raises(InputError, match="unknown"):

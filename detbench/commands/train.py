@@ -8,7 +8,7 @@ import click
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
               help="Prepared dataset directory (runs/data/NAME, from `detbench prepare`).")
 @click.option("--recipe", default="stable_v3", show_default=True,
-              help="stable_v3 | clean_v2 | smooth | demo_base | demo.")
+              help="stable_v3 | clean_v2 | smooth (the study's, as run) | stable_v3_ema | demo_base | demo.")
 @click.option("--model", default=None, help="Model size: yolox-nano|tiny|s|m|l|x (default: the recipe's).")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Initial weights: official YOLOX .pth (e.g. yolox_l.pth) or a detbench checkpoint.")
@@ -21,10 +21,13 @@ import click
 @click.option("--on-bad-image", type=click.Choice(["skip", "stop"]), default="skip", show_default=True,
               help="An image that cannot be decoded: warn, count and use the next one, or stop.")
 @click.option("--save-every", type=int, default=0, help="Also write latest.pth every N steps.")
+@click.option("--log-every", type=click.IntRange(min=1), default=None,
+              help="Read the losses back from the device every N steps (default 20 on CUDA, 1 on CPU); "
+                   "log.jsonl keeps one line per step.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field (repeatable), e.g. --set mosaic_prob=0.5.")
 def command(data_dir, recipe, model, init, name, epochs, batch_size, device, resume, split, on_bad_image,
-            save_every, sets):
+            save_every, log_every, sets):
     """Fine-tune YOLOX; writes runs/train/RUN/ (recipe.json, log.jsonl, epoch_N.pth, latest.pth).
 
     \b
@@ -46,5 +49,5 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
 
     run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
                     batch_size=batch_size, device=device, resume=resume, split=split,
-                    on_bad_image=on_bad_image, save_every=save_every, echo=click.echo, **parse_key_values(sets, "--set"))
+                    on_bad_image=on_bad_image, save_every=save_every, log_every=log_every, echo=click.echo, **parse_key_values(sets, "--set"))
     click.echo(f"run: {run_dir}")

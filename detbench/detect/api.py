@@ -123,8 +123,9 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                           detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
                           device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
                           cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
-                          show_progress: bool = False) -> DetectResult:
-    """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``)."""
+                          show_progress: bool = False, compile: bool = False) -> DetectResult:
+    """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``);
+    ``compile``: run the network through ``torch.compile`` (the same detections, not in the key)."""
     checkpoint, data_dir = Path(checkpoint), Path(data_dir)
     key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
                                                         cameras, max_det)
@@ -144,7 +145,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
         input_size = tuple(int(v) for v in _info(info, "input_size"))
         t0 = time.perf_counter()
         blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
-                                     show_progress)
+                                     show_progress, compile)
         seconds = time.perf_counter() - t0
         meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
                                                 device=str(device)),
@@ -172,29 +173,33 @@ def _safe(info, key):
         return None
 
 
-def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, show_progress):
+def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, show_progress, compile=False):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from detbench.detect.infer import Detector, iter_batches
 
-    det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det)
-    total = sum(len(v) for v in seq_frames.values())
-    blobs, recs = {}, {}
+    det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
+    # one loader over the whole split (workers never drain at a sequence boundary), cut per sequence
+    order = [(seq, f) for seq, items in seq_frames.items() for f in items]
+    total = len(order)
+    per_frame = []
     with Progress(TextColumn("detect {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn(),
                   disable=not show_progress) as bar:
         task = bar.add_task("", total=total, rate="-")
-        t0, done = time.perf_counter(), 0
-        for seq, items in seq_frames.items():
-            bar.update(task, description=seq)
-            per_frame = []
-            for batch, ratios, shapes in iter_batches([f.image for f in items], input_size, batch_size):
-                per_frame.extend(det.finish(batch, ratios, shapes))
-                done += len(ratios)
-                bar.update(task, advance=len(ratios), rate=f"{done / max(time.perf_counter() - t0, 1e-9):.1f}")
-            blobs[seq] = cache.pack_sequence(per_frame, [f.keyframe for f in items], [f.timestamp for f in items])
-            recs[seq] = {"num_frames": len(items), "num_keyframes": sum(f.keyframe > 0 for f in items),
-                         "num_dets": int(sum(len(d) for d in per_frame))}
+        t0 = time.perf_counter()
+        for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
+                                                  pin_memory=det.cuda):
+            per_frame.extend(det.finish(batch, ratios, shapes))
+            done = len(per_frame)
+            bar.update(task, completed=done, description=order[done - 1][0],
+                       rate=f"{done / max(time.perf_counter() - t0, 1e-9):.1f}")
+    blobs, recs, start = {}, {}, 0
+    for seq, items in seq_frames.items():
+        dets, start = per_frame[start:start + len(items)], start + len(items)
+        blobs[seq] = cache.pack_sequence(dets, [f.keyframe for f in items], [f.timestamp for f in items])
+        recs[seq] = {"num_frames": len(items), "num_keyframes": sum(f.keyframe > 0 for f in items),
+                     "num_dets": int(sum(len(d) for d in dets))}
     return blobs, recs, total
 
 
@@ -207,14 +212,14 @@ def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
 
 def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None, conf: float = 0.01,
            nms: float = 0.65, device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
-           cameras: list[str] | None = None, show_progress: bool = False) -> DetectResult:
+           cameras: list[str] | None = None, show_progress: bool = False, compile: bool = False) -> DetectResult:
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc)."""
     ckpt = resolve_checkpoint(detector, run)
     from detbench.train.checkpoint import load_detector
 
     return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
                                  device=device, batch_size=batch_size, frames=frames, cameras=cameras,
-                                 run=run, show_progress=show_progress)
+                                 run=run, show_progress=show_progress, compile=compile)
 
 
 def ensure_detections(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,

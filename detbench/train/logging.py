@@ -14,6 +14,7 @@ import torch
 
 from detbench.fileio import atomic_write_text
 
+LOSS_KEYS = ("total", "iou", "conf", "cls", "l1", "num_fg")
 LOG_KEYS = ("epoch", "iter", "step", "lr", "total", "iou", "conf", "cls", "l1", "num_fg",
             "images_per_s", "memory_mb", "time", "phase")
 
@@ -31,6 +32,32 @@ def truncate_log(path: Path, last_step: int) -> None:
         return
     keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= last_step]
     atomic_write_text(path, "".join(ln + "\n" for ln in keep))
+
+
+class StepBuffer:
+    """Steps whose loss values may still be on the device; :meth:`read` copies them all at once."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.values: list[dict] = []
+
+    def __len__(self):
+        return len(self.rows)
+
+    def add(self, row: dict, losses: dict) -> None:
+        self.rows.append(row)
+        self.values.append({k: losses[k] for k in LOSS_KEYS})
+
+    def read(self) -> list[dict]:
+        """The buffered rows with float loss values (one device-to-host copy); empties the buffer."""
+        slots = [(i, k) for i, d in enumerate(self.values) for k in LOSS_KEYS if torch.is_tensor(d[k])]
+        if slots:
+            host = torch.stack([self.values[i][k].detach().float().reshape(()) for i, k in slots]).cpu().tolist()
+            for (i, k), v in zip(slots, host):
+                self.values[i][k] = v
+        out = [{**r, **{k: float(v) for k, v in d.items()}} for r, d in zip(self.rows, self.values)]
+        self.rows, self.values = [], []
+        return out
 
 
 class RunLogger:

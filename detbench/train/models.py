@@ -57,6 +57,13 @@ class DetModel(YoloxModule):
             p.requires_grad_(False)
         self.backbone.eval()
 
+    def use_loss(self, kind: str) -> None:
+        """The training loss: "batched" (detbench.train.simota, the default of every recipe) or "yolox"
+        (YOLOX's per-image SimOTA, the reference); same assignments, same state-dict keys."""
+        from detbench.train.simota import use_loss
+
+        use_loss(self.head, kind)
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.frozen_trunk:
@@ -72,8 +79,12 @@ class DetModel(YoloxModule):
         if not self.training:
             return self.head(fpn_outs)
         total, iou, conf, cls, l1, num_fg = self.head(fpn_outs, targets, x)
+        # YOLOX's head reports positives per ground-truth box; the counts themselves (tensors, no
+        # host sync) let several processes normalise by the global batch (ddp.global_loss)
+        gts = (targets.sum(dim=2) > 0).sum().float()
+        fg = torch.round(num_fg * gts.clamp(min=1.0))
         return {"total_loss": total, "iou_loss": iou, "l1_loss": l1, "conf_loss": conf,
-                "cls_loss": cls, "num_fg": num_fg}
+                "cls_loss": cls, "num_fg": num_fg, "fg": fg, "gts": gts}
 
 
 def build_model(size: str, num_classes: int) -> DetModel:

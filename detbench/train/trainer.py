@@ -21,7 +21,7 @@ from detbench.provenance import make_meta
 from detbench.train import ddp, setup
 from detbench.train.checkpoint import FORMAT, init_state, save_pth
 from detbench.train.data import CocoImages, TrainData, load_coco
-from detbench.train.logging import RunLogger, memory_mb, truncate_log
+from detbench.train.logging import LOSS_KEYS, RunLogger, StepBuffer, memory_mb, truncate_log
 from detbench.train.models import build_model, count_parameters, head_keys, load_init, load_pth, trunk_keys
 from detbench.train.recipes import get_recipe
 from detbench.train.schedule import build_phases, lr_at, phase_of_epoch, phases_json
@@ -32,20 +32,26 @@ class TrainingError(DetbenchError):
 
 
 def _collate(batch):
+    """Images, labels cut to the batch's most boxes (the rest is padding: the loss's (B, G, A)
+    tensors shrink; counted on the host, before the batch reaches the device), bad file names."""
     imgs, labels, bad = zip(*batch)
-    return torch.stack(imgs), torch.stack(labels), [b for b in bad if b]
+    labels = torch.stack(labels)
+    used = int((labels.sum(2) > 0).sum(1).max()) if labels.numel() else 0
+    return torch.stack(imgs), labels[:, : max(used, 1)], [b for b in bad if b]
 
 
 def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=None, name: str | None = None,
           epochs: int | None = None, batch_size: int | None = None, device: str = "cpu", resume: bool = False,
           split: str = "train", on_bad_image: str = "skip", save_every: int = 0, tensorboard: bool = True,
-          progress: bool = True, echo: Callable[[str], None] = print, _stop_after_step: int | None = None,
-          **overrides) -> Path:
+          progress: bool = True, echo: Callable[[str], None] = print, log_every: int | None = None,
+          _stop_after_step: int | None = None, **overrides) -> Path:
     """Train a YOLOX detector on a prepared dataset; returns the run directory.
 
     ``resume=True`` continues run ``name`` from its ``latest.pth`` (exact: same steps, LR, weights).
     ``on_bad_image``: "skip" (warn, count, use the next image) or "stop" (InputError).
     ``save_every``: also write ``latest.pth`` every N steps. ``overrides``: recipe fields.
+    ``log_every``: read the losses back from the device every N steps (default 20 on CUDA, 1 on
+    CPU); ``log.jsonl`` still has one line per step, ``images_per_s`` the mean of its window.
     """
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)
@@ -83,6 +89,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
 
     torch.manual_seed(rec.seed)
     net = build_model(rec.model, len(rec.classes))
+    net.use_loss(rec.loss)
     base_ref, init_info = None, None
     if init and not resume:
         loaded, skipped = load_init(net, init_state(init), init, reinit_cls=rec.reinit_cls)
@@ -100,6 +107,8 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
             if rank == 0:
                 sha = save_pth(run_dir / "frozen_base.pth", {k: net.state_dict()[k] for k in trunk_keys(net)})
                 base_ref = {"path": "frozen_base.pth", "sha256": sha}
+    if world > 1:
+        ddp.sync_batchnorm(net)  # before the optimizer and EMA see the parameters
     counts = count_parameters(net)
     say(f"model {rec.model}: {counts['total']:,} parameters, {counts['frozen']:,} frozen, "
         f"{counts['trainable']:,} trainable; {ipe} iterations/epoch x {rec.epochs} epochs")
@@ -154,6 +163,24 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
 
     log = RunLogger(run_dir, rec.epochs * ipe, step, enabled=rank == 0, tensorboard=tensorboard, progress=progress)
     t0, bad_total, bad_files = time.perf_counter(), 0, set()
+    pending, every = StepBuffer(), log_every or (20 if dev.type == "cuda" else 1)
+    t_window = [t0]
+
+    def flush() -> None:
+        rows = pending.read()
+        now = time.perf_counter()
+        per_s = rec.batch_size * len(rows) / max(now - t_window[0], 1e-9)  # the window's mean
+        t_window[0] = now
+        bad = next((r for r in rows if not math.isfinite(r["total"])), None)
+        for r in rows[: rows.index(bad) if bad else len(rows)]:
+            log.log({**r, "images_per_s": per_s, "memory_mb": memory_mb(dev)}, rec.epochs)
+        if ddp.any_true(bad is not None, world, dev):
+            kept = sorted(run_dir.glob("epoch_*.pth"), key=lambda p: p.stat().st_mtime)
+            where = (f"epoch {bad['epoch']} iter {bad['iter']} (step {bad['step']}, lr {bad['lr']:.3g})"
+                     if bad else "another process's batch")
+            raise TrainingError(f"{run_dir}: non-finite loss at {where}; stopped, last good checkpoint: "
+                                f"{kept[-1].name if kept else 'none written'}")
+
     per_rank = rec.batch_size // world
     try:
         for epoch in range(step // ipe + 1, rec.epochs + 1):
@@ -167,7 +194,6 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                 torch.utils.data.Subset(dataset, mine), batch_size=per_rank, shuffle=False,
                 num_workers=rec.num_workers, pin_memory=dev.type == "cuda", collate_fn=_collate)
             wrapped.train()
-            t_iter = time.perf_counter()
             for it, (imgs, targets, bad) in enumerate(loader, start=first_iter + 1):
                 for names in bad:
                     for f in names.split("\n"):
@@ -184,30 +210,25 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
                 try:
                     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                         out = wrapped(imgs, targets)
-                    loss = out["total_loss"]
-                    finite = math.isfinite(float(loss.detach()))
+                    loss, logged = ddp.global_loss(out, world)
                 except RuntimeError:
-                    # NaN weights can fail inside SimOTA's assignment before any loss exists
+                    # NaN weights can fail inside YOLOX's assignment before any loss exists
                     if all(torch.isfinite(p).all() for p in net.parameters() if p.requires_grad):
                         raise
-                    finite = False
-                if ddp.any_true(not finite, world, dev):
-                    kept = sorted(run_dir.glob("epoch_*.pth"), key=lambda p: p.stat().st_mtime)
-                    raise TrainingError(
-                        f"{run_dir}: non-finite loss at epoch {epoch} iter {it} (step {step}, lr {lr:.3g}); "
-                        f"stopped, last good checkpoint: {kept[-1].name if kept else 'none written'}")
+                    loss = sum((p * 0.0).sum() for p in net.parameters() if p.requires_grad)  # NaN too
+                    logged = dict.fromkeys(LOSS_KEYS, float("nan"))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 if ema is not None:
                     ema.update(net)
-                now = time.perf_counter()
-                row = {"epoch": epoch, "iter": it, "step": step, "lr": lr, "phase": phase.name,
-                       **{k: float(out[f"{k}_loss"].detach()) if torch.is_tensor(out[f"{k}_loss"]) else float(out[f"{k}_loss"]) for k in ("total", "iou", "conf", "cls", "l1")},
-                       "num_fg": float(out["num_fg"]), "images_per_s": rec.batch_size / max(now - t_iter, 1e-9),
-                       "memory_mb": memory_mb(dev), "time": elapsed + now - t0}
-                log.log(row, rec.epochs)
-                t_iter = now
+                pending.add({"epoch": epoch, "iter": it, "step": step, "lr": lr, "phase": phase.name,
+                             "time": elapsed + time.perf_counter() - t0}, logged)
+                # the losses stay on the device until read (one host sync for the whole window),
+                # always before anything is saved: a non-finite loss stops before its checkpoint
+                if (len(pending) >= every or it == ipe or step == _stop_after_step
+                        or (save_every and step % save_every == 0)):
+                    flush()
                 if _stop_after_step is not None and step >= _stop_after_step:
                     return run_dir  # test hook: behaves like a kill right after this step
                 if rank == 0 and save_every and step % save_every == 0 and it < ipe:
