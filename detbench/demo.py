@@ -41,7 +41,10 @@ class DemoConfig:
     # trained for minutes cannot learn them (reference/cpu-demo-measurements.md: >= 40 px helped)
     min_size: float = 40.0
     base: str = ""                 # pretrained base (--init); "" = the committed weights/demo_base/
-    headonly_epochs: int = 10
+    # an earlier demo's synthetic dataroot with exactly these scenes/keyframes/camera/data_seed, read (never
+    # written) instead of rendering it again: the seed sweep (benchmarks/demo_seeds.py) renders it once
+    synth_from: str = ""
+    headonly_epochs: int = 8
     early_epoch: int = 1           # stands in for "epoch 10": the head one epoch after re-initialisation
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few
@@ -89,6 +92,23 @@ def base_weights(cfg: DemoConfig) -> Path:
     return path
 
 
+def reusable_synth(cfg: DemoConfig) -> Path | None:
+    """``cfg.synth_from`` when it is a synthetic dataroot written with this config's options, else InputError."""
+    if not cfg.synth_from:
+        return None
+    path = Path(cfg.synth_from)
+    try:
+        s = json.loads((path / "synth.json").read_text())
+    except (OSError, ValueError):
+        raise InputError(f"{path / 'synth.json'}: not a synthetic dataset written by `detbench synth`") from None
+    want = {"scenes": cfg.scenes, "keyframes": cfg.keyframes, "cameras": [cfg.camera], "seed": cfg.data_seed,
+            "sweeps": False}
+    got = {k: s.get(k) for k in want}
+    if got != want:
+        raise InputError(f"{path / 'synth.json'}: written with {got}, the demo needs {want}")
+    return path.resolve()
+
+
 def publish(src: Path, out: Path) -> None:
     """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete."""
     from detbench.fileio import atomic_dir
@@ -112,6 +132,7 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
+    reused = reusable_synth(cfg)
     import torch
 
     # one compute thread: the data-loader worker takes the other core of a 2-core laptop, and two
@@ -121,7 +142,7 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
     saved_env = os.environ.get(paths.ENV_VAR)
     os.environ[paths.ENV_VAR] = str(root)
     try:
-        return _stages(root, out, base, cfg, say)
+        return _stages(root, out, base, reused, cfg, say)
     finally:
         if saved_env is None:
             os.environ.pop(paths.ENV_VAR, None)
@@ -129,8 +150,8 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
             os.environ[paths.ENV_VAR] = saved_env
 
 
-def _stages(root: Path, out: Path | None, base: Path, cfg: DemoConfig, say) -> dict:
-    synth_dir = root / "synth"
+def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say) -> dict:
+    synth_dir = reused or root / "synth"
     data_dir = paths.data_dir("demo")
     res = root / "results"
     res.mkdir()
@@ -150,8 +171,11 @@ def _stages(root: Path, out: Path | None, base: Path, cfg: DemoConfig, say) -> d
         timings[name] = round(time.perf_counter() - t0, 1)
         say(f"[demo] {name} done in {timings[name]:.0f} s")
 
-    stage("synth", ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
-                    "--cameras", cfg.camera, "--seed", str(cfg.data_seed)])
+    if reused:
+        say(f"[demo] synth: reusing {reused} (written with the same options)")
+    else:
+        stage("synth", ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
+                        "--cameras", cfg.camera, "--seed", str(cfg.data_seed)])
     stage("prepare", ["prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", "demo",
                       "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility),
                       "--min-size", str(cfg.min_size)])
@@ -187,7 +211,7 @@ def _stages(root: Path, out: Path | None, base: Path, cfg: DemoConfig, say) -> d
                "comparison": str((out or res) / "comparison.md"),
                "detector_ap": str((out or res) / "detector_ap.json"),
                "training_report": str((out or res) / "training" / "report.md"),
-               "dataset": str(data_dir), "training_run": str(paths.train_dir(run)), "motion_model": str(motion),
+               "synth": str(synth_dir), "dataset": str(data_dir), "training_run": str(paths.train_dir(run)), "motion_model": str(motion),
                "render": str(render), "commands": commands, "timings_s": timings}
     (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     if out is not None:

@@ -89,10 +89,25 @@ def test_a_failed_demo_leaves_out_as_it_was(tmp_path, monkeypatch):
     assert calls and all(argv[0] == "--runs-dir" for argv in calls)
 
 
+def test_synth_from_must_match_the_demo_config(tmp_path):
+    from detbench.demo import DemoConfig, reusable_synth
+    from detbench.errors import InputError
+
+    (tmp_path / "synth.json").write_text(json.dumps({"scenes": 40, "keyframes": 8, "cameras": ["CAM_FRONT"],
+                                                     "seed": 0, "sweeps": False}))
+    assert reusable_synth(DemoConfig(synth_from=str(tmp_path))) == tmp_path.resolve()
+    with pytest.raises(InputError, match="the demo needs"):
+        reusable_synth(DemoConfig(synth_from=str(tmp_path), data_seed=1))
+    with pytest.raises(InputError, match="not a synthetic dataset"):
+        reusable_synth(DemoConfig(synth_from=str(tmp_path / "nope")))
+
+
 @pytest.mark.slow
 def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_path):
     """The real stages at toy size; a user's runs named like the old demo's survive, twice."""
     from detbench import paths
+    from dataclasses import replace
+
     from detbench.demo import SUMMARY, DemoConfig, run_demo
 
     root = paths.runs_root()
@@ -108,8 +123,8 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     for name in ("comparison.md", "comparison.json", "detector_ap.json", "detector_ap.md", "tracks_example.png",
                  SUMMARY, "training/report.md"):
         assert name in files, name
-    second = run_demo(out, cfg, say=lambda *_: None)
-    assert first["runs"] != second["runs"]
+    second = run_demo(out, replace(cfg, synth_from=first["synth"]), say=lambda *_: None)
+    assert first["runs"] != second["runs"] and second["synth"] == first["synth"]
     for inv in (first["runs"], second["runs"]):
         assert Path(inv).parent == root / "demo" and (Path(inv) / "train" / "head" / "epoch_3.pth").is_file()
     after = _tree(root)
