@@ -1,7 +1,8 @@
 """The demo's result over several training seeds, next to each run's scene-level interval.
 
     python benchmarks/demo_seeds.py --seeds 0,1,2            # runs `detbench demo --seed N` for each
-    python benchmarks/demo_seeds.py --from runs/demo/A runs/demo/B runs/demo/C   # summarise finished runs
+    python benchmarks/demo_seeds.py --from runs/demo/A --seeds 1,2   # run A + two more seeds on A's data
+    python benchmarks/demo_seeds.py --from runs/demo/A runs/demo/B runs/demo/C --seeds ''   # summarise
 
 The interval in each comparison covers which validation scenes were sampled (a paired bootstrap over
 scenes, one trained detector); the spread over seeds covers training variance (another head
@@ -59,19 +60,21 @@ def markdown(rows: list[dict]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--seeds", default="0,1,2", help="seeds to run ('' with --from: only summarise)")
     p.add_argument("--from", dest="done", nargs="*", type=Path, default=None, help="finished demo run folders")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "demo_seeds")
     args = p.parse_args()
     invs = list(args.done or [])
-    if not invs:
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else []
+    if seeds:
         from detbench.demo import DemoConfig, run_demo
 
-        synth = ""
-        for seed in (int(s) for s in args.seeds.split(",")):
+        # the same data for every seed: rendered once (or taken from the first finished run)
+        synth = json.loads((invs[0] / "results" / "demo_summary.json").read_text())["synth"] if invs else ""
+        for seed in seeds:
             t0 = time.perf_counter()
             summary = run_demo(None, DemoConfig(seed=seed, synth_from=synth))
-            synth = summary["synth"]  # the same data for every seed: rendered once
+            synth = summary["synth"]
             invs.append(Path(summary["runs"]))
             print(f"seed {seed}: {time.perf_counter() - t0:.0f} s -> {invs[-1]}")
     rows = [summarise(inv) for inv in invs]

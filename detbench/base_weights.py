@@ -117,6 +117,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
         "val_ap_note": "pycocotools on the base dataset's own val split (float32 weights, before the float16 cast)",
         "checkpoint_sha256_fp32": sha256_file(ckpt),
         "timings_s": timings,
+        "kept_stages": [name for name, ok in done.items() if ok],  # done by an interrupted invocation (--stamp)
         "machine": {"torch_threads": 1, "cpu_count": __import__("os").cpu_count(), "device": cfg.device},
         "trained_at": stamp,
     }
