@@ -20,8 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def summary_dir(inv: Path) -> Path:
+    return inv / "demo" if (inv / "demo" / "demo_summary.json").is_file() else inv / "results"  # older runs
+
+
 def summarise(inv: Path) -> dict:
-    res = inv / "results"
+    res = summary_dir(inv)
     summary = json.loads((res / "demo_summary.json").read_text())
     comp = json.loads((res / "comparison.json").read_text())
     ap = json.loads((res / "detector_ap.json").read_text())["detectors"]
@@ -70,7 +74,7 @@ def main() -> int:
         from detbench.demo import DemoConfig, run_demo
 
         # the same data for every seed: rendered once (or taken from the first finished run)
-        synth = json.loads((invs[0] / "results" / "demo_summary.json").read_text())["synth"] if invs else ""
+        synth = json.loads((summary_dir(invs[0]) / "demo_summary.json").read_text())["synth"] if invs else ""
         for seed in seeds:
             t0 = time.perf_counter()
             summary = run_demo(None, DemoConfig(seed=seed, synth_from=synth))

@@ -8,7 +8,7 @@ show-tracks. Each stage is the real subcommand, run in-process.
 
 Safety: every artifact goes into a fresh folder of this invocation, ``runs/demo/<time>-seed<N>/``
 (the runs root of every stage), so the demo never deletes or overwrites anything it did not create
-itself. The tables and plots are written there (``results/``); with ``out`` they are also
+itself. The tables and plots are written there (``demo/``); with ``out`` they are also
 copied to ``out`` at the very end, atomically (a failed demo leaves ``out`` as it was), and only
 when ``out`` is empty, missing, or an earlier demo's output.
 """
@@ -115,7 +115,9 @@ def publish(src: Path, out: Path) -> None:
 
     with atomic_dir(out) as tmp:
         shutil.copytree(src, tmp, dirs_exist_ok=True)
-        os.chmod(tmp, 0o777 & ~_umask())
+        mode = 0o777 & ~_umask()   # folders readable as the umask says (temporary folders are 0700)
+        for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+            os.chmod(d, mode)
 
 
 def _umask() -> int:
@@ -127,7 +129,7 @@ def _umask() -> int:
 def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print) -> dict:
     """Run every stage in a fresh runs folder; return where everything went (``demo_summary.json``).
 
-    Tables and plots go to ``<invocation>/results/`` and, when ``out`` is given, to ``out``.
+    Tables and plots go to ``<invocation>/demo/`` and, when ``out`` is given, to ``out``.
     """
     out = Path(out) if out is not None else None
     check_out(out)
@@ -153,7 +155,7 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
 def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say) -> dict:
     synth_dir = reused or root / "synth"
     data_dir = paths.data_dir("demo")
-    res = root / "results"
+    res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
     res.mkdir()
     run = "head"
     motion = paths.motion_root() / "demo"

@@ -131,6 +131,6 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     assert {k: v for k, v in after.items() if k in before} == before
     assert json.loads((out / SUMMARY).read_text())["runs"] == second["runs"]
     # same data seed and training seed: the same tables (timings and folders aside)
-    a = json.loads((Path(first["runs"]) / "results" / "comparison.json").read_text())
+    a = json.loads((Path(first["runs"]) / "demo" / "comparison.json").read_text())
     b = json.loads((out / "comparison.json").read_text())
     assert [p.get("overall") for p in a["pairs"]] == [p.get("overall") for p in b["pairs"]]
