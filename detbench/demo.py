@@ -80,7 +80,9 @@ def new_invocation_dir(seed: int) -> Path:
     parent = paths.runs_root() / "demo"
     parent.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(tempfile.mkdtemp(prefix=f"{stamp}-seed{seed}-", dir=parent))
+    root = Path(tempfile.mkdtemp(prefix=f"{stamp}-seed{seed}-", dir=parent))
+    os.chmod(root, 0o777 & ~_umask())  # mkdtemp makes it 0700; colleagues may read a shared runs folder
+    return root
 
 
 def base_weights(cfg: DemoConfig) -> Path:
@@ -217,5 +219,6 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
                "render": str(render), "commands": commands, "timings_s": timings}
     (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     if out is not None:
+        check_out(out)  # again: something else may have appeared there while the demo ran
         publish(res, out)
     return summary
