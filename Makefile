@@ -8,7 +8,7 @@ DEMO_ARGS ?=
 UV = $(shell if uv --version >/dev/null 2>&1; then echo uv; \
 	elif python3 -m uv --version >/dev/null 2>&1; then echo "python3 -m uv"; fi)
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo base-weights bench clean
 
 setup:
 	@if [ -z "$(UV)" ]; then echo "installing uv with pip"; python3 -m pip install -q uv; fi
@@ -20,8 +20,13 @@ _sync:
 test: setup
 	$(UV) run --frozen --no-sync python -m pytest $(PYTEST_ARGS)
 
+# the demo writes everything under runs/demo/<time>-seed<N>-*/ and, here, replaces results/demo/ at the end
 demo: setup
-	$(UV) run --frozen --no-sync detbench demo $(DEMO_ARGS)
+	$(UV) run --frozen --no-sync detbench demo --out results/demo $(DEMO_ARGS)
+
+# retrains the demo's pretrained base (weights/demo_base/, committed): ~25-35 min on 2 CPU cores
+base-weights: setup
+	$(UV) run --frozen --no-sync python -m detbench.base_weights
 
 bench: setup
 	$(UV) run --frozen --no-sync python benchmarks/run_all.py

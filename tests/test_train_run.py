@@ -53,7 +53,7 @@ def test_kill_and_resume_matches_an_uninterrupted_run(data):
         [("warmup", 1, 1, True, False), ("training", 2, 2, True, False), ("finetune", 3, 3, False, True)]
     assert set(a[0]) == {"epoch", "iter", "step", "lr", "total", "iou", "conf", "cls", "l1", "num_fg",
                          "images_per_s", "memory_mb", "time", "phase"}
-    assert a[0]["lr"] == pytest.approx(2.5e-4 / 2)  # demo LR 5e-4 x 4/8, step 1 of a 2-step warmup
+    assert a[0]["lr"] == pytest.approx(5e-4 / 2)  # demo LR 1e-3 x 4/8, step 1 of a 2-step warmup
     assert [r["l1"] > 0 for r in a] == [False] * 4 + [True] * 2
     run = json.loads((full / "run.json").read_text())
     assert run["model_size"] == "yolox-nano" and run["input_size"] == [64, 96] and run["frozen_base"]["sha256"]

@@ -119,16 +119,17 @@ RECIPES: dict[str, Recipe] = {
         lr_mid=5e-4 * 0.01, lr_final=5e-4 * 0.01,  # min_lr_ratio 0.01, flat tail
         warmup_epochs=1, noaug_epochs=2, mosaic_prob=0.5, mixup_prob=0.5, hsv_prob=0.5, flip_prob=0.5,
         degrees=5.0, translate=0.1, shear=1.0, mosaic_scale=(0.8, 1.2), mixup_scale=(0.8, 1.2)),
-    # CPU demo step 1: a short full training of the nano model from scratch (the frozen "base").
+    # The demo's pretrained base (`make base-weights`, detbench/base_weights.py: 8 epochs, committed as
+    # weights/demo_base/): a full training of the nano model from scratch on its own synthetic dataset.
     # Settings from reference/cpu-demo-measurements.md: small input, batch 8, AdamW 2e-3, flip only.
     "demo_base": Recipe(name="demo_base", model="yolox-nano", input_size=(256, 448), epochs=12,
                         batch_size=8, optimizer="adamw", weight_decay=0.05, lr=2e-3, lr_mid=1e-4,
                         lr_final=1e-4, warmup_epochs=1, noaug_epochs=0, ema=False, freeze="none",
                         mosaic_prob=0.0, mixup_prob=0.0, hsv_prob=0.0, flip_prob=0.5, num_workers=1),
-    # CPU demo step 2: the Stable V3 shape (warmup / cosine / cosine + no-aug, head only) in 6 epochs,
-    # from the demo_base checkpoint via --init.
-    "demo": Recipe(name="demo", model="yolox-nano", reinit_cls=True, input_size=(256, 448), epochs=6, batch_size=8,
-                   optimizer="adamw", weight_decay=0.05, lr=5e-4, lr_mid=5e-4 / 3, lr_final=5e-5,
+    # The CPU demo: the Stable V3 shape (warmup / cosine / cosine + no-aug, head only, class layers
+    # re-initialised as from COCO's 80 classes) in 10 epochs, from the committed base via --init.
+    "demo": Recipe(name="demo", model="yolox-nano", reinit_cls=True, input_size=(256, 448), epochs=10, batch_size=8,
+                   optimizer="adamw", weight_decay=0.05, lr=1e-3, lr_mid=1e-3 / 3, lr_final=1e-4,
                    warmup_epochs=1, noaug_epochs=2, ema=False, freeze="trunk", mosaic_prob=0.2,
                    mixup_prob=0.15, hsv_prob=1.0, flip_prob=0.5, degrees=3.0, translate=0.08,
                    shear=0.5, mosaic_scale=(0.85, 1.15), num_workers=1),
