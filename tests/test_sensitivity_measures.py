@@ -118,3 +118,23 @@ def test_init_rules_read_each_trackers_params():
     assert r["trackssm"]["survive"] == 3
     r2 = zero_point.init_rules("ocsort", resolve_params("ocsort", {"min_hits": 3}), 2.0)
     assert r2["confirm"] == 3 and r2["grace"] == 3
+
+
+def test_detector_cache_is_placed_with_the_same_hand_values(tmp_path):
+    """The --detector path: a detection cache directory, measured against a crafted split."""
+    from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
+    from detbench.detect.cache import pack_sequence, write_cache
+    from detbench.sensitivity.detectors import place
+    from detbench.sensitivity.run import load_split
+
+    seq = "s1_CAM_FRONT"
+    write_mot(tmp_path / "seqs" / seq / "gt" / "gt.txt", _gt())
+    write_seqinfo(tmp_path / "seqs" / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 2))
+    dets = [d.astype(np.float32) for d in _dets()]
+    write_cache(tmp_path / "cache", {"detector": "crafted"}, {seq: pack_sequence(dets, [1, 2], [0, 500000])})
+    placed = place([str(tmp_path / "cache")], load_split(tmp_path / "seqs"))
+    m = placed[0]["measured"]
+    assert placed[0]["name"] == "cache"
+    assert (m["recall"], m["fp"], m["confusion"]) == pytest.approx((0.75, 1.0, 1 / 3))
+    assert m["score"] == pytest.approx(5 / 6)
+    assert m["jitter"] == pytest.approx(np.sqrt((0.05 ** 2 + 0.1 ** 2 + np.log(1.2) ** 2 + 0.02 ** 2) / 12), rel=1e-5)

@@ -109,15 +109,23 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
         name = _default_name(gt, data_dir, split)
     out_dir = Path(results_dir) / "sensitivity" / name
 
-    with Progress(TextColumn("[bold]sensitivity[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=False) as bar:
-        task = bar.add_task("", total=None)
+    bar = Progress(TextColumn("[bold]sensitivity[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"), console=console)
+    task = bar.add_task("", total=None)
+
+    def start(total: int) -> None:  # called once the inputs are checked: no bar before an input error
+        bar.update(task, total=total)
+        bar.start()
+
+    try:
         result = run_study(gt, trks, name, axes_, grids, base, grid2d,
                            list(range(first_seed, first_seed + seeds)), overrides, tuned, jobs,
                            paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
                            progress=lambda s: bar.update(task, advance=1, description=s),
-                           on_total=lambda n: bar.update(task, total=n), data_dir=Path(data_dir) if data_dir else None,
+                           on_total=start, data_dir=Path(data_dir) if data_dir else None,
                            split_name=split, run=run, device=device)
+    finally:
+        bar.stop()
     from detbench.provenance import make_meta
 
     result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,

@@ -66,6 +66,10 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     if not trackers:
         raise InputError("--trackers: no tracker named")
     options, extra, notes = tracker_options(trackers, tracker_overrides, use_tuned)
+    from detbench.tracking.run import resolve_params
+
+    for t in trackers:  # an unknown option is an InputError before any work
+        resolve_params(t, options[t])
     points = ax.study_points(base, axes, grids, grid2d)
     seeds_of = {p.key: ([seeds[0]] if p.key == "perfect" else seeds) for p in points}  # perfect: no randomness
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
@@ -80,8 +84,6 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
             results.append(r or {"point": p.key, "tracker": t, "metrics": None,
                                  "error": next((e for u, e in stats["failed"].items()
                                                 if u.startswith(f"{p.key}/") and u.endswith(f"/{t}")), "failed")})
-    from detbench.tracking.run import resolve_params
-
     gt_tables = [generate(seq, ax.PERFECT, 0)[0] for seq in split.sequences]
     n_gt = sum(len(placement.detectable_rows(g)) for g in gt_tables)
     zero = []
