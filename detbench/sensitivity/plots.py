@@ -55,16 +55,37 @@ def _series(res: dict, axis: str, tracker: str, metric: str):
     return (*arr, None if base_i is None else int(np.flatnonzero(order == base_i)[0]))
 
 
+def _zero_panel(pax, res: dict, metric: str, colors) -> None:
+    """Bars: each tracker's value at the zero-degradation point (every GT box, exact)."""
+    by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    for i, t in enumerate(res["trackers"]):
+        r = by.get(("perfect", t))
+        if not r or not r.get("metrics"):
+            continue
+        v = r["metrics"][metric]["value"] * _yscale(metric)
+        pax.bar(i, v, color=colors[i % len(colors)])
+        pax.annotate(f"{v:.0f}" if metric == "IDSW" else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
+    pax.set_xticks(range(len(res["trackers"])), res["trackers"], rotation=30, fontsize=8)
+    pax.set_xlabel("zero degradation (every GT box, exact)")
+    pax.grid(axis="y", alpha=0.3)
+
+
 def axis_figure(res: dict, metric: str, path: Path) -> Path:
     axes_ = res["axes"]
-    fig, panels = plt.subplots(1, len(axes_), figsize=(4.2 * len(axes_), 4.0), squeeze=False, sharey=True)
+    n = len(axes_) + 1
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
+    panels = grid.ravel()
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    values = []
     for j, axis in enumerate(axes_):
-        pax = panels[0, j]
+        pax = panels[j]
         for i, t in enumerate(res["trackers"]):
             x, y, lo, hi, bi = _series(res, axis, t, metric)
             if not len(x):
                 continue
+            values += list(lo)
             c = colors[i % len(colors)]
             pax.plot(x, y, marker="o", ms=4, color=c, label=t)
             pax.fill_between(x, lo, hi, color=c, alpha=0.15, lw=0)
@@ -80,11 +101,17 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
                          textcoords="offset points", fontsize=8)
         pax.set_xlabel(XLABEL[axis])
         pax.grid(alpha=0.3)
-    panels[0, 0].set_ylabel(TITLE[metric])
-    panels[0, 0].legend(title="tracker", fontsize=8)
-    band = "seed band" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
-    fig.suptitle(f"{TITLE[metric]} vs detection quality ({res['name']}; one axis varied around the ringed base "
-                 f"point; shaded: 95 % {band}; dashed: real detectors)", fontsize=10)
+    _zero_panel(panels[len(axes_)], res, metric, colors)
+    for pax in panels[n:]:
+        pax.set_visible(False)
+    if metric == "IDSW" and values and min(values) > 0:
+        panels[0].set_yscale("log")  # shared: one tracker's hundreds must not flatten the others
+    for r_ in range(rows):
+        grid[r_, 0].set_ylabel(TITLE[metric])
+    panels[0].legend(title="tracker", fontsize=8)
+    band = "seed band (one scene)" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
+    fig.suptitle(f"{TITLE[metric]} vs detection quality - {res['name']}: one axis varied at a time around the "
+                 f"ringed base point; shaded: 95 % {band}; dashed: real detectors", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -30,6 +30,22 @@ def _measured(meas: dict) -> str:
     return ", ".join(f"{a} {fmt[a].format(meas[a]) if meas.get(a) is not None else '—'}" for a in ax.AXES)
 
 
+def monotone_deta(res: dict) -> dict[str, bool]:
+    """Per tracker: does DetA fall (strictly) at every step down the recall grid?"""
+    if "recall" not in res.get("grids", {}) or res.get("grid2d"):
+        return {}
+    base = res["base"]["recall"]
+    keys = ["base" if v == base else f"recall={v:g}" for v in sorted(res["grids"]["recall"], reverse=True)]
+    by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    out = {}
+    for t in res["trackers"]:
+        vals = [(by.get((k, t)) or {}).get("metrics") for k in keys]
+        if len(vals) >= 2 and all(vals):
+            d = [v["DetA"]["value"] for v in vals]
+            out[t] = all(a > b for a, b in zip(d, d[1:]))
+    return out
+
+
 def markdown(res: dict) -> str:
     base = res["base"]
     one_scene = len(res["scenes"]) == 1
@@ -37,7 +53,8 @@ def markdown(res: dict) -> str:
            f"Ground truth `{res['gt']}`: {len(res['sequences'])} sequences, {len(res['scenes'])} scene(s), "
            f"{res['n_gt_boxes']} GT boxes. Trackers {', '.join(res['trackers'])}; seeds "
            f"{', '.join(map(str, res['seeds']))}; {res['units']['total']} tracking runs "
-           f"({res['units']['cached']} from the cache), {res['seconds']:.0f} s.", "",
+           f"({res['units']['cached']} from the cache), {res['seconds']:.0f} s wall, "
+           f"{res['units'].get('cpu_s', 0):.0f} CPU-s in the {res['units']['computed']} computed.", "",
            "Synthetic detections from the ground truth (`detbench/sensitivity/degrade.py`), one axis varied "
            "at a time around the base point "
            f"recall {base['recall']:g}, fp {base['fp']:g}/frame, jitter {base['jitter']:g}, score AUC "
@@ -49,6 +66,10 @@ def markdown(res: dict) -> str:
         out.append(f"- {n}")
     if res["notes"]:
         out.append("")
+    mono = monotone_deta(res)
+    if mono:
+        out += ["DetA as recall falls (other axes at the base point): " + "; ".join(
+            f"{t} {'falls monotonically' if ok else 'does NOT fall monotonically'}" for t, ok in mono.items()) + ".", ""]
     out += ["## Zero-degradation point", "",
             "Every GT box, exact, score 1, nothing else: whatever a tracker loses here is its own rule.", "",
             "| tracker | HOTA | DetA | AssA | LocA | MOTA | IDSW | FN | FP | predicted init FN (2 Hz) |",

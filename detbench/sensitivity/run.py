@@ -202,7 +202,7 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
     content, sources = split.content(), _sources_hash()
     params = {t: resolve_params(t, options[t]) for t in {u[3] for u in units}}
     src = {t: sha256_file(inspect.getsourcefile(tracker_class(t))) for t in params}
-    results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}}
+    results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}
     for point, spec, seed, trk in units:
         key = unit_key(content, spec, seed, trk, params[trk], src[trk], extra.get(trk, {}), sources)
         path = cache_root / key[:2] / f"{key}.json"
@@ -229,6 +229,7 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
             stats["failed"]["/".join(map(str, unit))] = error
         else:
             stats["computed"] += 1
+            stats["cpu_s"] = round(stats["cpu_s"] + result.get("cpu_s", 0.0), 3)
         if progress:
             progress(f"{unit[2]} {unit[0]} seed {unit[1]}")
 
