@@ -91,3 +91,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     lines = [line for line in out.err.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], out.err
     assert not (tmp_path / "res").exists()  # nothing half-written
+
+
+def test_two_dimensional_grid(tmp_path, capsys):
+    gt = _split(tmp_path / "seqs")
+    code, out = _run(["--gt", str(gt), "--trackers", "iou", "--grid", "recall,jitter", "--values", "recall=1,0.6",
+                      "--values", "jitter=0,0.1", "--seeds", "1", "--jobs", "1", "--name", "g",
+                      "--results-dir", str(tmp_path / "res"), "--resamples", "50"], capsys)
+    assert code == 0, out.err
+    res = json.loads((tmp_path / "res" / "sensitivity" / "g" / "sensitivity.json").read_text())
+    assert res["grid2d"] == ["recall", "jitter"]
+    keys = [p["key"] for p in res["points"]]
+    assert keys == ["perfect", "base", "recall=1,jitter=0", "recall=1,jitter=0.1", "recall=0.6,jitter=0",
+                    "recall=0.6,jitter=0.1"]
+    by = {r["point"]: r["metrics"]["DetA"]["value"] for r in res["results"]}
+    assert by["recall=0.6,jitter=0"] < by["recall=1,jitter=0"]
+    assert (tmp_path / "res" / "sensitivity" / "g" / "HOTA.png").is_file()

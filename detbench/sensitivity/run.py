@@ -54,8 +54,10 @@ class Split:
                          "frame_rate": s.frame_rate, "timestamps": s.timestamps} for s in self.sequences}
 
 
-def load_split(gt_dir: str | Path) -> Split:
-    """Every ``<seq>/gt/gt.txt`` (+ seqinfo.ini, frames.json) under ``gt_dir``."""
+def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
+    """Every ``<seq>/gt/gt.txt`` (+ seqinfo.ini, frames.json) under ``gt_dir``; frames.json image
+    paths are looked up under the sequence folder, ``gt_dir``, its parent and ``image_roots``
+    (a prepared dataset's dataroot), as ``detbench track`` does."""
     from detbench.data.mot import list_sequences, read_seqinfo
     from detbench.tracking.sources import _frames
 
@@ -73,7 +75,7 @@ def load_split(gt_dir: str | Path) -> Split:
         if not ini.is_file():
             raise InputError(f"{ini}: file not found (the sequence length and frame rate come from it)")
         info = read_seqinfo(ini)
-        stamps, images = _frames(root / n, info, [root / n, root, root.parent])
+        stamps, images = _frames(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
         seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, stamps, images))
     return Split(str(root), tuple(seqs))
 

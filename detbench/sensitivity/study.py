@@ -61,7 +61,13 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     from detbench.sensitivity.detectors import place
 
     t0 = time.perf_counter()
-    split = load_split(gt_dir)
+    roots = ()
+    if data_dir is not None and (Path(data_dir) / "meta.json").is_file():
+        import json
+
+        root = json.loads((Path(data_dir) / "meta.json").read_text(encoding="utf-8")).get("dataroot")
+        roots = (root,) if root else ()
+    split = load_split(gt_dir, roots)
     placed = place(list(detectors or []), split, data_dir, split_name, run, device)  # bad input: before any work
     if not trackers:
         raise InputError("--trackers: no tracker named")
