@@ -50,8 +50,10 @@ class Split:
     sequences: tuple[Sequence, ...]
 
     def content(self) -> dict:
+        # images: BoT-SORT's camera-motion compensation reads them where they exist
         return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],
-                         "frame_rate": s.frame_rate, "timestamps": s.timestamps} for s in self.sequences}
+                         "frame_rate": s.frame_rate, "timestamps": s.timestamps,
+                         "images": [Path(i).name if i else None for i in s.images]} for s in self.sequences}
 
 
 def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
