@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "track": ("track", "Run a tracker over every sequence of a split; write MOT results."),
     "eval": ("eval", "HOTA / CLEAR / Identity metrics of MOT results against ground truth."),
     "compare": ("compare", "Compare detectors x trackers: IDSW/MOTA/HOTA tables with bootstrap CIs."),
+    "sensitivity": ("sensitivity", "Tracker metrics vs detection recall, FP, localisation, scores, classes."),
     "tune": ("tune", "Grid-search a tracker's thresholds on the tuning split."),
     "show-tracks": ("show_tracks", "Render tracks coloured by id, ID switches marked."),
     "demo": ("demo", "The whole pipeline on a synthetic dataset, on a laptop CPU."),

@@ -1,0 +1,160 @@
+"""One figure per metric: the metric against each axis, a curve per tracker with its band, the
+base point ringed, real detectors marked where they were measured; 2-D grids as heatmaps."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from detbench.sensitivity import axes as ax  # noqa: E402
+from detbench.sensitivity.bands import METRICS  # noqa: E402
+
+SCALE = {"jitter": 100.0}
+XLABEL = {"recall": "recall", "fp": "false positives / frame", "jitter": "localisation error (% of box size)",
+          "score": "score separation (ROC AUC)", "confusion": "class confusion (fraction)"}
+TITLE = {"IDSW": "IDSW per run (lower is better)", "HOTA": "HOTA (%)", "AssA": "AssA (%)", "DetA": "DetA (%)",
+         "MOTA": "MOTA (%)"}
+
+
+def _yscale(metric: str) -> float:
+    return 1.0 if metric == "IDSW" else 100.0
+
+
+def _series(res: dict, axis: str, tracker: str, metric: str):
+    """x (measured, mean over seeds), y, low, high along ``axis``; the base point's index."""
+    pts = {p["key"]: p for p in res["points"]}
+    by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    base = pts["base"]
+    keys = []
+    for v in res["grids"][axis]:
+        if v == base["spec"][axis]:
+            keys.append("base")
+        elif f"{axis}={v:g}" in pts:
+            keys.append(f"{axis}={v:g}")
+    xs, ys, lo, hi, base_i = [], [], [], [], None
+    for k in keys:
+        r = by.get((k, tracker))
+        x = pts[k]["measured"].get(axis)
+        if x is None:  # e.g. score separation without false boxes: use the requested value
+            x = pts[k]["spec"][axis]
+        if not r or not r.get("metrics"):
+            continue
+        m = r["metrics"][metric]
+        if k == "base":
+            base_i = len(xs)
+        xs.append(x * SCALE.get(axis, 1.0))
+        ys.append(m["value"] * _yscale(metric))
+        lo.append(m["low"] * _yscale(metric))
+        hi.append(m["high"] * _yscale(metric))
+    order = np.argsort(xs, kind="stable")
+    arr = [np.asarray(a)[order] for a in (xs, ys, lo, hi)]
+    return (*arr, None if base_i is None else int(np.flatnonzero(order == base_i)[0]))
+
+
+def _zero_panel(pax, res: dict, metric: str, colors) -> None:
+    """Bars: each tracker's value at the zero-degradation point (every GT box, exact)."""
+    by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    for i, t in enumerate(res["trackers"]):
+        r = by.get(("perfect", t))
+        if not r or not r.get("metrics"):
+            continue
+        v = r["metrics"][metric]["value"] * _yscale(metric)
+        pax.bar(i, v, color=colors[i % len(colors)])
+        pax.annotate(f"{v:.0f}" if metric == "IDSW" else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
+    pax.set_xticks(range(len(res["trackers"])), res["trackers"], rotation=30, fontsize=8)
+    pax.set_xlabel("zero degradation (every GT box, exact)")
+    pax.grid(axis="y", alpha=0.3)
+
+
+def axis_figure(res: dict, metric: str, path: Path) -> Path:
+    axes_ = res["axes"]
+    n = len(axes_) + 1
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
+    panels = grid.ravel()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    values = []
+    for j, axis in enumerate(axes_):
+        pax = panels[j]
+        for i, t in enumerate(res["trackers"]):
+            x, y, lo, hi, bi = _series(res, axis, t, metric)
+            if not len(x):
+                continue
+            values += list(lo)
+            c = colors[i % len(colors)]
+            pax.plot(x, y, marker="o", ms=4, color=c, label=t)
+            pax.fill_between(x, lo, hi, color=c, alpha=0.15, lw=0)
+            if bi is not None:
+                pax.plot(x[bi], y[bi], "o", ms=10, mfc="none", mec=c)
+        for k, d in enumerate(res.get("detectors") or []):
+            v = d["measured"].get(axis)
+            if v is None:
+                continue
+            v *= SCALE.get(axis, 1.0)
+            pax.axvline(v, color="black", ls="--", lw=1)
+            pax.annotate(d["name"], (v, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12 - 11 * k),
+                         textcoords="offset points", fontsize=8)
+        pax.set_xlabel(XLABEL[axis])
+        pax.grid(alpha=0.3)
+    _zero_panel(panels[len(axes_)], res, metric, colors)
+    for pax in panels[n:]:
+        pax.set_visible(False)
+    if metric == "IDSW" and values and min(values) > 0:
+        panels[0].set_yscale("log")  # shared: one tracker's hundreds must not flatten the others
+    for r_ in range(rows):
+        grid[r_, 0].set_ylabel(TITLE[metric])
+    panels[0].legend(title="tracker", fontsize=8)
+    band = "seed band (one scene)" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
+    fig.suptitle(f"{TITLE[metric]} vs detection quality - {res['name']}: one axis varied at a time around the "
+                 f"ringed base point; shaded: 95 % {band}; dashed: real detectors", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def grid_figure(res: dict, metric: str, path: Path) -> Path:
+    a, b = res["grid2d"]
+    va, vb = res["grids"][a], res["grids"][b]
+    by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    pts = {p["key"]: p for p in res["points"]}
+    spec_key = {tuple(p["spec"][x] for x in (a, b)): p["key"] for p in res["points"] if p["key"] != "perfect"}
+    n = len(res["trackers"])
+    fig, panels = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    for i, t in enumerate(res["trackers"]):
+        z = np.full((len(va), len(vb)), np.nan)
+        for r_, x in enumerate(va):
+            for c_, y in enumerate(vb):
+                r = by.get((spec_key.get((x, y)), t))
+                if r and r.get("metrics"):
+                    z[r_, c_] = r["metrics"][metric]["value"] * _yscale(metric)
+        p = panels[0, i]
+        im = p.imshow(z, origin="lower", aspect="auto", cmap="viridis_r" if metric == "IDSW" else "viridis")
+        for r_ in range(len(va)):
+            for c_ in range(len(vb)):
+                if np.isfinite(z[r_, c_]):
+                    p.text(c_, r_, f"{z[r_, c_]:.0f}", ha="center", va="center", fontsize=7, color="white")
+        p.set_xticks(range(len(vb)), [f"{v:g}" for v in vb])
+        p.set_yticks(range(len(va)), [f"{v:g}" for v in va])
+        p.set_xlabel(b)
+        p.set_ylabel(a)
+        p.set_title(t)
+        fig.colorbar(im, ax=p, fraction=0.046)
+    del pts
+    fig.suptitle(f"{TITLE[metric]} over {a} x {b} ({res['name']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_plots(res: dict, out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    make = grid_figure if res.get("grid2d") else axis_figure
+    return [make(res, m, out_dir / f"{m}.png") for m in METRICS]

@@ -1,0 +1,257 @@
+"""Run a sensitivity study: every (point, seed, tracker) unit tracked, scored and cached.
+
+A unit generates the point's detections for every sequence of the split (seeded per sequence,
+:func:`detbench.sensitivity.degrade.sequence_seed`), tracks them with a fresh tracker per
+sequence (:func:`detbench.tracking.run.track_sequence`), and scores the results with
+:func:`detbench.evaluate.api.evaluate_folders` (per class, IoU 0.5, motmetrics cross-check).
+Its summary is cached under ``runs/sensitivity/cache/<key>.json``; the key hashes the content
+of every input (GT files, seqinfo, timestamps, the degradation, the seed, the generator's and the
+evaluator's source, the tracker's name, resolved parameters, source file and, for TrackSSM, the
+motion model's bytes), so a changed input is never served a stale result and a rerun with the
+same inputs recomputes nothing. Units run in ``jobs`` worker processes; results do not depend on
+``jobs``.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import multiprocessing as mp
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from detbench.errors import InputError
+from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.sensitivity.axes import Degradation
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Sequence:
+    name: str
+    gt_path: str
+    length: int
+    width: int
+    height: int
+    frame_rate: float
+    timestamps: tuple[float, ...]
+    images: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    gt_dir: str
+    sequences: tuple[Sequence, ...]
+
+    def content(self) -> dict:
+        # images: BoT-SORT's camera-motion compensation reads them where they exist
+        return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],
+                         "frame_rate": s.frame_rate, "timestamps": s.timestamps,
+                         "images": [Path(i).name if i else None for i in s.images]} for s in self.sequences}
+
+
+def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
+    """Every ``<seq>/gt/gt.txt`` (+ seqinfo.ini, frames.json) under ``gt_dir``; frames.json image
+    paths are looked up under the sequence folder, ``gt_dir``, its parent and ``image_roots``
+    (a prepared dataset's dataroot), as ``detbench track`` does."""
+    from detbench.data.mot import list_sequences, read_seqinfo
+    from detbench.tracking.sources import _frames
+
+    root = Path(gt_dir)
+    if not root.is_dir():
+        raise InputError(f"{root}: ground-truth folder not found (expected <seq>/gt/gt.txt + seqinfo.ini)")
+    names = list_sequences(root)
+    if not names:
+        raise InputError(f"{root}: no sequences (<seq>/seqinfo.ini with <seq>/gt/gt.txt) found")
+    seqs = []
+    for n in names:
+        gt, ini = root / n / "gt" / "gt.txt", root / n / "seqinfo.ini"
+        if not gt.is_file():
+            raise InputError(f"{gt}: file not found (every sequence needs its ground truth)")
+        if not ini.is_file():
+            raise InputError(f"{ini}: file not found (the sequence length and frame rate come from it)")
+        info = read_seqinfo(ini)
+        stamps, images = _frames(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
+        seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, stamps, images))
+    return Split(str(root), tuple(seqs))
+
+
+class _GeneratedJob:
+    """What :func:`detbench.tracking.run.track_sequence` needs, with detections in memory."""
+
+    def __init__(self, seq: Sequence, dets: list[np.ndarray]):
+        from detbench.data.mot import SeqInfo
+
+        self.name = seq.name
+        self.info = SeqInfo(seq.name, seq.frame_rate, seq.width, seq.height, seq.length)
+        self.timestamps, self.images, self._dets = seq.timestamps, seq.images, dets
+
+    def load_detections(self):
+        return self._dets
+
+
+def generate(seq: Sequence, spec: Degradation, seed: int):
+    from detbench.data.mot import read_mot
+    from detbench.sensitivity.degrade import degrade_sequence, sequence_seed
+
+    gt = read_mot(seq.gt_path, kind="gt")
+    return gt, degrade_sequence(gt, seq.length, seq.width, seq.height, spec, sequence_seed(seed, seq.name))
+
+
+def run_unit(split: Split, spec: Degradation, seed: int, tracker: str, options: dict) -> dict:
+    """Track + evaluate one unit -> {"overall", "per_class", "per_sequence_counts"}."""
+    from detbench.compare.pipeline import per_sequence_counts
+    from detbench.data.mot import write_mot
+    from detbench.evaluate.api import evaluate_folders
+    from detbench.tracking.run import track_sequence
+
+    tmp = Path(tempfile.mkdtemp(prefix="detbench-sens-"))
+    try:
+        for seq in split.sequences:
+            _, gen = generate(seq, spec, seed)
+            write_mot(tmp / f"{seq.name}.txt", track_sequence(_GeneratedJob(seq, gen.dets), tracker, options))
+        m = evaluate_folders(split.gt_dir, tmp, classes="per-class", iou=0.5, hota_counts=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"overall": m["overall"], "per_class": m["per_class"], "per_sequence_counts": per_sequence_counts(m)}
+
+
+def _sources_hash() -> str:
+    files = [HERE / "degrade.py", HERE / "axes.py", *sorted((HERE.parent / "evaluate").glob("*.py"))]
+    return sha256_json({f.name: sha256_file(f) for f in files})
+
+
+def unit_key(split_content: dict, spec: Degradation, seed: int, tracker: str, params: dict,
+             tracker_src: str, extra: dict, sources: str) -> str:
+    return sha256_json({"split": split_content, "spec": spec.to_dict(), "seed": seed, "tracker": tracker,
+                        "params": params, "tracker_source": tracker_src, "extra": extra, "sources": sources,
+                        "eval": {"classes": "per-class", "iou": 0.5}})
+
+
+def _worker(args):
+    split, spec, seed, tracker, options, cache_path, key = args
+    import sys
+
+    import time
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    cpu = time.process_time()
+    try:
+        result = run_unit(split, spec, seed, tracker, options)
+        result["cpu_s"] = round(time.process_time() - cpu, 3)
+    except Exception as e:  # a failing tracker is a gap in the table, not a crashed study
+        return key, None, f"{type(e).__name__}: {e}".splitlines()[0]
+    atomic_write_json(cache_path, {"key": key, "result": result})
+    return key, result, None
+
+
+def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
+    """TrackSSM's weights made explicit: (options, extra key content, note or None).
+
+    ``weights`` unset: the latest model under ``runs/motion/`` (what the tracker itself would
+    load); none there: ``weights=random`` (an untrained, seeded model), with a note for the report.
+    """
+    from trackers.trackssm.checkpoint import resolve
+
+    w = options.get("weights")
+    if w == "random":
+        return options, {"weights": "random"}, "TrackSSM ran with weights=random (an untrained seeded model)."
+    try:
+        d = resolve(w)
+    except InputError:
+        if w is not None:
+            raise
+        return ({**options, "weights": "random"}, {"weights": "random"},
+                "No trained TrackSSM motion model under runs/motion/ and no weights option: TrackSSM "
+                "ran with weights=random (an untrained, seeded model; its boxes come from the last "
+                "detection gate, so its curve measures ByteTrack-style association, not TrackSSM motion).")
+    return ({**options, "weights": str(d)}, {"weights": sha256_file(d / "model.pth")},
+            f"TrackSSM motion model: {d} (model.pth sha256 {sha256_file(d / 'model.pth')[:12]}).")
+
+
+def tracker_options(trackers: list[str], overrides: dict[str, dict], use_tuned: bool) -> tuple[dict, dict, list]:
+    """Per tracker: options (the tracker's defaults, then ``--tracker-opt``), extra cache-key
+    content, and notes for the report.
+
+    A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tunings`);
+    the degraded ground truth of a sensitivity study has none, so every tracker runs with its
+    defaults (the same source for all) unless options are given; ``use_tuned`` is refused."""
+    from detbench.errors import InputError
+
+    if use_tuned:
+        raise InputError("sensitivity: tunings belong to a detector checkpoint (detbench tune); the degraded "
+                         "ground truth has none: give tracker options with --tracker-opt")
+    opts, extra, notes = {}, {}, []
+    for t in trackers:
+        o = dict(overrides.get(t, {}))
+        extra[t] = {}
+        if t == "trackssm":
+            o, extra[t], note = resolve_trackssm_weights(o)
+            if note:
+                notes.append(note)
+        opts[t] = o
+    return opts, extra, notes
+
+
+def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], options: dict, extra: dict,
+              cache_root: Path, jobs: int = 1, progress: Callable[[str], None] | None = None) -> tuple[dict, dict]:
+    """``units`` of (point key, spec, seed, tracker) -> ({(point, seed, tracker): result or None},
+    {"cached": n, "computed": n, "failed": {unit: error}})."""
+    from trackers import tracker_class
+    from detbench.tracking.run import resolve_params
+
+    content, sources = split.content(), _sources_hash()
+    params = {t: resolve_params(t, options[t]) for t in {u[3] for u in units}}
+    src = {t: sha256_file(inspect.getsourcefile(tracker_class(t))) for t in params}
+    results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}
+    for point, spec, seed, trk in units:
+        key = unit_key(content, spec, seed, trk, params[trk], src[trk], extra.get(trk, {}), sources)
+        path = cache_root / key[:2] / f"{key}.json"
+        if path.is_file():
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                if stored.get("key") == key:
+                    results[(point, seed, trk)] = stored["result"]
+                    stats["cached"] += 1
+                    if progress:
+                        progress(f"{trk} {point} seed {seed} (cached)")
+                    continue
+            except (json.JSONDecodeError, KeyError):
+                pass
+        todo.append(((point, seed, trk), (split, spec, seed, trk, options[trk], path, key)))
+    # slow trackers first so that the pool's last minutes are not one long unit
+    weight = {"trackssm": 0, "ocsort": 1, "botsort": 2, "bytetrack": 3, "iou": 4}
+    todo.sort(key=lambda t: weight.get(t[0][2], 0))
+    by_key = {args[-1]: unit for unit, args in todo}
+    def handle(key, result, error):
+        unit = by_key[key]
+        results[unit] = result
+        if error:
+            stats["failed"]["/".join(map(str, unit))] = error
+        else:
+            stats["computed"] += 1
+            stats["cpu_s"] = round(stats["cpu_s"] + result.get("cpu_s", 0.0), 3)
+        if progress:
+            progress(f"{unit[2]} {unit[0]} seed {unit[1]}")
+
+    if jobs <= 1 or len(todo) <= 1:
+        for _, a in todo:
+            handle(*_worker(a))
+        return results, stats
+    from concurrent.futures import as_completed
+
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp.get_context("forkserver"))
+    try:
+        futures = [pool.submit(_worker, a) for _, a in todo]
+        for f in as_completed(futures):
+            handle(*f.result())
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return results, stats
