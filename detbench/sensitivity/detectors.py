@@ -53,6 +53,7 @@ def place(values: list[str], split: Split, data_dir: Path | None = None, split_n
             if len(dets) != seq.length:
                 raise InputError(f"{value}: {len(dets)} frames of detections for {seq.name}, "
                                  f"its seqinfo.ini says {seq.length}")
-            pairs.append((read_mot(seq.gt_path, kind="gt"), dets))
+            # ignore rows too: placement leaves detections on them out (neither matched nor false)
+            pairs.append((read_mot(seq.gt_path, kind="gt", include_ignored=True), dets))
         out.append({"name": name, "source": value, "measured": placement.measure_split(pairs, tau)})
     return out
