@@ -174,7 +174,7 @@ def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatc
     monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
     out_json = tmp_path / "m.json"
     rc = main(["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--json", str(out_json),
-               "--jobs", "1"])
+               "--jobs", "1", "--check"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 3 and not out_json.exists()
     assert len(err) == 1 and "TrackEval and motmetrics disagree: IDTP" in err[0] and "sequence scene-0103_CAM_" in err[0]
