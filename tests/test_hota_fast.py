@@ -109,3 +109,27 @@ def test_equal_through_detbench_matching(seed, per_class):
     for g in seq.groups():
         data = trackeval_data(seq, g)
         assert_identical(FAST.eval_sequence(data), REF.eval_sequence(data))
+
+
+@pytest.mark.parametrize("classes", ["per-class", "agnostic"])
+def test_evaluate_folders_same_json_with_trackeval_hota(tmp_path, classes):
+    """``evaluate_folders`` (FastHOTA) and its reference path (``trackeval_hota=True``) agree on
+    every figure, per sequence, per class and overall (and with the cross-check on)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench_eval import make_sequence
+
+    from detbench.data.mot import write_mot
+    from detbench.evaluate.api import evaluate_folders
+
+    rng = np.random.default_rng(7)
+    for i in range(4):
+        gt, res = make_sequence(rng, frames=10, objects=12)
+        write_mot(tmp_path / "gt" / f"s{i}" / "gt" / "gt.txt", gt)
+        write_mot(tmp_path / "res" / f"s{i}.txt", res)
+    fast = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes, check=True, hota_counts=True)
+    ref = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes, trackeval_hota=True,
+                           hota_counts=True)
+    assert fast == ref
