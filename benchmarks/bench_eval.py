@@ -7,13 +7,15 @@ Synthetic, seeded data: objects move linearly (3 classes); results are the GT wi
 jitter, 5 % dropped boxes, 2 % false positives and an id swap every 200 boxes. Prints
 
 - before / after: CPU time of the straightforward path (``detbench.evaluate.reference``: per-frame
-  IoU, motmetrics' pandas ``compute``) and of ``evaluate_folders`` on the first ``--compare``
-  sequences, in this process at one job, median of ``--repeats``, and checks the two JSONs are
-  identical;
+  IoU, TrackEval's own HOTA class, motmetrics' pandas ``compute``) and of ``evaluate_folders`` with
+  and without the cross-check on the first ``--compare`` sequences, in this process at one job,
+  median of ``--repeats``, and checks the JSONs are identical;
 - the wall time (and CPU time, workers included) of ``evaluate_folders`` on all sequences at
-  ``--jobs``, for each of ``--configs`` on the same inputs, one after the other in this run:
-  per-class or class-agnostic scoring, with the motmetrics cross-check (default) or without
-  (``:no-check``).
+  ``--jobs``, for each of ``--configs`` on the same inputs, the configurations interleaved in
+  each of ``--repeats`` rounds, medians: per-class (the default) or class-agnostic scoring,
+  ``:check`` with the motmetrics cross-check, ``:trackeval-hota`` with TrackEval's own HOTA
+  class (the reference path); every configuration's JSON must equal that of the others with the
+  same ``classes`` (checked, all sequences).
 """
 from __future__ import annotations
 
@@ -70,18 +72,21 @@ def compare(gt_dir: Path, res_dir: Path, tmp: Path, args) -> None:
     for n in names:
         (sub_gt / n).symlink_to(gt_dir / n)
         (sub_res / f"{n}.txt").symlink_to(res_dir / f"{n}.txt")
-    evaluate_folders(sub_gt, sub_res, classes="per-class")  # imports, warm-up
-    times: dict[str, list[float]] = {"before": [], "after": []}
+    evaluate_folders(sub_gt, sub_res, classes="per-class", check=True)  # imports, warm-up
+    runs = {"reference (TrackEval HOTA, check)": lambda: evaluate_folders_reference(sub_gt, sub_res),
+            "evaluate_folders --check": lambda: evaluate_folders(sub_gt, sub_res, check=True),
+            "evaluate_folders (default)": lambda: evaluate_folders(sub_gt, sub_res)}
+    times: dict[str, list[float]] = {k: [] for k in runs}
     outs = {}
     for _ in range(args.repeats):
-        for key, fn in (("before", evaluate_folders_reference), ("after", evaluate_folders)):
+        for key, fn in runs.items():
             t0 = time.process_time()
-            outs[key] = fn(sub_gt, sub_res, classes="per-class")
+            outs[key] = json.dumps(fn(), sort_keys=True)
             times[key].append(time.process_time() - t0)
-    same = json.dumps(outs["before"], sort_keys=True) == json.dumps(outs["after"], sort_keys=True)
-    b, a = (float(np.median(times[k])) * 100 / len(names) for k in ("before", "after"))
-    print(f"per-class + check, CPU time per 100 sequences, one job, median of {args.repeats}: before {b:.1f} s, "
-          f"after {a:.1f} s ({b / a:.2f}x); identical JSON: {same}")
+    same = len(set(outs.values())) == 1
+    figures = ", ".join(f"{k} {float(np.median(v)) * 100 / len(names):.1f} s" for k, v in times.items())
+    print(f"per-class, CPU time per 100 sequences, one job, median of {args.repeats}: {figures}; "
+          f"identical JSON: {same}")
     if not same:
         raise SystemExit("the optimised path changed the numbers")
 
@@ -92,10 +97,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--objects", type=int, default=30)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--configs", default="per-class,agnostic,per-class:no-check,agnostic:no-check",
-                    help="comma-separated CLASSES[:no-check] runs on the same inputs")
+    ap.add_argument("--configs", default="per-class,per-class:check,agnostic,per-class:trackeval-hota",
+                    help="comma-separated CLASSES[:check][:trackeval-hota] runs on the same inputs")
     ap.add_argument("--compare", type=int, default=100, help="sequences in the before/after run (0: skip)")
-    ap.add_argument("--repeats", type=int, default=1, help="repeats of the before/after run (median)")
+    ap.add_argument("--repeats", type=int, default=1, help="rounds of every run (medians)")
     args = ap.parse_args()
 
     from detbench.evaluate.api import evaluate_folders
@@ -115,20 +120,33 @@ def main() -> None:
             compare(gt_dir, res_dir, Path(tmp), args)
         print(f"{args.sequences} sequences x {args.frames} frames x {args.objects} objects, "
               f"jobs={args.jobs}, {os.cpu_count()} cores; writing inputs: {t_write:.1f} s")
-        for config in args.configs.split(","):
-            classes, _, flag = config.partition(":")
-            check = flag != "no-check"
-            cpu0 = _cpu()
-            t0 = time.perf_counter()
-            out = evaluate_folders(gt_dir, res_dir, classes=classes, jobs=args.jobs, check=check)
-            t_eval = time.perf_counter() - t0
-            cpu_eval = _cpu() - cpu0
-            o = out["overall"]
-            print(f"{classes:9s} check {'on ' if check else 'off'}: {t_eval:5.1f} s wall "
-                  f"({1000 * t_eval / args.sequences:.1f} ms per sequence), {cpu_eval:.1f} s CPU "
-                  f"(workers included; load average {os.getloadavg()[0]:.1f}); "
+        configs = args.configs.split(",")
+        walls: dict[str, list[float]] = {c: [] for c in configs}
+        cpus: dict[str, list[float]] = {c: [] for c in configs}
+        loads: dict[str, list[float]] = {c: [] for c in configs}
+        jsons: dict[str, str] = {}
+        for _ in range(args.repeats):
+            for config in configs:
+                classes, *flags = config.split(":")
+                cpu0 = _cpu()
+                t0 = time.perf_counter()
+                out = evaluate_folders(gt_dir, res_dir, classes=classes, jobs=args.jobs,
+                                       check="check" in flags, trackeval_hota="trackeval-hota" in flags)
+                walls[config].append(time.perf_counter() - t0)
+                cpus[config].append(_cpu() - cpu0)
+                loads[config].append(os.getloadavg()[0])
+                jsons[config] = json.dumps(out, sort_keys=True)
+                same = {c for c in jsons if c.split(":")[0] == classes}
+                if len({jsons[c] for c in same}) != 1:
+                    raise SystemExit(f"{config}: numbers differ from {sorted(same - {config})}")
+        for config in configs:
+            o = json.loads(jsons[config])["overall"]
+            t_eval, cpu_eval = float(np.median(walls[config])), float(np.median(cpus[config]))
+            print(f"{config:26s}: {t_eval:5.1f} s wall (runs {', '.join(f'{w:.1f}' for w in walls[config])}; "
+                  f"{1000 * t_eval / args.sequences:.1f} ms per sequence), {cpu_eval:.1f} s CPU "
+                  f"(workers included; load average {', '.join(f'{v:.1f}' for v in loads[config])}); "
                   f"HOTA {o['HOTA']:.4f} MOTA {o['MOTA']:.4f} IDF1 {o['IDF1']:.4f} IDSW {o['IDSW']}")
-
+        print("identical JSON within each classes mode: True")
 
 if __name__ == "__main__":
     main()

@@ -166,3 +166,17 @@ def test_external_detection_files_key_the_tuning(world, tmp_path):
     (dets / "scene-0008_CAM_FRONT.txt").write_text("1,-1,10,10,20,20,0.8,1\n")
     assert tune_target("iou", None, data, dets_dir=dets)["key"] != key
     np.testing.assert_equal(len(stored_tunings()), 0)
+
+
+def test_a_stored_evaluation_serves_a_checked_request_only_if_it_was_checked(cache_jobs, tmp_path):
+    """The cross-check changes no number, so it is not in the key; an unchecked result is not
+    served to a caller that asks for the check (issue 17), a checked one serves both."""
+    data, _, jobs = cache_jobs
+    out = tmp_path / "tracks"
+    track_split(jobs, "iou", out, {"min_score": "0"})
+    gt_dir = data / "sequences" / "val"
+    unchecked = evaluate_cached(gt_dir, out)
+    REUSE.clear()
+    assert evaluate_cached(gt_dir, out, check=True) == unchecked and REUSE["metrics"] == 0
+    assert evaluate_cached(gt_dir, out) == unchecked and REUSE["metrics"] == 1
+    assert evaluate_cached(gt_dir, out, check=True) == unchecked and REUSE["metrics"] == 2

@@ -24,7 +24,7 @@ def make(tmp_path, seqs=("a", "b"), results=("a", "b")):
 
 def run_cli(gt, res, tmp_path, capsys):
     out = tmp_path / "metrics.json"
-    rc = main(["eval", "--gt", str(gt), "--results", str(res), "--json", str(out), "--jobs", "1"])
+    rc = main(["eval", "--gt", str(gt), "--results", str(res), "--json", str(out), "--jobs", "1", "--check"])
     err = capsys.readouterr().err
     assert rc == 2 and not out.exists()
     assert err.startswith("error: ") and err.count("\n") == 1
@@ -73,25 +73,25 @@ def test_frame_beyond_sequence_length(tmp_path):
     write_seqinfo(gt / "a" / "seqinfo.ini", SeqInfo("a", 2.0, 1600, 900, 2))
     write_mot(res / "a.txt", np.array([[3, 1, 10, 10, 50, 50, 1, 1, 1]], dtype=float))
     with pytest.raises(InputError, match=r"a\.txt: frame 3 is beyond the sequence length 2"):
-        evaluate_folders(gt, res)
+        evaluate_folders(gt, res, check=True)
 
 
 def test_missing_folders_and_bad_options(tmp_path):
     gt, res = make(tmp_path)
     with pytest.raises(InputError, match="results folder not found"):
-        evaluate_folders(gt, tmp_path / "nope")
+        evaluate_folders(gt, tmp_path / "nope", check=True)
     with pytest.raises(InputError, match="ground-truth folder not found"):
-        evaluate_folders(tmp_path / "nope", res)
+        evaluate_folders(tmp_path / "nope", res, check=True)
     with pytest.raises(InputError, match="--iou"):
-        evaluate_folders(gt, res, iou=1.5)
+        evaluate_folders(gt, res, iou=1.5, check=True)
     with pytest.raises(InputError, match="--classes"):
-        evaluate_folders(gt, res, classes="some")
+        evaluate_folders(gt, res, classes="some", check=True)
 
 
 def test_empty_result_file_is_all_misses(tmp_path):
     gt, res = make(tmp_path)
     (res / "b.txt").write_text("")
-    o = evaluate_folders(gt, res)["overall"]
+    o = evaluate_folders(gt, res, check=True)["overall"]
     # a: 2 boxes matched; b: 2 GT boxes, nothing tracked
     assert (o["TP"], o["FN"], o["FP"]) == (2, 2, 0)
     assert o["MOTA"] == pytest.approx(1 - (2 + 0 + 0) / 4)

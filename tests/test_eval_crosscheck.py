@@ -174,7 +174,27 @@ def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatc
     monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
     out_json = tmp_path / "m.json"
     rc = main(["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--json", str(out_json),
-               "--jobs", "1"])
+               "--jobs", "1", "--check"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 3 and not out_json.exists()
     assert len(err) == 1 and "TrackEval and motmetrics disagree: IDTP" in err[0] and "sequence scene-0103_CAM_" in err[0]
+
+
+def test_eval_command_cross_checks_only_with_check(real_fixture, tmp_path, monkeypatch, capsys):
+    """The cross-check is opt-in (issue 17): without --check, or with --no-check, motmetrics is
+    not consulted, so even a (simulated) disagreement passes; with --check it stops (exit 3)."""
+    import shutil
+
+    from detbench.cli import main
+
+    gt_dir = real_fixture / "sequences"
+    (tmp_path / "res").mkdir()
+    for p in sorted(gt_dir.glob("*/gt/gt.txt")):
+        shutil.copy(p, tmp_path / "res" / f"{p.parent.parent.name}.txt")
+    real = mc.event_counts
+    monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
+    base = ["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--jobs", "1", "--summary"]
+    assert main(base) == 0
+    assert main(base + ["--no-check"]) == 0
+    assert main(base + ["--check"]) == 3
+    capsys.readouterr()

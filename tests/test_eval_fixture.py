@@ -29,7 +29,7 @@ def test_ground_truth_as_results_is_perfect(real_fixture, tmp_path, capsys):
     names = gt_as_results(real_fixture, tmp_path / "res")
     out_json = tmp_path / "m.json"
     rc = main(["eval", "--gt", str(real_fixture / "sequences"), "--results", str(tmp_path / "res"),
-               "--json", str(out_json), "--jobs", "1"])
+               "--json", str(out_json), "--jobs", "1", "--check"])
     assert rc == 0
     assert "OVERALL" in capsys.readouterr().out
     result = json.loads(out_json.read_text())
@@ -74,7 +74,7 @@ def test_swapped_ids_give_hand_counted_switches(real_fixture, tmp_path):
     res[later & (gt[:, 1] == a), 1] = b
     res[later & (gt[:, 1] == b), 1] = a
     write_mot(tmp_path / "res" / f"{seq}.txt", res)
-    out = evaluate_folders(real_fixture / "sequences", tmp_path / "res")
+    out = evaluate_folders(real_fixture / "sequences", tmp_path / "res", check=True)
     s = out["per_sequence"][seq]
     # every box still matched (same boxes); GT a and GT b each change result id once, at `mid`
     n_gt = len(gt)
@@ -168,7 +168,7 @@ def test_optimised_path_gives_exactly_the_straightforward_json(tmp_path, classes
         write_mot(tmp_path / "res" / f"s{i:02d}.txt", res)
     ref = evaluate_folders_reference(tmp_path / "gt", tmp_path / "res", classes=classes)
     for jobs in (1, 2):
-        out = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes, jobs=jobs)
+        out = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes, jobs=jobs, check=True)
         assert json.dumps(out, sort_keys=True) == json.dumps(ref, sort_keys=True)
 
 

@@ -89,7 +89,7 @@ def te_data(gt_rows, res_rows, num_frames):
 def test_toy_sequence(tmp_path, name):
     gt_rows, res_rows = TOYS[name]
     write_seq(tmp_path, name, gt_rows, res_rows)
-    out = evaluate_folders(tmp_path / "gt", tmp_path / "res")
+    out = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)
     s = out["per_sequence"][name]
     for key, value in EXPECTED[name].items():
         assert s[key] == pytest.approx(value, abs=1e-12), key
@@ -105,7 +105,7 @@ def test_toy_sequence(tmp_path, name):
 def test_hota_by_hand_for_one_switch(tmp_path):
     gt_rows, res_rows = TOYS["switch"]
     write_seq(tmp_path, "switch", gt_rows, res_rows)
-    s = evaluate_folders(tmp_path / "gt", tmp_path / "res")["overall"]
+    s = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)["overall"]
     # every box matched at IoU 1 for every alpha: DetA = 4 / (4 + 0 + 0) = 1.
     # GT 1 shares 2 boxes with id 1 and 2 with id 2: A(1,1) = 2 / (4 + 2 - 2) = 0.5, A(1,2) = 0.5;
     # AssA = (2 * 0.5 + 2 * 0.5) / 4 = 0.5; HOTA = sqrt(DetA * AssA).
@@ -123,7 +123,7 @@ def test_localisation_by_hand(tmp_path):
     gt = [box_row(f, 1, 0) for f in (1, 2, 3)]
     res = [box_row(f, 1, 0, dx=10.0) for f in (1, 2, 3)]
     write_seq(tmp_path, "shift", gt, res)
-    s = evaluate_folders(tmp_path / "gt", tmp_path / "res")["overall"]
+    s = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)["overall"]
     assert s["MOTP"] == pytest.approx(iou)
     assert (s["TP"], s["FP"], s["FN"], s["MOTA"]) == (3, 0, 0, 1.0)
     # HOTA alphas 0.05 .. 0.95: the 13 alphas <= 0.65 match (DetA = AssA = 1), the 6 others
@@ -132,7 +132,7 @@ def test_localisation_by_hand(tmp_path):
     assert s["HOTA"] == pytest.approx(13 / 19)
     assert s["LocA"] == pytest.approx((13 * iou + 6 * 1.0) / 19)
     # at IoU threshold 0.7 CLEAR and Identity match nothing
-    s7 = evaluate_folders(tmp_path / "gt", tmp_path / "res", iou=0.7)["overall"]
+    s7 = evaluate_folders(tmp_path / "gt", tmp_path / "res", iou=0.7, check=True)["overall"]
     assert (s7["TP"], s7["FP"], s7["FN"], s7["IDF1"]) == (0, 3, 3, 0.0)
     assert s7["MOTA"] == pytest.approx(1 - (3 + 3 + 0) / 3)
 
@@ -140,7 +140,7 @@ def test_localisation_by_hand(tmp_path):
 def test_counts_are_summed_over_sequences(tmp_path):
     for name, (gt_rows, res_rows) in TOYS.items():
         write_seq(tmp_path, name, gt_rows, res_rows)
-    out = evaluate_folders(tmp_path / "gt", tmp_path / "res")
+    out = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)
     o = out["overall"]
     gt_boxes = 4 + 4 + 12 + 3 + 8 + 8         # clean, switch, split, false_positive, miss, swap
     idsw, fp, fn = 0 + 1 + 1 + 0 + 0 + 2, 1, 1 + 1
@@ -156,14 +156,14 @@ def test_counts_are_summed_over_sequences(tmp_path):
     combined = metric.combine_sequences(per_seq)
     assert o["HOTA"] == pytest.approx(float(np.mean(combined["HOTA"])), abs=1e-12)
     assert o["HOTA"] != pytest.approx(np.mean([s["HOTA"] for s in out["per_sequence"].values()]))
-    assert out == evaluate_folders(tmp_path / "gt", tmp_path / "res", jobs=2)
+    assert out == evaluate_folders(tmp_path / "gt", tmp_path / "res", jobs=2, check=True)
 
 
 def test_per_class_never_matches_across_classes(tmp_path):
     gt = [box_row(f, 1, 0, cls=1) for f in (1, 2)] + [box_row(f, 2, 1, cls=5) for f in (1, 2)]
     res = [box_row(f, 1, 0, cls=2) for f in (1, 2)] + [box_row(f, 2, 1, cls=5) for f in (1, 2)]
     write_seq(tmp_path, "cls", gt, res)
-    out = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes="per-class")
+    out = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes="per-class", check=True)
     # car GT vs truck result: 2 FN (car) + 2 FP (truck); pedestrians match
     assert set(out["per_class"]) == {"car", "truck", "pedestrian"}
     assert (out["per_class"]["car"]["FN"], out["per_class"]["car"]["TP"]) == (2, 0)
@@ -172,7 +172,7 @@ def test_per_class_never_matches_across_classes(tmp_path):
     o = out["overall"]
     assert (o["TP"], o["FP"], o["FN"]) == (2, 2, 2)
     assert o["MOTA"] == pytest.approx(1 - (2 + 2 + 0) / 4)
-    agn = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes="agnostic")
+    agn = evaluate_folders(tmp_path / "gt", tmp_path / "res", classes="agnostic", check=True)
     assert (agn["overall"]["TP"], agn["overall"]["FP"], agn["overall"]["FN"]) == (4, 0, 0)
     assert agn["per_class"] == {}
 
@@ -180,7 +180,7 @@ def test_per_class_never_matches_across_classes(tmp_path):
 def test_summary_types_and_keys(tmp_path):
     gt_rows, res_rows = TOYS["swap"]
     write_seq(tmp_path, "swap", gt_rows, res_rows)
-    out = evaluate_folders(tmp_path / "gt", tmp_path / "res")
+    out = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)
     keys = ["HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDSW", "Frag", "FP", "FN", "TP",
             "MT", "PT", "ML", "IDF1", "IDP", "IDR"]
     for s in [out["overall"], *out["per_class"].values(), *out["per_sequence"].values()]:

@@ -152,7 +152,7 @@ def test_pipeline_attribution_reads_what_eval_scores(tmp_path):
     mot.write_mot(seq_dir / "gt" / "gt.txt", gt)
     mot.write_seqinfo(seq_dir / "seqinfo.ini", mot.SeqInfo("scene-0001_CAM_FRONT", 2.0, 1600, 900, 3))
     mot.write_mot(tmp_path / "res" / "scene-0001_CAM_FRONT.txt", res)
-    metrics = evaluate_folders(tmp_path / "gt", tmp_path / "res")
+    metrics = evaluate_folders(tmp_path / "gt", tmp_path / "res", check=True)
     switches = attribute_pair(tmp_path / "gt", tmp_path / "res", AttributionRules())
     assert metrics["overall"]["IDSW"] == 1 and metrics["per_class"]["car"]["IDSW"] == 1
     assert count_causes(switches)["gap"] == 1 and sum(count_causes(switches).values()) == 1

@@ -36,7 +36,7 @@ def score(tmp_path, seqs: dict, classes="per-class") -> dict:
     for name, (gt, res) in seqs.items():
         mot.write_mot(tmp_path / "gt" / name / "gt" / "gt.txt", np.array(gt, dtype=float).reshape(-1, 9))
         mot.write_mot(tmp_path / "res" / f"{name}.txt", np.array(res, dtype=float).reshape(-1, 9))
-    return evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes)
+    return evaluate_folders(tmp_path / "gt", tmp_path / "res", classes=classes, check=True)
 
 
 # ---------------------------------------------------------------- eval, hand-worked
@@ -168,7 +168,7 @@ def test_perfect_tracker_scores_one_against_filtered_ground_truth(prepared_twice
             found = mot.read_mot(every / "sequences" / split / seq / "gt" / "gt.txt", kind="gt")
             mot.write_mot(res / f"{seq}.txt", found)
         for classes in ("per-class", "agnostic"):
-            m = evaluate_folders(demo / "sequences" / split, res, classes=classes)["overall"]
+            m = evaluate_folders(demo / "sequences" / split, res, classes=classes, check=True)["overall"]
             assert (m["HOTA"], m["MOTA"], m["FP"], m["FN"], m["IDSW"]) == (pytest.approx(1.0), 1.0, 0, 0, 0), \
                 (split, classes, m)
             assert m["TP"] > 0

@@ -55,7 +55,7 @@ def test_every_tracker_from_external_files(external, tmp_path, tracker):
         rows = read_mot(out / f"{seq}.txt")  # valid MOT: integer frames, unique ids per frame ...
         assert len(rows) == meta["sequences"][seq]["rows"]
         assert rows.size == 0 or (1 <= rows[:, 0].min() and rows[:, 0].max() <= FRAMES)
-    result = evaluate_folders(seq_root, out)  # includes the motmetrics cross-check
+    result = evaluate_folders(seq_root, out, check=True)  # includes the motmetrics cross-check
     assert result["overall"]["TP"] + result["overall"]["FN"] == sum(
         len(read_mot(seq_root / s / "gt" / "gt.txt")) for s in SEQS)
 

@@ -57,9 +57,14 @@ def evaluation_code_hash() -> str:
     return sha256_json({p.name: sha256_file(p) for p in sorted(root.glob("*.py"))})
 
 
-def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> dict:
+def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
+                    check: bool = False) -> dict:
     """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code."""
+    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code.
+
+    ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
+    check changes no number, only whether a disagreement raises, so it is not part of the key;
+    a stored result is reused for ``check=True`` only if it was itself computed with the check."""
     from detbench.evaluate.api import evaluate_folders
 
     files = sorted(res_dir.glob("*.txt"))
@@ -73,13 +78,13 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     if cache.is_file():
         try:
             stored = json.loads(cache.read_text())
-            if stored.get("key") == key:
+            if stored.get("key") == key and (stored.get("checked", False) or not check):
                 REUSE["metrics"] += 1
                 return stored["metrics"]
         except json.JSONDecodeError:
             pass
-    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True)
-    atomic_write_json(cache, {"key": key, "metrics": metrics})
+    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check)
+    atomic_write_json(cache, {"key": key, "checked": check, "metrics": metrics})
     return metrics
 
 
@@ -146,7 +151,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     except TrackingFailed as e:
         return dict(pair, status="failed", error=str(e))
     gt_dir = Path(data_dir) / "sequences" / split
-    metrics = evaluate_cached(gt_dir, out_dir)
+    metrics = evaluate_cached(gt_dir, out_dir, check=False)  # TrackEval only (issue 17)
     switches = attribute_pair(gt_dir, out_dir, rules)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],

@@ -7,8 +7,10 @@ only by results of class c) and classes are combined by summing counts; ``per_cl
 classes present in the GT or the results. ``classes="agnostic"``: the class column is ignored
 and ``per_class`` is empty. Ground-truth ignore rows (consider flag 0) first take the result
 boxes an optimal assignment gives them and are then dropped (:mod:`detbench.evaluate.ignore`):
-they are never misses and a result on them is neither a TP nor an FP. Every sequence is
-cross-checked with motmetrics (``check=True``) on the same filtered tables.
+they are never misses and a result on them is neither a TP nor an FP. With ``check=True``
+(``detbench eval --check``; off by default since it roughly doubles the time) every sequence is
+cross-checked with motmetrics on the same filtered tables. ``trackeval_hota=True`` scores HOTA
+with TrackEval's own class instead of its identical vectorised subclass (the reference path).
 """
 from __future__ import annotations
 
@@ -34,13 +36,14 @@ def load_matched(files: SequenceFiles, per_class: bool) -> SequenceMatch:
     return match_sequence(files.name, gt, res, length, per_class=per_class)
 
 
-def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = True):
+def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = False,
+                   trackeval_hota: bool = False):
     """Load, match and score one sequence -> (name, {group or None: TrackEval results})."""
     seq = load_matched(files, per_class)
     groups = seq.groups()
-    out = {g: te.eval_sequence(trackeval_data(seq, g), iou) for g in groups}
+    out = {g: te.eval_sequence(trackeval_data(seq, g), iou, trackeval_hota) for g in groups}
     if not groups:  # no boxes at all: still a scored (empty) sequence
-        out = {None: te.eval_sequence(trackeval_data(seq, -1), iou)}
+        out = {None: te.eval_sequence(trackeval_data(seq, -1), iou, trackeval_hota)}
     if check:
         from detbench.evaluate.motmetrics_check import check_sequence
 
@@ -48,13 +51,13 @@ def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: boo
     return files.name, out
 
 
-def _warm_up(iou: float, check: bool) -> None:
+def _warm_up(iou: float, check: bool, trackeval_hota: bool) -> None:
     """Import TrackEval (and motmetrics) and build the metric objects before the worker pool
     forks, so that each worker does not pay for the imports again; freeze the imported objects
     out of the garbage collector's scans (they live as long as the process)."""
     import gc
 
-    te.metrics(iou)
+    te.metrics(iou, trackeval_hota)
     if check:
         import motmetrics  # noqa: F401
     gc.freeze()
@@ -65,8 +68,9 @@ def _score_star(args):
 
 
 def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str = "per-class",
-                     iou: float = 0.5, jobs: int = 1, check: bool = True,
-                     progress: Callable[[str], None] | None = None, hota_counts: bool = False) -> dict:
+                     iou: float = 0.5, jobs: int = 1, check: bool = False,
+                     progress: Callable[[str], None] | None = None, hota_counts: bool = False,
+                     trackeval_hota: bool = False) -> dict:
     """Score every ``<results_dir>/<seq>.txt`` against ``<gt_dir>/<seq>/gt/gt.txt``.
 
     ``jobs`` worker processes score sequences in parallel (results do not depend on it);
@@ -80,7 +84,7 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
         raise InputError(f"--iou {iou}: expected a threshold in (0, 1]")
     per_class = classes == "per-class"
     pairs = pair_sequences(gt_dir, results_dir)
-    tasks = [(f, per_class, float(iou), check) for f in pairs]
+    tasks = [(f, per_class, float(iou), check, trackeval_hota) for f in pairs]
     scored: dict[str, dict] = {}
     if jobs <= 1 or len(tasks) == 1:
         for t in tasks:
@@ -89,7 +93,7 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
             if progress:
                 progress(name)
     else:
-        _warm_up(float(iou), check)  # import once here: forked workers inherit the modules
+        _warm_up(float(iou), check, trackeval_hota)  # import once here: forked workers inherit the modules
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             chunk = max(1, min(32, len(tasks) // (4 * jobs)))
             for name, r in pool.map(_score_star, tasks, chunksize=chunk):

@@ -1,7 +1,7 @@
 """The straightforward evaluation path, kept as the yardstick for the optimised one.
 
-Per-frame IoU with :func:`detbench.types.iou_matrix`, one TrackEval data dict per group, and
-motmetrics' own ``metrics.compute`` on the accumulator (pandas all the way). It is what
+Per-frame IoU with :func:`detbench.types.iou_matrix`, one TrackEval data dict per group scored
+by TrackEval's own HOTA / CLEAR / Identity classes, and motmetrics' own ``metrics.compute`` on the accumulator (pandas all the way). It is what
 ``evaluate_folders`` did before it was optimised; tests and ``benchmarks/bench_eval.py`` compare
 the optimised path with it (the JSON must be identical, number for number).
 """
@@ -77,7 +77,8 @@ def evaluate_folders_reference(gt_dir: str | Path, results_dir: str | Path,
         gt, res, length = load_sequence(files, per_class=per_class)
         seq = match_sequence_reference(files.name, gt, res, length, per_class=per_class)
         groups = seq.groups() or [-1]
-        scored[files.name] = {(g if g != -1 else None): te.eval_sequence(trackeval_data_reference(seq, g), iou)
+        scored[files.name] = {(g if g != -1 else None):
+                              te.eval_sequence(trackeval_data_reference(seq, g), iou, trackeval_hota=True)
                               for g in groups}
         if check:
             check_sequence(seq, list(scored[files.name].values()), iou,

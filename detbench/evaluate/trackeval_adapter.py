@@ -1,7 +1,9 @@
 """TrackEval's metric classes run directly on detbench's per-sequence data dicts.
 
 No TrackEval dataset class and no MOTChallenge preprocessing: :mod:`detbench.evaluate.matching`
-builds the data dict, and ``HOTA``, ``CLEAR`` and ``Identity`` score it. Combining follows
+builds the data dict, and ``HOTA``, ``CLEAR`` and ``Identity`` score it. ``HOTA`` is
+:class:`detbench.evaluate.hota_fast.FastHOTA` by default: TrackEval's class with its per-alpha
+loop vectorised, every field identical (tested); ``trackeval_hota=True`` uses TrackEval's class. Combining follows
 TrackEval's own rules (``combine_sequences`` / ``combine_classes_det_averaged``: per-alpha and
 CLEAR / identity counts are summed, AssA and LocA weighted by HOTA_TP, then ratios derived).
 """
@@ -13,17 +15,21 @@ METRIC_NAMES = ("HOTA", "CLEAR", "Identity")
 
 
 @lru_cache(maxsize=8)
-def metrics(iou: float = 0.5) -> dict:
-    """The three TrackEval metric objects, CLEAR and Identity at IoU threshold ``iou``."""
+def metrics(iou: float = 0.5, trackeval_hota: bool = False) -> dict:
+    """The three metric objects, CLEAR and Identity at IoU threshold ``iou``; HOTA is
+    TrackEval's own class with ``trackeval_hota``, else the identical :class:`FastHOTA`."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
+    from detbench.evaluate.hota_fast import FastHOTA
+
     cfg = {"THRESHOLD": float(iou), "PRINT_CONFIG": False}
-    return {"HOTA": HOTA(), "CLEAR": CLEAR(cfg), "Identity": Identity(cfg)}
+    hota = HOTA() if trackeval_hota else FastHOTA()
+    return {"HOTA": hota, "CLEAR": CLEAR(cfg), "Identity": Identity(cfg)}
 
 
-def eval_sequence(data: dict, iou: float = 0.5) -> dict:
+def eval_sequence(data: dict, iou: float = 0.5, trackeval_hota: bool = False) -> dict:
     """{metric name: TrackEval result dict} for one sequence data dict."""
-    return {name: m.eval_sequence(data) for name, m in metrics(iou).items()}
+    return {name: m.eval_sequence(data) for name, m in metrics(iou, trackeval_hota).items()}
 
 
 def combine_sequences(results: list[dict], iou: float = 0.5) -> dict:
