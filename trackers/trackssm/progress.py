@@ -52,7 +52,7 @@ def loss_curve_png(losses: list[float], cfg=None) -> bytes:
     ax.plot(steps, losses, color="0.75", lw=0.8, label="loss per step")
     ax.plot(steps, smooth(losses, max(1, len(losses) // 50)), color="C0", lw=1.6, label="trailing mean")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss (SmoothL1 + 1 - GIoU, summed over decoder blocks)")
+    ax.set_ylabel("loss (sum over blocks)")
     ax.grid(alpha=0.3)
     if cfg is not None:
         from trackers.trackssm.train import lr_at
@@ -62,7 +62,7 @@ def loss_curve_png(losses: list[float], cfg=None) -> bytes:
         ax2.set_ylabel("learning rate")
         ax2.legend(loc="upper center", fontsize=8)
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title("TrackSSM training loss")
+    ax.set_title("TrackSSM training loss: SmoothL1 + (1 - GIoU) per decoder block, summed")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
