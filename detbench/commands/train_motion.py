@@ -2,7 +2,7 @@
 
 The defaults train the paper-size model (d_model 256, 6 encoder layers, 6 decoder blocks,
 5.1 M parameters) with the recipe of :mod:`trackers.trackssm.train` and the deviations of
-:class:`trackers.trackssm.model.TrackSSM`; ``--sigmoid-head --absolute`` gives the paper's
+:class:`trackers.trackssm.model.TrackSSM`; ``--sigmoid-head --absolute --last-box-anchor`` gives the paper's
 network exactly.
 """
 from __future__ import annotations
@@ -53,6 +53,8 @@ Example:
               help="Blocks move the box by a zero-initialised delta (untrained = last box) / the paper's sigmoid box.")
 @click.option("--relative/--absolute", default=True, show_default=True,
               help="Deltas in units of the box size, in and out (R-CNN style) / raw normalised deltas (the paper).")
+@click.option("--cv-anchor/--last-box-anchor", default=True, show_default=True,
+              help="The decoder refines the constant-velocity box (untrained = constant velocity) / the last box (the paper).")
 @click.option("--flow-input/--no-flow-input", default=False, show_default=True,
               help="Add the encoder's flow feature to each decoder block's input / only to dt, B, C (the paper).")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
@@ -61,7 +63,7 @@ Example:
 @click.option("--eval-data", "eval_data", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
-            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, flow_input,
+            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, flow_input,
             max_windows, name, eval_data):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
     history); report next-box IoU of TrackSSM, constant velocity and the last box on the val split
@@ -95,7 +97,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
-                      relative=relative, flow_input=flow_input)
+                      relative=relative, flow_input=flow_input, cv_anchor=cv_anchor)
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
                            source=str(data_dir / "sequences" / "train"))
     if max_windows is not None and max_windows < len(wins):

@@ -34,7 +34,7 @@ from trackers.trackssm.model import TrackSSM
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 800
+    steps: int = 400
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 50
@@ -180,7 +180,8 @@ def train(model: TrackSSM, wins: Windows, cfg: TrainConfig,
         hist, mask, target = hist_all[idx], mask_all[idx], target_all[idx]
         if cfg.flip > 0:
             hist, target = flip_windows(hist, mask, target, torch.rand(len(idx), generator=gen) < cfg.flip)
-        steps = step_targets(hist[:, -1, :4].numpy(), target.numpy(), steps_k)
+        # each block's target lies on the line from the box the decoder starts from to the truth
+        steps = step_targets(model.start_box(hist).numpy(), target.numpy(), steps_k)
         hist, mask = hist.to(device), mask.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             pred = model(hist, mask)
