@@ -2,6 +2,7 @@
 under which an untrained model predicts the last box (values worked out by hand)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -27,13 +28,19 @@ def test_a_small_trained_trackssm_beats_constant_velocity_on_synthetic_val(train
     assert m["const_velocity_iou"] > m["last_box_iou"] + 0.2   # the baselines are what they say
 
 
-def test_the_untrained_default_model_predicts_the_last_box_exactly():
-    model = build_model(SMALL, seed=5).eval()
+def test_the_untrained_default_model_is_constant_velocity_exactly_and_last_box_without_the_anchor():
     g = torch.Generator().manual_seed(0)
     hist = torch.rand(7, 5, 8, generator=g) * 0.5 + 0.1
+    hist[..., 4:] -= 0.35                      # deltas of either sign
+    hist[0, :4] = 0                            # a one-step history: its delta is zero
+    hist[0, 4, 4:] = 0
+    cv = torch.as_tensor(constant_velocity(hist.numpy()))
     with torch.no_grad():
-        out = model(hist)
-    assert torch.equal(out, hist[:, -1:, :4].expand(-1, 3, -1))
+        out = build_model(SMALL, seed=5).eval()(hist)
+        last = build_model(dataclasses.replace(SMALL, cv_anchor=False), seed=5).eval()(hist)
+    torch.testing.assert_close(out, cv[:, None].expand(-1, 3, -1), rtol=0, atol=1e-6)
+    torch.testing.assert_close(out[0, -1], hist[0, -1, :4])
+    assert torch.equal(last, hist[:, -1:, :4].expand(-1, 3, -1))
     paper = build_model(ModelConfig.paper(**{k: getattr(SMALL, k) for k in ("d_model", "n_enc_layers",
                                                                             "n_dec_blocks", "d_state",
                                                                             "dt_rank", "ffn_dim")}), seed=5)
@@ -42,13 +49,24 @@ def test_the_untrained_default_model_predicts_the_last_box_exactly():
     assert ((p > 0) & (p < 1)).all() and not torch.allclose(p[:, -1], hist[:, -1, :4], atol=0.05)
 
 
+def test_blocks_are_trained_towards_steps_from_the_box_they_start_from():
+    hist = torch.zeros(1, 5, 8)
+    hist[0, -1] = torch.tensor([0.5, 0.5, 0.1, 0.1, 0.06, 0, 0, 0])
+    start = build_model(SMALL).start_box(hist)
+    torch.testing.assert_close(start, torch.tensor([[0.56, 0.5, 0.1, 0.1]]))
+    torch.testing.assert_close(build_model(dataclasses.replace(SMALL, cv_anchor=False)).start_box(hist),
+                               hist[:, -1, :4])
+
+
 def test_configs_written_before_the_deviations_load_as_the_paper_model():
-    old = {k: v for k, v in SMALL.to_dict().items() if k not in ("residual_head", "relative", "flow_input")}
+    old = {k: v for k, v in SMALL.to_dict().items()
+           if k not in ("residual_head", "relative", "flow_input", "cv_anchor")}
     cfg = ModelConfig.from_dict(old)
-    assert (cfg.residual_head, cfg.relative, cfg.flow_input) == (False, False, False)
+    assert (cfg.residual_head, cfg.relative, cfg.flow_input, cfg.cv_anchor) == (False, False, False, False)
     assert ModelConfig.from_dict({**old, "residual_head": True}).residual_head
     assert ModelConfig.from_dict(SMALL.to_dict()) == SMALL
-    assert ModelConfig().residual_head and ModelConfig().relative and not ModelConfig().flow_input
+    assert ModelConfig().residual_head and ModelConfig().relative and ModelConfig().cv_anchor
+    assert not ModelConfig().flow_input
 
 
 def test_relative_head_reads_rcnn_deltas_by_hand():
