@@ -43,7 +43,8 @@ class TrackSSMParams:
     buffer in seconds, the same as every tracker's (:data:`trackers.base.LOST_TRACK_BUFFER_S`).
 
     ``weights``: a motion-model directory (or its ``model.pth``); None = the latest under
-    ``runs/motion/``; ``"random"`` = an untrained seeded model (contract tests, speed only).
+    ``runs/motion/``; ``"random"`` = an untrained seeded model (speed benchmarks and plumbing
+    tests only: with the default parametrisation it predicts constant velocity).
     """
 
     weights: str | None = None
