@@ -50,7 +50,7 @@ Example:
 @click.option("--layers", type=click.IntRange(1), default=6, show_default=True,
               help="Encoder Mamba layers = decoder Flow-SSM blocks; 6 is the paper's.")
 @click.option("--residual-head/--sigmoid-head", default=True, show_default=True,
-              help="Blocks move the box by a zero-initialised delta (untrained = last box) / the paper's sigmoid box.")
+              help="Blocks move the box by a zero-initialised delta (untrained = the box they start from) / the paper's sigmoid box.")
 @click.option("--relative/--absolute", default=True, show_default=True,
               help="Deltas in units of the box size, in and out (R-CNN style) / raw normalised deltas (the paper).")
 @click.option("--cv-anchor/--last-box-anchor", default=True, show_default=True,
