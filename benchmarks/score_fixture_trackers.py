@@ -1,6 +1,7 @@
 """Score every registered tracker on the real fixture with GT-derived noisy detections.
 
     python benchmarks/score_fixture_trackers.py [--seed 0] [--json out.json]
+        [--trackssm-weights runs/motion/NAME] [--trackers botsort,trackssm]
 
 For each sequence of ``tests/fixtures/nuscenes-mini-real`` the same seeded noisy detections
 (:func:`detbench.data.noisy.noisy_detections`, default noise) go to every tracker (default
@@ -8,6 +9,9 @@ options, the sequence's frame rate, images where the fixture has them). CLEAR co
 motmetrics per sequence and class (a track only matches ground truth of its own class), with
 IoU computed here (motmetrics 1.4.0's ``iou_matrix`` breaks on numpy 2): distance = 1 - IoU,
 no match below IoU 0.5. MOTA = 1 - (FN + FP + IDSW) / GT over all sequences and classes.
+HOTA and AssA are TrackEval's, from ``detbench eval``'s own scorer (per class, combined).
+TrackSSM (``trackssm`` and ``trackssm-gated``) runs with ``--trackssm-weights`` (a trained
+motion-model dir); without it those two are skipped, never run with random weights.
 """
 from __future__ import annotations
 
@@ -53,14 +57,13 @@ def mota(c: dict[str, int]) -> float:
     return 1.0 - (c["num_misses"] + c["num_false_positives"] + c["num_switches"]) / max(c["num_objects"], 1)
 
 
-def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray]) -> np.ndarray:
+def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray], options: dict | None = None) -> np.ndarray:
     from trackers import make_tracker
     from trackers.base import Frame
 
     info = read_seqinfo(seq_dir / "seqinfo.ini")
     meta = json.loads((seq_dir / "frames.json").read_text())
-    options = {"weights": "random"} if name == "trackssm" else {}
-    tracker = make_tracker(name, options, frame_rate=info.frame_rate)
+    tracker = make_tracker(name, options or {}, frame_rate=info.frame_rate)
     rows = []
     for i, (m, d) in enumerate(zip(meta, dets)):
         frame = Frame(index=i, timestamp=m["timestamp"] / 1e6, frame_rate=info.frame_rate,
@@ -69,12 +72,29 @@ def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(rows) if rows else np.zeros((0, 9))
 
 
+def hota_assa(results: dict[str, np.ndarray]) -> tuple[float, float]:
+    """TrackEval HOTA and AssA over the fixture's sequences (per class, combined), via
+    :func:`detbench.evaluate.api.evaluate_folders` on result files in a temporary folder."""
+    import tempfile
+
+    from detbench.data.mot import write_mot
+    from detbench.evaluate.api import evaluate_folders
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for seq, table in results.items():
+            write_mot(Path(tmp) / f"{seq}.txt", table)
+        overall = evaluate_folders(FIXTURE / "sequences", tmp)["overall"]
+    return overall["HOTA"], overall["AssA"]
+
+
 def main(argv=None) -> int:
     from trackers import TRACKERS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--trackssm-weights", default=None, help="trained motion-model dir for trackssm*")
+    ap.add_argument("--trackers", default=None, help="comma list (default: every registered tracker)")
     args = ap.parse_args(argv)
     seq_root = FIXTURE / "sequences"
     data = []
@@ -85,20 +105,30 @@ def main(argv=None) -> int:
                                                            seed=args.seed + k)))
     det_counts = clear_counts(np.concatenate([g for _, g, _ in data]), np.zeros((0, 9)))
     print(f"fixture: {len(data)} sequences, {det_counts['num_objects']} GT boxes, seed {args.seed}")
-    print("| tracker | IDSW | MOTA | FP | FN | matches |\n|---|---|---|---|---|---|")
+    print("| tracker | HOTA | AssA | IDSW | MOTA | FP | FN | matches |\n|---|---|---|---|---|---|---|---|")
     results = {}
-    for name in sorted(TRACKERS):
+    names = args.trackers.split(",") if args.trackers else sorted(TRACKERS)
+    for name in names:
+        options = {}
+        if name.startswith("trackssm"):
+            if args.trackssm_weights is None:
+                print(f"| {name} | skipped: needs --trackssm-weights (trained weights) |||||||")
+                continue
+            options = {"weights": args.trackssm_weights}
         try:
             total = dict.fromkeys(COUNTS, 0)
+            tables = {}
             for seq_dir, gt, dets in data:
-                c = clear_counts(gt, run_tracker(name, seq_dir, dets))
+                tables[seq_dir.name] = run_tracker(name, seq_dir, dets, options)
+                c = clear_counts(gt, tables[seq_dir.name])
                 total = {key: total[key] + c[key] for key in COUNTS}
         except (ImportError, AttributeError) as e:
-            print(f"| {name} | not available ({type(e).__name__}: {e}) |||||")
+            print(f"| {name} | not available ({type(e).__name__}: {e}) |||||||")
             continue
-        results[name] = dict(total, MOTA=mota(total))
-        print(f"| {name} | {total['num_switches']} | {mota(total):.3f} | {total['num_false_positives']} | "
-              f"{total['num_misses']} | {total['num_matches']} |")
+        hota, assa = hota_assa(tables)
+        results[name] = dict(total, MOTA=mota(total), HOTA=hota, AssA=assa, options=options)
+        print(f"| {name} | {hota:.3f} | {assa:.3f} | {total['num_switches']} | {mota(total):.3f} | "
+              f"{total['num_false_positives']} | {total['num_misses']} | {total['num_matches']} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -18,7 +18,7 @@ from detbench.fileio import atomic_write_json, sha256_file
 BUFFER_VALUES_S = [1.0, 2.0, 3.0]
 # each tracker's lost-track buffer option (trackers/*.py Params), in seconds
 BUFFER_OPTION = {"botsort": "track_buffer_s", "bytetrack": "track_buffer_s", "ocsort": "max_age_s",
-                 "iou": "max_age_s", "trackssm": "track_buffer_s"}
+                 "iou": "max_age_s", "trackssm": "track_buffer_s", "trackssm-gated": "track_buffer_s"}
 # tracker -> {option: values}; 3 x 3 x 3 = 27 combinations each
 GRIDS: dict[str, dict[str, list]] = {
     # detection-score thresholds reach down to 0.15 for weak detectors (a minutes-trained CPU model
@@ -29,6 +29,7 @@ GRIDS: dict[str, dict[str, list]] = {
     "ocsort": {"det_thresh": [0.15, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
     "iou": {"min_score": [0.1, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
     "trackssm": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
+    "trackssm-gated": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
 }
 for _name, _option in BUFFER_OPTION.items():
     GRIDS[_name][_option] = list(BUFFER_VALUES_S)

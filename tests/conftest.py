@@ -50,3 +50,37 @@ def synth_root(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth")
     write_dataset(out, scenes=2, keyframes=6, cameras=("CAM_FRONT",), seed=0)
     return out
+
+
+# Ground-truth tracks of 6 synthetic sequences (no images): the "detbench synth --scenes 24
+# --keyframes 40" dataset of benchmarks/README.md, prepared; see fixtures/synth-tracks/README.md.
+SYNTH_TRACKS = Path(__file__).resolve().parent / "fixtures" / "synth-tracks"
+SMALL_MOTION = dict(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
+SMALL_MOTION_STEPS = 300
+
+
+@pytest.fixture(scope="session")
+def trained_motion(tmp_path_factory):
+    """A small TrackSSM trained once per session (seeded, one thread, ~10 s CPU) on the synthetic
+    tracks' train split, saved as a motion-model dir -> (dir, held-out metrics on their val split).
+    Tests that need *trained* weights (the tracker contract, the learning test) use it."""
+    import torch
+
+    from trackers.trackssm import checkpoint
+    from trackers.trackssm.data import dataset_windows, split_sequences
+    from trackers.trackssm.model import ModelConfig, build_model
+    from trackers.trackssm.train import TrainConfig, evaluate, train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        wins = dataset_windows(split_sequences(SYNTH_TRACKS, "train"), 5, 2.0)
+        val = dataset_windows(split_sequences(SYNTH_TRACKS, "val"), 5, 2.0)
+        model = build_model(ModelConfig(**SMALL_MOTION), seed=0)
+        train(model, wins, TrainConfig(steps=SMALL_MOTION_STEPS, lr=3e-3, seed=0))
+        metrics = evaluate(model, val)
+    finally:
+        torch.set_num_threads(threads)
+    out = tmp_path_factory.mktemp("motion") / "small"
+    checkpoint.save(out, model, {"frame_rate": 2.0, "metrics": {"val": metrics}})
+    return out, metrics

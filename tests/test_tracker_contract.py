@@ -22,11 +22,24 @@ def _has_module(name: str) -> bool:
         return False
 
 
-OPTIONS = {"trackssm": {"weights": "random"}}
+OPTIONS: dict[str, dict] = {}   # tracker -> options; TrackSSM's trained weights are filled in below
 PARAMS = [pytest.param(n, marks=pytest.mark.skipif(
               not _has_module(TRACKERS[n].split(":")[0]),
               reason=f"{TRACKERS[n].split(':')[0]} does not exist yet"))
           for n in sorted(TRACKERS)]
+
+
+@pytest.fixture(autouse=True)
+def _trained_trackssm(trained_motion):
+    """TrackSSM runs the contract with weights trained on synthetic tracks (tests/conftest.py),
+    never random ones: random weights predict boxes nowhere near the object."""
+    for name in ("trackssm", "trackssm-gated"):
+        OPTIONS[name] = {"weights": str(trained_motion[0])}
+
+
+def test_trackssm_runs_the_contract_with_trained_weights(trained_motion):
+    trk = _new("trackssm")
+    assert trk.model.config.d_model == 32 and trained_motion[1]["trackssm_iou"] > 0.75
 
 
 def _new(name, frame_rate=2.0):
@@ -170,7 +183,7 @@ def test_runs_on_real_fixture_with_noisy_detections(name, real_fixture):
 
 
 def test_registry_lists_every_member():
-    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm"} <= set(TRACKERS)
+    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated"} <= set(TRACKERS)
 
 
 def test_unknown_tracker_and_option_list_the_valid_ones():

@@ -124,13 +124,48 @@ def test_train_motion_command_writes_a_loadable_model(tmp_path):
     out = tmp_path / "runs" / "motion" / "toy"
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"]["d_model"] == 256 and cfg["frame_rate"] == 2.0
-    assert cfg["metrics"]["val"]["windows"] == 14 and len(cfg["metrics"]["train_loss"]) == 1
+    # 42 training windows, one batch of 42: one epoch is one step
+    assert cfg["metrics"]["val"]["windows"] == 14 and len(cfg["loss"]) == 1 and cfg["train"]["steps"] == 1
     # val boxes (80 x 60 px) move (30, 5) and (60, 5) px per frame at constant velocity: the baseline
     # is exact (IoU 1) for 6 windows each; the single-box windows stay put: overlaps 50 x 55 and
     # 20 x 55 px of two 4800 px boxes -> IoU 2750/6850 and 1100/8500
     expected = (12 + 2750 / 6850 + 1100 / 8500) / 14
     assert cfg["metrics"]["val"]["const_velocity_iou"] == pytest.approx(expected, abs=1e-5)  # float32 boxes
+    # the last box: IoU 2750/6850 (t=1, 30 px) or 1100/8500 (t=2, 60 px) at every step of each track
+    assert cfg["metrics"]["val"]["last_box_iou"] == pytest.approx((7 * 2750 / 6850 + 7 * 1100 / 8500) / 14, abs=1e-5)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["metrics"]["val"] == cfg["metrics"]["val"] and meta["options"]["steps"] == 1
+    assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(cfg["data_hash"]["train"]) == 64
     model, _ = load(None)   # the latest model under runs/motion
     assert model.config.d_model == 256
     assert main(["train-motion", "--data", str(tmp_path / "nope")]) == 2
+
+
+def test_train_motion_steps_and_eval_data_and_bad_input(tmp_path, real_fixture):
+    from detbench.cli import main
+
+    data = tmp_path / "data" / "toy"
+    for split in ("train", "val"):
+        rows = [_row(f, t, 100 + 20 * f * t, 300, 80, 60) for t in (1, 2) for f in range(1, 9)]
+        _write_seq(data / "sequences" / split, f"scene-{split}_CAM_FRONT", rows)
+    assert main(["train-motion", "--data", str(data), "--steps", "3", "--d-model", "16", "--layers", "1",
+                 "--eval-data", str(real_fixture), "--name", "s"]) == 0
+    cfg = json.loads((tmp_path / "runs" / "motion" / "s" / "config.json").read_text())
+    assert len(cfg["loss"]) == 3 and cfg["train"]["steps"] == 3
+    real = cfg["metrics"][f"eval:{real_fixture}"]
+    # the fixture's own tracks (scene-0103, six cameras), never trained on: its baselines as measured
+    assert real["windows"] == 2067 and real["const_velocity_iou"] == pytest.approx(0.5356, abs=1e-4)
+    assert real["last_box_iou"] == pytest.approx(0.2916, abs=1e-4)
+    assert cfg["metrics"]["train_cpu_seconds"] > 0
+    assert main(["train-motion", "--data", str(data), "--steps", "3", "--epochs", "1"]) == 2
+    # the real fixture has no train split: it can only be evaluated on, never trained on
+    assert main(["train-motion", "--data", str(real_fixture), "--steps", "1"]) == 2
+
+
+def test_ignore_rows_are_never_targets_nor_history(tmp_path):
+    rows = [_row(f, 1, 100 + 10 * f, 300, 80, 60) for f in range(1, 9)]
+    rows[3][6] = 0   # frame 4 is an ignore row (consider flag 0 in column 7)
+    w = sequence_windows(_write_seq(tmp_path, "s", rows))
+    assert 4 not in w.target_frame.tolist() and not (w.hist_frames == 4).any()
+    assert w.target_frame.tolist() == [2, 3, 6, 7, 8]    # the track is cut at the ignored frame

@@ -39,7 +39,7 @@ def test_parameter_count_at_paper_sizes_by_hand():
 
 @pytest.fixture(scope="module")
 def paper_model():
-    return build_model().eval()
+    return build_model(ModelConfig.paper()).eval()   # the paper's sigmoid head: boxes inside (0, 1)
 
 
 @pytest.mark.parametrize("batch", [0, 1, 7])
@@ -134,7 +134,7 @@ def test_residual_head_variant_starts_at_the_last_box_with_the_same_size():
     cfg = ModelConfig(residual_head=True)
     assert count_parameters(TrackSSM(cfg)) == 5_129_496
     model = build_model(ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4,
-                                    ffn_dim=64, residual_head=True))
+                                    ffn_dim=64, residual_head=True, cv_anchor=False))
     hist = torch.rand(4, 5, 8)
     with torch.no_grad():
         out = model(hist)

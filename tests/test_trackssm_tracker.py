@@ -99,3 +99,44 @@ def test_bad_params_are_input_errors():
         TrackSSMTracker(TrackSSMTracker.Params(weights="random", low_thresh=0.8, high_thresh=0.6))
     with pytest.raises(InputError, match="frame_rate"):
         TrackSSMTracker(TrackSSMTracker.Params(weights="random"), frame_rate=0)
+
+
+def test_every_tracker_defaults_to_the_same_lost_track_buffer():
+    """Issue 13 item 6: like-for-like trackers wait equally long for a lost object."""
+    from dataclasses import fields
+
+    from trackers import TRACKERS, tracker_class
+    from trackers.base import LOST_TRACK_BUFFER_S
+
+    buffers = {}
+    for name in TRACKERS:
+        params = tracker_class(name).Params()
+        [key] = [f.name for f in fields(params) if f.name in ("track_buffer_s", "max_age_s")]
+        buffers[name] = getattr(params, key)
+    assert set(buffers) >= {"botsort", "bytetrack", "ocsort", "iou", "trackssm", "trackssm-gated"}
+    assert set(buffers.values()) == {LOST_TRACK_BUFFER_S}, buffers
+
+
+def _shifting_model(tmp_path):
+    """A model that predicts every box 3 widths to the right of where it was last seen."""
+    model = build_model(SMALL, seed=1)
+    with torch.no_grad():
+        model.blocks[-1].head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
+    return str(checkpoint.save(tmp_path / "shift", model, {"frame_rate": 2.0}))
+
+
+def test_trackssm_matches_on_its_predictions_and_the_gated_hybrid_has_its_own_name(tmp_path):
+    weights = _shifting_model(tmp_path)
+    det = np.array([[500, 300, 700, 450, 0.9, 0]], np.float32)   # an object that never moves
+
+    def ids(name):
+        trk = make_tracker(name, {"weights": weights}, frame_rate=2)
+        return [trk.update(det, _f(i))[:, 4].tolist() for i in range(4)]
+
+    # the prediction lies 600 px away (IoU 0): TrackSSM loses the object every frame; the new
+    # track started each frame is unconfirmed and dropped when its own prediction misses again
+    assert ids("trackssm") == [[1.0], [], [], []]
+    # the gate takes the IoU with the last detection (1.0): a motionless IoU tracker in disguise
+    assert ids("trackssm-gated") == [[1.0], [1.0], [1.0], [1.0]]
+    with pytest.raises(InputError, match="unknown option"):
+        make_tracker("trackssm", {"weights": weights, "last_box_gate": "true"}, frame_rate=2)

@@ -16,6 +16,7 @@ TRACKERS: dict[str, str] = {
     "bytetrack": "trackers.bytetrack:ByteTrackTracker",
     "ocsort": "trackers.ocsort:OcSortTracker",
     "trackssm": "trackers.trackssm.tracker:TrackSSMTracker",
+    "trackssm-gated": "trackers.trackssm.tracker:TrackSSMGatedTracker",
 }
 
 

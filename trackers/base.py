@@ -22,6 +22,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+#: The lost-track buffer every tracker defaults to, in seconds (4 keyframes at 2 Hz): a track
+#: missed for up to this long can still be matched. One value for all, so that a comparison of
+#: trackers compares their association and motion, not how long each waits (issue 13, item 6).
+LOST_TRACK_BUFFER_S = 2.0
+
 
 @dataclass
 class Frame:

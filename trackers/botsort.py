@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.errors import InputError
-from trackers.base import Frame
+from trackers.base import LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
 
 CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift")
@@ -35,7 +35,7 @@ class BotSortParams:
     match_thresh: float = 0.8           # max (1 - IoU) cost, first association
     second_match_thresh: float = 0.5    # max cost, low-score association
     unconfirmed_match_thresh: float = 0.7
-    track_buffer_s: float = 2.0         # a lost track survives this many seconds of misses
+    track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
     proximity_thresh: float = 0.5       # ReID only: IoU-distance gate
     appearance_thresh: float = 0.25     # ReID only: cosine-distance gate
     fuse_first_associate: bool = False

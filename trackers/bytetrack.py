@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trackers.base import LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, boxmot_track_buffer
 
 
@@ -15,7 +16,7 @@ class ByteTrackParams:
     track_thresh: float = 0.45    # first association takes scores above this; new tracks too
     min_conf: float = 0.1         # scores at or below are ignored
     match_thresh: float = 0.8     # max score-fused (1 - IoU) cost, first association
-    track_buffer_s: float = 2.0   # a lost track survives this many seconds of misses
+    track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
 
 
 class ByteTrackTracker(ClassSplitTracker):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detbench.types import as_tracks, empty_tracks, iou_matrix
-from trackers.base import Frame
+from trackers.base import LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 
 
@@ -22,7 +22,7 @@ from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitiz
 class IouParams:
     iou_threshold: float = 0.3
     min_score: float = 0.3
-    max_age_s: float = 1.0
+    max_age_s: float = LOST_TRACK_BUFFER_S  # the same buffer as every tracker
 
 
 class IouTracker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trackers.base import LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
 
 
@@ -18,7 +19,7 @@ class OcSortParams:
     det_thresh: float = 0.3       # first association and new tracks take scores above this
     min_conf: float = 0.1         # scores at or below are ignored (BYTE stage only)
     iou_threshold: float = 0.3    # min IoU to associate
-    max_age_s: float = 2.0        # a track unmatched for longer is deleted
+    max_age_s: float = LOST_TRACK_BUFFER_S  # a track unmatched for longer is deleted
     min_hits: int = 1             # updates after the first detection before a track is reported
     delta_t: int = 3              # observations back for the velocity direction
     inertia: float = 0.2          # weight of the velocity-direction consistency term

@@ -1,54 +1,89 @@
-"""``detbench train-motion``: train the TrackSSM motion model on ground-truth tracks."""
+"""``detbench train-motion``: train the TrackSSM motion model on ground-truth tracks.
+
+The defaults train the paper-size model (d_model 256, 6 encoder layers, 6 decoder blocks,
+5.1 M parameters) with the recipe of :mod:`trackers.trackssm.train` and the deviations of
+:class:`trackers.trackssm.model.TrackSSM`; ``--sigmoid-head --absolute --last-box-anchor`` gives the paper's
+network exactly.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
+def _defaults():
+    """The library's defaults, so the CLI and :class:`TrainConfig` never disagree."""
+    from trackers.trackssm.train import TrainConfig
+
+    return TrainConfig()
+
 
 @click.command("train-motion", epilog="""\b
 Example:
-  detbench train-motion --data runs/data/synth --epochs 20 --name synth
+  detbench train-motion --data runs/data/synth --name synth
+  detbench train-motion --data runs/data/synth --eval-data tests/fixtures/nuscenes-mini-real
   detbench track ... --tracker trackssm --tracker-opt weights=runs/motion/synth
 """)
 @click.option("--data", "data", required=True,
               help="Prepared dataset (runs/data/NAME or NAME): trains on sequences/train, reports on sequences/val.")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True, help="Adam learning rate (constant; the paper: 1e-4).")
-@click.option("--l1-weight", type=click.FloatRange(min=0), default=1.0, show_default=True)
-@click.option("--giou-weight", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--steps", type=click.IntRange(1), default=None,
+              help=f"Optimizer steps (default {_defaults().steps}); the same for every data size.")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Instead of --steps: this many passes over the training windows.")
+@click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=_defaults().lr, show_default=True,
+              help="Peak AdamW learning rate (linear warm-up, then cosine decay; the paper: constant Adam 1e-4).")
+@click.option("--warmup-steps", type=click.IntRange(0), default=_defaults().warmup_steps, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=_defaults().weight_decay, show_default=True)
+@click.option("--grad-clip", type=click.FloatRange(min=0), default=_defaults().grad_clip, show_default=True,
+              help="Max gradient norm (0: off).")
+@click.option("--flip", type=click.FloatRange(0, 1), default=_defaults().flip, show_default=True,
+              help="Probability of mirroring a training window left-right.")
+@click.option("--l1-weight", type=click.FloatRange(min=0), default=_defaults().l1_weight, show_default=True)
+@click.option("--giou-weight", type=click.FloatRange(min=0), default=_defaults().giou_weight, show_default=True)
 @click.option("--frame-rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Hz the tracker runs at; faster sequences are subsampled to it.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ...")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ... (CUDA: bf16 autocast).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--d-model", type=click.IntRange(4), default=256, show_default=True,
               help="Model width (multiple of 4); 256 is the paper's (5.1 M parameters).")
 @click.option("--layers", type=click.IntRange(1), default=6, show_default=True,
               help="Encoder Mamba layers = decoder Flow-SSM blocks; 6 is the paper's.")
-@click.option("--residual-head", is_flag=True,
-              help="Blocks add a zero-initialised delta to the box instead of the paper's sigmoid head.")
+@click.option("--residual-head/--sigmoid-head", default=True, show_default=True,
+              help="Blocks move the box by a zero-initialised delta (untrained = the box they start from) / the paper's sigmoid box.")
+@click.option("--relative/--absolute", default=True, show_default=True,
+              help="Deltas in units of the box size, in and out (R-CNN style) / raw normalised deltas (the paper).")
+@click.option("--cv-anchor/--last-box-anchor", default=True, show_default=True,
+              help="The decoder refines the constant-velocity box (untrained = constant velocity) / the last box (the paper).")
+@click.option("--flow-input/--no-flow-input", default=False, show_default=True,
+              help="Add the encoder's flow feature to each decoder block's input / only to dt, B, C (the paper).")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
               help="Train on a seeded random subset of this many windows (quick CPU runs).")
 @click.option("--name", default=None, help="Output runs/motion/NAME (default: the dataset's name).")
 @click.option("--eval-data", "eval_data", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable).")
-def command(data, epochs, batch_size, lr, l1_weight, giou_weight, frame_rate, device, seed, d_model, layers,
-            residual_head, max_windows, name, eval_data):
+              help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
+def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
+            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, flow_input,
+            max_windows, name, eval_data):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
-    history), report next-box IoU of TrackSSM and constant velocity on the val split, and write
-    runs/motion/NAME/{model.pth, config.json, meta.json} atomically."""
+    history); report next-box IoU of TrackSSM, constant velocity and the last box on the val split
+    and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
+    loss.png} atomically."""
+    import time
+
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from detbench import paths
     from detbench.errors import InputError
     from detbench.provenance import make_meta
     from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import data_hash, dataset_windows, split_sequences
-    from trackers.trackssm.model import ModelConfig, build_model
+    from trackers.trackssm.data import data_hash, dataset_windows, split_sequences, subset
+    from trackers.trackssm.model import ModelConfig, build_model, count_parameters
+    from trackers.trackssm.progress import loss_curve_png, training_progress
     from trackers.trackssm.train import TrainConfig, evaluate, train
 
+    if steps is not None and epochs is not None:
+        raise InputError("--steps and --epochs: give one of them, not both")
     data_dir = Path(data)
     if not data_dir.is_dir():
         data_dir = paths.data_dir(data)
@@ -57,46 +92,67 @@ def command(data, epochs, batch_size, lr, l1_weight, giou_weight, frame_rate, de
     from detbench.devices import check_device
 
     check_device(device)
+    if d_model % 4:
+        raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
-    if d_model % 4:
-        raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
-    cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head)
+    cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
+                      relative=relative, flow_input=flow_input, cv_anchor=cv_anchor)
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
                            source=str(data_dir / "sequences" / "train"))
     if max_windows is not None and max_windows < len(wins):
-        import numpy as np
-
-        keep = np.sort(np.random.default_rng(seed).choice(len(wins), max_windows, replace=False))
-        wins = type(wins)(*(getattr(wins, f)[keep] for f in ("hist", "mask", "target", "hist_frames", "target_frame")))
+        wins = subset(wins, max_windows, seed)
     val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set") if val_seqs else None
-    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, l1_weight=l1_weight,
-                       giou_weight=giou_weight, seed=seed, device=device)
-    click.echo(f"train: {len(wins)} windows from {len(train_seqs)} sequences; "
-               f"val: {len(val) if val is not None else 0} windows")
+    extras = []
+    for extra in eval_data:  # read before training: a bad folder fails in seconds, not after it
+        seqs = split_sequences(Path(extra), "val")
+        extras.append((extra, dataset_windows(seqs, cfg.history, frame_rate, "eval set", source=extra)))
+    if epochs is not None:
+        steps = epochs * max(1, len(wins) // min(batch_size, len(wins)))
+    tcfg = TrainConfig(steps=steps or TrainConfig().steps, batch_size=batch_size, lr=lr,
+                       warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip=grad_clip, flip=flip,
+                       l1_weight=l1_weight, giou_weight=giou_weight, seed=seed, device=device)
     model = build_model(cfg, seed=seed)
-    steps_per_epoch = -(-len(wins) // batch_size)
-    with Progress(TextColumn("[bold]train-motion"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("epoch {task.fields[epoch]} loss {task.fields[loss]:.4f}"), TimeElapsedColumn()) as prog:
-        task = prog.add_task("train", total=epochs * steps_per_epoch, epoch=1, loss=float("nan"))
-        losses = train(model, wins, tcfg, on_step=lambda e, s, l: prog.update(task, advance=1, epoch=e, loss=l))
-    metrics = {"train_loss": losses}
+    click.echo(f"train: {len(wins)} windows from {len(train_seqs)} sequences; "
+               f"val: {len(val) if val is not None else 0} windows; model {count_parameters(model):,} "
+               f"parameters; {tcfg.steps} steps of {min(batch_size, len(wins))}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    with training_progress(tcfg.steps) as on_step:
+        losses = train(model, wins, tcfg, on_step=on_step)
+    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+    # wall time depends on what else runs on the machine; CPU time of this process does not
+    metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": torch.get_num_threads(),
+               "train_windows": len(wins),
+               "final_loss": sum(losses[-20:]) / len(losses[-20:])}
     if val is not None:
         metrics["val"] = evaluate(model, val, device=device)
-    for extra in eval_data:
-        seqs = split_sequences(Path(extra), "val")
-        metrics[f"eval:{extra}"] = evaluate(model, dataset_windows(seqs, cfg.history, frame_rate, "eval set",
-                                                                   source=extra), device=device)
-    for key, m in metrics.items():
-        if key != "train_loss":
-            click.echo(f"{key}: next-box IoU TrackSSM {m['trackssm_iou']:.4f} vs constant velocity "
-                       f"{m['const_velocity_iou']:.4f} ({m['windows']} windows)")
+    for extra, ewins in extras:
+        metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
+    _print_table(metrics)
     out = paths.motion_root() / (name or data_dir.name)
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
-               "max_windows": max_windows}
-    hashes = {"train": data_hash(train_seqs), "val": data_hash(val_seqs) if val_seqs else None}
+               "max_windows": max_windows, "model": cfg.to_dict()}
+    hashes = {"train": data_hash(train_seqs), "val": data_hash(val_seqs) if val_seqs else None,
+              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val")) for e in eval_data}}
+    meta = make_meta("train-motion", options=options, inputs=hashes)
+    meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
-                                       "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics},
-                    make_meta("train-motion", options=options, inputs=hashes))
-    click.echo(f"wrote {out}/model.pth")
+                                       "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,
+                                       "loss": losses},
+                    meta, extra_files={"loss.png": loss_curve_png(losses, tcfg)})
+    click.echo(f"trained in {train_s:.0f} s wall, {train_cpu:.0f} s CPU; wrote {out}/model.pth and loss.png")
+
+
+def _print_table(metrics: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="next-box IoU on held-out tracks")
+    for col in ("split", "windows", "TrackSSM", "constant velocity", "last box"):
+        table.add_column(col, justify="left" if col == "split" else "right", overflow="fold")
+    for key, m in metrics.items():
+        if isinstance(m, dict):
+            table.add_row(key, str(m["windows"]), f"{m['trackssm_iou']:.4f}", f"{m['const_velocity_iou']:.4f}",
+                          f"{m['last_box_iou']:.4f}")
+    Console().print(table)

@@ -13,8 +13,10 @@ from detbench.errors import InputError
 TRAIN_HINT = "train one with: detbench train-motion --data runs/data/NAME"
 
 
-def save(out_dir: Path, model, config: dict, meta: dict | None = None) -> Path:
-    """Write the model directory atomically (replacing an existing one)."""
+def save(out_dir: Path, model, config: dict, meta: dict | None = None,
+         extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write the model directory atomically (replacing an existing one); ``extra_files``
+    (name -> bytes, e.g. the loss-curve PNG) go beside ``model.pth``."""
     import io
 
     import torch
@@ -29,6 +31,8 @@ def save(out_dir: Path, model, config: dict, meta: dict | None = None) -> Path:
         atomic_write_json(tmp / "config.json", {"model": model.config.to_dict(), **config})
         if meta is not None:
             atomic_write_json(tmp / "meta.json", meta)
+        for fname, blob in (extra_files or {}).items():
+            atomic_write_bytes(tmp / fname, blob)
     return out_dir
 
 

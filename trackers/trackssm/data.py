@@ -40,6 +40,12 @@ class Windows:
                          ("hist", "mask", "target", "hist_frames", "target_frame")))
 
 
+def subset(wins: Windows, n: int, seed: int) -> Windows:
+    """A seeded random subset of ``n`` windows, in their original order."""
+    keep = np.sort(np.random.default_rng(seed).choice(len(wins), n, replace=False))
+    return Windows(*(getattr(wins, f)[keep] for f in ("hist", "mask", "target", "hist_frames", "target_frame")))
+
+
 def empty_windows(history: int) -> Windows:
     return Windows(np.zeros((0, history, 8), np.float32), np.zeros((0, history), bool),
                    np.zeros((0, 4), np.float32), np.zeros((0, history), np.int64), np.zeros(0, np.int64))
@@ -88,10 +94,14 @@ def track_segments(table: np.ndarray, width: int, height: int, step: int = 1,
                    source: str = "tracks") -> list[tuple[np.ndarray, np.ndarray]]:
     """(K, 9) MOT rows -> [(frames, normalised cxcywh boxes)] per run of consecutive frames.
 
-    ``step`` > 1 keeps every ``step``-th frame (frames 1, 1+step, ...), for sequences recorded
-    faster than the tracker runs. Zero-size or non-finite boxes raise :class:`InputError`.
+    Ignore rows (MOTChallenge's consider flag, column 7, equal to 0: regions a tracker is not
+    scored on) are dropped first, so neither a target nor a history step is ever an ignore box;
+    a track's run is cut where it was ignored. ``step`` > 1 keeps every ``step``-th frame
+    (frames 1, 1+step, ...), for sequences recorded faster than the tracker runs. Zero-size or
+    non-finite boxes raise :class:`InputError`.
     """
     t = np.asarray(table, np.float64).reshape(-1, 9)
+    t = t[t[:, 6] != 0]
     if len(t) and (not np.isfinite(t[:, :6]).all() or (t[:, 4] <= 0).any() or (t[:, 5] <= 0).any()):
         bad = np.flatnonzero(~np.isfinite(t[:, :6]).all(1) | (t[:, 4] <= 0) | (t[:, 5] <= 0))[0]
         raise InputError(f"{source}: track {int(t[bad, 1])} has a zero-size or non-finite box "

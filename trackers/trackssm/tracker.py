@@ -17,6 +17,11 @@ the predicted boxes, Hungarian assignment:
 
 Single-observation tracks are defined: their history is ``[box, 0, 0, 0, 0]`` (zero delta), and
 the model (trained on such length-1 windows) predicts from it like any other track.
+
+``trackssm`` matches on TrackSSM's predictions only, so its scores measure its motion model.
+``trackssm-gated`` (:class:`TrackSSMGatedTracker`) is a hybrid, not the paper's tracker: a pair's
+IoU is the larger of its IoU with the prediction and with the track's last detection, which hides
+a poor motion model (untrained weights score far better with the gate than without).
 """
 from __future__ import annotations
 
@@ -27,17 +32,19 @@ from scipy.optimize import linear_sum_assignment
 
 from detbench.errors import InputError
 from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
-from trackers.base import Frame
+from trackers.base import LOST_TRACK_BUFFER_S, Frame
 
 TRACKED, LOST, NEW = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class TrackSSMParams:
-    """Defaults for nuScenes keyframes (2 Hz); thresholds as in the paper's code, buffer in seconds.
+    """Defaults for nuScenes keyframes (2 Hz); thresholds as in the paper's code, the lost-track
+    buffer in seconds, the same as every tracker's (:data:`trackers.base.LOST_TRACK_BUFFER_S`).
 
     ``weights``: a motion-model directory (or its ``model.pth``); None = the latest under
-    ``runs/motion/``; ``"random"`` = an untrained seeded model (contract tests, speed only).
+    ``runs/motion/``; ``"random"`` = an untrained seeded model (speed benchmarks and plumbing
+    tests only: with the default parametrisation it predicts constant velocity).
     """
 
     weights: str | None = None
@@ -48,8 +55,7 @@ class TrackSSMParams:
     second_iou: float = 0.5
     unconfirmed_iou: float = 0.3
     duplicate_iou: float = 0.85
-    track_buffer_s: float = 1.5
-    last_box_gate: bool = True
+    track_buffer_s: float = LOST_TRACK_BUFFER_S
     device: str = "cpu"
 
 
@@ -99,6 +105,7 @@ class TrackSSMTracker:
     """ByteTrack association + TrackSSM motion; see the module docstring."""
 
     Params = TrackSSMParams
+    gated = False  # match on the better of prediction and last detection (TrackSSMGatedTracker)
 
     @staticmethod
     def input_files(params: TrackSSMParams) -> dict:
@@ -199,12 +206,12 @@ class TrackSSMTracker:
         high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
         low = np.flatnonzero((dets[:, 4] > p.low_thresh) & (dets[:, 4] < p.high_thresh))
         pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
-        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, p.last_box_gate)
+        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated)
         for i, j in pairs:
             pool[i].state = TRACKED
             take(pool[i], high[j])
         rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
-        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, p.last_box_gate)
+        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated)
         for i, j in pairs:
             take(rest[i], low[j])
         for i in um_r:
@@ -215,7 +222,7 @@ class TrackSSMTracker:
 
         high_left = high[um_h]
         new = [t for t in self.tracks if t.state == NEW]
-        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, p.last_box_gate)
+        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated)
         for i, j in pairs:
             self._confirm(new[i])
             take(new[i], high_left[j])
@@ -259,3 +266,11 @@ class TrackSSMTracker:
             if a.cls == b.cls:
                 drop.add(id(b) if a.length >= b.length else id(a))
         self.tracks = [t for t in self.tracks if id(t) not in drop]
+
+
+class TrackSSMGatedTracker(TrackSSMTracker):
+    """``trackssm-gated``: as ``trackssm``, but a track-detection pair's IoU is the larger of its
+    IoU with the predicted box and with the track's last detection (a hybrid of TrackSSM and a
+    motionless IoU tracker; kept as its own name so it is never mistaken for TrackSSM)."""
+
+    gated = True

@@ -1,0 +1,85 @@
+"""TrackSSM trained by the default ``train-motion``, over several seeds: next-box IoU and time.
+
+    detbench synth /tmp/synth24 --scenes 24 --keyframes 40
+    detbench prepare --dataroot /tmp/synth24 --version v1.0-synth --name synth24
+    python benchmarks/bench_motion.py --data runs/data/synth24 --seeds 0 1 2 \\
+        [--eval-data tests/fixtures/nuscenes-mini-real] [--summarize-only] [-- extra train-motion args]
+
+Runs ``detbench train-motion --data DATA --seed S --name PREFIX-sS --eval-data ...`` for each
+seed, all at once (each with one torch thread), then prints per seed and the median over seeds:
+next-box IoU of TrackSSM, constant velocity and the last box on the val split and on every
+``--eval-data`` folder, training wall and CPU seconds. ``--summarize-only`` reads the
+``runs/motion/PREFIX-sS/config.json`` files of an earlier run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def summarize(dirs: list[Path]) -> dict:
+    rows = {d.name: json.loads((d / "config.json").read_text())["metrics"] for d in dirs}
+    sets = [k for k, v in next(iter(rows.values())).items() if isinstance(v, dict)]
+    print("| run | set | windows | TrackSSM | constant velocity | last box | TrackSSM - CV | train wall s | train CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, m in rows.items():
+        for key in sets:
+            e = m[key]
+            print(f"| {name} | {key} | {e['windows']} | {e['trackssm_iou']:.4f} | {e['const_velocity_iou']:.4f} | "
+                  f"{e['last_box_iou']:.4f} | {e['trackssm_iou'] - e['const_velocity_iou']:+.4f} | "
+                  f"{m['train_seconds']:.0f} | {m['train_cpu_seconds']:.0f} |")
+    med = {}
+    for key in sets:
+        vals = [m[key] for m in rows.values()]
+        med[key] = {f: statistics.median(v[f] for v in vals)
+                    for f in ("trackssm_iou", "const_velocity_iou", "last_box_iou")}
+        med[key]["trackssm_minus_cv"] = statistics.median(v["trackssm_iou"] - v["const_velocity_iou"] for v in vals)
+        print(f"| median of {len(rows)} | {key} | {vals[0]['windows']} | {med[key]['trackssm_iou']:.4f} | "
+              f"{med[key]['const_velocity_iou']:.4f} | {med[key]['last_box_iou']:.4f} | "
+              f"{med[key]['trackssm_minus_cv']:+.4f} | "
+              f"{statistics.median(m['train_seconds'] for m in rows.values()):.0f} | "
+              f"{statistics.median(m['train_cpu_seconds'] for m in rows.values()):.0f} |")
+    return med
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--eval-data", action="append", default=[])
+    ap.add_argument("--prefix", default="bench-motion")
+    ap.add_argument("--summarize-only", action="store_true")
+    args = ap.parse_args(argv)
+
+    from detbench.paths import motion_root
+
+    dirs = [motion_root() / f"{args.prefix}-s{s}" for s in args.seeds]
+    if not args.summarize_only:
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        procs = []
+        for seed, d in zip(args.seeds, dirs):
+            cmd = [sys.executable, "-m", "detbench.cli", "train-motion", "--data", args.data, "--seed", str(seed),
+                   "--name", d.name, *sum((["--eval-data", e] for e in args.eval_data), []), *extra]
+            d.parent.mkdir(parents=True, exist_ok=True)
+            log = open(f"{d}.log", "w")  # noqa: SIM115 - closed with the process
+            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+        if any(p.wait() for p in procs):
+            print("a train-motion run failed; see its log next to the model dir", file=sys.stderr)
+            return 1
+    summarize(dirs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
