@@ -112,10 +112,10 @@ def test_init_rules_read_each_trackers_params():
 
     r = {t: zero_point.init_rules(t, resolve_params(t, {"weights": "random"} if t == "trackssm" else {}), 2.0)
          for t in ("iou", "botsort", "bytetrack", "ocsort", "trackssm")}
-    assert r["iou"] == {"confirm": 0, "grace": 0, "survive": 2, "gate": 0.3}
+    assert r["iou"] == {"confirm": 0, "grace": 0, "survive": 4, "gate": 0.3}   # 2.0 s at 2 Hz
     assert r["botsort"]["confirm"] == 1 and r["botsort"]["survive"] == 4
     assert r["ocsort"] == {"confirm": 1, "grace": 1, "survive": 4, "gate": 0.3}
-    assert r["trackssm"]["survive"] == 3
+    assert r["trackssm"]["survive"] == 4
     r2 = zero_point.init_rules("ocsort", resolve_params("ocsort", {"min_hits": 3}), 2.0)
     assert r2["confirm"] == 3 and r2["grace"] == 3
 

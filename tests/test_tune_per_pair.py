@@ -99,7 +99,7 @@ def test_each_pair_runs_with_the_setting_tuned_for_it(world):
     assert pairs["epoch1"]["options"] == best1
     assert pairs["epoch2"]["options"] == stored["r1-epoch2"]["best"]["options"]
     assert pairs["epoch1"]["tuning"]["file"] == str(files[0]) and pairs["epoch2"]["tuning"]["file"] == str(files[1])
-    assert pairs["epoch1"]["params"] == {"iou_threshold": 0.3, "min_score": 0.05, "max_age_s": 1.0}
+    assert pairs["epoch1"]["params"] == {"iou_threshold": 0.3, "min_score": 0.05, "max_age_s": 1.0}   # the tuned grid
     assert saved["tuning"] == {"mode": "tuned", "split": "tune"}
     # the tracks really ran with it, and the markdown says so per pair
     tracks = paths.runs_root() / "compare" / "t" / "tracks"
@@ -146,7 +146,7 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
     assert main(compare_argv(data, results, "--no-tuned")) == 0
     saved = json.loads((results / "t" / "comparison.json").read_text())
     assert all(p["options"] == {} and p["tuning"] == {"mode": "untuned"} for p in saved["pairs"])
-    assert saved["pairs"][0]["params"] == {"iou_threshold": 0.3, "min_score": 0.3, "max_age_s": 1.0}
+    assert saved["pairs"][0]["params"] == {"iou_threshold": 0.3, "min_score": 0.3, "max_age_s": 2.0}
     assert "untuned defaults" in (results / "t" / "comparison.md").read_text()
     assert not stored_tunings()
 
@@ -160,5 +160,5 @@ def test_a_fixed_option_keeps_tunings_apart_and_the_grid_cannot_be_fixed(world, 
         tune("iou", "epoch1", data, run="r1", base_options={"min_score": "0.2"})
     GRID = {"min_score": [0.0], "iou_threshold": [0.3]}
     a = tune("iou", "epoch1", data, run="r1", grid=GRID)
-    b = tune("iou", "epoch1", data, run="r1", grid=GRID, base_options={"max_age_s": "2"})
+    b = tune("iou", "epoch1", data, run="r1", grid=GRID, base_options={"max_age_s": "3"})  # not the default 2.0 s
     assert a != b and json.loads(a.read_text())["key"] != json.loads(b.read_text())["key"]

@@ -192,7 +192,7 @@ def tracker_options(trackers: list[str], overrides: dict[str, dict], use_tuned: 
     for t in trackers:
         o = dict(overrides.get(t, {}))
         extra[t] = {}
-        if t == "trackssm":
+        if t in ("trackssm", "trackssm-gated"):   # both read a motion model
             o, extra[t], note = resolve_trackssm_weights(o)
             if note:
                 notes.append(note)
@@ -227,7 +227,7 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
                 pass
         todo.append(((point, seed, trk), (split, spec, seed, trk, options[trk], path, key)))
     # slow trackers first so that the pool's last minutes are not one long unit
-    weight = {"trackssm": 0, "ocsort": 1, "botsort": 2, "bytetrack": 3, "iou": 4}
+    weight = {"trackssm": 0, "trackssm-gated": 0, "ocsort": 1, "botsort": 2, "bytetrack": 3, "iou": 4}
     todo.sort(key=lambda t: weight.get(t[0][2], 0))
     by_key = {args[-1]: unit for unit, args in todo}
     def handle(key, result, error):

@@ -25,7 +25,7 @@ import numpy as np
 from detbench.sensitivity.degrade import FRAME, ID, detectable
 
 
-REPORTS_DETECTION = {"iou", "trackssm"}  # output boxes are the matched detection's
+REPORTS_DETECTION = {"iou", "trackssm", "trackssm-gated"}  # output boxes are the matched detection's
 
 
 def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
@@ -44,7 +44,7 @@ def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
     if tracker == "ocsort":
         return {"confirm": int(params["min_hits"]), "grace": int(params["min_hits"]),
                 "survive": frames_for_seconds(params["max_age_s"], frame_rate), "gate": float(params["iou_threshold"])}
-    if tracker == "trackssm":
+    if tracker in ("trackssm", "trackssm-gated"):
         return {"confirm": 1, "grace": 1, "survive": max(1, int(round(params["track_buffer_s"] * frame_rate))),
                 "gate": float(params["unconfirmed_iou"])}
     return {"confirm": None, "grace": None, "survive": None, "gate": None}
