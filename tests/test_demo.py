@@ -35,7 +35,7 @@ def test_committed_base_weights_match_their_meta_and_load_into_the_demo_model():
     assert info["model_size"] == "yolox-nano" and info["num_classes"] == 7
     # the meta tells how it was made and how well it detects on its own val split
     assert meta["commands"][0][:2] == ["detbench", "synth"] and meta["dataset"]["seed"] == meta["config"]["data_seed"]
-    assert meta["val_ap"]["AP50"] >= 0.4   # the committed base: 0.434 (8 epochs, see its meta.json)
+    assert meta["val_ap"]["AP50"] >= 0.7   # the committed base: 0.751 (8 + 12 epochs, see its meta.json)
 
 
 def test_the_demo_recipe_scales_its_mosaic_and_mixup_like_stable_v3():
