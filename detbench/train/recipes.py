@@ -119,7 +119,7 @@ RECIPES: dict[str, Recipe] = {
         lr_mid=5e-4 * 0.01, lr_final=5e-4 * 0.01,  # min_lr_ratio 0.01, flat tail
         warmup_epochs=1, noaug_epochs=2, mosaic_prob=0.5, mixup_prob=0.5, hsv_prob=0.5, flip_prob=0.5,
         degrees=5.0, translate=0.1, shear=1.0, mosaic_scale=(0.8, 1.2), mixup_scale=(0.8, 1.2)),
-    # The demo's pretrained base (`make base-weights`, detbench/base_weights.py: 8 epochs, committed as
+    # The demo's pretrained base (`make base-weights`, detbench/base_weights.py: 8 + 12 epochs, committed as
     # weights/demo_base/): a full training of the nano model from scratch on its own synthetic dataset.
     # Settings from reference/cpu-demo-measurements.md: small input, batch 8, AdamW 2e-3, flip only.
     "demo_base": Recipe(name="demo_base", model="yolox-nano", input_size=(256, 448), epochs=12,
@@ -132,7 +132,7 @@ RECIPES: dict[str, Recipe] = {
                    optimizer="adamw", weight_decay=0.05, lr=1e-3, lr_mid=1e-3 / 3, lr_final=1e-4,
                    warmup_epochs=1, noaug_epochs=2, ema=False, freeze="trunk", mosaic_prob=0.2,
                    mixup_prob=0.15, hsv_prob=1.0, flip_prob=0.5, degrees=3.0, translate=0.08,
-                   shear=0.5, mosaic_scale=(0.85, 1.15), num_workers=1),
+                   shear=0.5, mosaic_scale=(0.85, 1.15), mixup_scale=(0.85, 1.15), num_workers=1),
 }
 
 # Not the study's: Stable V3 with YOLOX's EMA of the weights (decay 0.9998), checkpoints keep both.
