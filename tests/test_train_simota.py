@@ -111,7 +111,7 @@ def _losses(model, kind, feats, labels, use_l1):
     out = model.head(feats, labels, None)
     out[0].backward()
     grads = {n: p.grad.clone() for n, p in model.head.named_parameters() if p.grad is not None}
-    return [float(v.detach()) for v in out], grads
+    return [float(v.detach() if torch.is_tensor(v) else v) for v in out], grads
 
 
 @pytest.mark.parametrize("use_l1", [False, True])
