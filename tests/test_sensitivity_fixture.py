@@ -21,7 +21,7 @@ def test_deta_falls_with_recall_for_every_tracker(real_fixture, tmp_path):
         shutil.copytree(real_fixture / "sequences" / f"scene-0103_{cam}", seqs / f"scene-0103_{cam}")
     split = load_split(seqs)
     trackers = sorted(TRACKERS)
-    options, extra, _ = tracker_options(trackers, {}, use_tuned=False)
+    options, extra, _ = tracker_options(trackers, {})
     units = [(f"recall={r}", replace(PERFECT, recall=r), 0, t) for r in RECALLS for t in trackers]
     results, stats = run_units(split, units, options, extra, tmp_path / "cache", jobs=2)
     assert not stats["failed"] and stats["computed"] == len(units)

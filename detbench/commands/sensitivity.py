@@ -117,7 +117,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
 
     try:
         result = run_study(gt, trks, name, axes_, grids, base, grid2d,
-                           list(range(first_seed, first_seed + seeds)), overrides, False, jobs,
+                           list(range(first_seed, first_seed + seeds)), overrides, jobs,
                            paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
                            progress=lambda s: bar.update(task, advance=1, description=s),
                            on_total=start, data_dir=Path(data_dir) if data_dir else None,

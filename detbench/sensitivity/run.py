@@ -176,18 +176,13 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
             f"TrackSSM motion model: {d} (model.pth sha256 {sha256_file(d / 'model.pth')[:12]}).")
 
 
-def tracker_options(trackers: list[str], overrides: dict[str, dict], use_tuned: bool) -> tuple[dict, dict, list]:
+def tracker_options(trackers: list[str], overrides: dict[str, dict]) -> tuple[dict, dict, list]:
     """Per tracker: options (the tracker's defaults, then ``--tracker-opt``), extra cache-key
     content, and notes for the report.
 
     A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tunings`);
     the degraded ground truth of a sensitivity study has none, so every tracker runs with its
-    defaults (the same source for all) unless options are given; ``use_tuned`` is refused."""
-    from detbench.errors import InputError
-
-    if use_tuned:
-        raise InputError("sensitivity: tunings belong to a detector checkpoint (detbench tune); the degraded "
-                         "ground truth has none: give tracker options with --tracker-opt")
+    defaults (the same source for all) unless options are given."""
     opts, extra, notes = {}, {}, []
     for t in trackers:
         o = dict(overrides.get(t, {}))

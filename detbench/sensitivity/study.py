@@ -53,7 +53,7 @@ def aggregate(unit_results: dict, point: str, tracker: str, seeds: list[int], n_
 
 def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...], grids: dict,
               base: ax.Degradation, grid2d: tuple[str, str] | None, seeds: list[int],
-              tracker_overrides: dict, use_tuned: bool, jobs: int, cache_root: Path,
+              tracker_overrides: dict, jobs: int, cache_root: Path,
               detectors: list[str] | None = None, n_resamples: int = 1000, progress=None,
               on_total=None, data_dir: Path | None = None, split_name: str = "val", run: str | None = None,
               device: str = "cpu") -> dict:
@@ -71,7 +71,7 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     placed = place(list(detectors or []), split, data_dir, split_name, run, device)  # bad input: before any work
     if not trackers:
         raise InputError("--trackers: no tracker named")
-    options, extra, notes = tracker_options(trackers, tracker_overrides, use_tuned)
+    options, extra, notes = tracker_options(trackers, tracker_overrides)
     from detbench.tracking.run import resolve_params
 
     for t in trackers:  # an unknown option is an InputError before any work
