@@ -160,11 +160,10 @@ def test_every_stop_of_the_exact_comparison_is_a_documented_rule():
     assert stops >= 20 and differ >= 15 and {"kept last match", "more matches"} <= seen
 
 
-def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatch, capsys):
-    """A disagreement reaches the user as one line naming the sequence, exit code 3, no JSON."""
+def _gt_as_results_with_motmetrics_off_by_one(real_fixture, tmp_path, monkeypatch):
+    """The fixture's ground truth copied as results to ``tmp_path/res``, and motmetrics' IDTP made
+    one lower than it counts (a simulated disagreement); returns the ground-truth folder."""
     import shutil
-
-    from detbench.cli import main
 
     gt_dir = real_fixture / "sequences"
     (tmp_path / "res").mkdir()
@@ -172,6 +171,14 @@ def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatc
         shutil.copy(p, tmp_path / "res" / f"{p.parent.parent.name}.txt")
     real = mc.event_counts
     monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
+    return gt_dir
+
+
+def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatch, capsys):
+    """A disagreement reaches the user as one line naming the sequence, exit code 3, no JSON."""
+    from detbench.cli import main
+
+    gt_dir = _gt_as_results_with_motmetrics_off_by_one(real_fixture, tmp_path, monkeypatch)
     out_json = tmp_path / "m.json"
     rc = main(["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--json", str(out_json),
                "--jobs", "1", "--check"])
@@ -183,16 +190,9 @@ def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatc
 def test_eval_command_cross_checks_only_with_check(real_fixture, tmp_path, monkeypatch, capsys):
     """The cross-check is opt-in (issue 17): without --check, or with --no-check, motmetrics is
     not consulted, so even a (simulated) disagreement passes; with --check it stops (exit 3)."""
-    import shutil
-
     from detbench.cli import main
 
-    gt_dir = real_fixture / "sequences"
-    (tmp_path / "res").mkdir()
-    for p in sorted(gt_dir.glob("*/gt/gt.txt")):
-        shutil.copy(p, tmp_path / "res" / f"{p.parent.parent.name}.txt")
-    real = mc.event_counts
-    monkeypatch.setattr(mc, "event_counts", lambda events: {**real(events), "IDTP": real(events)["IDTP"] - 1})
+    gt_dir = _gt_as_results_with_motmetrics_off_by_one(real_fixture, tmp_path, monkeypatch)
     base = ["eval", "--gt", str(gt_dir), "--results", str(tmp_path / "res"), "--jobs", "1", "--summary"]
     assert main(base) == 0
     assert main(base + ["--no-check"]) == 0

@@ -42,18 +42,13 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     from rich.console import Console
 
     from detbench.compare.pipeline import REUSE, run_comparison
+    from detbench.cliopts import parse_tracker_options
     from detbench.errors import InputError
 
     console = Console(stderr=True)
     if tune_missing and not tuned:
         raise InputError("--tune runs the missing tunings for --tuned; it cannot be combined with --no-tuned")
-    opts: dict[str, dict] = {}
-    for item in tracker_opts:
-        if ":" not in item or "=" not in item:
-            raise InputError(f"--tracker-opt {item!r}: expected TRACKER:KEY=VALUE")
-        trk, kv = item.split(":", 1)
-        key, value = kv.split("=", 1)
-        opts.setdefault(trk.strip(), {})[key.strip()] = value.strip()
+    opts = parse_tracker_options(tracker_opts)
     dets = [d.strip() for d in detectors.split(",") if d.strip()]
     trks = [t.strip() for t in trackers.split(",") if t.strip()]
     result = run_comparison(dets, trks, Path(data_dir), split=split, run=run, name=name, tracker_options=opts,

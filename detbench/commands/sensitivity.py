@@ -72,6 +72,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from detbench import paths
+    from detbench.cliopts import parse_tracker_options
     from detbench.errors import InputError
     from detbench.fileio import atomic_dir
     from detbench.sensitivity import axes as ax
@@ -95,13 +96,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     axes_ = ax.parse_axes(axes_text) if not grid2d else grid2d
     grids = ax.make_grids(ax.parse_assignments(values, "--values"))
     base = ax.make_base(ax.parse_assignments(base_opts, "--base"))
-    overrides: dict[str, dict] = {}
-    for item in tracker_opts:
-        if ":" not in item or "=" not in item:
-            raise InputError(f"--tracker-opt {item!r}: expected TRACKER:KEY=VALUE")
-        t, kv = item.split(":", 1)
-        k, v = kv.split("=", 1)
-        overrides.setdefault(t.strip(), {})[k.strip()] = v.strip()
+    overrides = parse_tracker_options(tracker_opts)
     dets = [d.strip() for item in detectors for d in item.split(",") if d.strip()]
     if name is None:
         name = _default_name(gt, data_dir, split)
