@@ -14,12 +14,18 @@ N_ALPHA = 19
 FIELDS = tuple(f"{name}.{i}" for name in ("HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA_TP") for i in range(N_ALPHA))
 
 
-def hota_from_counts(c: np.ndarray) -> np.ndarray:
-    """(B, 4 * 19) summed counts in :data:`FIELDS` order -> (B,) HOTA."""
+def deta_assa_from_counts(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 4 * 19) summed counts in :data:`FIELDS` order -> DetA and AssA per alpha, (B, 19) each."""
     c = np.asarray(c, dtype=np.float64).reshape(len(c), 4, N_ALPHA)
     tp, fn, fp, ass_tp = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
     det_a = np.divide(tp, tp + fn + fp, out=np.zeros_like(tp), where=(tp + fn + fp) > 0)
     ass_a = np.divide(ass_tp, tp, out=np.zeros_like(tp), where=tp > 0)
+    return det_a, ass_a
+
+
+def hota_from_counts(c: np.ndarray) -> np.ndarray:
+    """(B, 4 * 19) summed counts in :data:`FIELDS` order -> (B,) HOTA."""
+    det_a, ass_a = deta_assa_from_counts(c)
     return np.sqrt(det_a * ass_a).mean(axis=1)
 
 

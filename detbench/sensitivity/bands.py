@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from detbench.compare.hota_bootstrap import FIELDS as HOTA_FIELDS
-from detbench.compare.hota_bootstrap import N_ALPHA
+from detbench.compare.hota_bootstrap import deta_assa_from_counts
 from detbench.compare.bootstrap import scene_of  # one definition of a sequence's scene
 
 CLEAR_FIELDS = ("IDSW", "TP", "FN", "FP")
@@ -30,11 +30,7 @@ def metrics_from_sums(c: np.ndarray, n_seed_draws: float) -> dict[str, np.ndarra
     """(B, len(FIELDS)) summed counts -> {metric: (B,)}."""
     c = np.asarray(c, dtype=np.float64).reshape(-1, len(FIELDS))
     idsw, tp, fn, fp = (c[:, i] for i in range(4))
-    h = c[:, 4:].reshape(len(c), 4, N_ALPHA)
-    htp, hfn, hfp, ass = h[:, 0], h[:, 1], h[:, 2], h[:, 3]
-    den = htp + hfn + hfp
-    det_a = np.divide(htp, den, out=np.zeros_like(htp), where=den > 0)
-    ass_a = np.divide(ass, htp, out=np.zeros_like(htp), where=htp > 0)
+    det_a, ass_a = deta_assa_from_counts(c[:, 4:])
     gt = tp + fn
     return {
         "IDSW": idsw / n_seed_draws,
