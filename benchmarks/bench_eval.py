@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from detbench.data.layout import gt_file, seqinfo_file  # noqa: E402
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo  # noqa: E402
 
 
@@ -107,13 +108,13 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        gt_dir, res_dir = Path(tmp) / "gt", Path(tmp) / "res"
+        gt_dir, res_dir = Path(tmp) / "truth", Path(tmp) / "res"
         t0 = time.perf_counter()
         for i in range(args.sequences):
             name = f"seq{i:04d}"
             gt, res = make_sequence(rng, args.frames, args.objects)
-            write_mot(gt_dir / name / "gt" / "gt.txt", gt)
-            write_seqinfo(gt_dir / name / "seqinfo.ini", SeqInfo(name, 2.0, 1600, 900, args.frames))
+            write_mot(gt_file(gt_dir / name), gt)
+            write_seqinfo(seqinfo_file(gt_dir / name), SeqInfo(name, 2.0, 1600, 900, args.frames))
             write_mot(res_dir / f"{name}.txt", res)
         t_write = time.perf_counter() - t0
         if args.compare:

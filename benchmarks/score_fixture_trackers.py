@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from detbench.data.layout import PreparedDataset, frames_file, gt_file, seqinfo_file  # noqa: E402
 from detbench.data.mot import list_sequences, mot_to_boxes, read_mot, read_seqinfo, tracks_to_mot  # noqa: E402
 from detbench.data.noisy import noisy_detections  # noqa: E402
 from detbench.types import iou_matrix  # noqa: E402
@@ -61,8 +62,8 @@ def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray], options: dict 
     from trackers import make_tracker
     from trackers.base import Frame
 
-    info = read_seqinfo(seq_dir / "seqinfo.ini")
-    meta = json.loads((seq_dir / "frames.json").read_text())
+    info = read_seqinfo(seqinfo_file(seq_dir))
+    meta = json.loads(frames_file(seq_dir).read_text())
     tracker = make_tracker(name, options or {}, frame_rate=info.frame_rate)
     rows = []
     for i, (m, d) in enumerate(zip(meta, dets)):
@@ -83,7 +84,7 @@ def hota_assa(results: dict[str, np.ndarray]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         for seq, table in results.items():
             write_mot(Path(tmp) / f"{seq}.txt", table)
-        overall = evaluate_folders(FIXTURE / "sequences", tmp)["overall"]
+        overall = evaluate_folders(PreparedDataset(FIXTURE).sequences_root, tmp)["overall"]
     return overall["HOTA"], overall["AssA"]
 
 
@@ -96,11 +97,11 @@ def main(argv=None) -> int:
     ap.add_argument("--trackssm-weights", default=None, help="trained motion-model dir for trackssm*")
     ap.add_argument("--trackers", default=None, help="comma list (default: every registered tracker)")
     args = ap.parse_args(argv)
-    seq_root = FIXTURE / "sequences"
+    seq_root = PreparedDataset(FIXTURE).sequences_root
     data = []
     for k, seq in enumerate(list_sequences(seq_root)):
-        gt = read_mot(seq_root / seq / "gt" / "gt.txt", kind="gt")
-        info = read_seqinfo(seq_root / seq / "seqinfo.ini")
+        gt = read_mot(gt_file(seq_root / seq), kind="gt")
+        info = read_seqinfo(seqinfo_file(seq_root / seq))
         data.append((seq_root / seq, gt, noisy_detections(gt, info.length, info.width, info.height,
                                                            seed=args.seed + k)))
     det_counts = clear_counts(np.concatenate([g for _, g, _ in data]), np.zeros((0, 9)))

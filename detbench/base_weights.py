@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from detbench import paths
+from detbench.data.layout import PreparedDataset
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
@@ -103,7 +104,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     timings = {}
     # a stage's name: its subcommand, the trainings "train" and "train_c2"
     names = [a[0] if a[0] != "train" or a[a.index("--name") + 1] == run else "train_c2" for a in commands]
-    done = {"synth": (synth_dir / "synth.json").is_file(), "prepare": (data_dir / "meta.json").is_file(),
+    done = {"synth": (synth_dir / "synth.json").is_file(), "prepare": PreparedDataset(data_dir).exists(),
             # a training is complete once its last epoch's checkpoint exists
             "train": (paths.train_dir(run) / f"epoch_{cfg.epochs}.pth").is_file(),
             "train_c2": bool(cfg.continue_epochs) and (paths.train_dir(run2) / f"epoch_{cfg.continue_epochs}.pth").is_file()}

@@ -13,6 +13,8 @@ Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
       tracks/<detector>/<tracker>/ detbench track: <seq>.txt (MOT results), meta.json
       tune/<tracker>/<run>-<detector>__<data>__<split>__<key>.json   detbench tune (one per pair)
     results/<name>/                detbench compare: small committed tables and plots
+
+Inside ``data/<name>/`` the paths belong to :mod:`detbench.data.layout` (``PreparedDataset``).
 """
 from __future__ import annotations
 

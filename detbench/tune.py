@@ -12,6 +12,7 @@ import itertools
 from pathlib import Path
 
 from detbench import paths, tunings
+from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file
 
@@ -75,7 +76,7 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
     data_dir = Path(data_dir)
     grid = grid or GRIDS.get(tracker)
     grid_points(tracker, grid)  # no grid: InputError
-    gt_dir = data_dir / "sequences" / split
+    gt_dir = PreparedDataset(data_dir).gt_dir(split)
     if not gt_dir.is_dir():
         raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")
     if dets_dir is not None:
@@ -109,7 +110,7 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
         raise InputError(f"--split {split!r} is the reporting split: tune on a split the tables never report")
     data_dir = Path(data_dir)
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
-    gt_dir = data_dir / "sequences" / split
+    gt_dir = PreparedDataset(data_dir).gt_dir(split)
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
     else:

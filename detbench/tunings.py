@@ -24,6 +24,7 @@ import shlex
 from pathlib import Path
 
 from detbench import paths
+from detbench.data.layout import PreparedDataset, gt_hashes
 from detbench.errors import InputError
 from detbench.fileio import sha256_file, sha256_json
 
@@ -50,21 +51,16 @@ def fixed_params(tracker: str, base_options: dict | None, grid: dict) -> tuple[d
     return params, files
 
 
-def gt_hashes(gt_dir: Path) -> dict:
-    return {s.name: {f: sha256_file(s / f) for f in ("gt/gt.txt", "seqinfo.ini") if (s / f).is_file()}
-            for s in sorted(Path(gt_dir).iterdir()) if s.is_dir()}
-
-
 def tuning_key(tracker: str, detections: dict, data_dir: Path, split: str, base_options: dict | None,
                grid: dict) -> tuple[str, dict]:
     """-> (sha256 key, the inputs it hashes); ``detections``: ``{"key": detection cache key}`` or
     ``{"external": {seq: sha256}}``."""
-    data_dir = Path(data_dir)
+    data = PreparedDataset(data_dir)
     params, files = fixed_params(tracker, base_options, grid)
-    meta = data_dir / "meta.json"
+    meta = data.meta_file
     inputs = {"format": FORMAT, "tracker": tracker, "detections": detections,
               "data_meta_sha256": sha256_file(meta) if meta.is_file() else None, "split": split,
-              "gt": gt_hashes(data_dir / "sequences" / split), "fixed_params": params, "files": files,
+              "gt": gt_hashes(data.gt_dir(split)), "fixed_params": params, "files": files,
               "grid": grid, "objective": OBJECTIVE}
     return sha256_json(inputs), inputs
 

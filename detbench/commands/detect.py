@@ -42,9 +42,10 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     """
 
     from detbench.detect.api import detect, resolve_checkpoint
-    from detbench.detect.options import resolve_data_dir, resolve_device, split_list
+    from detbench.data.layout import PreparedDataset, find_dataset
+    from detbench.detect.options import resolve_device, split_list
 
-    data_dir = resolve_data_dir(data)
+    data_dir = find_dataset(data)
     resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
     from detbench import paths
     from detbench.fileio import ensure_writable
@@ -73,7 +74,7 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
         from detbench.detect.export import coco_results, load_coco_gt
         from detbench.fileio import atomic_write_json
 
-        gt_path = data_dir / "coco" / f"{split}.json"
+        gt_path = PreparedDataset(data_dir).coco_file(split)
         results, _ = coco_results(res.cache_dir, load_coco_gt(gt_path), gt_path)
         atomic_write_json(export_coco, results, indent=None)
         click.echo(f"COCO results: {len(results)} boxes -> {export_coco}")

@@ -46,7 +46,8 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     from detbench.detect.api import detect
     from detbench.detect.cache import read_meta
     from detbench.detect.coco_eval import STAT_NAMES, evaluate_cache, markdown_table
-    from detbench.detect.options import resolve_data_dir, resolve_device, split_list
+    from detbench.data.layout import find_dataset
+    from detbench.detect.options import resolve_device, split_list
     from detbench.errors import InputError
     from detbench.fileio import atomic_write_json, atomic_write_text
     from detbench.provenance import make_meta
@@ -54,7 +55,7 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     names = split_list(detectors)
     if not names and not caches:
         raise InputError("eval-det: give --detector NAME[,NAME...] or --cache DIR")
-    data_dir = resolve_data_dir(data)
+    data_dir = find_dataset(data)
     from detbench.detect.api import resolve_checkpoint
 
     for name in names:  # every name checked before any work (and before torch is imported)

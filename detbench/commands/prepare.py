@@ -64,10 +64,12 @@ def _warn_missing_images(out_dir) -> None:
     import json
     from pathlib import Path
 
-    meta = json.loads((Path(out_dir) / "meta.json").read_text())
-    root = Path(meta["dataroot"])
-    images = [f["image"] for split, seqs in meta["sequences"].items() for s in seqs
-              for f in json.loads((Path(out_dir) / "sequences" / split / s / "frames.json").read_text())]
+    from detbench.data.layout import PreparedDataset
+
+    data = PreparedDataset(out_dir)
+    root = Path(data.meta["dataroot"])
+    images = [f["image"] for split, seqs in data.meta["sequences"].items() for s in seqs
+              for f in json.loads(data.frames_file(split, s).read_text())]
     missing = [p for p in images if not (root / p).is_file()]
     if missing:
         click.echo(f"warning: {root}: {len(missing)} of {len(images)} keyframe images are missing "

@@ -73,6 +73,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
 
     from detbench import paths
     from detbench.cliopts import parse_tracker_options
+    from detbench.data.layout import PreparedDataset
     from detbench.errors import InputError
     from detbench.fileio import atomic_dir
     from detbench.sensitivity import axes as ax
@@ -83,7 +84,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     console = Console(stderr=True)
     if gt_dir is None and data_dir is None:
         raise InputError("--gt: a ground-truth sequences folder is required (or --data with --split)")
-    gt = Path(gt_dir) if gt_dir else Path(data_dir) / "sequences" / split
+    gt = Path(gt_dir) if gt_dir else PreparedDataset(data_dir).gt_dir(split)
     trks = [t.strip() for t in (trackers or ",".join(TRACKERS)).split(",") if t.strip()]
     unknown = [t for t in trks if t not in TRACKERS]
     if unknown:
@@ -145,10 +146,12 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
 def _default_name(gt, data_dir, split) -> str:
     from pathlib import Path
 
+    from detbench.data.layout import SEQUENCES_DIR
+
     parts = Path(gt).resolve().parts
     if "fixtures" in parts:
         return "fixture"
     if data_dir:
         return f"{Path(data_dir).name}-{split}"
     p = Path(gt).resolve()
-    return p.parent.name if p.name == "sequences" else p.name
+    return p.parent.name if p.name == SEQUENCES_DIR else p.name

@@ -28,13 +28,14 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     """Draw detections (coloured by class, labelled with score) over a sequence's keyframes."""
     from pathlib import Path
 
+    from detbench.data.layout import find_dataset
     from detbench.detect.api import detect, split_frames
     from detbench.detect.cache import read_sequence_detections
-    from detbench.detect.options import resolve_data_dir, resolve_device
+    from detbench.detect.options import resolve_device
     from detbench.detect.render import render_sequence
     from detbench.errors import InputError
 
-    data_dir = resolve_data_dir(data)
+    data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
     cache_dir = Path(cache) if cache else detect(detector, data_dir, split, run=run,

@@ -19,10 +19,10 @@ import click
 def command(tracks_dir, detector, tracker, data_dir, split, seq, out, scale, max_frames):
     """Draw every track box coloured by its id over the sequence's images, mark each ID switch (red,
     with its likely cause), and write PNG frames plus an animated GIF."""
-    import json
     from pathlib import Path
 
     from detbench import paths
+    from detbench.data.layout import PreparedDataset
     from detbench.errors import InputError
     from detbench.render.tracks import render_sequence
 
@@ -34,10 +34,11 @@ def command(tracks_dir, detector, tracker, data_dir, split, seq, out, scale, max
     results = tracks_dir / f"{seq}.txt"
     if not results.is_file():
         raise InputError(f"{results}: no tracking results for sequence {seq!r}")
-    seq_dir = data_dir / "sequences" / split / seq
+    data = PreparedDataset(data_dir)
+    seq_dir = data.seq_dir(split, seq)
     if not seq_dir.is_dir():
         raise InputError(f"{seq_dir}: sequence not found in split {split!r}")
-    meta = json.loads((data_dir / "meta.json").read_text()) if (data_dir / "meta.json").is_file() else {}
+    meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
     r = render_sequence(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)

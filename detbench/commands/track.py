@@ -42,6 +42,7 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     from rich.progress import Progress
 
     from detbench import paths
+    from detbench.data.layout import find_dataset
     from detbench.errors import InputError
     from detbench.tracking.run import track_split
     from detbench.tracking.sources import from_cache, from_external
@@ -62,7 +63,7 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     else:
         if not detector:
             raise InputError("give --detector (detection cache) or --dets with --sequences")
-        data = Path(data_dir) if data_dir else _only_dataset()
+        data = Path(data_dir) if data_dir else find_dataset()
         from detbench.detect.api import ensure_detections
 
         cache_dir = ensure_detections(detector, data, split, run=run_name, device=device)
@@ -102,15 +103,3 @@ def _why_no_tracks(jobs_list, params: dict, tracker: str, detector) -> str | Non
     return (f"0 track boxes from {len(scores)} detections scoring at most {scores.max():.3g}"
             + (f" ({below})" if below else "") + f": the tracker's score thresholds sit above this "
             f"detector's scores; lower them with --tracker-opt KEY=VALUE or run `{tune}`")
-
-
-def _only_dataset():
-    from detbench import paths
-    from detbench.errors import InputError
-
-    root = paths.runs_root() / "data"
-    found = sorted(p for p in root.iterdir() if (p / "meta.json").is_file()) if root.is_dir() else []
-    if len(found) != 1:
-        names = ", ".join(p.name for p in found) or "none"
-        raise InputError(f"{root}: pass --data (prepared datasets found: {names})")
-    return found[0]

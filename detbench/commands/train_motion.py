@@ -74,6 +74,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     import torch
 
     from detbench import paths
+    from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.errors import InputError
     from detbench.provenance import make_meta
     from trackers.trackssm import checkpoint
@@ -84,11 +85,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
 
     if steps is not None and epochs is not None:
         raise InputError("--steps and --epochs: give one of them, not both")
-    data_dir = Path(data)
-    if not data_dir.is_dir():
-        data_dir = paths.data_dir(data)
-    if not (data_dir / "sequences").is_dir():
-        raise InputError(f"{data_dir}: not a prepared dataset (no sequences/ folder); run detbench prepare first")
+    data_dir = find_dataset(data, require_sequences=True)
     from detbench.devices import check_device
 
     check_device(device)
@@ -100,7 +97,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
                       relative=relative, flow_input=flow_input, cv_anchor=cv_anchor)
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
-                           source=str(data_dir / "sequences" / "train"))
+                           source=str(PreparedDataset(data_dir).gt_dir("train")))
     if max_windows is not None and max_windows < len(wins):
         wins = subset(wins, max_windows, seed)
     val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set") if val_seqs else None

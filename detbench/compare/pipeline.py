@@ -15,7 +15,7 @@ from pathlib import Path
 from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
                                           switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
-from detbench.data import mot
+from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
@@ -68,10 +68,8 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     from detbench.evaluate.api import evaluate_folders
 
     files = sorted(res_dir.glob("*.txt"))
-    seqs = [p for p in sorted(gt_dir.iterdir()) if p.is_dir()] if gt_dir.is_dir() else []
     key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
-                       "gt": {s.name: {f: sha256_file(s / f) for f in ("gt/gt.txt", "seqinfo.ini")
-                                       if (s / f).is_file()} for s in seqs},
+                       "gt": layout.gt_hashes(gt_dir),
                        "code": evaluation_code_hash(),
                        "classes": classes, "iou": iou, "with": "hota_counts"})
     cache = res_dir / "metrics.json"
@@ -150,7 +148,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
             REUSE["tracks"] += 1
     except TrackingFailed as e:
         return dict(pair, status="failed", error=str(e))
-    gt_dir = Path(data_dir) / "sequences" / split
+    gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
     metrics = evaluate_cached(gt_dir, out_dir, check=False)  # TrackEval only (issue 17)
     switches = attribute_pair(gt_dir, out_dir, rules)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
@@ -208,7 +206,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     from detbench.tracking.run import resolve_params
 
     data_dir = Path(data_dir)
-    if not (data_dir / "sequences" / split).is_dir():
+    if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
         detectors = list_run_detectors(run)

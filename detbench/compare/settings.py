@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 
 
@@ -34,7 +35,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
         resolve_checkpoint(det, run)
     if mode != "none" and tune_split == split:
         raise InputError(f"--tune-split {tune_split!r} is the reporting split: tunings must come from another split")
-    if mode != "none" and not (Path(data_dir) / "sequences" / tune_split).is_dir():
+    if mode != "none" and not PreparedDataset(data_dir).has_split(tune_split):
         raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
                          f"with --no-tuned)")
     out, missing = {}, []

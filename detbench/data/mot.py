@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.classes import NUM_CLASSES
+from detbench.data.layout import is_sequence_dir
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_text, read_json
 from detbench.types import as_detections, as_tracks
@@ -248,5 +249,4 @@ def list_sequences(root: str | Path) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: folder not found")
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and ((p / "seqinfo.ini").is_file() or (p / "gt" / "gt.txt").is_file()))
+    return sorted(p.name for p in root.iterdir() if is_sequence_dir(p))

@@ -37,7 +37,7 @@ import numpy as np
 
 from detbench import paths
 from detbench.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
-from detbench.data import mot
+from detbench.data import layout, mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
 from detbench.data.projection import box_corners, project_box
@@ -142,6 +142,7 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
     from rich.progress import Progress
 
     with atomic_dir(out) as tmp, Progress(disable=not progress, transient=False) as bar:
+        ds = layout.PreparedDataset(tmp)
         task = bar.add_task(f"prepare {version}", total=n_samples)
         for split, scene_names in split_scenes.items():
             coco = CocoBuilder(f"detbench prepare {version} {split}")
@@ -197,20 +198,20 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                     if not acc["frames"]:
                         continue
                     seq = f"{scene_name}_{cam}"
-                    seq_dir = tmp / "sequences" / split / seq
-                    mot.write_mot(seq_dir / "gt" / "gt.txt", np.array(acc["rows"], dtype=np.float64).reshape(-1, 9))
+                    seq_dir = ds.seq_dir(split, seq)
+                    mot.write_mot(layout.gt_file(seq_dir), np.array(acc["rows"], dtype=np.float64).reshape(-1, 9))
                     first = acc["frames"][0]
                     sd0 = nusc.get("sample_data", first["sample_data_token"])
-                    mot.write_seqinfo(seq_dir / "seqinfo.ini", mot.SeqInfo(
+                    mot.write_seqinfo(layout.seqinfo_file(seq_dir), mot.SeqInfo(
                         name=seq, frame_rate=KEYFRAME_RATE, width=int(sd0["width"]), height=int(sd0["height"]),
                         length=len(acc["frames"])))
-                    atomic_write_json(seq_dir / "frames.json", acc["frames"])
+                    atomic_write_json(layout.frames_file(seq_dir), acc["frames"])
                     if has_sweeps:
-                        atomic_write_json(seq_dir / "frames_all.json",
+                        atomic_write_json(layout.frames_file(seq_dir, all_frames=True),
                                           all_camera_frames(nusc, scene["token"], sd0, acc["keyframe_of"]))
                     seq_names.append(seq)
                     frames_total += len(acc["frames"])
-            atomic_write_json(tmp / "coco" / f"{split}.json", coco.to_dict(), indent=None)
+            atomic_write_json(ds.coco_file(split), coco.to_dict(), indent=None)
             sequences[split] = seq_names
             summary[split] = {"sequences": len(seq_names), "frames": frames_total, "boxes": counts,
                               "ignored": ignored}
@@ -228,5 +229,5 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                           "ignore_categories": sorted(IGNORE_CATEGORIES),
                           "track_ids": "per scene: sorted instance tokens numbered from 1",
                           "visibility_column": "upper bound of the nuScenes visibility bin (1:0.4 2:0.6 3:0.8 4:1.0)"})
-        atomic_write_json(tmp / "meta.json", meta)
+        atomic_write_json(ds.meta_file, meta)
     return out, summary

@@ -17,9 +17,10 @@ from typing import Callable
 
 from detbench import paths
 from detbench.classes import CLASSES, NUM_CLASSES
+from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
 from detbench.errors import InputError
-from detbench.fileio import locked, read_json, sha256_file, sha256_json
+from detbench.fileio import locked, sha256_file, sha256_json
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
@@ -41,36 +42,31 @@ class Frame:
     timestamp: int
 
 
-def read_dataset_meta(data_dir: str | Path) -> dict:
-    return read_json(Path(data_dir) / "meta.json", "prepared dataset meta.json not found (run detbench prepare)")
-
-
 def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
                  cameras: list[str] | None = None) -> dict[str, list[Frame]]:
     """The frames to run on: {sequence: [Frame, ...]} in time order, sequences sorted."""
     from detbench.data.mot import read_frames_json
 
-    data_dir = Path(data_dir)
-    meta = read_dataset_meta(data_dir)
-    seqs = (meta.get("sequences") or {})
-    if split not in seqs:
-        raise InputError(f"{data_dir / 'meta.json'}: dataset has no split {split!r} "
-                         f"(available: {', '.join(sorted(seqs)) or 'none'})")
+    data = PreparedDataset(data_dir)
+    meta = data.meta
+    if split not in data.splits():
+        raise InputError(f"{data.meta_file}: dataset has no split {split!r} "
+                         f"(available: {', '.join(data.splits()) or 'none'})")
     if frames not in ("keyframes", "all"):
         raise InputError(f"--frames must be 'keyframes' or 'all', got {frames!r}")
     dataroot = Path(meta.get("dataroot", ""))
-    names = sorted(seqs[split])
+    names = data.sequences(split)
     if cameras:
         unknown = [c for c in cameras if not any(n.endswith("_" + c) for n in names)]
         if unknown:
-            raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequence from camera(s) "
+            raise InputError(f"{data.meta_file}: split {split!r} has no sequence from camera(s) "
                              f"{', '.join(unknown)} (cameras: {', '.join(meta.get('cameras', []))})")
         names = [n for n in names if any(n.endswith("_" + c) for c in cameras)]
     out = {}
     for seq in names:
-        sdir = data_dir / "sequences" / split / seq
-        use_all = frames == "all" and (sdir / "frames_all.json").is_file()
-        rows = read_frames_json(sdir / ("frames_all.json" if use_all else "frames.json"))
+        sdir = data.seq_dir(split, seq)
+        use_all = frames == "all" and data.frames_file(split, seq, all_frames=True).is_file()
+        rows = read_frames_json(data.frames_file(split, seq, all_frames=use_all))
         items = []
         for i, r in enumerate(rows):
             if "image" not in r:
@@ -88,12 +84,12 @@ def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cam
         raise InputError(f"{checkpoint}: checkpoint not found")
     seq_frames = split_frames(data_dir, split, frames, cameras)
     if not seq_frames:
-        raise InputError(f"{data_dir / 'meta.json'}: split {split!r} has no sequences")
+        raise InputError(f"{PreparedDataset(data_dir).meta_file}: split {split!r} has no sequences")
     options = {"split": split, "conf": float(conf), "nms": float(nms), "max_det": int(max_det),
                "frames": frames, "cameras": sorted(cameras) if cameras else None,
                "precision": precision_for(device)}
     ckpt_sha = sha256_file(checkpoint)
-    data_sha = sha256_file(data_dir / "meta.json")
+    data_sha = sha256_file(PreparedDataset(data_dir).meta_file)
     return (cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames)), options, seq_frames,
             ckpt_sha, data_sha)
 

@@ -80,11 +80,10 @@ def evaluate_coco(gt: dict, results: list[dict], img_ids: list[int] | None = Non
 
 def evaluate_cache(cache_dir, data_dir, split: str = "val", score_thr: float = 0.3) -> tuple[dict, list[dict]]:
     """Score a detection cache against ``<data_dir>/coco/<split>.json``: (metrics, COCO results)."""
-    from pathlib import Path
-
+    from detbench.data.layout import PreparedDataset
     from detbench.detect.export import coco_results, load_coco_gt
 
-    gt_path = Path(data_dir) / "coco" / f"{split}.json"
+    gt_path = PreparedDataset(data_dir).coco_file(split)
     gt = load_coco_gt(gt_path)
     results, img_ids = coco_results(cache_dir, gt, gt_path)
     return evaluate_coco(gt, results, img_ids, score_thr), results

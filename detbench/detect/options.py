@@ -1,22 +1,6 @@
-"""Options shared by ``detect``, ``eval-det`` and ``show-dets`` (dataset lookup, device)."""
+"""Options shared by ``detect``, ``eval-det`` and ``show-dets`` (device, lists); ``--data`` is
+:func:`detbench.data.layout.find_dataset`."""
 from __future__ import annotations
-
-from pathlib import Path
-
-from detbench.errors import InputError
-
-
-def resolve_data_dir(data: str) -> Path:
-    """``--data``: a prepared dataset folder, or a name under ``runs/data/``."""
-    from detbench import paths
-
-    p = Path(data)
-    if p.is_dir():
-        return p
-    named = paths.data_dir(data)
-    if named.is_dir():
-        return named
-    raise InputError(f"{data}: no prepared dataset here or at {named} (run detbench prepare)")
 
 
 def resolve_device(device: str) -> str:

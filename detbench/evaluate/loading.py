@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from detbench.classes import NUM_CLASSES
+from detbench.data.layout import gt_file, seqinfo_file
 from detbench.data.mot import (CLASS, CONSIDER, FRAME, H, ID, IGNORE_CLASS, MOT_COLS, W, considered,
                                read_mot, read_seqinfo)
 from detbench.errors import InputError
@@ -46,7 +47,7 @@ def pair_sequences(gt_dir: str | Path, results_dir: str | Path) -> list[Sequence
         raise InputError(f"{gt_dir}: ground-truth folder not found")
     if not results_dir.is_dir():
         raise InputError(f"{results_dir}: results folder not found")
-    gt = {p.name: p for p in gt_dir.iterdir() if p.is_dir() and (p / "gt" / "gt.txt").is_file()}
+    gt = {p.name: p for p in gt_dir.iterdir() if p.is_dir() and gt_file(p).is_file()}
     if not gt:
         raise InputError(f"{gt_dir}: no ground truth (<seq>/gt/gt.txt) found")
     res = {p.stem: p for p in results_dir.glob("*.txt") if p.is_file()}
@@ -62,8 +63,8 @@ def pair_sequences(gt_dir: str | Path, results_dir: str | Path) -> list[Sequence
                          f"{_names(f'{n}.txt' for n in missing)}")
     out = []
     for name in sorted(gt):
-        ini = gt[name] / "seqinfo.ini"
-        out.append(SequenceFiles(name, gt[name] / "gt" / "gt.txt", res[name], ini if ini.is_file() else None))
+        ini = seqinfo_file(gt[name])
+        out.append(SequenceFiles(name, gt_file(gt[name]), res[name], ini if ini.is_file() else None))
     return out
 
 

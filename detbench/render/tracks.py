@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.compare.attribution import find_switches
-from detbench.data import mot
+from detbench.data import layout, mot
 
 
 def id_colour(track_id: int) -> tuple[int, int, int]:
@@ -31,11 +31,11 @@ def render_sequence(seq_dir: Path, results: Path, out_dir: Path, image_root: Pat
     import cv2
     from PIL import Image
 
-    info = mot.read_seqinfo(seq_dir / "seqinfo.ini")
-    frames_json = seq_dir / "frames.json"
+    info = mot.read_seqinfo(layout.seqinfo_file(seq_dir))
+    frames_json = layout.frames_file(seq_dir)
     frames = mot.read_frames_json(frames_json) if frames_json.is_file() else [{} for _ in range(info.length)]
     res = mot.read_mot(results)
-    gt_file = seq_dir / "gt" / "gt.txt"
+    gt_file = layout.gt_file(seq_dir)
     switches = []
     if gt_file.is_file():
         from detbench.evaluate.ignore import apply_ignore_rows

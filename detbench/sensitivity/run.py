@@ -60,6 +60,7 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
     """Every ``<seq>/gt/gt.txt`` (+ seqinfo.ini, frames.json) under ``gt_dir``; frames.json image
     paths are looked up under the sequence folder, ``gt_dir``, its parent and ``image_roots``
     (a prepared dataset's dataroot), as ``detbench track`` does."""
+    from detbench.data.layout import gt_file, seqinfo_file
     from detbench.data.mot import list_sequences, read_seqinfo
     from detbench.tracking.sources import _frames
 
@@ -71,7 +72,7 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
         raise InputError(f"{root}: no sequences (<seq>/seqinfo.ini with <seq>/gt/gt.txt) found")
     seqs = []
     for n in names:
-        gt, ini = root / n / "gt" / "gt.txt", root / n / "seqinfo.ini"
+        gt, ini = gt_file(root / n), seqinfo_file(root / n)
         if not gt.is_file():
             raise InputError(f"{gt}: file not found (every sequence needs its ground truth)")
         if not ini.is_file():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
@@ -62,10 +63,8 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
 
     t0 = time.perf_counter()
     roots = ()
-    if data_dir is not None and (Path(data_dir) / "meta.json").is_file():
-        import json
-
-        root = json.loads((Path(data_dir) / "meta.json").read_text(encoding="utf-8")).get("dataroot")
+    if data_dir is not None and PreparedDataset(data_dir).exists():
+        root = PreparedDataset(data_dir).meta.get("dataroot")
         roots = (root,) if root else ()
     split = load_split(gt_dir, roots)
     placed = place(list(detectors or []), split, data_dir, split_name, run, device)  # bad input: before any work

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
 from detbench.data.mot import SeqInfo, list_sequences, read_frames_json, read_mot_dets, read_seqinfo
 from detbench.errors import InputError
 from detbench.fileio import sha256_file
@@ -56,12 +57,12 @@ class SequenceJob:
 
 
 def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tuple, tuple]:
-    path = seq_dir / "frames.json"
+    path = frames_file(seq_dir)
     if not path.is_file():
         return tuple((i / info.frame_rate) for i in range(info.length)), (None,) * info.length
     rows = read_frames_json(path)
     if len(rows) != info.length:
-        raise InputError(f"{path}: {len(rows)} frames, but {seq_dir / 'seqinfo.ini'} says {info.length}")
+        raise InputError(f"{path}: {len(rows)} frames, but {seqinfo_file(seq_dir)} says {info.length}")
     t0 = rows[0].get("timestamp") if rows else None
     stamps, images = [], []
     for i, r in enumerate(rows):
@@ -81,7 +82,7 @@ def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: s
     jobs = []
     for name in names:
         sdir = seq_root / name
-        info = read_seqinfo(sdir / "seqinfo.ini")
+        info = read_seqinfo(seqinfo_file(sdir))
         stamps, images = _frames(sdir, info, [sdir, *image_roots])
         path = det_path if det_kind == "cache" else Path(det_path) / f"{name}.txt"
         jobs.append(SequenceJob(name, info, stamps, images, det_kind, str(path)))
@@ -109,13 +110,10 @@ def from_external(dets_dir: str | Path, sequences_dir: str | Path) -> list[Seque
 
 def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[SequenceJob]:
     """Jobs for a prepared dataset's split with detections from a detection cache."""
-    data_dir = Path(data_dir)
-    meta_path = data_dir / "meta.json"
-    if not meta_path.is_file():
-        raise InputError(f"{meta_path}: prepared dataset meta.json not found (run detbench prepare)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    names = sorted((meta.get("sequences") or {}).get(split, []))
+    data = PreparedDataset(data_dir)
+    meta_path, meta = data.meta_file, data.meta
+    names = data.sequences(split)
     if not names:
         raise InputError(f"{meta_path}: no sequences in split {split!r}")
     roots = [Path(meta["dataroot"])] if meta.get("dataroot") else []
-    return _jobs(data_dir / "sequences" / split, names, roots, "cache", Path(cache_dir))
+    return _jobs(data.gt_dir(split), names, roots, "cache", Path(cache_dir))

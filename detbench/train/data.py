@@ -23,14 +23,15 @@ from yolox.data.datasets import MosaicDetection
 from yolox.data.datasets.datasets_wrapper import Dataset as YoloxDataset
 
 from detbench.classes import CLASSES
+from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 from detbench.fileio import read_json, sha256_file
 
 
 def load_coco(data_dir: str | Path, split: str = "train") -> tuple[dict, Path, str]:
     """(coco json, image root, sha256 of the json), validated; InputError naming the file otherwise."""
-    data_dir = Path(data_dir)
-    meta_path, coco_path = data_dir / "meta.json", data_dir / "coco" / f"{split}.json"
+    data = PreparedDataset(data_dir)
+    meta_path, coco_path = data.meta_file, data.coco_file(split)
     for p in (meta_path, coco_path):
         if not p.is_file():
             raise InputError(f"{p}: not found (run `detbench prepare` first)")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
 from detbench.errors import InputError
 
 
@@ -126,13 +127,13 @@ def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 
     from detbench.data.mot import read_mot, read_seqinfo
 
     seq_dir = Path(seq_dir)
-    info = read_seqinfo(seq_dir / "seqinfo.ini")
+    info = read_seqinfo(seqinfo_file(seq_dir))
     ratio = info.frame_rate / frame_rate
     step = int(round(ratio))
     if step < 1 or abs(ratio - step) > 1e-6:
-        raise InputError(f"{seq_dir / 'seqinfo.ini'}: frame rate {info.frame_rate:g} Hz is not a "
+        raise InputError(f"{seqinfo_file(seq_dir)}: frame rate {info.frame_rate:g} Hz is not a "
                          f"whole multiple of the motion model's {frame_rate:g} Hz")
-    gt = seq_dir / "gt" / "gt.txt"
+    gt = gt_file(seq_dir)
     table = read_mot(gt, kind="gt")
     segs = track_segments(table, info.width, info.height, step, source=str(gt))
     return Windows.concat([segment_windows(b, f, history) for f, b in segs], history)
@@ -145,7 +146,8 @@ def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
     from detbench.data.mot import list_sequences
 
     data_dir = Path(data_dir)
-    for root in (data_dir / "sequences" / split, data_dir / "sequences", data_dir):
+    data = PreparedDataset(data_dir)
+    for root in (data.gt_dir(split), data.sequences_root, data_dir):
         if root.is_dir():
             names = list_sequences(root)
             if names:
@@ -168,5 +170,5 @@ def data_hash(seq_dirs: list[Path]) -> str:
     """sha256 over every sequence's name, gt.txt and seqinfo.ini contents."""
     from detbench.fileio import sha256_file, sha256_json
 
-    return sha256_json({s.name: [sha256_file(s / "gt" / "gt.txt"), sha256_file(s / "seqinfo.ini")]
+    return sha256_json({s.name: [sha256_file(gt_file(s)), sha256_file(seqinfo_file(s))]
                         for s in sorted(seq_dirs)})
