@@ -17,10 +17,10 @@ from detbench.compare.attribution import (AttributionRules, Switch, check_totals
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import mot
 from detbench.errors import InputError
+from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
-BOOTSTRAP_METRICS = ("IDSW", "MOTA", "HOTA")
 
 
 def epoch_of(detector: str) -> int | None:
@@ -105,9 +105,8 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
     """Per tracker, the change from the first to the last detector with 95 % intervals from a
-    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`)."""
-    from detbench.compare.hota_bootstrap import HOTA_METRIC
-
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) for each metric of the
+    ``compare_change`` table (:mod:`detbench.evaluate.metric_specs`)."""
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
     out = []
     for trk in trackers:
@@ -115,22 +114,26 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
         if a is None or b is None or len(detectors) < 2:
             continue
         metrics = {}
-        for metric in BOOTSTRAP_METRICS:
+        for metric in metric_specs.shown("compare_change"):
             r = paired_bootstrap(a["per_sequence_counts"], b["per_sequence_counts"], metric,
-                                 n_resamples=n_resamples, seed=seed, metrics={"HOTA": HOTA_METRIC})
+                                 n_resamples=n_resamples, seed=seed)
             metrics[metric] = dict(r.to_dict(), verdict=r.verdict(detectors[0], detectors[-1]))
         out.append({"tracker": trk, "from": detectors[0], "to": detectors[-1], "metrics": metrics})
     return out
 
 
 def per_sequence_counts(metrics: dict) -> dict[str, dict]:
-    """Counts per sequence for the bootstrap: CLEAR counts and HOTA's per-alpha sums."""
-    from detbench.compare.hota_bootstrap import flatten_hota
+    """Counts per sequence for the bootstrap: the summary counts the ``compare_change`` metrics'
+    rules read (:mod:`detbench.evaluate.metric_specs`) and HOTA's per-alpha sums."""
+    from detbench.evaluate.hota_counts import flatten_hota
 
+    summary = set(metric_specs.names())
+    fields = list(dict.fromkeys(f for name in metric_specs.shown("compare_change")
+                                for f in metric_specs.spec(name).counts if f in summary))
     out = {}
     for seq, m in metrics["per_sequence"].items():
         h = metrics["hota_counts"][seq]
-        out[seq] = {k: m[k] for k in ("IDSW", "TP", "FN", "FP")}
+        out[seq] = {k: m[k] for k in fields}
         out[seq].update(flatten_hota(h["HOTA_TP"], h["HOTA_FN"], h["HOTA_FP"], h["AssA"]))
     return out
 
