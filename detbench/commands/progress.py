@@ -1,0 +1,45 @@
+"""Progress bars for the commands, drawn from a stage's ``progress`` callback.
+
+The convention everywhere: a library function takes ``progress=None`` or a callable it calls as
+work gets done, and never draws anything itself; the command decides how to show it.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+@contextmanager
+def lazy_bar(*columns, transient: bool = False):
+    """Yields ``update(completed, total, description="", **fields)`` for one rich task. The bar
+    starts at the first call (a stage that never reports, e.g. on a cache hit, draws nothing) and
+    stops when the block exits; ``columns``: rich columns (none: rich's default)."""
+    from rich.progress import Progress
+
+    state: dict = {}
+
+    def update(completed: int, total: int, description: str = "", **fields) -> None:
+        if not state:
+            state["bar"] = Progress(*columns, transient=transient)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(description, total=total, completed=completed, **fields)
+        else:
+            state["bar"].update(state["task"], completed=completed, total=total, description=description,
+                                **fields)
+
+    try:
+        yield update
+    finally:
+        if state:
+            state["bar"].stop()
+
+
+@contextmanager
+def detect_bar():
+    """Yields a ``progress(done, total, sequence, images_per_s)`` callback for
+    :func:`detbench.detect.api.detect` drawing ``detect <sequence> [bar] done/total rate img/s ETA``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    with lazy_bar(TextColumn("detect {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn()) as update:
+        yield lambda done, total, seq, per_s: update(done, total, seq,
+                                                     rate="-" if per_s is None else f"{per_s:.1f}")
