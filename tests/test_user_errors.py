@@ -116,7 +116,7 @@ def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, 
     from test_train_data import make_dataset
 
     from detbench.errors import InputError
-    from detbench.train.names import latest_run, resolve_detector
+    from detbench.runs import latest_run, resolve_detector
     from detbench.train.trainer import train
 
     data = make_dataset(tmp_path / "ds", 8)

@@ -8,7 +8,6 @@ The stages are the other parts' public entry points: ``detbench.detect.api.ensur
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,33 +18,9 @@ from detbench.data import mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
-
-
-def epoch_of(detector: str) -> int | None:
-    m = re.fullmatch(r"epoch_?(\d+)", Path(detector).stem if detector.endswith(".pth") else detector)
-    return int(m.group(1)) if m else None
-
-
-def list_run_detectors(run: str | None) -> list[str]:
-    """Every ``epoch<N>`` checkpoint of a training run, in epoch order."""
-    run_dir = _run_dir(run)
-    names = sorted((int(p.stem.split("_")[1]) for p in run_dir.glob("epoch_*.pth")))
-    if not names:
-        raise InputError(f"{run_dir}: no epoch_<N>.pth checkpoints")
-    return [f"epoch{n}" for n in names]
-
-
-def _run_dir(run: str | None) -> Path:
-    from detbench import paths
-
-    if run:
-        p = Path(run)
-        return p if p.is_dir() else paths.train_dir(run)
-    from detbench.train.names import latest_run
-
-    return latest_run()  # the most recent run with a checkpoint (not one interrupted in epoch 1)
 
 
 def evaluation_code_hash() -> str:
@@ -144,7 +119,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     from detbench.tracking.run import TrackingFailed, track_cache
 
     out_dir = out_root / detector / tracker
-    pair = {"detector": detector, "tracker": tracker, "epoch": epoch_of(detector), "options": options,
+    pair = {"detector": detector, "tracker": tracker, "epoch": parse_epoch_name(detector), "options": options,
             "tracks": str(out_dir)}
     try:
         before = _meta_hash(out_dir)
@@ -214,7 +189,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     if not (data_dir / "sequences" / split).is_dir():
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
-        detectors = list_run_detectors(run)
+        detectors = run_detectors(run)   # the latest run with a checkpoint by default
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"

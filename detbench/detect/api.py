@@ -207,7 +207,7 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.train.names import resolve_detector  # no torch: a wrong name fails fast
+    from detbench.runs import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 
