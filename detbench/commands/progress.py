@@ -12,12 +12,15 @@ from contextlib import contextmanager
 def lazy_bar(*columns, transient: bool = False):
     """Yields ``update(completed, total, description="", **fields)`` for one rich task. The bar
     starts at the first call (a stage that never reports, e.g. on a cache hit, draws nothing) and
-    stops when the block exits; ``columns``: rich columns (none: rich's default)."""
+    stops when ``completed`` reaches ``total`` (so what the stage says after its work prints below
+    the finished bar) or when the block exits; ``columns``: rich columns (none: rich's default)."""
     from rich.progress import Progress
 
     state: dict = {}
 
     def update(completed: int, total: int, description: str = "", **fields) -> None:
+        if state.get("stopped"):
+            return
         if not state:
             state["bar"] = Progress(*columns, transient=transient)
             state["bar"].start()
@@ -25,12 +28,29 @@ def lazy_bar(*columns, transient: bool = False):
         else:
             state["bar"].update(state["task"], completed=completed, total=total, description=description,
                                 **fields)
+        if completed >= total:
+            stop()
+
+    def stop() -> None:
+        if state and not state.get("stopped"):
+            state["bar"].stop()
+            state["stopped"] = True
 
     try:
         yield update
     finally:
-        if state:
-            state["bar"].stop()
+        stop()
+
+
+@contextmanager
+def train_bar():
+    """Yields a ``progress(step, total_steps, description, info)`` callback for
+    :func:`detbench.train.trainer.train` drawing ``train epoch E/N [bar] step/total info ETA``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    with lazy_bar(TextColumn("[bold]train[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TextColumn("ETA"), TimeRemainingColumn()) as update:
+        yield lambda step, total, description, info: update(step, total, description, info=info)
 
 
 @contextmanager
