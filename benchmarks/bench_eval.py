@@ -6,7 +6,7 @@
 Synthetic, seeded data: objects move linearly (3 classes); results are the GT with pixel
 jitter, 5 % dropped boxes, 2 % false positives and an id swap every 200 boxes. Prints
 
-- before / after: CPU time of the straightforward path (``detbench.evaluate.reference``: per-frame
+- before / after: CPU time of the straightforward path (``tests/reference_metrics.py``: per-frame
   IoU, TrackEval's own HOTA class, motmetrics' pandas ``compute``) and of ``evaluate_folders`` with
   and without the cross-check on the first ``--compare`` sequences, in this process at one job,
   median of ``--repeats``, and checks the JSONs are identical;
@@ -65,7 +65,9 @@ def _cpu() -> float:
 def compare(gt_dir: Path, res_dir: Path, tmp: Path, args) -> None:
     """Before / after CPU time on the first ``args.compare`` sequences (same run, one job)."""
     from detbench.evaluate.api import evaluate_folders
-    from detbench.evaluate.reference import evaluate_folders_reference
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test yardstick
+    from reference_metrics import evaluate_folders_reference
 
     names = sorted(p.name for p in gt_dir.iterdir())[:args.compare]
     sub_gt, sub_res = tmp / "cmp_gt", tmp / "cmp_res"

@@ -6,7 +6,8 @@ import pytest
 from trackeval.metrics import HOTA
 
 from detbench.compare.bootstrap import paired_bootstrap
-from detbench.compare.hota_bootstrap import HOTA_METRIC, flatten_hota, hota_from_counts
+from detbench.evaluate.hota_counts import flatten_hota, hota_from_counts
+from detbench.evaluate.metric_specs import bootstrap_rules
 
 
 def _random_sequence(rng, frames=12, n_gt=4, n_trk=5):
@@ -31,7 +32,7 @@ def test_hota_from_counts_matches_trackeval_combine():
     metric = HOTA()
     per_seq = {f"s{i}": metric.eval_sequence(_random_sequence(rng)) for i in range(5)}
     combined = metric.combine_sequences(per_seq)
-    fields, fn, _ = HOTA_METRIC
+    fields, fn, _ = bootstrap_rules()["HOTA"]
     summed = np.array([[sum(_flat(r)[f] for r in per_seq.values()) for f in fields]])
     assert fn(summed)[0] == pytest.approx(float(np.mean(combined["HOTA"])), abs=1e-12)
     # and a single sequence gives that sequence's own HOTA
@@ -43,5 +44,5 @@ def test_hota_bootstrap_runs_on_flat_counts():
     rng = np.random.default_rng(1)
     metric = HOTA()
     a = {f"s{i}": _flat(metric.eval_sequence(_random_sequence(rng))) for i in range(6)}
-    res = paired_bootstrap(a, dict(a), "HOTA", n_resamples=100, seed=0, metrics={"HOTA": HOTA_METRIC})
+    res = paired_bootstrap(a, dict(a), "HOTA", n_resamples=100, seed=0)
     assert res.delta == 0 and res.low == 0 and res.high == 0 and 0 < res.value_a < 1

@@ -158,7 +158,7 @@ def _random_sequence(rng, frames, objects, classes):
 def test_optimised_path_gives_exactly_the_straightforward_json(tmp_path, classes):
     """Vectorised IoU, the numpy motmetrics counts and the worker pool change no number:
     the JSON equals the straightforward path's (per-frame IoU, motmetrics' own compute)."""
-    from detbench.evaluate.reference import evaluate_folders_reference
+    from reference_metrics import evaluate_folders_reference
 
     rng = np.random.default_rng(1234)
     for i in range(12):
@@ -175,7 +175,7 @@ def test_optimised_path_gives_exactly_the_straightforward_json(tmp_path, classes
 def test_motmetrics_counts_equal_motmetrics_compute():
     """The counts read from motmetrics' events table equal ``mm.metrics.create().compute``'s."""
     from detbench.evaluate.motmetrics_check import motmetrics_counts
-    from detbench.evaluate.reference import match_sequence_reference, motmetrics_counts_reference
+    from reference_metrics import match_sequence_reference, motmetrics_counts_reference
 
     rng = np.random.default_rng(99)
     for _ in range(10):

@@ -112,7 +112,7 @@ def test_hota_by_hand_for_one_switch(tmp_path):
     assert s["DetA"] == pytest.approx(1.0)
     assert s["AssA"] == pytest.approx((2 * 0.5 + 2 * 0.5) / 4)
     assert s["HOTA"] == pytest.approx(np.sqrt(1.0 * 0.5))
-    # IDP = IDR = 2 / 4 and HOTA is not sqrt(IDP * IDR) = 0.5 (trap 6)
+    # IDP = IDR = 2 / 4 and HOTA is not sqrt(IDP * IDR) = 0.5 (HOTA is TrackEval's, never derived from IDP and IDR)
     assert s["IDP"] == s["IDR"] == pytest.approx(2 / 4)
     assert s["HOTA"] != pytest.approx(np.sqrt(s["IDP"] * s["IDR"]))
 

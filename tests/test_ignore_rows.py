@@ -94,7 +94,7 @@ def test_which_results_an_ignore_row_takes_per_class_and_agnostic(tmp_path):
 
 
 def test_reference_path_and_motmetrics_see_the_same_filtered_tables(tmp_path):
-    from detbench.evaluate.reference import evaluate_folders_reference
+    from reference_metrics import evaluate_folders_reference
 
     rng = np.random.default_rng(0)
     gt, res = [], []

@@ -1,4 +1,4 @@
-"""Model sizes, parameter counts, official-checkpoint loading, and frozen means frozen (DESIGN traps 1, 11)."""
+"""Model sizes, parameter counts, official-checkpoint loading, and frozen means frozen (frozen: no grad and BatchNorm in eval mode; .pth loaded with weights_only=True)."""
 from __future__ import annotations
 
 import numpy as np
@@ -63,7 +63,7 @@ def test_frozen_trunk_is_bit_identical_after_training_while_head_changes():
         g["lr"] = 1e-2
     gen = torch.Generator().manual_seed(0)
     for _ in range(3):
-        model.train()  # trap 1: every train() call must leave the trunk's BN in eval mode
+        model.train()  # every train() call must leave the trunk's BN in eval mode
         assert not any(m.training for m in model.backbone.modules())
         imgs = torch.rand(2, 3, 64, 96, generator=gen) * 255
         targets = torch.zeros(2, 120, 5)

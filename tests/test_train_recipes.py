@@ -1,8 +1,10 @@
-"""The study's three recipes, every field, against a table written from the reference notes.
+"""The study's three recipes, every field, against a table written from the study's own files.
 
-Source: ../shared/reference/seed-thesis-repo-notes.md section 3.1 (the seed's Exp files; "Smooth" as
-run at commit 9814836), with stable-v3-training-summary.md winning where it states a value (HSV 1.0
-and the 1e-4 mid-point of Stable V3's LR). Section 3.2: head-only (backbone + neck frozen), SGD
+Source (the comment column): "3.1" = the seed study's YOLOX Exp files
+(Andream1912/BotSort-vs-TrackSSM-on-Nuscenes, yolox_finetuning/configs/yolox_l_nuscenes_*.py; "Smooth"
+as run at commit 9814836), "3.2" = its custom training loops (yolox_finetuning/scripts/train_*.py),
+"summary" = its Stable V3 training summary, which wins where it states a value (HSV 1.0
+and the 1e-4 mid-point of Stable V3's LR). The loops: head-only (backbone + neck frozen), SGD
 nesterov, no EMA, no AMP, no multi-scale in the custom loops.
 """
 from __future__ import annotations
@@ -44,7 +46,7 @@ TABLE = [
     ("shear",        0.5,             1.0,              1.0),             # 3.1
     ("mosaic_scale", (0.85, 1.15),    (0.8, 1.2),       (0.8, 1.2)),      # 3.1
     ("mixup_scale",  (0.85, 1.15),    (0.8, 1.2),       (0.8, 1.2)),      # 3.1
-    ("max_labels",   120,             120,              120),             # YOLOX's loader default (yolox-notes 5)
+    ("max_labels",   120,             120,              120),             # YOLOX's loader: TrainTransform(max_labels=120)
     ("loss",         "batched",       "batched",        "batched"),       # YOLOX's assignments (test_train_simota)
     ("num_workers",  4,               4,                4),               # 3.1 says 0: speed only, not results
     ("seed",         0,               0,                0),               # the study was unseeded

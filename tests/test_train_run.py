@@ -13,7 +13,7 @@ from test_train_data import make_dataset
 
 
 
-TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,
+TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0,
             tensorboard=False, echo=lambda *_: None)
 
 
@@ -36,7 +36,11 @@ def test_kill_and_resume_matches_an_uninterrupted_run(data):
     cut = train(data, name="cut", ema=True, save_every=1, _stop_after_step=4, **TINY)
     assert json.loads((cut / "log.jsonl").read_text().splitlines()[-1])["step"] == 4
     assert not (cut / "epoch_2.pth").exists()
-    train(data, name="cut", resume=True, **{k: v for k, v in TINY.items() if k in ("progress", "tensorboard", "echo")})
+    seen = []   # progress: (step, total steps, description, info) at the start and per logged step
+    train(data, name="cut", resume=True, progress=lambda *a: seen.append(a),
+          **{k: v for k, v in TINY.items() if k in ("tensorboard", "echo")})
+    assert seen[0] == (3, 6, "", "") and [a[:3] for a in seen[1:]] == [(4, 6, "epoch 2/3"), (5, 6, "epoch 3/3"),
+                                                                      (6, 6, "epoch 3/3")]
     a = [json.loads(ln) for ln in (full / "log.jsonl").read_text().splitlines()]
     b = [json.loads(ln) for ln in (cut / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6] == [r["step"] for r in a]
@@ -112,7 +116,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data):
     torch.save(latest, cut / "latest.pth")
     before = (cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()
     with pytest.raises(TrainingError, match=r"epoch 2 iter 1 \(step 3.*last good checkpoint: epoch_1.pth"):
-        train(data, name="cut", resume=True, progress=False, tensorboard=False, echo=lambda *_: None)
+        train(data, name="cut", resume=True, tensorboard=False, echo=lambda *_: None)
     assert ((cut / "epoch_1.pth").read_bytes(), (cut / "latest.pth").read_bytes()) == before
 
 
@@ -150,7 +154,7 @@ def test_train_uses_the_batched_loss_and_reads_losses_every_n_steps(data, monkey
 # SGD (AdamW would magnify float noise in near-zero gradients into whole steps), an LR large enough
 # that the head moves far beyond the tolerance, augmentation on (seeded per sample: rank-independent).
 DDP = dict(recipe="stable_v3", model="yolox-nano", epochs=3, batch_size=4, input_size="64,96",
-           num_workers=0, lr=0.4, lr_mid=0.2, lr_final=0.1, progress=False, tensorboard=False,
+           num_workers=0, lr=0.4, lr_mid=0.2, lr_final=0.1, tensorboard=False,
            echo=lambda *_: None)
 
 

@@ -1,4 +1,4 @@
-"""The three-phase LR schedule (DESIGN trap 2) and the recipe registry."""
+"""The three-phase LR schedule (per iteration, not YOLOX's yoloxwarmcos) and the recipe registry."""
 from __future__ import annotations
 
 import math
@@ -49,7 +49,7 @@ def test_phases_match_the_recipe(phases):
     assert got == [("warmup", 1, 3, 0.0, 3e-4, "linear", True, False),
                    ("training", 4, 22, 3e-4, 1e-4, "cosine", True, False),
                    ("finetune", 23, 30, 1e-4, 3e-5, "cosine", False, True)]
-    # trap 3: augmentation stops at epoch 23 exactly, not one epoch early
+    # augmentation stops at epoch 23 exactly, not one epoch early as YOLOX's trainer does
     assert phase_of_epoch(phases, 22).augment and not phase_of_epoch(phases, 23).augment
 
 

@@ -108,7 +108,7 @@ def test_device_without_cuda_is_one_line(capsys, tmp_path):
 
 
 # --------------------------------------------------------------------------- training dead ends
-TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0, progress=False,
+TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0,
             tensorboard=False, echo=lambda *_: None)
 
 
@@ -116,7 +116,7 @@ def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, 
     from test_train_data import make_dataset
 
     from detbench.errors import InputError
-    from detbench.train.names import latest_run, resolve_detector
+    from detbench.runs import latest_run, resolve_detector
     from detbench.train.trainer import train
 
     data = make_dataset(tmp_path / "ds", 8)
@@ -128,14 +128,14 @@ def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, 
     with pytest.raises(InputError, match="stopped before its first checkpoint.*--resume --name cut"):
         train(data, name="cut", **TINY)
     said = []
-    train(data, name="cut", resume=True, progress=False, tensorboard=False, echo=said.append)
+    train(data, name="cut", resume=True, tensorboard=False, echo=said.append)
     assert any("no latest.pth" in s and "restarting it from step 0" in s for s in said)
     assert (cut / "epoch_3.pth").is_file()
     steps = [json.loads(ln)["step"] for ln in (cut / "log.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
     # --resume with another --model is an error, not ignored
     with pytest.raises(InputError, match="cannot switch it to --model yolox-s"):
-        train(data, name="cut", resume=True, model="yolox-s", progress=False, tensorboard=False,
+        train(data, name="cut", resume=True, model="yolox-s", tensorboard=False,
               echo=lambda *_: None)
 
 

@@ -66,14 +66,15 @@ def print_summary(result: dict, out_dir) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from detbench.compare.report import ROW_METRICS, _fmt
+    from detbench.compare.report import _fmt, row_metrics
 
     table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
                         f"{result['n_scenes']} scenes)")
-    for col in ("detector", "tracker", *ROW_METRICS):
+    cols = row_metrics()
+    for col in ("detector", "tracker", *cols):
         table.add_column(col, justify="left" if col in ("detector", "tracker") else "right")
     for p in result["pairs"]:
-        cells = [_fmt(m, p["overall"].get(m)) for m in ROW_METRICS] if p["status"] == "ok" else ["—"] * len(ROW_METRICS)
+        cells = [_fmt(m, p["overall"].get(m)) for m in cols] if p["status"] == "ok" else ["—"] * len(cols)
         table.add_row(p["detector"], p["tracker"], *cells)
     console = Console()
     console = Console(width=max(console.width, 132))  # 12 numeric columns must not be truncated

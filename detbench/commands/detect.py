@@ -51,9 +51,12 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     from detbench.fileio import ensure_writable
 
     ensure_writable(paths.detections_root(), "detection cache")
-    res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
-                 batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, show_progress=True,
-                 compile=compile_)
+    from detbench.commands.progress import detect_bar
+
+    with detect_bar() as progress:
+        res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
+                     batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, progress=progress,
+                     compile=compile_)
     from detbench.detect.cache import read_meta
 
     meta = read_meta(res.cache_dir)

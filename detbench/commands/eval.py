@@ -48,7 +48,7 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
     from rich.progress import Progress
 
     from detbench.evaluate.api import evaluate_folders
-    from detbench.evaluate.combine import HIGHER_IS_BETTER
+    from detbench.evaluate.metric_specs import higher_is_better
     from detbench.evaluate.loading import pair_sequences
     from detbench.evaluate.table import render
     from detbench.fileio import atomic_write_json, ensure_writable
@@ -72,7 +72,7 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
         meta = make_meta("eval", {"classes": classes, "iou": iou, "motmetrics_check": check,
                                   "trackeval_hota": trackeval_hota},
                          {"gt": os.path.abspath(gt_dir), "results": os.path.abspath(results_dir)})
-        atomic_write_json(json_out, {**result, "higher_is_better": HIGHER_IS_BETTER, "meta": meta})
+        atomic_write_json(json_out, {**result, "higher_is_better": higher_is_better(), "meta": meta})
         click.echo(f"wrote {json_out}")
 
 

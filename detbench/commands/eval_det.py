@@ -61,9 +61,12 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     for name in names:  # every name checked before any work (and before torch is imported)
         resolve_checkpoint(name, run)
     todo = []  # (label, cache_dir)
+    from detbench.commands.progress import detect_bar
+
     for name in names:
-        res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
-                     batch_size=batch_size, cameras=split_list(cameras) or None, show_progress=True)
+        with detect_bar() as progress:
+            res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
+                         batch_size=batch_size, cameras=split_list(cameras) or None, progress=progress)
         todo.append((name, res.cache_dir))
     for c in caches:
         meta = read_meta(c)

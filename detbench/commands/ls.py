@@ -12,12 +12,11 @@ import click
 def command(what):
     """List datasets, training runs, checkpoints, detection caches, motion models and trackers."""
     from detbench import paths
+    from detbench.runs import epoch_files
+    from detbench.runs import run_dirs as subdirs   # dot-folders (unfinished writes) are never listed
 
     root = paths.runs_root()
     show = (lambda k: what in ("all", k))
-
-    def subdirs(p):
-        return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")) if p.is_dir() else []
 
     if show("datasets"):
         click.echo(f"datasets ({root / 'data'}):")
@@ -26,8 +25,7 @@ def command(what):
     if show("runs") or show("checkpoints"):
         click.echo(f"training runs ({paths.train_root()}):")
         for d in subdirs(paths.train_root()):
-            ckpts = sorted(d.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
-            names = ", ".join(f"epoch{p.stem.split('_')[1]}" for p in ckpts)
+            names = ", ".join(f"epoch{n}" for n in epoch_files(d))
             click.echo(f"  {d.name}: {names or 'no checkpoints'}")
     if show("caches"):
         click.echo(f"detection caches ({paths.detections_root()}):")

@@ -44,9 +44,12 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     from detbench.data.prepare import prepare
 
     split_list = None if splits is None else [s.strip() for s in splits.split(",") if s.strip()]
-    out_dir, summary = prepare(dataroot, version, cameras=cameras, splits=split_list,
-                               min_visibility=min_visibility, min_size=min_size, out=out, name=name,
-                               progress=True)
+    from detbench.commands.progress import lazy_bar
+
+    with lazy_bar() as bar:
+        out_dir, summary = prepare(dataroot, version, cameras=cameras, splits=split_list,
+                                   min_visibility=min_visibility, min_size=min_size, out=out, name=name,
+                                   progress=lambda done, total: bar(done, total, f"prepare {version}"))
     table = Table(title=f"prepared {out_dir}")
     for col in ("split", "sequences", "frames", *CLASSES, "boxes", "ignored"):
         table.add_column(col, justify="left" if col == "split" else "right")

@@ -32,14 +32,20 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     from detbench.detect.api import detect, split_frames
     from detbench.detect.cache import read_sequence_detections
     from detbench.detect.options import resolve_device
-    from detbench.detect.render import render_sequence
+    from detbench.detect.render import render_detections
     from detbench.errors import InputError
 
     data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
-    cache_dir = Path(cache) if cache else detect(detector, data_dir, split, run=run,
-                                                 device=resolve_device(device), show_progress=True).cache_dir
+    if cache:
+        cache_dir = Path(cache)
+    else:
+        from detbench.commands.progress import detect_bar
+
+        with detect_bar() as progress:
+            cache_dir = detect(detector, data_dir, split, run=run, device=resolve_device(device),
+                               progress=progress).cache_dir
     frames = split_frames(data_dir, split)
     if seq not in frames:
         raise InputError(f"{data_dir}: split {split!r} has no sequence {seq!r} "
@@ -50,5 +56,5 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
         raise InputError(f"{cache_dir}: {seq} has {len(dets)} cached keyframes, the dataset {len(images)}")
     if max_frames > 0:
         images, dets = images[:max_frames], dets[:max_frames]
-    written = render_sequence(images, dets, Path(out), score_thr, video=video)
+    written = render_detections(images, dets, Path(out), score_thr, video=video)
     click.echo(f"wrote {len(written) if not video else 1} {'video' if video else 'PNG file(s)'} to {out}")

@@ -24,7 +24,7 @@ def command(tracks_dir, detector, tracker, data_dir, split, seq, out, scale, max
     from detbench import paths
     from detbench.data.layout import PreparedDataset
     from detbench.errors import InputError
-    from detbench.render.tracks import render_sequence
+    from detbench.render.tracks import render_tracks
 
     if tracks_dir is None:
         if not (detector and tracker):
@@ -41,5 +41,5 @@ def command(tracks_dir, detector, tracker, data_dir, split, seq, out, scale, max
     meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
-    r = render_sequence(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)
+    r = render_tracks(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)
     click.echo(f"wrote {len(r['frames'])} frames and {r['gif']} ({r['switches']} ID switches marked) to {out_dir}")

@@ -47,7 +47,11 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
     ensure_writable(paths.train_dir(name) if name else paths.train_root(), "training run")
     from detbench.train.trainer import train
 
-    run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
-                    batch_size=batch_size, device=device, resume=resume, split=split,
-                    on_bad_image=on_bad_image, save_every=save_every, log_every=log_every, echo=click.echo, **parse_key_values(sets, "--set"))
+    from detbench.commands.progress import train_bar
+
+    with train_bar() as progress:
+        run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
+                        batch_size=batch_size, device=device, resume=resume, split=split,
+                        on_bad_image=on_bad_image, save_every=save_every, log_every=log_every, echo=click.echo,
+                        progress=progress, **parse_key_values(sets, "--set"))
     click.echo(f"run: {run_dir}")

@@ -29,7 +29,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-# metric name -> (count fields it needs, function of summed counts (B, k) -> (B,), higher_is_better)
+from detbench.evaluate import metric_specs
+
+# metric name -> (count fields it needs, function of summed counts (B, k) -> (B,), higher_is_better);
+# the rules of detbench's metrics are in :mod:`detbench.evaluate.metric_specs`
 CountMetric = tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray], bool]
 PerSequence = Mapping[str, Mapping[str, float]]
 
@@ -43,22 +46,6 @@ def scene_of(seq: str) -> str:
     other sequences), so such data is resampled per sequence."""
     m = _CAMERA_SUFFIX.fullmatch(seq)
     return m.group(1) if m else seq
-
-
-def _safe_div(num, den):
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-COUNT_METRICS: dict[str, CountMetric] = {
-    "IDSW": (("IDSW",), lambda c: c[:, 0], False),
-    "FP": (("FP",), lambda c: c[:, 0], False),
-    "FN": (("FN",), lambda c: c[:, 0], False),
-    # MOTA = 1 - (FN + FP + IDSW) / GT, GT = TP + FN (TP counts every match, switches included)
-    "MOTA": (("TP", "FN", "FP", "IDSW"),
-             lambda c: 1.0 - _safe_div(c[:, 1] + c[:, 2] + c[:, 3], c[:, 0] + c[:, 1]), True),
-}
 
 
 @dataclass(frozen=True)
@@ -163,8 +150,9 @@ def paired_bootstrap(per_seq_a: PerSequence, per_seq_b: PerSequence, metric: str
 
     ``per_seq_x[seq]`` maps count names (``IDSW``, ``TP``, ``FN``, ``FP``, ...) to integers.
     ``cluster_of``: the resampled unit of a sequence (default its scene, :func:`scene_of`).
+    ``metrics``: rules beside (or instead of) those of :mod:`detbench.evaluate.metric_specs`.
     """
-    table = dict(COUNT_METRICS, **(metrics or {}))
+    table = dict(metric_specs.bootstrap_rules(), **(metrics or {}))
     if metric not in table:
         raise KeyError(f"no bootstrap rule for metric {metric!r}; known: {', '.join(sorted(table))}")
     fields, fn, higher = table[metric]

@@ -8,7 +8,6 @@ The stages are the other parts' public entry points: ``detbench.detect.api.ensur
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -17,35 +16,11 @@ from detbench.compare.attribution import (AttributionRules, Switch, check_totals
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import layout, mot
 from detbench.errors import InputError
+from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
-BOOTSTRAP_METRICS = ("IDSW", "MOTA", "HOTA")
-
-
-def epoch_of(detector: str) -> int | None:
-    m = re.fullmatch(r"epoch_?(\d+)", Path(detector).stem if detector.endswith(".pth") else detector)
-    return int(m.group(1)) if m else None
-
-
-def list_run_detectors(run: str | None) -> list[str]:
-    """Every ``epoch<N>`` checkpoint of a training run, in epoch order."""
-    run_dir = _run_dir(run)
-    names = sorted((int(p.stem.split("_")[1]) for p in run_dir.glob("epoch_*.pth")))
-    if not names:
-        raise InputError(f"{run_dir}: no epoch_<N>.pth checkpoints")
-    return [f"epoch{n}" for n in names]
-
-
-def _run_dir(run: str | None) -> Path:
-    from detbench import paths
-
-    if run:
-        p = Path(run)
-        return p if p.is_dir() else paths.train_dir(run)
-    from detbench.train.names import latest_run
-
-    return latest_run()  # the most recent run with a checkpoint (not one interrupted in epoch 1)
 
 
 def evaluation_code_hash() -> str:
@@ -103,9 +78,8 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
     """Per tracker, the change from the first to the last detector with 95 % intervals from a
-    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`)."""
-    from detbench.compare.hota_bootstrap import HOTA_METRIC
-
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) for each metric of the
+    ``compare_change`` table (:mod:`detbench.evaluate.metric_specs`)."""
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
     out = []
     for trk in trackers:
@@ -113,22 +87,26 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
         if a is None or b is None or len(detectors) < 2:
             continue
         metrics = {}
-        for metric in BOOTSTRAP_METRICS:
+        for metric in metric_specs.shown("compare_change"):
             r = paired_bootstrap(a["per_sequence_counts"], b["per_sequence_counts"], metric,
-                                 n_resamples=n_resamples, seed=seed, metrics={"HOTA": HOTA_METRIC})
+                                 n_resamples=n_resamples, seed=seed)
             metrics[metric] = dict(r.to_dict(), verdict=r.verdict(detectors[0], detectors[-1]))
         out.append({"tracker": trk, "from": detectors[0], "to": detectors[-1], "metrics": metrics})
     return out
 
 
 def per_sequence_counts(metrics: dict) -> dict[str, dict]:
-    """Counts per sequence for the bootstrap: CLEAR counts and HOTA's per-alpha sums."""
-    from detbench.compare.hota_bootstrap import flatten_hota
+    """Counts per sequence for the bootstrap: the summary counts the ``compare_change`` metrics'
+    rules read (:mod:`detbench.evaluate.metric_specs`) and HOTA's per-alpha sums."""
+    from detbench.evaluate.hota_counts import flatten_hota
 
+    summary = set(metric_specs.names())
+    fields = list(dict.fromkeys(f for name in metric_specs.shown("compare_change")
+                                for f in metric_specs.spec(name).counts if f in summary))
     out = {}
     for seq, m in metrics["per_sequence"].items():
         h = metrics["hota_counts"][seq]
-        out[seq] = {k: m[k] for k in ("IDSW", "TP", "FN", "FP")}
+        out[seq] = {k: m[k] for k in fields}
         out[seq].update(flatten_hota(h["HOTA_TP"], h["HOTA_FN"], h["HOTA_FP"], h["AssA"]))
     return out
 
@@ -139,7 +117,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     from detbench.tracking.run import TrackingFailed, track_cache
 
     out_dir = out_root / detector / tracker
-    pair = {"detector": detector, "tracker": tracker, "epoch": epoch_of(detector), "options": options,
+    pair = {"detector": detector, "tracker": tracker, "epoch": parse_epoch_name(detector), "options": options,
             "tracks": str(out_dir)}
     try:
         before = _meta_hash(out_dir)
@@ -209,7 +187,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
-        detectors = list_run_detectors(run)
+        detectors = run_detectors(run)   # the latest run with a checkpoint by default
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"

@@ -9,28 +9,39 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-PLOT_METRICS = ("IDSW", "MOTA", "HOTA")
+from detbench.evaluate import metric_specs  # noqa: E402
+
+
+def _scale(metric: str) -> float:
+    """Counts are plotted as they are, ratios in percent."""
+    return 1 if metric_specs.spec(metric).is_count else 100
+
+
+def _title(metric: str) -> str:
+    return metric + ("" if metric_specs.spec(metric).is_count else " (%)")
 
 
 def pair_bars(result: dict, path: Path) -> Path:
-    """Grouped bars (one group per tracker, one bar per detector) for IDSW, MOTA, HOTA, plus the
-    IDSW change with its 95 % interval per tracker."""
+    """Grouped bars (one group per tracker, one bar per detector) for the ``compare_plot`` metrics
+    (:mod:`detbench.evaluate.metric_specs`: IDSW, MOTA, HOTA), plus the IDSW change with its 95 %
+    interval per tracker."""
     dets, trks = result["detectors"], result["trackers"]
     pairs = {(p["detector"], p["tracker"]): p for p in result["pairs"]}
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     width = 0.8 / max(1, len(dets))
     x = np.arange(len(trks))
-    for ax, metric in zip(axes, PLOT_METRICS):
+    for ax, metric in zip(axes, metric_specs.shown("compare_plot")):
         for i, det in enumerate(dets):
             vals = []
             for trk in trks:
                 p = pairs.get((det, trk))
                 v = p["overall"].get(metric) if p and p["status"] == "ok" else np.nan
-                vals.append(100 * v if metric != "IDSW" and v == v else v)
+                vals.append(_scale(metric) * v if v == v else v)
             bars = ax.bar(x + (i - (len(dets) - 1) / 2) * width, vals, width, label=det)
-            ax.bar_label(bars, fmt="%.0f" if metric == "IDSW" else "%.1f", fontsize=7)
+            ax.bar_label(bars, fmt="%.0f" if metric_specs.spec(metric).is_count else "%.1f", fontsize=7)
         ax.set_xticks(x, trks)
-        ax.set_title(metric + ("" if metric == "IDSW" else " (%)") + (" - lower is better" if metric == "IDSW" else ""))
+        lower = metric_specs.spec(metric).higher_is_better is False
+        ax.set_title(_title(metric) + (" - lower is better" if lower else ""))
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(title="detector")
     ax = axes[3]
@@ -56,7 +67,8 @@ def pair_bars(result: dict, path: Path) -> Path:
 
 
 def metrics_vs_epoch(result: dict, path: Path) -> Path:
-    """IDSW, MOTA, HOTA against the detector's training epoch, one line per tracker."""
+    """The ``compare_plot`` metrics (IDSW, MOTA, HOTA) against the detector's training epoch, one line
+    per tracker."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for trk in result["trackers"]:
         pts = sorted((p["epoch"], p["overall"]) for p in result["pairs"]
@@ -64,12 +76,11 @@ def metrics_vs_epoch(result: dict, path: Path) -> Path:
         if not pts:
             continue
         epochs = [e for e, _ in pts]
-        for ax, metric in zip(axes, PLOT_METRICS):
-            scale = 1 if metric == "IDSW" else 100
-            ax.plot(epochs, [o[metric] * scale for _, o in pts], marker="o", label=trk)
-    for ax, metric in zip(axes, PLOT_METRICS):
+        for ax, metric in zip(axes, metric_specs.shown("compare_plot")):
+            ax.plot(epochs, [o[metric] * _scale(metric) for _, o in pts], marker="o", label=trk)
+    for ax, metric in zip(axes, metric_specs.shown("compare_plot")):
         ax.set_xlabel("detector checkpoint epoch")
-        ax.set_title(metric + ("" if metric == "IDSW" else " (%)"))
+        ax.set_title(_title(metric))
         ax.grid(alpha=0.3)
     axes[0].legend(title="tracker")
     fig.tight_layout()

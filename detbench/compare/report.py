@@ -8,23 +8,23 @@ from pathlib import Path
 from detbench.classes import CLASSES
 from detbench.compare.attribution import CAUSES
 from detbench.compare.bootstrap import scene_of
+from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, atomic_write_text
 
-ROW_METRICS = ("IDSW", "MOTA", "HOTA", "IDF1", "DetA", "AssA", "FP", "FN", "MT", "ML")
-RATIOS = {"MOTA", "HOTA", "IDF1", "DetA", "AssA"}
+
+def row_metrics() -> tuple[str, ...]:
+    """The columns of every pair's row (the ``compare`` table of :mod:`detbench.evaluate.metric_specs`)."""
+    return metric_specs.shown("compare")
 
 
 def _fmt(metric: str, value) -> str:
-    if value is None:
-        return "—"
-    if metric in RATIOS:
-        return f"{100 * value:.2f}"
-    return f"{int(value)}"
+    return "—" if value is None else metric_specs.spec(metric).display(value)
 
 
 def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
-    scale = 100 if metric in RATIOS else 1
-    spec = ".2f" if metric in RATIOS else ".0f"
+    ratio = not metric_specs.spec(metric).is_count
+    scale = 100 if ratio else 1
+    spec = ".2f" if ratio else ".0f"
     ci = ("— (one scene)" if d["low"] is None
           else f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
     return (format(d["value_a"] * scale, spec), format(d["value_b"] * scale, spec),
@@ -32,6 +32,7 @@ def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
 
 
 def markdown(result: dict) -> str:
+    cols = row_metrics()
     out = [f"# Comparison `{result['name']}`", "",
            f"Split `{result['split']}` of `{result['data']}`, {result['n_sequences']} sequences of "
            f"{result.get('n_scenes', result['n_sequences'])} scenes; "
@@ -39,14 +40,14 @@ def markdown(result: dict) -> str:
            "Metrics: TrackEval HOTA/CLEAR/Identity, per-class matching, counts summed over classes "
            "(ratios in %).", "",
            "## Every (detector, tracker) pair", "",
-           "| detector | tracker | " + " | ".join(ROW_METRICS) + " |",
-           "|---|---|" + "---:|" * len(ROW_METRICS)]
+           "| detector | tracker | " + " | ".join(cols) + " |",
+           "|---|---|" + "---:|" * len(cols)]
     for p in result["pairs"]:
         if p["status"] != "ok":
-            out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(["—"] * len(ROW_METRICS))
+            out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(["—"] * len(cols))
                        + " |")
             continue
-        cells = [_fmt(m, p["overall"].get(m)) for m in ROW_METRICS]
+        cells = [_fmt(m, p["overall"].get(m)) for m in cols]
         out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(cells) + " |")
     failed = [p for p in result["pairs"] if p["status"] != "ok"]
     if failed:
@@ -110,14 +111,15 @@ def options_section(result: dict) -> list[str]:
 
 
 def csv_text(result: dict) -> str:
+    cols = row_metrics()
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["detector", "tracker", "status", *ROW_METRICS, *[f"IDSW_{c}" for c in CLASSES],
+    w.writerow(["detector", "tracker", "status", *cols, *[f"IDSW_{c}" for c in CLASSES],
                 "n_scenes", "n_sequences"])
     for p in result["pairs"]:
         ov = p.get("overall") or {}
         seqs = p.get("per_sequence") or {}
-        w.writerow([p["detector"], p["tracker"], p["status"], *[ov.get(m, "") for m in ROW_METRICS],
+        w.writerow([p["detector"], p["tracker"], p["status"], *[ov.get(m, "") for m in cols],
                     *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES],
                     len({scene_of(s) for s in seqs}) if seqs else "", len(seqs) if seqs else ""])
     return buf.getvalue()

@@ -32,6 +32,7 @@ Ground truth choices (all recorded in ``meta.json``):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -111,11 +112,13 @@ def all_camera_frames(nusc, scene_token: str, first_sd: dict, keyframe_of: dict[
 
 def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=None,
             min_visibility: int = 0, min_size: float = 5.0, out: str | Path | None = None,
-            name: str | None = None, progress: bool = False) -> tuple[Path, dict]:
+            name: str | None = None, progress: Callable[[int, int], None] | None = None) -> tuple[Path, dict]:
     """Prepare a dataset; returns ``(output dir, summary)``. Raises InputError on bad input,
     before anything is written. ``splits`` None: every split that has scenes. ``summary`` is
     ``{split: {"sequences", "frames", "boxes": {class: n}, "ignored": {reason: n}}}`` (``boxes``:
-    considered rows; ``ignored``: ignore rows per :data:`IGNORE_REASONS` reason)."""
+    considered rows; ``ignored``: ignore rows per :data:`IGNORE_REASONS` reason).
+    ``progress(done, total)``: called with the samples (keyframes of all cameras) done so far, once
+    before the first and after each."""
     if not 0 <= int(min_visibility) <= 4:
         raise InputError(f"--min-visibility: {min_visibility} is outside 0..4 (nuScenes visibility levels)")
     if not min_size >= 0:
@@ -139,11 +142,11 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
     image_size = None
     n_samples = sum(scene_by_name[s]["nbr_samples"] for v in split_scenes.values() for s in v)
 
-    from rich.progress import Progress
-
-    with atomic_dir(out) as tmp, Progress(disable=not progress, transient=False) as bar:
+    done = 0
+    with atomic_dir(out) as tmp:
         ds = layout.PreparedDataset(tmp)
-        task = bar.add_task(f"prepare {version}", total=n_samples)
+        if progress:
+            progress(done, n_samples)
         for split, scene_names in split_scenes.items():
             coco = CocoBuilder(f"detbench prepare {version} {split}")
             counts = {c: 0 for c in CLASSES}
@@ -192,7 +195,9 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                             else:
                                 coco.add_ignore(image_id, x1, y1, x2, y2, cid, tid, reason)
                                 ignored[reason] += 1
-                    bar.advance(task)
+                    done += 1
+                    if progress:
+                        progress(done, n_samples)
                 for cam in cams:
                     acc = per_cam[cam]
                     if not acc["frames"]:

@@ -24,6 +24,8 @@ from detbench.fileio import locked, sha256_file, sha256_json
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
+# progress(done images, total images, sequence, images per second or None)
+DetectProgress = Callable[[int, int, str, float | None], None]
 
 
 @dataclass
@@ -36,15 +38,17 @@ class DetectResult:
 
 
 @dataclass(frozen=True)
-class Frame:
+class FrameImage:
+    """One image to detect on (not :class:`trackers.base.Frame`, what a tracker knows of a frame)."""
+
     image: Path
     keyframe: int  # 1-based keyframe number, 0 for a sweep
     timestamp: int
 
 
 def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
-                 cameras: list[str] | None = None) -> dict[str, list[Frame]]:
-    """The frames to run on: {sequence: [Frame, ...]} in time order, sequences sorted."""
+                 cameras: list[str] | None = None) -> dict[str, list[FrameImage]]:
+    """The frames to run on: {sequence: [FrameImage, ...]} in time order, sequences sorted."""
     from detbench.data.mot import read_frames_json
 
     data = PreparedDataset(data_dir)
@@ -72,7 +76,7 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
             if "image" not in r:
                 raise InputError(f"{sdir}: frame {i + 1} has no 'image' path")
             kf = (r.get("keyframe") or 0) if use_all else int(r.get("frame", i + 1))
-            items.append(Frame(dataroot / r["image"], int(kf), int(r.get("timestamp", 0))))
+            items.append(FrameImage(dataroot / r["image"], int(kf), int(r.get("timestamp", 0))))
         out[seq] = items
     return out
 
@@ -104,7 +108,7 @@ def detection_key(detector: str, data_dir: str | Path, split: str = "val", run: 
     return {"key": key, "checkpoint": str(ckpt), "checkpoint_sha256": ckpt_sha}
 
 
-def frames_sha256(seq_frames: dict[str, list[Frame]]) -> str:
+def frames_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
     """Hash of the frame lists a cache is computed from (images, keyframe numbers, timestamps as
     read from frames.json): an edited frames.json gets its own cache entry."""
     return sha256_json({seq: [[str(f.image), f.keyframe, f.timestamp] for f in items]
@@ -119,9 +123,11 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                           detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
                           device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
                           cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
-                          show_progress: bool = False, compile: bool = False) -> DetectResult:
+                          progress: DetectProgress | None = None, compile: bool = False) -> DetectResult:
     """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``);
-    ``compile``: run the network through ``torch.compile`` (the same detections, not in the key)."""
+    ``compile``: run the network through ``torch.compile`` (the same detections, not in the key).
+    ``progress(done, total, sequence, images_per_s)``: called as images are detected (not on a
+    cache hit); ``images_per_s`` is None before the first batch."""
     checkpoint, data_dir = Path(checkpoint), Path(data_dir)
     key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
                                                         cameras, max_det)
@@ -141,7 +147,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
         input_size = tuple(int(v) for v in _info(info, "input_size"))
         t0 = time.perf_counter()
         blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
-                                     show_progress, compile)
+                                     progress, compile)
         seconds = time.perf_counter() - t0
         meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
                                                 device=str(device)),
@@ -169,9 +175,7 @@ def _safe(info, key):
         return None
 
 
-def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, show_progress, compile=False):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, progress, compile=False):
     from detbench.detect.infer import Detector, iter_batches
 
     det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
@@ -179,17 +183,15 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     order = [(seq, f) for seq, items in seq_frames.items() for f in items]
     total = len(order)
     per_frame = []
-    with Progress(TextColumn("detect {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn(),
-                  disable=not show_progress) as bar:
-        task = bar.add_task("", total=total, rate="-")
-        t0 = time.perf_counter()
-        for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
-                                                  pin_memory=det.cuda):
-            per_frame.extend(det.finish(batch, ratios, shapes))
-            done = len(per_frame)
-            bar.update(task, completed=done, description=order[done - 1][0],
-                       rate=f"{done / max(time.perf_counter() - t0, 1e-9):.1f}")
+    if progress:
+        progress(0, total, "", None)
+    t0 = time.perf_counter()
+    for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
+                                              pin_memory=det.cuda):
+        per_frame.extend(det.finish(batch, ratios, shapes))
+        done = len(per_frame)
+        if progress:
+            progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
     blobs, recs, start = {}, {}, 0
     for seq, items in seq_frames.items():
         dets, start = per_frame[start:start + len(items)], start + len(items)
@@ -201,21 +203,23 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.train.names import resolve_detector  # no torch: a wrong name fails fast
+    from detbench.runs import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 
 
 def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None, conf: float = 0.01,
            nms: float = 0.65, device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
-           cameras: list[str] | None = None, show_progress: bool = False, compile: bool = False) -> DetectResult:
-    """Resolve ``detector`` with the training stage's names and return its cache (see module doc)."""
+           cameras: list[str] | None = None, progress: DetectProgress | None = None,
+           compile: bool = False) -> DetectResult:
+    """Resolve ``detector`` with the training stage's names and return its cache (see module doc);
+    ``progress``: as for :func:`ensure_detections_for`."""
     ckpt = resolve_checkpoint(detector, run)
     from detbench.train.checkpoint import load_detector
 
     return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
                                  device=device, batch_size=batch_size, frames=frames, cameras=cameras,
-                                 run=run, show_progress=show_progress, compile=compile)
+                                 run=run, progress=progress, compile=compile)
 
 
 def ensure_detections(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,

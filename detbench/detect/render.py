@@ -30,8 +30,8 @@ def draw_detections(image: np.ndarray, dets: np.ndarray, score_thr: float = 0.3,
     return out
 
 
-def render_sequence(images: list[Path], dets_per_frame: list[np.ndarray], out: Path, score_thr: float = 0.3,
-                    video: bool = False, fps: float = 2.0, first_frame: int = 1) -> list[Path]:
+def render_detections(images: list[Path], dets_per_frame: list[np.ndarray], out: Path, score_thr: float = 0.3,
+                      video: bool = False, fps: float = 2.0, first_frame: int = 1) -> list[Path]:
     """Write ``out/<frame:06d>.png`` per frame, or ``out`` as an MP4 when ``video``; return what was written."""
     from detbench.detect.infer import load_image
 

@@ -1,7 +1,7 @@
 """``evaluate_folders``: true tracking metrics of MOT result files against MOT ground truth.
 
 Returns ``{"overall": S, "per_class": {class name: S}, "per_sequence": {seq: S}}`` where every
-``S`` holds exactly :data:`detbench.evaluate.combine.KEYS` (ratios as fractions, counts as
+``S`` holds exactly the keys of :data:`detbench.evaluate.metric_specs.SPECS` (ratios as fractions, counts as
 ints). ``classes="per-class"``: each class is scored on its own (a GT box of class c is matched
 only by results of class c) and classes are combined by summing counts; ``per_class`` lists the
 classes present in the GT or the results. ``classes="agnostic"``: the class column is ignored

@@ -2,7 +2,8 @@
 
 Counts are summed first and ratios derived once (TrackEval's combine rules, see
 :mod:`detbench.evaluate.trackeval_adapter`); final numbers are never averaged.
-The summary keys (the JSON contract of ``detbench eval``)::
+The summary keys (the JSON contract of ``detbench eval``; declared in
+:mod:`detbench.evaluate.metric_specs`)::
 
     HOTA DetA AssA LocA   TrackEval HOTA, each the mean over its 19 alpha thresholds
     MOTA MOTP IDSW Frag FP FN TP MT PT ML   TrackEval CLEAR (TP includes switched matches)
@@ -14,31 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from detbench.evaluate import metric_specs
 from detbench.evaluate import trackeval_adapter as te
-
-KEYS = ("HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDSW", "Frag", "FP", "FN", "TP",
-        "MT", "PT", "ML", "IDF1", "IDP", "IDR")
-HIGHER_IS_BETTER = {"HOTA": True, "DetA": True, "AssA": True, "LocA": True, "MOTA": True,
-                    "MOTP": True, "IDSW": False, "Frag": False, "FP": False, "FN": False,
-                    "TP": True, "MT": True, "PT": None, "ML": False, "IDF1": True, "IDP": True,
-                    "IDR": True}
-COUNT_KEYS = frozenset({"IDSW", "Frag", "FP", "FN", "TP", "MT", "PT", "ML"})
 
 
 def summarize(res: dict) -> dict:
-    """{metric: TrackEval result} -> the 17 summary values (floats and ints)."""
-    h, c, i = res["HOTA"], res["CLEAR"], res["Identity"]
-    out = {
-        "HOTA": float(np.mean(h["HOTA"])), "DetA": float(np.mean(h["DetA"])),
-        "AssA": float(np.mean(h["AssA"])), "LocA": float(np.mean(h["LocA"])),
-        "MOTA": float(c["MOTA"]), "MOTP": float(c["MOTP"]),
-        "IDSW": c["IDSW"], "Frag": c["Frag"], "FP": c["CLR_FP"], "FN": c["CLR_FN"], "TP": c["CLR_TP"],
-        "MT": c["MT"], "PT": c["PT"], "ML": c["ML"],
-        "IDF1": float(i["IDF1"]), "IDP": float(i["IDP"]), "IDR": float(i["IDR"]),
-    }
-    for k in COUNT_KEYS:
-        out[k] = int(round(float(out[k])))
-    return {k: out[k] for k in KEYS}
+    """{metric: TrackEval result} -> the summary values (floats and ints), one per
+    :data:`detbench.evaluate.metric_specs.SPECS` entry, in its order."""
+    out = {}
+    for s in metric_specs.SPECS.values():
+        metric, field = s.source
+        value = float(np.mean(res[metric][field]))   # HOTA's per-alpha arrays: their mean
+        out[s.name] = int(round(value)) if s.is_count else value
+    return out
 
 
 def combine(per_seq_group: dict[str, dict[int, dict]], iou: float) -> tuple[dict, dict, dict]:

@@ -1,6 +1,7 @@
 """Per-frame IoU between ground truth and results, grouped per class or class-agnostic.
 
-IoU is computed here (the arithmetic of :func:`detbench.types.iou_matrix`), never by motmetrics (DESIGN trap 7).
+IoU is computed here (the arithmetic of :func:`detbench.types.iou_matrix`), never by motmetrics (motmetrics 1.4.0's
+``distances.iou_matrix`` calls ``np.asfarray``, which numpy 2 removed).
 A *group* is what gets scored on its own: one class id (1..7) in per-class mode, or the single
 group 0 in agnostic mode. In per-class mode a GT box of class c can only be matched by results
 of class c, because each class is scored separately and then combined by summing counts.

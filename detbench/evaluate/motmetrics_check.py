@@ -1,6 +1,7 @@
-"""Cross-check TrackEval's CLEAR and Identity counts with motmetrics (DESIGN trap 7).
+"""Cross-check TrackEval's CLEAR and Identity counts with motmetrics.
 
-motmetrics gets detbench's IoU (distance ``1 - IoU``, NaN below the threshold, NaN across
+motmetrics gets detbench's IoU, never its own (motmetrics 1.4.0's ``distances.iou_matrix`` calls
+``np.asfarray``, which numpy 2 removed): distance ``1 - IoU``, NaN below the threshold, NaN across
 groups so per-class scoring is kept) and one accumulator per sequence; object / hypothesis keys
 are ``(group, id)`` so that one accumulator equals the per-class accumulators summed.
 

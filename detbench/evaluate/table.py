@@ -1,19 +1,19 @@
 """The evaluation summary as a rich terminal table (overall, per class, per sequence)."""
 from __future__ import annotations
 
-from detbench.evaluate.combine import COUNT_KEYS
-
-SHOWN = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "TP", "Frag", "MT", "ML")
+from detbench.evaluate import metric_specs
 
 
 def _cells(s: dict, keys) -> list[str]:
-    return [str(s[k]) if k in COUNT_KEYS else f"{100 * s[k]:.2f}" for k in keys]
+    return [metric_specs.spec(k).display(s[k]) for k in keys]
 
 
-def render(result: dict, per_sequence: bool = True, keys=SHOWN, title: str = "tracking metrics"):
-    """A :class:`rich.table.Table` of ``evaluate_folders`` output (ratios shown in percent)."""
+def render(result: dict, per_sequence: bool = True, keys=None, title: str = "tracking metrics"):
+    """A :class:`rich.table.Table` of ``evaluate_folders`` output (ratios shown in percent);
+    ``keys``: the columns (default: the ``eval`` table of :mod:`detbench.evaluate.metric_specs`)."""
     from rich.table import Table
 
+    keys = metric_specs.shown("eval") if keys is None else keys
     table = Table(title=title + " (ratios in %)")
     table.add_column("", style="bold", no_wrap=True)
     for k in keys:

@@ -22,8 +22,8 @@ def id_colour(track_id: int) -> tuple[int, int, int]:
     return int(b * 255), int(g * 255), int(r * 255)
 
 
-def render_sequence(seq_dir: Path, results: Path, out_dir: Path, image_root: Path | None = None,
-                    scale: float = 0.5, gif: bool = True, max_frames: int | None = None) -> dict:
+def render_tracks(seq_dir: Path, results: Path, out_dir: Path, image_root: Path | None = None,
+                  scale: float = 0.5, gif: bool = True, max_frames: int | None = None) -> dict:
     """Draw ``results`` (MOT file) over the frames of ``seq_dir``; write PNGs and an animated GIF.
 
     Returns ``{"frames": [png paths], "gif": path or None, "switches": n}``.

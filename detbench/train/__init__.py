@@ -1,5 +1,5 @@
 """YOLOX fine-tuning: recipes, the three-phase LR schedule, frozen-trunk models, the loop, checkpoints.
 
 Python entry points: :func:`detbench.train.trainer.train`,
-:func:`detbench.train.checkpoint.resolve_detector`, :func:`detbench.train.checkpoint.load_detector`.
+:func:`detbench.runs.resolve_detector` (re-exported by :mod:`detbench.train.checkpoint`), :func:`detbench.train.checkpoint.load_detector`.
 """

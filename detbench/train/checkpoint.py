@@ -22,7 +22,7 @@ from detbench.classes import CLASSES
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_bytes, sha256_file
 from detbench.train.models import build_model, canonical_size, load_pth
-from detbench.train.names import _epoch_files, latest_run, resolve_detector  # noqa: F401 - re-exported
+from detbench.runs import latest_run, resolve_detector  # noqa: F401 - re-exported
 
 FORMAT = "detbench-yolox/1"
 META_KEYS = ("model_size", "num_classes", "class_names", "input_size", "epoch", "step", "recipe")

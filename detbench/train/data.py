@@ -7,7 +7,8 @@ affine, mixup) and ``TrainTransform`` (HSV, flip, letterbox to the top left, pad
 Augmentation randomness is re-seeded per sample from (seed, epoch, index), so a sample's
 augmentation does not depend on worker count, rank, or whether the run was resumed.
 ``set_epoch(epoch, augment=False)`` switches every augmentation off: the sample is then exactly
-the letterboxed image (DESIGN trap 3: no mosaic, mixup, HSV or flip in the finetune phase).
+the letterboxed image (no mosaic, mixup, HSV or flip in the finetune phase,
+unlike YOLOX's no-aug phase, which keeps HSV and flip).
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import resource
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -61,25 +62,23 @@ class StepBuffer:
 
 
 class RunLogger:
-    """Writes the log line, the TensorBoard scalars and drives the progress bar (rank 0 only)."""
+    """Writes the log line and the TensorBoard scalars, and reports progress (rank 0 only):
+    ``progress(step, total_steps, description, info)`` once at the start (``""`` for both
+    strings) and after every logged step (``epoch E/N``; loss, lr and phase)."""
 
     def __init__(self, run_dir: Path, total_steps: int, done_steps: int, enabled: bool = True,
-                 tensorboard: bool = True, progress: bool = True):
+                 tensorboard: bool = True,
+                 progress: Callable[[int, int, str, str], None] | None = None):
         self.enabled = enabled
         self.file = open(run_dir / "log.jsonl", "a") if enabled else None
         self.tb = None
         if enabled and tensorboard:
             from torch.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(str(run_dir / "tb"))
-        self.progress = None
-        if enabled and progress:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
-            self.progress = Progress(TextColumn("[bold]train[/] {task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                     TextColumn("ETA"), TimeRemainingColumn())
-            self.progress.start()
-            self.task = self.progress.add_task("", total=total_steps, completed=done_steps, info="")
+        self.progress = progress if enabled else None
+        self.total_steps = total_steps
+        if self.progress:
+            self.progress(done_steps, total_steps, "", "")
 
     def log(self, row: dict, epochs: int) -> None:
         if not self.enabled:
@@ -89,13 +88,11 @@ class RunLogger:
         if self.tb is not None:
             for k in ("total", "iou", "conf", "cls", "l1", "lr", "images_per_s"):
                 self.tb.add_scalar(f"train/{k}", row[k], row["step"])
-        if self.progress is not None:
-            self.progress.update(self.task, completed=row["step"], description=f"epoch {row['epoch']}/{epochs}",
-                                 info=f"loss {row['total']:.3f}  lr {row['lr']:.2e}  {row['phase']}")
+        if self.progress:
+            self.progress(row["step"], self.total_steps, f"epoch {row['epoch']}/{epochs}",
+                          f"loss {row['total']:.3f}  lr {row['lr']:.2e}  {row['phase']}")
 
     def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
         if self.tb is not None:
             self.tb.close()
         if self.file is not None:

@@ -2,7 +2,9 @@
 
 The model is the ``yolox`` package's (pixeltable-yolox) ``YoloxModule`` with the official
 state-dict keys, so official ``yolox_*.pth`` files load. :class:`DetModel` only changes two
-behaviours (DESIGN trap 1):
+behaviours, so that frozen means frozen (``requires_grad=False`` alone
+leaves BatchNorm updating its running statistics in every ``train()`` step, so the "frozen" trunk
+drifts):
 
 - ``train()`` keeps the frozen trunk in eval mode (BatchNorm running statistics never move);
 - ``forward`` runs the frozen trunk under ``torch.no_grad()`` (no activations kept for backward).

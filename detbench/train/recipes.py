@@ -74,15 +74,16 @@ class Recipe:
             raise InputError(f"recipe {self.name}: " + "; ".join(problems))
 
 
-# The study's three recipes as it ran them. Every value comes from
-# ../shared/reference/seed-thesis-repo-notes.md section 3.1 (the seed's Exp files; "Smooth" as run at
-# commit 9814836, not the later edit), except where stable-v3-training-summary.md states a value: that
-# one wins and the conflict is noted beside it. None of the study's custom head-only loops ran EMA,
-# AMP or multi-scale resizing (notes 3.2), so EMA is off in all three; trunk frozen = backbone + neck
-# (notes 3.2). Not expressible here, and so not reproduced: the quadratic warmup of YOLOX's
-# `yoloxwarmcos` that the loops really used (notes 3.3; the summary's linear warmup is used), the
-# study's random_size=(14, 20) (never applied by the custom loops), its data_num_workers=0 (speed
-# only: detbench seeds each sample's augmentation, so results do not depend on the worker count).
+# The study's three recipes as it ran them. Every value comes from the seed study's YOLOX Exp files
+# (Andream1912/BotSort-vs-TrackSSM-on-Nuscenes, yolox_finetuning/configs/yolox_l_nuscenes_{stable,
+# clean_v2,smooth}.py; "Smooth" as run at commit 9814836, not the later edit), except where the study's
+# Stable V3 training summary states a value: that one wins and the conflict is noted beside it. None of
+# the study's custom head-only loops (yolox_finetuning/scripts/train_*.py) ran EMA, AMP or multi-scale
+# resizing, so EMA is off in all three; their freezing rule leaves backbone + neck frozen, the trunk.
+# Not expressible here, and so not reproduced: the quadratic warmup of YOLOX's `yoloxwarmcos` that the
+# loops really used (the summary's linear warmup is used), the study's random_size=(14, 20) (never
+# applied by the custom loops), its data_num_workers=0 (speed only: detbench seeds each sample's
+# augmentation, so results do not depend on the worker count).
 _STUDY = dict(model="yolox-l", input_size=(800, 1440), optimizer="sgd", momentum=0.9, nesterov=True,
               weight_decay=5e-4, ema=False, freeze="trunk", reinit_cls=False)
 RECIPES: dict[str, Recipe] = {
@@ -91,19 +92,20 @@ RECIPES: dict[str, Recipe] = {
         name="stable_v3", **_STUDY, epochs=30, batch_size=32,
         lr=3e-4,  # basic_lr_per_img 0.0006/64 x 32
         # summary: cosine 3e-4 -> 1e-4 over epochs 4-22, then cosine 1e-4 -> 3e-5 over 23-30. Conflict: the
-        # file's min_lr_ratio 0.10 makes yoloxwarmcos go 3e-4 -> 3e-5 by epoch 22, flat 3e-5 after (notes 3.3).
+        # file's min_lr_ratio 0.10 makes yoloxwarmcos go 3e-4 -> 3e-5 by epoch 22, flat 3e-5 after (as the loop ran it).
         lr_mid=1e-4, lr_final=3e-5,
         warmup_epochs=3,
         # summary: no augmentation in the last 8 epochs. Conflict: the custom loop never switched
-        # augmentation off or L1 on (notes 3.3); the file's no_aug_epochs is 8 too.
+        # augmentation off or L1 on (only its LR went flat); the file's no_aug_epochs is 8 too.
         noaug_epochs=8,
         mosaic_prob=0.2, mixup_prob=0.15,
-        hsv_prob=1.0,  # summary: HSV 1.0. Conflict: the Exp file says 0.4 (notes 3.1)
+        hsv_prob=1.0,  # summary: HSV 1.0. Conflict: the Exp file says 0.4
         flip_prob=0.5, degrees=3.0, translate=0.08, shear=0.5,
         mosaic_scale=(0.85, 1.15), mixup_scale=(0.85, 1.15)),
     # "Clean V2" (yolox_l_nuscenes_clean_v2.py), 10 epochs; the summary agrees (batch 8, LR 1.25e-4,
     # "standard aug"). yoloxwarmcos with min_lr_ratio 0.05: cosine to 5% of lr, flat for the no-aug epochs.
-    # Not reproduced: its loop's bug that stretched the 1-epoch warmup over all 10 epochs (notes 3.3).
+    # Not reproduced: its loop's bug that stretched the 1-epoch warmup over all 10 epochs (it passed
+    # max_iter * max_epoch as the iterations per epoch).
     "clean_v2": Recipe(
         name="clean_v2", **_STUDY, epochs=10, batch_size=8,
         lr=1.25e-4,  # 0.001/64 x 8
@@ -121,7 +123,8 @@ RECIPES: dict[str, Recipe] = {
         degrees=5.0, translate=0.1, shear=1.0, mosaic_scale=(0.8, 1.2), mixup_scale=(0.8, 1.2)),
     # The demo's pretrained base (`make base-weights`, detbench/base_weights.py: 8 + 12 epochs, committed as
     # weights/demo_base/): a full training of the nano model from scratch on its own synthetic dataset.
-    # Settings from reference/cpu-demo-measurements.md: small input, batch 8, AdamW 2e-3, flip only.
+    # Settings measured on 2 CPU cores (best AP50 after a few minutes among 256x448 / 352x576, batch 8 / 16,
+    # AdamW 1e-3 / 2e-3): small input, batch 8, AdamW 2e-3, flip only.
     "demo_base": Recipe(name="demo_base", model="yolox-nano", input_size=(256, 448), epochs=12,
                         batch_size=8, optimizer="adamw", weight_decay=0.05, lr=2e-3, lr_mid=1e-4,
                         lr_final=1e-4, warmup_epochs=1, noaug_epochs=0, ema=False, freeze="none",

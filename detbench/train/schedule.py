@@ -1,4 +1,5 @@
-"""The per-iteration learning rate: three phases, not YOLOX's ``yoloxwarmcos`` (DESIGN trap 2).
+"""The per-iteration learning rate: three phases, not YOLOX's ``yoloxwarmcos`` (which warms up
+quadratically and then stays flat through its no-aug epochs, a different schedule).
 
 With ``I`` iterations per epoch, the optimizer step number ``s`` (1-based, global) runs at
 ``lr(s)``, a function of the position ``s`` in ``[0, E*I]``:
@@ -11,7 +12,7 @@ So the last step of epoch ``W`` runs at exactly ``lr``, the last of epoch ``W+T`
 last of epoch ``E`` at ``fin``, and each formula meets the next at the phase boundary. The
 schedule is a pure function of the step, which makes ``--resume`` exact. The finetune phase has
 no augmentation at all (no mosaic, mixup, HSV or flip) and the L1 box loss on, from its first
-epoch (not one epoch early as in YOLOX's trainer, DESIGN trap 3).
+epoch (YOLOX's trainer closes mosaic one epoch early and keeps HSV and flip in its "no-aug" phase).
 """
 from __future__ import annotations
 

@@ -43,8 +43,8 @@ def _collate(batch):
 def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=None, name: str | None = None,
           epochs: int | None = None, batch_size: int | None = None, device: str = "cpu", resume: bool = False,
           split: str = "train", on_bad_image: str = "skip", save_every: int = 0, tensorboard: bool = True,
-          progress: bool = True, echo: Callable[[str], None] = print, log_every: int | None = None,
-          _stop_after_step: int | None = None, **overrides) -> Path:
+          progress: Callable[[int, int, str, str], None] | None = None, echo: Callable[[str], None] = print,
+          log_every: int | None = None, _stop_after_step: int | None = None, **overrides) -> Path:
     """Train a YOLOX detector on a prepared dataset; returns the run directory.
 
     ``resume=True`` continues run ``name`` from its ``latest.pth`` (exact: same steps, LR, weights).
@@ -52,6 +52,8 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     ``save_every``: also write ``latest.pth`` every N steps. ``overrides``: recipe fields.
     ``log_every``: read the losses back from the device every N steps (default 20 on CUDA, 1 on
     CPU); ``log.jsonl`` still has one line per step, ``images_per_s`` the mean of its window.
+    ``progress(step, total_steps, description, info)``: called on rank 0 at the start and after
+    every logged step (:class:`detbench.train.logging.RunLogger`; the CLI draws a bar with it).
     """
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)

@@ -1,4 +1,4 @@
-"""The straightforward evaluation path, kept as the yardstick for the optimised one.
+"""The straightforward evaluation path, kept (with the tests) as the yardstick for the optimised one.
 
 Per-frame IoU with :func:`detbench.types.iou_matrix`, one TrackEval data dict per group scored
 by TrackEval's own HOTA / CLEAR / Identity classes, and motmetrics' own ``metrics.compute`` on the accumulator (pandas all the way). It is what

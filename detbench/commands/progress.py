@@ -1,0 +1,65 @@
+"""Progress bars for the commands, drawn from a stage's ``progress`` callback.
+
+The convention everywhere: a library function takes ``progress=None`` or a callable it calls as
+work gets done, and never draws anything itself; the command decides how to show it.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+@contextmanager
+def lazy_bar(*columns, transient: bool = False):
+    """Yields ``update(completed, total, description="", **fields)`` for one rich task. The bar
+    starts at the first call (a stage that never reports, e.g. on a cache hit, draws nothing) and
+    stops when ``completed`` reaches ``total`` (so what the stage says after its work prints below
+    the finished bar) or when the block exits; ``columns``: rich columns (none: rich's default)."""
+    from rich.progress import Progress
+
+    state: dict = {}
+
+    def update(completed: int, total: int, description: str = "", **fields) -> None:
+        if state.get("stopped"):
+            return
+        if not state:
+            state["bar"] = Progress(*columns, transient=transient)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(description, total=total, completed=completed, **fields)
+        else:
+            state["bar"].update(state["task"], completed=completed, total=total, description=description,
+                                **fields)
+        if completed >= total:
+            stop()
+
+    def stop() -> None:
+        if state and not state.get("stopped"):
+            state["bar"].stop()
+            state["stopped"] = True
+
+    try:
+        yield update
+    finally:
+        stop()
+
+
+@contextmanager
+def train_bar():
+    """Yields a ``progress(step, total_steps, description, info)`` callback for
+    :func:`detbench.train.trainer.train` drawing ``train epoch E/N [bar] step/total info ETA``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    with lazy_bar(TextColumn("[bold]train[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TextColumn("ETA"), TimeRemainingColumn()) as update:
+        yield lambda step, total, description, info: update(step, total, description, info=info)
+
+
+@contextmanager
+def detect_bar():
+    """Yields a ``progress(done, total, sequence, images_per_s)`` callback for
+    :func:`detbench.detect.api.detect` drawing ``detect <sequence> [bar] done/total rate img/s ETA``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    with lazy_bar(TextColumn("detect {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn()) as update:
+        yield lambda done, total, seq, per_s: update(done, total, seq,
+                                                     rate="-" if per_s is None else f"{per_s:.1f}")
