@@ -164,11 +164,12 @@ class EpochLoop:
         self.window.add({"epoch": epoch, "iter": it, "step": state.step, "lr": lr, "phase": phase.name,
                          "time": state.seconds()}, logged)
         save = bool(self.save_every) and state.step % self.save_every == 0
-        if self.window.full() or it == self.iters or save or self.on_step is not None:
-            rows = self.window.flush()
-        if self.on_step is not None:
-            losses = {k: rows[-1][k] for k in LOSS_KEYS}
-            self.on_step(StepInfo(state.run_dir, epoch, it, state.step, lr, phase.name, losses))
+        if self.on_step is not None:  # read back every step: the callback sees its losses logged
+            row = self.window.flush()[-1]
+            self.on_step(StepInfo(state.run_dir, epoch, it, state.step, lr, phase.name,
+                                  {k: row[k] for k in LOSS_KEYS}))
+        elif self.window.full() or it == self.iters or save:  # always before anything is saved
+            self.window.flush()
         if self.rank == 0 and save and it < self.iters:
             save_latest(state, epoch)
 
