@@ -74,3 +74,15 @@ def test_study_recipe_matches_the_notes(column, name):
 def test_an_improved_recipe_keeps_ema_under_its_own_name():
     ema = RECIPES["stable_v3_ema"]
     assert ema.ema and dataclasses.replace(ema, name="stable_v3", ema=False) == RECIPES["stable_v3"]
+
+
+def test_set_batch_size_alone_replaces_the_field_and_twice_is_an_input_error(tmp_path, monkeypatch):
+    from detbench.errors import InputError
+    from detbench.train import state
+
+    monkeypatch.chdir(tmp_path)
+    start = state.open_run("r", "demo", None, None, None, None, False, {"batch_size": "4"}, lambda *_: None)
+    assert start.recipe.batch_size == 4
+    assert start.recipe.lr == state.get_recipe("demo")[0].lr  # --set does not rescale the LR
+    with pytest.raises(InputError, match="batch_size given twice"):
+        state.open_run("r2", "demo", None, None, None, 8, False, {"batch_size": "4"}, lambda *_: None)

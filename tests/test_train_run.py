@@ -22,6 +22,27 @@ def data(tmp_path):
     return make_dataset(tmp_path / "ds", 8)
 
 
+class Killed(Exception):
+    """What a test's ``on_step`` raises to stop a run like a kill right after a step."""
+
+
+def train_killed_after(step, data, **kw):
+    """``train(data, **kw)`` stopped like a kill right after global step ``step`` (nothing of that
+    step saved): (run directory, the ``StepInfo`` of every step done)."""
+    from detbench.train.trainer import train
+
+    seen = []
+
+    def on_step(info):
+        seen.append(info)
+        if info.step >= step:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(data, on_step=on_step, **kw)
+    return seen[-1].run_dir, seen
+
+
 def _state(run_dir, epoch):
     from detbench.train.checkpoint import read_checkpoint
     return read_checkpoint(run_dir / f"epoch_{epoch}.pth")[1]
@@ -33,8 +54,13 @@ def test_kill_and_resume_matches_an_uninterrupted_run(data):
     full = train(data, name="full", ema=True, **TINY)
     # 8 images / batch 4 = 2 iterations per epoch; latest.pth every step; "killed" after step 4, whose
     # latest.pth write never happened: the resume starts mid-epoch 2 (after step 3) and redoes step 4
-    cut = train(data, name="cut", ema=True, save_every=1, _stop_after_step=4, **TINY)
+    cut, seen = train_killed_after(4, data, name="cut", ema=True, save_every=1, **TINY)
     assert json.loads((cut / "log.jsonl").read_text().splitlines()[-1])["step"] == 4
+    # on_step was told every step as log.jsonl has it
+    logged = [json.loads(ln) for ln in (cut / "log.jsonl").read_text().splitlines()]
+    losses = ("total", "iou", "conf", "cls", "l1", "num_fg")
+    assert [(i.epoch, i.iter, i.step, i.lr, i.phase, i.losses) for i in seen] == \
+        [(r["epoch"], r["iter"], r["step"], r["lr"], r["phase"], {k: r[k] for k in losses}) for r in logged]
     assert not (cut / "epoch_2.pth").exists()
     seen = []   # progress: (step, total steps, description, info) at the start and per logged step
     train(data, name="cut", resume=True, progress=lambda *a: seen.append(a),
@@ -102,7 +128,7 @@ def test_detector_names_load_and_export(data, tmp_path):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data):
     from detbench.train.trainer import TrainingError, train
 
-    cut = train(data, name="cut", _stop_after_step=3, **TINY)  # epoch 1 done, "killed" after step 3
+    cut, _ = train_killed_after(3, data, name="cut", **TINY)  # epoch 1 done, "killed" after step 3
     # a head whose objectness bias is inf: the loss is not finite from the first step
     state = torch.load(cut / "epoch_1.pth", weights_only=True)
     state["model"]["head.obj_preds.0.bias"].fill_(float("inf"))

@@ -114,6 +114,7 @@ TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_worke
 
 def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, capsys):
     from test_train_data import make_dataset
+    from test_train_run import train_killed_after
 
     from detbench.errors import InputError
     from detbench.runs import latest_run, resolve_detector
@@ -122,7 +123,7 @@ def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, 
     data = make_dataset(tmp_path / "ds", 8)
     good = train(data, name="good", **TINY)
     os.utime(good, (1, 1))  # older than the interrupted run below
-    cut = train(data, name="cut", _stop_after_step=1, **TINY)  # "killed" in epoch 1: no latest.pth
+    cut, _ = train_killed_after(1, data, name="cut", **TINY)  # "killed" in epoch 1: no latest.pth
     assert not (cut / "latest.pth").exists() and not list(cut.glob("epoch_*.pth"))
     assert latest_run() == good and resolve_detector("last") == good / "epoch_3.pth"
     with pytest.raises(InputError, match="stopped before its first checkpoint.*--resume --name cut"):

@@ -158,9 +158,12 @@ def _coerce(f: dataclasses.Field, value):
     return {"int": int, "float": float}.get(typ, str)(value)
 
 
-def get_recipe(name: str, epochs: int | None = None, batch_size: int | None = None,
-               **overrides) -> tuple[Recipe, list[str]]:
-    """The named recipe with overrides applied; returns (recipe, notes describing each scaling)."""
+def get_recipe(name: str, epochs: int | None = None, batch_size: int | None = None, *,
+               set_fields: dict | None = None, **overrides) -> tuple[Recipe, list[str]]:
+    """The named recipe with overrides applied; returns (recipe, notes describing each scaling).
+    ``epochs`` / ``batch_size`` rescale the schedule / LR; ``set_fields`` (``--set``, any field,
+    ``epochs`` and ``batch_size`` included) and ``overrides`` replace fields as they are."""
+    overrides = {**(set_fields or {}), **overrides}
     if name not in RECIPES:
         raise InputError(f"recipe {name!r}: unknown (choose one of {', '.join(RECIPES)})")
     base = RECIPES[name]
