@@ -19,7 +19,7 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
 
     \b
-    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes, CAM_FRONT only, ~1 min on one core):
+    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes x CAM_FRONT, ~1 min on one core):
       detbench synth runs/synth --scenes 24 --keyframes 16 --cameras CAM_FRONT
       python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
     """
@@ -33,7 +33,8 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     from detbench.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
-    cams = CAMERAS if cameras.strip().lower() == "all" else tuple(c.strip() for c in cameras.split(",") if c.strip())
+    cams = (CAMERAS if cameras.strip().lower() == "all"
+            else tuple(c.strip() for c in cameras.split(",") if c.strip()))
     per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
     total = max(scenes, 0) * max(per_scene, 0) * len(cams)
     with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
