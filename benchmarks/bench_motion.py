@@ -1,12 +1,13 @@
 """TrackSSM trained by the default ``train-motion``, over several seeds: next-box IoU and time.
 
-    detbench synth /tmp/synth24 --scenes 24 --keyframes 40
-    detbench prepare --dataroot /tmp/synth24 --version v1.0-synth --name synth24
-    python benchmarks/bench_motion.py --data runs/data/synth24 --seeds 0 1 2 \\
+    detbench synth /tmp/synth24x6 --scenes 24 --keyframes 40          # all six cameras (the default)
+    detbench prepare --dataroot /tmp/synth24x6 --version v1.0-synth --name synth24x6
+    python benchmarks/bench_motion.py --data runs/data/synth24x6 --seeds 0 1 2 [--jobs 2] \\
         [--eval-data tests/fixtures/nuscenes-mini-real] [--summarize-only] [-- extra train-motion args]
 
 Runs ``detbench train-motion --data DATA --seed S --name PREFIX-sS --eval-data ...`` for each
-seed, all at once (each with one torch thread), then prints per seed and the median over seeds:
+seed, ``--jobs`` at a time (default: all at once; each with one torch thread), on the one prepared
+dataset (train-motion reads only its ground-truth tracks), then prints per seed and the median over seeds:
 next-box IoU of TrackSSM, constant velocity and the last box on the val split and on every
 ``--eval-data`` folder, training wall and CPU seconds. ``--summarize-only`` reads the
 ``runs/motion/PREFIX-sS/config.json`` files of an earlier run.
@@ -59,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--eval-data", action="append", default=[])
     ap.add_argument("--prefix", default="bench-motion")
+    ap.add_argument("--jobs", type=int, default=0, help="train-motion runs at a time (0: all seeds at once)")
     ap.add_argument("--summarize-only", action="store_true")
     args = ap.parse_args(argv)
 
@@ -67,14 +69,18 @@ def main(argv=None) -> int:
     dirs = [motion_root() / f"{args.prefix}-s{s}" for s in args.seeds]
     if not args.summarize_only:
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        procs = []
+        jobs = args.jobs if args.jobs > 0 else len(dirs)
+        running, failed = [], False
         for seed, d in zip(args.seeds, dirs):
+            while len(running) >= jobs:
+                failed |= bool(running.pop(0).wait())
             cmd = [sys.executable, "-m", "detbench.cli", "train-motion", "--data", args.data, "--seed", str(seed),
                    "--name", d.name, *sum((["--eval-data", e] for e in args.eval_data), []), *extra]
             d.parent.mkdir(parents=True, exist_ok=True)
-            log = open(f"{d}.log", "w")  # noqa: SIM115 - closed with the process
-            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
-        if any(p.wait() for p in procs):
+            with open(f"{d}.log", "w") as log:  # the child keeps its own copy of the descriptor
+                running.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+        failed |= any([p.wait() for p in running])
+        if failed:
             print("a train-motion run failed; see its log next to the model dir", file=sys.stderr)
             return 1
     summarize(dirs)

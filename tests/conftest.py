@@ -53,7 +53,8 @@ def synth_root(tmp_path_factory) -> Path:
 
 
 # Ground-truth tracks of 6 synthetic sequences (no images): the "detbench synth --scenes 24
-# --keyframes 40" dataset of benchmarks/README.md, prepared; see fixtures/synth-tracks/README.md.
+# --keyframes 40 --cameras CAM_FRONT" dataset (then synth's default), prepared; see
+# fixtures/synth-tracks/README.md.
 SYNTH_TRACKS = Path(__file__).resolve().parent / "fixtures" / "synth-tracks"
 SMALL_MOTION = dict(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
 SMALL_MOTION_STEPS = 300

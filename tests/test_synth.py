@@ -215,11 +215,11 @@ def test_non_empty_out_refused_unless_force(tmp_path, capsys):
     out = tmp_path / "ds"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert main(["synth", str(out), "--keyframes", "1", "--scenes", "1"]) == 2
+    assert main(["synth", str(out), "--keyframes", "1", "--scenes", "1", "--cameras", "CAM_FRONT"]) == 2
     assert "not empty" in capsys.readouterr().err and (out / "keep.txt").read_text() == "mine"
     with pytest.raises(InputError):
         write_dataset(out, scenes=1, keyframes=1)
-    assert main(["synth", str(out), "--keyframes", "1", "--scenes", "1", "--force"]) == 0
+    assert main(["synth", str(out), "--keyframes", "1", "--scenes", "1", "--cameras", "CAM_FRONT", "--force"]) == 0
     assert not (out / "keep.txt").exists() and (out / VERSION / "sample.json").is_file()
     assert "1 scenes, 1 images" in " ".join(capsys.readouterr().out.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]      # no temporary leftovers
@@ -227,3 +227,14 @@ def test_non_empty_out_refused_unless_force(tmp_path, capsys):
 
 def test_all_cameras_names_are_the_devkit_channels():
     assert set(CAMERAS) == set(CAMERA_CALIBRATION) and len(CAMERAS) == 6
+
+
+def test_cli_renders_all_six_cameras_by_default(tmp_path, capsys):
+    """`detbench synth` writes nuScenes' whole camera rig unless --cameras narrows it."""
+    from detbench.cli import main
+    from detbench.data.synthetic import CAMERAS
+    out = tmp_path / "ds"
+    assert main(["synth", str(out), "--keyframes", "1", "--scenes", "1"]) == 0
+    assert json.loads((out / "synth.json").read_text())["cameras"] == list(CAMERAS)
+    assert sorted(p.name for p in (out / "samples").iterdir()) == sorted(CAMERAS)
+    assert "1 scenes, 6 images" in " ".join(capsys.readouterr().out.split())

@@ -33,7 +33,7 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
 
     \b
     Example:
-      detbench synth runs/synth/mini --scenes 4
+      detbench synth runs/synth/mini --scenes 4 --cameras CAM_FRONT,CAM_BACK
       detbench prepare --dataroot runs/synth/mini --version v1.0-synth --cameras CAM_FRONT
       detbench prepare --dataroot /data/nuscenes --version v1.0-mini --name nuscenes-mini
     """

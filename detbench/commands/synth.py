@@ -8,9 +8,9 @@ import click
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--scenes", type=int, default=2, show_default=True, help="Number of scenes (about 20 s each at 40 keyframes).")
 @click.option("--keyframes", type=int, default=6, show_default=True, help="Keyframes (samples, 2 Hz) per scene.")
-@click.option("--cameras", default="CAM_FRONT", show_default=True,
+@click.option("--cameras", default="all", show_default=True,
               help="Comma-separated cameras to render, among CAM_FRONT, CAM_FRONT_RIGHT, CAM_BACK_RIGHT, "
-                   "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT.")
+                   "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT, or 'all' (the six of nuScenes' rig).")
 @click.option("--sweeps", is_flag=True, help="Also render the 12 Hz camera sweeps between keyframes.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical output.")
 @click.option("--version", "version", default="v1.0-synth", show_default=True, help="Table folder name (NuScenes version).")
@@ -19,8 +19,8 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
 
     \b
-    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes, ~1 min on one core):
-      detbench synth runs/synth --scenes 24 --keyframes 16
+    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes x CAM_FRONT, ~1 min on one core):
+      detbench synth runs/synth --scenes 24 --keyframes 16 --cameras CAM_FRONT
       python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
     """
     import json
@@ -29,11 +29,12 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from detbench.data.synthetic import write_dataset
+    from detbench.data.synthetic import CAMERAS, write_dataset
     from detbench.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
-    cams = tuple(c.strip() for c in cameras.split(",") if c.strip())
+    cams = (CAMERAS if cameras.strip().lower() == "all"
+            else tuple(c.strip() for c in cameras.split(",") if c.strip()))
     per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
     total = max(scenes, 0) * max(per_scene, 0) * len(cams)
     with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
