@@ -11,13 +11,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from detbench.artifacts import KeyedArtifact, content_key
 from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
                                           switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.fileio import sha256_file, sha256_json
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
@@ -35,7 +36,8 @@ def evaluation_code_hash() -> str:
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
                     check: bool = False) -> dict:
     """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code.
+    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code: a
+    one-file :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
 
     ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
     check changes no number, only whether a disagreement raises, so it is not part of the key;
@@ -43,22 +45,25 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     from detbench.evaluate.api import evaluate_folders
 
     files = sorted(res_dir.glob("*.txt"))
-    key = sha256_json({"results": {f.name: sha256_file(f) for f in files},
+    key = content_key({"results": {f.name: sha256_file(f) for f in files},
                        "gt": layout.gt_hashes(gt_dir),
                        "code": evaluation_code_hash(),
                        "classes": classes, "iou": iou, "with": "hota_counts"})
-    cache = res_dir / "metrics.json"
-    if cache.is_file():
-        try:
-            stored = json.loads(cache.read_text())
-            if stored.get("key") == key and (stored.get("checked", False) or not check):
-                REUSE["metrics"] += 1
-                return stored["metrics"]
-        except json.JSONDecodeError:
-            pass
+    art = KeyedArtifact(res_dir / "metrics.json", key, meta_name=None,
+                        check=lambda a: _servable_metrics(a.meta(), check))
+    if art.is_complete():
+        REUSE["metrics"] += 1
+        return art.meta()["metrics"]
     metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check)
-    atomic_write_json(cache, {"key": key, "checked": check, "metrics": metrics})
+    art.write({"checked": check, "metrics": metrics})
     return metrics
+
+
+def _servable_metrics(stored: dict, check: bool) -> list[str]:
+    """A stored metrics.json (key matched) serves a ``check=True`` call only if it was checked."""
+    if "metrics" not in stored:
+        return ["no metrics"]
+    return [] if stored.get("checked", False) or not check else ["computed without the motmetrics check"]
 
 
 def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list[Switch]:

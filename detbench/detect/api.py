@@ -3,7 +3,8 @@
 A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the frame lists
 read from each sequence's frames.json, the options),
 serves ``runs/detections/<key>/`` when :func:`detbench.detect.cache.check_cache` finds it intact,
-and otherwise runs the model over every frame and writes the cache atomically. Every call adds
+and otherwise runs the model over every frame and writes the cache atomically (a
+:class:`detbench.artifacts.KeyedArtifact`, :func:`detbench.detect.cache.artifact`, locked per key). Every call adds
 one to :data:`CACHE_STATS` (``hit``, ``miss`` or ``corrupt`` (a broken entry recomputed)), so
 reuse is observable without timing.
 """
@@ -20,7 +21,7 @@ from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
 from detbench.errors import InputError
-from detbench.fileio import locked, sha256_file, sha256_json
+from detbench.fileio import sha256_file, sha256_json
 from detbench.provenance import make_meta
 
 CACHE_STATS: Counter = Counter()
@@ -131,10 +132,11 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
     checkpoint, data_dir = Path(checkpoint), Path(data_dir)
     key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
                                                         cameras, max_det)
-    cache_dir = paths.detections_root() / key
+    art = cache.artifact(paths.detections_root() / key, list(seq_frames))
+    cache_dir = art.path
     # one computation per key: a second `detect` of the same key waits here, then finds the cache
-    with locked(cache_dir, paths.runs_root() / ".locks", on_wait=_say_waiting):
-        problems = cache.check_cache(cache_dir, list(seq_frames)) if cache_dir.exists() else []
+    with art.lock(paths.runs_root() / ".locks", on_wait=_say_waiting):
+        problems = art.problems() if cache_dir.exists() else []
         if cache_dir.exists() and not problems:
             CACHE_STATS["hit"] += 1
             return DetectResult(cache_dir, True)

@@ -15,7 +15,8 @@ dataset, frame list or option gets its own entry.
 
 ``meta.json`` records, per sequence, the file's sha256, frame and detection counts. A cache is
 served only when meta.json parses, every expected sequence file exists and its sha256 matches;
-otherwise :func:`check_cache` names the problem and the caller recomputes.
+otherwise :func:`check_cache` names the problem and the caller recomputes. The entry is a
+:class:`detbench.artifacts.KeyedArtifact` (:func:`artifact`): named by its key, written atomically.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.artifacts import KeyedArtifact, content_key
 from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, read_json, sha256_file, sha256_json
+from detbench.fileio import read_json, sha256_file
 from detbench.types import DET_COLS, as_detections
 
 FORMAT = "detbench-detections-v1"
@@ -33,9 +35,17 @@ FORMAT = "detbench-detections-v1"
 
 def cache_key(checkpoint_sha256: str, data_meta_sha256: str, options: dict, frames_sha256: str = "") -> str:
     """Short content hash naming the cache directory."""
-    return sha256_json({"format": FORMAT, "checkpoint_sha256": checkpoint_sha256,
+    return content_key({"format": FORMAT, "checkpoint_sha256": checkpoint_sha256,
                         "data_meta_sha256": data_meta_sha256, "frames_sha256": frames_sha256,
-                        "options": options})[:16]
+                        "options": options}, 16)
+
+
+def artifact(cache_dir: str | Path, expected_sequences: list[str] | None = None) -> KeyedArtifact:
+    """The cache entry ``cache_dir`` as a keyed artifact: its name is its key, and it is served
+    when :func:`check_cache` finds nothing wrong."""
+    cache_dir = Path(cache_dir)
+    return KeyedArtifact(cache_dir, cache_dir.name, key_field=None,
+                         check=lambda art: check_cache(art.path, expected_sequences))
 
 
 def pack_sequence(dets_per_frame: list[np.ndarray], keyframe: list[int], timestamp: list[int]) -> bytes:
@@ -99,16 +109,16 @@ def check_cache(cache_dir: str | Path, expected_sequences: list[str] | None = No
 
 def write_cache(cache_dir: str | Path, meta: dict, sequences: dict[str, bytes]) -> Path:
     """Write all sequence files and meta.json (with their sha256) into ``cache_dir`` atomically."""
-    cache_dir = Path(cache_dir)
+    art = artifact(cache_dir)
     meta = dict(meta, format=FORMAT)
     recs = dict(meta.get("sequences", {}))
-    with atomic_dir(cache_dir) as tmp:
+    with art.build() as tmp:
         for seq, blob in sequences.items():
             (tmp / f"{seq}.npz").write_bytes(blob)
             recs[seq] = dict(recs.get(seq, {}), file=f"{seq}.npz", sha256=sha256_file(tmp / f"{seq}.npz"))
         meta["sequences"] = recs
-        atomic_write_json(tmp / "meta.json", meta)
-    return cache_dir
+        art.write_meta(tmp, meta)
+    return art.path
 
 
 def read_sequence_detections(cache_dir: str | Path, seq: str, frames: str = "keyframes") -> list[np.ndarray]:

@@ -29,8 +29,9 @@ from typing import Callable
 
 import numpy as np
 
+from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
-from detbench.fileio import atomic_dir, atomic_write_json, sha256_file, sha256_files, sha256_json
+from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob
 
 
@@ -122,14 +123,21 @@ def inputs_hash(jobs: list[SequenceJob], tracker: str, params: dict, files: dict
     })
 
 
+def _artifact(out_dir: Path, digest: str) -> KeyedArtifact:
+    """``out_dir`` as a keyed artifact: served when meta.json's ``inputs_hash`` is ``digest`` and
+    every sequence is ok with its results file present."""
+    return KeyedArtifact(out_dir, digest, key_field="inputs_hash", check=_all_sequences_ok)
+
+
+def _all_sequences_ok(art: KeyedArtifact) -> list[str]:
+    seqs = art.meta().get("sequences", {}).items()
+    return ([f"{art.meta_path}: sequence {n} {s.get('status')}" for n, s in seqs if s.get("status") != "ok"]
+            + [f"{art.path / n}.txt: missing" for n, s in seqs
+               if s.get("status") == "ok" and not (art.path / f"{n}.txt").is_file()])
+
+
 def _reusable(out_dir: Path, digest: str) -> bool:
-    try:
-        meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    ok = all(s.get("status") == "ok" and (out_dir / f"{n}.txt").is_file()
-             for n, s in meta.get("sequences", {}).items())
-    return meta.get("inputs_hash") == digest and ok
+    return _artifact(out_dir, digest).is_complete()
 
 
 def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, options: dict | None = None,
@@ -170,7 +178,7 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
         if pool is not None:
             pool.shutdown()
     seqs = {}
-    with atomic_dir(out_dir) as tmp:
+    with _artifact(out_dir, digest).build() as tmp:
         for name in sorted(results):
             rows, error, secs = results[name]
             if error is None:
