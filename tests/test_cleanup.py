@@ -50,6 +50,24 @@ def test_nms_keeps_exactly_the_hand_worked_boxes():
     assert kept.tolist() == [3, 0, 2] and scores.tolist() == pytest.approx([0.95, 0.9, 0.7])
 
 
+def test_weighted_box_fusion_by_hand():
+    # nms_iou 0.5 groups {A, B}, {C, E}, {D} (above). wbf: score-weighted boxes, class by summed score
+    #   {A, B}: x1 = (0.9*0 + 0.8*1) / 1.7 = 0.470588, x2 = (0.9*10 + 0.8*11) / 1.7 = 10.470588, car 0.9 > truck 0.8
+    #   {C, E}: x1 = (0.7*5 + 0.6*6) / 1.3 = 5.461538, x2 = (0.7*15 + 0.6*16) / 1.3 = 15.461538, car
+    out, rows = clean_frame(CASE, CleanupParams(nms_iou=0.5, nms_merge="wbf"))
+    assert rows.tolist() == [0, 2, 3]
+    np.testing.assert_allclose(out[:, [0, 2]], [[0.470588, 10.470588], [5.461538, 15.461538], [20, 30]], atol=1e-5)
+    np.testing.assert_array_equal(out[:, 5], [0, 0, 4])
+    np.testing.assert_allclose(out[:, 4], [0.9, 0.7, 0.95], atol=1e-6)  # nms_fuse max: the kept box's score
+    # the vote can overrule the top box: truck 0.9 vs car 0.6 + 0.5 = 1.1 (IoUs 100/110 and 90/100)
+    # -> car; y1 = 0.5*1 / 2.0 = 0.25, y2 = (0.9*10 + 0.6*11 + 0.5*10) / 2.0 = 10.3
+    vote = np.array([[0, 0, 10, 10, 0.9, 1], [0, 0, 10, 11, 0.6, 0], [0, 1, 10, 10, 0.5, 0]], np.float32)
+    out, rows = clean_frame(vote, CleanupParams(nms_iou=0.5, nms_merge="wbf"))
+    assert rows.tolist() == [0]
+    np.testing.assert_allclose(out[0], [0, 0.25, 10, 10.3, 0.9, 0], atol=1e-5)
+    assert clean_frame(vote, CleanupParams(nms_iou=0.5))[0][0, 5] == 1  # "top": the truck's class
+
+
 def test_min_box_size_and_invalid_rows_pass_through():
     tiny = np.array([[40, 40, 43, 60, 0.99, 0]], np.float32)          # 3 px wide
     bad = np.array([[50, 50, 40, 60, 0.5, 0]], np.float32)            # negative width: not a detection
@@ -124,7 +142,7 @@ def test_off_is_todays_tracker_exactly(name, real_fixture):
 
 def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatch):
     dets = _sequence(real_fixture)
-    cleanup = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "min_box_px": "4", "recal_band": "0.3"}
+    cleanup = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "4", "recal_band": "0.3"}
     seen = {}
     for name in sorted(TRACKERS):
         trk = make_tracker(name, _options(name, cleanup))
@@ -140,7 +158,7 @@ def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatc
         for i, d in enumerate(dets):
             tracks = trk.update(d, _frame(i))
             assert (tracks[:, 7] < len(d)).all()  # det_index: the caller's rows
-    expected = [c for c, _ in clean_sequence(dets, CleanupParams(nms_iou=0.6, nms_fuse="noisy_or",
+    expected = [c for c, _ in clean_sequence(dets, CleanupParams(nms_iou=0.6, nms_fuse="noisy_or", nms_merge="wbf",
                                                                   min_box_px=4, recal_band=0.3))]
     for name, got in seen.items():
         assert len(got) == len(expected), name
@@ -163,16 +181,17 @@ def test_options_round_trip_through_meta_json_and_key_the_cache(real_fixture, tm
     write_seqinfo(root / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 6))
     write_mot_dets(det_dir / f"{seq}.txt", noisy_detections(gt, 6, 1600, 900, seed=0, dup_share=0.5))
     jobs = from_external(det_dir, root)
-    opts = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "min_box_px": "5", "recal_band": "0.25"}
+    opts = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "5", "recal_band": "0.25"}
     meta = track_split(jobs, "iou", tmp_path / "a", opts)
     on_disk = json.loads((tmp_path / "a" / "meta.json").read_text())
-    assert CleanupParams(**on_disk["cleanup"]) == CleanupParams(nms_iou=0.6, nms_fuse="noisy_or",
+    assert CleanupParams(**on_disk["cleanup"]) == CleanupParams(nms_iou=0.6, nms_fuse="noisy_or", nms_merge="wbf",
                                                                 min_box_px=5.0, recal_band=0.25)
     assert {k: on_disk["params"][k] for k in on_disk["cleanup"]} == on_disk["cleanup"]
     again = track_split(jobs, "iou", tmp_path / "a", on_disk["cleanup"])  # the recorded values reproduce it
     assert again.get("reused") and again["inputs_hash"] == meta["inputs_hash"]
     off = track_split(jobs, "iou", tmp_path / "b", {})
-    assert off["cleanup"] == {"nms_iou": 1.0, "nms_fuse": "max", "min_box_px": 0.0, "recal_band": 0.0}
+    assert off["cleanup"] == {"nms_iou": 1.0, "nms_fuse": "max", "nms_merge": "top", "min_box_px": 0.0,
+                              "recal_band": 0.0}
     assert off["inputs_hash"] != meta["inputs_hash"]
     other = track_split(jobs, "iou", tmp_path / "c", {**opts, "nms_iou": "0.7"})
     assert other["inputs_hash"] != meta["inputs_hash"]

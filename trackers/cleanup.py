@@ -12,7 +12,10 @@ size, score in [0, 1]; other rows pass through untouched for the tracker's own s
    *greater than* ``nms_iou`` (whatever their classes). A kept box keeps its own box and class
    (that of the highest-scoring box of its group). ``nms_fuse`` sets its score: ``"max"`` its own
    score (the group's maximum), ``"noisy_or"`` ``1 - prod(1 - s)`` over it and the rows it
-   suppressed (agreeing detections raise confidence). ``nms_iou=1.0`` = off (IoU never exceeds 1).
+   suppressed (agreeing detections raise confidence). ``nms_merge`` sets its box and class:
+   ``"top"`` (default) those of the highest-scoring box; ``"wbf"`` the score-weighted mean of
+   the group's boxes (weighted box fusion) and the class with the largest summed score in the
+   group (ties: the highest-scoring box's class). ``nms_iou=1.0`` = off (IoU never exceeds 1).
 3. **Score recalibration** (``recal_band``, per sequence): over the scores left after steps 1-2
    in all frames of the sequence, ``lo`` / ``hi`` are the 5th / 95th percentiles
    (``numpy.quantile``, linear). When ``0 < hi - lo <= recal_band`` (every score sits in a narrow
@@ -35,6 +38,7 @@ from detbench.errors import InputError
 from detbench.types import iou_matrix, valid_detection_mask
 
 FUSE_MODES = ("max", "noisy_or")
+MERGE_MODES = ("top", "wbf")
 RECAL_RANGE = (0.1, 0.9)
 RECAL_QUANTILES = (0.05, 0.95)
 
@@ -43,10 +47,13 @@ RECAL_QUANTILES = (0.05, 0.95)
 class CleanupParams:
     nms_iou: float = 1.0       # class-agnostic NMS: suppress IoU > this; 1.0 = off
     nms_fuse: str = "max"      # kept box's score: "max" (its own) or "noisy_or" over its group
+    nms_merge: str = "top"     # kept box's box and class: "top" (its own) or "wbf" (group's weighted)
     min_box_px: float = 0.0    # drop boxes whose shorter side is below this (pixels); 0 = off
     recal_band: float = 0.0    # stretch a sequence's scores when their 5-95 % spread <= this; 0 = off
 
     def __post_init__(self):
+        if self.nms_merge not in MERGE_MODES:
+            raise InputError(f"clean-up option nms_merge={self.nms_merge!r} is not one of {', '.join(MERGE_MODES)}")
         if self.nms_fuse not in FUSE_MODES:
             raise InputError(f"clean-up option nms_fuse={self.nms_fuse!r} is not one of {', '.join(FUSE_MODES)}")
         if not 0.0 <= self.recal_band <= 1.0:
@@ -69,16 +76,18 @@ def split_options(options: dict | None) -> tuple[dict, dict]:
             {k: v for k, v in options.items() if k not in CLEANUP_KEYS})
 
 
-def nms(dets: np.ndarray, iou_thresh: float, fuse: str = "max") -> tuple[np.ndarray, np.ndarray]:
+def nms(dets: np.ndarray, iou_thresh: float, fuse: str = "max", with_groups: bool = False):
     """Class-agnostic greedy NMS on (N, >=5) rows -> (kept row indices in descending-score order,
-    their scores after ``fuse``); see the module docstring, step 2."""
+    their scores after ``fuse``[, each kept row's group: it and the rows it suppressed]); see
+    the module docstring, step 2."""
     n = len(dets)
     order = np.argsort(-dets[:, 4], kind="stable")
     if n == 0 or iou_thresh >= 1.0:
-        return order, dets[order, 4].astype(np.float64)
+        out = order, dets[order, 4].astype(np.float64)
+        return (*out, [np.array([k]) for k in order]) if with_groups else out
     iou = iou_matrix(dets[order, :4].astype(np.float64), dets[order, :4].astype(np.float64))
     alive = np.ones(n, dtype=bool)
-    kept, scores = [], []
+    kept, scores, groups = [], [], []
     for a in range(n):
         if not alive[a]:
             continue
@@ -90,7 +99,20 @@ def nms(dets: np.ndarray, iou_thresh: float, fuse: str = "max") -> tuple[np.ndar
             s = 1.0 - float(np.prod(1.0 - np.concatenate([[s], dets[order[group], 4].astype(np.float64)])))
         kept.append(order[a])
         scores.append(s)
-    return np.asarray(kept, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+        groups.append(order[np.concatenate([[a], group])])
+    out = np.asarray(kept, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+    return (*out, groups) if with_groups else out
+
+
+def _merge(dets: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``nms_merge="wbf"`` for one group (first row = the kept one) -> (box (4,), class)."""
+    g = dets[group].astype(np.float64)
+    w = g[:, 4] / g[:, 4].sum() if g[:, 4].sum() > 0 else np.full(len(g), 1 / len(g))
+    box = (g[:, :4] * w[:, None]).sum(axis=0)
+    classes = np.unique(g[:, 5])
+    votes = np.array([g[g[:, 5] == c, 4].sum() for c in classes])
+    best = classes[votes == votes.max()]
+    return box, (g[0, 5] if g[0, 5] in best else best[0])
 
 
 def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None = None):
@@ -101,10 +123,15 @@ def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None =
     if params.min_box_px > 0:
         valid &= np.minimum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]) >= params.min_box_px
     idx = np.flatnonzero(valid)
-    kept, scores = nms(a[idx], params.nms_iou, params.nms_fuse)
+    kept, scores, groups = nms(a[idx], params.nms_iou, params.nms_fuse, with_groups=True)
     rows = idx[kept]
     out = a[rows].copy()
     out[:, 4] = scores
+    if params.nms_merge == "wbf":
+        for k, group in enumerate(groups):
+            if len(group) > 1:
+                box, cls = _merge(a[idx], group)
+                out[k, :4], out[k, 5] = box, cls
     if recal is not None:
         lo, hi = recal
         out[:, 4] = np.clip(RECAL_RANGE[0] + (RECAL_RANGE[1] - RECAL_RANGE[0]) * (scores - lo) / (hi - lo), 0, 1)
@@ -120,7 +147,8 @@ def recal_range(frames: list, params: CleanupParams) -> tuple[float, float] | No
     else None (module docstring, step 3)."""
     if params.recal_band <= 0:
         return None
-    base = CleanupParams(nms_iou=params.nms_iou, nms_fuse=params.nms_fuse, min_box_px=params.min_box_px)
+    base = CleanupParams(nms_iou=params.nms_iou, nms_fuse=params.nms_fuse, nms_merge=params.nms_merge,
+                         min_box_px=params.min_box_px)
     scores = [clean_frame(d, base)[0][:, 4] for d in frames]
     s = np.concatenate(scores) if scores else np.zeros(0)
     s = s[np.isfinite(s)]
