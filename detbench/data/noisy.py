@@ -9,11 +9,15 @@ Per frame, in this order and from one ``numpy.random.default_rng(seed)`` stream:
    uniform in ``fp_size`` pixels, aspect h/w log-uniform in [0.5, 2], uniform random class;
 4. scores: true positives ``U(tp_score)``, false positives ``U(fp_score)``;
 4b. duplicates (only when ``dup_share > 0``; drawn from a second stream, the seed's first
-   ``SeedSequence`` child, so every other row is the same as without them): each true positive, with probability ``dup_share``, gets
-   ``dup_count`` (uniform integer in the closed range) extra boxes around its (jittered) box,
-   centre moved by ``N(0, dup_jitter * w / h)``, size scaled by ``exp(N(0, dup_jitter))``, score
-   ``U(tp_score)`` (as high as a true box), and with probability ``dup_other_class`` another class
-   (uniform over the six others: the same object as car and truck); their source id is -2;
+   ``SeedSequence`` child, so every other row is the same as without them): each GT object
+   (track id, in ascending order), with probability ``dup_share``, is a *duplicated object* for
+   its whole life, with ``dup_count`` (uniform integer in the closed range) duplicate slots, each
+   slot with probability ``dup_other_class`` another class (uniform over the six others; fixed
+   for the object: the same car always also comes as a truck), else its own class. In every
+   frame where the object is detected, each slot adds a box around its (jittered) box, centre
+   moved by ``N(0, dup_jitter * w / h)``, size scaled by ``exp(N(0, dup_jitter))``, score
+   ``U(tp_score)`` (as high as a true box); their source id is -2. Duplicates persist like a
+   3D detector's second hypothesis or class-aware NMS's second class, not as per-frame noise;
 5. boxes are clipped to the image; a box left with width or height < 1 px is removed;
 6. rows are sorted by descending score (as a detector emits them).
 
@@ -81,7 +85,11 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
     dup_lo, dup_hi = (int(v) for v in _check_interval("dup_count", dup_count, 0.0, None))
 
     rng = np.random.default_rng(seed)
-    dup_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]) if dup_share > 0 else None
+    dup_rng, slots = None, {}
+    if dup_share > 0:
+        dup_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        slots = _duplicate_slots(dup_rng, np.unique(gt[:, ID].astype(np.int64)), dup_share, dup_lo, dup_hi,
+                                 dup_other_class)
     frames = gt[:, FRAME].astype(np.int64)
     dets_out, src_out = [], []
     for f in range(1, int(num_frames) + 1):
@@ -105,9 +113,8 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
                               rng.uniform(fp_lo, fp_hi, n_fp), rng.integers(0, NUM_CLASSES, n_fp)])
 
         dup, dup_src = np.zeros((0, 6)), np.zeros(0, dtype=np.int64)
-        if dup_share > 0 and len(tp):
-            dup, dup_src = _duplicates(dup_rng, tp, rows[:, ID].astype(np.int64), dup_share, dup_lo, dup_hi,
-                                       dup_jitter, dup_other_class, tp_lo, tp_hi)
+        if slots and len(tp):
+            dup, dup_src = _duplicates(dup_rng, tp, rows[:, ID].astype(np.int64), slots, dup_jitter, tp_lo, tp_hi)
         d = np.concatenate([tp.reshape(-1, 6), fp.reshape(-1, 6), dup])
         src = np.concatenate([rows[:, ID].astype(np.int64), np.full(n_fp, -1, dtype=np.int64), dup_src])
         d[:, [0, 2]] = np.clip(d[:, [0, 2]], 0, width)
@@ -123,19 +130,35 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
 DUPLICATE = -2
 
 
-def _duplicates(rng, tp, ids, share, n_lo, n_hi, jitter, other_class, s_lo, s_hi):
-    """Step 4b of the module docstring -> (rows (D, 6), source ids (D,) = -2)."""
-    has = rng.random(len(tp)) < share
-    counts = np.where(has, rng.integers(n_lo, n_hi + 1, len(tp)), 0)
-    base = np.repeat(tp, counts, axis=0)
+def _duplicate_slots(rng, ids, share, n_lo, n_hi, other_class) -> dict[int, np.ndarray]:
+    """{GT id: class offset per duplicate slot (0 = its own class, 1..6 = another)} for the
+    duplicated objects (step 4b), drawn once per sequence in ascending id order."""
+    has = rng.random(len(ids)) < share
+    counts = rng.integers(n_lo, n_hi + 1, len(ids))
+    out = {}
+    for i, tid in enumerate(ids):
+        other = rng.random(n_hi) < other_class
+        offset = np.where(other, rng.integers(1, NUM_CLASSES, n_hi), 0)
+        if has[i] and counts[i]:
+            out[int(tid)] = offset[: counts[i]]
+    return out
+
+
+def _duplicates(rng, tp, ids, slots, jitter, s_lo, s_hi):
+    """Step 4b of the module docstring for one frame -> (rows (D, 6), source ids (D,) = -2)."""
+    base, cls = [], []
+    for row, tid in zip(tp, ids):
+        for off in slots.get(int(tid), ()):
+            base.append(row)
+            cls.append((row[5] + off) % NUM_CLASSES)
+    if not base:
+        return np.zeros((0, 6)), np.zeros(0, dtype=np.int64)
+    base = np.array(base)
     n = len(base)
     w, h = base[:, 2] - base[:, 0], base[:, 3] - base[:, 1]
     cx = (base[:, 0] + base[:, 2]) / 2 + rng.normal(0.0, 1.0, n) * jitter * w
     cy = (base[:, 1] + base[:, 3]) / 2 + rng.normal(0.0, 1.0, n) * jitter * h
     w = w * np.exp(rng.normal(0.0, 1.0, n) * jitter)
     h = h * np.exp(rng.normal(0.0, 1.0, n) * jitter)
-    cls = base[:, 5].copy()
-    swap = rng.random(n) < other_class
-    cls[swap] = (cls[swap] + rng.integers(1, NUM_CLASSES, int(swap.sum()))) % NUM_CLASSES
     out = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, rng.uniform(s_lo, s_hi, n), cls])
-    return out.reshape(-1, 6), np.full(n, DUPLICATE, dtype=np.int64)
+    return out, np.full(n, DUPLICATE, dtype=np.int64)
