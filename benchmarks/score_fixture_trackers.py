@@ -64,6 +64,7 @@ def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray], options: dict 
     info = read_seqinfo(seq_dir / "seqinfo.ini")
     meta = json.loads((seq_dir / "frames.json").read_text())
     tracker = make_tracker(name, options or {}, frame_rate=info.frame_rate)
+    tracker.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers/cleanup.py)
     rows = []
     for i, (m, d) in enumerate(zip(meta, dets)):
         frame = Frame(index=i, timestamp=m["timestamp"] / 1e6, frame_rate=info.frame_rate,
