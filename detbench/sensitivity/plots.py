@@ -59,12 +59,14 @@ def _series(res: dict, axis: str, tracker: str, metric: str):
 def _zero_panel(pax, res: dict, metric: str, colors) -> None:
     """Bars: each tracker's value at the zero-degradation point (every GT box, exact)."""
     by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    base_of = list(dict.fromkeys(base_tracker(t) for t in res["trackers"]))
     for i, t in enumerate(res["trackers"]):
         r = by.get(("perfect", t))
         if not r or not r.get("metrics"):
             continue
         v = r["metrics"][metric]["value"] * _yscale(metric)
-        pax.bar(i, v, color=colors[i % len(colors)])
+        c = colors[base_of.index(base_tracker(t)) % len(colors)]  # a +cleanup bar: its tracker's colour, hatched
+        pax.bar(i, v, color=c, hatch="//" if t != base_tracker(t) else None, edgecolor="white")
         pax.annotate(f"{v:.0f}" if metric == "IDSW" else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
     pax.set_xticks(range(len(res["trackers"])), res["trackers"], rotation=30, fontsize=8)
     pax.set_xlabel("zero degradation (every GT box, exact)")
@@ -113,7 +115,8 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
     panels[0].legend(title="tracker", fontsize=8)
     band = "seed band (one scene)" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
     clean = res.get("cleanup") or {}
-    note = (f"; dashed curves: +cleanup ({', '.join(f'{k}={v}' for k, v in clean.items())})" if clean else "")
+    note = (f"\ndashed curves, hatched bars: +cleanup ({', '.join(f'{k}={v}' for k, v in clean.items())})"
+            if clean else "")
     fig.suptitle(f"{TITLE[metric]} vs detection quality - {res['name']}: one axis varied at a time around the "
                  f"ringed base point; shaded: 95 % {band}; dashed vertical: real detectors{note}", fontsize=10)
     fig.tight_layout()
