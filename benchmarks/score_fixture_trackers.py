@@ -65,6 +65,7 @@ def run_tracker(name: str, seq_dir: Path, dets: list[np.ndarray], options: dict 
     info = read_seqinfo(seqinfo_file(seq_dir))
     meta = json.loads(frames_file(seq_dir).read_text())
     tracker = make_tracker(name, options or {}, frame_rate=info.frame_rate)
+    tracker.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers/cleanup.py)
     rows = []
     for i, (m, d) in enumerate(zip(meta, dets)):
         frame = Frame(index=i, timestamp=m["timestamp"] / 1e6, frame_rate=info.frame_rate,

@@ -1,7 +1,10 @@
-"""``detbench tune``: a small grid over a tracker's main thresholds and its lost-track buffer.
+"""``detbench tune``: a small grid over a tracker's main thresholds, its lost-track buffer and the
+detection clean-up.
 
-Every tracker gets the same care: a grid of the same size (3 values of each of 3 options, one
-of them the lost-track buffer in seconds), the same objective (HOTA, ties broken by fewer ID
+Every tracker gets the same care: a grid of the same size, 3 x 3 x 3 x 3 = 81 points (3 values
+of each of 2 of the tracker's thresholds, of the lost-track buffer in seconds, and of the
+clean-up's class-agnostic NMS IoU ``nms_iou``, :mod:`trackers.cleanup`, the same values for every
+tracker), the same objective (HOTA, ties broken by fewer ID
 switches), on a split that is never the reporting split. The choice is stored per (tracker,
 detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tunings`);
 ``detbench compare --tuned`` uses, for each pair, the setting tuned for that pair.
@@ -20,7 +23,7 @@ BUFFER_VALUES_S = [1.0, 2.0, 3.0]
 # each tracker's lost-track buffer option (trackers/*.py Params), in seconds
 BUFFER_OPTION = {"botsort": "track_buffer_s", "bytetrack": "track_buffer_s", "ocsort": "max_age_s",
                  "iou": "max_age_s", "trackssm": "track_buffer_s", "trackssm-gated": "track_buffer_s"}
-# tracker -> {option: values}; 3 x 3 x 3 = 27 combinations each
+# tracker -> {option: values}; with the buffer and the clean-up: 3 x 3 x 3 x 3 = 81 combinations each
 GRIDS: dict[str, dict[str, list]] = {
     # detection-score thresholds reach down to 0.15 for weak detectors (a minutes-trained CPU model
     # scores its true positives around 0.05-0.25); the new-track threshold moves with them, since
@@ -32,8 +35,12 @@ GRIDS: dict[str, dict[str, list]] = {
     "trackssm": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
     "trackssm-gated": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
 }
+# the detection clean-up searched with every tracker (trackers.cleanup): off, and NMS at two IoUs
+CLEANUP_GRID: dict[str, list] = {"nms_iou": [1.0, 0.7, 0.5]}
 for _name, _option in BUFFER_OPTION.items():
     GRIDS[_name][_option] = list(BUFFER_VALUES_S)
+    GRIDS[_name].update({k: list(v) for k, v in CLEANUP_GRID.items()})
+GRID_POINTS = 81  # every tracker's grid has this many points (tests/test_tune.py checks it)
 
 
 def grid_points(tracker: str, grid: dict[str, list] | None = None) -> list[dict]:

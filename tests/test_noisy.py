@@ -100,3 +100,24 @@ def test_bad_tables_raise_input_error():
         noisy_detections(_centre_table(2), 1, 1600, 900, seed=0)
     with pytest.raises(InputError, match="MOT table"):
         noisy_detections(np.zeros((3, 4)), 1, 1600, 900, seed=0)
+
+
+def test_duplicates_add_high_score_rows_and_leave_the_others_unchanged():
+    """dup_share draws after every other row: the rows without duplicates are the same."""
+    gt = np.array([[f, i, 100 * i, 200, 80, 60, 1, 1, 1] for f in range(1, 6) for i in range(1, 9)], float)
+    plain, src0 = noisy_detections(gt, 5, 1600, 900, seed=4, with_source=True)
+    dup, src = noisy_detections(gt, 5, 1600, 900, seed=4, dup_share=0.5, dup_count=(1, 2), with_source=True)
+    n_tp = n_dup = 0
+    for p, s0, d, s in zip(plain, src0, dup, src):
+        np.testing.assert_array_equal(d[s != -2], p)
+        n_tp += int((s0 >= 0).sum())
+        n_dup += int((s == -2).sum())
+        assert (d[s == -2, 4] >= 0.5).all()  # as high as a true box
+    assert 0.2 * n_tp < n_dup < 1.4 * n_tp  # 50 % of 8 objects x 1.5 duplicates on average
+    # an object is duplicated for its whole life: with no misses, the same duplicates every frame
+    _, src = noisy_detections(gt, 5, 1600, 900, seed=4, drop=0.0, dup_share=0.5, with_source=True)
+    _, d_src = zip(*[(0, s) for s in src])
+    dets = noisy_detections(gt, 5, 1600, 900, seed=4, drop=0.0, dup_share=0.5)
+    classes = [sorted(d[s == -2, 5].tolist()) for d, s in zip(dets, d_src)]
+    assert classes[0] and all(c == classes[0] for c in classes)
+    np.testing.assert_array_equal(np.concatenate(plain), np.concatenate(noisy_detections(gt, 5, 1600, 900, seed=4)))

@@ -107,3 +107,24 @@ def test_two_dimensional_grid(tmp_path, capsys):
     by = {r["point"]: r["metrics"]["DetA"]["value"] for r in res["results"]}
     assert by["recall=0.6,jitter=0"] < by["recall=1,jitter=0"]
     assert (tmp_path / "res" / "sensitivity" / "g" / "HOTA.png").is_file()
+
+
+def test_cleanup_adds_a_series_per_tracker(tmp_path, capsys):
+    gt = _split(tmp_path / "seqs")
+    args = ["--gt", str(gt), "--trackers", "iou", "--axes", "fp", "--values", "fp=0,4", "--seeds", "1",
+            "--jobs", "1", "--name", "c", "--results-dir", str(tmp_path / "res"), "--resamples", "50",
+            "--cleanup", "nms_iou=0.3"]
+    code, out = _run(args, capsys)
+    assert code == 0, out.err
+    res_dir = tmp_path / "res" / "sensitivity" / "c"
+    res = json.loads((res_dir / "sensitivity.json").read_text())
+    assert res["trackers"] == ["iou", "iou+cleanup"] and res["cleanup"] == {"nms_iou": "0.3"}
+    assert res["tracker_options"]["iou+cleanup"] == {"nms_iou": "0.3"} and res["tracker_options"]["iou"] == {}
+    by = {(r["point"], r["tracker"]): r["metrics"] for r in res["results"]}
+    assert {t for _, t in by} == {"iou", "iou+cleanup"} and all(by.values())
+    # no false box at fp=0 and separate objects: the clean-up changes nothing there
+    assert by[("fp=0", "iou")]["HOTA"]["value"] == by[("fp=0", "iou+cleanup")]["HOTA"]["value"]
+    assert "iou+cleanup" in (res_dir / "sensitivity.md").read_text()
+    assert res["units"]["total"] == 2 * (1 + 3)
+    code, out = _run([*args[:-1], "nms_io=0.3"], capsys)
+    assert code == 2 and "unknown clean-up option(s) nms_io" in out.err

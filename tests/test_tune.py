@@ -80,10 +80,13 @@ def test_every_grid_names_real_options_of_its_tracker():
     from trackers import TRACKERS, tracker_class
 
     assert set(GRIDS) == set(TRACKERS)  # every registered tracker gets the same care
+    from trackers.cleanup import CLEANUP_KEYS
+
     for name, grid in GRIDS.items():
-        valid = {f.name for f in fields(tracker_class(name).Params)}
+        valid = {f.name for f in fields(tracker_class(name).Params)} | set(CLEANUP_KEYS)
         assert set(grid) <= valid, (name, set(grid) - valid)
-        assert len(grid) == 3 and all(len(v) == 3 for v in grid.values())
+        assert len(grid) == 4 and all(len(v) == 3 for v in grid.values())
+        assert grid["nms_iou"] == [1.0, 0.7, 0.5]  # the clean-up is searched with every tracker, alike
 
 
 def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
@@ -92,7 +95,7 @@ def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
     from detbench.tune import BUFFER_OPTION, GRIDS, grid_points
     from trackers import tracker_class
 
-    assert {name: len(grid_points(name)) for name in GRIDS} == {name: 27 for name in GRIDS}
+    assert {name: len(grid_points(name)) for name in GRIDS} == {name: 81 for name in GRIDS}
     assert set(BUFFER_OPTION) == set(GRIDS)
     for name, grid in GRIDS.items():
         option = BUFFER_OPTION[name]

@@ -99,7 +99,10 @@ def test_each_pair_runs_with_the_setting_tuned_for_it(world):
     assert pairs["epoch1"]["options"] == best1
     assert pairs["epoch2"]["options"] == stored["r1-epoch2"]["best"]["options"]
     assert pairs["epoch1"]["tuning"]["file"] == str(files[0]) and pairs["epoch2"]["tuning"]["file"] == str(files[1])
-    assert pairs["epoch1"]["params"] == {"iou_threshold": 0.3, "min_score": 0.05, "max_age_s": 1.0}   # the tuned grid
+    own = ("iou_threshold", "min_score", "max_age_s")
+    assert {k: pairs["epoch1"]["params"][k] for k in own} == {"iou_threshold": 0.3, "min_score": 0.05,
+                                                               "max_age_s": 1.0}   # the tuned grid
+    assert pairs["epoch1"]["params"]["nms_iou"] == best1.get("nms_iou", 1.0)   # the clean-up, recorded
     assert saved["tuning"] == {"mode": "tuned", "split": "tune"}
     # the tracks really ran with it, and the markdown says so per pair
     tracks = paths.runs_root() / "compare" / "t" / "tracks"
@@ -146,7 +149,10 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
     assert main(compare_argv(data, results, "--no-tuned")) == 0
     saved = json.loads((results / "t" / "comparison.json").read_text())
     assert all(p["options"] == {} and p["tuning"] == {"mode": "untuned"} for p in saved["pairs"])
-    assert saved["pairs"][0]["params"] == {"iou_threshold": 0.3, "min_score": 0.3, "max_age_s": 2.0}
+    assert saved["pairs"][0]["params"] == {"iou_threshold": 0.3, "min_score": 0.3, "max_age_s": 2.0,
+                                           "cost": "iou", "motion": "none", "class_gate": True,   # today's
+                                           "nms_iou": 1.0, "nms_fuse": "max", "nms_merge": "top",
+                                           "min_box_px": 0.0, "recal_band": 0.0}                   # clean-up off
     assert "untuned defaults" in (results / "t" / "comparison.md").read_text()
     assert not stored_tunings()
 

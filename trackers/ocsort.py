@@ -5,13 +5,21 @@ boxmot's ``OcSort`` counts ``max_age`` in frames without frame-rate scaling; her
 ``min_hits`` (boxmot: 3) counts updates after the track's first detection, so the default 1
 reports a track from its second keyframe, as BoT-SORT does (boxmot also reports everything in
 the first ``min_hits`` frames of a sequence); ``delta_t`` stays a count of past observations used for the velocity direction.
+
+``asso_func`` is boxmot's own association geometry (``BaseTracker(asso_func=...)``), the one
+association cost boxmot exposes (BoT-SORT and ByteTrack in boxmot 25 always use IoU): ``iou``
+(default), ``giou``, ``diou``, ``ciou`` or ``hmiou``; ``centroid`` is not offered, since boxmot
+needs the frame's pixels for it and this adapter gives OC-SORT none.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detbench.errors import InputError
 from trackers.base import LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
+
+ASSO_FUNCS = ("iou", "giou", "diou", "ciou", "hmiou")
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class OcSortParams:
     delta_t: int = 3              # observations back for the velocity direction
     inertia: float = 0.2          # weight of the velocity-direction consistency term
     use_byte: bool = False        # second association with low-score detections
+    asso_func: str = "iou"        # boxmot's association geometry: iou | giou | diou | ciou | hmiou
 
 
 class OcSortTracker(ClassSplitTracker):
@@ -34,6 +43,9 @@ class OcSortTracker(ClassSplitTracker):
 
     def _check_params(self) -> None:
         self.max_age = frames_for_seconds(self.params.max_age_s, self.frame_rate)
+        if self.params.asso_func not in ASSO_FUNCS:
+            raise InputError(f"tracker 'ocsort': asso_func={self.params.asso_func!r} is not one of "
+                             f"{', '.join(ASSO_FUNCS)}")
 
     def _new_instance(self):
         from boxmot import OcSort
@@ -41,4 +53,4 @@ class OcSortTracker(ClassSplitTracker):
         p = self.params
         return OcSort(det_thresh=p.det_thresh, min_conf=p.min_conf, iou_threshold=p.iou_threshold,
                       max_age=self.max_age, min_hits=p.min_hits, delta_t=p.delta_t, inertia=p.inertia,
-                      use_byte=p.use_byte)
+                      use_byte=p.use_byte, asso_func=p.asso_func)

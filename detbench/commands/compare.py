@@ -17,7 +17,8 @@ Examples:
 @click.option("--split", default="val", show_default=True, help="Reporting split.")
 @click.option("--name", default="default", show_default=True, help="Writes results/NAME/.")
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="TRACKER:KEY=VALUE",
-              help="Override a tracker option, e.g. botsort:track_buffer_s=3 (repeatable).")
+              help="Override a tracker option, e.g. botsort:track_buffer_s=3 or a clean-up option such as "
+                   "botsort:nms_iou=0.5 (trackers/cleanup.py) (repeatable).")
 @click.option("--tuned/--no-tuned", default=True, show_default=True,
               help="--tuned: each pair runs with the setting `detbench tune` chose for that tracker on that "
               "detector checkpoint (same dataset, --tune-split, fixed options); a missing tuning stops with exit 2 "

@@ -10,6 +10,7 @@ Examples:
   detbench sensitivity --gt SEQS --grid recall,fp --values recall=1,0.8,0.6 --values fp=0,2,5
   detbench sensitivity --data runs/data/nuscenes --split val --detector epoch10,epoch30 --name nusc-val
   detbench sensitivity --gt SEQS --detector runs/detections/3f2a9c1d0e4b --axes recall,fp --seeds 3
+  detbench sensitivity --gt SEQS --axes fp --cleanup nms_iou=0.5   # each tracker with and without clean-up
 
 \b
 Axes (default grids; the base point in brackets):
@@ -51,12 +52,16 @@ its inputs: a rerun recomputes only what changed.
               "a 'fixtures' directory, else the dataset (and split) folder name].")
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="TRACKER:KEY=VALUE",
               help="Override a tracker option, e.g. trackssm:weights=runs/motion/m1 (repeatable).")
+@click.option("--cleanup", "cleanup_opts", multiple=True, metavar="KEY=VALUE",
+              help="Also run every tracker with these detection clean-up options (trackers/cleanup.py: nms_iou, "
+                   "nms_fuse, min_box_px, recal_band), as a series '<tracker>+cleanup' next to the plain one, "
+                   "e.g. --cleanup nms_iou=0.5 (repeatable; doubles the runs).")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100000),
               help="Bootstrap resamples for the bands.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, base_opts, seeds, first_seed, detectors,
-            run, device, name, tracker_opts, jobs, resamples, results_dir):
+            run, device, name, tracker_opts, cleanup_opts, jobs, resamples, results_dir):
     """How each tracker's IDSW, HOTA, AssA, DetA and MOTA respond to detection quality.
 
     Degrades the ground truth along five axes (recall, false positives, localisation, score
@@ -98,6 +103,13 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     grids = ax.make_grids(ax.parse_assignments(values, "--values"))
     base = ax.make_base(ax.parse_assignments(base_opts, "--base"))
     overrides = parse_tracker_options(tracker_opts)
+    from detbench.cliopts import parse_key_values
+    from trackers.cleanup import CLEANUP_KEYS
+
+    cleanup = parse_key_values(cleanup_opts, "--cleanup")
+    bad = sorted(set(cleanup) - set(CLEANUP_KEYS))
+    if bad:
+        raise InputError(f"--cleanup: unknown clean-up option(s) {', '.join(bad)}; valid: {', '.join(CLEANUP_KEYS)}")
     dets = [d.strip() for item in detectors for d in item.split(",") if d.strip()]
     if name is None:
         name = _default_name(gt, data_dir, split)
@@ -117,7 +129,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
                            paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
                            progress=lambda s: bar.update(task, advance=1, description=s),
                            on_total=start, data_dir=Path(data_dir) if data_dir else None,
-                           split_name=split, run=run, device=device)
+                           split_name=split, run=run, device=device, cleanup=cleanup or None)
     finally:
         bar.stop()
     from detbench.provenance import make_meta
@@ -125,7 +137,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,
                                                "values": list(values), "base": list(base_opts), "seeds": seeds,
                                                "seed": first_seed, "detectors": dets, "jobs": jobs,
-                                               "tracker_opt": list(tracker_opts)},
+                                               "tracker_opt": list(tracker_opts), "cleanup": list(cleanup_opts)},
                                {"gt": str(gt)})
     with atomic_dir(out_dir) as tmp:
         result["plots"] = [p.name for p in plots.write_plots(result, tmp)]

@@ -26,7 +26,10 @@ Examples:
 @click.option("--sequences", "seq_dir", default=None, type=click.Path(file_okay=False),
               help="MOTChallenge-layout sequences for --dets: <seq>/seqinfo.ini [+ frames.json].")
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
-              help="Tracker parameter override (repeatable); unknown keys are an error.")
+              help="Tracker parameter override (repeatable); unknown keys are an error. Every tracker also "
+                   "takes the detection clean-up options (trackers/cleanup.py, all off by default): "
+                   "nms_iou=0.5 (class-agnostic NMS), nms_fuse=max|noisy_or, nms_merge=top|wbf, "
+                   "min_box_px=8, recal_band=0.2.")
 @click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
               help="Worker processes (results do not depend on it).")
 @click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")

@@ -18,10 +18,12 @@ Examples (one tuning per detector x tracker pair):
 @click.option("--report-split", default="val", show_default=True, help="The split tables report: never read here.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
-              help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo (repeatable).")
+              help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo or a clean-up "
+                   "option outside the grid (nms_fuse=noisy_or, min_box_px=8, recal_band=0.2) (repeatable).")
 def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
-    """Try a small grid (3 x 3 x 3: two thresholds and the lost-track buffer) on the tuning split
-    and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
+    """Try a small grid (3 x 3 x 3 x 3 = 81 points, the same size for every tracker: two of the
+    tracker's thresholds, its lost-track buffer, and the detection clean-up's class-agnostic NMS
+    IoU nms_iou in 1.0 (off), 0.7, 0.5) on the tuning split and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
     split: runs/tune/TRACKER/DETECTOR__DATA__SPLIT__KEY.json, which `detbench compare --tuned`
     uses for this (detector, tracker) pair only."""
     from detbench.devices import check_device

@@ -8,6 +8,16 @@ Per frame, in this order and from one ``numpy.random.default_rng(seed)`` stream:
 3. ``Poisson(fp_rate)`` false positives are added: uniform random centre in the image, width
    uniform in ``fp_size`` pixels, aspect h/w log-uniform in [0.5, 2], uniform random class;
 4. scores: true positives ``U(tp_score)``, false positives ``U(fp_score)``;
+4b. duplicates (only when ``dup_share > 0``; drawn from a second stream, the seed's first
+   ``SeedSequence`` child, so every other row is the same as without them): each GT object
+   (track id, in ascending order), with probability ``dup_share``, is a *duplicated object* for
+   its whole life, with ``dup_count`` (uniform integer in the closed range) duplicate slots, each
+   slot with probability ``dup_other_class`` another class (uniform over the six others; fixed
+   for the object: the same car always also comes as a truck), else its own class. In every
+   frame where the object is detected, each slot adds a box around its (jittered) box, centre
+   moved by ``N(0, dup_jitter * w / h)``, size scaled by ``exp(N(0, dup_jitter))``, score
+   ``U(tp_score)`` (as high as a true box); their source id is -2. Duplicates persist like a
+   3D detector's second hypothesis or class-aware NMS's second class, not as per-frame noise;
 5. boxes are clipped to the image; a box left with width or height < 1 px is removed;
 6. rows are sorted by descending score (as a detector emits them).
 
@@ -44,6 +54,8 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
                      tp_score: tuple[float, float] = (0.5, 1.0),
                      fp_score: tuple[float, float] = (0.05, 0.6),
                      fp_size: tuple[float, float] = (20.0, 300.0),
+                     dup_share: float = 0.0, dup_count: tuple[int, int] = (1, 2),
+                     dup_jitter: float = 0.1, dup_other_class: float = 0.5,
                      with_source: bool = False):
     """Detections (float32 (N, 6) ``x1,y1,x2,y2,score,class``, class 0..6) for frames
     1..num_frames from a (K, 9) MOT ground-truth table (see module docstring)."""
@@ -67,8 +79,17 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
     tp_lo, tp_hi = _check_interval("tp_score", tp_score, 0.0, 1.0)
     fp_lo, fp_hi = _check_interval("fp_score", fp_score, 0.0, 1.0)
     sz_lo, sz_hi = _check_interval("fp_size", fp_size, 1.0, None)
+    _check_range("dup_share", dup_share, 0.0, 1.0)
+    _check_range("dup_jitter", dup_jitter, 0.0)
+    _check_range("dup_other_class", dup_other_class, 0.0, 1.0)
+    dup_lo, dup_hi = (int(v) for v in _check_interval("dup_count", dup_count, 0.0, None))
 
     rng = np.random.default_rng(seed)
+    dup_rng, slots = None, {}
+    if dup_share > 0:
+        dup_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        slots = _duplicate_slots(dup_rng, np.unique(gt[:, ID].astype(np.int64)), dup_share, dup_lo, dup_hi,
+                                 dup_other_class)
     frames = gt[:, FRAME].astype(np.int64)
     dets_out, src_out = [], []
     for f in range(1, int(num_frames) + 1):
@@ -91,8 +112,11 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
         fp = np.column_stack([fx - fw / 2, fy - fh / 2, fx + fw / 2, fy + fh / 2,
                               rng.uniform(fp_lo, fp_hi, n_fp), rng.integers(0, NUM_CLASSES, n_fp)])
 
-        d = np.concatenate([tp.reshape(-1, 6), fp.reshape(-1, 6)])
-        src = np.concatenate([rows[:, ID].astype(np.int64), np.full(n_fp, -1, dtype=np.int64)])
+        dup, dup_src = np.zeros((0, 6)), np.zeros(0, dtype=np.int64)
+        if slots and len(tp):
+            dup, dup_src = _duplicates(dup_rng, tp, rows[:, ID].astype(np.int64), slots, dup_jitter, tp_lo, tp_hi)
+        d = np.concatenate([tp.reshape(-1, 6), fp.reshape(-1, 6), dup])
+        src = np.concatenate([rows[:, ID].astype(np.int64), np.full(n_fp, -1, dtype=np.int64), dup_src])
         d[:, [0, 2]] = np.clip(d[:, [0, 2]], 0, width)
         d[:, [1, 3]] = np.clip(d[:, [1, 3]], 0, height)
         ok = (d[:, 2] - d[:, 0] >= 1) & (d[:, 3] - d[:, 1] >= 1)
@@ -101,3 +125,40 @@ def noisy_detections(gt_table, num_frames: int, width: int, height: int, seed: i
         dets_out.append(d[order].astype(np.float32))
         src_out.append(src[order])
     return (dets_out, src_out) if with_source else dets_out
+
+
+DUPLICATE = -2
+
+
+def _duplicate_slots(rng, ids, share, n_lo, n_hi, other_class) -> dict[int, np.ndarray]:
+    """{GT id: class offset per duplicate slot (0 = its own class, 1..6 = another)} for the
+    duplicated objects (step 4b), drawn once per sequence in ascending id order."""
+    has = rng.random(len(ids)) < share
+    counts = rng.integers(n_lo, n_hi + 1, len(ids))
+    out = {}
+    for i, tid in enumerate(ids):
+        other = rng.random(n_hi) < other_class
+        offset = np.where(other, rng.integers(1, NUM_CLASSES, n_hi), 0)
+        if has[i] and counts[i]:
+            out[int(tid)] = offset[: counts[i]]
+    return out
+
+
+def _duplicates(rng, tp, ids, slots, jitter, s_lo, s_hi):
+    """Step 4b of the module docstring for one frame -> (rows (D, 6), source ids (D,) = -2)."""
+    base, cls = [], []
+    for row, tid in zip(tp, ids):
+        for off in slots.get(int(tid), ()):
+            base.append(row)
+            cls.append((row[5] + off) % NUM_CLASSES)
+    if not base:
+        return np.zeros((0, 6)), np.zeros(0, dtype=np.int64)
+    base = np.array(base)
+    n = len(base)
+    w, h = base[:, 2] - base[:, 0], base[:, 3] - base[:, 1]
+    cx = (base[:, 0] + base[:, 2]) / 2 + rng.normal(0.0, 1.0, n) * jitter * w
+    cy = (base[:, 1] + base[:, 3]) / 2 + rng.normal(0.0, 1.0, n) * jitter * h
+    w = w * np.exp(rng.normal(0.0, 1.0, n) * jitter)
+    h = h * np.exp(rng.normal(0.0, 1.0, n) * jitter)
+    out = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, rng.uniform(s_lo, s_hi, n), cls])
+    return out, np.full(n, DUPLICATE, dtype=np.int64)

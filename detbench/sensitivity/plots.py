@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 
 from detbench.sensitivity import axes as ax  # noqa: E402
 from detbench.sensitivity.bands import METRICS  # noqa: E402
+from detbench.sensitivity.run import base_tracker  # noqa: E402
 
 SCALE = {"jitter": 100.0}
 XLABEL = {"recall": "recall", "fp": "false positives / frame", "jitter": "localisation error (% of box size)",
@@ -58,12 +59,14 @@ def _series(res: dict, axis: str, tracker: str, metric: str):
 def _zero_panel(pax, res: dict, metric: str, colors) -> None:
     """Bars: each tracker's value at the zero-degradation point (every GT box, exact)."""
     by = {(r["point"], r["tracker"]): r for r in res["results"]}
+    base_of = list(dict.fromkeys(base_tracker(t) for t in res["trackers"]))
     for i, t in enumerate(res["trackers"]):
         r = by.get(("perfect", t))
         if not r or not r.get("metrics"):
             continue
         v = r["metrics"][metric]["value"] * _yscale(metric)
-        pax.bar(i, v, color=colors[i % len(colors)])
+        c = colors[base_of.index(base_tracker(t)) % len(colors)]  # a +cleanup bar: its tracker's colour, hatched
+        pax.bar(i, v, color=c, hatch="//" if t != base_tracker(t) else None, edgecolor="white")
         pax.annotate(f"{v:.0f}" if metric == "IDSW" else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
     pax.set_xticks(range(len(res["trackers"])), res["trackers"], rotation=30, fontsize=8)
     pax.set_xlabel("zero degradation (every GT box, exact)")
@@ -79,15 +82,16 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
     panels = grid.ravel()
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     values = []
+    base_of = list(dict.fromkeys(base_tracker(t) for t in res["trackers"]))
     for j, axis in enumerate(axes_):
         pax = panels[j]
-        for i, t in enumerate(res["trackers"]):
+        for t in res["trackers"]:
             x, y, lo, hi, bi = _series(res, axis, t, metric)
             if not len(x):
                 continue
             values += list(lo)
-            c = colors[i % len(colors)]
-            pax.plot(x, y, marker="o", ms=4, color=c, label=t)
+            c = colors[base_of.index(base_tracker(t)) % len(colors)]  # a +cleanup series: its tracker's colour, dashed
+            pax.plot(x, y, marker="o", ms=4, color=c, label=t, ls="--" if t != base_tracker(t) else "-")
             pax.fill_between(x, lo, hi, color=c, alpha=0.15, lw=0)
             if bi is not None:
                 pax.plot(x[bi], y[bi], "o", ms=10, mfc="none", mec=c)
@@ -110,8 +114,11 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
         grid[r_, 0].set_ylabel(TITLE[metric])
     panels[0].legend(title="tracker", fontsize=8)
     band = "seed band (one scene)" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
+    clean = res.get("cleanup") or {}
+    note = (f"\ndashed curves, hatched bars: +cleanup ({', '.join(f'{k}={v}' for k, v in clean.items())})"
+            if clean else "")
     fig.suptitle(f"{TITLE[metric]} vs detection quality - {res['name']}: one axis varied at a time around the "
-                 f"ringed base point; shaded: 95 % {band}; dashed: real detectors", fontsize=10)
+                 f"ringed base point; shaded: 95 % {band}; dashed vertical: real detectors{note}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

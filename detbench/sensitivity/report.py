@@ -62,6 +62,10 @@ def markdown(res: dict) -> str:
            "summed over classes, sequences and seeds (ratios in %, IDSW per run of the split). Brackets: 95 % "
            + ("band over seeds (the split has one scene, so the scene-level bootstrap has nothing to resample)."
               if one_scene else "scene x seed bootstrap band (scenes resampled as clusters)."), ""]
+    if res.get("cleanup"):
+        out += ["Series `<tracker>+cleanup`: the same tracker with the detection clean-up "
+                "(`trackers/cleanup.py`) " + ", ".join(f"`{k}={v}`" for k, v in res["cleanup"].items())
+                + "; the plain series run without it.", ""]
     for n in res["notes"]:
         out.append(f"- {n}")
     if res["notes"]:

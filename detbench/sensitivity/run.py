@@ -10,6 +10,10 @@ evaluator's source, the tracker's name, resolved parameters, source file and, fo
 motion model's bytes), so a changed input is never served a stale result and a rerun with the
 same inputs recomputes nothing. Units run in ``jobs`` worker processes; results do not depend on
 ``jobs``.
+
+A series is a registered tracker or, with ``--cleanup``, ``<tracker>+cleanup``: the same tracker
+with the detection clean-up options added (:mod:`trackers.cleanup`); :func:`base_tracker` maps a
+series back to its tracker.
 """
 from __future__ import annotations
 
@@ -28,6 +32,18 @@ import numpy as np
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.sensitivity.axes import Degradation
+
+CLEANUP_SUFFIX = "+cleanup"
+
+
+def base_tracker(series: str) -> str:
+    """``"botsort+cleanup"`` -> ``"botsort"``; a plain tracker name is its own series."""
+    return series[: -len(CLEANUP_SUFFIX)] if series.endswith(CLEANUP_SUFFIX) else series
+
+
+def series_names(trackers: list[str], cleanup: dict | None) -> list[str]:
+    """Each tracker, followed by its ``+cleanup`` series when clean-up options are given."""
+    return [s for t in trackers for s in ([t, t + CLEANUP_SUFFIX] if cleanup else [t])]
 
 HERE = Path(__file__).resolve().parent
 
@@ -116,7 +132,8 @@ def run_unit(split: Split, spec: Degradation, seed: int, tracker: str, options: 
     try:
         for seq in split.sequences:
             _, gen = generate(seq, spec, seed)
-            write_mot(tmp / f"{seq.name}.txt", track_sequence(_GeneratedJob(seq, gen.dets), tracker, options))
+            write_mot(tmp / f"{seq.name}.txt",
+                      track_sequence(_GeneratedJob(seq, gen.dets), base_tracker(tracker), options))
         m = evaluate_folders(split.gt_dir, tmp, classes="per-class", iou=0.5, hota_counts=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -177,9 +194,11 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
             f"TrackSSM motion model: {d} (model.pth sha256 {sha256_file(d / 'model.pth')[:12]}).")
 
 
-def tracker_options(trackers: list[str], overrides: dict[str, dict]) -> tuple[dict, dict, list]:
-    """Per tracker: options (the tracker's defaults, then ``--tracker-opt``), extra cache-key
-    content, and notes for the report.
+def tracker_options(trackers: list[str], overrides: dict[str, dict],
+                    cleanup: dict | None = None) -> tuple[dict, dict, list]:
+    """Per series (:func:`series_names`): options (the tracker's defaults, then ``--tracker-opt``,
+    then for a ``+cleanup`` series the ``cleanup`` options), extra cache-key content, and notes
+    for the report.
 
     A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tunings`);
     the degraded ground truth of a sensitivity study has none, so every tracker runs with its
@@ -193,6 +212,8 @@ def tracker_options(trackers: list[str], overrides: dict[str, dict]) -> tuple[di
             if note:
                 notes.append(note)
         opts[t] = o
+        if cleanup:
+            opts[t + CLEANUP_SUFFIX], extra[t + CLEANUP_SUFFIX] = {**o, **cleanup}, extra[t]
     return opts, extra, notes
 
 
@@ -204,8 +225,8 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
     from detbench.tracking.run import resolve_params
 
     content, sources = split.content(), _sources_hash()
-    params = {t: resolve_params(t, options[t]) for t in {u[3] for u in units}}
-    src = {t: sha256_file(inspect.getsourcefile(tracker_class(t))) for t in params}
+    params = {t: resolve_params(base_tracker(t), options[t]) for t in {u[3] for u in units}}
+    src = {t: sha256_file(inspect.getsourcefile(tracker_class(base_tracker(t)))) for t in params}
     results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}
     for point, spec, seed, trk in units:
         key = unit_key(content, spec, seed, trk, params[trk], src[trk], extra.get(trk, {}), sources)
@@ -224,7 +245,7 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
         todo.append(((point, seed, trk), (split, spec, seed, trk, options[trk], path, key)))
     # slow trackers first so that the pool's last minutes are not one long unit
     weight = {"trackssm": 0, "trackssm-gated": 0, "ocsort": 1, "botsort": 2, "bytetrack": 3, "iou": 4}
-    todo.sort(key=lambda t: weight.get(t[0][2], 0))
+    todo.sort(key=lambda t: weight.get(base_tracker(t[0][2]), 0))
     by_key = {args[-1]: unit for unit, args in todo}
     def handle(key, result, error):
         unit = by_key[key]

@@ -18,7 +18,7 @@ from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
-from detbench.sensitivity.run import generate, load_split, run_units, tracker_options
+from detbench.sensitivity.run import base_tracker, generate, load_split, run_units, series_names, tracker_options
 
 CLASS_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDSW", "IDF1")
 
@@ -57,8 +57,10 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
               tracker_overrides: dict, jobs: int, cache_root: Path,
               detectors: list[str] | None = None, n_resamples: int = 1000, progress=None,
               on_total=None, data_dir: Path | None = None, split_name: str = "val", run: str | None = None,
-              device: str = "cpu") -> dict:
-    """Run (or reuse) every unit and aggregate; ``detectors`` are ``--detector`` values to place."""
+              device: str = "cpu", cleanup: dict | None = None) -> dict:
+    """Run (or reuse) every unit and aggregate; ``detectors`` are ``--detector`` values to place;
+    ``cleanup`` (clean-up options, :mod:`trackers.cleanup`) adds a ``<tracker>+cleanup`` series
+    for every tracker."""
     from detbench.sensitivity.detectors import place
 
     t0 = time.perf_counter()
@@ -70,11 +72,12 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     placed = place(list(detectors or []), split, data_dir, split_name, run, device)  # bad input: before any work
     if not trackers:
         raise InputError("--trackers: no tracker named")
-    options, extra, notes = tracker_options(trackers, tracker_overrides)
+    options, extra, notes = tracker_options(trackers, tracker_overrides, cleanup)
     from detbench.tracking.run import resolve_params
 
+    trackers = series_names(trackers, cleanup)
     for t in trackers:  # an unknown option is an InputError before any work
-        resolve_params(t, options[t])
+        resolve_params(base_tracker(t), options[t])
     points = ax.study_points(base, axes, grids, grid2d)
     seeds_of = {p.key: ([seeds[0]] if p.key == "perfect" else seeds) for p in points}  # perfect: no randomness
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
@@ -95,7 +98,8 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     by = {(r["point"], r["tracker"]): r for r in results}
     for t in trackers:
         r = by[("perfect", t)]
-        rules = zero_point.init_rules(t, resolve_params(t, options[t]), split.sequences[0].frame_rate)
+        rules = zero_point.init_rules(base_tracker(t), resolve_params(base_tracker(t), options[t]),
+                                      split.sequences[0].frame_rate)
         pred = {}
         for g in gt_tables:
             for k, v in zero_point.predict(g, rules).items():
@@ -109,7 +113,8 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     return {
         "name": name, "gt": str(gt_dir), "sequences": [s.name for s in split.sequences],
         "scenes": sorted({bands.scene_of(s.name) for s in split.sequences}), "n_gt_boxes": n_gt,
-        "trackers": trackers, "tracker_options": options, "notes": notes, "seeds": seeds,
+        "trackers": trackers, "tracker_options": options, "cleanup": dict(cleanup or {}), "notes": notes,
+        "seeds": seeds,
         "axes": list(axes), "grid2d": list(grid2d) if grid2d else None,
         "grids": {a: list(grids[a]) for a in axes} if not grid2d else {a: list(grids[a]) for a in grid2d},
         "base": base.to_dict(), "tau": placement.TAU, "n_resamples": n_resamples,

@@ -3,7 +3,8 @@
 Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 
     <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7)
-    meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved), and
+    meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved, clean-up
+                 options included), cleanup (the clean-up options alone, trackers.cleanup), and
                  sequences: {seq: {"status": "ok" | "failed", "rows": n, "error": "..."}}
 
 The directory is written atomically (all or nothing). A tracker failing on one sequence does not
@@ -42,12 +43,19 @@ class TrackingFailed(DetbenchError):
 
 
 def resolve_params(tracker: str, options: dict | None) -> dict:
-    """The tracker's full parameter set (defaults + ``options``) as a JSON-able dict."""
-    from trackers import tracker_class
-    from trackers.base import params_from_options
+    """The tracker's full parameter set (defaults + ``options``) as a JSON-able dict: its own
+    parameters and the detection clean-up's (:mod:`trackers.cleanup`), one flat dict."""
+    from trackers import tracker_params
 
-    cls = tracker_class(tracker)
-    return asdict(params_from_options(cls.Params, options, tracker))
+    own, cleanup = tracker_params(tracker, options)
+    return {**asdict(own), **asdict(cleanup)}
+
+
+def cleanup_params(tracker: str, options: dict | None) -> dict:
+    """Only the clean-up part of :func:`resolve_params` (recorded as ``cleanup`` in meta.json)."""
+    from trackers import tracker_params
+
+    return asdict(tracker_params(tracker, options)[1])
 
 
 def check_tracker(tracker: str, options: dict | None, frame_rate: float = 2.0) -> None:
@@ -75,6 +83,7 @@ def track_sequence(job: SequenceJob, tracker: str, options: dict | None) -> np.n
     trk = make_tracker(tracker, options, frame_rate=job.info.frame_rate)
     if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
         sys.modules["torch"].set_num_threads(1)
+    trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
     rows = [np.zeros((0, MOT_COLS))]
     for i, d in enumerate(dets):
         frame = Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate,
@@ -95,11 +104,10 @@ def _worker(args):
 def tracker_files(tracker: str, options: dict | None) -> dict[str, str]:
     """``{label: sha256}`` of every file ``tracker`` with ``options`` reads (see
     :func:`trackers.base.input_files`); InputError when one is missing."""
-    from trackers import tracker_class
-    from trackers.base import input_files, params_from_options
+    from trackers import tracker_class, tracker_params
+    from trackers.base import input_files
 
-    cls = tracker_class(tracker)
-    return sha256_files(input_files(cls, params_from_options(cls.Params, options, tracker)))
+    return sha256_files(input_files(tracker_class(tracker), tracker_params(tracker, options)[0]))
 
 
 def tracker_code_hash() -> str:
@@ -188,7 +196,7 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
                 seqs[name] = {"status": "failed", "error": error}
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
-                         input_files=files, inputs_hash=digest, sequences=seqs,
+                         cleanup=cleanup_params(tracker, options), input_files=files, inputs_hash=digest, sequences=seqs,
                          seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]

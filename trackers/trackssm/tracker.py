@@ -5,8 +5,10 @@ forward**, from their last <= 5 boxes normalised by the frame's width/height. Th
 appended to the track's history; a matched detection replaces it (so a lost track rolls forward
 on its own predictions, autoregressively, until ``track_buffer_s`` runs out).
 
-Association, class-aware (a detection can only match a track of its class), cost 1 - IoU with
-the predicted boxes, Hungarian assignment:
+Association, class-aware (a detection can only match a track of its class; ``class_gate=false``
+lifts that), cost 1 - affinity with the predicted boxes (``cost``: IoU by default, or GIoU or
+size-normalised centre distance, :mod:`trackers.costs`; the ``*_iou`` thresholds are then
+thresholds on that affinity), Hungarian assignment:
 
 1. confirmed tracked + lost tracks vs high-score detections (score >= ``high_thresh``), IoU >= ``match_iou``;
 2. tracks still unmatched and not lost vs low-score detections (``low_thresh`` < s < ``high_thresh``), IoU >= ``second_iou``;
@@ -33,6 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from detbench.errors import InputError
 from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import LOST_TRACK_BUFFER_S, Frame
+from trackers.costs import affinity, check_cost
 
 TRACKED, LOST, NEW = 0, 1, 2
 
@@ -57,6 +60,8 @@ class TrackSSMParams:
     duplicate_iou: float = 0.85
     track_buffer_s: float = LOST_TRACK_BUFFER_S
     device: str = "cpu"
+    cost: str = "iou"          # affinity with the predicted box: iou | giou | centre (trackers.costs)
+    class_gate: bool = True    # a track only takes detections of its own class
 
 
 class _Track:
@@ -83,17 +88,19 @@ def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
     return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
 
 
-def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool):
+def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool,
+           cost: str = "iou", class_gate: bool = True):
     """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
     better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
     unmatched dets)."""
     if not tracks or len(dets) == 0:
         return [], list(range(len(tracks))), list(range(len(dets)))
-    iou = iou_matrix(np.array([t.boxes[-1] for t in tracks]), dets[:, :4])
+    iou = affinity(np.array([t.boxes[-1] for t in tracks]), dets[:, :4], cost)
     if last_box_gate:
-        iou = np.maximum(iou, iou_matrix(np.array([t.det_box for t in tracks]), dets[:, :4]))
-    same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
-    iou = np.where(same, iou, 0.0)
+        iou = np.maximum(iou, affinity(np.array([t.det_box for t in tracks]), dets[:, :4], cost))
+    if class_gate:
+        same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
+        iou = np.where(same, iou, 0.0)
     cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
     rows, cols = linear_sum_assignment(cost)
     pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
@@ -126,6 +133,7 @@ class TrackSSMTracker:
                              f"{params.low_thresh} and {params.high_thresh}")
         if params.track_buffer_s < 0:
             raise InputError(f"trackssm: track_buffer_s must be >= 0, got {params.track_buffer_s}")
+        check_cost(params.cost, "trackssm")
         self.params = params
         self.frame_rate = float(frame_rate)
         self.buffer_frames = max(1, int(round(params.track_buffer_s * self.frame_rate)))
@@ -198,7 +206,7 @@ class TrackSSMTracker:
 
         def take(t: _Track, j: int):
             t.boxes[-1] = dets[j, :4].copy()
-            t.score, t.det_box = float(dets[j, 4]), dets[j, :4]
+            t.score, t.det_box, t.cls = float(dets[j, 4]), dets[j, :4], int(dets[j, 5])
             t.lost_for = 0
             t.length += 1
             matched.append((t, j))
@@ -206,12 +214,12 @@ class TrackSSMTracker:
         high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
         low = np.flatnonzero((dets[:, 4] > p.low_thresh) & (dets[:, 4] < p.high_thresh))
         pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
-        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated)
+        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated, p.cost, p.class_gate)
         for i, j in pairs:
             pool[i].state = TRACKED
             take(pool[i], high[j])
         rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
-        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated)
+        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate)
         for i, j in pairs:
             take(rest[i], low[j])
         for i in um_r:
@@ -222,7 +230,7 @@ class TrackSSMTracker:
 
         high_left = high[um_h]
         new = [t for t in self.tracks if t.state == NEW]
-        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated)
+        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate)
         for i, j in pairs:
             self._confirm(new[i])
             take(new[i], high_left[j])

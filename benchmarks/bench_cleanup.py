@@ -1,0 +1,147 @@
+"""Detection clean-up at 2 Hz with duplicate detections: today's defaults vs the tuned clean-up (issue 20).
+
+    python benchmarks/bench_cleanup.py --data runs/data/synth6 [--trackers iou,botsort,...]
+        [--trackssm-weights runs/motion/synth6] [--out runs/cleanup] [--seed 0]
+
+1. Seeded GT-derived detections (:func:`detbench.data.noisy.noisy_detections`: the usual jitter,
+   misses and false positives, plus ``DUPLICATES``: 1-2 high-score duplicates for 50 % of the
+   true boxes, half of them with another class) for the synthetic ``tune`` and ``val`` splits of
+   ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
+2. On the synthetic **tune** split only: first the options outside the grid (``FIXED_CHOICES``:
+   the association cost where the tracker has one, and the clean-up's score fusion and box
+   merge), each
+   candidate at the tracker's defaults with ``nms_iou=0.7``, best by the tune objective (max
+   HOTA, then min IDSW); then ``detbench tune`` with those fixed (the 81-point grid: the
+   tracker's own options x the clean-up's ``nms_iou``).
+3. Every tracker on the fixture and on the synthetic val split, three settings: ``default``
+   (today's defaults, clean-up off), ``default+cleanup`` (defaults with the tuned clean-up
+   options), ``tuned`` (the whole tuned setting); and, for reference, ``default, no duplicates``:
+   today's defaults on the same detections without the duplicates (the duplicates come from a
+   second random stream, so these are exactly the other rows: what a perfect clean-up would
+   leave). HOTA, IDSW, MOTA from ``detbench eval``'s scorer.
+
+Neither reported split is read before step 3. Results: ``<out>/results.json`` and a markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+DUPLICATES = dict(dup_share=0.5, dup_count=(1, 2), dup_jitter=0.1, dup_other_class=0.5)
+TRACKERS = ("iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated")
+_COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
+# per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
+ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
+               "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
+               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}]}
+FUSE = [{"nms_fuse": f, "nms_merge": m} for f in ("max", "noisy_or") for m in ("top", "wbf")]
+
+
+def fixed_choice(trk: str, base: dict, data: Path, dets: Path, out: Path) -> tuple[dict, list]:
+    """Stage 1 on the tune split: the best association x fusion candidate (module docstring)."""
+    from detbench.fileio import sha256_json
+
+    rows = []
+    for assoc in ASSOCIATION[trk]:
+        for fuse in FUSE:
+            opts = {**base, **assoc, **fuse}
+            m = score(data / "sequences" / "tune", dets, trk, {**opts, "nms_iou": 0.7},
+                      out / "stage1" / trk / sha256_json(opts)[:12])
+            rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
+    best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
+    return best["options"], rows
+
+
+def write_noisy(seq_root: Path, out: Path, seed: int, duplicates: bool = True) -> Path:
+    """One MOT detection file per sequence of ``seq_root`` (seed + sequence index)."""
+    from detbench.data.mot import list_sequences, read_mot, read_seqinfo, write_mot_dets
+    from detbench.data.noisy import noisy_detections
+
+    out.mkdir(parents=True, exist_ok=True)
+    for k, seq in enumerate(list_sequences(seq_root)):
+        gt = read_mot(seq_root / seq / "gt" / "gt.txt", kind="gt")
+        info = read_seqinfo(seq_root / seq / "seqinfo.ini")
+        write_mot_dets(out / f"{seq}.txt", noisy_detections(gt, info.length, info.width, info.height,
+                                                            seed=seed + k, **(DUPLICATES if duplicates else {})))
+    return out
+
+
+def score(seq_root: Path, dets: Path, tracker: str, options: dict, out: Path) -> dict:
+    from detbench.evaluate.api import evaluate_folders
+    from detbench.tracking.run import track_split
+    from detbench.tracking.sources import from_external
+
+    track_split(from_external(dets, seq_root), tracker, out, options)
+    o = evaluate_folders(seq_root, out)["overall"]
+    return {k: o[k] for k in ("HOTA", "AssA", "DetA", "IDSW", "MOTA", "IDF1")}
+
+
+def main(argv=None) -> int:
+    from detbench.fileio import sha256_json
+    from detbench.tune import tune
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="prepared synthetic dataset (tune + val splits)")
+    ap.add_argument("--trackers", default=",".join(TRACKERS))
+    ap.add_argument("--trackssm-weights", default=None)
+    ap.add_argument("--out", type=Path, default=Path("runs/cleanup"))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    dets = {"tune": write_noisy(args.data / "sequences" / "tune", args.out / "dets" / "tune", args.seed + 1000),
+            "val": write_noisy(args.data / "sequences" / "val", args.out / "dets" / "val", args.seed + 2000),
+            "fixture": write_noisy(FIXTURE, args.out / "dets" / "fixture", args.seed)}
+    splits = {"fixture": FIXTURE, "val": args.data / "sequences" / "val"}
+    nodup = {"val": write_noisy(splits["val"], args.out / "dets" / "val_nodup", args.seed + 2000, False),
+             "fixture": write_noisy(FIXTURE, args.out / "dets" / "fixture_nodup", args.seed, False)}
+    path = args.out / "results.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    for trk in args.trackers.split(","):
+        base = {"weights": args.trackssm_weights} if trk.startswith("trackssm") else {}
+        if trk in results:  # tuned and scored already: only the reference row, if missing
+            for split, root in splits.items():
+                results[trk][split].setdefault("default, no duplicates", score(
+                    root, nodup[split], trk, base, args.out / "tracks" / f"{split}_nodup" / trk))
+            path.write_text(json.dumps(results, indent=2))
+            continue
+        t0 = time.perf_counter()
+        fixed, stage1 = fixed_choice(trk, base, args.data, dets["tune"], args.out)
+        tuned = json.loads(tune(trk, None, args.data, "tune", "val", dets_dir=dets["tune"],
+                                base_options=fixed).read_text())
+        tune_s = round(time.perf_counter() - t0, 1)
+        best = tuned["best"]["options"]
+        clean = {k: best[k] for k in ("nms_iou", "nms_fuse", "nms_merge")}
+        settings = {"default": base, "default+cleanup": {**base, **clean}, "tuned": best}
+        row = {"tuned_options": best, "tune_s": tune_s, "tune_HOTA": tuned["best"]["HOTA"], "stage1": stage1}
+        for split, root in splits.items():
+            row[split] = {name: score(root, dets[split], trk, opts,
+                                      args.out / "tracks" / split / trk / sha256_json(opts)[:12])
+                          for name, opts in settings.items()}
+            row[split]["default, no duplicates"] = score(root, nodup[split], trk, base,
+                                                         args.out / "tracks" / f"{split}_nodup" / trk)
+        results[trk] = row
+        path.write_text(json.dumps(results, indent=2))
+        print(f"{trk}: tuned {best} in {tune_s} s", flush=True)
+    print(table(results))
+    return 0
+
+
+def table(results: dict) -> str:
+    lines = []
+    for split in ("fixture", "val"):
+        lines += [f"\n{split}\n", "| tracker | setting | HOTA | AssA | IDSW | MOTA |", "|---|---|---|---|---|---|"]
+        for trk, row in results.items():
+            for name, m in row[split].items():
+                lines.append(f"| {trk} | {name} | {100 * m['HOTA']:.2f} | {100 * m['AssA']:.2f} | {m['IDSW']} | "
+                             f"{100 * m['MOTA']:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Detection clean-up applied before every tracker, the same way (issue 20).
+
+Every tracker built by :func:`trackers.make_tracker` is wrapped in :class:`CleanedTracker`, so the
+options below exist for every tracker (``--tracker-opt TRACKER:nms_iou=0.6``) and no tracker can
+skip them. Per frame, in this order, on the rows that are valid detections (finite, positive
+size, score in [0, 1]; other rows pass through untouched for the tracker's own sanitising):
+
+1. **Minimum size** (``min_box_px``): a box whose shorter side is below ``min_box_px`` pixels is
+   removed (0 = off).
+2. **Class-agnostic NMS** (``nms_iou``): rows by descending score (ties: earlier row first); each
+   row not yet suppressed is kept and suppresses every later row whose IoU with it is
+   *greater than* ``nms_iou`` (whatever their classes). A kept box keeps its own box and class
+   (that of the highest-scoring box of its group). ``nms_fuse`` sets its score: ``"max"`` its own
+   score (the group's maximum), ``"noisy_or"`` ``1 - prod(1 - s)`` over it and the rows it
+   suppressed (agreeing detections raise confidence). ``nms_merge`` sets its box and class:
+   ``"top"`` (default) those of the highest-scoring box; ``"wbf"`` the score-weighted mean of
+   the group's boxes (weighted box fusion) and the class with the largest summed score in the
+   group (ties: the highest-scoring box's class). ``nms_iou=1.0`` = off (IoU never exceeds 1).
+3. **Score recalibration** (``recal_band``, per sequence): over the scores left after steps 1-2
+   in all frames of the sequence, ``lo`` / ``hi`` are the 5th / 95th percentiles
+   (``numpy.quantile``, linear). When ``0 < hi - lo <= recal_band`` (every score sits in a narrow
+   band, so score thresholds cannot separate anything), each score becomes
+   ``clip(0.1 + 0.8 * (s - lo) / (hi - lo), 0, 1)``: the band is stretched onto [0.1, 0.9] in the
+   same order. Otherwise (a wide spread, or every score equal) scores are unchanged.
+   ``recal_band=0`` = off. It needs the whole sequence: :meth:`CleanedTracker.begin_sequence`.
+
+With every option at its default (off) the tracker receives the caller's array itself: tracks are
+exactly those of the tracker without the wrapper. Output ``det_index`` always refers to the
+caller's rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from detbench.errors import InputError
+from detbench.types import iou_matrix, valid_detection_mask
+
+FUSE_MODES = ("max", "noisy_or")
+MERGE_MODES = ("top", "wbf")
+RECAL_RANGE = (0.1, 0.9)
+RECAL_QUANTILES = (0.05, 0.95)
+
+
+@dataclass(frozen=True)
+class CleanupParams:
+    nms_iou: float = 1.0       # class-agnostic NMS: suppress IoU > this; 1.0 = off
+    nms_fuse: str = "max"      # kept box's score: "max" (its own) or "noisy_or" over its group
+    nms_merge: str = "top"     # kept box's box and class: "top" (its own) or "wbf" (group's weighted)
+    min_box_px: float = 0.0    # drop boxes whose shorter side is below this (pixels); 0 = off
+    recal_band: float = 0.0    # stretch a sequence's scores when their 5-95 % spread <= this; 0 = off
+
+    def __post_init__(self):
+        if self.nms_merge not in MERGE_MODES:
+            raise InputError(f"clean-up option nms_merge={self.nms_merge!r} is not one of {', '.join(MERGE_MODES)}")
+        if self.nms_fuse not in FUSE_MODES:
+            raise InputError(f"clean-up option nms_fuse={self.nms_fuse!r} is not one of {', '.join(FUSE_MODES)}")
+        if not 0.0 <= self.recal_band <= 1.0:
+            raise InputError(f"clean-up option recal_band={self.recal_band!r} is outside [0, 1]")
+        if not (np.isfinite(self.min_box_px) and self.min_box_px >= 0):
+            raise InputError(f"clean-up option min_box_px={self.min_box_px!r} must be >= 0 (pixels)")
+
+    @property
+    def off(self) -> bool:
+        return self.nms_iou >= 1.0 and self.min_box_px <= 0 and self.recal_band <= 0
+
+
+CLEANUP_KEYS = tuple(f.name for f in fields(CleanupParams))
+
+
+def split_options(options: dict | None) -> tuple[dict, dict]:
+    """``options`` -> (clean-up options, the tracker's own options)."""
+    options = dict(options or {})
+    return ({k: v for k, v in options.items() if k in CLEANUP_KEYS},
+            {k: v for k, v in options.items() if k not in CLEANUP_KEYS})
+
+
+def nms(dets: np.ndarray, iou_thresh: float, fuse: str = "max", with_groups: bool = False):
+    """Class-agnostic greedy NMS on (N, >=5) rows -> (kept row indices in descending-score order,
+    their scores after ``fuse``[, each kept row's group: it and the rows it suppressed]); see
+    the module docstring, step 2."""
+    n = len(dets)
+    order = np.argsort(-dets[:, 4], kind="stable")
+    if n == 0 or iou_thresh >= 1.0:
+        out = order, dets[order, 4].astype(np.float64)
+        return (*out, [np.array([k]) for k in order]) if with_groups else out
+    iou = iou_matrix(dets[order, :4].astype(np.float64), dets[order, :4].astype(np.float64))
+    alive = np.ones(n, dtype=bool)
+    kept, scores, groups = [], [], []
+    for a in range(n):
+        if not alive[a]:
+            continue
+        group = np.flatnonzero(alive & (iou[a] > iou_thresh))
+        group = group[group > a]
+        alive[group] = False
+        s = float(dets[order[a], 4])
+        if fuse == "noisy_or" and len(group):
+            s = 1.0 - float(np.prod(1.0 - np.concatenate([[s], dets[order[group], 4].astype(np.float64)])))
+        kept.append(order[a])
+        scores.append(s)
+        groups.append(order[np.concatenate([[a], group])])
+    out = np.asarray(kept, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+    return (*out, groups) if with_groups else out
+
+
+def _merge(dets: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``nms_merge="wbf"`` for one group (first row = the kept one) -> (box (4,), class)."""
+    g = dets[group].astype(np.float64)
+    w = g[:, 4] / g[:, 4].sum() if g[:, 4].sum() > 0 else np.full(len(g), 1 / len(g))
+    box = (g[:, :4] * w[:, None]).sum(axis=0)
+    classes = np.unique(g[:, 5])
+    votes = np.array([g[g[:, 5] == c, 4].sum() for c in classes])
+    best = classes[votes == votes.max()]
+    return box, (g[0, 5] if g[0, 5] in best else best[0])
+
+
+def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None = None):
+    """Steps 1-2 (and step 3 with ``recal`` = (lo, hi) from :func:`recal_range`) on one frame ->
+    (cleaned (K, 6) float32, the caller's row of each cleaned row (K,) int64)."""
+    a = np.asarray(dets, dtype=np.float32).reshape(-1, 6) if np.size(dets) else np.zeros((0, 6), np.float32)
+    valid = valid_detection_mask(a)
+    if params.min_box_px > 0:
+        valid &= np.minimum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]) >= params.min_box_px
+    idx = np.flatnonzero(valid)
+    kept, scores, groups = nms(a[idx], params.nms_iou, params.nms_fuse, with_groups=True)
+    rows = idx[kept]
+    out = a[rows].copy()
+    out[:, 4] = scores
+    if params.nms_merge == "wbf":
+        for k, group in enumerate(groups):
+            if len(group) > 1:
+                box, cls = _merge(a[idx], group)
+                out[k, :4], out[k, 5] = box, cls
+    if recal is not None:
+        lo, hi = recal
+        out[:, 4] = np.clip(RECAL_RANGE[0] + (RECAL_RANGE[1] - RECAL_RANGE[0]) * (scores - lo) / (hi - lo), 0, 1)
+    invalid = np.flatnonzero(~valid_detection_mask(a))  # passed through for the tracker to sanitise
+    rows = np.concatenate([rows, invalid])
+    out = np.concatenate([out, a[invalid]])
+    order = np.argsort(rows, kind="stable")  # the caller's row order
+    return out[order].astype(np.float32), rows[order].astype(np.int64)
+
+
+def recal_range(frames: list, params: CleanupParams) -> tuple[float, float] | None:
+    """(lo, hi) when the sequence's scores after steps 1-2 sit in a band ``<= recal_band`` wide,
+    else None (module docstring, step 3)."""
+    if params.recal_band <= 0:
+        return None
+    base = CleanupParams(nms_iou=params.nms_iou, nms_fuse=params.nms_fuse, nms_merge=params.nms_merge,
+                         min_box_px=params.min_box_px)
+    scores = [clean_frame(d, base)[0][:, 4] for d in frames]
+    s = np.concatenate(scores) if scores else np.zeros(0)
+    s = s[np.isfinite(s)]
+    if len(s) < 2:
+        return None
+    lo, hi = (float(q) for q in np.quantile(s.astype(np.float64), RECAL_QUANTILES))
+    return (lo, hi) if 0 < hi - lo <= params.recal_band else None
+
+
+def clean_sequence(frames: list, params: CleanupParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every frame of a sequence cleaned as a tracker receives it: [(cleaned, caller rows)]."""
+    recal = recal_range(frames, params)
+    return [clean_frame(d, params, recal) for d in frames]
+
+
+class CleanedTracker:
+    """A tracker behind the clean-up (module docstring); everything else is the wrapped tracker's."""
+
+    def __init__(self, inner, cleanup: CleanupParams):
+        self.inner = inner
+        self.cleanup = cleanup
+        self._recal: tuple[float, float] | None = None
+        self._begun = False
+
+    def __getattr__(self, name):  # params, dropped, tracks, ... of the wrapped tracker
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def begin_sequence(self, frames: list) -> None:
+        """Give the whole sequence's detections before its first frame (score recalibration)."""
+        self._recal = recal_range(frames, self.cleanup)
+        self._begun = True
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self._recal, self._begun = None, False
+
+    def update(self, dets, frame=None) -> np.ndarray:
+        if self.cleanup.off:
+            return self.inner.update(dets, frame)
+        if self.cleanup.recal_band > 0 and not self._begun:
+            raise InputError("clean-up option recal_band needs the whole sequence: call "
+                             "begin_sequence(detections of every frame) first")
+        cleaned, rows = clean_frame(dets, self.cleanup, self._recal)
+        tracks = self.inner.update(cleaned, frame)
+        if len(tracks):
+            tracks = tracks.copy()
+            tracks[:, 7] = rows[tracks[:, 7].astype(np.int64)]
+        return tracks
