@@ -83,6 +83,9 @@ def write_dataset(out, scenes: int = 2, keyframes: int = 6, cameras: Iterable[st
     cat_token = {c["name"]: c["token"] for c in tables["category"]}
     attr_token = {a["name"]: a["token"] for a in tables["attribute"]}
     noise = render.noise_field(np.random.default_rng([seed, 99991]), IMAGE_H + 64, IMAGE_W + 64)
+    if render.STYLES[style].grain != 1.0:
+        noise = tuple(np.clip(np.round(n * np.float32(render.STYLES[style].grain)), 0, 255).astype(np.uint8)
+                      for n in noise)
     counts: dict[str, int] = {}
     images = 0
     with atomic_dir(out) as tmp:
@@ -259,9 +262,8 @@ class _SceneWriter:
         render.draw_items(img, items, camera, sc.sun)
         img = self.style.tone(img)
         oy, ox = (int(v) for v in self.rng.integers(0, 64, 2))
-        for _ in range(self.style.grain):
-            cv2.add(img, self.noise[0][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)
-            cv2.subtract(img, self.noise[1][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)
+        cv2.add(img, self.noise[0][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)
+        cv2.subtract(img, self.noise[1][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)
         return img
 
     def visibility(self, items, n_labels, ego_t, ego_q) -> np.ndarray:

@@ -245,7 +245,7 @@ class Style:
     gain: tuple = (1.0, 1.0, 1.0)       # per-channel BGR light level and colour
     gamma: float = 1.0                  # > 1 darkens the mid-tones
     lift: float = 0.0                   # haze: added to every channel (0..255)
-    grain: int = 1                      # times the sensor-noise layers are applied (low light: more)
+    grain: float = 1.0                  # sensor-noise amplitude, times the default's (low light: more)
 
     def tone(self, img: np.ndarray) -> np.ndarray:
         """The style's tone curve applied to a rendered uint8 BGR image (unchanged for ``default``)."""
@@ -258,7 +258,7 @@ class Style:
 
 STYLES = {
     "default": Style("default"),
-    # dusk: a dim warm sky, everything darker and lower in contrast, twice the sensor grain
-    "dusk": Style("dusk", sky=((70, 38, 40), (95, 150, 235)), gain=(0.55, 0.62, 0.85), gamma=1.3, lift=12.0,
-                  grain=2),
+    # dusk: a dim warm sky, everything darker and lower in contrast, 1.75x the sensor grain
+    "dusk": Style("dusk", sky=((70, 38, 40), (95, 150, 235)), gain=(0.62, 0.68, 0.9), gamma=1.22, lift=11.0,
+                  grain=1.75),
 }
