@@ -101,9 +101,15 @@ def test_synth_from_must_match_the_demo_config(tmp_path):
     from detbench.demo import DemoConfig, reusable_synth
     from detbench.errors import InputError
 
-    (tmp_path / "synth.json").write_text(json.dumps({"scenes": 40, "keyframes": 8, "cameras": ["CAM_FRONT"],
-                                                     "seed": 0, "sweeps": False}))
+    written = {"scenes": 40, "keyframes": 8, "cameras": ["CAM_FRONT"], "seed": 0, "sweeps": False}
+    (tmp_path / "synth.json").write_text(json.dumps({**written, "style": "dusk"}))
     assert reusable_synth(DemoConfig(synth_from=str(tmp_path))) == tmp_path.resolve()
+    with pytest.raises(InputError, match="the demo needs"):
+        reusable_synth(DemoConfig(synth_from=str(tmp_path), style="default"))
+    (tmp_path / "synth.json").write_text(json.dumps(written))   # no style: the default look
+    assert reusable_synth(DemoConfig(synth_from=str(tmp_path), style="default")) == tmp_path.resolve()
+    with pytest.raises(InputError, match="the demo needs"):
+        reusable_synth(DemoConfig(synth_from=str(tmp_path)))
     with pytest.raises(InputError, match="the demo needs"):
         reusable_synth(DemoConfig(synth_from=str(tmp_path), data_seed=1))
     with pytest.raises(InputError, match="not a synthetic dataset"):

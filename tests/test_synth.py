@@ -91,6 +91,20 @@ def test_same_seed_byte_identical_other_seed_differs(tmp_path):
     assert ha.keys() & hc.keys() and all(ha[k] != hc.get(k) for k in ha if k.endswith(("sample.json", ".jpg")))
 
 
+def test_style_changes_only_the_images(tmp_path):
+    a = write_dataset(tmp_path / "a", scenes=1, keyframes=2, seed=5)
+    d = write_dataset(tmp_path / "d", scenes=1, keyframes=2, seed=5, style="dusk")
+    ha, hd = _tree_hashes(a), _tree_hashes(d)
+    assert ha.keys() == hd.keys()
+    assert {k for k in ha if ha[k] != hd[k]} == {k for k in ha if k.endswith(".jpg")} | {"synth.json"}
+    sa, sd = (json.loads((r / "synth.json").read_text()) for r in (a, d))
+    assert "style" not in sa and sd.pop("style") == "dusk" and sd == sa   # default: synth.json as before styles
+    img_a, img_d = (np.asarray(Image.open(next((r / "samples" / "CAM_FRONT").glob("*.jpg"))), float) for r in (a, d))
+    assert img_d.mean() < 0.8 * img_a.mean() and img_d.std() < img_a.std()   # darker, lower contrast
+    with pytest.raises(InputError, match="unknown style"):
+        write_dataset(tmp_path / "x", scenes=1, keyframes=2, style="noon")
+
+
 def test_sweeps_twelve_hz_between_keyframes(tmp_path):
     root = write_dataset(tmp_path / "s", scenes=1, keyframes=2, cameras=("CAM_BACK", "CAM_FRONT"), sweeps=True)
     nusc = _nusc(root)

@@ -21,8 +21,10 @@ Examples:
 @click.option("--keyframes", default=8, show_default=True, type=click.IntRange(2), help="Keyframes (2 Hz) per scene.")
 @click.option("--base", default=None, type=click.Path(dir_okay=False),
               help="Pretrained base for the head-only stage (default: the committed weights/demo_base/).")
+@click.option("--style", default="dusk", show_default=True, type=click.Choice(["dusk", "default"]),
+              help="Look of the demo's images (`synth --style`); the base was trained on the default look.")
 @click.option("--device", default="cpu", show_default=True)
-def command(out, seed, scenes, keyframes, base, device):
+def command(out, seed, scenes, keyframes, base, style, device):
     """synth -> prepare -> head-only training from a pretrained base (Stable V3 shape) -> eval-det ->
     train-motion -> tune -> compare TrackSSM and BoT-SORT on an early and the final checkpoint ->
     training report, in one command. Everything goes to a fresh folder runs/demo/<time>-seed<N>-*/
@@ -31,7 +33,7 @@ def command(out, seed, scenes, keyframes, base, device):
 
     from detbench.demo import DemoConfig, run_demo
 
-    cfg = DemoConfig(scenes=scenes, keyframes=keyframes, seed=seed, base=base or "", device=device)
+    cfg = DemoConfig(scenes=scenes, keyframes=keyframes, seed=seed, base=base or "", style=style, device=device)
     summary = run_demo(Path(out) if out else None, cfg, say=click.echo)
     click.echo("\n[demo] finished in {:.0f} s".format(summary["timings_s"]["total"]))
     for key in ("results", "comparison", "detector_ap", "training_report", "runs", "dataset", "training_run",

@@ -14,8 +14,11 @@ import click
 @click.option("--sweeps", is_flag=True, help="Also render the 12 Hz camera sweeps between keyframes.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical output.")
 @click.option("--version", "version", default="v1.0-synth", show_default=True, help="Table folder name (NuScenes version).")
+@click.option("--style", default="default", show_default=True, type=click.Choice(["default", "dusk"]),
+              help="Appearance of the images: default, or dusk (dim warm light, low contrast, more grain; "
+                   "the same scenes and annotations).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists and is not empty.")
-def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
+def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force):
     """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
 
     \b
@@ -41,7 +44,7 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, force):
                   TimeElapsedColumn(), transient=True) as bar:
         task = bar.add_task("render", total=total)
         write_dataset(out, scenes=scenes, keyframes=keyframes, cameras=cams, sweeps=sweeps, seed=seed,
-                      version=version, force=force, progress=lambda n: bar.advance(task, n))
+                      version=version, style=style, force=force, progress=lambda n: bar.advance(task, n))
     s = json.loads((Path(out) / "synth.json").read_text())
     splits = json.loads((Path(out) / "splits.json").read_text())
     con = Console(soft_wrap=True)

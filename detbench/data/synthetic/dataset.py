@@ -63,22 +63,29 @@ def _check(out: Path, scenes, keyframes, cameras, version, force) -> tuple[str, 
 
 
 def write_dataset(out, scenes: int = 2, keyframes: int = 6, cameras: Iterable[str] = ("CAM_FRONT",),
-                  sweeps: bool = False, seed: int = 0, version: str = "v1.0-synth", *, force: bool = False,
-                  progress: Callable[[int], None] | None = None) -> Path:
+                  sweeps: bool = False, seed: int = 0, version: str = "v1.0-synth", *, style: str = "default",
+                  force: bool = False, progress: Callable[[int], None] | None = None) -> Path:
     """Write a synthetic nuScenes database with rendered images to ``out``; returns ``out``.
 
-    The same arguments always give byte-identical files. ``out`` must be missing or empty unless
+    The same arguments always give byte-identical files. ``style`` (``render.STYLES``) changes only the
+    images' appearance (sky, light, contrast, grain), never the scenes or annotations; ``synth.json``
+    records it unless it is ``default``. ``out`` must be missing or empty unless
     ``force``; the dataset is built in a temporary directory and renamed into place.
     ``progress(n)`` is called after every n images written.
     """
     out = Path(out)
     cams = _check(out, scenes, keyframes, cameras, version, force)
+    if style not in render.STYLES:
+        raise InputError(f"{out}: unknown style {style!r}; known: {', '.join(render.STYLES)}")
     tok = Tokens(seed)
     tables = {**fixed_tables(tok), **{k: [] for k in ("instance", "calibrated_sensor", "ego_pose", "log", "scene",
                                                       "sample", "sample_data", "sample_annotation", "map")}}
     cat_token = {c["name"]: c["token"] for c in tables["category"]}
     attr_token = {a["name"]: a["token"] for a in tables["attribute"]}
     noise = render.noise_field(np.random.default_rng([seed, 99991]), IMAGE_H + 64, IMAGE_W + 64)
+    if render.STYLES[style].grain != 1.0:
+        noise = tuple(np.clip(np.round(n * np.float32(render.STYLES[style].grain)), 0, 255).astype(np.uint8)
+                      for n in noise)
     counts: dict[str, int] = {}
     images = 0
     with atomic_dir(out) as tmp:
@@ -86,7 +93,8 @@ def write_dataset(out, scenes: int = 2, keyframes: int = 6, cameras: Iterable[st
             name = f"synth-{i + 1:04d}"
             srng = np.random.default_rng([seed, i])
             scene = make_scene(srng, (keyframes - 1) * KEYFRAME_US / 1e6)
-            writer = _SceneWriter(tmp, name, scene, srng, tok, tables, cams, cat_token, attr_token, noise, progress)
+            writer = _SceneWriter(tmp, name, scene, srng, tok, tables, cams, cat_token, attr_token, noise, progress,
+                                  render.STYLES[style])
             images += writer.write(keyframes, sweeps, T0_US + i * 3_600_000_000)
             for a in writer.annotated_categories:
                 counts[a] = counts.get(a, 0) + 1
@@ -103,6 +111,8 @@ def write_dataset(out, scenes: int = 2, keyframes: int = 6, cameras: Iterable[st
                    "sweeps": bool(sweeps), "images": images, "annotations": len(tables["sample_annotation"]),
                    "instances": len(tables["instance"]), "annotations_per_class": per_class,
                    "annotations_per_category": dict(sorted(counts.items()))}
+        if style != "default":  # default: the file as it was before styles existed
+            summary["style"] = style
         (tmp / "synth.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out
 
@@ -110,9 +120,11 @@ def write_dataset(out, scenes: int = 2, keyframes: int = 6, cameras: Iterable[st
 class _SceneWriter:
     """Adds one scene's records to ``tables`` and renders its images under ``root``."""
 
-    def __init__(self, root, name, scene: Scene, rng, tok, tables, cams, cat_token, attr_token, noise, progress):
+    def __init__(self, root, name, scene: Scene, rng, tok, tables, cams, cat_token, attr_token, noise, progress,
+                 style: render.Style = render.STYLES["default"]):
         self.root, self.name, self.scene, self.rng, self.tok, self.t = root, name, scene, rng, tok, tables
         self.cams, self.cat_token, self.attr_token, self.noise, self.progress = cams, cat_token, attr_token, noise, progress
+        self.style = style
         self.annotated_categories: list[str] = []
         self.scenery = _scenery_items(scene)
         self.sky = {}
@@ -243,10 +255,12 @@ class _SceneWriter:
         camera = render.Camera(world_to_camera(ego_t, ego_q, cam), intrinsic(cam), IMAGE_W, IMAGE_H)
         sc = self.scene
         if cam not in self.sky:
-            self.sky[cam] = render.sky(IMAGE_H, IMAGE_W, sc.sky_top, sc.sky_horizon)
+            top, horizon = self.style.sky or (sc.sky_top, sc.sky_horizon)
+            self.sky[cam] = render.sky(IMAGE_H, IMAGE_W, top, horizon)
         img = self.sky[cam].copy()
         render.draw_flat(img, _flat_polygons(sc, sc.ego_s(0) if False else _s_of(sc, ego_t)), camera)
         render.draw_items(img, items, camera, sc.sun)
+        img = self.style.tone(img)
         oy, ox = (int(v) for v in self.rng.integers(0, 64, 2))
         cv2.add(img, self.noise[0][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)
         cv2.subtract(img, self.noise[1][oy:oy + IMAGE_H, ox:ox + IMAGE_W], dst=img)

@@ -230,3 +230,35 @@ def noise_field(rng: np.random.Generator, height: int, width: int) -> tuple[np.n
     field_ = blot + rng.normal(0, 5, (height, width, 3)).astype(np.float32)
     field_ = np.clip(np.round(field_), -60, 60).astype(np.int16)
     return np.clip(field_, 0, None).astype(np.uint8), np.clip(-field_, 0, None).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a whole dataset looks: sky, light level and colour, contrast, sensor grain.
+
+    ``default`` is the look every detbench dataset had before styles existed (the base weights' data;
+    byte-identical output). Another style stands for other cameras and light (as COCO's photos differ
+    from nuScenes' cameras): the same scenes and objects, a different appearance.
+    """
+    name: str
+    sky: tuple | None = None            # (top, horizon) BGR, replacing each scene's sky
+    gain: tuple = (1.0, 1.0, 1.0)       # per-channel BGR light level and colour
+    gamma: float = 1.0                  # > 1 darkens the mid-tones
+    lift: float = 0.0                   # haze: added to every channel (0..255)
+    grain: float = 1.0                  # sensor-noise amplitude, times the default's (low light: more)
+
+    def tone(self, img: np.ndarray) -> np.ndarray:
+        """The style's tone curve applied to a rendered uint8 BGR image (unchanged for ``default``)."""
+        if self.gain == (1.0, 1.0, 1.0) and self.gamma == 1.0 and self.lift == 0.0:
+            return img
+        x = (np.arange(256, dtype=np.float64) / 255.0) ** self.gamma
+        lut = np.stack([np.clip(np.round(255.0 * x * g + self.lift), 0, 255) for g in self.gain], axis=1)
+        return cv2.LUT(img, lut.astype(np.uint8)[:, None, :])
+
+
+STYLES = {
+    "default": Style("default"),
+    # dusk: a dim warm sky, everything darker and lower in contrast, 1.75x the sensor grain
+    "dusk": Style("dusk", sky=((70, 38, 40), (95, 150, 235)), gain=(0.62, 0.68, 0.9), gamma=1.22, lift=11.0,
+                  grain=1.75),
+}
