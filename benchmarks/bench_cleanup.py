@@ -33,7 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
 DUPLICATES = dict(dup_share=0.5, dup_count=(1, 2), dup_jitter=0.1, dup_other_class=0.5)
 TRACKERS = ("iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated")
 _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
@@ -52,7 +54,7 @@ def fixed_choice(trk: str, base: dict, data: Path, dets: Path, out: Path) -> tup
     for assoc in ASSOCIATION[trk]:
         for fuse in FUSE:
             opts = {**base, **assoc, **fuse}
-            m = score(data / "sequences" / "tune", dets, trk, {**opts, "nms_iou": 0.7},
+            m = score(PreparedDataset(data).gt_dir("tune"), dets, trk, {**opts, "nms_iou": 0.7},
                       out / "stage1" / trk / sha256_json(opts)[:12])
             rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
     best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
@@ -66,8 +68,8 @@ def write_noisy(seq_root: Path, out: Path, seed: int, duplicates: bool = True) -
 
     out.mkdir(parents=True, exist_ok=True)
     for k, seq in enumerate(list_sequences(seq_root)):
-        gt = read_mot(seq_root / seq / "gt" / "gt.txt", kind="gt")
-        info = read_seqinfo(seq_root / seq / "seqinfo.ini")
+        gt = read_mot(gt_file(seq_root / seq), kind="gt")
+        info = read_seqinfo(seqinfo_file(seq_root / seq))
         write_mot_dets(out / f"{seq}.txt", noisy_detections(gt, info.length, info.width, info.height,
                                                             seed=seed + k, **(DUPLICATES if duplicates else {})))
     return out
@@ -94,12 +96,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/cleanup"))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    dets = {"tune": write_noisy(args.data / "sequences" / "tune", args.out / "dets" / "tune", args.seed + 1000),
-            "val": write_noisy(args.data / "sequences" / "val", args.out / "dets" / "val", args.seed + 2000),
-            "fixture": write_noisy(FIXTURE, args.out / "dets" / "fixture", args.seed)}
-    splits = {"fixture": FIXTURE, "val": args.data / "sequences" / "val"}
+    data = PreparedDataset(args.data)
+    fixture = PreparedDataset(FIXTURE).sequences_root  # six sequences, no splits
+    dets = {"tune": write_noisy(data.gt_dir("tune"), args.out / "dets" / "tune", args.seed + 1000),
+            "val": write_noisy(data.gt_dir("val"), args.out / "dets" / "val", args.seed + 2000),
+            "fixture": write_noisy(fixture, args.out / "dets" / "fixture", args.seed)}
+    splits = {"fixture": fixture, "val": data.gt_dir("val")}
     nodup = {"val": write_noisy(splits["val"], args.out / "dets" / "val_nodup", args.seed + 2000, False),
-             "fixture": write_noisy(FIXTURE, args.out / "dets" / "fixture_nodup", args.seed, False)}
+             "fixture": write_noisy(fixture, args.out / "dets" / "fixture_nodup", args.seed, False)}
     path = args.out / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
     for trk in args.trackers.split(","):
