@@ -177,9 +177,9 @@ def test_auto_cmc_uses_images_when_present_and_identity_otherwise(real_fixture):
     dets = np.array([[100, 100, 200, 220, 0.9, 0]], np.float32)
     tracker.update(dets, _frame(0, image_path=paths[0]))
     tracker.update(dets, _frame(1, image_path=paths[1]))
-    assert tracker._cmc.prev_frame is not None
+    assert tracker._cmc._state.prev_frame is not None
     tracker.update(dets, _frame(2))
-    assert tracker._cmc.prev_frame is None
+    assert tracker._cmc._state is None and tracker._cmc._live is None   # the flow restarts fresh
     np.testing.assert_array_equal(tracker._warp.warp, np.eye(2, 3, dtype=np.float32))
 
 
@@ -195,3 +195,48 @@ def test_bad_frame_rate_is_an_input_error():
         make_tracker("botsort", {}, frame_rate=0)
     with pytest.raises(InputError, match="frame rate"):
         make_tracker("iou", {}, frame_rate=math.nan)
+
+
+def test_remembered_warps_give_the_tracks_computed_without_them(tmp_path, monkeypatch):
+    """A grid of BoT-SORT runs over image files (some share their detections, some depart from
+    them mid-sequence): the same tracks and warps with the process-wide CMC memo as when every run
+    computes its own warps; the memo really served frames."""
+    from trackers import cmc_memo
+
+    images, dets = _panning_sequence(n=8)
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(tmp_path / f"{i}.jpg")
+        cv2.imwrite(str(paths[-1]), img)
+    rng = np.random.default_rng(3)
+    variants = [dets, dets, [d.copy() for d in dets]]
+    variants[2][4] = variants[2][4] + np.float32([3, 0, 3, 0, 0, 0])   # departs at frame 4
+    grid = [(v, thr) for v in range(3) for thr in (0.3, 0.5)]
+
+    def run_grid(memo: bool):
+        cmc_memo.STORE.clear()
+        out = []
+        for v, thr in grid:
+            if not memo:
+                cmc_memo.STORE.clear()
+            t = make_tracker("botsort", {"cmc": "sof", "track_high_thresh": thr}, frame_rate=2)
+            rows, warps = [], []
+            for i, d in enumerate(variants[v]):
+                d = d.copy()
+                d[:, 4] = rng.uniform(0.2, 0.95, len(d)).astype(np.float32) if v == 2 else d[:, 4]
+                rows.append(t.update(d, _frame(i, image_path=paths[i])))
+                warps.append(t._warp.warp.copy())
+            out.append((rows, warps))
+        return out, cmc_memo.STORE.hits
+
+    rng = np.random.default_rng(3)
+    plain, plain_hits = run_grid(memo=False)
+    rng = np.random.default_rng(3)
+    served, hits = run_grid(memo=True)
+    assert plain_hits == 0 and hits >= 8 * 3   # the repeats of variants 0 and 1 and variant 2's prefix
+    for (rows_a, warps_a), (rows_b, warps_b) in zip(plain, served):
+        for a, b in zip(rows_a, rows_b):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(warps_a, warps_b):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(served[0][1][-1][:, 2], [12, 5], atol=1.0)   # it did estimate the pan

@@ -72,7 +72,11 @@ class BotSortTracker(ClassSplitTracker):
         else:
             from boxmot.motion.cmc import create_cmc
 
-            self._cmc = create_cmc(method)
+            from trackers.cmc_memo import MemoCMC
+
+            # sparse flow (the default) is remembered across runs; the others hold OpenCV objects
+            # that cannot be copied, so they compute every warp
+            self._cmc = MemoCMC(method, lambda: create_cmc(method), remember=method == "sof")
 
     def boxmot_kwargs(self) -> dict:
         """The settings given to each boxmot ``BotSort`` (CMC is injected separately)."""
@@ -112,9 +116,10 @@ class BotSortTracker(ClassSplitTracker):
             self._cmc.reset()
             self._warp.reset()
             return None
-        img = frame.load_image()
-        self._warp.warp = np.asarray(self._cmc.apply(img, dets[:, :4]), dtype=np.float32)
-        return img if p.reid_weights is not None else None
+        self._warp.warp, img = self._cmc.warp(frame, dets[:, :4])
+        if p.reid_weights is None:
+            return None
+        return img if img is not None else frame.load_image()
 
 
 def _describe(frame: Frame | None) -> str:
