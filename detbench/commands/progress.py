@@ -63,3 +63,27 @@ def detect_bar():
                   TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn()) as update:
         yield lambda done, total, seq, per_s: update(done, total, seq,
                                                      rate="-" if per_s is None else f"{per_s:.1f}")
+
+
+@contextmanager
+def bar_per_key(make_bar):
+    """Yields ``progress(key, *args)``: the calls for one key go to a bar of its own (``make_bar()``,
+    a context manager such as :func:`detect_bar` yielding the callback), opened at the key's first
+    call; the previous key's bar is closed then, the last one when the block exits."""
+    from contextlib import ExitStack
+
+    state: dict = {}
+
+    def progress(key, *args) -> None:
+        if state.get("key") != key or "bar" not in state:
+            if "stack" in state:
+                state["stack"].close()
+            state["stack"] = ExitStack()
+            state["bar"], state["key"] = state["stack"].enter_context(make_bar()), key
+        state["bar"](*args)
+
+    try:
+        yield progress
+    finally:
+        if "stack" in state:
+            state["stack"].close()
