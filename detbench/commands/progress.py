@@ -87,3 +87,22 @@ def bar_per_key(make_bar):
     finally:
         if "stack" in state:
             state["stack"].close()
+
+
+@contextmanager
+def motion_bar():
+    """Yields a ``progress(step, total_steps, loss, lr)`` callback for
+    :func:`detbench.motion.train_motion` drawing ``train-motion [bar] step/total loss L lr R
+    elapsed ETA``; the loss shown is the mean of the last 20 steps (a single step's is noisy)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    recent: list[float] = []
+    with lazy_bar(TextColumn("[bold]train-motion"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("loss {task.fields[loss]:.4f} lr {task.fields[lr]:.1e}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()) as update:
+        def progress(step: int, total: int, loss: float, lr: float) -> None:
+            recent.append(loss)
+            del recent[:-20]
+            update(step, total, "train", loss=sum(recent) / len(recent), lr=lr)
+
+        yield progress
