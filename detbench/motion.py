@@ -60,7 +60,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     in seconds).
 
     Callbacks: ``on_plan(MotionPlan)`` once the data is read, before the first step;
-    ``progress(step, total_steps, loss, lr)`` after each step; ``on_metrics(metrics)`` once
+    ``progress(step, total_steps, loss, lr)`` after each step (and ``(0, total_steps, nan, 0.0)``
+    just before the first); ``on_metrics(metrics)`` once
     evaluated, before saving.
     """
     import time
@@ -110,6 +111,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
                            count_parameters(model), tcfg.steps, min(batch_size, len(wins))))
     on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
     t0, c0 = time.perf_counter(), time.process_time()
+    if progress:
+        progress(0, tcfg.steps, float("nan"), 0.0)
     losses = train(model, wins, tcfg, on_step=on_step)
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     # wall time depends on what else runs on the machine; CPU time of this process does not

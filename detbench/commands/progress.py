@@ -93,7 +93,8 @@ def bar_per_key(make_bar):
 def motion_bar():
     """Yields a ``progress(step, total_steps, loss, lr)`` callback for
     :func:`detbench.motion.train_motion` drawing ``train-motion [bar] step/total loss L lr R
-    elapsed ETA``; the loss shown is the mean of the last 20 steps (a single step's is noisy)."""
+    elapsed ETA``, from step 0 on; the loss shown is the mean of the last 20 steps (a single step's
+    is noisy)."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     recent: list[float] = []
@@ -101,8 +102,9 @@ def motion_bar():
                   TextColumn("loss {task.fields[loss]:.4f} lr {task.fields[lr]:.1e}"),
                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()) as update:
         def progress(step: int, total: int, loss: float, lr: float) -> None:
-            recent.append(loss)
-            del recent[:-20]
-            update(step, total, "train", loss=sum(recent) / len(recent), lr=lr)
+            if step:   # step 0: before the first step, no loss yet (shown as nan)
+                recent.append(loss)
+                del recent[:-20]
+            update(step, total, "train", loss=sum(recent) / len(recent) if recent else float("nan"), lr=lr)
 
         yield progress
