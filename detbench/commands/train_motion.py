@@ -83,8 +83,9 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
                          layers=layers, residual_head=residual_head, relative=relative, cv_anchor=cv_anchor,
                          flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
                          on_plan=say_plan, progress=progress, on_metrics=_print_table)
-    click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; wrote {r.out_dir}/model.pth "
-               "and loss.png")
+    click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; "
+               f"wrote {r.out_dir}/model.pth and loss.png")
+
 
 def _print_table(metrics: dict) -> None:
     from rich.console import Console
