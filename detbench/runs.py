@@ -12,10 +12,13 @@ Imports no torch, so a wrong detector name fails fast.
   highest epoch, or a path to a ``.pth`` (:func:`resolve_detector`; :func:`parse_epoch_name`).
 - The default run is the most recently modified run *with a checkpoint* (:func:`latest_run`): a
   run interrupted before its first epoch ended holds none and is never the default.
+- What ``detbench ls`` shows of the whole runs root (datasets, runs, caches, motion models,
+  tracking runs, trackers): :func:`listing`, data the command formats.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from detbench import paths
@@ -98,3 +101,88 @@ def run_detectors(run: str | None) -> list[str]:
     if not files:
         raise InputError(f"{path}: no epoch_<N>.pth checkpoints")
     return [f"epoch{n}" for n in files]
+
+
+# --- what ``detbench ls`` lists -------------------------------------------------------------------
+
+LISTABLE = ("datasets", "runs", "checkpoints", "caches", "motion", "tracks", "trackers")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A detection cache folder: its ``meta.json`` (None when it has none, or it is not JSON)."""
+
+    name: str
+    meta: dict | None
+    unreadable: bool = False  # a meta.json that is not JSON
+
+
+@dataclass(frozen=True)
+class TracksEntry:
+    """A tracking run ``runs/tracks/<detector>/<tracker>/`` or, with ``comparison``, one that
+    ``detbench compare`` keeps under ``runs/compare/<comparison>/tracks/``."""
+
+    detector: str
+    tracker: str
+    comparison: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One kind of thing under the runs root: ``kind`` (one of :data:`LISTABLE`, ``runs`` also
+    standing for ``checkpoints``), the folder listed (None for ``trackers``) and its entries:
+
+    - ``datasets``, ``motion``: folder names;
+    - ``runs``: ``(run name, [epoch numbers])``;
+    - ``caches``: :class:`CacheEntry`;
+    - ``tracks``: :class:`TracksEntry` (``runs/tracks`` first, then the comparisons');
+    - ``trackers``: the registered tracker names, sorted; None when the package is not importable.
+    """
+
+    kind: str
+    root: Path | None
+    entries: list | None
+
+
+def listing(what: str = "all") -> list[Listing]:
+    """What exists under the runs root, for ``what`` (``all`` or one of :data:`LISTABLE`), in
+    the order above; dot-folders (unfinished writes) are never listed (:func:`run_dirs`)."""
+    import json
+
+    if what != "all" and what not in LISTABLE:
+        raise InputError(f"ls: unknown kind {what!r} (all, {', '.join(LISTABLE)})")
+    root = paths.runs_root()
+    show = (lambda k: what in ("all", k))
+    out = []
+    if show("datasets"):
+        out.append(Listing("datasets", root / "data", [d.name for d in run_dirs(root / "data")]))
+    if show("runs") or show("checkpoints"):
+        out.append(Listing("runs", paths.train_root(),
+                           [(d.name, list(epoch_files(d))) for d in run_dirs(paths.train_root())]))
+    if show("caches"):
+        caches = []
+        for d in run_dirs(paths.detections_root()):
+            meta, bad = None, False
+            if (d / "meta.json").is_file():
+                try:
+                    meta = json.loads((d / "meta.json").read_text())
+                except json.JSONDecodeError:
+                    bad = True
+            caches.append(CacheEntry(d.name, meta, bad))
+        out.append(Listing("caches", paths.detections_root(), caches))
+    if show("motion"):
+        out.append(Listing("motion", paths.motion_root(), [d.name for d in run_dirs(paths.motion_root())]))
+    if show("tracks"):
+        tracks = [TracksEntry(det.name, trk.name) for det in run_dirs(root / "tracks") for trk in run_dirs(det)]
+        tracks += [TracksEntry(det.name, trk.name, name.name)   # detbench compare keeps its own
+                   for name in run_dirs(root / "compare") for det in run_dirs(name / "tracks")
+                   for trk in run_dirs(det)]
+        out.append(Listing("tracks", root / "tracks", tracks))
+    if show("trackers"):
+        try:
+            from trackers import TRACKERS
+            names = sorted(TRACKERS)
+        except ImportError:
+            names = None
+        out.append(Listing("trackers", None, names))
+    return out

@@ -40,62 +40,18 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     crowd regions: never a miss, and a detection on one (matching no regular box) is neither a
     TP nor an FP.
     """
-    from pathlib import Path
+    from detbench.commands.progress import bar_per_key, detect_bar
+    from detbench.detect.coco_eval import STAT_NAMES
+    from detbench.detect.eval_det import eval_det
+    from detbench.detect.options import split_list
 
-    from detbench import paths
-    from detbench.detect.api import detect
-    from detbench.detect.cache import read_meta
-    from detbench.detect.coco_eval import STAT_NAMES, evaluate_cache, markdown_table
-    from detbench.data.layout import find_dataset
-    from detbench.detect.options import resolve_device, split_list
-    from detbench.errors import InputError
-    from detbench.fileio import atomic_write_json, atomic_write_text
-    from detbench.provenance import make_meta
-
-    names = split_list(detectors)
-    if not names and not caches:
-        raise InputError("eval-det: give --detector NAME[,NAME...] or --cache DIR")
-    data_dir = find_dataset(data)
-    from detbench.detect.api import resolve_checkpoint
-
-    for name in names:  # every name checked before any work (and before torch is imported)
-        resolve_checkpoint(name, run)
-    todo = []  # (label, cache_dir)
-    from detbench.commands.progress import detect_bar
-
-    for name in names:
-        with detect_bar() as progress:
-            res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
-                         batch_size=batch_size, cameras=split_list(cameras) or None, progress=progress)
-        todo.append((name, res.cache_dir))
-    for c in caches:
-        meta = read_meta(c)
-        if meta.get("split") != split:
-            raise InputError(f"{Path(c) / 'meta.json'}: cache is of split {meta.get('split')!r}, not {split!r}")
-        todo.append((str(meta.get("detector") or Path(c).name), Path(c)))
-    labels = [t[0] for t in todo]
-    if len(set(labels)) != len(labels):
-        labels = [f"{lab}@{Path(c).name[:6]}" for lab, c in todo]
-    out_dir = Path(out) if out else paths.runs_root() / "eval_det" / f"{'_'.join(labels)[:80]}_{split}".replace("/", "-")
-    results, per = {}, {}
-    for label, (_, cache_dir) in zip(labels, todo):
-        metrics, coco = evaluate_cache(cache_dir, data_dir, split, score_thr)
-        metrics["cache"] = str(cache_dir)
-        results[label], per[label] = metrics, coco
-    doc = make_meta("eval-det", options={"split": split, "score_thr": score_thr},
-                    inputs={"data_dir": str(data_dir), "caches": {k: v["cache"] for k, v in results.items()}},
-                    detectors=results)
-    if len(results) == 1:
-        doc.update({k: v for k, v in next(iter(results.values())).items()})
-    md = f"# Detector AP: split {split}\n\n" + markdown_table(results)
-    for label, coco in per.items():
-        atomic_write_json(out_dir / "results" / f"{label}.json", coco, indent=None)
-    atomic_write_json(out_dir / "eval.json", doc)
-    atomic_write_text(out_dir / "eval.md", md)
-    if json_path:
-        atomic_write_json(json_path, doc)
-    _print_table(results, STAT_NAMES)
-    click.echo(f"wrote {out_dir / 'eval.json'}, {out_dir / 'eval.md'}")
+    with bar_per_key(detect_bar) as progress:
+        res = eval_det(data, split, detectors=split_list(detectors), caches=caches, run=run, conf=conf, nms=nms,
+                       batch_size=batch_size, device=device, cameras=split_list(cameras) or None,
+                       score_thr=score_thr, out=out, json_path=json_path, progress=progress)
+    _print_table(res.results, STAT_NAMES)
+    eval_json, eval_md = res.files
+    click.echo(f"wrote {eval_json}, {eval_md}")
 
 
 def _print_table(results: dict, stat_names) -> None:

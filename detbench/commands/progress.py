@@ -63,3 +63,48 @@ def detect_bar():
                   TextColumn("{task.fields[rate]} img/s"), TimeRemainingColumn()) as update:
         yield lambda done, total, seq, per_s: update(done, total, seq,
                                                      rate="-" if per_s is None else f"{per_s:.1f}")
+
+
+@contextmanager
+def bar_per_key(make_bar):
+    """Yields ``progress(key, *args)``: the calls for one key go to a bar of its own (``make_bar()``,
+    a context manager such as :func:`detect_bar` yielding the callback), opened at the key's first
+    call; the previous key's bar is closed then, the last one when the block exits."""
+    from contextlib import ExitStack
+
+    state: dict = {}
+
+    def progress(key, *args) -> None:
+        if state.get("key") != key or "bar" not in state:
+            if "stack" in state:
+                state["stack"].close()
+            state["stack"] = ExitStack()
+            state["bar"], state["key"] = state["stack"].enter_context(make_bar()), key
+        state["bar"](*args)
+
+    try:
+        yield progress
+    finally:
+        if "stack" in state:
+            state["stack"].close()
+
+
+@contextmanager
+def motion_bar():
+    """Yields a ``progress(step, total_steps, loss, lr)`` callback for
+    :func:`detbench.motion.train_motion` drawing ``train-motion [bar] step/total loss L lr R
+    elapsed ETA``, from step 0 on; the loss shown is the mean of the last 20 steps (a single step's
+    is noisy)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    recent: list[float] = []
+    with lazy_bar(TextColumn("[bold]train-motion"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("loss {task.fields[loss]:.4f} lr {task.fields[lr]:.1e}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()) as update:
+        def progress(step: int, total: int, loss: float, lr: float) -> None:
+            if step:   # step 0: before the first step, no loss yet (shown as nan)
+                recent.append(loss)
+                del recent[:-20]
+            update(step, total, "train", loss=sum(recent) / len(recent) if recent else float("nan"), lr=lr)
+
+        yield progress

@@ -40,69 +40,16 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
             out_dir, force):
     """Run TRACKER over every sequence of a split (from the detection cache of --detector, or from
     external --dets/--sequences files) and write <seq>.txt MOT results plus meta.json."""
-    from pathlib import Path
-
-    from rich.progress import Progress
-
-    from detbench import paths
-    from detbench.data.layout import find_dataset
-    from detbench.errors import InputError
-    from detbench.tracking.run import track_split
-    from detbench.tracking.sources import from_cache, from_external
+    from detbench.commands.progress import lazy_bar
+    from detbench.tracking.track import track
     from trackers.base import parse_option_strings
 
-    from detbench.devices import check_device
-
     options = parse_option_strings(tracker_opts)
-    check_device(device)
-    if dets_dir or seq_dir:
-        if not (dets_dir and seq_dir):
-            raise InputError("--dets and --sequences go together (detections + sequence info)")
-        if detector:
-            raise InputError("give either --detector or --dets/--sequences, not both")
-        jobs_list = from_external(dets_dir, seq_dir)
-        out = Path(out_dir) if out_dir else paths.tracks_dir(Path(dets_dir).resolve().name, tracker)
-        extra = {"dets_dir": str(dets_dir), "sequences_dir": str(seq_dir)}
-    else:
-        if not detector:
-            raise InputError("give --detector (detection cache) or --dets with --sequences")
-        data = Path(data_dir) if data_dir else find_dataset()
-        from detbench.detect.api import ensure_detections
-
-        cache_dir = ensure_detections(detector, data, split, run=run_name, device=device)
-        jobs_list = from_cache(cache_dir, data, split)
-        out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
-        extra = {"detector": detector, "run": run_name, "cache_dir": str(cache_dir), "data_dir": str(data),
-                 "split": split}
-    from detbench.fileio import ensure_writable
-
-    ensure_writable(out, "tracking results")
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"tracking ({tracker})", total=len(jobs_list))
-        meta = track_split(jobs_list, tracker, out, options, n_jobs=jobs, extra_meta=extra, force=force,
-                           progress=lambda _: bar.advance(task))
-    rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
-    how = "reused (same inputs)" if meta.get("reused") else "wrote"
-    click.echo(f"{how} {len(meta['sequences'])} sequences, {rows} track boxes -> {out}")
-    if rows == 0:
-        hint = _why_no_tracks(jobs_list, meta.get("params") or {}, tracker, detector)
-        if hint:
-            click.echo(f"warning: {hint}", err=True)
-
-
-def _why_no_tracks(jobs_list, params: dict, tracker: str, detector) -> str | None:
-    """No track box at all: count the detections under each score threshold of the tracker."""
-    import numpy as np
-
-    scores = np.concatenate([d[:, 4] for j in jobs_list for d in j.load_detections()] or [np.zeros(0)])
-    if not len(scores):
-        return "the detections are empty: there was nothing to track"
-    skip = ("match", "iou", "proximity", "appearance")
-    thresholds = {k: v for k, v in params.items() if isinstance(v, float) and not isinstance(v, bool)
-                  and ("thresh" in k or k in ("min_score", "min_conf")) and not any(s in k for s in skip)}
-    below = ", ".join(f"{int((scores < v).sum())} under {k}={v:g}" for k, v in sorted(thresholds.items(),
-                                                                                   key=lambda kv: -kv[1]))
-    tune = f"detbench tune --tracker {tracker}" + (f" --detector {detector}" if detector else "")
-    return (f"0 track boxes from {len(scores)} detections scoring at most {scores.max():.3g}"
-            + (f" ({below})" if below else "") + f": the tracker's score thresholds sit above this "
-            f"detector's scores; lower them with --tracker-opt KEY=VALUE or run `{tune}`")
+    with lazy_bar(transient=True) as bar:
+        r = track(tracker, options, detector=detector, run=run_name, data_dir=data_dir, split=split,
+                  dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, jobs=jobs, device=device, force=force,
+                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"))
+    how = "reused (same inputs)" if r.reused else "wrote"
+    click.echo(f"{how} {len(r.meta['sequences'])} sequences, {r.rows} track boxes -> {r.out_dir}")
+    if r.hint:
+        click.echo(f"warning: {r.hint}", err=True)

@@ -7,9 +7,8 @@ network exactly.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
+
 
 def _defaults():
     """The library's defaults, so the CLI and :class:`TrainConfig` never disagree."""
@@ -69,76 +68,23 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     history); report next-box IoU of TrackSSM, constant velocity and the last box on the val split
     and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
-    import time
+    from detbench.commands.progress import motion_bar
+    from detbench.motion import train_motion
 
-    import torch
+    def say_plan(p) -> None:
+        click.echo(f"train: {p.train_windows} windows from {p.train_sequences} sequences; "
+                   f"val: {p.val_windows} windows; model {p.parameters:,} "
+                   f"parameters; {p.steps} steps of {p.batch}")
 
-    from detbench import paths
-    from detbench.data.layout import PreparedDataset, find_dataset
-    from detbench.errors import InputError
-    from detbench.provenance import make_meta
-    from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import data_hash, dataset_windows, split_sequences, subset
-    from trackers.trackssm.model import ModelConfig, build_model, count_parameters
-    from trackers.trackssm.progress import loss_curve_png, training_progress
-    from trackers.trackssm.train import TrainConfig, evaluate, train
-
-    if steps is not None and epochs is not None:
-        raise InputError("--steps and --epochs: give one of them, not both")
-    data_dir = find_dataset(data, require_sequences=True)
-    from detbench.devices import check_device
-
-    check_device(device)
-    if d_model % 4:
-        raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
-    train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
-    val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
-    cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
-                      relative=relative, flow_input=flow_input, cv_anchor=cv_anchor)
-    wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
-                           source=str(PreparedDataset(data_dir).gt_dir("train")))
-    if max_windows is not None and max_windows < len(wins):
-        wins = subset(wins, max_windows, seed)
-    val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set") if val_seqs else None
-    extras = []
-    for extra in eval_data:  # read before training: a bad folder fails in seconds, not after it
-        seqs = split_sequences(Path(extra), "val")
-        extras.append((extra, dataset_windows(seqs, cfg.history, frame_rate, "eval set", source=extra)))
-    if epochs is not None:
-        steps = epochs * max(1, len(wins) // min(batch_size, len(wins)))
-    tcfg = TrainConfig(steps=steps or TrainConfig().steps, batch_size=batch_size, lr=lr,
-                       warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip=grad_clip, flip=flip,
-                       l1_weight=l1_weight, giou_weight=giou_weight, seed=seed, device=device)
-    model = build_model(cfg, seed=seed)
-    click.echo(f"train: {len(wins)} windows from {len(train_seqs)} sequences; "
-               f"val: {len(val) if val is not None else 0} windows; model {count_parameters(model):,} "
-               f"parameters; {tcfg.steps} steps of {min(batch_size, len(wins))}")
-    t0, c0 = time.perf_counter(), time.process_time()
-    with training_progress(tcfg.steps) as on_step:
-        losses = train(model, wins, tcfg, on_step=on_step)
-    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    # wall time depends on what else runs on the machine; CPU time of this process does not
-    metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": torch.get_num_threads(),
-               "train_windows": len(wins),
-               "final_loss": sum(losses[-20:]) / len(losses[-20:])}
-    if val is not None:
-        metrics["val"] = evaluate(model, val, device=device)
-    for extra, ewins in extras:
-        metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
-    _print_table(metrics)
-    out = paths.motion_root() / (name or data_dir.name)
-    options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
-               "max_windows": max_windows, "model": cfg.to_dict()}
-    hashes = {"train": data_hash(train_seqs), "val": data_hash(val_seqs) if val_seqs else None,
-              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val")) for e in eval_data}}
-    meta = make_meta("train-motion", options=options, inputs=hashes)
-    meta["metrics"] = metrics
-    checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
-                                       "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,
-                                       "loss": losses},
-                    meta, extra_files={"loss.png": loss_curve_png(losses, tcfg)})
-    click.echo(f"trained in {train_s:.0f} s wall, {train_cpu:.0f} s CPU; wrote {out}/model.pth and loss.png")
+    with motion_bar() as progress:
+        r = train_motion(data, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
+                         weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
+                         giou_weight=giou_weight, frame_rate=frame_rate, device=device, seed=seed, d_model=d_model,
+                         layers=layers, residual_head=residual_head, relative=relative, cv_anchor=cv_anchor,
+                         flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
+                         on_plan=say_plan, progress=progress, on_metrics=_print_table)
+    click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; "
+               f"wrote {r.out_dir}/model.pth and loss.png")
 
 
 def _print_table(metrics: dict) -> None:

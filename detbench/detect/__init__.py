@@ -5,6 +5,7 @@
 - :mod:`cache`: the detection cache (key, atomic write, integrity check, read).
 - :mod:`api`: :func:`api.ensure_detections` (compute when missing, reuse when present).
 - :mod:`coco_eval`: pycocotools AP, per-class AP, precision/recall at a score threshold.
+- :mod:`eval_det`: :func:`eval_det.eval_det`, several caches scored side by side (``detbench eval-det``).
 - :mod:`export`: MOTChallenge det files and COCO results.
 - :mod:`render`: drawing detections over images.
 """

@@ -2,6 +2,7 @@
 
 Frames without an image on disk are drawn on a grey canvas of the sequence's size, so a
 sequence can always be looked at (the real fixture ships images for only two keyframes).
+:func:`show_tracks` is ``detbench show-tracks``: it finds the results, the sequence and its images.
 """
 from __future__ import annotations
 
@@ -91,3 +92,35 @@ def _load(image: str | None, image_root: Path | None, info: mot.SeqInfo) -> np.n
         if img is not None:
             return img
     return np.full((info.height, info.width, 3), 60, dtype=np.uint8)
+
+
+def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: str | Path | None = None,
+                detector: str | None = None, tracker: str | None = None, out: str | Path | None = None,
+                scale: float = 0.5, max_frames: int | None = None) -> dict:
+    """Render sequence ``seq`` of ``split`` of the prepared dataset ``data_dir`` with the tracks of
+    ``tracks_dir`` (``<seq>.txt``; default: ``runs/tracks/<detector>/<tracker>/``, both needed then),
+    images from the dataset's ``dataroot``, into ``out`` (default ``<tracks_dir>/render/<seq>/``).
+
+    Returns :func:`render_tracks`'s dict plus ``"out_dir"``; InputError before drawing anything
+    when the results file or the sequence is missing.
+    """
+    from detbench import paths
+    from detbench.errors import InputError
+
+    if tracks_dir is None:
+        if not (detector and tracker):
+            raise InputError("give --tracks DIR, or --detector and --tracker")
+        tracks_dir = paths.tracks_dir(detector, tracker)
+    tracks_dir, data_dir = Path(tracks_dir), Path(data_dir)
+    results = tracks_dir / f"{seq}.txt"
+    if not results.is_file():
+        raise InputError(f"{results}: no tracking results for sequence {seq!r}")
+    data = layout.PreparedDataset(data_dir)
+    seq_dir = data.seq_dir(split, seq)
+    if not seq_dir.is_dir():
+        raise InputError(f"{seq_dir}: sequence not found in split {split!r}")
+    meta = data.meta if data.exists() else {}
+    image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
+    out_dir = Path(out) if out else tracks_dir / "render" / seq
+    r = render_tracks(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)
+    return {**r, "out_dir": out_dir}

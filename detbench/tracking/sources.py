@@ -117,3 +117,50 @@ def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[
         raise InputError(f"{meta_path}: no sequences in split {split!r}")
     roots = [Path(meta["dataroot"])] if meta.get("dataroot") else []
     return _jobs(data.gt_dir(split), names, roots, "cache", Path(cache_dir))
+
+
+@dataclass(frozen=True)
+class TrackSource:
+    """Where ``detbench track`` reads from and writes to: the jobs, the output folder and what
+    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)."""
+
+    jobs: list[SequenceJob]
+    out_dir: Path
+    extra_meta: dict
+
+
+def select_source(tracker: str, detector: str | None = None, run: str | None = None,
+                  data_dir: str | Path | None = None, split: str = "val", dets_dir: str | Path | None = None,
+                  seq_dir: str | Path | None = None, out_dir: str | Path | None = None,
+                  device: str = "cpu") -> TrackSource:
+    """The sequences and detections of a tracking run, one of:
+
+    - ``detector`` (a checkpoint name of ``run``, or a ``.pth``): its detection cache on ``split``
+      of the prepared dataset ``data_dir`` (default: the only one under ``runs/data``), computed on
+      ``device`` when missing; output by default ``runs/tracks/<detector's stem>/<tracker>/``;
+    - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
+      sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
+
+    InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``.
+    """
+    from detbench import paths
+
+    if dets_dir or seq_dir:
+        if not (dets_dir and seq_dir):
+            raise InputError("--dets and --sequences go together (detections + sequence info)")
+        if detector:
+            raise InputError("give either --detector or --dets/--sequences, not both")
+        jobs = from_external(dets_dir, seq_dir)
+        out = Path(out_dir) if out_dir else paths.tracks_dir(Path(dets_dir).resolve().name, tracker)
+        return TrackSource(jobs, out, {"dets_dir": str(dets_dir), "sequences_dir": str(seq_dir)})
+    if not detector:
+        raise InputError("give --detector (detection cache) or --dets with --sequences")
+    from detbench.data.layout import find_dataset
+    from detbench.detect.api import ensure_detections
+
+    data = Path(data_dir) if data_dir else find_dataset()
+    cache_dir = ensure_detections(detector, data, split, run=run, device=device)
+    jobs = from_cache(cache_dir, data, split)
+    out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
+    return TrackSource(jobs, out, {"detector": detector, "run": run, "cache_dir": str(cache_dir),
+                                   "data_dir": str(data), "split": split})

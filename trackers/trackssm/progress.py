@@ -1,31 +1,9 @@
-"""What ``train-motion`` shows while it trains and leaves behind: a progress bar with loss and
-ETA, and the loss curve as a PNG (bytes, written by the caller next to ``model.pth``)."""
+"""What ``train-motion`` leaves behind besides the model: the loss curve as a PNG (bytes,
+written by :func:`detbench.motion.train_motion` next to ``model.pth``). The progress bar is the
+command's (:func:`detbench.commands.progress.motion_bar`)."""
 from __future__ import annotations
 
-import contextlib
 import io
-from typing import Callable, Iterator
-
-
-@contextlib.contextmanager
-def training_progress(total_steps: int) -> Iterator[Callable[[int, float, float], None]]:
-    """A rich progress bar over ``total_steps``; yields ``on_step(step, loss, lr)``. The loss
-    shown is the mean of the last 20 steps (a single step's loss is noisy)."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-
-    recent: list[float] = []
-    with Progress(TextColumn("[bold]train-motion"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("loss {task.fields[loss]:.4f} lr {task.fields[lr]:.1e}"),
-                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()) as prog:
-        task = prog.add_task("train", total=total_steps, loss=float("nan"), lr=0.0)
-
-        def on_step(step: int, loss: float, lr: float) -> None:
-            recent.append(loss)
-            del recent[:-20]
-            prog.update(task, completed=step, loss=sum(recent) / len(recent), lr=lr)
-
-        yield on_step
 
 
 def smooth(values: list[float], window: int) -> list[float]:

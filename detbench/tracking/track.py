@@ -1,0 +1,78 @@
+"""``track``: one tracking run from its source to ``<out>/<seq>.txt`` (what ``detbench track`` runs).
+
+The source and default output folder are :func:`detbench.tracking.sources.select_source`'s, the
+run is :func:`detbench.tracking.run.track_split`'s; when not one track box came out,
+:func:`no_tracks_hint` says whether the tracker's score thresholds are the reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass
+class TrackResult:
+    out_dir: Path
+    meta: dict             # the run's meta.json (``"reused": True`` when the folder already held it)
+    rows: int              # track boxes written, all sequences
+    hint: str | None       # with rows == 0: why, when the detections tell (:func:`no_tracks_hint`)
+
+    @property
+    def reused(self) -> bool:
+        return bool(self.meta.get("reused"))
+
+
+def track(tracker: str, options: dict | None = None, detector: str | None = None, run: str | None = None,
+          data_dir: str | Path | None = None, split: str = "val", dets_dir: str | Path | None = None,
+          seq_dir: str | Path | None = None, out_dir: str | Path | None = None, jobs: int = 1,
+          device: str = "cpu", force: bool = False,
+          progress: Callable[[int, int], None] | None = None) -> TrackResult:
+    """Run ``tracker`` (with parameter overrides ``options``) over the sequences of the source
+    :func:`~detbench.tracking.sources.select_source` picks from ``detector`` / ``run`` /
+    ``data_dir`` / ``split`` or ``dets_dir`` / ``seq_dir``, into ``out_dir`` (default: that
+    function's); ``jobs`` worker processes (results do not depend on it); ``force``: recompute
+    even when the output holds the same inputs. ``device`` (checked first) computes missing
+    detections. The output folder is checked writable before tracking.
+    ``progress(done, total)``: sequences tracked, called with 0 before the first.
+    """
+    from detbench.devices import check_device
+    from detbench.fileio import ensure_writable
+    from detbench.tracking.run import track_split
+    from detbench.tracking.sources import select_source
+
+    check_device(device)
+    source = select_source(tracker, detector=detector, run=run, data_dir=data_dir, split=split,
+                           dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, device=device)
+    ensure_writable(source.out_dir, "tracking results")
+    total, done = len(source.jobs), [0]
+
+    def one_done(_name: str) -> None:
+        done[0] += 1
+        progress(done[0], total)
+
+    if progress:
+        progress(0, total)
+    meta = track_split(source.jobs, tracker, source.out_dir, options, n_jobs=jobs, extra_meta=source.extra_meta,
+                       force=force, progress=one_done if progress else None)
+    rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
+    hint = no_tracks_hint(source.jobs, meta.get("params") or {}, tracker, detector) if rows == 0 else None
+    return TrackResult(source.out_dir, meta, rows, hint)
+
+
+def no_tracks_hint(jobs, params: dict, tracker: str, detector: str | None) -> str | None:
+    """No track box at all: count the detections under each score threshold of the tracker."""
+    import numpy as np
+
+    scores = np.concatenate([d[:, 4] for j in jobs for d in j.load_detections()] or [np.zeros(0)])
+    if not len(scores):
+        return "the detections are empty: there was nothing to track"
+    skip = ("match", "iou", "proximity", "appearance")
+    thresholds = {k: v for k, v in params.items() if isinstance(v, float) and not isinstance(v, bool)
+                  and ("thresh" in k or k in ("min_score", "min_conf")) and not any(s in k for s in skip)}
+    below = ", ".join(f"{int((scores < v).sum())} under {k}={v:g}" for k, v in sorted(thresholds.items(),
+                                                                                   key=lambda kv: -kv[1]))
+    tune = f"detbench tune --tracker {tracker}" + (f" --detector {detector}" if detector else "")
+    return (f"0 track boxes from {len(scores)} detections scoring at most {scores.max():.3g}"
+            + (f" ({below})" if below else "") + f": the tracker's score thresholds sit above this "
+            f"detector's scores; lower them with --tracker-opt KEY=VALUE or run `{tune}`")
