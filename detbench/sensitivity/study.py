@@ -73,11 +73,10 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     if not trackers:
         raise InputError("--trackers: no tracker named")
     options, extra, notes = tracker_options(trackers, tracker_overrides, cleanup)
-    from detbench.tracking.run import resolve_params
+    from trackers import tracker_spec
 
     trackers = series_names(trackers, cleanup)
-    for t in trackers:  # an unknown option is an InputError before any work
-        resolve_params(base_tracker(t), options[t])
+    specs = {t: tracker_spec(base_tracker(t), options[t]) for t in trackers}  # bad option: InputError before any work
     points = ax.study_points(base, axes, grids, grid2d)
     seeds_of = {p.key: ([seeds[0]] if p.key == "perfect" else seeds) for p in points}  # perfect: no randomness
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
@@ -98,8 +97,7 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     by = {(r["point"], r["tracker"]): r for r in results}
     for t in trackers:
         r = by[("perfect", t)]
-        rules = zero_point.init_rules(base_tracker(t), resolve_params(base_tracker(t), options[t]),
-                                      split.sequences[0].frame_rate)
+        rules = zero_point.init_rules(base_tracker(t), specs[t].resolved, split.sequences[0].frame_rate)
         pred = {}
         for g in gt_tables:
             for k, v in zero_point.predict(g, rules).items():
