@@ -49,6 +49,7 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
               base_options: dict | None = None, progress=None) -> dict:
     """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best."""
     from detbench.compare.pipeline import evaluate_cached
+    from detbench.evaluate import metric_specs
     from detbench.fileio import sha256_json
     from detbench.tracking.run import track_split
 
@@ -59,8 +60,7 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
         out = work_dir / sha256_json(options)[:12]
         track_split(jobs, tracker, out, options)
         overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
-        rows.append({"options": options, "HOTA": overall["HOTA"], "IDSW": overall["IDSW"],
-                     "MOTA": overall["MOTA"], "IDF1": overall["IDF1"]})
+        rows.append({"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}})
         if progress:
             progress(options, overall)
     best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))

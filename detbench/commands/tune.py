@@ -33,8 +33,11 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     check_device(device)
     from detbench.tune import tune
 
+    from detbench.evaluate import metric_specs
+
     def show(options, overall):
-        click.echo(f"  {options}: HOTA {100 * overall['HOTA']:.2f}  IDSW {overall['IDSW']}  MOTA {100 * overall['MOTA']:.2f}")
+        click.echo(f"  {options}: " + "  ".join(f"{m} {metric_specs.spec(m).display(overall[m])}"
+                                                for m in metric_specs.shown("tune_progress")))
 
     from trackers.base import parse_option_strings
 

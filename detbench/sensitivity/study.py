@@ -16,11 +16,10 @@ import numpy as np
 
 from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
+from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
 from detbench.sensitivity.run import base_tracker, generate, load_split, run_units, series_names, tracker_options
-
-CLASS_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDSW", "IDF1")
 
 
 def _mean_measures(ms: list[dict]) -> dict:
@@ -46,7 +45,7 @@ def aggregate(unit_results: dict, point: str, tracker: str, seeds: list[int], n_
     cells, scenes, _ = bands.cell_counts({s: r["per_sequence_counts"] for s, r in per.items()})
     classes = sorted({c for r in per.values() for c in r["per_class"]})
     per_class = {c: {m: float(np.mean([r["per_class"][c][m] for r in per.values() if c in r["per_class"]]))
-                     for m in CLASS_METRICS} for c in classes}
+                     for m in metric_specs.shown("sensitivity_class")} for c in classes}
     return {"point": point, "tracker": tracker, "metrics": bands.scene_seed_bands(cells, n_resamples),
             "per_seed": {str(s): r["overall"] for s, r in per.items()}, "per_class": per_class,
             "n_scenes": len(scenes)}
