@@ -55,9 +55,11 @@ def _first(c: np.ndarray) -> np.ndarray:
 
 
 def _mota(c: np.ndarray) -> np.ndarray:
-    # TrackEval's (trackeval/metrics/clear.py): MOTA = (TP - FP - IDSW) / max(1, GT), GT = TP + FN
-    # (TP counts every match, switches included), written 1 - (FN + FP + IDSW) / GT when GT > 0;
-    # with no GT it is -(FP + IDSW) (0 when nothing was output either), as TrackEval reports it
+    # TrackEval's combination of counts (trackeval/metrics/clear.py, _compute_final_fields):
+    # MOTA = (TP - FP - IDSW) / max(1, GT), GT = TP + FN (TP counts every match, switches
+    # included), written 1 - (FN + FP + IDSW) / GT when GT > 0; with no GT, -(FP + IDSW). (Its
+    # eval_sequence returns MOTA 0 for one sequence without GT before computing anything; summed
+    # counts are a combination, so the combined rule applies.)
     tp, fn, fp, idsw = (c[:, i] for i in range(4))
     gt = tp + fn
     return np.where(gt > 0, 1.0 - _safe_div(fn + fp + idsw, gt), -(fp + idsw))
