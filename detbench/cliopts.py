@@ -15,10 +15,12 @@ class TrackerHelpOption(click.Option):
     descriptions (:func:`trackers.tracker_help`), built only when help is shown (so a command
     does not import every tracker to start)."""
 
-    def get_help_record(self, ctx):
-        if not getattr(self, "_registry_help", False):
-            from trackers import tracker_help
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._own_help = self.help
 
-            self.help = " ".join(filter(None, [self.help, tracker_help()]))
-            self._registry_help = True
+    def get_help_record(self, ctx):
+        from trackers import tracker_help
+
+        self.help = " ".join(filter(None, [self._own_help, tracker_help()]))  # the registry as it is now
         return super().get_help_record(ctx)
