@@ -1,27 +1,26 @@
-"""Repeatable ``KEY=VALUE`` command-line options (``--set``, ``--tracker-opt``)."""
+"""Command-line option helpers for detbench/commands: repeatable ``KEY=VALUE`` options
+(``--set``, ``--tracker-opt``; parsed by :mod:`detbench.options`, which library code uses) and the
+``--tracker`` / ``--trackers`` options, whose help lists the registered trackers."""
 from __future__ import annotations
 
-from detbench.errors import InputError
+import click
+
+from detbench.options import parse_key_values, parse_tracker_options
+
+__all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption"]
 
 
-def parse_key_values(pairs: list[str] | tuple[str, ...], flag: str) -> dict[str, str]:
-    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; a pair without ``=`` is an InputError naming ``flag``."""
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise InputError(f"{flag} {pair!r}: expected KEY=VALUE")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+class TrackerHelpOption(click.Option):
+    """An option whose help is its ``help`` followed by the tracker registry's names and one-line
+    descriptions (:func:`trackers.tracker_help`), built only when help is shown (so a command
+    does not import every tracker to start)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._own_help = self.help
 
-def parse_tracker_options(items: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, dict[str, str]]:
-    """``["botsort:track_buffer_s=3"]`` -> ``{"botsort": {"track_buffer_s": "3"}}``; an item without
-    ``:`` or ``=`` is an InputError naming ``flag``."""
-    out: dict[str, dict[str, str]] = {}
-    for item in items:
-        if ":" not in item or "=" not in item:
-            raise InputError(f"{flag} {item!r}: expected TRACKER:KEY=VALUE")
-        tracker, pair = item.split(":", 1)
-        out.setdefault(tracker.strip(), {}).update(parse_key_values([pair], flag))
-    return out
+    def get_help_record(self, ctx):
+        from trackers import tracker_help
+
+        self.help = " ".join(filter(None, [self._own_help, tracker_help()]))  # the registry as it is now
+        return super().get_help_record(ctx)

@@ -4,7 +4,8 @@ detection clean-up.
 Every tracker gets the same care: a grid of the same size, 3 x 3 x 3 x 3 = 81 points (3 values
 of each of 2 of the tracker's thresholds, of the lost-track buffer in seconds, and of the
 clean-up's class-agnostic NMS IoU ``nms_iou``, :mod:`trackers.cleanup`, the same values for every
-tracker), the same objective (HOTA, ties broken by fewer ID
+tracker; each tracker's ``Params.GRID`` declares its part, see :data:`trackers.base.BUFFER_GRID_S`
+and :func:`tracker_grid`), the same objective (HOTA, ties broken by fewer ID
 switches), on a split that is never the reporting split. The choice is stored per (tracker,
 detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tunings`);
 ``detbench compare --tuned`` uses, for each pair, the setting tuned for that pair.
@@ -19,34 +20,27 @@ from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file
 
-BUFFER_VALUES_S = [1.0, 2.0, 3.0]
-# each tracker's lost-track buffer option (trackers/*.py Params), in seconds
-BUFFER_OPTION = {"botsort": "track_buffer_s", "bytetrack": "track_buffer_s", "ocsort": "max_age_s",
-                 "iou": "max_age_s", "trackssm": "track_buffer_s", "trackssm-gated": "track_buffer_s"}
-# tracker -> {option: values}; with the buffer and the clean-up: 3 x 3 x 3 x 3 = 81 combinations each
-GRIDS: dict[str, dict[str, list]] = {
-    # detection-score thresholds reach down to 0.15 for weak detectors (a minutes-trained CPU model
-    # scores its true positives around 0.05-0.25); the new-track threshold moves with them, since
-    # above the scores it would block every track
-    "botsort": {"track_high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
-    "bytetrack": {"track_thresh": [0.15, 0.3, 0.45], "match_thresh": [0.7, 0.8, 0.9]},
-    "ocsort": {"det_thresh": [0.15, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
-    "iou": {"min_score": [0.1, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5]},
-    "trackssm": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
-    "trackssm-gated": {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6]},
-}
-# the detection clean-up searched with every tracker (trackers.cleanup): off, and NMS at two IoUs
-CLEANUP_GRID: dict[str, list] = {"nms_iou": [1.0, 0.7, 0.5]}
-for _name, _option in BUFFER_OPTION.items():
-    GRIDS[_name][_option] = list(BUFFER_VALUES_S)
-    GRIDS[_name].update({k: list(v) for k, v in CLEANUP_GRID.items()})
-GRID_POINTS = 81  # every tracker's grid has this many points (tests/test_tune.py checks it)
+
+def tracker_grid(tracker: str) -> dict[str, list]:
+    """``tracker``'s tuning grid: its ``Params.GRID`` and the clean-up's (:func:`trackers.tune_grid`);
+    InputError when it has none."""
+    from trackers import TRACKERS, tracker_class, tune_grid
+
+    grid = tune_grid(tracker_class(tracker)) if tracker in TRACKERS else None
+    if not grid:
+        raise InputError(f"no tuning grid for tracker {tracker!r}; grids exist for {', '.join(tunable_trackers())}")
+    return grid
+
+
+def tunable_trackers() -> list[str]:
+    """The registered trackers that declare a tuning grid, sorted."""
+    from trackers import TRACKERS, tracker_class, tune_grid
+
+    return sorted(n for n in TRACKERS if tune_grid(tracker_class(n)))
 
 
 def grid_points(tracker: str, grid: dict[str, list] | None = None) -> list[dict]:
-    grid = grid or GRIDS.get(tracker)
-    if not grid:
-        raise InputError(f"no tuning grid for tracker {tracker!r}; grids exist for {', '.join(sorted(GRIDS))}")
+    grid = grid or tracker_grid(tracker)
     keys = sorted(grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
@@ -55,21 +49,22 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
               base_options: dict | None = None, progress=None) -> dict:
     """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best."""
     from detbench.compare.pipeline import evaluate_cached
+    from detbench.evaluate import metric_specs
     from detbench.fileio import sha256_json
     from detbench.tracking.run import track_split
 
+    grid = grid or tracker_grid(tracker)
     rows = []
     for point in grid_points(tracker, grid):
         options = {**(base_options or {}), **point}
         out = work_dir / sha256_json(options)[:12]
         track_split(jobs, tracker, out, options)
         overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
-        rows.append({"options": options, "HOTA": overall["HOTA"], "IDSW": overall["IDSW"],
-                     "MOTA": overall["MOTA"], "IDF1": overall["IDF1"]})
+        rows.append({"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}})
         if progress:
             progress(options, overall)
     best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
-    return {"tracker": tracker, "objective": tunings.OBJECTIVE, "grid": grid or GRIDS[tracker],
+    return {"tracker": tracker, "objective": tunings.OBJECTIVE, "grid": grid,
             "rows": rows, "best": best}
 
 
@@ -81,8 +76,7 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
     ``command`` (the ``detbench tune`` command that writes it). ``detections``: the detector's
     :func:`detbench.detect.api.detection_key` on ``split``, when the caller has it already."""
     data_dir = Path(data_dir)
-    grid = grid or GRIDS.get(tracker)
-    grid_points(tracker, grid)  # no grid: InputError
+    grid = grid or tracker_grid(tracker)  # no grid: InputError
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
     if not gt_dir.is_dir():
         raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")

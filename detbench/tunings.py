@@ -39,15 +39,17 @@ def tune_root(tracker: str) -> Path:
 def fixed_params(tracker: str, base_options: dict | None, grid: dict) -> tuple[dict, dict]:
     """(the tracker's parameters outside the grid, with file options left out, {label: sha256} of
     the files the tracker reads). A fixed option the grid searches is an InputError."""
-    from detbench.tracking.run import resolve_params, tracker_files
+    from detbench.tracking.run import tracker_files
+    from trackers import tracker_spec
 
     searched = sorted(set(base_options or {}) & set(grid))
     if searched:
         raise InputError(f"tracker {tracker!r}: option(s) {', '.join(searched)} are searched by the tuning grid "
                          f"and cannot be fixed")
-    files = tracker_files(tracker, base_options)
+    spec = tracker_spec(tracker, base_options)
+    files = tracker_files(spec)
     by_file = {label.split("/")[0] for label in files}
-    params = {k: v for k, v in resolve_params(tracker, base_options).items() if k not in grid and k not in by_file}
+    params = {k: v for k, v in spec.resolved.items() if k not in grid and k not in by_file}
     return params, files
 
 

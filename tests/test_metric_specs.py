@@ -69,3 +69,27 @@ def test_a_metric_added_to_the_spec_is_summed_tabled_and_bootstrapped(tmp_path, 
     assert "| AssA | FP | FN | MT | ML | Rcl |" in md and f"| {100 * o['Rcl']:.2f} |" in md
     assert "| iou | Rcl |" in md
     assert report.csv_text(result).splitlines()[0].split(",")[3:14][-1] == "Rcl"
+
+
+def test_mota_with_no_ground_truth_is_trackevals_in_compare_and_sensitivity():
+    """TrackEval (metrics/clear.py) combines summed counts as MOTA = (TP - FP - IDSW) / max(1, GT):
+    with no GT, -(FP + IDSW). compare's bootstrap rule and sensitivity's bands, which recompute
+    MOTA from summed counts, are that one rule (they gave 1.0 and 0)."""
+    from trackeval.metrics import CLEAR
+
+    from detbench.sensitivity import bands
+
+    ids = [np.zeros(0, int), np.zeros(0, int)]
+    data = {"num_timesteps": 2, "num_gt_dets": 0, "num_tracker_dets": 3, "num_gt_ids": 0, "num_tracker_ids": 2,
+            "gt_ids": ids, "tracker_ids": [np.array([0, 1]), np.array([0])], "similarity_scores": [np.zeros((0, 2)),
+                                                                                                  np.zeros((0, 1))]}
+    clear = CLEAR({"PRINT_CONFIG": False})
+    # counts summed over sequences, as a resample sums them: TrackEval's combination of them
+    trackeval_mota = clear.combine_sequences({"s": clear.eval_sequence(data)})["MOTA"]
+    assert trackeval_mota == -3.0
+    _, rule, _ = metric_specs.bootstrap_rules()["MOTA"]          # counts TP, FN, FP, IDSW
+    assert rule(np.array([[0.0, 0.0, 3.0, 0.0]]))[0] == trackeval_mota
+    cell = np.zeros((1, 1, len(bands.FIELDS)))
+    cell[0, 0, bands.FIELDS.index("FP")] = 3
+    assert bands.scene_seed_bands(cell, n_resamples=10)["MOTA"]["value"] == trackeval_mota
+    assert rule(np.array([[8.0, 2.0, 1.0, 2.0]]))[0] == 1 - (2 + 1 + 2) / 10   # with GT: unchanged

@@ -76,10 +76,11 @@ def test_tune_unknown_tracker_grid(data_dir):
 def test_every_grid_names_real_options_of_its_tracker():
     from dataclasses import fields
 
-    from detbench.tune import GRIDS
+    from detbench.tune import tracker_grid, tunable_trackers
     from trackers import TRACKERS, tracker_class
 
-    assert set(GRIDS) == set(TRACKERS)  # every registered tracker gets the same care
+    assert set(tunable_trackers()) == set(TRACKERS)  # every registered tracker gets the same care
+    GRIDS = {name: tracker_grid(name) for name in TRACKERS}   # each from its tracker's Params.GRID
     from trackers.cleanup import CLEANUP_KEYS
 
     for name, grid in GRIDS.items():
@@ -92,13 +93,13 @@ def test_every_grid_names_real_options_of_its_tracker():
 def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
     from dataclasses import fields
 
-    from detbench.tune import BUFFER_OPTION, GRIDS, grid_points
-    from trackers import tracker_class
+    from detbench.tune import grid_points, tracker_grid
+    from trackers import TRACKERS, tracker_class
 
+    GRIDS = {name: tracker_grid(name) for name in TRACKERS}
     assert {name: len(grid_points(name)) for name in GRIDS} == {name: 81 for name in GRIDS}
-    assert set(BUFFER_OPTION) == set(GRIDS)
     for name, grid in GRIDS.items():
-        option = BUFFER_OPTION[name]
+        option = tracker_class(name).Params.BUFFER_OPTION
         field = {f.name: f for f in fields(tracker_class(name).Params)}[option]
         assert option.endswith("_s") and isinstance(field.default, float)   # a lifetime in seconds
         assert grid[option] == [1.0, 2.0, 3.0]

@@ -31,7 +31,7 @@ def world(tmp_path, monkeypatch):
     seeded random-weight nano checkpoints epoch_1, epoch_2; the IoU tracker's grid made small."""
     from test_detect import make_dataset, nano_model
 
-    from detbench import paths, tune
+    from detbench import paths
     from detbench.train import checkpoint as ckpt_mod
 
     data = make_dataset(tmp_path, seqs=VAL, frames=4)
@@ -48,7 +48,11 @@ def world(tmp_path, monkeypatch):
     run_dir.mkdir(parents=True)
     for epoch in (1, 2):
         save_detector(run_dir / f"epoch_{epoch}.pth", nano_model(seed=epoch), epoch)
-    monkeypatch.setitem(tune.GRIDS, "iou", dict(SMALL_GRID))
+    from trackers.cleanup import CleanupParams
+    from trackers.iou import IouParams
+
+    monkeypatch.setattr(IouParams, "GRID", dict(SMALL_GRID))   # the grid sits with the tracker's Params
+    monkeypatch.setattr(CleanupParams, "GRID", {})              # and the clean-up's is added to it
     return data, tmp_path / "results"
 
 

@@ -1,14 +1,23 @@
-"""Tracker registry: one plain dict, name -> tracker class (imported lazily).
+"""Tracker registry: one plain dict, name -> tracker class (imported lazily), and the
+:class:`TrackerSpec` a name resolves to.
 
-``make_tracker(name, options, frame_rate)`` builds one; unknown names or options raise
-:class:`detbench.errors.InputError` listing the valid ones. Every tracker follows
+A tracker name is resolved once, by :func:`tracker_spec` (``name`` + ``options`` -> the class,
+its parameters, the clean-up's, the files it reads, its tuning grid); the tracking run's cache
+key, its workers, ``detbench tune`` and ``compare`` all use that spec. ``make_tracker(name,
+options, frame_rate)`` is ``tracker_spec(name, options).build(frame_rate)``. Unknown names or
+options raise :class:`detbench.errors.InputError` listing the valid ones. Every tracker follows
 :class:`trackers.base.Tracker` and is built behind the detection clean-up
 (:mod:`trackers.cleanup`: ``nms_iou``, ``nms_fuse``, ``min_box_px``, ``recal_band``, options of
 every tracker, off by default), so every tracker sees the same cleaned detections.
+
+Adding a tracker: docs/contracts.md, "Adding a tracker".
 """
 from __future__ import annotations
 
 import importlib
+import inspect
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 # name -> "module:Class" (imported on first use so `import trackers` stays cheap)
@@ -31,9 +40,76 @@ def tracker_class(name: str):
     return getattr(importlib.import_module(module), cls)
 
 
-def tracker_params(name: str, options: dict[str, Any] | None = None):
-    """(the tracker's own frozen Params, its :class:`trackers.cleanup.CleanupParams`) from
-    ``options`` (strings allowed); an unknown key is an InputError listing both kinds."""
+def description(cls) -> str:
+    """A tracker class's one line for ``--tracker`` help: its ``DESCRIPTION``, else the first
+    line of its docstring."""
+    text = getattr(cls, "DESCRIPTION", None) or (inspect.getdoc(cls) or "").strip()
+    return text.splitlines()[0].strip().rstrip(".") if text else ""
+
+
+def tune_grid(cls) -> dict[str, list] | None:
+    """The tuning grid of a tracker class: its ``Params.GRID`` (its own options, the lost-track
+    buffer included) followed by the clean-up's ``CleanupParams.GRID`` (the same for every
+    tracker); None when its Params declare no grid."""
+    from trackers.cleanup import CleanupParams
+
+    own = getattr(cls.Params, "GRID", None)
+    if not own:
+        return None
+    return {k: list(v) for k, v in {**own, **CleanupParams.GRID}.items()}
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A tracker name resolved once: the class, its own frozen ``params``, the clean-up's
+    ``cleanup`` (:class:`trackers.cleanup.CleanupParams`) and the ``options`` they came from.
+
+    Picklable (the class travels by reference), so a worker process builds its tracker from the
+    spec without looking the name up again.
+    """
+
+    name: str
+    cls: type
+    params: Any
+    cleanup: Any
+    options: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def resolved(self) -> dict:
+        """The full parameter set as one flat JSON-able dict: the tracker's own, then the
+        clean-up's (``params`` in a tracking run's meta.json and its cache key)."""
+        return {**asdict(self.params), **asdict(self.cleanup)}
+
+    @property
+    def description(self) -> str:
+        return description(self.cls)
+
+    @property
+    def grid(self) -> dict[str, list] | None:
+        """The tuning grid (:func:`tune_grid`)."""
+        return tune_grid(self.cls)
+
+    def input_files(self) -> dict[str, Path]:
+        """``{label: Path}`` of the files this tracker reads (:func:`trackers.base.input_files`)."""
+        from trackers.base import input_files
+
+        return input_files(self.cls, self.params)
+
+    def source_file(self) -> str | None:
+        """The file defining the tracker class (hashed into every cache key of its results)."""
+        return inspect.getsourcefile(self.cls)
+
+    def build(self, frame_rate: float = 2.0):
+        """A fresh tracker for a sequence at ``frame_rate`` Hz, behind the detection clean-up
+        (:class:`trackers.cleanup.CleanedTracker`)."""
+        from trackers.cleanup import CleanedTracker
+
+        return CleanedTracker(self.cls(self.params, frame_rate=frame_rate), self.cleanup)
+
+
+def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpec:
+    """Resolve tracker ``name`` with ``options`` (strings allowed) into a :class:`TrackerSpec`;
+    an unknown name or key is an InputError listing the valid ones (both kinds of option)."""
     from detbench.errors import InputError
     from trackers.base import params_from_options
     from trackers.cleanup import CLEANUP_KEYS, CleanupParams, split_options
@@ -46,13 +122,29 @@ def tracker_params(name: str, options: dict[str, Any] | None = None):
         if "unknown option" not in str(e):
             raise
         raise InputError(f"{e}; clean-up options of every tracker: {', '.join(CLEANUP_KEYS)}") from None
-    return params, params_from_options(CleanupParams, clean, name)
+    return TrackerSpec(name, cls, params, params_from_options(CleanupParams, clean, name), dict(options or {}))
+
+
+def tracker_params(name: str, options: dict[str, Any] | None = None):
+    """(the tracker's own frozen Params, its :class:`trackers.cleanup.CleanupParams`) from
+    ``options`` (strings allowed); an unknown key is an InputError listing both kinds."""
+    spec = tracker_spec(name, options)
+    return spec.params, spec.cleanup
 
 
 def make_tracker(name: str, options: dict[str, Any] | None = None, frame_rate: float = 2.0):
     """Instantiate tracker ``name`` with ``options`` (strings allowed) for a sequence at ``frame_rate`` Hz,
     behind the detection clean-up (:class:`trackers.cleanup.CleanedTracker`)."""
-    from trackers.cleanup import CleanedTracker
+    return tracker_spec(name, options).build(frame_rate)
 
-    params, cleanup = tracker_params(name, options)
-    return CleanedTracker(tracker_class(name)(params, frame_rate=frame_rate), cleanup)
+
+def tracker_help(prefix: str = "Registered trackers") -> str:
+    """``--tracker`` help text from the registry: every name with its one-line description."""
+    items = []
+    for name in sorted(TRACKERS):
+        try:
+            text = description(tracker_class(name))
+        except Exception:  # noqa: BLE001 - a tracker that cannot import still gets listed
+            text = ""
+        items.append(f"{name} ({text})" if text else name)
+    return f"{prefix}: " + "; ".join(items) + "."

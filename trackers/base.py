@@ -27,6 +27,14 @@ import numpy as np
 #: trackers compares their association and motion, not how long each waits (issue 13, item 6).
 LOST_TRACK_BUFFER_S = 2.0
 
+#: Tuning grids. Every tracker's ``Params`` declares ``GRID`` ({option: 3 values}: two of its main
+#: thresholds and its lost-track buffer ``BUFFER_OPTION`` over these seconds) and ``detbench tune``
+#: adds the clean-up's ``CleanupParams.GRID`` (:func:`trackers.tune_grid`): 3 x 3 x 3 x 3 = 81
+#: points for every tracker, the same care for all. Detection-score thresholds reach down to 0.15
+#: for weak detectors (a minutes-trained CPU model scores its true positives around 0.05-0.25);
+#: a new-track threshold moves with them, since above the scores it would block every track.
+BUFFER_GRID_S = (1.0, 2.0, 3.0)
+
 
 @dataclass
 class Frame:
@@ -162,6 +170,6 @@ def input_files(tracker_cls, params) -> dict[str, Path]:
 
 def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
-    from detbench.cliopts import parse_key_values
+    from detbench.options import parse_key_values
 
     return parse_key_values(pairs, flag)

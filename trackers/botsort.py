@@ -16,12 +16,13 @@ per-class instances (see :mod:`trackers.boxmot_common`). ReID is off unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
 
 from detbench.errors import InputError
-from trackers.base import LOST_TRACK_BUFFER_S, Frame
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
 
 CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift")
@@ -29,6 +30,11 @@ CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift")
 
 @dataclass(frozen=True)
 class BotSortParams:
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"track_high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6],
+                                       "track_buffer_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "track_buffer_s"  # the lost-track buffer, in seconds
+
     track_high_thresh: float = 0.5      # first association takes scores above this
     track_low_thresh: float = 0.1       # scores at or below are ignored
     new_track_thresh: float = 0.6       # an unmatched detection starts a track above this
@@ -48,6 +54,7 @@ class BotSortTracker(ClassSplitTracker):
     """BoT-SORT (boxmot ``BotSort``) behind the :class:`trackers.base.Tracker` protocol."""
 
     Params = BotSortParams
+    DESCRIPTION = "BoT-SORT via boxmot, class-aware, camera-motion compensation, optional ReID"
     name = "botsort"
 
     @staticmethod

@@ -6,13 +6,19 @@ boxmot's 25 frames, which at 2 Hz would mean 12.5 s. No images are used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from trackers.base import LOST_TRACK_BUFFER_S
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, boxmot_track_buffer
 
 
 @dataclass(frozen=True)
 class ByteTrackParams:
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"track_thresh": [0.15, 0.3, 0.45], "match_thresh": [0.7, 0.8, 0.9],
+                                       "track_buffer_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "track_buffer_s"  # the lost-track buffer, in seconds
+
     track_thresh: float = 0.45    # first association takes scores above this; new tracks too
     min_conf: float = 0.1         # scores at or below are ignored
     match_thresh: float = 0.8     # max score-fused (1 - IoU) cost, first association
@@ -23,6 +29,7 @@ class ByteTrackTracker(ClassSplitTracker):
     """ByteTrack (boxmot ``ByteTrack``) behind the :class:`trackers.base.Tracker` protocol."""
 
     Params = ByteTrackParams
+    DESCRIPTION = "ByteTrack via boxmot, class-aware, Kalman motion, no images"
     name = "bytetrack"
 
     def _check_params(self) -> None:

@@ -31,6 +31,7 @@ caller's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,6 +46,10 @@ RECAL_QUANTILES = (0.05, 0.95)
 
 @dataclass(frozen=True)
 class CleanupParams:
+    #: searched by ``detbench tune`` with every tracker (added to each ``Params.GRID``): off, and
+    #: class-agnostic NMS at two IoUs
+    GRID: ClassVar[dict[str, list]] = {"nms_iou": [1.0, 0.7, 0.5]}
+
     nms_iou: float = 1.0       # class-agnostic NMS: suppress IoU > this; 1.0 = off
     nms_fuse: str = "max"      # kept box's score: "max" (its own) or "noisy_or" over its group
     nms_merge: str = "top"     # kept box's box and class: "top" (its own) or "wbf" (group's weighted)

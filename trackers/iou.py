@@ -19,12 +19,13 @@ Output: every track matched or started this frame, with its detection's box and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from detbench.types import as_tracks, empty_tracks, iou_matrix
 from detbench.errors import InputError
-from trackers.base import LOST_TRACK_BUFFER_S, Frame
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.costs import affinity, check_cost
 
@@ -33,6 +34,11 @@ MOTIONS = ("none", "cv")
 
 @dataclass(frozen=True)
 class IouParams:
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"min_score": [0.1, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5],
+                                       "max_age_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "max_age_s"  # the lost-track buffer, in seconds
+
     iou_threshold: float = 0.3
     min_score: float = 0.3
     max_age_s: float = LOST_TRACK_BUFFER_S  # the same buffer as every tracker
@@ -45,6 +51,7 @@ class IouTracker:
     """Greedy class-aware IoU matching (see module docstring)."""
 
     Params = IouParams
+    DESCRIPTION = "greedy class-aware IoU matching, no motion model by default: the cheap baseline"
     name = "iou"
 
     def __init__(self, params: IouParams, frame_rate: float = 2.0):

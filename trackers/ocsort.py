@@ -14,9 +14,10 @@ needs the frame's pixels for it and this adapter gives OC-SORT none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from detbench.errors import InputError
-from trackers.base import LOST_TRACK_BUFFER_S
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
 
 ASSO_FUNCS = ("iou", "giou", "diou", "ciou", "hmiou")
@@ -24,6 +25,11 @@ ASSO_FUNCS = ("iou", "giou", "diou", "ciou", "hmiou")
 
 @dataclass(frozen=True)
 class OcSortParams:
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"det_thresh": [0.15, 0.3, 0.5], "iou_threshold": [0.2, 0.3, 0.5],
+                                       "max_age_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "max_age_s"  # the lost-track buffer, in seconds
+
     det_thresh: float = 0.3       # first association and new tracks take scores above this
     min_conf: float = 0.1         # scores at or below are ignored (BYTE stage only)
     iou_threshold: float = 0.3    # min IoU to associate
@@ -39,6 +45,7 @@ class OcSortTracker(ClassSplitTracker):
     """OC-SORT (boxmot ``OcSort``) behind the :class:`trackers.base.Tracker` protocol."""
 
     Params = OcSortParams
+    DESCRIPTION = "OC-SORT via boxmot, class-aware, observation-centric Kalman motion"
     name = "ocsort"
 
     def _check_params(self) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import TrackerHelpOption
+
 
 @click.command("compare", epilog="""\b
 Examples:
@@ -11,7 +13,8 @@ Examples:
 """)
 @click.option("--detectors", required=True, help="Comma-separated detector names (epoch<N> or .pth paths), or 'all' "
               "for every checkpoint of the run. The change is reported from the first to the last.")
-@click.option("--trackers", default="trackssm,botsort", show_default=True, help="Comma-separated registered trackers.")
+@click.option("--trackers", default="trackssm,botsort", show_default=True, cls=TrackerHelpOption,
+              help="Comma-separated trackers.")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset (runs/data/NAME).")
 @click.option("--run", default=None, help="Training run the detector names refer to (default: the latest).")
 @click.option("--split", default="val", show_default=True, help="Reporting split.")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import TrackerHelpOption
+
 
 @click.command("sensitivity", epilog="""\b
 Examples:
@@ -35,7 +37,8 @@ its inputs: a rerun recomputes only what changed.
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
               help="Prepared dataset (runs/data/NAME): --gt defaults to its --split; needed for --detector epochN.")
 @click.option("--split", default="val", show_default=True, help="Split of --data.")
-@click.option("--trackers", default=None, help="Comma-separated registered trackers [default: all registered].")
+@click.option("--trackers", default=None, cls=TrackerHelpOption,
+              help="Comma-separated trackers [default: all registered].")
 @click.option("--axes", "axes_text", default=None, help="Comma-separated axes to vary [default: all five].")
 @click.option("--grid", "grid_text", default=None, metavar="A,B", help="A 2-D grid over two axes (e.g. recall,fp) "
               "instead of one axis at a time.")

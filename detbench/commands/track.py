@@ -5,6 +5,8 @@ import os
 
 import click
 
+from detbench.cliopts import TrackerHelpOption
+
 EPILOG = """\b
 Examples:
   detbench track --detector epoch30 --tracker botsort --data runs/data/mini --split val
@@ -14,7 +16,7 @@ Examples:
 
 
 @click.command("track", epilog=EPILOG)
-@click.option("--tracker", required=True, help="Registered tracker: iou, botsort, bytetrack, ocsort, trackssm.")
+@click.option("--tracker", required=True, cls=TrackerHelpOption, help="Tracker to run.")
 @click.option("--detector", default=None, help="Checkpoint name (epoch<N>, last) or .pth path; "
               "detections come from its cache, computed when missing.")
 @click.option("--run", "run_name", default=None, help="Training run of --detector (default: most recent).")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import TrackerHelpOption
+
 
 @click.command("tune", epilog="""\b
 Examples (one tuning per detector x tracker pair):
@@ -10,7 +12,7 @@ Examples (one tuning per detector x tracker pair):
   detbench tune --tracker trackssm --detector epoch30 --run stable_v3 --data runs/data/nuscenes \\
       --tracker-opt weights=runs/motion/nuscenes
 """)
-@click.option("--tracker", required=True, help="Registered tracker to tune.")
+@click.option("--tracker", required=True, cls=TrackerHelpOption, help="Tracker to tune.")
 @click.option("--detector", required=True, help="Detector whose detections are tracked (epoch<N> or a .pth).")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset.")
 @click.option("--run", default=None, help="Training run of the detector (default: the latest).")
@@ -31,8 +33,11 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     check_device(device)
     from detbench.tune import tune
 
+    from detbench.evaluate import metric_specs
+
     def show(options, overall):
-        click.echo(f"  {options}: HOTA {100 * overall['HOTA']:.2f}  IDSW {overall['IDSW']}  MOTA {100 * overall['MOTA']:.2f}")
+        click.echo(f"  {options}: " + "  ".join(f"{m} {metric_specs.spec(m).display(overall[m])}"
+                                                for m in metric_specs.shown("tune_progress")))
 
     from trackers.base import parse_option_strings
 

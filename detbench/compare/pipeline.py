@@ -159,15 +159,15 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) 
     typo in the last name does not cost the tracking of the first."""
     from detbench.detect.api import resolve_checkpoint
     from detbench.devices import check_device
-    from detbench.tracking.run import check_tracker, resolve_params
+    from detbench.tracking.run import check_tracker
+    from trackers import tracker_spec
 
     check_device(device)
     for det in detectors:
         resolve_checkpoint(det, run)
     for trk in trackers:
         opts = dict((tracker_options or {}).get(trk, {}))   # tuned values are checked by pair_settings
-        resolve_params(trk, opts)
-        check_tracker(trk, opts)
+        check_tracker(tracker_spec(trk, opts))
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",

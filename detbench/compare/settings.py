@@ -27,7 +27,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     """
     from detbench.compare.pipeline import REUSE
     from detbench.detect.api import detection_key, resolve_checkpoint
-    from detbench.tune import GRIDS, tune, tune_target
+    from detbench.tune import tracker_grid, tunable_trackers, tune, tune_target
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
@@ -46,10 +46,11 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
             if mode == "none":
                 out[det, trk] = {"options": user, "tuning": {"mode": "untuned"}}
                 continue
-            grid = GRIDS.get(trk)
-            if not grid:
-                raise InputError(f"tracker {trk!r} has no tuning grid (grids: {', '.join(sorted(GRIDS))}); "
-                                 f"compare it with --no-tuned")
+            try:
+                grid = tracker_grid(trk)
+            except InputError:
+                raise InputError(f"tracker {trk!r} has no tuning grid (grids: {', '.join(tunable_trackers())}); "
+                                 f"compare it with --no-tuned") from None
             fixed = {k: v for k, v in user.items() if k not in grid}
             override = {k: v for k, v in user.items() if k in grid}
             target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,

@@ -29,6 +29,15 @@ def hota_from_counts(c: np.ndarray) -> np.ndarray:
     return np.sqrt(det_a * ass_a).mean(axis=1)
 
 
+def deta_from_counts(c: np.ndarray) -> np.ndarray:
+    """(B, 4 * 19) summed counts in :data:`FIELDS` order -> (B,) DetA (mean over the alphas)."""
+    return deta_assa_from_counts(c)[0].mean(axis=1)
+
+
+def assa_from_counts(c: np.ndarray) -> np.ndarray:
+    """(B, 4 * 19) summed counts in :data:`FIELDS` order -> (B,) AssA (mean over the alphas)."""
+    return deta_assa_from_counts(c)[1].mean(axis=1)
+
 
 def flatten_hota(hota_tp, hota_fn, hota_fp, assa) -> dict[str, float]:
     """Per-alpha arrays of one sequence (summed over classes) -> the flat count fields."""

@@ -6,8 +6,10 @@ summed counts; shown in percent), which direction is better, and how a bootstrap
 from counts summed over resampled sequences. :data:`TABLES` says which metrics each table or
 plot shows, in which order. Read by the summary (:mod:`detbench.evaluate.combine`), the terminal
 table (:mod:`detbench.evaluate.table`), ``detbench eval --json`` (``higher_is_better``), the
-bootstrap (:mod:`detbench.compare.bootstrap`) and compare's reports and plots
-(:mod:`detbench.compare.report`, :mod:`detbench.compare.plots`, :mod:`detbench.compare.pipeline`).
+bootstrap (:mod:`detbench.compare.bootstrap`), compare's reports and plots
+(:mod:`detbench.compare.report`, :mod:`detbench.compare.plots`, :mod:`detbench.compare.pipeline`),
+``detbench tune``'s rows (:mod:`detbench.tune`) and the sensitivity study's bands, tables and plots
+(:mod:`detbench.sensitivity.bands`, ``.report``, ``.plots``, ``.study``).
 Everything reads this module at call time, so a test can add a metric by patching
 :data:`SPECS` and :data:`TABLES` (``docs/contracts.md``, "Adding a metric").
 """
@@ -53,8 +55,14 @@ def _first(c: np.ndarray) -> np.ndarray:
 
 
 def _mota(c: np.ndarray) -> np.ndarray:
-    # MOTA = 1 - (FN + FP + IDSW) / GT, GT = TP + FN (TP counts every match, switches included)
-    return 1.0 - _safe_div(c[:, 1] + c[:, 2] + c[:, 3], c[:, 0] + c[:, 1])
+    # TrackEval's combination of counts (trackeval/metrics/clear.py, _compute_final_fields):
+    # MOTA = (TP - FP - IDSW) / max(1, GT), GT = TP + FN (TP counts every match, switches
+    # included), written 1 - (FN + FP + IDSW) / GT when GT > 0; with no GT, -(FP + IDSW). (Its
+    # eval_sequence returns MOTA 0 for one sequence without GT before computing anything; summed
+    # counts are a combination, so the combined rule applies.)
+    tp, fn, fp, idsw = (c[:, i] for i in range(4))
+    gt = tp + fn
+    return np.where(gt > 0, 1.0 - _safe_div(fn + fp + idsw, gt), -(fp + idsw))
 
 
 def _count(name: str, field: str, higher: bool | None, bootstrap: bool = False) -> MetricSpec:
@@ -69,7 +77,9 @@ def _ratio(name: str, metric: str, field: str | None = None) -> MetricSpec:
 # the summary's keys, in the order of every summary dict (the JSON contract of ``detbench eval``)
 SPECS: dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("HOTA", "ratio", ("HOTA", "HOTA"), True, hota_counts.FIELDS, hota_counts.hota_from_counts),
-    _ratio("DetA", "HOTA"), _ratio("AssA", "HOTA"), _ratio("LocA", "HOTA"),
+    MetricSpec("DetA", "ratio", ("HOTA", "DetA"), True, hota_counts.FIELDS, hota_counts.deta_from_counts),
+    MetricSpec("AssA", "ratio", ("HOTA", "AssA"), True, hota_counts.FIELDS, hota_counts.assa_from_counts),
+    _ratio("LocA", "HOTA"),
     MetricSpec("MOTA", "ratio", ("CLEAR", "MOTA"), True, ("TP", "FN", "FP", "IDSW"), _mota),
     _ratio("MOTP", "CLEAR"),
     _count("IDSW", "IDSW", False, bootstrap=True), _count("Frag", "Frag", False),
@@ -85,6 +95,14 @@ TABLES: dict[str, tuple[str, ...]] = {
     "compare": ("IDSW", "MOTA", "HOTA", "IDF1", "DetA", "AssA", "FP", "FN", "MT", "ML"),
     "compare_change": ("IDSW", "MOTA", "HOTA"),   # change between detectors, with a bootstrap interval
     "compare_plot": ("IDSW", "MOTA", "HOTA"),     # the bars of comparison.png and metrics_vs_epoch.png
+    # detbench sensitivity: the curves, bands, plots and results table (from summed counts: each
+    # needs a bootstrap rule), the zero-degradation table, the per-class summary and its table
+    "tune": ("HOTA", "IDSW", "MOTA", "IDF1"),       # each grid point's row of a tuning (rows in its JSON)
+    "tune_progress": ("HOTA", "IDSW", "MOTA"),    # detbench tune's line per grid point
+    "sensitivity": ("IDSW", "HOTA", "AssA", "DetA", "MOTA"),
+    "sensitivity_zero": ("HOTA", "DetA", "AssA", "LocA", "MOTA", "IDSW", "FN", "FP"),
+    "sensitivity_class": ("HOTA", "DetA", "AssA", "MOTA", "IDSW", "IDF1"),
+    "sensitivity_class_md": ("HOTA", "DetA", "AssA", "MOTA", "IDSW"),
 }
 
 

@@ -9,36 +9,42 @@ replacement and, independently, seeds with replacement; the counts of the drawn 
 is the 2.5 / 97.5 percentiles. With one scene (the fixture) the band is the seed-to-seed spread
 only, and the report says so.
 
-Metrics from summed counts: IDSW (per seed draw, i.e. per run of the split), MOTA = 1 - (FN +
-FP + IDSW) / (TP + FN), and HOTA / DetA / AssA from TrackEval's per-alpha sums
-(:mod:`detbench.compare.hota_bootstrap`).
+Metrics from summed counts: those of the ``sensitivity`` table of
+:mod:`detbench.evaluate.metric_specs`, each by its spec's bootstrap rule (``counts`` ->
+``from_counts``): IDSW (a count: per seed draw, i.e. per run of the split), MOTA (TrackEval's
+rule, also with no GT), and HOTA / DetA / AssA from TrackEval's per-alpha sums
+(:mod:`detbench.evaluate.hota_counts`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from detbench.compare.hota_bootstrap import FIELDS as HOTA_FIELDS
-from detbench.compare.hota_bootstrap import deta_assa_from_counts
 from detbench.compare.bootstrap import scene_of  # one definition of a sequence's scene
+from detbench.evaluate import metric_specs
 
-CLEAR_FIELDS = ("IDSW", "TP", "FN", "FP")
-FIELDS = CLEAR_FIELDS + HOTA_FIELDS
-METRICS = ("IDSW", "HOTA", "AssA", "DetA", "MOTA")
+METRICS = metric_specs.shown("sensitivity")
+_NEEDED = tuple(dict.fromkeys(f for m in METRICS for f in metric_specs.spec(m).counts))
+# the count fields of every cell: the summary's counts first (IDSW, TP, FN, FP), then HOTA's per-alpha sums
+FIELDS = (tuple(f for f in _NEEDED if f in metric_specs.SPECS)
+          + tuple(f for f in _NEEDED if f not in metric_specs.SPECS))
+
+
+def _columns(c: np.ndarray, fields: tuple[str, ...]) -> np.ndarray:
+    """The ``fields`` columns of ``c``: a slice when they are consecutive (HOTA's 76: the numbers,
+    to the last bit, of slicing them by hand), else a copy."""
+    idx = [FIELDS.index(f) for f in fields]
+    return c[:, idx[0]:idx[-1] + 1] if idx == list(range(idx[0], idx[-1] + 1)) else c[:, idx]
 
 
 def metrics_from_sums(c: np.ndarray, n_seed_draws: float) -> dict[str, np.ndarray]:
-    """(B, len(FIELDS)) summed counts -> {metric: (B,)}."""
+    """(B, len(FIELDS)) summed counts -> {metric: (B,)}; a count metric per seed draw."""
     c = np.asarray(c, dtype=np.float64).reshape(-1, len(FIELDS))
-    idsw, tp, fn, fp = (c[:, i] for i in range(4))
-    det_a, ass_a = deta_assa_from_counts(c[:, 4:])
-    gt = tp + fn
-    return {
-        "IDSW": idsw / n_seed_draws,
-        "MOTA": 1.0 - np.divide(fn + fp + idsw, gt, out=np.ones_like(gt), where=gt > 0),
-        "HOTA": np.sqrt(det_a * ass_a).mean(axis=1),
-        "DetA": det_a.mean(axis=1),
-        "AssA": ass_a.mean(axis=1),
-    }
+    out = {}
+    for m in METRICS:
+        s = metric_specs.spec(m)
+        v = s.from_counts(_columns(c, s.counts))
+        out[m] = v / n_seed_draws if s.is_count else v
+    return out
 
 
 def cell_counts(per_seed_counts: dict[int, dict[str, dict[str, float]]]) -> tuple[np.ndarray, list[str], list[int]]:

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from detbench.evaluate import metric_specs  # noqa: E402
 from detbench.sensitivity import axes as ax  # noqa: E402
 from detbench.sensitivity.bands import METRICS  # noqa: E402
 from detbench.sensitivity.run import base_tracker  # noqa: E402
@@ -17,12 +18,25 @@ from detbench.sensitivity.run import base_tracker  # noqa: E402
 SCALE = {"jitter": 100.0}
 XLABEL = {"recall": "recall", "fp": "false positives / frame", "jitter": "localisation error (% of box size)",
           "score": "score separation (ROC AUC)", "confusion": "class confusion (fraction)"}
-TITLE = {"IDSW": "IDSW per run (lower is better)", "HOTA": "HOTA (%)", "AssA": "AssA (%)", "DetA": "DetA (%)",
-         "MOTA": "MOTA (%)"}
+
+
+def _is_count(metric: str) -> bool:
+    return metric_specs.spec(metric).is_count
+
+
+def _lower_is_better(metric: str) -> bool:
+    return metric_specs.spec(metric).higher_is_better is False
+
+
+def _title(metric: str) -> str:
+    """The axis title: a count is per run of the split ("IDSW per run (lower is better)"), a ratio in %."""
+    if _is_count(metric):
+        return f"{metric} per run" + (" (lower is better)" if _lower_is_better(metric) else "")
+    return f"{metric} (%)"
 
 
 def _yscale(metric: str) -> float:
-    return 1.0 if metric == "IDSW" else 100.0
+    return 1.0 if _is_count(metric) else 100.0
 
 
 def _series(res: dict, axis: str, tracker: str, metric: str):
@@ -67,7 +81,7 @@ def _zero_panel(pax, res: dict, metric: str, colors) -> None:
         v = r["metrics"][metric]["value"] * _yscale(metric)
         c = colors[base_of.index(base_tracker(t)) % len(colors)]  # a +cleanup bar: its tracker's colour, hatched
         pax.bar(i, v, color=c, hatch="//" if t != base_tracker(t) else None, edgecolor="white")
-        pax.annotate(f"{v:.0f}" if metric == "IDSW" else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
+        pax.annotate(f"{v:.0f}" if _is_count(metric) else f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
     pax.set_xticks(range(len(res["trackers"])), res["trackers"], rotation=30, fontsize=8)
     pax.set_xlabel("zero degradation (every GT box, exact)")
     pax.grid(axis="y", alpha=0.3)
@@ -108,16 +122,16 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
     _zero_panel(panels[len(axes_)], res, metric, colors)
     for pax in panels[n:]:
         pax.set_visible(False)
-    if metric == "IDSW" and values and min(values) > 0:
+    if _is_count(metric) and values and min(values) > 0:
         panels[0].set_yscale("log")  # shared: one tracker's hundreds must not flatten the others
     for r_ in range(rows):
-        grid[r_, 0].set_ylabel(TITLE[metric])
+        grid[r_, 0].set_ylabel(_title(metric))
     panels[0].legend(title="tracker", fontsize=8)
     band = "seed band (one scene)" if len(res["scenes"]) == 1 else "scene x seed bootstrap band"
     clean = res.get("cleanup") or {}
     note = (f"\ndashed curves, hatched bars: +cleanup ({', '.join(f'{k}={v}' for k, v in clean.items())})"
             if clean else "")
-    fig.suptitle(f"{TITLE[metric]} vs detection quality - {res['name']}: one axis varied at a time around the "
+    fig.suptitle(f"{_title(metric)} vs detection quality - {res['name']}: one axis varied at a time around the "
                  f"ringed base point; shaded: 95 % {band}; dashed vertical: real detectors{note}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +156,7 @@ def grid_figure(res: dict, metric: str, path: Path) -> Path:
                 if r and r.get("metrics"):
                     z[r_, c_] = r["metrics"][metric]["value"] * _yscale(metric)
         p = panels[0, i]
-        im = p.imshow(z, origin="lower", aspect="auto", cmap="viridis_r" if metric == "IDSW" else "viridis")
+        im = p.imshow(z, origin="lower", aspect="auto", cmap="viridis_r" if _lower_is_better(metric) else "viridis")
         for r_ in range(len(va)):
             for c_ in range(len(vb)):
                 if np.isfinite(z[r_, c_]):
@@ -154,7 +168,7 @@ def grid_figure(res: dict, metric: str, path: Path) -> Path:
         p.set_title(t)
         fig.colorbar(im, ax=p, fraction=0.046)
     del pts
-    fig.suptitle(f"{TITLE[metric]} over {a} x {b} ({res['name']})", fontsize=10)
+    fig.suptitle(f"{_title(metric)} over {a} x {b} ({res['name']})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -5,17 +5,17 @@ import csv
 import io
 from pathlib import Path
 
+from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, atomic_write_text
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity.bands import METRICS
 
-RATIOS = {"HOTA", "AssA", "DetA", "MOTA", "IDF1", "LocA"}
-
 
 def _fmt(metric: str, v) -> str:
+    """A ratio in percent, a count (IDSW per run: a mean over seeds) with one decimal."""
     if v is None:
         return "—"
-    return f"{100 * v:.1f}" if metric in RATIOS else f"{v:.1f}"
+    return f"{v:.1f}" if metric_specs.spec(metric).is_count else f"{100 * v:.1f}"
 
 
 def _cell(metric: str, m: dict | None) -> str:
@@ -74,17 +74,19 @@ def markdown(res: dict) -> str:
     if mono:
         out += ["DetA as recall falls (other axes at the base point): " + "; ".join(
             f"{t} {'falls monotonically' if ok else 'does NOT fall monotonically'}" for t, ok in mono.items()) + ".", ""]
+    zero_cols = metric_specs.shown("sensitivity_zero")
     out += ["## Zero-degradation point", "",
             "Every GT box, exact, score 1, nothing else: whatever a tracker loses here is its own rule.", "",
-            "| tracker | HOTA | DetA | AssA | LocA | MOTA | IDSW | FN | FP | predicted init FN (2 Hz) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| tracker | " + " | ".join(zero_cols) + " | predicted init FN (2 Hz) |",
+            "|---|" + "---:|" * (len(zero_cols) + 1)]
     for z in res["zero_point"]:
         m = z["measured"]
         if not m:
-            out.append(f"| {z['tracker']} | failed |||||||||")
+            out.append(f"| {z['tracker']} | failed |" + "|" * len(zero_cols))
             continue
-        out.append(f"| {z['tracker']} | " + " | ".join(_fmt(k, m[k]) for k in ("HOTA", "DetA", "AssA", "LocA", "MOTA"))
-                   + f" | {m['IDSW']} | {m['FN']} | {m['FP']} | {z['predicted'].get('init_fn_2hz', '—')} |")
+        out.append(f"| {z['tracker']} | "   # counts as measured (one run: integers)
+                   + " | ".join(str(m[k]) if metric_specs.spec(k).is_count else _fmt(k, m[k]) for k in zero_cols)
+                   + f" | {z['predicted'].get('init_fn_2hz', '—')} |")
     out.append("")
     for z in res["zero_point"]:
         out.append(f"- **{z['tracker']}**: {z['text']}")
@@ -107,12 +109,13 @@ def markdown(res: dict) -> str:
         for d in res["detectors"]:
             out.append(f"| {d['name']} | " + " | ".join("—" if d["measured"].get(a) is None else f"{d['measured'][a]:.3f}"
                                                      for a in ax.AXES) + " |")
+    class_cols = metric_specs.shown("sensitivity_class_md")
     out += ["", "## Per class (base point, mean over seeds)", "",
-            "| tracker | class | HOTA | DetA | AssA | MOTA | IDSW |", "|---|---|---:|---:|---:|---:|---:|"]
+            "| tracker | class | " + " | ".join(class_cols) + " |", "|---|---|" + "---:|" * len(class_cols)]
     for t in res["trackers"]:
         r = by.get(("base", t))
         for c, m in (r.get("per_class") or {}).items() if r else ():
-            out.append(f"| {t} | {c} | " + " | ".join(_fmt(k, m[k]) for k in ("HOTA", "DetA", "AssA", "MOTA", "IDSW")) + " |")
+            out.append(f"| {t} | {c} | " + " | ".join(_fmt(k, m[k]) for k in class_cols) + " |")
     out += ["", "How to read: `measured` is where the point's detections sit when measured like a real detector "
             "(recall and FP/frame at score >= %g and IoU 0.5; jitter = RMS of the normalised centre and log-size "
             "errors of matched boxes; score = ROC AUC of matched vs unmatched scores; confusion = matched boxes "

@@ -17,7 +17,6 @@ series back to its tracker.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import multiprocessing as mp
 import shutil
@@ -121,8 +120,9 @@ def generate(seq: Sequence, spec: Degradation, seed: int):
     return gt, degrade_sequence(gt, seq.length, seq.width, seq.height, spec, sequence_seed(seed, seq.name))
 
 
-def run_unit(split: Split, spec: Degradation, seed: int, tracker: str, options: dict) -> dict:
-    """Track + evaluate one unit -> {"overall", "per_class", "per_sequence_counts"}."""
+def run_unit(split: Split, spec: Degradation, seed: int, tracker) -> dict:
+    """Track + evaluate one unit -> {"overall", "per_class", "per_sequence_counts"}; ``tracker``:
+    the series' :class:`trackers.TrackerSpec`."""
     from detbench.compare.pipeline import per_sequence_counts
     from detbench.data.mot import write_mot
     from detbench.evaluate.api import evaluate_folders
@@ -133,7 +133,7 @@ def run_unit(split: Split, spec: Degradation, seed: int, tracker: str, options: 
         for seq in split.sequences:
             _, gen = generate(seq, spec, seed)
             write_mot(tmp / f"{seq.name}.txt",
-                      track_sequence(_GeneratedJob(seq, gen.dets), base_tracker(tracker), options))
+                      track_sequence(_GeneratedJob(seq, gen.dets), tracker))
         m = evaluate_folders(split.gt_dir, tmp, classes="per-class", iou=0.5, hota_counts=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -153,7 +153,7 @@ def unit_key(split_content: dict, spec: Degradation, seed: int, tracker: str, pa
 
 
 def _worker(args):
-    split, spec, seed, tracker, options, cache_path, key = args
+    split, spec, seed, tracker, cache_path, key = args
     import sys
 
     import time
@@ -162,7 +162,7 @@ def _worker(args):
         sys.modules["torch"].set_num_threads(1)
     cpu = time.process_time()
     try:
-        result = run_unit(split, spec, seed, tracker, options)
+        result = run_unit(split, spec, seed, tracker)
         result["cpu_s"] = round(time.process_time() - cpu, 3)
     except Exception as e:  # a failing tracker is a gap in the table, not a crashed study
         return key, None, f"{type(e).__name__}: {e}".splitlines()[0]
@@ -221,12 +221,12 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
               cache_root: Path, jobs: int = 1, progress: Callable[[str], None] | None = None) -> tuple[dict, dict]:
     """``units`` of (point key, spec, seed, tracker) -> ({(point, seed, tracker): result or None},
     {"cached": n, "computed": n, "failed": {unit: error}})."""
-    from trackers import tracker_class
-    from detbench.tracking.run import resolve_params
+    from trackers import tracker_spec
 
     content, sources = split.content(), _sources_hash()
-    params = {t: resolve_params(base_tracker(t), options[t]) for t in {u[3] for u in units}}
-    src = {t: sha256_file(inspect.getsourcefile(tracker_class(base_tracker(t)))) for t in params}
+    specs = {t: tracker_spec(base_tracker(t), options[t]) for t in {u[3] for u in units}}  # resolved once
+    params = {t: s.resolved for t, s in specs.items()}
+    src = {t: sha256_file(s.source_file()) for t, s in specs.items()}
     results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}
     for point, spec, seed, trk in units:
         key = unit_key(content, spec, seed, trk, params[trk], src[trk], extra.get(trk, {}), sources)
@@ -242,7 +242,7 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
                     continue
             except (json.JSONDecodeError, KeyError):
                 pass
-        todo.append(((point, seed, trk), (split, spec, seed, trk, options[trk], path, key)))
+        todo.append(((point, seed, trk), (split, spec, seed, specs[trk], path, key)))
     # slow trackers first so that the pool's last minutes are not one long unit
     weight = {"trackssm": 0, "trackssm-gated": 0, "ocsort": 1, "botsort": 2, "bytetrack": 3, "iou": 4}
     todo.sort(key=lambda t: weight.get(base_tracker(t[0][2]), 0))

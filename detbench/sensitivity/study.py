@@ -16,11 +16,10 @@ import numpy as np
 
 from detbench.data.layout import PreparedDataset
 from detbench.errors import InputError
+from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
 from detbench.sensitivity.run import base_tracker, generate, load_split, run_units, series_names, tracker_options
-
-CLASS_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDSW", "IDF1")
 
 
 def _mean_measures(ms: list[dict]) -> dict:
@@ -46,7 +45,7 @@ def aggregate(unit_results: dict, point: str, tracker: str, seeds: list[int], n_
     cells, scenes, _ = bands.cell_counts({s: r["per_sequence_counts"] for s, r in per.items()})
     classes = sorted({c for r in per.values() for c in r["per_class"]})
     per_class = {c: {m: float(np.mean([r["per_class"][c][m] for r in per.values() if c in r["per_class"]]))
-                     for m in CLASS_METRICS} for c in classes}
+                     for m in metric_specs.shown("sensitivity_class")} for c in classes}
     return {"point": point, "tracker": tracker, "metrics": bands.scene_seed_bands(cells, n_resamples),
             "per_seed": {str(s): r["overall"] for s, r in per.items()}, "per_class": per_class,
             "n_scenes": len(scenes)}
@@ -73,11 +72,10 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     if not trackers:
         raise InputError("--trackers: no tracker named")
     options, extra, notes = tracker_options(trackers, tracker_overrides, cleanup)
-    from detbench.tracking.run import resolve_params
+    from trackers import tracker_spec
 
     trackers = series_names(trackers, cleanup)
-    for t in trackers:  # an unknown option is an InputError before any work
-        resolve_params(base_tracker(t), options[t])
+    specs = {t: tracker_spec(base_tracker(t), options[t]) for t in trackers}  # bad option: InputError before any work
     points = ax.study_points(base, axes, grids, grid2d)
     seeds_of = {p.key: ([seeds[0]] if p.key == "perfect" else seeds) for p in points}  # perfect: no randomness
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
@@ -98,8 +96,7 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     by = {(r["point"], r["tracker"]): r for r in results}
     for t in trackers:
         r = by[("perfect", t)]
-        rules = zero_point.init_rules(base_tracker(t), resolve_params(base_tracker(t), options[t]),
-                                      split.sequences[0].frame_rate)
+        rules = zero_point.init_rules(base_tracker(t), specs[t].resolved, split.sequences[0].frame_rate)
         pred = {}
         for g in gt_tables:
             for k, v in zero_point.predict(g, rules).items():

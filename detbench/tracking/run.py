@@ -9,8 +9,10 @@ Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 
 The directory is written atomically (all or nothing). A tracker failing on one sequence does not
 stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
-the directory is written. ``inputs_hash`` covers the tracker (name, resolved parameters, source
-sources: every file of the ``trackers`` package), the bytes of every file the tracker reads
+the directory is written. The tracker name is resolved once into a :class:`trackers.TrackerSpec`
+(class, parameters, clean-up), which the cache key and every worker use. ``inputs_hash`` covers
+the tracker (name, resolved parameters, sources: its class's file and every file of the
+``trackers`` package), the bytes of every file the tracker reads
 (:func:`trackers.base.input_files`: TrackSSM's motion model, ReID weights; never their paths),
 each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json`` has the same
 hash and no failures is reused instead of recomputed (``force=True`` recomputes).
@@ -26,7 +28,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -35,6 +37,9 @@ from detbench.errors import DetbenchError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob
 
+if TYPE_CHECKING:
+    from trackers import TrackerSpec
+
 
 class TrackingFailed(DetbenchError):
     """The tracker failed on some sequences (the others were written; see meta.json)."""
@@ -42,45 +47,41 @@ class TrackingFailed(DetbenchError):
     exit_code = 1
 
 
-def resolve_params(tracker: str, options: dict | None) -> dict:
+def as_spec(tracker: str | TrackerSpec, options: dict | None = None) -> TrackerSpec:
+    """``tracker`` resolved into a :class:`trackers.TrackerSpec` (a spec is returned as it is)."""
+    from trackers import TrackerSpec, tracker_spec
+
+    return tracker if isinstance(tracker, TrackerSpec) else tracker_spec(tracker, options)
+
+
+def resolve_params(tracker: str | TrackerSpec, options: dict | None = None) -> dict:
     """The tracker's full parameter set (defaults + ``options``) as a JSON-able dict: its own
     parameters and the detection clean-up's (:mod:`trackers.cleanup`), one flat dict."""
-    from trackers import tracker_params
-
-    own, cleanup = tracker_params(tracker, options)
-    return {**asdict(own), **asdict(cleanup)}
+    return as_spec(tracker, options).resolved
 
 
-def cleanup_params(tracker: str, options: dict | None) -> dict:
-    """Only the clean-up part of :func:`resolve_params` (recorded as ``cleanup`` in meta.json)."""
-    from trackers import tracker_params
-
-    return asdict(tracker_params(tracker, options)[1])
-
-
-def check_tracker(tracker: str, options: dict | None, frame_rate: float = 2.0) -> None:
+def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame_rate: float = 2.0) -> None:
     """Build the tracker once, before any work, so a bad option value (``cmc=xyz``, weights that
     are not a model) is one InputError naming the option, not a failed sequence in meta.json."""
     from detbench.errors import InputError
-    from trackers import make_tracker
 
+    name, options = (tracker, options) if isinstance(tracker, str) else (tracker.name, tracker.options)
     try:
-        make_tracker(tracker, options, frame_rate=frame_rate)
+        as_spec(tracker, options).build(frame_rate)
     except InputError as e:
         if str(e).startswith("tracker "):
             raise
         given = ", ".join(f"{k}={v}" for k, v in (options or {}).items())
-        raise InputError(f"tracker {tracker!r}" + (f" with {given}" if given else "") + f": {e}") from None
+        raise InputError(f"tracker {name!r}" + (f" with {given}" if given else "") + f": {e}") from None
 
 
-def track_sequence(job: SequenceJob, tracker: str, options: dict | None) -> np.ndarray:
+def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
     """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
     from detbench.data.mot import MOT_COLS, tracks_to_mot
-    from trackers import make_tracker
     from trackers.base import Frame
 
     dets = job.load_detections()
-    trk = make_tracker(tracker, options, frame_rate=job.info.frame_rate)
+    trk = as_spec(tracker, options).build(job.info.frame_rate)
     if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
         sys.modules["torch"].set_num_threads(1)
     trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
@@ -93,21 +94,18 @@ def track_sequence(job: SequenceJob, tracker: str, options: dict | None) -> np.n
 
 
 def _worker(args):
-    job, tracker, options = args
+    job, spec = args
     t0 = time.perf_counter()
     try:
-        return job.name, track_sequence(job, tracker, options), None, time.perf_counter() - t0
+        return job.name, track_sequence(job, spec), None, time.perf_counter() - t0
     except Exception as e:  # recorded per sequence; the run goes on
         return job.name, None, f"{type(e).__name__}: {e}".splitlines()[0], time.perf_counter() - t0
 
 
-def tracker_files(tracker: str, options: dict | None) -> dict[str, str]:
+def tracker_files(tracker: str | TrackerSpec, options: dict | None = None) -> dict[str, str]:
     """``{label: sha256}`` of every file ``tracker`` with ``options`` reads (see
     :func:`trackers.base.input_files`); InputError when one is missing."""
-    from trackers import tracker_class, tracker_params
-    from trackers.base import input_files
-
-    return sha256_files(input_files(tracker_class(tracker), tracker_params(tracker, options)[0]))
+    return sha256_files(as_spec(tracker, options).input_files())
 
 
 def tracker_code_hash() -> str:
@@ -118,13 +116,11 @@ def tracker_code_hash() -> str:
     return sha256_json({str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*.py"))})
 
 
-def inputs_hash(jobs: list[SequenceJob], tracker: str, params: dict, files: dict[str, str] | None = None) -> str:
+def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    from trackers import tracker_class
-
-    src = inspect.getsourcefile(tracker_class(tracker))
+    src = spec.source_file()
     return sha256_json({
-        "tracker": tracker, "params": params, "files": files or {},
+        "tracker": spec.name, "params": spec.resolved, "files": files or {},
         "tracker_source": {"class": sha256_file(src) if src else "", "package": tracker_code_hash()},
         "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
                                "images": j.images} for j in jobs},
@@ -148,7 +144,7 @@ def _reusable(out_dir: Path, digest: str) -> bool:
     return _artifact(out_dir, digest).is_complete()
 
 
-def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, options: dict | None = None,
+def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: str | Path, options: dict | None = None,
                 n_jobs: int = 1, extra_meta: dict | None = None, force: bool = False,
                 progress: Callable[[str], None] | None = None) -> dict:
     """Track every job's sequence, write ``out_dir`` atomically, return its meta.json dict.
@@ -161,14 +157,15 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
     from detbench.provenance import make_meta
 
     out_dir = Path(out_dir)
-    params = resolve_params(tracker, options)  # unknown tracker / option: InputError before any work
-    check_tracker(tracker, options, jobs[0].info.frame_rate if jobs else 2.0)
-    files = tracker_files(tracker, options)
-    digest = inputs_hash(jobs, tracker, params, files)
+    spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
+    tracker, options, params = spec.name, spec.options, spec.resolved
+    check_tracker(spec, frame_rate=jobs[0].info.frame_rate if jobs else 2.0)
+    files = tracker_files(spec)
+    digest = inputs_hash(jobs, spec, files)
     if not force and _reusable(out_dir, digest):
         meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
         return {**meta, "reused": True}
-    tasks = [(j, tracker, options) for j in jobs]
+    tasks = [(j, spec) for j in jobs]
     results: dict[str, tuple] = {}
     t0 = time.perf_counter()
     if n_jobs <= 1 or len(tasks) <= 1:
@@ -196,7 +193,7 @@ def track_split(jobs: list[SequenceJob], tracker: str, out_dir: str | Path, opti
                 seqs[name] = {"status": "failed", "error": error}
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
-                         cleanup=cleanup_params(tracker, options), input_files=files, inputs_hash=digest, sequences=seqs,
+                         cleanup=asdict(spec.cleanup), input_files=files, inputs_hash=digest, sequences=seqs,
                          seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]

@@ -37,11 +37,13 @@ def save(out_dir: Path, model, config: dict, meta: dict | None = None,
 
 
 def latest_model_dir() -> Path:
-    """The most recently written ``runs/motion/<name>/`` holding a model.pth."""
+    """The most recently written ``runs/motion/<name>/`` holding a model.pth (a run folder:
+    dot-folders, :func:`detbench.runs.run_dirs`, are never one)."""
     from detbench.paths import motion_root
+    from detbench.runs import run_dirs
 
     root = motion_root()
-    cands = [p.parent for p in root.glob("*/model.pth") if not p.parent.name.startswith(".")]
+    cands = [d for d in run_dirs(root) if (d / "model.pth").is_file()]
     if not cands:
         raise InputError(f"{root}: no trained TrackSSM motion model; {TRAIN_HINT} "
                          f"(or pass weights=PATH)")

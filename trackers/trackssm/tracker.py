@@ -28,13 +28,14 @@ a poor motion model (untrained weights score far better with the gate than witho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from detbench.errors import InputError
 from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
-from trackers.base import LOST_TRACK_BUFFER_S, Frame
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
 
 TRACKED, LOST, NEW = 0, 1, 2
@@ -49,6 +50,11 @@ class TrackSSMParams:
     ``runs/motion/``; ``"random"`` = an untrained seeded model (speed benchmarks and plumbing
     tests only: with the default parametrisation it predicts constant velocity).
     """
+
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"high_thresh": [0.15, 0.3, 0.5], "new_track_thresh": [0.2, 0.4, 0.6],
+                                       "track_buffer_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "track_buffer_s"  # the lost-track buffer, in seconds
 
     weights: str | None = None
     high_thresh: float = 0.6
@@ -112,6 +118,7 @@ class TrackSSMTracker:
     """ByteTrack association + TrackSSM motion; see the module docstring."""
 
     Params = TrackSSMParams
+    DESCRIPTION = "ByteTrack-style association with the learned TrackSSM motion model"
     gated = False  # match on the better of prediction and last detection (TrackSSMGatedTracker)
 
     @staticmethod
@@ -281,4 +288,5 @@ class TrackSSMGatedTracker(TrackSSMTracker):
     IoU with the predicted box and with the track's last detection (a hybrid of TrackSSM and a
     motionless IoU tracker; kept as its own name so it is never mistaken for TrackSSM)."""
 
+    DESCRIPTION = "trackssm whose pairs may also match on the last detection: a hybrid, not TrackSSM"
     gated = True
