@@ -3,7 +3,7 @@
     python benchmarks/run_all.py                  # quick: each script at a small size (a few minutes)
     python benchmarks/run_all.py --full           # each script with its own defaults (long)
     python benchmarks/run_all.py --only eval synth
-    python benchmarks/run_all.py --data runs/data/synth24   # also bench_motion.py (needs a dataset)
+    python benchmarks/run_all.py --data runs/data/synth24   # also bench_motion.py and bench_cleanup.py (they need a dataset)
 
 The quick sizes only check that every benchmark runs and give rough figures; the figures worth
 quoting come from the scripts' own defaults on an idle machine (``benchmarks/README.md``). Each
@@ -31,8 +31,10 @@ QUICK: dict[str, list[str] | None] = {
     "bench_eval": ["--sequences", "4", "--frames", "10", "--objects", "5", "--jobs", "1",
                    "--compare", "0", "--configs", "per-class,agnostic"],
     "bench_motion": ["--seeds", "0"],
+    "bench_cleanup": ["--trackers", "iou"],
 }
-NEEDS_DATA = {"bench_motion"}   # scripts that need ``--data`` (a prepared dataset); skipped without it
+# scripts that need ``--data`` (a prepared dataset); skipped without it
+NEEDS_DATA = {"bench_motion", "bench_cleanup"}
 
 
 def scripts() -> list[str]:
@@ -50,7 +52,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="each script with its own defaults")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these scripts (bench_NAME.py) only")
-    ap.add_argument("--data", help="a prepared dataset for the scripts that need one (bench_motion.py)")
+    ap.add_argument("--data", help="a prepared dataset for the scripts that need one (bench_motion.py, bench_cleanup.py)")
     args = ap.parse_args(argv)
     names = scripts()
     if args.only:
