@@ -27,7 +27,7 @@ demo: setup
 # retrains the demo's pretrained base (weights/demo_base/, committed): 8 + 12 epochs, ~30 min of training on
 # 2 CPU cores at ~11 images/s (measured: 1864 s + 1113 s at loads 10-15 and 3-7), plus ~3 min of data
 base-weights: setup
-	$(UV) run --frozen --no-sync python -m detbench.base_weights
+	$(UV) run --frozen --no-sync python -m detbench.commands.base_weights
 
 bench: setup
 	$(UV) run --frozen --no-sync python benchmarks/run_all.py

@@ -6,26 +6,35 @@ own synthetic dataset (``BASE.data_seed``: other scenes than any demo dataset, w
 numbers), and committed as ``weights/demo_base/yolox_nano_synth.pth`` (float16, the standalone export
 format ``--init`` reads) with ``weights/demo_base/meta.json`` (commands, seeds, dataset, AP, sha256).
 
-``make base-weights`` (``python -m detbench.base_weights``) reproduces it: synth -> prepare -> train
-(recipe ``demo_base``, from scratch, ``epochs``) -> train again (``continue_epochs``: the same recipe
-restarted, warmup and cosine, from the first cycle's last checkpoint via ``--init``) -> eval-det on the
-base dataset's own val split -> export.
+``make base-weights`` (``python -m detbench.commands.base_weights``, which draws the progress bars)
+reproduces it: synth -> prepare -> train (recipe ``demo_base``, from scratch, ``epochs``) -> train again
+(``continue_epochs``: the same recipe restarted, warmup and cosine, from the first cycle's last
+checkpoint via ``--init``) -> eval-det on the base dataset's own val split -> export. Each stage calls
+its library function with the arguments (and the command layer's defaults) of the ``detbench`` command
+it is equivalent to; those commands are printed and recorded in meta.json.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from detbench import paths
 from detbench.data.layout import PreparedDataset
+from detbench.errors import DetbenchError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
 META = WEIGHTS_DIR / "meta.json"
+REPRODUCE = "make base-weights  (python -m detbench.commands.base_weights)"
+
+# progress(stage) -> a context manager yielding that stage's ``progress`` callback, of the signature its
+# library function takes; stages: synth (n images written), prepare, train, train_c2, eval-det
+StageProgress = Callable[[str], ContextManager[Callable]]
 
 
 @dataclass(frozen=True)
@@ -50,14 +59,17 @@ class BaseConfig:
 BASE = BaseConfig()
 
 
-def _run(argv: list[str], say) -> None:
-    from detbench.cli import main
-    from detbench.errors import DetbenchError
+class StageError(DetbenchError):
+    """A stage's DetbenchError, its message led by the stage's equivalent command; same exit code."""
 
-    say(f"\n[base-weights] detbench {' '.join(argv)}")
-    code = main(argv)
-    if code:
-        raise DetbenchError(f"base-weights stage `detbench {' '.join(argv)}` failed (exit {code})")
+    def __init__(self, argv: list[str], error: DetbenchError):
+        super().__init__(f"base-weights stage `detbench {' '.join(argv)}`: {error}")
+        self.exit_code = error.exit_code
+
+
+def new_stamp() -> str:
+    """The time stamp naming one invocation's ``runs/base_weights_<stamp>*`` folders."""
+    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def half_state(state: dict) -> dict:
@@ -67,57 +79,74 @@ def half_state(state: dict) -> dict:
     return {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
 
 
-def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=print, stamp: str | None = None) -> dict:
+def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=print, stamp: str | None = None,
+                      progress: StageProgress | None = None) -> dict:
     """Run the stages (in fresh ``runs/base_weights_<stamp>*`` folders) and write the weights + meta.
 
-    ``stamp`` continues an interrupted invocation: its synth and prepare outputs, when complete, are kept."""
+    ``stamp`` continues an interrupted invocation: its synth and prepare outputs, when complete, are kept
+    (and so are its trainings whose last checkpoint exists). ``progress``: see :data:`StageProgress`
+    (None: no progress shown). A stage's DetbenchError is raised as a :class:`StageError`."""
     import torch
 
     from detbench.fileio import atomic_write_json, sha256_file
     from detbench.train.checkpoint import read_checkpoint, save_pth
 
     torch.set_num_threads(1)
-    stamp = stamp or _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = stamp or new_stamp()
     root = paths.runs_root()
     synth_dir = root / f"base_weights_synth_{stamp}"
     data_name, run = f"base_weights_{stamp}", f"base_weights_{stamp}"
     data_dir = paths.data_dir(data_name)
     run2 = f"{run}_c2"
     final_run, final_epoch = (run2, cfg.continue_epochs) if cfg.continue_epochs else (run, cfg.epochs)
-    commands = [
-        ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
-         "--cameras", cfg.camera, "--seed", str(cfg.data_seed)],
-        ["prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", data_name,
-         "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility), "--min-size", str(cfg.min_size)],
-        ["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run, "--epochs", str(cfg.epochs),
-         "--device", cfg.device, "--set", f"seed={cfg.train_seed}"],
+    eval_dir = root / f"base_weights_eval_{stamp}"
+    # (name, the equivalent command, a function of the progress callback running it); a stage's name is
+    # its subcommand, the trainings "train" and "train_c2"
+    stages = [
+        ("synth", ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
+                   "--cameras", cfg.camera, "--seed", str(cfg.data_seed)],
+         lambda bar: _synth(synth_dir, cfg, bar, say)),
+        ("prepare", ["prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", data_name,
+                     "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility),
+                     "--min-size", str(cfg.min_size)],
+         lambda bar: _prepare(synth_dir, data_name, cfg, bar, say)),
+        ("train", ["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run, "--epochs", str(cfg.epochs),
+                   "--device", cfg.device, "--set", f"seed={cfg.train_seed}"],
+         lambda bar: _train(data_dir, run, cfg.epochs, None, cfg.train_seed, cfg, bar, say)),
     ]
     if cfg.continue_epochs:
-        commands.append(["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run2,
-                         "--epochs", str(cfg.continue_epochs), "--device", cfg.device,
-                         "--init", str(paths.train_dir(run) / f"epoch_{cfg.epochs}.pth"),
-                         "--set", f"seed={cfg.continue_seed}"])
-    commands += [
-        ["eval-det", "--detector", f"epoch{final_epoch}", "--run", final_run, "--data", str(data_dir), "--split", "val",
-         "--device", cfg.device, "--out", str(root / f"base_weights_eval_{stamp}")],
-    ]
+        init = paths.train_dir(run) / f"epoch_{cfg.epochs}.pth"
+        stages.append(("train_c2", ["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run2,
+                                    "--epochs", str(cfg.continue_epochs), "--device", cfg.device,
+                                    "--init", str(init), "--set", f"seed={cfg.continue_seed}"],
+                       lambda bar: _train(data_dir, run2, cfg.continue_epochs, init, cfg.continue_seed, cfg, bar,
+                                          say)))
+    stages.append(("eval-det", ["eval-det", "--detector", f"epoch{final_epoch}", "--run", final_run,
+                                "--data", str(data_dir), "--split", "val", "--device", cfg.device,
+                                "--out", str(eval_dir)],
+                   lambda bar: _eval_det(data_dir, f"epoch{final_epoch}", final_run, eval_dir, cfg, bar, say)))
+    names = [name for name, _, _ in stages]
+    commands = [argv for _, argv, _ in stages]
     timings = {}
-    # a stage's name: its subcommand, the trainings "train" and "train_c2"
-    names = [a[0] if a[0] != "train" or a[a.index("--name") + 1] == run else "train_c2" for a in commands]
     done = {"synth": (synth_dir / "synth.json").is_file(), "prepare": PreparedDataset(data_dir).exists(),
             # a training is complete once its last epoch's checkpoint exists
             "train": (paths.train_dir(run) / f"epoch_{cfg.epochs}.pth").is_file(),
             "train_c2": bool(cfg.continue_epochs) and (paths.train_dir(run2) / f"epoch_{cfg.continue_epochs}.pth").is_file()}
-    for name, argv in zip(names, commands):
+    for name, argv, stage in stages:
         if done.get(name):
             say(f"[base-weights] kept from the interrupted invocation {stamp}: detbench {' '.join(argv)}")
             continue
+        say(f"\n[base-weights] detbench {' '.join(argv)}")
         t0 = time.perf_counter()
-        _run(argv, say)
+        try:
+            with (progress(name) if progress else nullcontext(None)) as bar:
+                stage(bar)
+        except DetbenchError as e:
+            raise StageError(argv, e) from e
         timings[name] = round(time.perf_counter() - t0, 1)
     ckpt = paths.train_dir(final_run) / f"epoch_{final_epoch}.pth"
     meta, state = read_checkpoint(ckpt)
-    ap = json.loads((root / f"base_weights_eval_{stamp}" / "eval.json").read_text())
+    ap = json.loads((eval_dir / "eval.json").read_text())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS.name
@@ -135,7 +164,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
                        "init": f"{run}/epoch_{cfg.epochs}.pth"}] if cfg.continue_epochs else []),
         "config": asdict(cfg),
         "commands": [["detbench", *argv] for argv in commands],
-        "reproduce": "make base-weights  (python -m detbench.base_weights)",
+        "reproduce": REPRODUCE,
         "dataset": {"generator": "detbench synth", "seed": cfg.data_seed, "scenes": cfg.scenes,
                     "keyframes": cfg.keyframes, "camera": cfg.camera,
                     "splits": json.loads((synth_dir / "splits.json").read_text()),
@@ -154,16 +183,57 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     return doc
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+# The stages: each calls its library function as its command (detbench/commands/<name>.py) does, with
+# that command's defaults for the options base-weights does not give.
 
-    p = argparse.ArgumentParser(prog="python -m detbench.base_weights", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder (default: weights/demo_base)")
-    p.add_argument("--stamp", default=None, help="continue the interrupted invocation of this time stamp")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    make_base_weights(out_dir=args.out, stamp=args.stamp)
-    return 0
+def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
+    from detbench.data.synthetic import write_dataset
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out, "synthetic dataset")
+    write_dataset(out, scenes=cfg.scenes, keyframes=cfg.keyframes, cameras=(cfg.camera,), sweeps=False,
+                  seed=cfg.data_seed, version="v1.0-synth", style="default", force=False, progress=progress)
+    s = json.loads((out / "synth.json").read_text())
+    say(f"wrote {out}: {s['scenes']} scenes, {s['images']} images, {s['annotations']} annotations")
+
+
+def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
+    from detbench.data.prepare import prepare
+
+    out, summary = prepare(str(dataroot), "v1.0-synth", cameras=cfg.camera, splits=None,
+                           min_visibility=cfg.min_visibility, min_size=float(cfg.min_size), out=None, name=name,
+                           progress=progress)
+    say(f"prepared {out}: " + ", ".join(f"{split} {s['frames']} frames, {sum(s['boxes'].values())} boxes"
+                                        for split, s in summary.items()))
+
+
+def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int, cfg: BaseConfig, progress,
+           say) -> None:
+    from detbench.devices import check_device
+    from detbench.fileio import ensure_writable
+
+    check_device(cfg.device)  # before the heavy imports below
+    ensure_writable(paths.train_dir(name), "training run")
+    from detbench.train.trainer import train
+
+    # `--set seed=N` gives the string "N"; the recipe coerces it to the field's int either way
+    run_dir = train(str(data_dir), recipe=cfg.recipe, model=None, init=None if init is None else str(init),
+                    name=name, epochs=epochs, batch_size=None, device=cfg.device, resume=False, split="train",
+                    on_bad_image="skip", save_every=0, log_every=None, echo=say, progress=progress, seed=str(seed))
+    say(f"run: {run_dir}")
+
+
+def _eval_det(data_dir: Path, detector: str, run: str, out: Path, cfg: BaseConfig, progress, say) -> None:
+    from detbench.detect.eval_det import eval_det
+
+    res = eval_det(str(data_dir), "val", detectors=[detector], caches=(), run=run, conf=0.01, nms=0.65,
+                   batch_size=8, device=cfg.device, cameras=None, score_thr=0.3, out=str(out), json_path=None,
+                   progress=progress)
+    r = res.results[detector]
+    say(f"{detector}: " + ", ".join(f"{k} {'-' if r.get(k) is None else format(r[k], '.3f')}"
+                                    for k in ("AP", "AP50", "AP75"))
+        + "; wrote " + ", ".join(map(str, res.files)))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(f"python -m detbench.base_weights: moved; run `{REPRODUCE}`")
