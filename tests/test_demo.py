@@ -178,3 +178,16 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     a = json.loads((Path(first["runs"]) / "demo" / "comparison.json").read_text())
     b = json.loads((out / "comparison.json").read_text())
     assert [p.get("overall") for p in a["pairs"]] == [p.get("overall") for p in b["pairs"]]
+
+
+def test_the_demo_calls_library_functions_not_the_cli():
+    """detbench/demo.py imports neither detbench.cli nor detbench.commands (its bars come from the command)."""
+    import ast
+
+    import detbench.demo as demo
+
+    tree = ast.parse(Path(demo.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and (m == "detbench.cli" or m.startswith("detbench.commands"))}
+    assert "detbench.compare.pipeline" in imported and "detbench.tune" in imported
