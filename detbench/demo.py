@@ -5,13 +5,21 @@ COCO's photos) -> prepare -> train (head-only, Stable V3 shape, from the committ
 ``weights/demo_base/``, class layers re-initialised as when starting from COCO's 80 classes; an
 early and the final checkpoint stand in for epoch 10 and epoch 30) -> eval-det -> train-motion
 (TrackSSM) -> tune (tune split) -> compare (both trackers, both checkpoints) -> analyze ->
-show-tracks. Each stage is the real subcommand, run in-process.
+show-tracks. Each stage calls the library function behind that subcommand, in-process, with what
+the subcommand would pass, and takes the next stage's inputs from its return value; the
+equivalent ``detbench ...`` command is printed and recorded (``commands`` in ``demo_summary.json``)
+so that any stage can be rerun by hand.
 
 Safety: every artifact goes into a fresh folder of this invocation, ``runs/demo/<time>-seed<N>/``
 (the runs root of every stage), so the demo never deletes or overwrites anything it did not create
 itself. The tables and plots are written there (``demo/``); with ``out`` they are also
 copied to ``out`` at the very end, atomically (a failed demo leaves ``out`` as it was), and only
 when ``out`` is empty, missing, or an earlier demo's output.
+
+Paths in ``demo_summary.json`` (and in the recorded and printed commands) are relative to the
+working directory the demo ran in when they lie under it (``make demo``: the repository, so the
+committed ``results/demo/demo_summary.json`` holds no absolute path), absolute otherwise (e.g. a
+``$DETBENCH_RUNS`` elsewhere); run the commands from that directory. ``run_demo`` returns the same.
 """
 from __future__ import annotations
 
@@ -21,13 +29,23 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from detbench import paths
 from detbench.errors import DetbenchError, InputError
 
 SUMMARY = "demo_summary.json"
+
+# ``progress(kind)``: a context manager yielding the progress callback of one stage's library
+# function, or None for no bar (detbench/commands/demo.py draws rich bars with it). Kinds:
+#   "synth", "prepare", "tune": callback(done, total)
+#   "train": callback(step, total_steps, description, info)        (detbench.train.trainer.train)
+#   "eval-det": callback(detector, done, total, sequence, images_per_s)  (detbench.detect.eval_det)
+#   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train_motion)
+Progress = Callable[[str], AbstractContextManager]
 
 
 @dataclass(frozen=True)
@@ -55,18 +73,38 @@ class DemoConfig:
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few
     # CPU minutes; this reduced variant does (benchmarks/README.md). Real runs use the paper's size.
-    motion_args: tuple[str, ...] = ("--d-model", "64", "--layers", "2", "--residual-head", "--lr", "1e-3",
-                                    "--batch-size", "64")
+    # keyword arguments of detbench.motion.train_motion (`train-motion --d-model 64 ...`)
+    motion_options: dict = field(default_factory=lambda: {"d_model": 64, "layers": 2, "residual_head": True,
+                                                          "lr": 1e-3, "batch_size": 64})
     trackers: tuple[str, ...] = ("trackssm", "botsort")
     device: str = "cpu"
 
 
-def _run(argv: list[str]) -> None:
-    from detbench.cli import main
+# train-motion's flags for a False boolean option (the True ones are --<option>)
+_MOTION_OFF_FLAGS = {"residual_head": "--sigmoid-head", "relative": "--absolute", "cv_anchor": "--last-box-anchor",
+                     "flow_input": "--no-flow-input"}
 
-    code = main(argv)
-    if code:
-        raise DetbenchError(f"demo stage `detbench {' '.join(argv)}` failed (exit {code})")
+
+def _flags(options: dict) -> list[str]:
+    """``{"d_model": 64, "residual_head": True}`` -> ``["--d-model", "64", "--residual-head"]``."""
+    out: list[str] = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            out.append(flag if value else _MOTION_OFF_FLAGS.get(key, "--no-" + flag[2:]))
+        else:
+            out += [flag, format(value, "g") if isinstance(value, float) else str(value)]
+    return out
+
+
+def shown(path: str | Path) -> str:
+    """``path`` as ``demo_summary.json`` and the printed commands give it: relative to the working
+    directory when it lies under it, else absolute."""
+    path = Path(os.path.abspath(path))
+    try:
+        return str(path.relative_to(os.path.abspath(os.getcwd())))
+    except ValueError:
+        return str(path)
 
 
 def check_out(out: Path | None) -> None:
@@ -134,15 +172,23 @@ def _umask() -> int:
     return mask
 
 
-def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print) -> dict:
+def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
+             progress: Progress | None = None) -> dict:
     """Run every stage in a fresh runs folder; return where everything went (``demo_summary.json``).
 
-    Tables and plots go to ``<invocation>/demo/`` and, when ``out`` is given, to ``out``.
+    Tables and plots go to ``<invocation>/demo/`` and, when ``out`` is given, to ``out``. ``say``
+    gets the stage messages (``[demo] <stage>: detbench ...``) and each stage's result in a line;
+    ``progress``: see :data:`Progress` (None: no bars). A failing stage raises its DetbenchError
+    (InputError stays InputError) as one line naming the stage's command.
     """
+    from detbench.devices import check_device
+
+    cfg = cfg or DemoConfig()
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
     reused = reusable_synth(cfg)
+    check_device(cfg.device)
     import torch
 
     # one compute thread: the data-loader worker takes the other core of a 2-core laptop, and two
@@ -152,7 +198,7 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
     saved_env = os.environ.get(paths.ENV_VAR)
     os.environ[paths.ENV_VAR] = str(root)
     try:
-        return _stages(root, out, base, reused, cfg, say)
+        return _stages(root, out, base, reused, cfg, say, progress)
     finally:
         if saved_env is None:
             os.environ.pop(paths.ENV_VAR, None)
@@ -160,70 +206,163 @@ def run_demo(out: Path | None = None, cfg: DemoConfig = DemoConfig(), say=print)
             os.environ[paths.ENV_VAR] = saved_env
 
 
-def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say) -> dict:
-    synth_dir = reused or root / "synth"
-    data_dir = paths.data_dir("demo")
+def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say,
+            progress: Progress | None) -> dict:
+    from detbench.analysis.report import analyze_run
+    from detbench.compare.pipeline import run_comparison
+    from detbench.data.prepare import prepare
+    from detbench.data.synthetic import write_dataset
+    from detbench.detect.eval_det import eval_det
+    from detbench.motion import train_motion
+    from detbench.render.tracks import show_tracks
+    from detbench.train.trainer import train
+    from detbench.tune import grid_points, tune
+
     res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
     res.mkdir()
     run = "head"
-    motion = paths.motion_root() / "demo"
     timings: dict[str, float] = {}
     commands: list[str] = []
     t_all = time.perf_counter()
     say(f"[demo] every artifact of this run goes to {root}")
 
-    def stage(name: str, argv: list[str]) -> None:
-        argv = ["--runs-dir", str(root), *argv]
-        commands.append("detbench " + " ".join(argv))
-        say(f"\n[demo] {name}: detbench {' '.join(argv)}")
+    def stage(name: str, argv: list, call: Callable, bar: str | None = None, tell: Callable | None = None):
+        """Run ``call(callback)``, the library function behind ``detbench <argv>``; ``callback``: the
+        ``progress(bar)`` bar's (None without ``progress`` or ``bar``); ``tell(value)``: say what it
+        found. Returns what ``call`` returns."""
+        line = "detbench " + " ".join(["--runs-dir", shown(root), *(str(a) for a in argv)])
+        commands.append(line)
+        say(f"\n[demo] {name}: {line}")
         t0 = time.perf_counter()
-        _run(argv)
+        try:
+            with (progress(bar) if progress is not None and bar else nullcontext()) as callback:
+                value = call(callback)
+        except DetbenchError as e:
+            err = (InputError if isinstance(e, InputError) else DetbenchError)(f"demo stage `{line}` failed: {e}")
+            err.exit_code = e.exit_code
+            raise err from e
+        if tell:
+            tell(value)
         timings[name] = round(time.perf_counter() - t0, 1)
         say(f"[demo] {name} done in {timings[name]:.0f} s")
+        return value
+
+    def counting(callback, total: int, count=lambda *args: 1):
+        """``callback(done, total)`` from a callback called per item (or with ``count(*args)`` items)."""
+        if callback is None:
+            return None
+        done = [0]
+
+        def step(*args) -> None:
+            done[0] += count(*args)
+            callback(done[0], total)
+        return step
 
     if reused:
-        say(f"[demo] synth: reusing {reused} (written with the same options)")
+        synth_dir = reused
+        say(f"[demo] synth: reusing {shown(reused)} (written with the same options)")
     else:
-        stage("synth", ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
-                        "--cameras", cfg.camera, "--seed", str(cfg.data_seed), "--style", cfg.style])
-    stage("prepare", ["prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", "demo",
-                      "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility),
-                      "--min-size", str(cfg.min_size)])
-    stage("train head-only", ["train", "--data", str(data_dir), "--recipe", "demo", "--name", run,
-                              "--init", str(base), "--epochs", str(cfg.headonly_epochs), "--device", cfg.device,
-                              "--set", f"seed={cfg.seed}"])
+        synth_dir = root / "synth"
+        synth_dir = stage("synth", ["synth", shown(synth_dir), "--scenes", cfg.scenes, "--keyframes", cfg.keyframes,
+                                    "--cameras", cfg.camera, "--seed", cfg.data_seed, "--style", cfg.style],
+                          lambda cb: write_dataset(str(synth_dir), scenes=cfg.scenes, keyframes=cfg.keyframes,
+                                                   cameras=(cfg.camera,), seed=cfg.data_seed, style=cfg.style,
+                                                   progress=counting(cb, cfg.scenes * cfg.keyframes,
+                                                                     count=lambda n: n)),
+                          bar="synth")
+    data_dir, _ = stage("prepare", ["prepare", "--dataroot", shown(synth_dir), "--version", "v1.0-synth", "--name",
+                                    "demo", "--cameras", cfg.camera, "--min-visibility", cfg.min_visibility,
+                                    "--min-size", cfg.min_size],
+                        lambda cb: prepare(str(synth_dir), "v1.0-synth", cameras=cfg.camera, name="demo",
+                                           min_visibility=cfg.min_visibility, min_size=cfg.min_size, progress=cb),
+                        bar="prepare")
+    run_dir = stage("train head-only", ["train", "--data", shown(data_dir), "--recipe", "demo", "--name", run,
+                                        "--init", shown(base), "--epochs", cfg.headonly_epochs, "--device",
+                                        cfg.device, "--set", f"seed={cfg.seed}"],
+                    lambda cb: train(str(data_dir), recipe="demo", name=run, init=str(base),
+                                     epochs=cfg.headonly_epochs, device=cfg.device, echo=say, progress=cb,
+                                     seed=cfg.seed),
+                    bar="train")
     early, final = f"epoch{cfg.early_epoch}", f"epoch{cfg.headonly_epochs}"
-    stage("detector AP", ["eval-det", "--detector", f"{early},{final}", "--run", run, "--data", str(data_dir),
-                          "--split", "val", "--device", cfg.device, "--out", str(root / "eval_det"),
-                          "--json", str(res / "detector_ap.json")])
-    shutil.copy(root / "eval_det" / "eval.md", res / "detector_ap.md")
-    stage("train-motion", ["train-motion", "--data", str(data_dir), "--epochs", str(cfg.motion_epochs),
-                           "--name", "demo", "--device", cfg.device, *cfg.motion_args])
+    ap = stage("detector AP", ["eval-det", "--detector", f"{early},{final}", "--run", run, "--data", shown(data_dir),
+                               "--split", "val", "--device", cfg.device, "--out", shown(root / "eval_det"),
+                               "--json", shown(res / "detector_ap.json")],
+               lambda cb: eval_det(str(data_dir), "val", detectors=[early, final], run=run, device=cfg.device,
+                                   out=str(root / "eval_det"), json_path=str(res / "detector_ap.json"), progress=cb),
+               bar="eval-det", tell=lambda r: say("AP50: " + ", ".join(f"{k} {v['AP50']:.3f}"
+                                                                    for k, v in r.results.items())))
+    shutil.copy(ap.files[1], res / "detector_ap.md")
+
+    def say_plan(p) -> None:
+        say(f"train: {p.train_windows} windows from {p.train_sequences} sequences; val: {p.val_windows} windows; "
+            f"model {p.parameters:,} parameters; {p.steps} steps of {p.batch}")
+
+    def say_iou(metrics: dict) -> None:
+        if "val" in metrics:
+            m = metrics["val"]
+            say(f"next-box IoU on val: TrackSSM {m['trackssm_iou']:.4f}, constant velocity "
+                f"{m['const_velocity_iou']:.4f}, last box {m['last_box_iou']:.4f}")
+
+    motion = stage("train-motion", ["train-motion", "--data", shown(data_dir), "--epochs", cfg.motion_epochs,
+                                    "--name", "demo", "--device", cfg.device, *_flags(cfg.motion_options)],
+                   lambda cb: train_motion(str(data_dir), epochs=cfg.motion_epochs, name="demo", device=cfg.device,
+                                           **cfg.motion_options, on_plan=say_plan, progress=cb,
+                                           on_metrics=say_iou),
+                   bar="train-motion").out_dir
+    def say_best(path: Path) -> None:
+        best = json.loads(Path(path).read_text())["best"]
+        say(f"best: {best['options']} (HOTA {100 * best['HOTA']:.2f}, IDSW {best['IDSW']}) -> {shown(path)}")
+
     for det in (early, final):     # one tuning per (detector, tracker) pair: none favours a detector
         for trk in cfg.trackers:   # the same grid and objective for every tracker, on the tune split
-            opts = ["--tracker-opt", f"weights={paths.motion_root() / 'demo'}"] if trk == "trackssm" else []
+            fixed = {"weights": str(motion)} if trk == "trackssm" else {}
+            opts = [a for k, v in fixed.items() for a in ("--tracker-opt", f"{k}={shown(v)}")]
             stage(f"tune {trk} {det}", ["tune", "--tracker", trk, "--detector", det, "--run", run,
-                                        "--data", str(data_dir), "--split", "tune", "--device", cfg.device, *opts])
-    stage("compare", ["compare", "--detectors", f"{early},{final}", "--trackers", ",".join(cfg.trackers),
-                      "--run", run, "--data", str(data_dir), "--split", "val", "--name", res.name,
-                      "--results-dir", str(res.parent), "--device", cfg.device,
-                      "--tracker-opt", f"trackssm:weights={motion}"])
-    stage("analyze", ["analyze", run, "--out", str(res / "training")])
-    comparison = json.loads((res / "comparison.json").read_text())
+                                               "--data", shown(data_dir), "--split", "tune", "--device", cfg.device,
+                                               *opts],
+                         lambda cb, trk=trk, det=det, fixed=fixed: tune(
+                             trk, det, str(data_dir), "tune", "val", run=run, device=cfg.device, base_options=fixed,
+                             progress=counting(cb, len(grid_points(trk)))),
+                         bar="tune", tell=say_best)
+
+    def compare(_):
+        result = run_comparison([early, final], list(cfg.trackers), Path(data_dir), split="val", run=run,
+                                name=res.name, tracker_options={"trackssm": {"weights": str(motion)}},
+                                device=cfg.device, results_root=res.parent,
+                                progress=lambda s: say(f"tracking + evaluating {s}"))
+        failed = [p for p in result["pairs"] if p["status"] != "ok"]
+        if failed:
+            raise DetbenchError(f"{len(failed)} of {len(result['pairs'])} pairs failed: " + "; ".join(
+                f"{p['detector']} x {p['tracker']}: {p.get('error', p['status'])}" for p in failed))
+        return result
+
+    comparison = stage("compare", ["compare", "--detectors", f"{early},{final}", "--trackers", ",".join(cfg.trackers),
+                                   "--run", run, "--data", shown(data_dir), "--split", "val", "--name", res.name,
+                                   "--results-dir", shown(res.parent), "--device", cfg.device,
+                                   "--tracker-opt", f"trackssm:weights={shown(motion)}"], compare,
+                       tell=lambda r: [say(f"{p['detector']} x {p['tracker']}: HOTA {100 * p['overall']['HOTA']:.2f}, "
+                                           f"IDSW {p['overall']['IDSW']}") for p in r["pairs"]])
+    training, _ = stage("analyze", ["analyze", run, "--out", shown(res / "training")],
+                        lambda _: analyze_run(str(run_dir), str(res / "training")),
+                        tell=lambda r: [say(f"warning: {w}") for w in r[1]["warnings"]])
+    pair = next(p for p in comparison["pairs"] if p["detector"] == final and p["tracker"] == cfg.trackers[-1])
     seq = next(iter(next(p for p in comparison["pairs"] if p["status"] == "ok")["per_sequence"]))
-    tracks = root / "compare" / res.name / "tracks" / final / cfg.trackers[-1]
-    render = root / "render"
-    stage("show-tracks", ["show-tracks", "--tracks", str(tracks), "--data", str(data_dir), "--seq", seq,
-                          "--out", str(render), "--max-frames", "12", "--scale", "0.4"])
-    frames = sorted(render.glob("*.png"))
+    drawn = stage("show-tracks", ["show-tracks", "--tracks", shown(pair["tracks"]), "--data", shown(data_dir),
+                                  "--seq", seq, "--out", shown(root / "render"), "--max-frames", "12",
+                                  "--scale", "0.4"],
+                  lambda _: show_tracks(str(data_dir), seq, "val", tracks_dir=pair["tracks"],
+                                        out=str(root / "render"), scale=0.4, max_frames=12))
+    frames = drawn["frames"]
     shutil.copy(frames[len(frames) // 2], res / "tracks_example.png")
     timings["total"] = round(time.perf_counter() - t_all, 1)
-    summary = {"config": asdict(cfg), "base": str(base), "runs": str(root), "results": str(out or res),
-               "comparison": str((out or res) / "comparison.md"),
-               "detector_ap": str((out or res) / "detector_ap.json"),
-               "training_report": str((out or res) / "training" / "report.md"),
-               "synth": str(synth_dir), "dataset": str(data_dir), "training_run": str(paths.train_dir(run)), "motion_model": str(motion),
-               "render": str(render), "commands": commands, "timings_s": timings}
+    published = out or res
+    summary = {"config": asdict(cfg), "base": shown(base), "runs": shown(root), "results": shown(published),
+               "comparison": shown(published / "comparison.md"),
+               "detector_ap": shown(published / "detector_ap.json"),
+               "training_report": shown(published / training.relative_to(res) / "report.md"),
+               "synth": shown(synth_dir), "dataset": shown(data_dir), "training_run": shown(run_dir),
+               "motion_model": shown(motion), "render": shown(drawn["out_dir"]), "commands": commands,
+               "timings_s": timings}
     (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     if out is not None:
         check_out(out)  # again: something else may have appeared there while the demo ran

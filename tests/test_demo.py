@@ -74,27 +74,46 @@ def test_demo_refuses_an_out_folder_that_is_not_a_demo_output_before_any_work(tm
 
 
 def test_a_failed_demo_leaves_out_as_it_was(tmp_path, monkeypatch):
+    import detbench.data.prepare as prepare_module
+    import detbench.data.synthetic as synthetic
     import detbench.demo as demo
+    from detbench import paths
 
     out = tmp_path / "results_demo"
     out.mkdir()
     (out / demo.SUMMARY).write_text("{}\n")
     (out / "comparison.md").write_text("old")
-    calls = []
+    roots = []   # the runs root each stage's library call saw
 
-    def fake_run(argv):
-        calls.append(argv)
-        if argv[2] == "compare":
-            raise demo.DetbenchError("compare failed")
-        if argv[2] == "eval-det":
-            Path(argv[argv.index("--out") + 1]).mkdir(parents=True)
-            Path(argv[argv.index("--out") + 1], "eval.md").write_text("ap")
+    def fake_synth(out_dir, **_):
+        roots.append(paths.runs_root())
+        Path(out_dir).mkdir(parents=True)
+        return Path(out_dir)
 
-    monkeypatch.setattr(demo, "_run", fake_run)
-    with pytest.raises(demo.DetbenchError):
+    def fake_prepare(dataroot, version, **_):
+        roots.append(paths.runs_root())
+        raise demo.InputError(f"{dataroot}: no scenes")
+
+    monkeypatch.setattr(synthetic, "write_dataset", fake_synth)
+    monkeypatch.setattr(prepare_module, "prepare", fake_prepare)
+    with pytest.raises(demo.InputError) as failed:
         demo.run_demo(out, demo.DemoConfig(), say=lambda *_: None)
+    msg = str(failed.value)   # one line: the stage's command and the library's reason
+    assert "\n" not in msg and msg.startswith("demo stage `detbench --runs-dir ") and " prepare --dataroot " in msg
+    assert msg.endswith("synth: no scenes") and failed.value.exit_code == 2
     assert _tree(out) == {demo.SUMMARY: b"{}\n", "comparison.md": b"old"}
-    assert calls and all(argv[0] == "--runs-dir" for argv in calls)
+    assert len(roots) == 2 and roots[0] == roots[1] and roots[0].parent == paths.runs_root() / "demo"
+
+
+def test_summary_paths_are_relative_to_the_working_directory_when_under_it(tmp_path, monkeypatch):
+    from detbench.demo import _flags, shown
+
+    monkeypatch.chdir(tmp_path)
+    assert shown(tmp_path / "runs" / "demo" / "x") == str(Path("runs", "demo", "x"))
+    assert shown("runs/demo") == str(Path("runs", "demo"))
+    assert shown(tmp_path.parent / "elsewhere") == str(tmp_path.parent / "elsewhere")
+    assert _flags({"d_model": 64, "residual_head": True, "relative": False, "lr": 1e-3}) == [
+        "--d-model", "64", "--residual-head", "--absolute", "--lr", "0.001"]
 
 
 def test_synth_from_must_match_the_demo_config(tmp_path):
@@ -119,8 +138,10 @@ def test_synth_from_must_match_the_demo_config(tmp_path):
 @pytest.mark.slow
 def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_path):
     """The real stages at toy size; a user's runs named like the old demo's survive, twice."""
-    from detbench import paths
+    from contextlib import contextmanager
     from dataclasses import replace
+
+    from detbench import paths
 
     from detbench.demo import SUMMARY, DemoConfig, run_demo
 
@@ -131,8 +152,16 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     before = _tree(root)
     out = tmp_path / "results" / "demo"
     cfg = DemoConfig(scenes=10, keyframes=2, headonly_epochs=3, motion_epochs=1,
-                     motion_args=("--d-model", "8", "--layers", "1", "--batch-size", "64"))
-    first = run_demo(out, cfg, say=lambda *_: None)
+                     motion_options={"d_model": 8, "layers": 1, "batch_size": 64})
+    calls: dict[str, int] = {}
+
+    @contextmanager
+    def progress(kind):   # what detbench/commands/demo.py draws bars with
+        yield lambda *args: calls.__setitem__(kind, calls.get(kind, 0) + 1)
+
+    first = run_demo(out, cfg, say=lambda *_: None, progress=progress)
+    assert set(calls) == {"synth", "prepare", "train", "eval-det", "train-motion", "tune"}
+    assert calls["tune"] == 2 * len(cfg.trackers) * 81   # one call per grid point of each tuning
     files = _tree(out)
     for name in ("comparison.md", "comparison.json", "detector_ap.json", "detector_ap.md", "tracks_example.png",
                  SUMMARY, "training/report.md"):
@@ -144,7 +173,21 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     after = _tree(root)
     assert {k: v for k, v in after.items() if k in before} == before
     assert json.loads((out / SUMMARY).read_text())["runs"] == second["runs"]
+    assert second["commands"][0].startswith(f"detbench --runs-dir {second['runs']} prepare ")   # synth reused
     # same data seed and training seed: the same tables (timings and folders aside)
     a = json.loads((Path(first["runs"]) / "demo" / "comparison.json").read_text())
     b = json.loads((out / "comparison.json").read_text())
     assert [p.get("overall") for p in a["pairs"]] == [p.get("overall") for p in b["pairs"]]
+
+
+def test_the_demo_calls_library_functions_not_the_cli():
+    """detbench/demo.py imports neither detbench.cli nor detbench.commands (its bars come from the command)."""
+    import ast
+
+    import detbench.demo as demo
+
+    tree = ast.parse(Path(demo.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and (m == "detbench.cli" or m.startswith("detbench.commands"))}
+    assert "detbench.compare.pipeline" in imported and "detbench.tune" in imported

@@ -1,6 +1,8 @@
 """``detbench demo``: the whole pipeline on synthetic data, on a laptop CPU."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 
 EPILOG = """\b
@@ -34,8 +36,30 @@ def command(out, seed, scenes, keyframes, base, style, device):
     from detbench.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(scenes=scenes, keyframes=keyframes, seed=seed, base=base or "", style=style, device=device)
-    summary = run_demo(Path(out) if out else None, cfg, say=click.echo)
+    summary = run_demo(Path(out) if out else None, cfg, say=click.echo, progress=_bar)
     click.echo("\n[demo] finished in {:.0f} s".format(summary["timings_s"]["total"]))
     for key in ("results", "comparison", "detector_ap", "training_report", "runs", "dataset", "training_run",
                 "motion_model", "render"):
         click.echo(f"  {key:16s} {summary[key]}")
+
+
+def _bar(kind: str):
+    """The demo's progress bars (:data:`detbench.demo.Progress`): the stage's own command's bar."""
+    from detbench.commands import progress
+
+    if kind == "train":
+        return progress.train_bar()
+    if kind == "eval-det":
+        return progress.bar_per_key(progress.detect_bar)
+    if kind == "train-motion":
+        return progress.motion_bar()
+    return _count_bar(kind)
+
+
+@contextmanager
+def _count_bar(kind: str):
+    """``callback(done, total)`` drawing ``<kind> [bar] ...`` (synth images, prepare samples, tune grid points)."""
+    from detbench.commands.progress import lazy_bar
+
+    with lazy_bar() as update:
+        yield lambda done, total: update(done, total, kind)
