@@ -68,7 +68,7 @@ class DemoConfig:
     # written) instead of rendering it again: the seed sweep (benchmarks/demo_seeds.py) renders it once
     synth_from: str = ""
     # 12 (the recipe's 10 + 2): on dusk images the head still gains ~0.03 AP50 from epoch 8 to 12 (seed 0)
-    headonly_epochs: int = 16
+    headonly_epochs: int = 20
     early_epoch: int = 1           # stands in for "epoch 10": the head one epoch after re-initialisation
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few

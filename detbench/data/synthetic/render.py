@@ -258,7 +258,7 @@ class Style:
 
 STYLES = {
     "default": Style("default"),
-    # dusk: a dim warm sky, everything darker and lower in contrast, 1.75x the sensor grain
+    # dusk: a dim warm sky, everything darker and lower in contrast, 1.6x the sensor grain
     "dusk": Style("dusk", sky=((70, 38, 40), (95, 150, 235)), gain=(0.62, 0.68, 0.9), gamma=1.22, lift=11.0,
-                  grain=1.75),
+                  grain=1.6),
 }
