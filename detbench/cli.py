@@ -60,7 +60,7 @@ def _module_exists(module: str) -> bool:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog="Example: detbench demo   (the whole pipeline on synthetic data, CPU, ~4 min)")
+             epilog="Example: detbench demo   (the whole pipeline on synthetic data, CPU, ~5 min)")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
               help="Root for all artifacts (default ./runs, or $DETBENCH_RUNS).")
 @click.version_option(package_name="detbench")
