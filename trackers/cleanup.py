@@ -30,7 +30,7 @@ caller's rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -124,7 +124,8 @@ def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None =
     """Steps 1-2 (and step 3 with ``recal`` = (lo, hi) from :func:`recal_range`) on one frame ->
     (cleaned (K, 6) float32, the caller's row of each cleaned row (K,) int64)."""
     a = np.asarray(dets, dtype=np.float32).reshape(-1, 6) if np.size(dets) else np.zeros((0, 6), np.float32)
-    valid = valid_detection_mask(a)
+    detections = valid_detection_mask(a)
+    valid = detections.copy()
     if params.min_box_px > 0:
         valid &= np.minimum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]) >= params.min_box_px
     idx = np.flatnonzero(valid)
@@ -140,7 +141,7 @@ def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None =
     if recal is not None:
         lo, hi = recal
         out[:, 4] = np.clip(RECAL_RANGE[0] + (RECAL_RANGE[1] - RECAL_RANGE[0]) * (scores - lo) / (hi - lo), 0, 1)
-    invalid = np.flatnonzero(~valid_detection_mask(a))  # passed through for the tracker to sanitise
+    invalid = np.flatnonzero(~detections)  # passed through for the tracker to sanitise
     rows = np.concatenate([rows, invalid])
     out = np.concatenate([out, a[invalid]])
     order = np.argsort(rows, kind="stable")  # the caller's row order
@@ -152,8 +153,7 @@ def recal_range(frames: list, params: CleanupParams) -> tuple[float, float] | No
     else None (module docstring, step 3)."""
     if params.recal_band <= 0:
         return None
-    base = CleanupParams(nms_iou=params.nms_iou, nms_fuse=params.nms_fuse, nms_merge=params.nms_merge,
-                         min_box_px=params.min_box_px)
+    base = replace(params, recal_band=0.0)
     scores = [clean_frame(d, base)[0][:, 4] for d in frames]
     s = np.concatenate(scores) if scores else np.zeros(0)
     s = s[np.isfinite(s)]
