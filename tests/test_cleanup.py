@@ -13,7 +13,8 @@ from detbench.data.noisy import noisy_detections
 from detbench.errors import InputError
 from trackers import TRACKERS, make_tracker, tracker_class, tracker_params
 from trackers.base import Frame
-from trackers.cleanup import CleanedTracker, CleanupParams, clean_frame, clean_sequence, nms
+from trackers.cleanup import (CleanedTracker, CleanupParams, buffer_boxes, clean_frame, clean_sequence, nms,
+                              unbuffer_boxes)
 
 # Hand-worked case. Boxes x1, y1, x2, y2, score, class (all 10 px high unless said):
 #   row 0  A = [0, 10] x [0, 10]    0.90 car        area 100
@@ -105,6 +106,8 @@ def test_bad_cleanup_values_name_the_option():
         make_tracker("iou", {"nms_fuse": "mean"})
     with pytest.raises(InputError, match="nms_iou"):
         make_tracker("iou", {"nms_iou": "1.5"})
+    with pytest.raises(InputError, match="box_buffer"):
+        make_tracker("iou", {"box_buffer": "-0.1"})
     with pytest.raises(InputError, match="clean-up options of every tracker"):
         make_tracker("iou", {"nms_io": "0.5"})
     trk = make_tracker("iou", {"recal_band": "0.2"})
@@ -133,7 +136,8 @@ def test_off_is_todays_tracker_exactly(name, real_fixture):
     dets = _sequence(real_fixture)
     params, _ = tracker_params(name, _options(name))
     bare = tracker_class(name)(params, frame_rate=2.0)
-    wrapped = make_tracker(name, _options(name, {"nms_iou": "1.0", "min_box_px": "0", "recal_band": "0"}))
+    wrapped = make_tracker(name, _options(name, {"nms_iou": "1.0", "min_box_px": "0", "recal_band": "0",
+                                                 "box_buffer": "0"}))
     assert isinstance(wrapped, CleanedTracker) and wrapped.params == bare.params
     wrapped.begin_sequence(dets)
     for i, d in enumerate(dets):
@@ -142,7 +146,8 @@ def test_off_is_todays_tracker_exactly(name, real_fixture):
 
 def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatch):
     dets = _sequence(real_fixture)
-    cleanup = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "4", "recal_band": "0.3"}
+    cleanup = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "4", "recal_band": "0.3",
+               "box_buffer": "0.3"}
     seen = {}
     for name in sorted(TRACKERS):
         trk = make_tracker(name, _options(name, cleanup))
@@ -159,7 +164,7 @@ def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatc
             tracks = trk.update(d, _frame(i))
             assert (tracks[:, 7] < len(d)).all()  # det_index: the caller's rows
     expected = [c for c, _ in clean_sequence(dets, CleanupParams(nms_iou=0.6, nms_fuse="noisy_or", nms_merge="wbf",
-                                                                  min_box_px=4, recal_band=0.3))]
+                                                                  min_box_px=4, recal_band=0.3, box_buffer=0.3))]
     for name, got in seen.items():
         assert len(got) == len(expected), name
         for g, e in zip(got, expected):
@@ -181,17 +186,44 @@ def test_options_round_trip_through_meta_json_and_key_the_cache(real_fixture, tm
     write_seqinfo(root / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 6))
     write_mot_dets(det_dir / f"{seq}.txt", noisy_detections(gt, 6, 1600, 900, seed=0, dup_share=0.5))
     jobs = from_external(det_dir, root)
-    opts = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "5", "recal_band": "0.25"}
+    opts = {"nms_iou": "0.6", "nms_fuse": "noisy_or", "nms_merge": "wbf", "min_box_px": "5", "recal_band": "0.25",
+            "box_buffer": "0.3"}
     meta = track_split(jobs, "iou", tmp_path / "a", opts)
     on_disk = json.loads((tmp_path / "a" / "meta.json").read_text())
     assert CleanupParams(**on_disk["cleanup"]) == CleanupParams(nms_iou=0.6, nms_fuse="noisy_or", nms_merge="wbf",
-                                                                min_box_px=5.0, recal_band=0.25)
+                                                                min_box_px=5.0, recal_band=0.25, box_buffer=0.3)
     assert {k: on_disk["params"][k] for k in on_disk["cleanup"]} == on_disk["cleanup"]
     again = track_split(jobs, "iou", tmp_path / "a", on_disk["cleanup"])  # the recorded values reproduce it
     assert again.get("reused") and again["inputs_hash"] == meta["inputs_hash"]
     off = track_split(jobs, "iou", tmp_path / "b", {})
     assert off["cleanup"] == {"nms_iou": 1.0, "nms_fuse": "max", "nms_merge": "top", "min_box_px": 0.0,
-                              "recal_band": 0.0}
+                              "recal_band": 0.0, "box_buffer": 0.0}
     assert off["inputs_hash"] != meta["inputs_hash"]
     other = track_split(jobs, "iou", tmp_path / "c", {**opts, "nms_iou": "0.7"})
     assert other["inputs_hash"] != meta["inputs_hash"]
+    unbuffered = track_split(jobs, "iou", tmp_path / "d", {**opts, "box_buffer": "0"})
+    assert unbuffered["inputs_hash"] != meta["inputs_hash"]
+
+
+def test_buffered_boxes_by_hand():
+    # [10, 20] - [30, 60]: w 20, h 40; b = 0.25 widens by 5 px left/right and 10 px top/bottom
+    box = np.array([[10, 20, 30, 60, 0.9, 2]], dtype=np.float64)
+    np.testing.assert_array_equal(buffer_boxes(box, 0.25), [[5, 10, 35, 70, 0.9, 2]])
+    np.testing.assert_allclose(unbuffer_boxes(buffer_boxes(box, 0.25), 0.25), box)
+    np.testing.assert_array_equal(buffer_boxes(box, 0.0), box)
+
+
+def test_box_buffer_bridges_a_2hz_step_and_reports_the_detections_own_boxes():
+    # A 10 px box moves 8 px right between keyframes: IoU = (2 x 10) / (100 + 100 - 20) = 0.111 < 0.3,
+    # so the iou tracker (last box, plain IoU, threshold 0.3) starts a new track. Buffered by 0.5 the
+    # boxes are [-5, 15] and [3, 23] (20 x 20): IoU = (12 x 20) / (400 + 400 - 240) = 0.429 >= 0.3.
+    frames = [np.array([[0, 0, 10, 10, 0.9, 0]], np.float32), np.array([[8, 0, 18, 10, 0.9, 0]], np.float32)]
+    opts = {"cost": "iou", "motion": "none", "iou_threshold": "0.3", "min_score": "0.1"}
+    ids = {}
+    for b in ("0", "0.5"):
+        trk = make_tracker("iou", {**opts, "box_buffer": b})
+        out = [trk.update(d, _frame(i)) for i, d in enumerate(frames)]
+        ids[b] = [int(o[0, 4]) for o in out]
+        for o, d in zip(out, frames):
+            np.testing.assert_allclose(o[:, :4], d[:, :4], atol=1e-4)  # the detection's own box again
+    assert ids["0"][0] != ids["0"][1] and ids["0.5"][0] == ids["0.5"][1]

@@ -79,7 +79,8 @@ def test_a_registered_dummy_tracks_and_keys_its_cache(dummy, tmp_path):
     assert meta["tracker"] == "dummy" and meta["sequences"]["s1"] == {**meta["sequences"]["s1"], "status": "ok",
                                                                      "rows": 4}
     assert meta["params"] == {"min_score": 0.5, "shift_px": 0.0, "max_age_s": 2.0, "nms_iou": 1.0,
-                              "nms_fuse": "max", "nms_merge": "top", "min_box_px": 0.0, "recal_band": 0.0}
+                              "nms_fuse": "max", "nms_merge": "top", "min_box_px": 0.0, "recal_band": 0.0,
+                              "box_buffer": 0.0}
     assert meta["inputs_hash"] == inputs_hash(jobs, spec, tracker_files(spec))
     again = track_split(jobs, spec, tmp_path / "out")       # a spec is accepted as it is
     assert again.get("reused") and again["inputs_hash"] == meta["inputs_hash"]

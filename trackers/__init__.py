@@ -7,8 +7,9 @@ key, its workers, ``detbench tune`` and ``compare`` all use that spec. ``make_tr
 options, frame_rate)`` is ``tracker_spec(name, options).build(frame_rate)``. Unknown names or
 options raise :class:`detbench.errors.InputError` listing the valid ones. Every tracker follows
 :class:`trackers.base.Tracker` and is built behind the detection clean-up
-(:mod:`trackers.cleanup`: ``nms_iou``, ``nms_fuse``, ``min_box_px``, ``recal_band``, options of
-every tracker, off by default), so every tracker sees the same cleaned detections.
+(:mod:`trackers.cleanup`: ``nms_iou``, ``nms_fuse``, ``nms_merge``, ``min_box_px``,
+``recal_band``, ``box_buffer``, options of every tracker, off by default), so every tracker sees
+the same cleaned detections.
 
 Adding a tracker: docs/contracts.md, "Adding a tracker".
 """

@@ -23,6 +23,14 @@ size, score in [0, 1]; other rows pass through untouched for the tracker's own s
    ``clip(0.1 + 0.8 * (s - lo) / (hi - lo), 0, 1)``: the band is stretched onto [0.1, 0.9] in the
    same order. Otherwise (a wide spread, or every score equal) scores are unchanged.
    ``recal_band=0`` = off. It needs the whole sequence: :meth:`CleanedTracker.begin_sequence`.
+4. **Buffered association** (``box_buffer``, b): every cleaned box is handed to the tracker widened
+   by ``b`` times its width on the left and on the right and ``b`` times its height at the top and
+   at the bottom (same centre, size x ``1 + 2b``: the buffered IoU of C-BIoU, Yang et al., WACV
+   2023), and every box the tracker reports is narrowed back about its centre by ``1 + 2b``. The
+   tracker's own IoU-type matching then sees overlap for steps that plain boxes lose at 2 Hz (two
+   boxes one box-width apart overlap again from ``b = 0.25``), whatever its internals. For a tracker
+   that reports the detection's box (``iou``) the reported box is the detection's own again; a
+   Kalman tracker's filtered state is narrowed the same way. ``box_buffer=0`` = off.
 
 With every option at its default (off) the tracker receives the caller's array itself: tracks are
 exactly those of the tracker without the wrapper. Output ``det_index`` always refers to the
@@ -42,6 +50,7 @@ FUSE_MODES = ("max", "noisy_or")
 MERGE_MODES = ("top", "wbf")
 RECAL_RANGE = (0.1, 0.9)
 RECAL_QUANTILES = (0.05, 0.95)
+MAX_BOX_BUFFER = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class CleanupParams:
     nms_merge: str = "top"     # kept box's box and class: "top" (its own) or "wbf" (group's weighted)
     min_box_px: float = 0.0    # drop boxes whose shorter side is below this (pixels); 0 = off
     recal_band: float = 0.0    # stretch a sequence's scores when their 5-95 % spread <= this; 0 = off
+    box_buffer: float = 0.0    # tracker sees boxes widened by this x their size on every side; 0 = off
 
     def __post_init__(self):
         if self.nms_merge not in MERGE_MODES:
@@ -65,10 +75,12 @@ class CleanupParams:
             raise InputError(f"clean-up option recal_band={self.recal_band!r} is outside [0, 1]")
         if not (np.isfinite(self.min_box_px) and self.min_box_px >= 0):
             raise InputError(f"clean-up option min_box_px={self.min_box_px!r} must be >= 0 (pixels)")
+        if not (np.isfinite(self.box_buffer) and 0.0 <= self.box_buffer <= MAX_BOX_BUFFER):
+            raise InputError(f"clean-up option box_buffer={self.box_buffer!r} is outside [0, {MAX_BOX_BUFFER:g}]")
 
     @property
     def off(self) -> bool:
-        return self.nms_iou >= 1.0 and self.min_box_px <= 0 and self.recal_band <= 0
+        return self.nms_iou >= 1.0 and self.min_box_px <= 0 and self.recal_band <= 0 and self.box_buffer <= 0
 
 
 CLEANUP_KEYS = tuple(f.name for f in fields(CleanupParams))
@@ -121,8 +133,9 @@ def _merge(dets: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None = None):
-    """Steps 1-2 (and step 3 with ``recal`` = (lo, hi) from :func:`recal_range`) on one frame ->
-    (cleaned (K, 6) float32, the caller's row of each cleaned row (K,) int64)."""
+    """Steps 1-2, step 3 with ``recal`` = (lo, hi) from :func:`recal_range`, and step 4's widening
+    on one frame -> (cleaned (K, 6) float32 as the tracker receives them, the caller's row of each
+    cleaned row (K,) int64)."""
     a = np.asarray(dets, dtype=np.float32).reshape(-1, 6) if np.size(dets) else np.zeros((0, 6), np.float32)
     detections = valid_detection_mask(a)
     valid = detections.copy()
@@ -141,11 +154,33 @@ def clean_frame(dets, params: CleanupParams, recal: tuple[float, float] | None =
     if recal is not None:
         lo, hi = recal
         out[:, 4] = np.clip(RECAL_RANGE[0] + (RECAL_RANGE[1] - RECAL_RANGE[0]) * (scores - lo) / (hi - lo), 0, 1)
+    if params.box_buffer > 0:
+        out = buffer_boxes(out, params.box_buffer)
     invalid = np.flatnonzero(~detections)  # passed through for the tracker to sanitise
     rows = np.concatenate([rows, invalid])
     out = np.concatenate([out, a[invalid]])
     order = np.argsort(rows, kind="stable")  # the caller's row order
     return out[order].astype(np.float32), rows[order].astype(np.int64)
+
+
+def buffer_boxes(boxes: np.ndarray, b: float) -> np.ndarray:
+    """xyxy ``boxes`` (N, >=4) with columns 0-3 widened by ``b`` x their size on every side (step 4)."""
+    out = np.array(boxes, copy=True)
+    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+    out[:, 0] -= b * w
+    out[:, 2] += b * w
+    out[:, 1] -= b * h
+    out[:, 3] += b * h
+    return out
+
+
+def unbuffer_boxes(boxes: np.ndarray, b: float) -> np.ndarray:
+    """The inverse of :func:`buffer_boxes`: columns 0-3 narrowed about their centre by ``1 + 2b``."""
+    out = np.array(boxes, copy=True)
+    c = (out[:, 0:2] + out[:, 2:4]) / 2
+    half = (out[:, 2:4] - out[:, 0:2]) / (2 * (1 + 2 * b))
+    out[:, 0:2], out[:, 2:4] = c - half, c + half
+    return out
 
 
 def recal_range(frames: list, params: CleanupParams) -> tuple[float, float] | None:
@@ -199,8 +234,11 @@ class CleanedTracker:
             raise InputError("clean-up option recal_band needs the whole sequence: call "
                              "begin_sequence(detections of every frame) first")
         cleaned, rows = clean_frame(dets, self.cleanup, self._recal)
+        b = self.cleanup.box_buffer
         tracks = self.inner.update(cleaned, frame)
         if len(tracks):
             tracks = tracks.copy()
             tracks[:, 7] = rows[tracks[:, 7].astype(np.int64)]
+            if b > 0:
+                tracks[:, :4] = unbuffer_boxes(tracks[:, :4].astype(np.float64), b)
         return tracks

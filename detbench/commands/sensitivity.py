@@ -57,7 +57,7 @@ its inputs: a rerun recomputes only what changed.
               help="Override a tracker option, e.g. trackssm:weights=runs/motion/m1 (repeatable).")
 @click.option("--cleanup", "cleanup_opts", multiple=True, metavar="KEY=VALUE",
               help="Also run every tracker with these detection clean-up options (trackers/cleanup.py: nms_iou, "
-                   "nms_fuse, min_box_px, recal_band), as a series '<tracker>+cleanup' next to the plain one, "
+                   "nms_fuse, nms_merge, min_box_px, recal_band, box_buffer), as a series '<tracker>+cleanup' next to the plain one, "
                    "e.g. --cleanup nms_iou=0.5 (repeatable; doubles the runs).")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100000),

@@ -31,7 +31,8 @@ Examples:
               help="Tracker parameter override (repeatable); unknown keys are an error. Every tracker also "
                    "takes the detection clean-up options (trackers/cleanup.py, all off by default): "
                    "nms_iou=0.5 (class-agnostic NMS), nms_fuse=max|noisy_or, nms_merge=top|wbf, "
-                   "min_box_px=8, recal_band=0.2.")
+                   "min_box_px=8, recal_band=0.2, box_buffer=0.3 (the tracker matches boxes widened by 0.3 x "
+                   "their size on each side; reported boxes are narrowed back).")
 @click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
               help="Worker processes (results do not depend on it).")
 @click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")

@@ -21,7 +21,8 @@ Examples (one tuning per detector x tracker pair):
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
               help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo or a clean-up "
-                   "option outside the grid (nms_fuse=noisy_or, min_box_px=8, recal_band=0.2) (repeatable).")
+                   "option outside the grid (nms_fuse=noisy_or, min_box_px=8, recal_band=0.2, "
+                   "box_buffer=0.3) (repeatable).")
 def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
     """Try a small grid (3 x 3 x 3 x 3 = 81 points, the same size for every tracker: two of the
     tracker's thresholds, its lost-track buffer, and the detection clean-up's class-agnostic NMS
