@@ -156,7 +156,7 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
     assert saved["pairs"][0]["params"] == {"iou_threshold": 0.3, "min_score": 0.3, "max_age_s": 2.0,
                                            "cost": "iou", "motion": "none", "class_gate": True,   # today's
                                            "nms_iou": 1.0, "nms_fuse": "max", "nms_merge": "top",
-                                           "min_box_px": 0.0, "recal_band": 0.0}                   # clean-up off
+                                           "min_box_px": 0.0, "recal_band": 0.0, "box_buffer": 0.0}  # clean-up off
     assert "untuned defaults" in (results / "t" / "comparison.md").read_text()
     assert not stored_tunings()
 
