@@ -27,8 +27,9 @@ size, score in [0, 1]; other rows pass through untouched for the tracker's own s
    by ``b`` times its width on the left and on the right and ``b`` times its height at the top and
    at the bottom (same centre, size x ``1 + 2b``: the buffered IoU of C-BIoU, Yang et al., WACV
    2023), and every box the tracker reports is narrowed back about its centre by ``1 + 2b``. The
-   tracker's own IoU-type matching then sees overlap for steps that plain boxes lose at 2 Hz (two
-   boxes one box-width apart overlap again from ``b = 0.25``), whatever its internals. For a tracker
+   tracker's own IoU-type matching then sees overlap for steps that plain boxes lose at 2 Hz
+   (same-size boxes whose centres are d widths apart overlap once ``b > (d - 1) / 2``), whatever
+   its internals (BoT-SORT's camera-motion estimate masks the widened boxes). For a tracker
    that reports the detection's box (``iou``) the reported box is the detection's own again; a
    Kalman tracker's filtered state is narrowed the same way. ``box_buffer=0`` = off.
 
@@ -234,11 +235,10 @@ class CleanedTracker:
             raise InputError("clean-up option recal_band needs the whole sequence: call "
                              "begin_sequence(detections of every frame) first")
         cleaned, rows = clean_frame(dets, self.cleanup, self._recal)
-        b = self.cleanup.box_buffer
         tracks = self.inner.update(cleaned, frame)
         if len(tracks):
             tracks = tracks.copy()
             tracks[:, 7] = rows[tracks[:, 7].astype(np.int64)]
-            if b > 0:
-                tracks[:, :4] = unbuffer_boxes(tracks[:, :4].astype(np.float64), b)
+            if self.cleanup.box_buffer > 0:
+                tracks[:, :4] = unbuffer_boxes(tracks[:, :4].astype(np.float64), self.cleanup.box_buffer)
         return tracks
