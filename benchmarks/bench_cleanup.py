@@ -61,18 +61,26 @@ BUFFERS = [{"box_buffer": b} for b in (0.0, 0.3, 0.6)]
 
 
 def fixed_choice(trk: str, base: dict, data: Path, dets: Path, out: Path) -> tuple[dict, list]:
-    """Stage 1 on the tune split: the best association x fusion candidate (module docstring)."""
+    """Stage 1 on the tune split: the best association x fusion x buffer candidate (module docstring)."""
+    candidates = [{**base, **assoc, **fuse, **buffer}
+                  for assoc, fuse, buffer in itertools.product(ASSOCIATION[trk], FUSE, BUFFERS)]
+    rows = scored_points(PreparedDataset(data).gt_dir("tune"), dets, trk, candidates, out / "stage1" / trk,
+                         extra={"nms_iou": 0.7})
+    best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
+    return best["options"], rows
+
+
+def scored_points(root: Path, dets: Path, trk: str, candidates: list[dict], out: Path,
+                  extra: dict | None = None) -> list[dict]:
+    """Each candidate (with ``extra`` on top when tracking, not in the recorded options) tracked and
+    scored on ``root`` -> [{"options", "HOTA", "IDSW"}]; tracks under ``out`` keyed by the options."""
     from detbench.fileio import sha256_json
 
     rows = []
-    for assoc in ASSOCIATION[trk]:
-        for fuse, buffer in itertools.product(FUSE, BUFFERS):
-            opts = {**base, **assoc, **fuse, **buffer}
-            m = score(PreparedDataset(data).gt_dir("tune"), dets, trk, {**opts, "nms_iou": 0.7},
-                      out / "stage1" / trk / sha256_json(opts)[:12])
-            rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
-    best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
-    return best["options"], rows
+    for opts in candidates:
+        m = score(root, dets, trk, {**opts, **(extra or {})}, out / sha256_json(opts)[:12])
+        rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
+    return rows
 
 
 def idsw_choice(rows: list[dict], default_hota: float) -> dict | None:
@@ -85,16 +93,12 @@ def idsw_choice(rows: list[dict], default_hota: float) -> dict | None:
 def oracle(trk: str, base: dict, chosen: dict, fixture: Path, dets: Path, out: Path) -> dict:
     """``--oracle`` for one tracker (module docstring): every point scored on the fixture itself;
     ``chosen``: step 2's tuned options (their grid keys and ``box_buffer`` are replaced)."""
-    from detbench.fileio import sha256_json
     from detbench.tune import grid_points, tracker_grid
 
     fixed = {k: v for k, v in chosen.items() if k not in tracker_grid(trk) and k != "box_buffer"}
     default = score(fixture, dets, trk, base, out / "default")
-    rows = []
-    for buffer, point in itertools.product(BUFFERS, grid_points(trk)):
-        opts = {**base, **fixed, **buffer, **point}
-        m = score(fixture, dets, trk, opts, out / sha256_json(opts)[:12])
-        rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
+    rows = scored_points(fixture, dets, trk, [{**base, **fixed, **buffer, **point} for buffer, point
+                                              in itertools.product(BUFFERS, grid_points(trk))], out)
     best = idsw_choice(rows, default["HOTA"])
     return {"default": default, "points": len(rows), "min_IDSW_with_HOTA_above_default": best,
             "max_HOTA": max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))}
@@ -104,19 +108,20 @@ def oracle_exact_cleanup(trk: str, base: dict, chosen: dict, default_hota: float
                          out: Path) -> dict:
     """``--oracle``'s second bound (module docstring): the duplicates removed exactly, the tracker's
     own grid x ``BUFFERS`` with step 2's association cost, scored on the fixture itself."""
-    from trackers.cleanup import CLEANUP_KEYS
-    from detbench.fileio import sha256_json
     from detbench.tune import grid_points, tracker_grid
+    from trackers.cleanup import CLEANUP_KEYS
 
     own = {k: v for k, v in tracker_grid(trk).items() if k not in CLEANUP_KEYS}
     fixed = {k: v for k, v in chosen.items() if k not in own and k not in CLEANUP_KEYS}
-    rows = []
-    for buffer, point in itertools.product(BUFFERS, grid_points(trk, own)):
-        opts = {**base, **fixed, **buffer, **point}
-        m = score(fixture, nodup, trk, opts, out / sha256_json(opts)[:12])
-        rows.append({"options": opts, "HOTA": m["HOTA"], "IDSW": m["IDSW"]})
+    rows = scored_points(fixture, nodup, trk, [{**base, **fixed, **buffer, **point} for buffer, point
+                                               in itertools.product(BUFFERS, grid_points(trk, own))], out)
     return {"points": len(rows), "min_IDSW_with_HOTA_above_default": idsw_choice(rows, default_hota),
             "min_IDSW": min(rows, key=lambda r: (r["IDSW"], -round(r["HOTA"], 6)))}
+
+
+def base_options(trk: str, trackssm_weights: str | None) -> dict:
+    """Today's defaults: no options, except the motion model a TrackSSM tracker needs."""
+    return {"weights": trackssm_weights} if trk.startswith("trackssm") else {}
 
 
 def write_noisy(seq_root: Path, out: Path, seed: int, duplicates: bool = True) -> Path:
@@ -169,14 +174,13 @@ def main(argv=None) -> int:
         found = json.loads(path.read_text()) if path.is_file() else {}
         chosen = json.loads((args.out / "results.json").read_text())
         for trk in args.trackers.split(","):
+            base = base_options(trk, args.trackssm_weights)
             if trk not in found:
-                base = {"weights": args.trackssm_weights} if trk.startswith("trackssm") else {}
                 found[trk] = oracle(trk, base, chosen[trk]["tuned_options"], fixture, dets["fixture"],
                                     args.out / "oracle" / trk)
                 path.write_text(json.dumps(found, indent=2))
             o = found[trk]
             if "exact_cleanup" not in o:
-                base = {"weights": args.trackssm_weights} if trk.startswith("trackssm") else {}
                 o["exact_cleanup"] = oracle_exact_cleanup(trk, base, chosen[trk]["tuned_options"],
                                                           o["default"]["HOTA"], fixture, nodup["fixture"],
                                                           args.out / "oracle" / f"{trk}-exact")
@@ -191,7 +195,7 @@ def main(argv=None) -> int:
     path = args.out / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
     for trk in args.trackers.split(","):
-        base = {"weights": args.trackssm_weights} if trk.startswith("trackssm") else {}
+        base = base_options(trk, args.trackssm_weights)
         if trk in results:  # tuned and scored already: only the reference row, if missing
             for split, root in splits.items():
                 results[trk][split].setdefault("default, no duplicates", score(

@@ -49,13 +49,11 @@ def _norm(value):
     return value
 
 
-def _canonical(func: str, real, args, kwargs) -> dict:
-    """The call's arguments bound to the library signature, defaults applied, in the library's own
-    terms: ``train``'s recipe overrides (``--set``) coerced as the recipe does, ``train_motion``'s
+def _canonical(func: str, arguments: dict) -> dict:
+    """The call's ``arguments`` (bound to the library signature, defaults applied) in the library's
+    own terms: ``train``'s recipe overrides (``--set``) coerced as the recipe does, ``train_motion``'s
     None (= TrainConfig's default) replaced by that default, ``analyze_run``'s run resolved."""
-    bound = inspect.signature(real).bind(*args, **kwargs)
-    bound.apply_defaults()
-    got = {k: v for k, v in bound.arguments.items() if k not in CALLBACKS}
+    got = {k: v for k, v in arguments.items() if k not in CALLBACKS}
     if func == "train":
         from detbench.train.recipes import Recipe, _coerce
 
@@ -125,11 +123,11 @@ def recorded(monkeypatch):
         real = getattr(module, func)
 
         def recorder(*args, _func=func, _real=real, **kwargs):
-            state.calls.append((_func, _canonical(_func, _real, args, kwargs)))
-            if state.replaying:
-                raise _Replayed
             bound = inspect.signature(_real).bind(*args, **kwargs)
             bound.apply_defaults()
+            state.calls.append((_func, _canonical(_func, bound.arguments)))
+            if state.replaying:
+                raise _Replayed
             return _fake_result(_func, bound.arguments)
 
         monkeypatch.setattr(module, func, recorder)
