@@ -25,6 +25,7 @@ class MotionPlan:
     parameters: int
     steps: int
     batch: int                 # windows per step: the batch size, or every window when fewer
+    threads: str = ""          # the torch thread count and where it comes from (one line)
 
 
 @dataclass
@@ -43,7 +44,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
                  device: str = "cpu", seed: int = 0, d_model: int = 256, layers: int = 6,
                  residual_head: bool = True, relative: bool = True, cv_anchor: bool = True,
                  flow_input: bool = False, max_windows: int | None = None, name: str | None = None,
-                 eval_data: list = (),
+                 eval_data: list = (), threads: int | None = None,
                  on_plan: Callable[[MotionPlan], None] | None = None,
                  progress: Callable[[int, int, float, float], None] | None = None,
                  on_metrics: Callable[[dict], None] | None = None) -> MotionResult:
@@ -57,7 +58,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     layers and decoder blocks, and the deviations of :class:`trackers.trackssm.model.ModelConfig`.
     Next-box IoU of TrackSSM, constant velocity and the last box is measured on the val split (when
     there is one) and on every ``eval_data`` MOT folder (read before training: a bad folder fails
-    in seconds).
+    in seconds). ``threads``: torch threads (default: :func:`detbench.threads.tuner`, re-decided
+    as it trains; meta.json ``threads`` records the steps run at each count).
 
     Callbacks: ``on_plan(MotionPlan)`` once the data is read, before the first step;
     ``progress(step, total_steps, loss, lr)`` after each step (and ``(0, total_steps, nan, 0.0)``
@@ -66,9 +68,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     """
     import time
 
-    import torch
-
     from detbench import paths
+    from detbench import threads as thread_policy
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.devices import check_device
     from detbench.provenance import make_meta
@@ -84,7 +85,6 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     check_device(device)
     if d_model % 4:
         raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
@@ -106,23 +106,31 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
         steps = epochs * max(1, len(wins) // min(batch_size, len(wins)))
     tcfg = TrainConfig(steps=steps or TrainConfig().steps, **hyper, seed=seed, device=device)
     model = build_model(cfg, seed=seed)
-    if on_plan:
-        on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
-                           count_parameters(model), tcfg.steps, min(batch_size, len(wins))))
-    on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
-    t0, c0 = time.perf_counter(), time.process_time()
-    if progress:
-        progress(0, tcfg.steps, float("nan"), 0.0)
-    losses = train(model, wins, tcfg, on_step=on_step)
-    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    # wall time depends on what else runs on the machine; CPU time of this process does not
-    metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": torch.get_num_threads(),
-               "train_windows": len(wins),
-               "final_loss": sum(losses[-20:]) / len(losses[-20:])}
-    if val is not None:
-        metrics["val"] = evaluate(model, val, device=device)
-    for extra, ewins in extras:
-        metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
+    with thread_policy.restored():
+        tuner = thread_policy.tuner(threads)
+        if on_plan:
+            on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
+                               count_parameters(model), tcfg.steps, min(batch_size, len(wins)), tuner.describe()))
+
+        def on_step(step: int, loss: float, lr_: float) -> None:
+            tuner.step()
+            if progress:
+                progress(step, tcfg.steps, loss, lr_)
+
+        t0, c0 = time.perf_counter(), time.process_time()
+        if progress:
+            progress(0, tcfg.steps, float("nan"), 0.0)
+        tuner.start()
+        losses = train(model, wins, tcfg, on_step=on_step)
+        train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+        # wall time depends on what else runs on the machine; CPU time of this process does not
+        metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu,
+                   "threads": tuner.summary()["most_steps_at"], "train_windows": len(wins),
+                   "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+        if val is not None:
+            metrics["val"] = evaluate(model, val, device=device)
+        for extra, ewins in extras:
+            metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
     if on_metrics:
         on_metrics(metrics)
     out = paths.motion_root() / (name or data_dir.name)
@@ -130,7 +138,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
                "max_windows": max_windows, "model": cfg.to_dict()}
     hashes = {"train": data_hash(train_seqs), "val": data_hash(val_seqs) if val_seqs else None,
               **{f"eval:{e}": data_hash(split_sequences(Path(e), "val")) for e in eval_data}}
-    meta = make_meta("train-motion", options=options, inputs=hashes)
+    meta = make_meta("train-motion", options=options, inputs=hashes, threads=tuner.summary())
     meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
                                        "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,

@@ -24,11 +24,13 @@ def _seed_and_isolate(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
+def _one_torch_thread(monkeypatch):
     """Tiny models run fastest (and reproducibly) on one thread; two OpenMP threads on two busy
-    cores were measured 50x slower."""
+    cores were measured 50x slower. OMP_NUM_THREADS says so to detbench.threads (the user's
+    setting wins over its adaptive count) and to every subprocess and pool worker."""
     import torch
 
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -178,6 +178,7 @@ def _safe(info, key):
 
 
 def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, progress, compile=False):
+    from detbench import threads
     from detbench.detect.infer import Detector, iter_batches
 
     det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
@@ -188,12 +189,16 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     if progress:
         progress(0, total, "", None)
     t0 = time.perf_counter()
-    for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
-                                              pin_memory=det.cuda):
-        per_frame.extend(det.finish(batch, ratios, shapes))
-        done = len(per_frame)
-        if progress:
-            progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
+    tuner = threads.tuner(trial=False)  # one per free core, re-decided (the forward is the same on any count)
+    with threads.restored():
+        tuner.start()
+        for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
+                                                  pin_memory=det.cuda):
+            per_frame.extend(det.finish(batch, ratios, shapes))
+            tuner.step()
+            done = len(per_frame)
+            if progress:
+                progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
     blobs, recs, start = {}, {}, 0
     for seq, items in seq_frames.items():
         dets, start = per_frame[start:start + len(items)], start + len(items)

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from detbench import threads
 from detbench.classes import CLASSES
 from detbench.errors import InputError
 from detbench.evaluate import combine as comb
@@ -94,7 +95,8 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
                 progress(name)
     else:
         _warm_up(float(iou), check, trackeval_hota)  # import once here: forked workers inherit the modules
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        workers = min(jobs, len(tasks))
+        with ProcessPoolExecutor(max_workers=workers, **threads.pool_options(workers)) as pool:
             chunk = max(1, min(32, len(tasks) // (4 * jobs)))
             for name, r in pool.map(_score_star, tasks, chunksize=chunk):
                 scored[name] = r

@@ -23,7 +23,6 @@ from __future__ import annotations
 import inspect
 import json
 import multiprocessing as mp
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from detbench import threads
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
@@ -82,8 +82,7 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
 
     dets = job.load_detections()
     trk = as_spec(tracker, options).build(job.info.frame_rate)
-    if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
-        sys.modules["torch"].set_num_threads(1)
+    threads.tracking_tuner().start()  # the per-frame policy (detbench.threads); TrackSSM steps it per frame
     trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
     rows = [np.zeros((0, MOT_COLS))]
     for i, d in enumerate(dets):
@@ -172,7 +171,9 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
         it = map(_worker, tasks)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)), mp_context=mp.get_context("forkserver"))
+        workers = min(n_jobs, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver"),
+                                   **threads.pool_options(workers))
         it = pool.map(_worker, tasks)
     try:
         for name, rows, error, secs in it:

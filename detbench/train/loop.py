@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Callable
 import torch
 
 from detbench.errors import DetbenchError
+from detbench.threads import dataloader_worker_init
 from detbench.train import ddp, setup
 from detbench.train.logging import LOSS_KEYS, RunLogger, StepBuffer, memory_mb
 from detbench.train.schedule import lr_at, phase_of_epoch
 from detbench.train.state import TrainingState, save_epoch, save_latest
 
 if TYPE_CHECKING:
+    from detbench.thread_tuner import ThreadTuner
     from detbench.train.data import TrainData
 
 
@@ -120,6 +122,7 @@ class EpochLoop:
     dev: torch.device
     save_every: int = 0
     on_step: Callable[[StepInfo], None] | None = None
+    threads: ThreadTuner | None = None  # told after every step (detbench.threads)
 
     def run(self) -> None:
         for epoch in range(self.state.step // self.iters + 1, self.state.recipe.epochs + 1):
@@ -136,7 +139,8 @@ class EpochLoop:
         mine = order[first_iter:, self.rank::self.world].reshape(-1).tolist()
         loader = torch.utils.data.DataLoader(
             torch.utils.data.Subset(self.data, mine), batch_size=rec.batch_size // self.world, shuffle=False,
-            num_workers=rec.num_workers, pin_memory=self.dev.type == "cuda", collate_fn=collate)
+            num_workers=rec.num_workers, pin_memory=self.dev.type == "cuda", collate_fn=collate,
+            worker_init_fn=dataloader_worker_init if rec.num_workers else None)
         self.model.train()
         for it, (imgs, targets, bad) in enumerate(loader, start=first_iter + 1):
             self.bad_images.add(bad)
@@ -161,6 +165,8 @@ class EpochLoop:
         state.optimizer.step()
         if state.ema is not None:
             state.ema.update(state.net)
+        if self.threads is not None:
+            self.threads.step()
         self.window.add({"epoch": epoch, "iter": it, "step": state.step, "lr": lr, "phase": phase.name,
                          "time": state.seconds()}, logged)
         save = bool(self.save_every) and state.step % self.save_every == 0

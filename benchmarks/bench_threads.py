@@ -1,0 +1,233 @@
+"""CPU threads beside other work: train-motion, TrackSSM tracking and `sensitivity --jobs 2`, each
+idle and beside one busy process that this script starts and stops itself.
+
+    python benchmarks/bench_threads.py                      # all three parts (~5 min on 2 idle cores)
+    python benchmarks/bench_threads.py --only motion --steps 400 --repeats 3
+
+1. ``train-motion`` with its defaults (paper-size TrackSSM, batch 64) but ``--steps`` steps, on a
+   small six-camera synthetic set (``synth --scenes 6 --keyframes 20``, all six cameras, prepared
+   once under the runs folder): the training wall time (meta.json ``train_seconds``) with
+   ``--threads 1``, with ``--threads`` = what train-motion ran before the thread policy (torch's
+   default capped at 8: 2 on 2 cores) and with the default policy, idle and beside the busy process.
+2. TrackSSM tracking frames/s on ``bench_trackers.scene`` at 30 objects per frame (random weights:
+   speed does not depend on training), the same three thread settings, idle and beside it.
+3. ``sensitivity --jobs 2`` on the real fixture with TrackSSM (random weights) and BoT-SORT (its CMC
+   reads the images), recall axis, one seed, nothing cached: this tree against ``--base`` (the
+   commit before the thread policy, checked out into a temporary folder), and the thread counts
+   each worker of this tree reported.
+
+Each condition runs in its own process, without OMP_NUM_THREADS/MKL_NUM_THREADS (they would fix
+the count). Wall times are medians of ``--repeats``; the load average is printed with each table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+BASE = "d66302a"  # main before the thread policy: torch's default threads, 1 per pool worker
+FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def clean_env(runs: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    return {**env, "DETBENCH_RUNS": str(runs), **extra}
+
+
+class Busy:
+    """One other busy process (a Python loop on one core) while the block runs."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(1.0)  # let the scheduler see it before the measured process starts
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def conditions(busy: bool):
+    return Busy() if busy else _Nothing()
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def ensure_dataset(runs: Path) -> Path:
+    data = runs / "data" / "bench-threads"
+    if (data / "meta.json").is_file():
+        return data
+    synth = runs / "bench-threads-synth"
+    cli = [sys.executable, "-m", "detbench.cli"]
+    env = clean_env(runs)
+    subprocess.run(cli + ["synth", str(synth), "--scenes", "6", "--keyframes", "20", "--force"], env=env,
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cli + ["prepare", "--dataroot", str(synth), "--version", "v1.0-synth", "--name", "bench-threads"],
+                   env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return data
+
+
+def settings(today: int) -> list[tuple[str, int | None]]:
+    """(label, fixed thread count or None for the default policy)."""
+    return [("fixed 1 thread", 1), (f"fixed {today} threads", today), ("default (the policy)", None)]
+
+
+def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]:
+    data = ensure_dataset(runs)
+    rows = []
+    for label, threads in settings(today):
+        for busy in (False, True):
+            walls, used = [], None
+            for r in range(repeats):
+                name = f"bench-threads-{threads or 'policy'}-{'busy' if busy else 'idle'}-{r}"
+                cmd = [sys.executable, "-m", "detbench.cli", "train-motion", "--data", str(data), "--steps",
+                       str(steps), "--name", name] + (["--threads", str(threads)] if threads else [])
+                with conditions(busy):
+                    subprocess.run(cmd, env=clean_env(runs), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                meta = json.loads((runs / "motion" / name / "meta.json").read_text())
+                walls.append(meta["metrics"]["train_seconds"])
+                used = meta.get("threads", {}).get("steps_at")
+            rows.append({"setting": label, "busy": busy, "wall": statistics.median(walls), "steps_at": used})
+            print(f"  train-motion {label}, {'busy' if busy else 'idle'}: {rows[-1]['wall']:.1f} s "
+                  f"(steps at each thread count: {used})", flush=True)
+    return rows
+
+
+def child_tracking(frames: int, repeats: int) -> None:
+    """In its own process: TrackSSM frames/s at 30 objects per frame -> one JSON line."""
+    from bench_trackers import scene
+    from detbench.threads import tracking_tuner
+    from trackers import make_tracker
+    from trackers.base import Frame
+
+    dets = scene(30, frames, seed=30)
+    times = []
+    for _ in range(repeats):
+        trk = make_tracker("trackssm", {"weights": "random"}, frame_rate=2.0)
+        tracking_tuner().start()  # what track_sequence does before each sequence
+        t0 = time.perf_counter()
+        for i, d in enumerate(dets):
+            trk.update(d, Frame(index=i, timestamp=i / 2, frame_rate=2.0, width=1600, height=900))
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"fps": frames / statistics.median(times), "steps_at": tracking_tuner().summary()["steps_at"],
+                      "dets": sum(map(len, dets)) / len(dets)}))
+
+
+def bench_tracking(runs: Path, frames: int, repeats: int, today: int) -> list[dict]:
+    rows = []
+    for label, threads in settings(today):
+        for busy in (False, True):
+            env = clean_env(runs, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+            cmd = [sys.executable, __file__, "--child-tracking", "--frames", str(frames), "--repeats", str(repeats)]
+            with conditions(busy):
+                out = subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            rows.append({"setting": label, "busy": busy, **res})
+            print(f"  tracking {label}, {'busy' if busy else 'idle'}: {res['fps']:.1f} frames/s "
+                  f"({res['dets']:.0f} dets/frame; frames at each thread count: {res['steps_at']})", flush=True)
+    return rows
+
+
+def sensitivity_cmd(results: Path) -> list[str]:
+    return [sys.executable, "-m", "detbench.cli", "sensitivity", "--gt", str(FIXTURE / "sequences"),
+            "--trackers", "trackssm,botsort", "--tracker-opt", "trackssm:weights=random", "--axes", "recall",
+            "--seeds", "1", "--jobs", "2", "--resamples", "10", "--results-dir", str(results), "--name", "bench"]
+
+
+def bench_sensitivity(base: str, repeats: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
+        old = Path(tmp) / "base"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", base], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        for label, tree in ((f"before ({base})", old), ("this tree", ROOT)):
+            walls, seen = [], {}
+            for r in range(repeats):
+                runs = Path(tmp) / f"runs-{tree.name}-{r}"  # nothing cached
+                env = clean_env(runs, PYTHONPATH=str(tree))
+                t0 = time.perf_counter()
+                subprocess.run(sensitivity_cmd(Path(tmp) / "results"), env=env, cwd=tree, check=True,
+                               stdout=subprocess.DEVNULL)
+                walls.append(time.perf_counter() - t0)
+                for f in (runs / "sensitivity" / "cache").rglob("*.json"):
+                    for lib, n in json.loads(f.read_text())["result"].get("threads", {}).items():
+                        seen[lib] = max(seen.get(lib, 0), n)
+                shutil.rmtree(runs, ignore_errors=True)
+            rows.append({"tree": label, "wall": statistics.median(walls), "max_threads_per_worker": seen or None})
+            print(f"  sensitivity --jobs 2, {label}: {rows[-1]['wall']:.1f} s (most threads a worker ran: "
+                  f"{seen or 'not reported'})", flush=True)
+    return rows
+
+
+def table(title: str, rows: list[dict], value: str, unit: str, fmt: str = "{:.1f}") -> None:
+    print(f"\n{title} ({load()})")
+    print(f"| setting | idle {unit} | one busy process {unit} | busy / idle | thread counts used (idle; busy) |")
+    print("|---|---:|---:|---:|---|")
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        idle, busy = (next(r for r in rows if r["setting"] == setting and r["busy"] == b) for b in (False, True))
+        ratio = busy[value] / idle[value]
+        print(f"| {setting} | {fmt.format(idle[value])} | {fmt.format(busy[value])} | {ratio:.2f}x | "
+              f"{idle['steps_at']}; {busy['steps_at']} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=["motion", "tracking", "sensitivity"],
+                    default=["motion", "tracking", "sensitivity"])
+    ap.add_argument("--steps", type=int, default=60, help="train-motion steps per run (its default: 400)")
+    ap.add_argument("--frames", type=int, default=40, help="tracked frames per repeat")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per condition (the median is reported)")
+    ap.add_argument("--base", default=BASE, help="git revision of the code before the thread policy")
+    ap.add_argument("--runs", default=None, help="runs folder for the dataset and models "
+                                                 "(default: $DETBENCH_RUNS or runs/)")
+    ap.add_argument("--child-tracking", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_tracking:
+        child_tracking(args.frames, args.repeats)
+        return 0
+    from detbench.threads import _torch_default, available_cores
+
+    runs = Path(args.runs or os.environ.get("DETBENCH_RUNS") or ROOT / "runs").resolve()
+    today = min(_torch_default(), 8)
+    print(f"{available_cores()} cores, {load()}; train-motion {args.steps} steps, tracking {args.frames} frames, "
+          f"median of {args.repeats}", flush=True)
+    if "motion" in args.only:
+        motion = bench_motion(runs, args.steps, args.repeats, today)
+        table(f"train-motion, paper size, {args.steps} steps of 64, training wall s", motion, "wall", "s")
+    if "tracking" in args.only:
+        tracking = bench_tracking(runs, args.frames, args.repeats, today)
+        table("TrackSSM tracking, 30 objects per frame, frames/s", tracking, "fps", "frames/s")
+    if "sensitivity" in args.only:
+        sens = bench_sensitivity(args.base, args.repeats)
+        print(f"\nsensitivity --jobs 2, fixture, trackssm + botsort, recall axis, 1 seed ({load()})")
+        print("| code | wall s | most threads one worker ran |")
+        print("|---|---:|---|")
+        for r in sens:
+            print(f"| {r['tree']} | {r['wall']:.1f} | {r['max_threads_per_worker'] or 'not reported'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
