@@ -15,8 +15,8 @@ Cores are the CPUs this process may run on (``os.sched_getaffinity``), not the m
   steps measured fastest. Measured on 2 cores (benchmarks/README.md, ``bench_threads.py``): two
   threads beside one busy process made TrackSSM training steps ~4x slower and tracking up to
   ~20x slower than one thread, while on idle cores two threads trained faster.
-- **DataLoader workers** (train, detect) decode and augment images with OpenCV: one thread each
-  (:func:`dataloader_worker_init`); torch already gives them one.
+- **DataLoader workers** (train, detect): torch gives each one thread; the main process's
+  count follows the cores they and other processes leave free (the tuner counts them as others).
 """
 from __future__ import annotations
 
@@ -147,8 +147,8 @@ def pool_threads(workers: int, threads: int | None = None) -> tuple[int, bool]:
 def init_worker(threads: int, explicit: bool = False) -> None:
     """Pool initializer: every threaded library of this worker runs ``threads`` threads.
 
-    Libraries not loaded yet read the environment when they load; torch and OpenCV, if already
-    loaded, are set directly. Torch's inter-op threads have no variable: they are set here when
+    Libraries not loaded yet read the environment when they load; torch, if already loaded, is
+    set directly. Torch's inter-op threads have no variable: they are set here when
     torch is loaded, else when detbench first sets torch's threads in the worker (they can be set
     once, before any inter-op work; detbench does none)."""
     global _worker
@@ -159,8 +159,9 @@ def init_worker(threads: int, explicit: bool = False) -> None:
         torch = sys.modules["torch"]
         torch.set_num_threads(threads)
         _set_interop(torch, threads)
-    if "cv2" in sys.modules:
-        sys.modules["cv2"].setNumThreads(threads)
+    # OpenCV only through its variable: cv2.setNumThreads in a *forked* child whose parent had
+    # started OpenCV's pool waits forever (pthread_cond_destroy on the parent's pool, seen in a
+    # DataLoader worker). Forkserver workers (tracking, sensitivity) load cv2 after this.
 
 
 def _worker_interop(torch) -> None:
@@ -183,13 +184,6 @@ def pool_options(workers: int, threads: int | None = None) -> dict:
     return {"initializer": init_worker, "initargs": pool_threads(workers, threads)}
 
 
-def dataloader_worker_init(_worker_id: int) -> None:
-    """``worker_init_fn`` of detbench's DataLoaders: OpenCV on one thread (torch already runs one)."""
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 # ------------------------------------------------------------------ adaptive paths
 def tuner(threads: int | None = None, trial: bool = True):
     """A :class:`~detbench.thread_tuner.ThreadTuner` for a loop of steps on the CPU: fixed at the
@@ -200,6 +194,8 @@ def tuner(threads: int | None = None, trial: bool = True):
     user = (max(1, int(threads)), "--threads") if threads is not None else user_threads()
     if user is not None:  # set as the user's, not detbench's: user_threads() keeps seeing it
         return ThreadTuner.fixed(*user, set_threads=_set_users)
+    if limit() == 1:  # nothing to decide
+        return ThreadTuner.fixed(1, "the pool worker's share" if _worker else "1 core", set_threads=set_torch_threads)
     return ThreadTuner(limit(), trial_steps=4 if trial else 0)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from detbench.errors import InputError
 from detbench.detect.letterbox import letterbox, to_chw_float, unletterbox_boxes
-from detbench.threads import available_cores, dataloader_worker_init
+from detbench.threads import available_cores
 from detbench.types import empty_detections
 
 
@@ -171,8 +171,7 @@ def iter_batches(paths: Iterable[Path], input_size: tuple[int, int], batch_size:
     workers = min(workers, max(1, -(-len(paths) // batch_size))) if paths else 0
     loader = torch.utils.data.DataLoader(
         LetterboxedImages(paths, input_size), batch_size=batch_size, shuffle=False, num_workers=workers,
-        collate_fn=_collate, pin_memory=pin_memory, prefetch_factor=2 if workers else None,
-        worker_init_fn=dataloader_worker_init if workers else None)
+        collate_fn=_collate, pin_memory=pin_memory, prefetch_factor=2 if workers else None)
     try:
         yield from loader
     except InputError as e:  # raised in a worker: arrives with the worker's traceback; keep its line

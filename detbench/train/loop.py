@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Callable
 import torch
 
 from detbench.errors import DetbenchError
-from detbench.threads import dataloader_worker_init
 from detbench.train import ddp, setup
 from detbench.train.logging import LOSS_KEYS, RunLogger, StepBuffer, memory_mb
 from detbench.train.schedule import lr_at, phase_of_epoch
@@ -139,8 +138,7 @@ class EpochLoop:
         mine = order[first_iter:, self.rank::self.world].reshape(-1).tolist()
         loader = torch.utils.data.DataLoader(
             torch.utils.data.Subset(self.data, mine), batch_size=rec.batch_size // self.world, shuffle=False,
-            num_workers=rec.num_workers, pin_memory=self.dev.type == "cuda", collate_fn=collate,
-            worker_init_fn=dataloader_worker_init if rec.num_workers else None)
+            num_workers=rec.num_workers, pin_memory=self.dev.type == "cuda", collate_fn=collate)
         self.model.train()
         for it, (imgs, targets, bad) in enumerate(loader, start=first_iter + 1):
             self.bad_images.add(bad)
