@@ -5,6 +5,8 @@ import os
 
 import click
 
+from detbench.threads import available_cores
+
 EPILOG = """\b
 Example:
   detbench eval --gt runs/data/mini/sequences/val --results runs/tracks/epoch30/botsort \\
@@ -23,7 +25,7 @@ Example:
               help="IoU threshold of CLEAR and Identity matching (HOTA uses its own alphas).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write overall / per_class / per_sequence metrics here (atomically).")
-@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--jobs", type=int, default=min(4, available_cores()), show_default=True,
               help="Worker processes scoring sequences in parallel.")
 @click.option("--check/--no-check", default=False, show_default=True,
               help="Cross-check every sequence with motmetrics (about twice the time); exit 3 on a "
