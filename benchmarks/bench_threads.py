@@ -1,7 +1,7 @@
 """CPU threads beside other work: train-motion, TrackSSM tracking and `sensitivity --jobs 2`, each
 idle and beside one busy process that this script starts and stops itself.
 
-    python benchmarks/bench_threads.py                      # all three parts (~5 min on 2 idle cores)
+    python benchmarks/bench_threads.py                      # all three parts (~6 min on 2 idle cores)
     python benchmarks/bench_threads.py --only motion --steps 400 --repeats 3
 
 1. ``train-motion`` with its defaults (paper-size TrackSSM, batch 64) but ``--steps`` steps, on a
@@ -10,14 +10,16 @@ idle and beside one busy process that this script starts and stops itself.
    ``--threads 1``, with ``--threads`` = what train-motion ran before the thread policy (torch's
    default capped at 8: 2 on 2 cores) and with the default policy, idle and beside the busy process.
 2. TrackSSM tracking frames/s on ``bench_trackers.scene`` at 30 objects per frame (random weights:
-   speed does not depend on training), the same three thread settings, idle and beside it.
+   speed does not depend on training), ``--sequences`` sequences of ``--frames`` frames in one
+   process (median over the sequences), the same three thread settings, idle and beside it.
 3. ``sensitivity --jobs 2`` on the real fixture with TrackSSM (random weights) and BoT-SORT (its CMC
    reads the images), recall axis, one seed, nothing cached: this tree against ``--base`` (the
    commit before the thread policy, checked out into a temporary folder), and the thread counts
    each worker of this tree reported.
 
 Each condition runs in its own process, without OMP_NUM_THREADS/MKL_NUM_THREADS (they would fix
-the count). Wall times are medians of ``--repeats``; the load average is printed with each table.
+the count). train-motion and sensitivity wall times are medians of ``--repeats`` runs; the load
+average is printed with each table.
 """
 from __future__ import annotations
 
@@ -47,6 +49,15 @@ def load() -> str:
 def clean_env(runs: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     return {**env, "DETBENCH_RUNS": str(runs), **extra}
+
+
+def run(cmd: list[str], **kw) -> str:
+    """Run a command quietly -> its stdout; on failure, its last output lines and exit 1."""
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if done.returncode:
+        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n" + "\n".join(
+            (done.stdout + done.stderr).splitlines()[-15:]))
+    return done.stdout
 
 
 class Busy:
@@ -81,10 +92,9 @@ def ensure_dataset(runs: Path) -> Path:
     synth = runs / "bench-threads-synth"
     cli = [sys.executable, "-m", "detbench.cli"]
     env = clean_env(runs)
-    subprocess.run(cli + ["synth", str(synth), "--scenes", "6", "--keyframes", "20", "--force"], env=env,
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(cli + ["prepare", "--dataroot", str(synth), "--version", "v1.0-synth", "--name", "bench-threads"],
-                   env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    run(cli + ["synth", str(synth), "--scenes", "6", "--keyframes", "20", "--force"], env=env, cwd=ROOT)
+    run(cli + ["prepare", "--dataroot", str(synth), "--version", "v1.0-synth", "--name", "bench-threads"],
+        env=env, cwd=ROOT)
     return data
 
 
@@ -104,7 +114,7 @@ def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]
                 cmd = [sys.executable, "-m", "detbench.cli", "train-motion", "--data", str(data), "--steps",
                        str(steps), "--name", name] + (["--threads", str(threads)] if threads else [])
                 with conditions(busy):
-                    subprocess.run(cmd, env=clean_env(runs), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                    run(cmd, env=clean_env(runs), cwd=ROOT)
                 meta = json.loads((runs / "motion" / name / "meta.json").read_text())
                 walls.append(meta["metrics"]["train_seconds"])
                 used = meta.get("threads", {}).get("steps_at")
@@ -114,8 +124,9 @@ def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]
     return rows
 
 
-def child_tracking(frames: int, repeats: int) -> None:
-    """In its own process: TrackSSM frames/s at 30 objects per frame -> one JSON line."""
+def child_tracking(frames: int, sequences: int) -> None:
+    """In its own process: TrackSSM over ``sequences`` sequences of ``frames`` frames at 30 objects
+    per frame (a fresh tracker each, as ``track_sequence`` runs them) -> one JSON line."""
     from bench_trackers import scene
     from detbench.threads import tracking_tuner
     from trackers import make_tracker
@@ -123,7 +134,7 @@ def child_tracking(frames: int, repeats: int) -> None:
 
     dets = scene(30, frames, seed=30)
     times = []
-    for _ in range(repeats):
+    for _ in range(sequences):
         trk = make_tracker("trackssm", {"weights": "random"}, frame_rate=2.0)
         tracking_tuner().start()  # what track_sequence does before each sequence
         t0 = time.perf_counter()
@@ -134,14 +145,14 @@ def child_tracking(frames: int, repeats: int) -> None:
                       "dets": sum(map(len, dets)) / len(dets)}))
 
 
-def bench_tracking(runs: Path, frames: int, repeats: int, today: int) -> list[dict]:
+def bench_tracking(runs: Path, frames: int, sequences: int, today: int) -> list[dict]:
     rows = []
     for label, threads in settings(today):
         for busy in (False, True):
             env = clean_env(runs, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-            cmd = [sys.executable, __file__, "--child-tracking", "--frames", str(frames), "--repeats", str(repeats)]
+            cmd = [sys.executable, __file__, "--child-tracking", "--frames", str(frames), "--sequences", str(sequences)]
             with conditions(busy):
-                out = subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+                out = run(cmd, env=env, cwd=ROOT)
             res = json.loads(out.strip().splitlines()[-1])
             rows.append({"setting": label, "busy": busy, **res})
             print(f"  tracking {label}, {'busy' if busy else 'idle'}: {res['fps']:.1f} frames/s "
@@ -168,8 +179,7 @@ def bench_sensitivity(base: str, repeats: int) -> list[dict]:
                 runs = Path(tmp) / f"runs-{tree.name}-{r}"  # nothing cached
                 env = clean_env(runs, PYTHONPATH=str(tree))
                 t0 = time.perf_counter()
-                subprocess.run(sensitivity_cmd(Path(tmp) / "results"), env=env, cwd=tree, check=True,
-                               stdout=subprocess.DEVNULL)
+                run(sensitivity_cmd(Path(tmp) / "results"), env=env, cwd=tree)
                 walls.append(time.perf_counter() - t0)
                 for f in (runs / "sensitivity" / "cache").rglob("*.json"):
                     for lib, n in json.loads(f.read_text())["result"].get("threads", {}).items():
@@ -197,7 +207,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", choices=["motion", "tracking", "sensitivity"],
                     default=["motion", "tracking", "sensitivity"])
     ap.add_argument("--steps", type=int, default=60, help="train-motion steps per run (its default: 400)")
-    ap.add_argument("--frames", type=int, default=40, help="tracked frames per repeat")
+    ap.add_argument("--frames", type=int, default=40, help="frames per tracked sequence")
+    ap.add_argument("--sequences", type=int, default=3,
+                    help="tracked sequences per condition, one process (frames/s: their median)")
     ap.add_argument("--repeats", type=int, default=1, help="runs per condition (the median is reported)")
     ap.add_argument("--base", default=BASE, help="git revision of the code before the thread policy")
     ap.add_argument("--runs", default=None, help="runs folder for the dataset and models "
@@ -205,19 +217,19 @@ def main(argv=None) -> int:
     ap.add_argument("--child-tracking", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_tracking:
-        child_tracking(args.frames, args.repeats)
+        child_tracking(args.frames, args.sequences)
         return 0
     from detbench.threads import _torch_default, available_cores
 
     runs = Path(args.runs or os.environ.get("DETBENCH_RUNS") or ROOT / "runs").resolve()
     today = min(_torch_default(), 8)
-    print(f"{available_cores()} cores, {load()}; train-motion {args.steps} steps, tracking {args.frames} frames, "
-          f"median of {args.repeats}", flush=True)
+    print(f"{available_cores()} cores, {load()}; train-motion {args.steps} steps (median of {args.repeats} runs), "
+          f"tracking {args.sequences} x {args.frames} frames (median of the sequences)", flush=True)
     if "motion" in args.only:
         motion = bench_motion(runs, args.steps, args.repeats, today)
         table(f"train-motion, paper size, {args.steps} steps of 64, training wall s", motion, "wall", "s")
     if "tracking" in args.only:
-        tracking = bench_tracking(runs, args.frames, args.repeats, today)
+        tracking = bench_tracking(runs, args.frames, args.sequences, today)
         table("TrackSSM tracking, 30 objects per frame, frames/s", tracking, "fps", "frames/s")
     if "sensitivity" in args.only:
         sens = bench_sensitivity(args.base, args.repeats)

@@ -32,7 +32,7 @@ QUICK: dict[str, list[str] | None] = {
                    "--compare", "0", "--configs", "per-class,agnostic"],
     "bench_motion": ["--seeds", "0"],
     "bench_cleanup": ["--trackers", "iou"],
-    "bench_threads": ["--only", "tracking", "--frames", "10"],
+    "bench_threads": ["--only", "tracking", "--frames", "10", "--sequences", "1"],
 }
 # scripts that need ``--data`` (a prepared dataset); skipped without it
 NEEDS_DATA = {"bench_motion", "bench_cleanup"}
