@@ -85,6 +85,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     check_device(device)
     if d_model % 4:
         raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
+    tuner = thread_policy.tuner(threads)  # made before the data is read: it looks at the free cores meanwhile
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
@@ -107,7 +108,6 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     tcfg = TrainConfig(steps=steps or TrainConfig().steps, **hyper, seed=seed, device=device)
     model = build_model(cfg, seed=seed)
     with thread_policy.restored():
-        tuner = thread_policy.tuner(threads)
         if on_plan:
             on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
                                count_parameters(model), tcfg.steps, min(batch_size, len(wins)), tuner.describe()))

@@ -2,10 +2,10 @@
 
 Why: torch splits each op over its intra-op threads and waits for all of them. When another
 process holds one of the cores, the thread that shares it runs late and every op waits for it;
-on a loop of many small ops (TrackSSM's step-by-step scan) that made 2 threads beside one busy
-process ~4x slower than 1 thread (training) and up to ~20x (tracking), while 2 threads on idle
-cores trained faster (benchmarks/README.md, ``bench_threads.py``). So the count follows the
-cores other processes leave free, and among the counts that fit, the one measured fastest.
+on a loop of many small ops (TrackSSM's step-by-step scan) that made 2 threads beside busy
+processes 4-6x slower than 1 thread (training) and ~10x (tracking), while 2 threads on idle cores
+trained faster (benchmarks/README.md, "CPU threads"). So the count follows the cores other
+processes leave free, and among the counts that fit, the one measured fastest.
 """
 from __future__ import annotations
 
@@ -99,6 +99,8 @@ class ThreadTuner:
 at :meth:`start` (nothing is set before).
     :meth:`fixed` builds one that never changes (the user's setting)."""
 
+    MIN_LOOK_S = 0.2  # a shorter reading of /proc/stat (10 ms ticks) is too coarse
+
     def __init__(self, limit: int, trial_steps: int = 4, interval_s: float = 1.0, retrial_s: float = 60.0,
                  meter: CoreMeter | None = None, clock: Callable[[], float] = time.perf_counter,
                  set_threads: Callable[[int], None] = _set_torch, source: str = "adaptive"):
@@ -124,11 +126,15 @@ at :meth:`start` (nothing is set before).
             self.threads, self._skip = n, True
 
     def start(self) -> None:
-        """Before a run of steps: the first call sets the starting count; the next step's time
-        starts now (time between runs, e.g. between sequences, is no step's)."""
+        """Before a run of steps: the first call sets the starting count (from the free cores
+        already, when the tuner was made at least ``MIN_LOOK_S`` before: e.g. before the data was
+        read); the next step's time starts now (time between runs, e.g. sequences, is no step's)."""
+        now = self.clock()
         if not self.threads:
             self._use(self.limit if self.is_fixed else 1)
-        self._prev = self.clock()
+            if not self.is_fixed and now - self._looked >= self.MIN_LOOK_S:
+                self._look(now)
+        self._prev = now
 
     def step(self) -> None:
         """After each step (the first, without :meth:`start`, only starts)."""

@@ -12,9 +12,9 @@ Cores are the CPUs this process may run on (``os.sched_getaffinity``), not the m
 - **Paths of many small ops** (TrackSSM training and tracking) and CPU ``train`` / ``detect``
   re-decide their torch thread count as they run (:class:`detbench.thread_tuner.ThreadTuner`):
   never more threads than cores other processes leave free, and among those the count whose
-  steps measured fastest. Measured on 2 cores (benchmarks/README.md, ``bench_threads.py``): two
-  threads beside one busy process made TrackSSM training steps ~4x slower and tracking up to
-  ~20x slower than one thread, while on idle cores two threads trained faster.
+  steps measured fastest. Measured on 2 cores (benchmarks/README.md, "CPU threads"): 2 threads
+  beside other busy processes made TrackSSM training 4-6x and tracking ~10x slower than 1 thread,
+  while on idle cores 2 threads trained faster (88 s vs ~124 s for the default 400 steps).
 - **DataLoader workers** (train, detect): torch gives each one thread; the main process's
   count follows the cores they and other processes leave free (the tuner counts them as others).
 """

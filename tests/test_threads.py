@@ -157,6 +157,20 @@ def test_tuner_without_trials_runs_one_thread_per_free_core():
     assert seen[:4] == [1] * 4 and set(seen[5:]) == {2}
 
 
+def test_tuner_made_before_the_data_is_read_starts_at_the_free_cores():
+    now = [0.0]
+    make = lambda load: ThreadTuner(2, trial_steps=0, meter=FakeMeter(load), clock=lambda: now[0],  # noqa: E731
+                                    set_threads=lambda n: None)
+    early, busy = make(0.0), make(1.0)
+    now[0] = 0.5  # the data took 0.5 s to read
+    early.start(), busy.start()
+    assert (early.threads, busy.threads) == (2, 1)
+    late = make(0.0)
+    now[0] = 0.6
+    late.start()  # made 0.1 s ago (too short a reading): 1 thread until its first look
+    assert late.threads == 1
+
+
 def test_fixed_tuner_never_changes():
     set_to = []
     tuner = ThreadTuner.fixed(3, "OMP_NUM_THREADS", set_threads=set_to.append)

@@ -181,6 +181,7 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     from detbench import threads
     from detbench.detect.infer import Detector, iter_batches
 
+    tuner = threads.tuner(trial=False)  # one per free core, re-decided (the forward is the same on any count)
     det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
     # one loader over the whole split (workers never drain at a sequence boundary), cut per sequence
     order = [(seq, f) for seq, items in seq_frames.items() for f in items]
@@ -189,7 +190,6 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     if progress:
         progress(0, total, "", None)
     t0 = time.perf_counter()
-    tuner = threads.tuner(trial=False)  # one per free core, re-decided (the forward is the same on any count)
     with threads.restored():
         tuner.start()
         for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
