@@ -186,9 +186,8 @@ at :meth:`start` (nothing is set before).
         """One line for a run's output: the count and where it comes from."""
         if self.is_fixed:
             return f"threads: {self.limit} ({self.source})"
-        return (f"threads: 1-{self.limit} of {self.limit} core{'s' * (self.limit > 1)}, re-decided as it runs "
-                f"from the cores other processes leave free{' and timed steps' * (self.trial_steps > 0)} "
-                f"(--threads N or OMP_NUM_THREADS=N fixes it)")
+        return (f"threads: 1-{self.limit}, re-decided as it runs from the free cores"
+                f"{' and timed steps' * (self.trial_steps > 0)} (--threads N or OMP_NUM_THREADS=N fixes it)")
 
     def plan(self) -> dict:
         """Known before the first step: the mode, where it comes from, the most threads."""

@@ -237,3 +237,48 @@ def test_sensitivity_pool_workers_run_their_share(monkeypatch, tmp_path, real_fi
         ran = r["threads"]
         assert "torch" in ran and ("cv2" in ran or trk != "botsort"), ran
         assert max(ran.values()) <= share, (trk, ran, share)
+
+
+def _toy_motion_data(root):
+    from test_trackssm_data import _row, _write_seq
+
+    for split in ("train", "val"):
+        rows = [_row(f, t, 100 + 20 * f * t, 300, 80, 60) for t in (1, 2) for f in range(1, 9)]
+        _write_seq(root / "sequences" / split, f"scene-{split}_CAM_FRONT", rows)
+    return root
+
+
+@pytest.mark.parametrize("flag, env, first, mode", [
+    (["--threads", "1"], "1", "threads: 1 (--threads)", "fixed"),
+    ([], "1", "threads: 1 (OMP_NUM_THREADS)", "fixed"),
+    ([], None, "threads: 1-", "adaptive")])
+def test_train_motion_says_its_threads_first_and_in_meta_json(tmp_path, monkeypatch, capsys, flag, env, first, mode):
+    from detbench.cli import main
+
+    if env is None:
+        if threads.available_cores() < 2:
+            pytest.skip("one core: nothing to adapt")
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        torch.set_num_threads(threads._torch_default())  # as torch starts: not a user setting
+    data = _toy_motion_data(tmp_path / "toy")
+    before = torch.get_num_threads()
+    assert main(["train-motion", "--data", str(data), "--steps", "3", "--d-model", "8", "--layers", "1",
+                 "--name", "m", *flag]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(first)
+    meta = json.loads((tmp_path / "runs" / "motion" / "m" / "meta.json").read_text())
+    assert meta["threads"]["mode"] == mode and sum(meta["threads"]["steps_at"].values()) == 3
+    assert meta["metrics"]["threads"] == meta["threads"]["most_steps_at"]
+    assert torch.get_num_threads() == before  # the caller's setting is back
+
+
+def test_train_says_its_threads_first_and_in_run_json(tmp_path):
+    from test_train_data import make_dataset
+
+    from detbench.train.trainer import train
+
+    said = []
+    run = train(make_dataset(tmp_path / "ds", 8), name="t", recipe="demo", epochs=3, batch_size=4,
+                input_size="64,96", num_workers=0, tensorboard=False, echo=said.append, threads=1)
+    assert said[0] == "threads: 1 (--threads)"
+    assert json.loads((run / "run.json").read_text())["threads"] == {"mode": "fixed", "source": "--threads",
+                                                                      "limit": 1}
