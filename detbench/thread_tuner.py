@@ -95,9 +95,8 @@ class ThreadTuner:
     capped at ``limit``). When more than one count fits and ``trial_steps`` > 0, it times
     ``trial_steps`` steps at each of :func:`candidates` (the first step after a switch is not
     counted) and keeps the one with the lowest median step time, until the free cores change or
-    ``retrial_s`` passes; ``trial_steps=0`` runs one thread per free core. It starts on 1 thread
-at :meth:`start` (nothing is set before).
-    :meth:`fixed` builds one that never changes (the user's setting)."""
+    ``retrial_s`` passes; ``trial_steps=0`` runs one thread per free core. Nothing is set before
+    :meth:`start`. :meth:`fixed` builds one that never changes (the user's setting)."""
 
     MIN_LOOK_S = 0.2  # a shorter reading of /proc/stat (10 ms ticks) is too coarse
 
@@ -131,9 +130,10 @@ at :meth:`start` (nothing is set before).
         read); the next step's time starts now (time between runs, e.g. sequences, is no step's)."""
         now = self.clock()
         if not self.threads:
-            self._use(self.limit if self.is_fixed else 1)
             if not self.is_fixed and now - self._looked >= self.MIN_LOOK_S:
                 self._look(now)
+            if not self.threads:  # fixed, or too soon to tell: 1 until the first look
+                self._use(self.limit if self.is_fixed else 1)
         self._prev = now
 
     def step(self) -> None:
