@@ -161,8 +161,10 @@ def bench_tracking(runs: Path, frames: int, sequences: int, today: int) -> list[
 
 
 def sensitivity_cmd(results: Path) -> list[str]:
-    return [sys.executable, "-m", "detbench.cli", "sensitivity", "--gt", str(FIXTURE / "sequences"),
-            "--trackers", "trackssm,botsort", "--tracker-opt", "trackssm:weights=random", "--axes", "recall",
+    from detbench.data.layout import PreparedDataset
+
+    return [sys.executable, "-m", "detbench.cli", "sensitivity",
+            "--gt", str(PreparedDataset(FIXTURE).sequences_root), "--trackers", "trackssm,botsort", "--tracker-opt", "trackssm:weights=random", "--axes", "recall",
             "--seeds", "1", "--jobs", "2", "--resamples", "10", "--results-dir", str(results), "--name", "bench"]
 
 
