@@ -164,8 +164,9 @@ def sensitivity_cmd(results: Path) -> list[str]:
     from detbench.data.layout import PreparedDataset
 
     return [sys.executable, "-m", "detbench.cli", "sensitivity",
-            "--gt", str(PreparedDataset(FIXTURE).sequences_root), "--trackers", "trackssm,botsort", "--tracker-opt", "trackssm:weights=random", "--axes", "recall",
-            "--seeds", "1", "--jobs", "2", "--resamples", "10", "--results-dir", str(results), "--name", "bench"]
+            "--gt", str(PreparedDataset(FIXTURE).sequences_root), "--trackers", "trackssm,botsort",
+            "--tracker-opt", "trackssm:weights=random", "--axes", "recall", "--seeds", "1", "--jobs", "2",
+            "--resamples", "10", "--results-dir", str(results), "--name", "bench"]
 
 
 def bench_sensitivity(base: str, repeats: int) -> list[dict]:

@@ -103,7 +103,8 @@ class ThreadTuner:
     def __init__(self, limit: int, trial_steps: int = 4, interval_s: float = 1.0, retrial_s: float = 60.0,
                  meter: CoreMeter | None = None, clock: Callable[[], float] = time.perf_counter,
                  set_threads: Callable[[int], None] = _set_torch, source: str = "adaptive"):
-        self.limit, self.trial_steps, self.interval_s, self.retrial_s = max(1, limit), trial_steps, interval_s, retrial_s
+        self.limit, self.trial_steps = max(1, limit), trial_steps
+        self.interval_s, self.retrial_s = interval_s, retrial_s
         self.clock, self.set_threads, self.source = clock, set_threads, source
         self.is_fixed = source != "adaptive"
         self.meter = None if self.is_fixed else (meter or CoreMeter())

@@ -20,7 +20,8 @@ def test_worker_threads_is_cores_over_jobs_at_least_one(cores, jobs, share):
 
 
 def test_available_cores_follows_the_affinity_mask_not_the_machine():
-    code = "import os; os.sched_setaffinity(0, {0}); from detbench.threads import available_cores; print(available_cores())"
+    code = ("import os; os.sched_setaffinity(0, {0}); "
+            "from detbench.threads import available_cores; print(available_cores())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     assert threads.available_cores() == len(os.sched_getaffinity(0))
@@ -182,7 +183,8 @@ def test_fixed_tuner_never_changes():
 
 def test_pool_worker_sets_every_threaded_library_to_its_share(monkeypatch):
     code = ("import os; from detbench import threads; threads.init_worker(1); import torch, cv2; "
-            "threads.tracking_tuner().start(); print(torch.get_num_threads(), torch.get_num_interop_threads(), cv2.getNumThreads(), "
+            "threads.tracking_tuner().start(); "
+            "print(torch.get_num_threads(), torch.get_num_interop_threads(), cv2.getNumThreads(), "
             "threads.user_threads(), threads.limit(), os.environ['OPENBLAS_NUM_THREADS'])")
     monkeypatch.delenv("OMP_NUM_THREADS")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
