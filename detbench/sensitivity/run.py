@@ -57,6 +57,9 @@ class Sequence:
     frame_rate: float
     timestamps: tuple[float, ...]
     images: tuple[str | None, ...]
+    intrinsics: tuple = ()      # per frame, from frames.json (see tracking.sources.FrameRecords)
+    cam2global: tuple = ()
+    frames_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class Split:
         # images: BoT-SORT's camera-motion compensation reads them where they exist
         return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],
                          "frame_rate": s.frame_rate, "timestamps": s.timestamps,
-                         "images": [Path(i).name if i else None for i in s.images]} for s in self.sequences}
+                         "images": [Path(i).name if i else None for i in s.images],
+                         "calibration": sha256_json([s.intrinsics, s.cam2global])} for s in self.sequences}
 
 
 def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
@@ -77,7 +81,7 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
     (a prepared dataset's dataroot), as ``detbench track`` does."""
     from detbench.data.layout import gt_file, seqinfo_file
     from detbench.data.mot import list_sequences, read_seqinfo
-    from detbench.tracking.sources import _frames
+    from detbench.tracking.sources import read_frame_records
 
     root = Path(gt_dir)
     if not root.is_dir():
@@ -93,12 +97,13 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
         if not ini.is_file():
             raise InputError(f"{ini}: file not found (the sequence length and frame rate come from it)")
         info = read_seqinfo(ini)
-        stamps, images = _frames(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
-        seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, stamps, images))
+        rec = read_frame_records(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
+        seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, rec.timestamps,
+                             rec.images, rec.intrinsics, rec.cam2global, rec.path))
     return Split(str(root), tuple(seqs))
 
 
-class _GeneratedJob:
+class GeneratedJob:
     """What :func:`detbench.tracking.run.track_sequence` needs, with detections in memory."""
 
     def __init__(self, seq: Sequence, dets: list[np.ndarray]):
@@ -107,6 +112,7 @@ class _GeneratedJob:
         self.name = seq.name
         self.info = SeqInfo(seq.name, seq.frame_rate, seq.width, seq.height, seq.length)
         self.timestamps, self.images, self._dets = seq.timestamps, seq.images, dets
+        self.intrinsics, self.cam2global, self.frames_path = seq.intrinsics, seq.cam2global, seq.frames_path
 
     def load_detections(self):
         return self._dets
@@ -133,7 +139,7 @@ def run_unit(split: Split, spec: Degradation, seed: int, tracker) -> dict:
         for seq in split.sequences:
             _, gen = generate(seq, spec, seed)
             write_mot(tmp / f"{seq.name}.txt",
-                      track_sequence(_GeneratedJob(seq, gen.dets), tracker))
+                      track_sequence(GeneratedJob(seq, gen.dets), tracker))
         m = evaluate_folders(split.gt_dir, tmp, classes="per-class", iou=0.5, hota_counts=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -78,7 +78,7 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
     """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
     from detbench.data.mot import MOT_COLS, tracks_to_mot
-    from trackers.base import Frame
+    from detbench.tracking.sources import frame_of
 
     dets = job.load_detections()
     trk = as_spec(tracker, options).build(job.info.frame_rate)
@@ -87,9 +87,7 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
     trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
     rows = [np.zeros((0, MOT_COLS))]
     for i, d in enumerate(dets):
-        frame = Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate,
-                      width=job.info.width, height=job.info.height, image_path=job.images[i])
-        rows.append(tracks_to_mot(i + 1, trk.update(d, frame)))
+        rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
     return np.concatenate(rows)
 
 
@@ -119,11 +117,14 @@ def tracker_code_hash() -> str:
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
     src = spec.source_file()
+    calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
     return sha256_json({
         "tracker": spec.name, "params": spec.resolved, "files": files or {},
         "tracker_source": {"class": sha256_file(src) if src else "", "package": tracker_code_hash()},
         "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
-                               "images": j.images} for j in jobs},
+                               "images": j.images,
+                               **({"calibration": [j.intrinsics, j.cam2global]} if calibrated else {})}
+                      for j in jobs},
     })
 
 
@@ -160,6 +161,10 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
     tracker, options, params = spec.name, spec.options, spec.resolved
     check_tracker(spec, frame_rate=jobs[0].info.frame_rate if jobs else 2.0)
+    if spec.needs_calibration:
+        from detbench.tracking.sources import check_calibration
+
+        check_calibration(jobs, tracker)
     files = tracker_files(spec)
     digest = inputs_hash(jobs, spec, files)
     if not force and _reusable(out_dir, digest):
