@@ -42,7 +42,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
                  l1_weight: float | None = None, giou_weight: float | None = None, frame_rate: float = 2.0,
                  device: str = "cpu", seed: int = 0, d_model: int = 256, layers: int = 6,
                  residual_head: bool = True, relative: bool = True, cv_anchor: bool = True,
-                 flow_input: bool = False, max_windows: int | None = None, name: str | None = None,
+                 flow_input: bool = False, ground: bool = False, max_windows: int | None = None,
+                 name: str | None = None,
                  eval_data: list = (),
                  on_plan: Callable[[MotionPlan], None] | None = None,
                  progress: Callable[[int, int, float, float], None] | None = None,
@@ -88,16 +89,20 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
-                      relative=relative, flow_input=flow_input, cv_anchor=cv_anchor)
+                      relative=relative, flow_input=flow_input, cv_anchor=cv_anchor, ground=ground)
+    # held-out sets always try the cameras (for the calibrated baseline); a ground model needs them
+    held_out = "require" if ground else "try"
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
-                           source=str(PreparedDataset(data_dir).gt_dir("train")))
+                           source=str(PreparedDataset(data_dir).gt_dir("train")),
+                           calibration="require" if ground else "skip")
     if max_windows is not None and max_windows < len(wins):
         wins = subset(wins, max_windows, seed)
-    val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set") if val_seqs else None
+    val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set", calibration=held_out) if val_seqs else None
     extras = []
     for extra in eval_data:  # read before training: a bad folder fails in seconds, not after it
         seqs = split_sequences(Path(extra), "val")
-        extras.append((extra, dataset_windows(seqs, cfg.history, frame_rate, "eval set", source=extra)))
+        extras.append((extra, dataset_windows(seqs, cfg.history, frame_rate, "eval set", source=extra,
+                                              calibration=held_out)))
     hyper = {k: v for k, v in dict(batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
                                    weight_decay=weight_decay, grad_clip=grad_clip, flip=flip,
                                    l1_weight=l1_weight, giou_weight=giou_weight).items() if v is not None}
@@ -128,8 +133,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     out = paths.motion_root() / (name or data_dir.name)
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
                "max_windows": max_windows, "model": cfg.to_dict()}
-    hashes = {"train": data_hash(train_seqs), "val": data_hash(val_seqs) if val_seqs else None,
-              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val")) for e in eval_data}}
+    hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, ground) if val_seqs else None,
+              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), ground) for e in eval_data}}
     meta = make_meta("train-motion", options=options, inputs=hashes)
     meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),

@@ -54,6 +54,12 @@ Example:
               help="Deltas in units of the box size, in and out (R-CNN style) / raw normalised deltas (the paper).")
 @click.option("--cv-anchor/--last-box-anchor", default=True, show_default=True,
               help="The decoder refines the constant-velocity box (untrained = constant velocity) / the last box (the paper).")
+@click.option("--ground/--image", default=False, show_default=True,
+              help="Ground-plane model: the history ego-compensated into the predicted frame's camera, the "
+                   "decoder refining calibrated constant velocity (the last step's ground velocity, "
+                   "re-projected with the next frame's pose; untrained = calibrated CV); needs every frame's "
+                   "intrinsics and cam2global in frames.json; a window whose boxes have no ground contact "
+                   "gets image-plane inputs. / Image-plane history (the paper's).")
 @click.option("--flow-input/--no-flow-input", default=False, show_default=True,
               help="Add the encoder's flow feature to each decoder block's input / only to dt, B, C (the paper).")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
@@ -62,11 +68,12 @@ Example:
 @click.option("--eval-data", "eval_data", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
-            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, flow_input,
-            max_windows, name, eval_data):
+            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, ground,
+            flow_input, max_windows, name, eval_data):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
-    history); report next-box IoU of TrackSSM, constant velocity and the last box on the val split
-    and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
+    history); report next-box IoU of TrackSSM, constant velocity in the image, calibrated constant
+    velocity (on the ground plane, where frames.json has the cameras) and the last box on the val
+    split and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
     from detbench.commands.progress import motion_bar
     from detbench.motion import train_motion
@@ -81,7 +88,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
                          weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
                          giou_weight=giou_weight, frame_rate=frame_rate, device=device, seed=seed, d_model=d_model,
                          layers=layers, residual_head=residual_head, relative=relative, cv_anchor=cv_anchor,
-                         flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
+                         ground=ground, flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
                          on_plan=say_plan, progress=progress, on_metrics=_print_table)
     click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; "
                f"wrote {r.out_dir}/model.pth and loss.png")
@@ -92,10 +99,16 @@ def _print_table(metrics: dict) -> None:
     from rich.table import Table
 
     table = Table(title="next-box IoU on held-out tracks")
-    for col in ("split", "windows", "TrackSSM", "constant velocity", "last box"):
+    for col in ("split", "windows", "TrackSSM", "image CV", "calibrated CV", "last box"):
         table.add_column(col, justify="left" if col == "split" else "right", overflow="fold")
     for key, m in metrics.items():
         if isinstance(m, dict):
+            cal = m.get("calibrated_cv_iou")
             table.add_row(key, str(m["windows"]), f"{m['trackssm_iou']:.4f}", f"{m['const_velocity_iou']:.4f}",
-                          f"{m['last_box_iou']:.4f}")
+                          "-" if cal is None else f"{cal:.4f}", f"{m['last_box_iou']:.4f}")
     Console().print(table)
+    grounded = {k: m for k, m in metrics.items() if isinstance(m, dict) and m.get("on_ground") is not None}
+    if grounded:
+        click.echo("calibrated CV falls back to image CV where a box has no ground contact: "
+                   + ", ".join(f"{k} {m['windows'] - m['on_ground']} of {m['windows']} windows"
+                               for k, m in grounded.items()))
