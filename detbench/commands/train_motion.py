@@ -17,6 +17,14 @@ def _defaults():
     return TrainConfig()
 
 
+def _recipe(key: str) -> str:
+    """``"A, B with --ground"``: the image and ground-plane defaults of a size or schedule option."""
+    from detbench.motion import RECIPES
+
+    image, ground = (RECIPES[k].get(key, getattr(_defaults(), key, None)) for k in ("image", "ground"))
+    return f"{image:g}, {ground:g} with --ground"
+
+
 @click.command("train-motion", epilog="""\b
 Example:
   detbench train-motion --data runs/data/synth --name synth
@@ -26,12 +34,13 @@ Example:
 @click.option("--data", "data", required=True,
               help="Prepared dataset (runs/data/NAME or NAME): trains on sequences/train, reports on sequences/val.")
 @click.option("--steps", type=click.IntRange(1), default=None,
-              help=f"Optimizer steps (default {_defaults().steps}); the same for every data size.")
+              help=f"Optimizer steps (default {_recipe('steps')}); the same for every data size.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Instead of --steps: this many passes over the training windows.")
 @click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=_defaults().lr, show_default=True,
-              help="Peak AdamW learning rate (linear warm-up, then cosine decay; the paper: constant Adam 1e-4).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Peak AdamW learning rate (default {_recipe('lr')}; linear warm-up, then cosine decay; "
+                   "the paper: constant Adam 1e-4).")
 @click.option("--warmup-steps", type=click.IntRange(0), default=_defaults().warmup_steps, show_default=True)
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=_defaults().weight_decay, show_default=True)
 @click.option("--grad-clip", type=click.FloatRange(min=0), default=_defaults().grad_clip, show_default=True,
@@ -44,10 +53,10 @@ Example:
               help="Hz the tracker runs at; faster sequences are subsampled to it.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ... (CUDA: bf16 autocast).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--d-model", type=click.IntRange(4), default=256, show_default=True,
-              help="Model width (multiple of 4); 256 is the paper's (5.1 M parameters).")
-@click.option("--layers", type=click.IntRange(1), default=6, show_default=True,
-              help="Encoder Mamba layers = decoder Flow-SSM blocks; 6 is the paper's.")
+@click.option("--d-model", type=click.IntRange(4), default=None,
+              help=f"Model width (multiple of 4; default {_recipe('d_model')}); 256 is the paper's (5.1 M parameters).")
+@click.option("--layers", type=click.IntRange(1), default=None,
+              help=f"Encoder Mamba layers = decoder Flow-SSM blocks (default {_recipe('layers')}); 6 is the paper's.")
 @click.option("--residual-head/--sigmoid-head", default=True, show_default=True,
               help="Blocks move the box by a zero-initialised delta (untrained = the box they start from) / the paper's sigmoid box.")
 @click.option("--relative/--absolute", default=True, show_default=True,
