@@ -198,7 +198,7 @@ def test_ground_tracker_predicts_calibrated_cv_untrained_and_keeps_every_id(tmp_
     def spy(tracks, w, h):
         out = original(tracks, w, h)
         predicted.append(([np.stack(t.boxes[-2:]) for t in tracks], [t.cls for t in tracks],
-                          list(tracker.cameras), out))
+                          list(tracker.trail.frames), out))
         return out
 
     tracker._predict_ground = spy

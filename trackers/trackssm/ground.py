@@ -158,6 +158,35 @@ def calibrated_cv(boxes: np.ndarray, classes: np.ndarray, cameras: list[Camera |
 NEED = "a ground-plane motion model needs every frame's camera calibration (intrinsics, cam2global)"
 
 
+class CameraTrail:
+    """A tracker's memory of its sequence's last ``history`` + 2 frames (camera, time), from
+    which it builds its tracks' ground-plane inputs each frame."""
+
+    def __init__(self, history: int):
+        self.history = history
+        self.frames: list[tuple[Camera, float]] = []
+
+    def see(self, frame) -> None:
+        """Remember the current :class:`trackers.base.Frame`'s camera (InputError without one)."""
+        from detbench.errors import InputError
+
+        cam = frame.camera()
+        if cam is None:
+            raise InputError(f"trackssm: frame {frame.index + 1} has no camera calibration ({NEED})")
+        self.frames = [*self.frames[-(self.history + 1):], (cam, float(frame.timestamp))]
+
+    def inputs(self, boxes: list[list[np.ndarray]], classes: list[int]) -> GroundInputs:
+        """Inputs for tracks whose ``boxes`` (pixel xyxy, oldest first, at most ``history`` + 1)
+        are at the frames just before the current one (the last one :meth:`see` was given)."""
+        span = self.history + 1
+        stacked = np.full((len(boxes), span, 4), np.nan)
+        for i, b in enumerate(boxes):
+            stacked[i, span - len(b):] = np.stack(b)
+        past = [None] * (span + 1 - len(self.frames)) + self.frames
+        return ground_histories(stacked, np.asarray(classes), [p[0] if p else None for p in past],
+                                np.array([p[1] if p else np.nan for p in past]), self.history)
+
+
 def sequence_cameras(seq_dir, info, required: bool = False) -> tuple[list[Camera], np.ndarray] | None:
     """Every frame's :class:`Camera` and time (seconds) from the sequence's ``frames.json``; None
     when it has none or a frame lacks a field (InputError naming the file and frame if

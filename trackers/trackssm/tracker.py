@@ -182,7 +182,10 @@ class TrackSSMTracker:
         self.tracks: list[_Track] = []
         self.next_id = 1
         self.frames_seen = 0
-        self.cameras: list = []  # ground plane: (camera, timestamp) of the last history + 2 frames
+        if self.ground:
+            from trackers.trackssm.ground import CameraTrail
+
+            self.trail = CameraTrail(self.history)
 
     # ------------------------------------------------------------ motion
     def _features(self, t: _Track, w: float, h: float) -> np.ndarray:
@@ -211,30 +214,14 @@ class TrackSSMTracker:
                              torch.from_numpy(mask).to(self.params.device))[:, -1]
         return _to_xyxy(out.double().cpu().numpy(), w, h)
 
-    def _see_camera(self, frame: Frame) -> None:
-        """Remember the frame's camera (a ground-plane model's history is compensated with them)."""
-        cam = frame.camera()
-        if cam is None:
-            raise InputError(f"trackssm: the ground-plane motion model needs every frame's camera "
-                             f"calibration (intrinsics, cam2global); frame {frame.index + 1} has none")
-        self.cameras = [*self.cameras[-(self.history + 1):], (cam, float(frame.timestamp))]
-
     def _predict_ground(self, tracks: list[_Track], w: float, h: float) -> np.ndarray:
-        """As :meth:`_predict`, on the ground plane: each track's last boxes (at the frames just
-        before this one) ego-compensated into this frame's camera, calibrated constant velocity refined."""
+        """As :meth:`_predict`, on the ground plane: each track's last boxes ego-compensated into
+        this frame's camera, their calibrated constant velocity refined."""
         import torch
-
-        from trackers.trackssm.ground import ground_histories
 
         if not tracks:
             return np.zeros((0, 4))
-        span = self.history + 1
-        boxes = np.full((len(tracks), span, 4), np.nan)
-        for i, t in enumerate(tracks):
-            boxes[i, span - len(t.boxes):] = np.stack(t.boxes)
-        past = [None] * (span + 1 - len(self.cameras)) + self.cameras
-        g = ground_histories(boxes, np.array([t.cls for t in tracks]), [c[0] if c else None for c in past],
-                             np.array([c[1] if c else np.nan for c in past]), self.history)
+        g = self.trail.inputs([t.boxes for t in tracks], [t.cls for t in tracks])
         dev = self.params.device
         with torch.inference_mode():
             out = self.model(torch.from_numpy(g.hist).to(dev), torch.from_numpy(g.mask).to(dev),
@@ -253,7 +240,7 @@ class TrackSSMTracker:
         self.frames_seen += 1
 
         if self.ground:
-            self._see_camera(frame)
+            self.trail.see(frame)
             preds = self._predict_ground(self.tracks, w, h)
         else:
             preds = self._predict(self.tracks, w, h)
