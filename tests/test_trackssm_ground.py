@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
 from detbench.errors import InputError
 from trackers.trackssm.data import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.ground import calibrated_cv, ground_histories
@@ -253,3 +254,71 @@ def test_flip_mirrors_the_ground_row_and_its_anchor():
     torch.testing.assert_close(flip_boxes(torch.tensor([[0.2, 0.5, 0.1, 0.1], [0.2, 0.5, 0.1, 0.1]]),
                                           torch.tensor([False, True])),
                                torch.tensor([[0.2, 0.5, 0.1, 0.1], [0.8, 0.5, 0.1, 0.1]]))
+
+
+def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_cameras(tmp_path, real_fixture):
+    """``detbench tune``'s path (track_split per grid point, TrackEval) with a ground-plane model
+    on two real-fixture sequences and noisy detections; the same split without frames.json is an
+    input error before any tracking."""
+    import shutil
+
+    from detbench.data import mot
+    from detbench.data.noisy import noisy_detections
+    from detbench.tune import tune
+    from trackers.trackssm import checkpoint
+
+    weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
+    data, dets = tmp_path / "data", tmp_path / "dets"
+    dets.mkdir()
+    for name in ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK"):
+        shutil.copytree(real_fixture / "sequences" / name, data / "sequences" / "tune" / name)
+        gt = mot.read_mot(real_fixture / "sequences" / name / "gt" / "gt.txt", kind="gt")
+        mot.write_mot_dets(dets / f"{name}.txt", noisy_detections(gt, 40, 1600, 900, seed=1))
+    grid = {"high_thresh": [0.5], "new_track_thresh": [0.6], "track_buffer_s": [2.0]}
+    out = tune("trackssm", None, data, grid=grid, dets_dir=dets, base_options={"weights": str(weights)})
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["HOTA"] > 0.2
+    (data / "sequences" / "tune" / "scene-0103_CAM_BACK" / "frames.json").unlink()
+    with pytest.raises(InputError, match=r"scene-0103_CAM_BACK: frames.json not found \(tracker 'trackssm' needs"):
+        tune("trackssm", None, data, grid=grid, dets_dir=dets, base_options={"weights": str(weights)})
+
+
+def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
+    """``detbench compare``'s pipeline (detect -> track from the cache -> eval -> deltas) with a
+    ground-plane TrackSSM: the prepared dataset's frames.json cameras reach it, every pair ok."""
+    from test_detect import make_dataset, nano_model
+
+    from calibrated_toy import pose
+    from detbench import paths
+    from detbench.classes import CLASSES
+    from detbench.compare.pipeline import run_comparison
+    from detbench.train import checkpoint as ckpt_mod
+    from trackers.trackssm import checkpoint
+
+    seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")
+    data_dir = make_dataset(tmp_path, seqs=seqs, frames=4)
+    k = [[100.0, 0, 80], [0, 100.0, 45], [0, 0, 1]]   # the 160 x 90 images' camera, driving on
+    for seq in seqs:
+        sdir = data_dir / "sequences" / "val" / seq
+        rows = [[f, i + 1, 10 + 5 * f + 60 * i, 40, 30, 30, 1, i + 1, 1] for f in range(1, 5) for i in range(2)]
+        write_mot(sdir / "gt" / "gt.txt", np.array(rows, dtype=float))
+        write_seqinfo(sdir / "seqinfo.ini", SeqInfo(seq, 2.0, 160, 90, 4))
+        frames = json.loads((sdir / "frames.json").read_text())
+        for i, fr in enumerate(frames):
+            fr.update(intrinsics=k, cam2global=pose(x=2.0 * i).tolist())
+        (sdir / "frames.json").write_text(json.dumps(frames))
+    run_dir = paths.train_dir("r1")
+    run_dir.mkdir(parents=True)
+    for epoch in (1, 2):
+        ckpt_mod.save_pth(run_dir / f"epoch_{epoch}.pth", {
+            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
+            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
+            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+    weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
+    # random-weight detectors score low: every box is taken so that there is something to track
+    opts = {"weights": str(weights), "high_thresh": "0.0", "low_thresh": "0.0", "new_track_thresh": "0.0"}
+    out = run_comparison(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data_dir, run="r1",
+                         name="g", results_root=tmp_path / "results", n_resamples=20,
+                         tracker_options={"trackssm": opts}, use_tuned=False)
+    assert {p["status"] for p in out["pairs"]} == {"ok"} and out["n_sequences"] == 2
+    assert all(p["overall"]["HOTA"] >= 0 for p in out["pairs"])

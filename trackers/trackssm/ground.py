@@ -83,13 +83,13 @@ def ground_histories(boxes: np.ndarray, classes: np.ndarray, cameras: list[Camer
     """Model inputs for N tracks that share one camera sequence (module docstring).
 
     ``boxes`` (N, L, 4) pixel xyxy at the L frames before the target frame, oldest first, NaN
-    where the track has no box (only at the front; the last column is always a box; with L =
-    history + 1 the oldest box only gives the first kept step its delta); ``classes`` (N,) 0..6;
+    where the track has no box (only at the front; the last column is always a box; L >= history,
+    and with L = history + 1 the oldest box only gives the first kept step its delta); ``classes`` (N,) 0..6;
     ``cameras`` the L + 1 frames' cameras (the L frames, then the target frame; None only for a
     frame where no track has a box); ``stamps`` their L + 1 times in seconds.
     """
     boxes = np.asarray(boxes, np.float64)
-    n, length = boxes.shape[:2]
+    length = boxes.shape[1]
     target = cameras[-1]
     w, h = float(target.width), float(target.height)
     present = np.isfinite(boxes).all(axis=2)
