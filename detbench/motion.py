@@ -147,8 +147,9 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     out = paths.motion_root() / (name or data_dir.name)
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
                "max_windows": max_windows, "model": cfg.to_dict()}
-    hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, ground) if val_seqs else None,
-              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), ground) for e in eval_data}}
+    # held-out sets are read with their cameras (calibrated CV): their frames.json is an input too
+    hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, True) if val_seqs else None,
+              **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), True) for e in eval_data}}
     meta = make_meta("train-motion", options=options, inputs=hashes)
     meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
