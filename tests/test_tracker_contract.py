@@ -15,7 +15,10 @@ from trackers.base import Frame
 
 
 OPTIONS: dict[str, dict] = {}   # tracker -> options; TrackSSM's trained weights are filled in below
-PARAMS = sorted(TRACKERS)        # every registered tracker; a missing module fails, it never skips
+#: variants run through the same contract: camera-motion compensation from the frames' poses
+VARIANTS = {"botsort:cmc=pose": ("botsort", {"cmc": "pose"}), "bytetrack:cmc=pose": ("bytetrack", {"cmc": "pose"}),
+            "ocsort:cmc=pose": ("ocsort", {"cmc": "pose"})}
+PARAMS = sorted(TRACKERS) + sorted(VARIANTS)  # every registered tracker; a missing module fails, it never skips
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +35,23 @@ def test_trackssm_runs_the_contract_with_trained_weights(trained_motion):
 
 
 def _new(name, frame_rate=2.0):
-    return make_tracker(name, OPTIONS.get(name, {}), frame_rate=frame_rate)
+    base, options = VARIANTS.get(name, (name, {}))
+    return make_tracker(base, {**OPTIONS.get(base, {}), **options}, frame_rate=frame_rate)
+
+
+def _camera(i):
+    """Every frame's calibration: a camera 1.5 m above the ground turning 0.05 degrees a frame
+    (about one pixel), so that trackers reading the poses move their tracks a little."""
+    yaw = np.deg2rad(0.05 * i)
+    c, s = np.cos(yaw), np.sin(yaw)
+    cam2global = np.eye(4)
+    cam2global[:3, :3] = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]
+    cam2global[2, 3] = 1.5
+    return {"intrinsics": np.array([[1266.4, 0, 816.3], [0, 1266.4, 491.5], [0, 0, 1]]), "cam2global": cam2global}
 
 
 def _frame(i, fr=2.0, **kw):
-    return Frame(index=i, timestamp=i / fr, frame_rate=fr, **kw)
+    return Frame(index=i, timestamp=i / fr, frame_rate=fr, **{**_camera(i), **kw})
 
 
 def _run(tracker, seq, frames=None):
@@ -159,7 +174,8 @@ def test_runs_on_real_fixture_with_noisy_detections(name, real_fixture):
     frames_meta = json.loads((seq_dir / "frames.json").read_text())
     dets = noisy_detections(gt, info.length, info.width, info.height, seed=0)
     frames = [Frame(index=i, timestamp=m["timestamp"] / 1e6, frame_rate=info.frame_rate,
-                    width=info.width, height=info.height, image_path=real_fixture / m["image"])
+                    width=info.width, height=info.height, image_path=real_fixture / m["image"],
+                    intrinsics=np.array(m["intrinsics"]), cam2global=np.array(m["cam2global"]))
               for i, m in enumerate(frames_meta)]
     tracker = _new(name, frame_rate=info.frame_rate)
     out = _run(tracker, dets, frames)
