@@ -18,7 +18,7 @@ from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import sha256_file, sha256_json
+from detbench.fileio import ensure_writable, sha256_file, sha256_json
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
@@ -191,6 +191,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     data_dir = Path(data_dir)
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
+    out_dir = Path(results_root or "results") / name
+    ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
@@ -222,7 +224,6 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
-    out_dir = Path(results_root or "results") / name
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
     if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))

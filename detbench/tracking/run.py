@@ -2,13 +2,17 @@
 
 Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 
-    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7)
+    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7; -1 for
+                 the tracks of class-less detections, tracked as one class)
     meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved, clean-up
-                 options included), cleanup (the clean-up options alone, trackers.cleanup), and
+                 options included), cleanup (the clean-up options alone, trackers.cleanup),
+                 class_agnostic (the sequences whose detections had no class), and
                  sequences: {seq: {"status": "ok" | "failed", "rows": n, "error": "..."}}
 
-The directory is written atomically (all or nothing). A tracker failing on one sequence does not
-stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
+Every external detection file is read and checked before any tracking (a bad row: one
+InputError naming file and line, nothing written). The directory is written atomically (all or
+nothing). A tracker failing on one sequence does not stop the others: the failure is recorded
+in meta.json and :class:`TrackingFailed` is raised after
 the directory is written. The tracker name is resolved once into a :class:`trackers.TrackerSpec`
 (class, parameters, clean-up), which the cache key and every worker use. ``inputs_hash`` covers
 the tracker (name, resolved parameters, sources: its class's file and every file of the
@@ -35,7 +39,7 @@ import numpy as np
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
 from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
-from detbench.tracking.sources import SequenceJob
+from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
     from trackers import TrackerSpec
@@ -77,10 +81,11 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
     """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
-    from detbench.data.mot import MOT_COLS, tracks_to_mot
+    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, tracks_to_mot
     from trackers.base import Frame
 
-    dets = job.load_detections()
+    det = job.read_detections()
+    dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
     if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
         sys.modules["torch"].set_num_threads(1)
@@ -90,7 +95,10 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
         frame = Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate,
                       width=job.info.width, height=job.info.height, image_path=job.images[i])
         rows.append(tracks_to_mot(i + 1, trk.update(d, frame)))
-    return np.concatenate(rows)
+    rows = np.concatenate(rows)
+    if not det.has_class:  # tracked as one class; written class-less, so eval never scores them as cars
+        rows[:, CLASS] = NO_CLASS
+    return rows
 
 
 def _worker(args):
@@ -160,8 +168,11 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
     tracker, options, params = spec.name, spec.options, spec.resolved
     check_tracker(spec, frame_rate=jobs[0].info.frame_rate if jobs else 2.0)
+    class_less = check_detections(jobs)  # every input file read once: a bad row stops here, nothing written
     files = tracker_files(spec)
     digest = inputs_hash(jobs, spec, files)
+    if class_less:  # their tracks are written class-less, which runs before this rule did not
+        digest = sha256_json({"tracks": digest, "class_agnostic": class_less})
     if not force and _reusable(out_dir, digest):
         meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
         return {**meta, "reused": True}
@@ -194,6 +205,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
                          cleanup=asdict(spec.cleanup), input_files=files, inputs_hash=digest, sequences=seqs,
+                         class_agnostic=class_less,
                          seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]
