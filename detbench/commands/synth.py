@@ -8,8 +8,8 @@ from detbench.cliopts import Seed
 
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--scenes", type=click.IntRange(1), default=2, show_default=True, help="Number of scenes (about 20 s each at 40 keyframes).")
-@click.option("--keyframes", type=click.IntRange(1), default=6, show_default=True, help="Keyframes (samples, 2 Hz) per scene.")
+@click.option("--scenes", type=int, default=2, show_default=True, help="Number of scenes (about 20 s each at 40 keyframes).")
+@click.option("--keyframes", type=int, default=6, show_default=True, help="Keyframes (samples, 2 Hz) per scene.")
 @click.option("--cameras", default="all", show_default=True,
               help="Comma-separated cameras to render, among CAM_FRONT, CAM_FRONT_RIGHT, CAM_BACK_RIGHT, "
                    "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT, or 'all' (the six of nuScenes' rig).")

@@ -80,11 +80,13 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 
 
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
-    """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
-    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, tracks_to_mot
+    """Track one sequence from a fresh tracker -> (K, 9) MOT rows (class -1 when its detections
+    have none: :meth:`SequenceJob.read_detections`)."""
+    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, MotDetections, tracks_to_mot
     from trackers.base import Frame
 
-    det = job.read_detections()
+    # a job that only loads detections (the sensitivity study's, in memory) has classes
+    det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
     dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
     if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
