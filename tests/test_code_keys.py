@@ -1,7 +1,7 @@
 """Cache keys hold the code and the library versions that made each artifact, per stage and per
 tracker (detbench.codekeys): a change invalidates what it made and nothing else.
 
-Source changes are made through ``codekeys.read_source`` (the files on disk stay as they are) and
+Source changes are made through ``codeclosure.read_source`` (the files on disk stay as they are) and
 version changes through ``codekeys.library_version``; the keys are the stages' own key functions."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from test_tune_per_pair import world  # noqa: F401
 
-from detbench import codekeys
+from detbench import codeclosure, codekeys
 
 TRACKERS = ("iou", "botsort", "bytetrack", "ocsort")
-ROOT = codekeys.ROOT
+ROOT = codeclosure.ROOT
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def _edit_source(monkeypatch, relpath: str, edit) -> None:
     original = target.read_text(encoding="utf-8")
     changed = edit(original)
     assert changed != original
-    monkeypatch.setattr(codekeys, "read_source",
+    monkeypatch.setattr(codeclosure, "read_source",
                         lambda path: changed if Path(path) == target else Path(path).read_text(encoding="utf-8"))
 
 
@@ -144,7 +144,7 @@ def test_a_class_outside_the_project_is_hashed_whole(monkeypatch):
     first = codekeys.closure(entry)
     assert __name__ in first and "detbench.types" in first
     _edit = Path(__file__).read_text(encoding="utf-8") + "\n# edited\n"
-    monkeypatch.setattr(codekeys, "read_source", lambda p: _edit if Path(p) == Path(__file__) else Path(p).read_text())
+    monkeypatch.setattr(codeclosure, "read_source", lambda p: _edit if Path(p) == Path(__file__) else Path(p).read_text())
     codekeys.cache_clear()
     assert codekeys.closure(entry)[__name__] != first[__name__]
     codekeys.cache_clear()
@@ -167,7 +167,7 @@ def test_statements_are_chosen_by_the_names_they_bind(tmp_path, monkeypatch):
                               "def other():\n    import scipy\n")
     (pkg / "c.py").write_text("thing = 1\nNever = None\n")
     (pkg / "sub" / "d.py").write_text("def run(x):\n    return x\n")
-    monkeypatch.setattr(codekeys, "ROOT", tmp_path)
+    monkeypatch.setattr(codeclosure, "ROOT", tmp_path)
     codekeys.cache_clear()
     try:
         mods = codekeys.closure("detbench.a:used")
@@ -181,7 +181,7 @@ def test_statements_are_chosen_by_the_names_they_bind(tmp_path, monkeypatch):
                                   ("np.zeros(thing)", "np.ones(thing)", False),    # not used by used()
                                   ('"""Module a."""', '"""Module A."""', False)]:  # read by no code
             text = (pkg / "a.py").read_text().replace(old, new)
-            monkeypatch.setattr(codekeys, "read_source",
+            monkeypatch.setattr(codeclosure, "read_source",
                                 lambda p, text=text: text if Path(p).name == "a.py" else Path(p).read_text())
             codekeys.cache_clear()
             assert (codekeys.closure("detbench.a:used")["detbench.a"] != base) is changes, old
