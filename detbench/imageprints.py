@@ -26,20 +26,12 @@ from detbench import paths
 from detbench.fileio import atomic_write_text, locked, sha256_file
 
 FORMAT = "detbench-image-index-v1"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_KNOWN: dict[str, dict[str, tuple]] = {}   # folder -> {name: (size, mtime_ns, ctime_ns, sha256)}, this process
+_HEX = re.compile(r"[0-9a-f]*")
+_KNOWN: dict[str, dict[str, tuple]] = {}   # folder -> {name: ((size, mtime_ns, ctime_ns), sha256)}, this process
 
 
 def index_root() -> Path:
     return paths.runs_root() / ".image-index"
-
-
-def _identity(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
 def fingerprint(path: str | os.PathLike) -> str | None:
@@ -53,34 +45,49 @@ def fingerprints(files, write: bool = True) -> list[str | None]:
 
     Hashes only the files whose (size, mtime_ns, ctime_ns) their folder's index does not hold
     (read once per process); with ``write``, the new hashes are added to the index on disk."""
-    names = [None if f is None else os.path.abspath(f) for f in files]
-    ids = {p: _identity(p) for p in set(names) if p is not None}
-    todo: dict[str, list[str]] = {}
-    for p, ident in ids.items():
-        if ident is not None:
-            folder, name = os.path.split(p)
-            if folder not in _KNOWN:
-                _KNOWN[folder] = _read_index(_index_file(folder), folder)
-            if _KNOWN[folder].get(name, ())[:3] != ident:
-                todo.setdefault(folder, []).append(p)
+    out: list[str | None] = [None] * len(files)
+    todo: dict[str, dict[str, tuple]] = {}           # folder -> {name: identity} to hash
+    where: list[tuple[int, str, str]] = []            # (position, folder, name) of each file hashed
+    for i, f in enumerate(files):
+        if f is None:
+            continue
+        path = os.fspath(f)
+        folder, _, name = (path if path.startswith("/") else os.path.abspath(path)).rpartition("/")
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        known = _KNOWN.get(folder)
+        if known is None:
+            known = _KNOWN[folder] = _read_index(_index_file(folder), folder)
+        entry = known.get(name)
+        if entry is not None and entry[0] == ident:
+            out[i] = entry[1]
+        else:
+            todo.setdefault(folder, {})[name] = ident
+            where.append((i, folder, name))
     if todo:
-        flat = [p for items in todo.values() for p in items]
+        flat = [(folder, name) for folder, names in todo.items() for name in names]
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            for p, digest in zip(flat, pool.map(sha256_file, flat)):
-                folder, name = os.path.split(p)
-                _KNOWN[folder][name] = (*ids[p], digest)
+            digests = pool.map(sha256_file, [f"{folder}/{name}" for folder, name in flat])
+            for (folder, name), digest in zip(flat, digests):
+                _KNOWN[folder][name] = (todo[folder][name], digest)
         if write:
-            for folder, items in todo.items():
-                _add_to_index(folder, {os.path.basename(p): _KNOWN[folder][os.path.basename(p)] for p in items})
-    return [None if p is None or ids[p] is None else _KNOWN[os.path.dirname(p)][os.path.basename(p)][3]
-            for p in names]
+            for folder, names in todo.items():
+                _add_to_index(folder, {name: _KNOWN[folder][name] for name in names})
+        for i, folder, name in where:
+            out[i] = _KNOWN[folder][name][1]
+    return out
 
 
 def _index_file(folder: str) -> Path:
     return index_root() / f"{hashlib.sha256(folder.encode()).hexdigest()[:32]}.json"
 
 
-def _read_index(path: Path, folder: str) -> dict[str, tuple[int, int, int, str]]:
+def _read_index(path: Path, folder: str) -> dict[str, tuple]:
     """The index of ``folder`` at ``path``; empty when missing, unreadable or of any other shape."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -89,13 +96,12 @@ def _read_index(path: Path, folder: str) -> dict[str, tuple[int, int, int, str]]
     if not (isinstance(raw, dict) and raw.get("format") == FORMAT and raw.get("folder") == folder
             and isinstance(raw.get("files"), dict)):
         return {}
-    out = {}
-    for name, e in raw["files"].items():
-        if not (isinstance(e, list) and len(e) == 4 and all(type(v) is int for v in e[:3])
-                and isinstance(e[3], str) and _HEX64.fullmatch(e[3])):
-            return {}
-        out[name] = tuple(e)
-    return out
+    entries = raw["files"].values()
+    if not (all(type(e) is list and len(e) == 4 and type(e[0]) is type(e[1]) is type(e[2]) is int
+                and type(e[3]) is str and len(e[3]) == 64 for e in entries)
+            and _HEX.fullmatch("".join(e[3] for e in entries))):
+        return {}
+    return {name: ((e[0], e[1], e[2]), e[3]) for name, e in raw["files"].items()}
 
 
 def _add_to_index(folder: str, entries: dict[str, tuple]) -> None:
@@ -107,7 +113,7 @@ def _add_to_index(folder: str, entries: dict[str, tuple]) -> None:
             files = {**_read_index(path, folder), **entries}
             _KNOWN[folder] = dict(files)
             atomic_write_text(path, json.dumps({"format": FORMAT, "folder": folder,
-                                                "files": {k: list(v) for k, v in sorted(files.items())}},
+                                                "files": {k: [*v[0], v[1]] for k, v in sorted(files.items())}},
                                                separators=(",", ":")))
     except OSError:
         pass  # a read-only runs folder: the hashes are still right, only not remembered
