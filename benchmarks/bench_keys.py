@@ -4,7 +4,7 @@
     python benchmarks/bench_keys.py --scenes 5 --repeats 2    # quick
 
 Builds a prepared dataset whose split has ``scenes x 6 cameras x --frames`` real JPEG files of
-1600x900 pixels, about 120-250 KB each (24 rendered textures at quality 75, each file made
+1600x900 pixels, about 170-230 KB each (24 rendered textures at quality 75, each file made
 distinct by a JPEG comment segment holding its index, so every file has its own bytes and
 decodes), in ``--dir`` (default: a temporary folder, removed at the end). Then times, in this
 process, medians of ``--repeats``:
@@ -37,7 +37,7 @@ CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT", "CAM_BACK", "CAM_BA
 
 
 def textures(n: int, seed: int = 0) -> list[bytes]:
-    """``n`` 1600x900 JPEGs (smooth colour fields with fine noise, quality 75: 120-250 KB)."""
+    """``n`` 1600x900 JPEGs (smooth colour fields with fine noise, quality 75: 170-230 KB)."""
     import cv2
 
     rng = np.random.default_rng(seed)
