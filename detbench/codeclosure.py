@@ -61,7 +61,10 @@ def _entry_file(module: str) -> Path | None:
     if path is None:
         mod = sys.modules.get(module)
         if mod is None:
-            spec = importlib.util.find_spec(module)
+            try:
+                spec = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                spec = None
             origin = spec.origin if spec else None
         else:
             origin = getattr(mod, "__file__", None)
