@@ -11,16 +11,17 @@ The directory is written atomically (all or nothing). A tracker failing on one s
 stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
 the directory is written. The tracker name is resolved once into a :class:`trackers.TrackerSpec`
 (class, parameters, clean-up), which the cache key and every worker use. ``inputs_hash`` covers
-the tracker (name, resolved parameters, sources: its class's file and every file of the
-``trackers`` package), the bytes of every file the tracker reads
-(:func:`trackers.base.input_files`: TrackSSM's motion model, ReID weights; never their paths),
-each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json`` has the same
-hash and no failures is reused instead of recomputed (``force=True`` recomputes).
+the tracker (name, resolved parameters), the code that tracks with it and its libraries' versions
+(:func:`tracking_code`: the closure of this module's tracking and the tracker's class, not the
+other trackers), the bytes of every file the tracker reads (:func:`trackers.base.input_files`:
+TrackSSM's motion model, ReID weights; never their paths), each sequence's detections (hash),
+seqinfo, timestamps and images (their bytes, :mod:`detbench.imageprints`: BoT-SORT's camera-motion
+compensation reads them): a run whose ``meta.json`` has the same hash and no failures is reused
+instead of recomputed (``force=True`` recomputes).
 Results do not depend on the number of worker processes.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import multiprocessing as mp
 import sys
@@ -34,7 +35,7 @@ import numpy as np
 
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
-from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
+from detbench.fileio import atomic_write_json, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob
 
 if TYPE_CHECKING:
@@ -106,23 +107,24 @@ def tracker_files(tracker: str | TrackerSpec, options: dict | None = None) -> di
     return sha256_files(as_spec(tracker, options).input_files())
 
 
-def tracker_code_hash() -> str:
-    """sha256 over the sources of the ``trackers`` package (a tracker's code is part of its output)."""
-    import trackers
+def tracking_code(spec: TrackerSpec) -> dict:
+    """The tracking code of ``spec``'s tracker and its libraries' versions (:mod:`detbench.codekeys`)."""
+    from detbench import codekeys
 
-    root = Path(inspect.getsourcefile(trackers)).parent
-    return sha256_json({str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*.py"))})
+    return codekeys.code_key(*codekeys.TRACK, codekeys.tracker_entry(spec.cls))
 
 
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    src = spec.source_file()
+    from detbench.imageprints import fingerprints
+
     calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
+    prints = iter(fingerprints([p for j in jobs for p in j.images]))
+    images = {j.name: [next(prints) for _ in j.images] for j in jobs}
     return sha256_json({
-        "tracker": spec.name, "params": spec.resolved, "files": files or {},
-        "tracker_source": {"class": sha256_file(src) if src else "", "package": tracker_code_hash()},
+        "tracker": spec.name, "params": spec.resolved, "files": files or {}, "code": tracking_code(spec),
         "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
-                               "images": j.images,
+                               "images": images[j.name],
                                **({"calibration": [j.intrinsics, j.cam2global]} if calibrated else {})}
                       for j in jobs},
     })
