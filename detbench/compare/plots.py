@@ -83,7 +83,9 @@ def _change_panel(ax, metric: str, trks: list[str], recs: dict, dets: list[str])
         drawn = True
     if not drawn and any(recs.get(t) is not None for t in trks):
         ax.text(0.5, 0.5, changes.ONE_SCENE, transform=ax.transAxes, ha="center", va="center")
-    ax.axhline(0, color="black", lw=0.8)
+        ax.set_yticks([])
+    else:
+        ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(trks)), trks)
     ax.set_xlim(-0.5, len(trks) - 0.5)
     u = changes.unit(metric)
