@@ -96,6 +96,13 @@ class TrackerSpec:
 
         return input_files(self.cls, self.params)
 
+    @property
+    def needs_calibration(self) -> bool:
+        """Whether this tracker reads each frame's camera calibration (:func:`trackers.base.needs_calibration`)."""
+        from trackers.base import needs_calibration
+
+        return needs_calibration(self.cls, self.params)
+
     def source_file(self) -> str | None:
         """The file defining the tracker class (hashed into every cache key of its results)."""
         return inspect.getsourcefile(self.cls)

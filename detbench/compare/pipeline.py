@@ -18,38 +18,41 @@ from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import ensure_writable, sha256_file, sha256_json
+from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
 
 
-def evaluation_code_hash() -> str:
-    """sha256 over the sources of :mod:`detbench.evaluate` (a changed metric must not be served
-    from an older evaluation's metrics.json)."""
-    from detbench import evaluate
+def evaluation_code_hash() -> dict:
+    """The evaluation code and its libraries' versions (:func:`detbench.codekeys.code_key`): a
+    changed metric must not be served from an older evaluation's metrics.json."""
+    from detbench import codekeys
 
-    root = Path(evaluate.__file__).parent
-    return sha256_json({p.name: sha256_file(p) for p in sorted(root.glob("*.py"))})
+    return codekeys.code_key(*codekeys.EVALUATE)
+
+
+def evaluation_key(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> str:
+    """The key of ``res_dir``'s stored evaluation (see :func:`evaluate_cached`)."""
+    return content_key({"results": {f.name: sha256_file(f) for f in sorted(res_dir.glob("*.txt"))},
+                        "gt": layout.gt_hashes(gt_dir),
+                        "code": evaluation_code_hash(),
+                        "classes": classes, "iou": iou, "with": "hota_counts"})
 
 
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
                     check: bool = False) -> dict:
     """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code: a
-    one-file :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
+    file it reads (results, each sequence's gt.txt and seqinfo.ini), the evaluation code and its
+    libraries' versions (:func:`evaluation_key`): a one-file
+    :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
 
     ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
     check changes no number, only whether a disagreement raises, so it is not part of the key;
     a stored result is reused for ``check=True`` only if it was itself computed with the check."""
     from detbench.evaluate.api import evaluate_folders
 
-    files = sorted(res_dir.glob("*.txt"))
-    key = content_key({"results": {f.name: sha256_file(f) for f in files},
-                       "gt": layout.gt_hashes(gt_dir),
-                       "code": evaluation_code_hash(),
-                       "classes": classes, "iou": iou, "with": "hota_counts"})
-    art = KeyedArtifact(res_dir / "metrics.json", key, meta_name=None,
+    art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
                         check=lambda a: _servable_metrics(a.meta(), check))
     if art.is_complete():
         REUSE["metrics"] += 1

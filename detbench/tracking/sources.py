@@ -30,12 +30,19 @@ from detbench.fileio import sha256_file
 
 @dataclass(frozen=True)
 class SequenceJob:
+    """One sequence to track. ``intrinsics`` / ``cam2global``: per frame, the camera calibration
+    from frames.json as nested tuples (None where the frame has none); ``frames_path``: that
+    frames.json (None when the sequence has none)."""
+
     name: str
     info: SeqInfo
     timestamps: tuple[float, ...]
     images: tuple[str | None, ...]
     det_kind: str  # "cache" | "mot"
     det_path: str
+    intrinsics: tuple = ()
+    cam2global: tuple = ()
+    frames_path: str | None = None
 
     def load_detections(self) -> list[np.ndarray]:
         """(N, 6) detections per frame, exactly ``info.length`` frames."""
@@ -63,15 +70,38 @@ class SequenceJob:
         return sha256_file(self.det_path)
 
 
-def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tuple, tuple]:
+@dataclass(frozen=True)
+class FrameRecords:
+    """What a sequence's frames.json says per frame: timestamps (seconds from the first frame),
+    image paths found on disk, camera calibration (nested tuples or None) and the file itself."""
+
+    timestamps: tuple[float, ...]
+    images: tuple[str | None, ...]
+    intrinsics: tuple
+    cam2global: tuple
+    path: str | None
+
+
+def _matrix(value, shape: tuple[int, int], path: Path, frame: int, key: str):
+    if value is None:
+        return None
+    m = np.asarray(value, dtype=np.float64) if isinstance(value, list) else None
+    if m is None or m.shape != shape or not np.isfinite(m).all():
+        raise InputError(f"{path}: frame {frame} has a malformed {key!r} "
+                         f"(expected a {shape[0]}x{shape[1]} list of finite numbers)")
+    return tuple(tuple(float(v) for v in row) for row in m)
+
+
+def read_frame_records(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> FrameRecords:
     path = frames_file(seq_dir)
     if not path.is_file():
-        return tuple((i / info.frame_rate) for i in range(info.length)), (None,) * info.length
+        none = (None,) * info.length
+        return FrameRecords(tuple((i / info.frame_rate) for i in range(info.length)), none, none, none, None)
     rows = read_frames_json(path)
     if len(rows) != info.length:
         raise InputError(f"{path}: {len(rows)} frames, but {seqinfo_file(seq_dir)} says {info.length}")
     t0 = rows[0].get("timestamp") if rows else None
-    stamps, images = [], []
+    stamps, images, intrinsics, poses = [], [], [], []
     for i, r in enumerate(rows):
         ts = r.get("timestamp")
         stamps.append((ts - t0) * 1e-6 if ts is not None and t0 is not None else i / info.frame_rate)
@@ -82,7 +112,42 @@ def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tupl
                     found = str(root / r["image"])
                     break
         images.append(found)
-    return tuple(stamps), tuple(images)
+        intrinsics.append(_matrix(r.get("intrinsics"), (3, 3), path, i + 1, "intrinsics"))
+        poses.append(_matrix(r.get("cam2global"), (4, 4), path, i + 1, "cam2global"))
+    return FrameRecords(tuple(stamps), tuple(images), tuple(intrinsics), tuple(poses), str(path))
+
+
+def frame_of(job, i: int):
+    """Frame ``i`` (0-based) of ``job`` (a :class:`SequenceJob` or anything with its fields) as the
+    :class:`trackers.base.Frame` a tracker receives."""
+    from trackers.base import Frame
+
+    intrinsics = getattr(job, "intrinsics", ()) or (None,) * job.info.length
+    poses = getattr(job, "cam2global", ()) or (None,) * job.info.length
+    return Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate, width=job.info.width,
+                 height=job.info.height, image_path=job.images[i],
+                 intrinsics=None if intrinsics[i] is None else np.array(intrinsics[i]),
+                 cam2global=None if poses[i] is None else np.array(poses[i]))
+
+
+def check_calibration(jobs, tracker_name: str) -> None:
+    """InputError (one line, naming the sequence's frames.json, the frame and the missing field)
+    unless every frame of every job has a usable camera calibration; for trackers that need it."""
+    from detbench.core.geometry import Camera
+
+    need = f"tracker {tracker_name!r} needs every frame's camera calibration (intrinsics, cam2global)"
+    for job in jobs:
+        where = job.frames_path or f"sequence {job.name}: frames.json"
+        if job.frames_path is None:
+            raise InputError(f"{where} not found ({need})")
+        for i in range(job.info.length):
+            for key, values in (("intrinsics", job.intrinsics), ("cam2global", job.cam2global)):
+                if not values or values[i] is None:
+                    raise InputError(f"{where}: frame {i + 1} has no {key!r} ({need})")
+            try:
+                Camera(np.array(job.intrinsics[i]), np.array(job.cam2global[i]), job.info.width, job.info.height)
+            except ValueError as e:
+                raise InputError(f"{where}: frame {i + 1}: {e}") from None
 
 
 def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: str, det_path) -> list[SequenceJob]:
@@ -90,9 +155,10 @@ def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: s
     for name in names:
         sdir = seq_root / name
         info = read_seqinfo(seqinfo_file(sdir))
-        stamps, images = _frames(sdir, info, [sdir, *image_roots])
+        rec = read_frame_records(sdir, info, [sdir, *image_roots])
         path = det_path if det_kind == "cache" else Path(det_path) / f"{name}.txt"
-        jobs.append(SequenceJob(name, info, stamps, images, det_kind, str(path)))
+        jobs.append(SequenceJob(name, info, rec.timestamps, rec.images, det_kind, str(path),
+                                rec.intrinsics, rec.cam2global, rec.path))
     return jobs
 
 
