@@ -36,9 +36,9 @@ def assign(cost: np.ndarray, allowed: np.ndarray, limit: float) -> tuple[np.ndar
     t, d = len(r_use), len(c_use)
     if not t:
         return r_use, c_use
-    ok = ok[np.ix_(r_use, c_use)]
+    ok = ok[r_use][:, c_use]
     big = np.full((t + d, d + t), UNMATCHED)
-    big[:t, :d] = np.where(ok, cost[np.ix_(r_use, c_use)], UNMATCHED)
+    big[:t, :d] = np.where(ok, cost[r_use][:, c_use], UNMATCHED)
     big[np.arange(t), d + np.arange(t)] = limit / 2
     big[t + np.arange(d), np.arange(d)] = limit / 2
     big[t:, d:] = 0.0

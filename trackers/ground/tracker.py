@@ -160,9 +160,7 @@ class GroundTracker:
         g = self.on_ground
         if g.any():
             out[g] = project_tracks(camera, x[g, :2], self.size[g])
-        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, camera.width)
-        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, camera.height)
-        return out
+        return np.minimum(np.maximum(out, 0.0), [camera.width, camera.height, camera.width, camera.height])
 
     # ------------------------------------------------------------------ association
     def _assign(self, tracks: np.ndarray, dets: np.ndarray, obs, boxes: np.ndarray, dcls: np.ndarray,
