@@ -112,6 +112,12 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
     data_dir = Path(data_dir)
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
+    from trackers import tracker_spec
+
+    if tracker_spec(tracker, base_options).needs_calibration:  # before any detection is computed
+        from detbench.tracking.sources import check_split_calibration
+
+        check_split_calibration(data_dir, split, tracker)
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
     else:

@@ -157,12 +157,14 @@ def _meta_hash(out_dir: Path) -> str | None:
     return sha256_file(meta) if meta.is_file() else None
 
 
-def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) -> None:
+def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir=None, splits=()) -> None:
     """Every detector name, tracker and option is checked before any work (InputError), so a
-    typo in the last name does not cost the tracking of the first."""
+    typo in the last name does not cost the tracking of the first; a tracker that needs camera
+    calibration gets every frame of ``splits`` checked for it here, before any detection."""
     from detbench.detect.api import resolve_checkpoint
     from detbench.devices import check_device
     from detbench.tracking.run import check_tracker
+    from detbench.tracking.sources import check_split_calibration
     from trackers import tracker_spec
 
     check_device(device)
@@ -170,7 +172,11 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) 
         resolve_checkpoint(det, run)
     for trk in trackers:
         opts = dict((tracker_options or {}).get(trk, {}))   # tuned values are checked by pair_settings
-        check_tracker(tracker_spec(trk, opts))
+        spec = tracker_spec(trk, opts)
+        check_tracker(spec)
+        if spec.needs_calibration and data_dir is not None:
+            for split in splits:
+                check_split_calibration(data_dir, split, trk)
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
@@ -196,7 +202,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
-    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
+    tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
+    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here])
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
