@@ -38,7 +38,9 @@ def summarise(inv: Path) -> dict:
     for d in comp["deltas"]:
         for metric in ("HOTA", "IDSW"):
             m = d["metrics"][metric]
-            row["changes"][f"{d['tracker']} {metric}"] = {k: m[k] for k in ("delta", "low", "high", "excludes_zero")}
+            row["changes"][f"{d['tracker']} {metric}"] = dict(
+                {k: m[k] for k in ("delta", "low", "high", "excludes_zero")},
+                verdict=bool(m.get("verdict")), p_value=m.get("p_value"))   # runs before the test: no p_value
     return row
 
 
@@ -54,10 +56,11 @@ def markdown(rows: list[dict]) -> str:
             c = r["changes"][k]
             scale = 100 if k.endswith("HOTA") else 1
             cells.append(f"{scale * c['delta']:+.2f} [{scale * c['low']:+.2f}, {scale * c['high']:+.2f}]"
-                         + (" *" if c["excludes_zero"] else ""))
+                         + (" *" if c.get("verdict", c["excludes_zero"]) else ""))
         lines.append(f"| {r['seed']} | {ae:.3f} | {af:.3f} | {deta} | " + " | ".join(cells) + f" | {r['wall_s']:.0f} s |")
     signs = {k: {(r["changes"][k]["delta"] > 0) - (r["changes"][k]["delta"] < 0) for r in rows} for k in keys}
-    lines += ["", "`*`: the 95 % scene-level interval excludes zero. Same sign over all seeds: "
+    lines += ["", "`*`: a verdict (the paired permutation test over scenes gives p < 0.05; in runs made before "
+              "that test, the 95 % scene-level interval excludes zero). Same sign over all seeds: "
               + (", ".join(k for k, s in signs.items() if len(s) == 1 and 0 not in s) or "none") + "."]
     return "\n".join(lines) + "\n"
 

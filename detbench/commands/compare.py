@@ -38,7 +38,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over scenes (all cameras of a scene resampled together), the likely cause of each ID switch
+    over scenes (all cameras of a scene resampled together) and a verdict where a paired
+    permutation test over the scenes gives p < 0.05, the likely cause of each ID switch
     (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column), and
     the options each pair ran with."""
     from pathlib import Path
@@ -70,6 +71,7 @@ def print_summary(result: dict, out_dir) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from detbench.compare.bootstrap import no_verdict_reason
     from detbench.compare.report import _fmt, row_metrics
 
     table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
@@ -85,7 +87,7 @@ def print_summary(result: dict, out_dir) -> None:
     console.print(table)
     for d in result["deltas"]:
         for metric, r in d["metrics"].items():
-            verdict = r.get("verdict") or "no verdict (interval includes 0)"
+            verdict = r.get("verdict") or no_verdict_reason(r)
             ci = "no interval (one scene)" if r["low"] is None else f"[{r['low']:+.4g}, {r['high']:+.4g}]"
             console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} {ci}  {verdict}")
     console.print(f"wrote {out_dir}/comparison.md, .csv, .json and plots")

@@ -53,11 +53,11 @@ def pair_bars(result: dict, path: Path) -> Path:
         # a percentile interval need not contain the point estimate: clip, matplotlib rejects negative bars
         yerr = [[max(0.0, r["delta"] - r["low"])], [max(0.0, r["high"] - r["delta"])]]
         ax.errorbar(i, r["delta"], yerr=yerr, fmt="o", capsize=6,
-                    color="tab:red" if r["high"] < 0 or r["low"] > 0 else "tab:gray")
+                    color="tab:red" if r.get("significant") else "tab:gray")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(trks)), trks)
     ax.set_xlim(-0.5, len(trks) - 0.5)
-    ax.set_title(f"IDSW change {dets[0]} -> {dets[-1]}\n95 % bootstrap CI (red: excludes 0)")
+    ax.set_title(f"IDSW change {dets[0]} -> {dets[-1]}\n95 % bootstrap CI (red: a verdict, test p < 0.05)")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

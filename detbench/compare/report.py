@@ -7,7 +7,7 @@ from pathlib import Path
 
 from detbench.classes import CLASSES
 from detbench.compare.attribution import CAUSES
-from detbench.compare.bootstrap import scene_of
+from detbench.compare.bootstrap import no_verdict_reason, scene_of
 from detbench.evaluate import metric_specs
 from detbench.fileio import atomic_write_json, atomic_write_text
 
@@ -65,8 +65,9 @@ def markdown(result: dict) -> str:
         out += ["", f"## Change from `{result['detectors'][0]}` to `{result['detectors'][-1]}`", "",
                 "95 % paired bootstrap intervals over scenes: whole scenes (all their camera sequences) "
                 f"are resampled, the same for both detectors ({b['n_resamples']} resamples, seed {b['seed']}, "
-                "expanded percentile interval); a verdict only where the interval excludes zero. "
-                "`scenes (seqs)`: what each interval rests on.", "",
+                "expanded percentile interval). A verdict only where the paired permutation test over the same "
+                "scenes (the two detectors' counts swapped within scenes) gives p < 0.05; the test decides "
+                "where it and the interval disagree. `scenes (seqs)`: what each interval and test rest on.", "",
                 "| tracker | metric | " + f"{result['detectors'][0]} | {result['detectors'][-1]} | change | 95 % CI | "
                 "scenes (seqs) | verdict |",
                 "|---|---|---:|---:|---:|---|---:|---|"]
@@ -74,7 +75,7 @@ def markdown(result: dict) -> str:
             for metric, r in d["metrics"].items():
                 a, bb, delta, ci = _ci_fmt(metric, r)
                 out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | "
-                           f"{r['n_scenes']} ({r['n_sequences']}) | {r.get('verdict') or ''} |")
+                           f"{r['n_scenes']} ({r['n_sequences']}) | {r.get('verdict') or no_verdict_reason(r)} |")
     out += ["", "## Why the identities switched", "",
             "The switches TrackEval's CLEAR counts in the IDSW column (its own matching, per class); "
             "`compare` checked that they add up to the IDSW column per class and overall for every pair.", "",
