@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import detbench  # noqa: F401 - before torch/torchvision: keeps triton's exit noise out (detbench/__init__.py)
+import detbench  # noqa: F401 - its warning filter (YOLOX autocast FutureWarning) before anything imports yolox
 
 # Real nuScenes ground truth and images (scene-0103, CC BY-NC-SA 4.0: see its README.md), kept
 # inside the repository so every test runs in any clone.
