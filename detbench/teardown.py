@@ -11,8 +11,8 @@ silences the same reports of its own compile workers by pointing their descripto
 at exit (``triton/_compile_warmup_pool.py``).
 
 So the ``detbench`` command, and only the command (:func:`detbench.cli.main` run as the program:
-never ``import detbench``, a library user or the tests), calls :func:`quiet_teardown` first
-thing: an ``atexit`` handler (registered early, so it runs after the handlers registered later)
+never ``import detbench`` or a library user; the test suite's process calls it from
+``tests/conftest.py``), calls :func:`quiet_teardown` first thing: an ``atexit`` handler (registered early, so it runs after the handlers registered later)
 that, only when a nanobind extension of triton is loaded, flushes Python's streams and points
 descriptor 2 at /dev/null for the rest of the teardown. Everything the command printed, a
 traceback included, is out before; the exit status is unchanged; triton stays importable, so

@@ -140,7 +140,8 @@ def test_one_scene_has_no_interval_in_any_table_or_plot(tmp_path):
               "trackers": ["iou"], "pairs": pairs, "attribution_rules": [],
               "bootstrap": {"n_resamples": 50, "seed": 0},
               "deltas": [{"tracker": "iou", "metrics": {"IDSW": dict(r.to_dict(), verdict=None)}}]}
-    assert "| iou | IDSW | 18 | 30 | +12 | — (one scene) | 1 (6) |  |" in report.markdown(result)
+    assert ("| iou | IDSW | 18 | 30 | +12 | — (one scene) | 1 (6) | no verdict (one scene: no test) |"
+            in report.markdown(result))
     report.write_all(result, tmp_path)
     saved = (tmp_path / "comparison.json").read_text()
     assert "NaN" not in saved and json.loads(saved)["deltas"][0]["metrics"]["IDSW"]["low"] is None
