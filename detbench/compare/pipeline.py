@@ -15,6 +15,7 @@ from detbench.artifacts import KeyedArtifact, content_key
 from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
                                           switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
+from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
@@ -83,10 +84,16 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list
     return switches
 
 
+# how comparison.json's verdicts are decided (detbench.compare.bootstrap, detbench.compare.permutation)
+VERDICT_RULE = {"test": "paired permutation over scenes (the detectors' counts swapped within scenes)",
+                "alpha": 0.05, "sides": 2, "exact_up_to_scenes": EXACT_MAX_SCENES, "draws_beyond": N_DRAWS}
+
+
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
     """Per tracker, the change from the first to the last detector with 95 % intervals from a
-    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) for each metric of the
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) and the permutation test's
+    p-value, which decides the verdict (:data:`VERDICT_RULE`), for each metric of the
     ``compare_change`` table (:mod:`detbench.evaluate.metric_specs`)."""
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
     out = []
@@ -228,7 +235,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
-                                "interval": "expanded percentile"},
+                                "interval": "expanded percentile", "verdict": VERDICT_RULE},
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
