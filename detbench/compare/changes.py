@@ -69,7 +69,8 @@ def record(metric: str, r: dict, name_a: str, name_b: str) -> dict:
     rec = dict(out, metric=metric)
     out["verdict"] = (None if out["direction"] is None else
                       f"{name_b} {out['direction']} than {name_a} on {metric}: {change_text(rec)} "
-                      f"({p_text(rec)}; 95% CI {interval_text(rec)})")
+                      f"({p_text(rec)}; 95% CI {interval_text(rec)})"
+                      + ("" if r.get("excludes_zero", True) else "; the interval includes 0, the test decides"))
     return out
 
 
