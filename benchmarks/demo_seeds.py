@@ -42,6 +42,7 @@ def summarise(inv: Path) -> dict:
             m = d["metrics"][metric]
             row["changes"][f"{d['tracker']} {metric}"] = {
                 "metric": metric, "excludes_zero": m["excludes_zero"],
+                "verdict": bool(m.get("verdict")), "p_value": m.get("p_value"),   # runs before the test: no p_value
                 **{changes.field(metric, k): changes.get(m, k) for k in ("delta", "low", "high")}}
     return row
 
@@ -57,11 +58,12 @@ def markdown(rows: list[dict]) -> str:
         for k in keys:
             c = r["changes"][k]
             delta, low, high = (changes.get(c, f) for f in ("delta", "low", "high"))
-            cells.append(f"{delta:+.2f} [{low:+.2f}, {high:+.2f}]" + (" *" if c["excludes_zero"] else ""))
+            cells.append(f"{delta:+.2f} [{low:+.2f}, {high:+.2f}]" + (" *" if c.get("verdict", c["excludes_zero"]) else ""))
         lines.append(f"| {r['seed']} | {ae:.3f} | {af:.3f} | {deta} | " + " | ".join(cells) + f" | {r['wall_s']:.0f} s |")
     deltas = {k: [changes.get(r["changes"][k], "delta") for r in rows] for k in keys}
     signs = {k: {(v > 0) - (v < 0) for v in vs} for k, vs in deltas.items()}
-    lines += ["", "`*`: the 95 % scene-level interval excludes zero. Same sign over all seeds: "
+    lines += ["", "`*`: a verdict (the paired permutation test over scenes gives p < 0.05; in runs made before "
+              "that test, the 95 % scene-level interval excludes zero). Same sign over all seeds: "
               + (", ".join(k for k, s in signs.items() if len(s) == 1 and 0 not in s) or "none") + "."]
     return "\n".join(lines) + "\n"
 

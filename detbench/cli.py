@@ -81,6 +81,10 @@ def main(argv=None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
     from detbench.errors import DetbenchError
 
+    if argv is None:   # the `detbench` program itself (callers in Python pass argv): its teardown only
+        from detbench.teardown import quiet_teardown
+
+        quiet_teardown()
     try:
         rv = cli.main(args=argv, prog_name="detbench", standalone_mode=False)
     except DetbenchError as e:

@@ -3,7 +3,8 @@ intervals and verdicts, one sentence per tracker, and the plots' change panels.
 
 The figures are the committed demo's (results/demo at commit c552ff4): BoT-SORT HOTA 37.65 % ->
 44.52 %, change +6.87 pp with interval [+4.47, +9.92]; IDSW 7 -> 27, +20 [+6, +34]; MOTA +4.30 pp
-[-1.17, +8.21] (includes 0: no verdict)."""
+[-1.17, +8.21] (includes 0: no verdict). The permutation test's p-values (0.0078 = 2/256, the
+smallest two-sided p of 8 scenes, and 0.12) are set by hand: that demo predates the test."""
 from __future__ import annotations
 
 import csv
@@ -17,16 +18,17 @@ from detbench.compare.bootstrap import BootstrapResult
 SEQS = [f"scene-{j:04d}_CAM_FRONT" for j in range(8)]
 
 
-def _r(metric, a, b, low, high, higher=True, n_scenes=8):
-    r = BootstrapResult(metric, a, b, b - a, low, high, 2000, len(SEQS), n_scenes, 0, higher)
+def _r(metric, a, b, low, high, higher=True, n_scenes=8, p=None):
+    p = None if low is None else p   # one scene: no test
+    r = BootstrapResult(metric, a, b, b - a, low, high, 2000, len(SEQS), n_scenes, 0, higher, p, 256)
     return dict(r.to_dict(), verdict=r.verdict("epoch1", "epoch20"))   # as pipeline.bootstrap_deltas
 
 
 def _result(one_scene: bool = False) -> dict:
     none = (None, None) if one_scene else ()
-    metrics = {"IDSW": _r("IDSW", 7.0, 27.0, *(none or (6.0, 34.0)), higher=False),
-               "MOTA": _r("MOTA", 0.2661, 0.3091, *(none or (-0.0117, 0.0821))),
-               "HOTA": _r("HOTA", 0.3765, 0.4452, *(none or (0.0447, 0.0992)))}
+    metrics = {"IDSW": _r("IDSW", 7.0, 27.0, *(none or (6.0, 34.0)), higher=False, p=0.0078),
+               "MOTA": _r("MOTA", 0.2661, 0.3091, *(none or (-0.0117, 0.0821)), p=0.12),
+               "HOTA": _r("HOTA", 0.3765, 0.4452, *(none or (0.0447, 0.0992)), p=0.0078)}
     overall = {"epoch1": {"IDSW": 7, "MOTA": 0.2661, "HOTA": 0.3765, "IDF1": 0.4655, "DetA": 0.2386,
                           "AssA": 0.6039, "FP": 41, "FN": 396, "MT": 20, "ML": 98},
                "epoch20": {"IDSW": 27, "MOTA": 0.3091, "HOTA": 0.4452, "IDF1": 0.5368, "DetA": 0.3412,
@@ -40,7 +42,7 @@ def _result(one_scene: bool = False) -> dict:
 
 
 ANSWER = ("botsort, epoch1 -> epoch20: IDSW worse (+20 [+6, +34]), HOTA better (+6.87 pp [+4.47, +9.92]); "
-          "no verdict on MOTA (+4.30 pp [-1.17, +8.21]).")
+          "no verdict on MOTA (+4.30 pp [-1.17, +8.21], p = 0.12).")
 
 
 def test_one_unit_per_quantity_in_md_csv_json_and_console(tmp_path, capsys):
@@ -51,9 +53,9 @@ def test_one_unit_per_quantity_in_md_csv_json_and_console(tmp_path, capsys):
     report.write_all(result, tmp_path)
     md = (tmp_path / "comparison.md").read_text()
     # the change of a ratio in percentage points in every cell, the verdict cell included (it said +0.0687)
-    assert "| botsort | HOTA | 37.65 | 44.52 | +6.87 | [+4.47, +9.92] | 8 (8) | epoch20 better |" in md
-    assert "| botsort | IDSW | 7 | 27 | +20 | [+6, +34] | 8 (8) | epoch20 worse |" in md
-    assert "| botsort | MOTA | 26.61 | 30.91 | +4.30 | [-1.17, +8.21] | 8 (8) | — |" in md
+    assert "| botsort | HOTA | 37.65 | 44.52 | +6.87 | [+4.47, +9.92] | 8 (8) | epoch20 better (p = 0.0078) |" in md
+    assert "| botsort | IDSW | 7 | 27 | +20 | [+6, +34] | 8 (8) | epoch20 worse (p = 0.0078) |" in md
+    assert "| botsort | MOTA | 26.61 | 30.91 | +4.30 | [-1.17, +8.21] | 8 (8) | — (p = 0.12) |" in md
     assert "0.0687" not in md and "percentage points" in md and f"- {ANSWER}" in md
     saved = json.loads((tmp_path / "comparison.json").read_text())
     hota = saved["deltas"][0]["metrics"]["HOTA"]
@@ -61,7 +63,7 @@ def test_one_unit_per_quantity_in_md_csv_json_and_console(tmp_path, capsys):
     assert [hota[k] for k in ("value_a_pct", "value_b_pct", "delta_pp", "low_pp", "high_pp")] == pytest.approx(
         [37.65, 44.52, 6.87, 4.47, 9.92])
     assert hota["direction"] == "better" and hota["verdict"] == (
-        "epoch20 better than epoch1 on HOTA: +6.87 pp (95% CI [+4.47, +9.92])")
+        "epoch20 better than epoch1 on HOTA: +6.87 pp (p = 0.0078; 95% CI [+4.47, +9.92])")
     idsw = saved["deltas"][0]["metrics"]["IDSW"]
     assert (idsw["unit"], idsw["delta"], idsw["low"], idsw["high"], idsw["direction"]) == ("count", 20, 6, 34, "worse")
     assert "units" in saved and saved["pairs"][0]["overall"]["HOTA"] == 0.3765   # eval's summary: a fraction

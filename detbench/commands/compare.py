@@ -39,7 +39,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over scenes (all cameras of a scene resampled together), the likely cause of each ID switch
+    over scenes (all cameras of a scene resampled together) and a verdict where a paired
+    permutation test over the scenes gives p < 0.05, the likely cause of each ID switch
     (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column), and
     the options each pair ran with."""
     from pathlib import Path

@@ -69,8 +69,16 @@ def record(metric: str, r: dict, name_a: str, name_b: str) -> dict:
     rec = dict(out, metric=metric)
     out["verdict"] = (None if out["direction"] is None else
                       f"{name_b} {out['direction']} than {name_a} on {metric}: {change_text(rec)} "
-                      f"(95% CI {interval_text(rec)})")
+                      f"({p_text(rec)}; 95% CI {interval_text(rec)})"
+                      + ("" if r.get("excludes_zero", True) else "; the interval includes 0, the test decides"))
     return out
+
+
+def p_text(rec: dict) -> str:
+    """``p = 0.004``: the permutation test's p-value (:mod:`detbench.compare.permutation`), or ``no test``
+    (one scene; results made before the test)."""
+    p = rec.get("p_value")
+    return "no test" if p is None else f"p = {p:.2g}"
 
 
 def get(rec: dict, name: str) -> float | None:
@@ -108,8 +116,10 @@ def interval_text(rec: dict) -> str:
 
 
 def verdict_cell(rec: dict, name_b: str) -> str:
-    """The verdict column: ``epoch20 better``, or :data:`NO_VERDICT`."""
-    return NO_VERDICT if rec.get("direction") is None else f"{name_b} {rec['direction']}"
+    """The verdict column: ``epoch20 better (p = 0.004)``, ``— (p = 0.12)``, or :data:`NO_VERDICT`
+    alone where there is no test (one scene: the interval column says why)."""
+    p = "" if rec.get("p_value") is None else f" ({p_text(rec)})"
+    return (NO_VERDICT if rec.get("direction") is None else f"{name_b} {rec['direction']}") + p
 
 
 def units_note(metrics) -> str:
@@ -124,14 +134,16 @@ def units_note(metrics) -> str:
 
 def answer(tracker: str, recs: dict, name_a: str, name_b: str) -> str:
     """One sentence per tracker: ``botsort, epoch1 -> epoch20: IDSW worse (+20 [+6, +34]), HOTA better
-    (+6.87 pp [+4.47, +9.92]); no verdict on MOTA (+4.30 pp [-1.17, +8.21]).``"""
+    (+6.87 pp [+4.47, +9.92]); no verdict on MOTA (+4.30 pp [-1.17, +8.21], p = 0.12).`` (a verdict is
+    the permutation test's p < 0.05; the p-value of a metric without one says why)"""
     head = f"{tracker}, {name_a} -> {name_b}: "
     if recs and all(get(r, "low") is None for r in recs.values()):
         return head + f"{ONE_SCENE}, so no verdict (" + ", ".join(
             f"{m} {change_text(r)}" for m, r in recs.items()) + ")."
     decided = [f"{m} {r['direction']} ({change_text(r)} {interval_text(r)})" for m, r in recs.items()
                if r.get("direction")]
-    open_ = [f"{m} ({change_text(r)} {interval_text(r)})" for m, r in recs.items() if not r.get("direction")]
+    open_ = [f"{m} ({change_text(r)} {interval_text(r)}, {p_text(r)})" for m, r in recs.items()
+             if not r.get("direction")]
     parts = ([", ".join(decided)] if decided else []) + (["no verdict on " + ", ".join(open_)] if open_ else [])
     return head + "; ".join(parts) + "."
 

@@ -89,7 +89,7 @@ def _change_panel(ax, metric: str, trks: list[str], recs: dict, dets: list[str])
     ax.set_xticks(range(len(trks)), trks)
     ax.set_xlim(-0.5, len(trks) - 0.5)
     u = changes.unit(metric)
-    ax.set_title(f"{metric} change ({u.change}) {dets[0]} -> {dets[-1]}\n95 % bootstrap CI (red: a verdict)")
+    ax.set_title(f"{metric} change ({u.change}) {dets[0]} -> {dets[-1]}\n95 % bootstrap CI (red: a verdict, test p < 0.05)")
     ax.grid(axis="y", alpha=0.3)
 
 

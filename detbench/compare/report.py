@@ -63,8 +63,10 @@ def markdown(result: dict) -> str:
         out += ["", f"## Change from `{a_name}` to `{b_name}`", "",
                 "95 % paired bootstrap intervals over scenes: whole scenes (all their camera sequences) "
                 f"are resampled, the same for both detectors ({b['n_resamples']} resamples, seed {b['seed']}, "
-                "expanded percentile interval); a verdict only where the interval excludes zero. "
-                f"`scenes (seqs)`: what each interval rests on. Units: {changes.units_note(metrics)}.", "",
+                "expanded percentile interval). A verdict only where the paired permutation test over the same "
+                "scenes (the two detectors' counts swapped within scenes) gives p < 0.05; the test decides "
+                "where it and the interval disagree. "
+                f"`scenes (seqs)`: what each interval and test rest on. Units: {changes.units_note(metrics)}.", "",
                 f"| tracker | metric | {a_name} | {b_name} | change | 95 % CI | scenes (seqs) | verdict |",
                 "|---|---|---:|---:|---:|---|---:|---|"]
         for d in deltas:

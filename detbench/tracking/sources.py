@@ -150,6 +150,15 @@ def check_calibration(jobs, tracker_name: str) -> None:
                 raise InputError(f"{where}: frame {i + 1}: {e}") from None
 
 
+def check_split_calibration(data_dir: str | Path, split: str, tracker_name: str) -> None:
+    """:func:`check_calibration` on a prepared dataset's ``split`` from its frames.json files alone,
+    before any detection is computed (``compare`` and ``tune`` call it at their input checks)."""
+    data = PreparedDataset(data_dir)
+    names = data.sequences(split)
+    roots = [Path(data.meta["dataroot"])] if data.meta.get("dataroot") else []
+    check_calibration(_jobs(data.gt_dir(split), names, roots, "cache", ""), tracker_name)
+
+
 def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: str, det_path) -> list[SequenceJob]:
     jobs = []
     for name in names:
