@@ -195,6 +195,10 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
+    if out is not None:
+        from detbench.fileio import ensure_writable
+
+        ensure_writable(out, "demo results", inputs={"--base": base})  # not found out after the run
     reused = reusable_synth(cfg)
     check_device(cfg.device)
     import torch

@@ -243,7 +243,7 @@ def _run_bad(args, capsys, tmp_path):
     ("camera_without_images", "unknown camera 'CAM_FRONT_LEFT' (this database has images of CAM_FRONT, CAM_BACK)"),
     ("unknown_split", "unknown split 'test'"),
     ("empty_split", "split 'tune' has no scenes"),
-    ("bad_visibility", "--min-visibility: 7 is outside 0..4"),
+    ("bad_visibility", "'--min-visibility': 7 is not in the range 0<=x<=4"),  # checked when parsed
     ("shared_scene", "splits.json: scene 'scene-0001' is in both 'val' and 'tune' (splits must not share a scene)"),
 ])
 def test_bad_inputs_one_line_nonzero_nothing_written(case, expect, minidb, tmp_path, capsys):

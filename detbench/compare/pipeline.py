@@ -19,7 +19,7 @@ from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import sha256_file
+from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
@@ -207,6 +207,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     data_dir = Path(data_dir)
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
+    out_dir = Path(results_root or "results") / name
+    ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
     tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
@@ -239,7 +241,6 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
-    out_dir = Path(results_root or "results") / name
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
     if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))
