@@ -12,6 +12,7 @@ Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
       motion/<name>/               detbench train-motion: TrackSSM checkpoints
       tracks/<detector>/<tracker>/ detbench track: <seq>.txt (MOT results), meta.json
       tune/<tracker>/<run>-<detector>__<data>__<split>__<key>.json   detbench tune (one per pair)
+      .image-index/<folder hash>.json   each image's sha256, remembered (detbench.imageprints)
     results/<name>/                detbench compare: small committed tables and plots
 
 Inside ``data/<name>/`` the paths belong to :mod:`detbench.data.layout` (``PreparedDataset``).

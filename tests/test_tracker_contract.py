@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from test_geometry import K, pose
 
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
@@ -39,19 +40,10 @@ def _new(name, frame_rate=2.0):
     return make_tracker(base, {**OPTIONS.get(base, {}), **options}, frame_rate=frame_rate)
 
 
-def _camera(i):
-    """Every frame's calibration: a camera 1.5 m above the ground turning 0.05 degrees a frame
-    (about one pixel), so that trackers reading the poses move their tracks a little."""
-    yaw = np.deg2rad(0.05 * i)
-    c, s = np.cos(yaw), np.sin(yaw)
-    cam2global = np.eye(4)
-    cam2global[:3, :3] = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]
-    cam2global[2, 3] = 1.5
-    return {"intrinsics": np.array([[1266.4, 0, 816.3], [0, 1266.4, 491.5], [0, 0, 1]]), "cam2global": cam2global}
-
-
 def _frame(i, fr=2.0, **kw):
-    return Frame(index=i, timestamp=i / fr, frame_rate=fr, **{**_camera(i), **kw})
+    """Frame ``i``, seen by a forward camera 1.5 m above the ground driving 1 m/s (trackers that
+    need calibration, ``ground`` and the ``cmc=pose`` variants, read it; the others ignore it)."""
+    return Frame(index=i, timestamp=i / fr, frame_rate=fr, intrinsics=K, cam2global=pose(0.0, x=i / fr), **kw)
 
 
 def _run(tracker, seq, frames=None):
@@ -188,7 +180,7 @@ def test_runs_on_real_fixture_with_noisy_detections(name, real_fixture):
 
 
 def test_registry_lists_every_member():
-    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated"} <= set(TRACKERS)
+    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated", "ground"} <= set(TRACKERS)
 
 
 def test_unknown_tracker_and_option_list_the_valid_ones():

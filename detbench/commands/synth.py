@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import Seed
+
 
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
@@ -12,7 +14,7 @@ import click
               help="Comma-separated cameras to render, among CAM_FRONT, CAM_FRONT_RIGHT, CAM_BACK_RIGHT, "
                    "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT, or 'all' (the six of nuScenes' rig).")
 @click.option("--sweeps", is_flag=True, help="Also render the 12 Hz camera sweeps between keyframes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical output.")
+@click.option("--seed", type=Seed, default=0, show_default=True, help="Same seed, byte-identical output.")
 @click.option("--version", "version", default="v1.0-synth", show_default=True, help="Table folder name (NuScenes version).")
 @click.option("--style", default="default", show_default=True, type=click.Choice(["default", "dusk"]),
               help="Appearance of the images: default, or dusk (dim warm light, low contrast, more grain; "

@@ -1,7 +1,8 @@
 """``ensure_detections``: the detection cache of a checkpoint on a prepared split, computed once.
 
 A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the frame lists
-read from each sequence's frames.json, the options),
+read from each sequence's frames.json, the bytes of every image, the options, the detection code and
+its libraries' versions: :mod:`detbench.codekeys`),
 serves ``runs/detections/<key>/`` when :func:`detbench.detect.cache.check_cache` finds it intact,
 and otherwise runs the model over every frame and writes the cache atomically (a
 :class:`detbench.artifacts.KeyedArtifact`, :func:`detbench.detect.cache.artifact`, locked per key). Every call adds
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
+from detbench import codekeys, imageprints, paths
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
@@ -95,8 +96,9 @@ def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cam
                "precision": precision_for(device)}
     ckpt_sha = sha256_file(checkpoint)
     data_sha = sha256_file(PreparedDataset(data_dir).meta_file)
-    return (cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames)), options, seq_frames,
-            ckpt_sha, data_sha)
+    key = cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames), images_sha256(seq_frames),
+                          codekeys.code_key(*codekeys.DETECT))
+    return key, options, seq_frames, ckpt_sha, data_sha
 
 
 def detection_key(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,
@@ -114,6 +116,13 @@ def frames_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
     read from frames.json): an edited frames.json gets its own cache entry."""
     return sha256_json({seq: [[str(f.image), f.keyframe, f.timestamp] for f in items]
                         for seq, items in seq_frames.items()})
+
+
+def images_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
+    """Hash of the bytes of every image (:mod:`detbench.imageprints`): an image replaced at the
+    same path gets its own cache entry."""
+    prints = iter(imageprints.fingerprints([f.image for items in seq_frames.values() for f in items]))
+    return sha256_json({seq: [next(prints) for _ in items] for seq, items in seq_frames.items()})
 
 
 def _info(info, key):
