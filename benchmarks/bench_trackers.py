@@ -194,6 +194,7 @@ def main(argv=None) -> int:
         return 0
     images = panning_images()
     configs = [("iou", "iou", {}, False), ("botsort (cmc none)", "botsort", {"cmc": "none"}, False),
+               ("botsort (cmc pose)", "botsort", {"cmc": "pose"}, False),
                ("botsort (cmc sof)", "botsort", {"cmc": "sof"}, True),
                ("bytetrack", "bytetrack", {}, False), ("ocsort", "ocsort", {}, False),
                ("ground", "ground", {}, False)]
