@@ -56,9 +56,9 @@ def default_images(gt_dir: Path) -> Path | None:
     """The dataroot of the prepared dataset whose ``sequences/<split>`` folder ``gt_dir`` is."""
     from detbench.data.layout import PreparedDataset
 
-    data = PreparedDataset(gt_dir.parent.parent)
-    if gt_dir.parent.name == "sequences" and data.exists():
-        return Path(data.meta["dataroot"]) if data.meta.get("dataroot") else None
+    data = PreparedDataset(gt_dir.resolve().parent.parent)
+    if data.exists() and data.gt_dir(gt_dir.name) == gt_dir.resolve() and data.meta.get("dataroot"):
+        return Path(data.meta["dataroot"])
     return None
 
 
