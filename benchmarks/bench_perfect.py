@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from detbench.data.layout import gt_file  # noqa: E402
+from detbench.data.layout import PreparedDataset, gt_file  # noqa: E402
 from detbench.data.mot import list_sequences, read_mot  # noqa: E402
 
-FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+FIXTURE = PreparedDataset(ROOT / "tests" / "fixtures" / "nuscenes-mini-real").sequences_root
 FIELDS = ("HOTA", "DetA", "AssA", "IDSW", "MOTA")
 
 

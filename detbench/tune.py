@@ -17,6 +17,7 @@ from pathlib import Path
 
 from detbench import paths, tunings
 from detbench.data.layout import PreparedDataset
+from detbench.data.splits import check_tune_split
 from detbench.errors import InputError
 from detbench.fileio import atomic_write_json, sha256_file
 
@@ -110,11 +111,16 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
     detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them."""
     from detbench.tracking.sources import from_cache, from_external
 
-    if split == report_split:
-        raise InputError(f"--split {split!r} is the reporting split: tune on a split the tables never report")
     data_dir = Path(data_dir)
+    check_tune_split(data_dir, split, report_split, "--split")
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
+    from trackers import tracker_spec
+
+    if tracker_spec(tracker, base_options).needs_calibration:  # before any detection is computed
+        from detbench.tracking.sources import check_split_calibration
+
+        check_split_calibration(data_dir, split, tracker)
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
         source = {"dets_dir": str(dets_dir)}

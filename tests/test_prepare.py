@@ -243,7 +243,8 @@ def _run_bad(args, capsys, tmp_path):
     ("camera_without_images", "unknown camera 'CAM_FRONT_LEFT' (this database has images of CAM_FRONT, CAM_BACK)"),
     ("unknown_split", "unknown split 'test'"),
     ("empty_split", "split 'tune' has no scenes"),
-    ("bad_visibility", "--min-visibility: 7 is outside 0..4"),
+    ("bad_visibility", "'--min-visibility': 7 is not in the range 0<=x<=4"),  # checked when parsed
+    ("shared_scene", "splits.json: scene 'scene-0001' is in both 'val' and 'tune' (splits must not share a scene)"),
 ])
 def test_bad_inputs_one_line_nonzero_nothing_written(case, expect, minidb, tmp_path, capsys):
     root = tmp_path / "db"
@@ -271,6 +272,10 @@ def test_bad_inputs_one_line_nonzero_nothing_written(case, expect, minidb, tmp_p
         args += ["--splits", "train,tune"]
     elif case == "bad_visibility":
         args += ["--min-visibility", "7"]
+    elif case == "shared_scene":   # even when only train is asked for: the file itself is wrong
+        (root / "splits.json").write_text(json.dumps({"train": ["scene-0000"], "val": ["scene-0001"],
+                                                      "tune": ["scene-0002", "scene-0001"]}))
+        args += ["--splits", "train"]
     rc, err, leftovers = _run_bad(args, capsys, tmp_path)
     assert rc == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and expect in err

@@ -8,6 +8,8 @@ transcript whose lines start with ``$ ``) is one HTML comment, invisible on GitH
   absolute), ``| before COMMAND`` runs a hidden set-up step first (what a reader did before).
   A command's argument naming a committed file (``weights/...``, ``tests/...``) is read from the
   repository, as a reader at its root would.
+  In a command other than detbench, a word with ``*``, ``?`` or ``[`` that matches files is
+  expanded as a shell would (sorted).
   A transcript command whose shown output starts with ``error:`` must exit 2 with that error
   (``...`` stands for any text); any other must exit 0 and print lines starting as shown.
 - ``<!-- readme-test: options: REASON -->``: not run (REASON: it needs a GPU, real data, hours);
@@ -20,6 +22,7 @@ tags with their blocks.
 """
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
@@ -106,6 +109,7 @@ def run_one(command: str, capsys) -> tuple[int, str, str]:
         rc = main(argv[1:])
         out, err = capsys.readouterr()
         return rc, out, err
+    argv = [m for a in argv for m in (sorted(glob.glob(a)) or [a] if any(c in a for c in "*?[") else [a])]
     if argv and argv[0] == "python":
         argv[0] = sys.executable
         if len(argv) > 1 and (REPO / argv[1]).is_file():  # a script of the repository

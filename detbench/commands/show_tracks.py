@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 
 @click.command("show-tracks", epilog="Example: detbench show-tracks --tracks "
                "runs/tracks/stable_v3-epoch30/botsort --data runs/data/demo --seq synth-0011_CAM_FRONT")
@@ -16,8 +18,9 @@ import click
 @click.option("--split", default="val", show_default=True)
 @click.option("--seq", required=True, help="Sequence name, <scene>_<CAM>.")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (default: next to the tracks).")
-@click.option("--scale", default=0.5, show_default=True, help="Resize factor of the written frames.")
-@click.option("--max-frames", default=None, type=int)
+@click.option("--scale", default=0.5, show_default=True, type=FiniteFloat(0, 4, min_open=True),
+              help="Resize factor of the written frames.")
+@click.option("--max-frames", default=None, type=click.IntRange(1), help="Only the first N frames.")
 def command(tracks_dir, detector, run, tracker, data_dir, split, seq, out, scale, max_frames):
     """Draw every track box coloured by its id over the sequence's images, mark each ID switch (red,
     with its likely cause), and write PNG frames plus an animated GIF."""

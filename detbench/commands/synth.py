@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import Seed
 from detbench.demo import DemoConfig
 
 # the help's example is the demo's own dataset, read from the demo's config so the two cannot drift apart
@@ -28,7 +29,7 @@ HELP = f"""Write a nuScenes database (13 tables, map, splits.json) with rendered
               help="Comma-separated cameras to render, among CAM_FRONT, CAM_FRONT_RIGHT, CAM_BACK_RIGHT, "
                    "CAM_BACK, CAM_BACK_LEFT, CAM_FRONT_LEFT, or 'all' (the six of nuScenes' rig).")
 @click.option("--sweeps", is_flag=True, help="Also render the 12 Hz camera sweeps between keyframes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical output.")
+@click.option("--seed", type=Seed, default=0, show_default=True, help="Same seed, byte-identical output.")
 @click.option("--version", "version", default="v1.0-synth", show_default=True, help="Table folder name (NuScenes version).")
 @click.option("--style", default="default", show_default=True, type=click.Choice(["default", "dusk"]),
               help="Appearance of the images: default, or dusk (dim warm light, low contrast, more grain; "

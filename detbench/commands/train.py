@@ -13,14 +13,14 @@ import click
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Initial weights: official YOLOX .pth (e.g. yolox_l.pth) or a detbench checkpoint.")
 @click.option("--name", default=None, help="Run name (runs/train/NAME); default RECIPE_TIMESTAMP.")
-@click.option("--epochs", type=int, default=None, help="Scale the recipe's phases to N epochs.")
-@click.option("--batch-size", type=int, default=None, help="Global batch; the LR scales linearly.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Scale the recipe's phases to N epochs.")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Global batch; the LR scales linearly.")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N.")
 @click.option("--resume", is_flag=True, help="Continue run --name from its latest.pth.")
 @click.option("--split", default="train", show_default=True, help="COCO split to train on.")
 @click.option("--on-bad-image", type=click.Choice(["skip", "stop"]), default="skip", show_default=True,
               help="An image that cannot be decoded: warn, count and use the next one, or stop.")
-@click.option("--save-every", type=int, default=0, help="Also write latest.pth every N steps.")
+@click.option("--save-every", type=click.IntRange(0), default=0, help="Also write latest.pth every N steps.")
 @click.option("--log-every", type=click.IntRange(min=1), default=None,
               help="Read the losses back from the device every N steps (default 20 on CUDA, 1 on CPU); "
                    "log.jsonl keeps one line per step.")
@@ -47,9 +47,17 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
     from detbench.fileio import ensure_writable
 
     check_device(device)  # before the heavy imports below
+    if not resume:  # every --set value checked now, not at the first training steps
+        from detbench.train.recipes import get_recipe
+
+        get_recipe(recipe, set_fields=parse_key_values(sets, "--set"))
     if device == "cpu" and not resume and not allow_cpu:
         _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
-    ensure_writable(paths.train_dir(name) if name else paths.train_root(), "training run")
+    if name:
+        ensure_writable(paths.train_dir(name), "training run",
+                        inputs={"--data": data_dir, "--init": None if resume else init})
+    else:  # a new RECIPE_TIMESTAMP folder
+        ensure_writable(paths.train_root(), "training run")
     from detbench.train.trainer import train
 
     from detbench.commands.progress import train_bar

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat, Seed
+
 
 def _defaults():
     """The library's defaults, so the CLI and :class:`TrainConfig` never disagree."""
@@ -39,20 +41,20 @@ Example:
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Instead of --steps: this many passes over the training windows.")
 @click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=_defaults().lr, show_default=True,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=_defaults().lr, show_default=True,
               help="Peak AdamW learning rate (linear warm-up, then cosine decay; the paper: constant Adam 1e-4).")
 @click.option("--warmup-steps", type=click.IntRange(0), default=_defaults().warmup_steps, show_default=True)
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=_defaults().weight_decay, show_default=True)
-@click.option("--grad-clip", type=click.FloatRange(min=0), default=_defaults().grad_clip, show_default=True,
+@click.option("--weight-decay", type=FiniteFloat(min=0), default=_defaults().weight_decay, show_default=True)
+@click.option("--grad-clip", type=FiniteFloat(min=0), default=_defaults().grad_clip, show_default=True,
               help="Max gradient norm (0: off).")
-@click.option("--flip", type=click.FloatRange(0, 1), default=_defaults().flip, show_default=True,
+@click.option("--flip", type=FiniteFloat(0, 1), default=_defaults().flip, show_default=True,
               help="Probability of mirroring a training window left-right.")
-@click.option("--l1-weight", type=click.FloatRange(min=0), default=_defaults().l1_weight, show_default=True)
-@click.option("--giou-weight", type=click.FloatRange(min=0), default=_defaults().giou_weight, show_default=True)
-@click.option("--frame-rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+@click.option("--l1-weight", type=FiniteFloat(min=0), default=_defaults().l1_weight, show_default=True)
+@click.option("--giou-weight", type=FiniteFloat(min=0), default=_defaults().giou_weight, show_default=True)
+@click.option("--frame-rate", type=FiniteFloat(min=0, min_open=True), default=2.0, show_default=True,
               help="Hz the tracker runs at; faster sequences are subsampled to it.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ... (CUDA: bf16 autocast).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Seed, default=0, show_default=True)
 @click.option("--d-model", type=click.IntRange(4), default=256, show_default=True,
               help="Model width (multiple of 4); 256 is the paper's (5.1 M parameters).")
 @click.option("--layers", type=click.IntRange(1), default=6, show_default=True,

@@ -17,7 +17,7 @@ Examples (one tuning per detector x tracker pair):
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset.")
 @click.option("--run", default=None, help="Training run of the detector (default: the latest).")
 @click.option("--split", default="tune", show_default=True, help="Split to tune on.")
-@click.option("--report-split", default="val", show_default=True, help="The split tables report: never read here.")
+@click.option("--report-split", default="val", show_default=True, help="The split tables report: none of its files is read here (its sequence names only, to check that it shares no scene with --split).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
               help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo or a clean-up "

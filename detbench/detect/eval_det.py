@@ -59,13 +59,17 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
     from detbench.detect.cache import read_meta
     from detbench.detect.coco_eval import evaluate_cache, markdown_table
     from detbench.detect.options import resolve_device
-    from detbench.fileio import atomic_write_json, atomic_write_text
+    from detbench.fileio import atomic_write_json, atomic_write_text, ensure_writable
     from detbench.provenance import make_meta
 
     names = list(detectors)
     if not names and not caches:
         raise InputError("eval-det: give --detector NAME[,NAME...] or --cache DIR")
     data_dir = find_dataset(data)
+    reads = {"--data": data_dir, "--cache": list(caches), "detection caches": paths.detections_root()}
+    for path, what in ((out, "eval-det report"), (json_path, "--json file")):
+        if path:
+            ensure_writable(path, what, inputs=reads)
     for name in names:  # every name checked before any work (and before torch is imported)
         resolve_checkpoint(name, run)
     todo, used = [], []  # (label, cache_dir), what each detector name resolved to

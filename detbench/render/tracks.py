@@ -42,8 +42,9 @@ def render_tracks(seq_dir: Path, results: Path, out_dir: Path, image_root: Path 
         from detbench.evaluate.ignore import apply_ignore_rows
 
         # switches as eval sees them: without the results that ignore rows take (all are drawn)
-        gt, kept = apply_ignore_rows(mot.read_mot(gt_file, kind="gt", include_ignored=True), res, per_class=True)
-        switches = find_switches(gt, kept, info.length, info.width, info.height)
+        per_class = not mot.class_less(res)  # class-less results are scored class-agnostically
+        gt, kept = apply_ignore_rows(mot.read_mot(gt_file, kind="gt", include_ignored=True), res, per_class)
+        switches = find_switches(gt, kept, info.length, info.width, info.height, per_class=per_class)
     switch_at = {}
     for s in switches:
         switch_at.setdefault(s.frame, []).append(s)
@@ -125,5 +126,9 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out_dir, "track images", inputs={"--tracks": tracks_dir, "--data": data_dir, "images": image_root},
+                    inside_ok=("--tracks",))  # beside the results it draws, never over them
     r = render_tracks(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)
     return {**r, "out_dir": out_dir}

@@ -35,7 +35,8 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     ``data_dir`` / ``split`` or ``dets_dir`` / ``seq_dir``, into ``out_dir`` (default: that
     function's); ``jobs`` worker processes (results do not depend on it); ``force``: recompute
     even when the output holds the same inputs. ``device`` (checked first) computes missing
-    detections. The output folder is checked writable before tracking.
+    detections. The output folder is checked writable, and apart from every input (never one of
+    them, holding one or inside one), before tracking.
     ``progress(done, total)``: sequences tracked, called with 0 before the first. ``tell(line)``:
     called before tracking with the run, checkpoint and detection cache of ``detector``.
     """
@@ -45,9 +46,14 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     from detbench.tracking.sources import select_source
 
     check_device(device)
+    given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": data_dir}
+    if out_dir is not None:  # before any detection is computed
+        ensure_writable(out_dir, "tracking results", inputs=given)
     source = select_source(tracker, detector=detector, run=run, data_dir=data_dir, split=split,
                            dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, device=device)
-    ensure_writable(source.out_dir, "tracking results")
+    ensure_writable(source.out_dir, "tracking results",
+                    inputs={**given, "detection cache": source.extra_meta.get("cache_dir"),
+                            "dataset": source.extra_meta.get("data_dir")})
     if tell and source.used:
         tell(source.used)
     total, done = len(source.jobs), [0]
