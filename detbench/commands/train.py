@@ -51,13 +51,13 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
         from detbench.train.recipes import get_recipe
 
         get_recipe(recipe, set_fields=parse_key_values(sets, "--set"))
-    if device == "cpu" and not resume and not allow_cpu:
-        _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
     if name:
         ensure_writable(paths.train_dir(name), "training run",
                         inputs={"--data": data_dir, "--init": None if resume else init})
     else:  # a new RECIPE_TIMESTAMP folder
         ensure_writable(paths.train_root(), "training run")
+    if device == "cpu" and not resume and not allow_cpu:
+        _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
     from detbench.train.trainer import train
 
     from detbench.commands.progress import train_bar
