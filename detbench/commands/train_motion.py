@@ -19,6 +19,13 @@ def _defaults():
     return TrainConfig()
 
 
+# What the default steps cost (benchmarks/README.md and README.md, "TrackSSM", say the same): the
+# paper-size model, one torch thread, on the 41,278 windows of synth24x6 (issue 14, 3 seeds, load
+# ~9) and on the 950 windows of the README's 5-scene mini dataset (load ~10). The step count,
+# not the data size, sets the time.
+DEFAULT_COST = "107-214 CPU-s"
+
+
 @click.command("train-motion", epilog="""\b
 Example:
   detbench train-motion --data runs/data/synth --name synth
@@ -28,7 +35,9 @@ Example:
 @click.option("--data", "data", required=True,
               help="Prepared dataset (runs/data/NAME or NAME): trains on sequences/train, reports on sequences/val.")
 @click.option("--steps", type=click.IntRange(1), default=None,
-              help=f"Optimizer steps (default {_defaults().steps}); the same for every data size.")
+              help=f"Optimizer steps (default {_defaults().steps}); the same for every data size, so a "
+                   f"default run of the paper-size model costs {DEFAULT_COST} on any dataset (wall time: that "
+                   f"on a free core, several times more on a busy machine); the time scales with the steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Instead of --steps: this many passes over the training windows.")
 @click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
