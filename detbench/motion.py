@@ -81,6 +81,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     from detbench import paths
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.devices import check_device
+    from detbench.fileio import ensure_writable
     from detbench.provenance import make_meta
     from trackers.trackssm import checkpoint
     from trackers.trackssm.data import data_hash, dataset_windows, split_sequences, subset
@@ -97,6 +98,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     steps = recipe.get("steps", TrainConfig().steps) if steps is None and epochs is None else steps
     data_dir = find_dataset(data, require_sequences=True)
     check_device(device)
+    out = paths.motion_root() / (name or data_dir.name)
+    ensure_writable(out, "motion model", inputs={"--data": data_dir, "--eval-data": list(eval_data)})
     if d_model % 4:
         raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
@@ -144,7 +147,6 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
         metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
     if on_metrics:
         on_metrics(metrics)
-    out = paths.motion_root() / (name or data_dir.name)
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
                "max_windows": max_windows, "model": cfg.to_dict()}
     # held-out sets are read with their cameras (calibrated CV): their frames.json is an input too

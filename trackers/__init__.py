@@ -29,6 +29,7 @@ TRACKERS: dict[str, str] = {
     "ocsort": "trackers.ocsort:OcSortTracker",
     "trackssm": "trackers.trackssm.tracker:TrackSSMTracker",
     "trackssm-gated": "trackers.trackssm.tracker:TrackSSMGatedTracker",
+    "ground": "trackers.ground.tracker:GroundTracker",
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat, Seed
+
 
 def _defaults():
     """The library's defaults, so the CLI and :class:`TrainConfig` never disagree."""
@@ -25,6 +27,13 @@ def _recipe(key: str) -> str:
     return f"{image:g}, {ground:g} with --ground"
 
 
+# What the default steps cost (benchmarks/README.md and README.md, "TrackSSM", say the same): the
+# paper-size model, one torch thread, on the 41,278 windows of synth24x6 (issue 14, 3 seeds, load
+# ~9) and on the 950 windows of the README's 5-scene mini dataset (load ~10). The step count,
+# not the data size, sets the time. The ground-plane recipe: 111-123 CPU-s on synth24x6 (load ~10).
+DEFAULT_COST = "107-214 CPU-s"
+
+
 @click.command("train-motion", epilog="""\b
 Example:
   detbench train-motion --data runs/data/synth --name synth
@@ -34,25 +43,27 @@ Example:
 @click.option("--data", "data", required=True,
               help="Prepared dataset (runs/data/NAME or NAME): trains on sequences/train, reports on sequences/val.")
 @click.option("--steps", type=click.IntRange(1), default=None,
-              help=f"Optimizer steps (default {_recipe('steps')}); the same for every data size.")
+              help=f"Optimizer steps (default {_recipe('steps')}); the same for every data size, so a "
+                   f"default run costs {DEFAULT_COST} on any dataset, either recipe (wall time: that "
+                   f"on a free core, several times more on a busy machine); the time scales with the steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Instead of --steps: this many passes over the training windows.")
 @click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
               help=f"Peak AdamW learning rate (default {_recipe('lr')}; linear warm-up, then cosine decay; "
                    "the paper: constant Adam 1e-4).")
 @click.option("--warmup-steps", type=click.IntRange(0), default=_defaults().warmup_steps, show_default=True)
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=_defaults().weight_decay, show_default=True)
-@click.option("--grad-clip", type=click.FloatRange(min=0), default=_defaults().grad_clip, show_default=True,
+@click.option("--weight-decay", type=FiniteFloat(min=0), default=_defaults().weight_decay, show_default=True)
+@click.option("--grad-clip", type=FiniteFloat(min=0), default=_defaults().grad_clip, show_default=True,
               help="Max gradient norm (0: off).")
-@click.option("--flip", type=click.FloatRange(0, 1), default=_defaults().flip, show_default=True,
+@click.option("--flip", type=FiniteFloat(0, 1), default=_defaults().flip, show_default=True,
               help="Probability of mirroring a training window left-right.")
-@click.option("--l1-weight", type=click.FloatRange(min=0), default=_defaults().l1_weight, show_default=True)
-@click.option("--giou-weight", type=click.FloatRange(min=0), default=_defaults().giou_weight, show_default=True)
-@click.option("--frame-rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+@click.option("--l1-weight", type=FiniteFloat(min=0), default=_defaults().l1_weight, show_default=True)
+@click.option("--giou-weight", type=FiniteFloat(min=0), default=_defaults().giou_weight, show_default=True)
+@click.option("--frame-rate", type=FiniteFloat(min=0, min_open=True), default=2.0, show_default=True,
               help="Hz the tracker runs at; faster sequences are subsampled to it.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ... (CUDA: bf16 autocast).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Seed, default=0, show_default=True)
 @click.option("--d-model", type=click.IntRange(4), default=None,
               help=f"Model width (multiple of 4; default {_recipe('d_model')}); 256 is the paper's (5.1 M parameters).")
 @click.option("--layers", type=click.IntRange(1), default=None,
