@@ -274,6 +274,8 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
         shutil.copytree(real_fixture / "sequences" / name, data / "sequences" / "tune" / name)
         gt = mot.read_mot(real_fixture / "sequences" / name / "gt" / "gt.txt", kind="gt")
         mot.write_mot_dets(dets / f"{name}.txt", noisy_detections(gt, 40, 1600, 900, seed=1))
+    names = ["scene-0103_CAM_BACK", "scene-0103_CAM_FRONT"]
+    (data / "meta.json").write_text(json.dumps({"sequences": {"tune": names}}))   # what prepare lists
     grid = {"high_thresh": [0.5], "new_track_thresh": [0.6], "track_buffer_s": [2.0]}
     out = tune("trackssm", None, data, grid=grid, dets_dir=dets, base_options={"weights": str(weights)})
     rows = json.loads(out.read_text())["rows"]
