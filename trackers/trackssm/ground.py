@@ -22,8 +22,8 @@ the *target* frame (the frame being predicted) from its last boxes and every fra
 
 **Fallback**: a window whose last box has no usable contact (ray at or above the horizon, box cut
 by the bottom edge without a known top, behind the target camera), or whose second-to-last box has
-none, is given image-plane features and the image constant-velocity box instead (``ok`` False);
-:func:`ground_histories` counts them and ``train-motion`` reports how many.
+none, is given image-plane features and the image constant-velocity box instead (``ok`` False;
+``train-motion`` reports how many windows fell back).
 
 One function serves training windows and the tracker, so both build exactly the same inputs.
 """
