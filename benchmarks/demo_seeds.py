@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from detbench.compare import changes  # noqa: E402
+
 
 def summary_dir(inv: Path) -> Path:
     return inv / "demo" if (inv / "demo" / "demo_summary.json").is_file() else inv / "results"  # older runs
@@ -35,10 +37,13 @@ def summarise(inv: Path) -> dict:
     for pair in comp["pairs"]:
         if pair["detector"] == final and pair["status"] == "ok":
             row["DetA_final"][pair["tracker"]] = pair["overall"]["DetA"]
-    for d in comp["deltas"]:
+    for d in changes.deltas(comp):   # HOTA in percentage points, IDSW in counts (older runs' fractions converted)
         for metric in ("HOTA", "IDSW"):
             m = d["metrics"][metric]
-            row["changes"][f"{d['tracker']} {metric}"] = {k: m[k] for k in ("delta", "low", "high", "excludes_zero")}
+            row["changes"][f"{d['tracker']} {metric}"] = {
+                "metric": metric, "excludes_zero": m["excludes_zero"],
+                "verdict": bool(m.get("verdict")), "p_value": m.get("p_value"),   # runs before the test: no p_value
+                **{changes.field(metric, k): changes.get(m, k) for k in ("delta", "low", "high")}}
     return row
 
 
@@ -52,12 +57,13 @@ def markdown(rows: list[dict]) -> str:
         cells = []
         for k in keys:
             c = r["changes"][k]
-            scale = 100 if k.endswith("HOTA") else 1
-            cells.append(f"{scale * c['delta']:+.2f} [{scale * c['low']:+.2f}, {scale * c['high']:+.2f}]"
-                         + (" *" if c["excludes_zero"] else ""))
+            delta, low, high = (changes.get(c, f) for f in ("delta", "low", "high"))
+            cells.append(f"{delta:+.2f} [{low:+.2f}, {high:+.2f}]" + (" *" if c.get("verdict", c["excludes_zero"]) else ""))
         lines.append(f"| {r['seed']} | {ae:.3f} | {af:.3f} | {deta} | " + " | ".join(cells) + f" | {r['wall_s']:.0f} s |")
-    signs = {k: {(r["changes"][k]["delta"] > 0) - (r["changes"][k]["delta"] < 0) for r in rows} for k in keys}
-    lines += ["", "`*`: the 95 % scene-level interval excludes zero. Same sign over all seeds: "
+    deltas = {k: [changes.get(r["changes"][k], "delta") for r in rows] for k in keys}
+    signs = {k: {(v > 0) - (v < 0) for v in vs} for k, vs in deltas.items()}
+    lines += ["", "`*`: a verdict (the paired permutation test over scenes gives p < 0.05; in runs made before "
+              "that test, the 95 % scene-level interval excludes zero). Same sign over all seeds: "
               + (", ".join(k for k, s in signs.items() if len(s) == 1 and 0 not in s) or "none") + "."]
     return "\n".join(lines) + "\n"
 

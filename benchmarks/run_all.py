@@ -33,6 +33,8 @@ QUICK: dict[str, list[str] | None] = {
     "bench_motion": ["--seeds", "0"],
     "bench_cleanup": ["--trackers", "iou"],
     "bench_threads": ["--only", "tracking", "--frames", "10", "--sequences", "1"],
+    "bench_keys": ["--scenes", "2", "--repeats", "1"],
+    "bench_null_verdicts": ["--runs", "20"],
 }
 # scripts that need ``--data`` (a prepared dataset); skipped without it
 NEEDS_DATA = {"bench_motion", "bench_cleanup"}

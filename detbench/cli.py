@@ -81,6 +81,10 @@ def main(argv=None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
     from detbench.errors import DetbenchError
 
+    if argv is None:   # the `detbench` program itself (callers in Python pass argv): its teardown only
+        from detbench.teardown import quiet_teardown
+
+        quiet_teardown()
     try:
         rv = cli.main(args=argv, prog_name="detbench", standalone_mode=False)
     except DetbenchError as e:
@@ -96,6 +100,10 @@ def main(argv=None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as e:  # a bad option value: one line like every input error, not a usage banner
+        where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
+        click.echo(f"error: {e.format_message()}{where}", err=True)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code

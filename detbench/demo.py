@@ -14,7 +14,9 @@ Safety: every artifact goes into a fresh folder of this invocation, ``runs/demo/
 (the runs root of every stage), so the demo never deletes or overwrites anything it did not create
 itself. The tables and plots are written there (``demo/``); with ``out`` they are also
 copied to ``out`` at the very end, atomically (a failed demo leaves ``out`` as it was), and only
-when ``out`` is empty, missing, or an earlier demo's output.
+when ``out`` is empty, missing, or an earlier demo's output; an ``out`` that holds the same results
+(:mod:`detbench.demo_results`: only run folders, times, versions and hashes differ) is left as it
+is, so ``make demo`` leaves the committed ``results/demo/`` untouched when its numbers are equal.
 
 Paths in ``demo_summary.json`` (and in the recorded and printed commands) are relative to the
 working directory the demo ran in when they lie under it (``make demo``: the repository, so the
@@ -155,15 +157,21 @@ def reusable_synth(cfg: DemoConfig) -> Path | None:
     return path.resolve()
 
 
-def publish(src: Path, out: Path) -> None:
-    """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete."""
+def publish(src: Path, out: Path) -> bool:
+    """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete, and not
+    at all when it already holds the same results (volatile parts aside:
+    :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
+    from detbench.demo_results import same_results
     from detbench.fileio import atomic_dir
 
+    if same_results(src, out):
+        return False
     with atomic_dir(out) as tmp:
         shutil.copytree(src, tmp, dirs_exist_ok=True)
         mode = 0o777 & ~_umask()   # folders readable as the umask says (temporary folders are 0700)
         for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
             os.chmod(d, mode)
+    return True
 
 
 def _umask() -> int:
@@ -187,6 +195,10 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
+    if out is not None:
+        from detbench.fileio import ensure_writable
+
+        ensure_writable(out, "demo results", inputs={"--base": base})  # not found out after the run
     reused = reusable_synth(cfg)
     check_device(cfg.device)
     import torch
@@ -209,6 +221,7 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
 def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say,
             progress: Progress | None) -> dict:
     from detbench.analysis.report import analyze_run
+    from detbench.compare.changes import answers
     from detbench.compare.pipeline import run_comparison
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
@@ -340,8 +353,7 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
                                    "--run", run, "--data", shown(data_dir), "--split", "val", "--name", res.name,
                                    "--results-dir", shown(res.parent), "--device", cfg.device,
                                    "--tracker-opt", f"trackssm:weights={shown(motion)}"], compare,
-                       tell=lambda r: [say(f"{p['detector']} x {p['tracker']}: HOTA {100 * p['overall']['HOTA']:.2f}, "
-                                           f"IDSW {p['overall']['IDSW']}") for p in r["pairs"]])
+                       tell=lambda r: [say(line) for line in answers(r)])
     training, _ = stage("analyze", ["analyze", run, "--out", shown(res / "training")],
                         lambda _: analyze_run(str(run_dir), str(res / "training")),
                         tell=lambda r: [say(f"warning: {w}") for w in r[1]["warnings"]])
@@ -366,5 +378,7 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     if out is not None:
         check_out(out)  # again: something else may have appeared there while the demo ran
-        publish(res, out)
+        if not publish(res, out):
+            say(f"[demo] {shown(out)} left as it was: it holds these results already (only run folders, "
+                "times, versions and hashes differ)")
     return summary

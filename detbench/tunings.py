@@ -11,7 +11,9 @@ full key. The key hashes everything the chosen setting depends on:
 - the tracker, its fixed options resolved to full parameters minus the grid's keys, with every
   option that names a file replaced by that file's sha256 (:func:`trackers.base.input_files`:
   TrackSSM weights given by path or "latest", ReID weights);
-- the grid and the objective.
+- the grid and the objective;
+- the code that tracks, scores and chooses (the tracker's own, not the other trackers') and its
+  libraries' versions (:func:`tuning_code`).
 
 So a setting tuned on one checkpoint is never used for another, and replacing weights or ground
 truth in place makes the stored tuning missing rather than stale.
@@ -53,6 +55,15 @@ def fixed_params(tracker: str, base_options: dict | None, grid: dict) -> tuple[d
     return params, files
 
 
+def tuning_code(tracker: str) -> dict:
+    """The code of a tuning (tracking with ``tracker``'s class, scoring, choosing) and its
+    libraries' versions (:func:`detbench.codekeys.code_key`)."""
+    from detbench import codekeys
+    from trackers import tracker_class
+
+    return codekeys.code_key(*codekeys.TUNE, codekeys.tracker_entry(tracker_class(tracker)))
+
+
 def tuning_key(tracker: str, detections: dict, data_dir: Path, split: str, base_options: dict | None,
                grid: dict) -> tuple[str, dict]:
     """-> (sha256 key, the inputs it hashes); ``detections``: ``{"key": detection cache key}`` or
@@ -63,7 +74,7 @@ def tuning_key(tracker: str, detections: dict, data_dir: Path, split: str, base_
     inputs = {"format": FORMAT, "tracker": tracker, "detections": detections,
               "data_meta_sha256": sha256_file(meta) if meta.is_file() else None, "split": split,
               "gt": gt_hashes(data.gt_dir(split)), "fixed_params": params, "files": files,
-              "grid": grid, "objective": OBJECTIVE}
+              "grid": grid, "objective": OBJECTIVE, "code": tuning_code(tracker)}
     return sha256_json(inputs), inputs
 
 

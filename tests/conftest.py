@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import detbench  # noqa: F401 - before torch/torchvision: keeps triton's exit noise out (detbench/__init__.py)
+import detbench  # noqa: F401 - its warning filter (YOLOX autocast FutureWarning) before anything imports yolox
+from detbench.teardown import quiet_teardown
+
+# This process, like the `detbench` command, ends without triton's nanobind "leaked ..." report
+# (the README commands that tests/test_readme.py runs in-process leave 4 triton IR attributes to it):
+# detbench/teardown.py. Nothing is disabled; it only points stderr at /dev/null after the last atexit.
+quiet_teardown()
 
 # Real nuScenes ground truth and images (scene-0103, CC BY-NC-SA 4.0: see its README.md), kept
 # inside the repository so every test runs in any clone.

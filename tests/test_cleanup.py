@@ -126,8 +126,16 @@ def _sequence(real_fixture, frames=10):
     return noisy_detections(gt, frames, 1600, 900, seed=3, dup_share=0.5)
 
 
-def _frame(i):
-    return Frame(index=i, timestamp=i / 2.0, frame_rate=2.0)
+def _frame(i, calibration=None):
+    """Frame ``i``; ``calibration``: the sequence's frames.json rows (trackers that need it read them)."""
+    row = calibration[i] if calibration else {}
+    return Frame(index=i, timestamp=i / 2.0, frame_rate=2.0,
+                 intrinsics=np.array(row["intrinsics"]) if row else None,
+                 cam2global=np.array(row["cam2global"]) if row else None)
+
+
+def _calibration(real_fixture):
+    return json.loads((real_fixture / "sequences" / "scene-0103_CAM_FRONT" / "frames.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(TRACKERS))
@@ -140,8 +148,9 @@ def test_off_is_todays_tracker_exactly(name, real_fixture):
                                                  "box_buffer": "0"}))
     assert isinstance(wrapped, CleanedTracker) and wrapped.params == bare.params
     wrapped.begin_sequence(dets)
+    calib = _calibration(real_fixture)
     for i, d in enumerate(dets):
-        np.testing.assert_array_equal(wrapped.update(d, _frame(i)), bare.update(d, _frame(i)))
+        np.testing.assert_array_equal(wrapped.update(d, _frame(i, calib)), bare.update(d, _frame(i, calib)))
 
 
 def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatch):
@@ -161,7 +170,7 @@ def test_every_tracker_gets_the_same_cleaned_detections(real_fixture, monkeypatc
         monkeypatch.setattr(trk.inner, "update", spy)
         trk.begin_sequence(dets)
         for i, d in enumerate(dets):
-            tracks = trk.update(d, _frame(i))
+            tracks = trk.update(d, _frame(i, _calibration(real_fixture)))
             assert (tracks[:, 7] < len(d)).all()  # det_index: the caller's rows
     expected = [c for c, _ in clean_sequence(dets, CleanupParams(nms_iou=0.6, nms_fuse="noisy_or", nms_merge="wbf",
                                                                   min_box_px=4, recal_band=0.3, box_buffer=0.3))]

@@ -83,10 +83,11 @@ def test_compare_twice_reuses_every_cache(setup):
     # recombining every sequence's counts gives back exactly the reported overall figures
     pairs = {p["detector"]: p["overall"] for p in saved["pairs"]}
     assert all(p["HOTA"] > 0 and p["MOTA"] != 0 for p in pairs.values())   # a non-trivial check
-    for metric in ("HOTA", "MOTA", "IDSW"):
+    # (the changes in comparison.json: ratios in % / percentage points, counts as counts)
+    for metric, value, scale in (("HOTA", "value_a_pct", 100), ("MOTA", "value_a_pct", 100), ("IDSW", "value_a", 1)):
         d = saved["deltas"][0]["metrics"][metric]
-        assert d["value_a"] == pytest.approx(pairs["epoch1"][metric], abs=1e-9)
-        assert d["value_b"] == pytest.approx(pairs["epoch2"][metric], abs=1e-9)
+        assert d[value] == pytest.approx(scale * pairs["epoch1"][metric], abs=1e-7)
+        assert d[value.replace("_a", "_b")] == pytest.approx(scale * pairs["epoch2"][metric], abs=1e-7)
     for name in ("comparison.md", "comparison.csv", "comparison.png"):
         assert (results / "t" / name).is_file()
 
@@ -160,3 +161,19 @@ def test_a_missing_last_detector_fails_before_any_work(setup, capsys):
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     runs = setup[0].parent / "runs"
     assert not (runs / "detections").exists() and not (runs / "compare").exists() and not results.exists()
+
+
+def test_the_compare_command_ends_with_the_change_table_and_the_answer(setup, capsys):
+    data_dir, results = setup
+    args = ["compare", "--detectors", "epoch1,epoch2", "--trackers", "iou", "--run", "r1", "--data", str(data_dir),
+            "--results-dir", str(results), "--resamples", "50", "--tracker-opt", "iou:min_score=0", "--no-tuned",
+            "--name", "screen"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.rstrip().splitlines()
+    saved = json.loads((results / "screen" / "comparison.json").read_text())
+    hota = saved["deltas"][0]["metrics"]["HOTA"]
+    # the last line answers in the units of comparison.json (pp for HOTA), with its interval
+    assert out[-1].startswith("iou, epoch1 -> epoch2: ") and f"{hota['delta_pp']:+.2f} pp" in out[-1]
+    assert f"[{hota['low_pp']:+.2f}, {hota['high_pp']:+.2f}]" in out[-1]
+    assert any("change epoch1 -> epoch2" in ln for ln in out)
+    assert any(ln.startswith("reused from earlier runs: ") for ln in out) and not any("{" in ln for ln in out)

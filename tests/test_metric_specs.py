@@ -68,7 +68,7 @@ def test_a_metric_added_to_the_spec_is_summed_tabled_and_bootstrapped(tmp_path, 
     md = report.markdown(result)
     assert "| AssA | FP | FN | MT | ML | Rcl |" in md and f"| {100 * o['Rcl']:.2f} |" in md
     assert "| iou | Rcl |" in md
-    assert report.csv_text(result).splitlines()[0].split(",")[3:14][-1] == "Rcl"
+    assert report.csv_text(result).splitlines()[0].split(",")[3:14][-1] == "Rcl_pct"   # a ratio: in %
 
 
 def test_mota_with_no_ground_truth_is_trackevals_in_compare_and_sensitivity():

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from test_geometry import K, pose
 
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
@@ -15,7 +16,10 @@ from trackers.base import Frame
 
 
 OPTIONS: dict[str, dict] = {}   # tracker -> options; TrackSSM's trained weights are filled in below
-PARAMS = sorted(TRACKERS)        # every registered tracker; a missing module fails, it never skips
+#: variants run through the same contract: camera-motion compensation from the frames' poses
+VARIANTS = {"botsort:cmc=pose": ("botsort", {"cmc": "pose"}), "bytetrack:cmc=pose": ("bytetrack", {"cmc": "pose"}),
+            "ocsort:cmc=pose": ("ocsort", {"cmc": "pose"})}
+PARAMS = sorted(TRACKERS) + sorted(VARIANTS)  # every registered tracker; a missing module fails, it never skips
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +36,14 @@ def test_trackssm_runs_the_contract_with_trained_weights(trained_motion):
 
 
 def _new(name, frame_rate=2.0):
-    return make_tracker(name, OPTIONS.get(name, {}), frame_rate=frame_rate)
+    base, options = VARIANTS.get(name, (name, {}))
+    return make_tracker(base, {**OPTIONS.get(base, {}), **options}, frame_rate=frame_rate)
 
 
 def _frame(i, fr=2.0, **kw):
-    return Frame(index=i, timestamp=i / fr, frame_rate=fr, **kw)
+    """Frame ``i``, seen by a forward camera 1.5 m above the ground driving 1 m/s (trackers that
+    need calibration, ``ground`` and the ``cmc=pose`` variants, read it; the others ignore it)."""
+    return Frame(index=i, timestamp=i / fr, frame_rate=fr, intrinsics=K, cam2global=pose(0.0, x=i / fr), **kw)
 
 
 def _run(tracker, seq, frames=None):
@@ -159,7 +166,8 @@ def test_runs_on_real_fixture_with_noisy_detections(name, real_fixture):
     frames_meta = json.loads((seq_dir / "frames.json").read_text())
     dets = noisy_detections(gt, info.length, info.width, info.height, seed=0)
     frames = [Frame(index=i, timestamp=m["timestamp"] / 1e6, frame_rate=info.frame_rate,
-                    width=info.width, height=info.height, image_path=real_fixture / m["image"])
+                    width=info.width, height=info.height, image_path=real_fixture / m["image"],
+                    intrinsics=np.array(m["intrinsics"]), cam2global=np.array(m["cam2global"]))
               for i, m in enumerate(frames_meta)]
     tracker = _new(name, frame_rate=info.frame_rate)
     out = _run(tracker, dets, frames)
@@ -172,7 +180,7 @@ def test_runs_on_real_fixture_with_noisy_detections(name, real_fixture):
 
 
 def test_registry_lists_every_member():
-    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated"} <= set(TRACKERS)
+    assert {"iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated", "ground"} <= set(TRACKERS)
 
 
 def test_unknown_tracker_and_option_list_the_valid_ones():

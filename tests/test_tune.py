@@ -21,14 +21,15 @@ SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
 
 @pytest.fixture
 def data_dir(tmp_path, real_fixture):
-    """A prepared-dataset layout: the fixture's two sequences as `tune`, two as `val`."""
+    """A prepared-dataset layout: the fixture's two sequences as `tune`, two others as `val`, renamed
+    to another scene (scene-0916): a tune and a reporting split never share a scene."""
     data = tmp_path / "data"
     dets = tmp_path / "dets"
     dets.mkdir()
     for split, names in (("tune", SEQS), ("val", ("scene-0103_CAM_FRONT_LEFT", "scene-0103_CAM_BACK_LEFT"))):
         for name in names:
             src = real_fixture / "sequences" / name
-            dst = data / "sequences" / split / name
+            dst = data / "sequences" / split / (name if split == "tune" else name.replace("scene-0103", "scene-0916"))
             (dst / "gt").mkdir(parents=True)
             shutil.copy(src / "gt" / "gt.txt", dst / "gt" / "gt.txt")
             shutil.copy(src / "seqinfo.ini", dst / "seqinfo.ini")
@@ -67,6 +68,17 @@ def test_tune_refuses_the_reporting_split(data_dir):
     assert main(["tune", "--tracker", "iou", "--detector", "epoch1", "--data", str(data), "--split", "val"]) == 2
 
 
+def test_tune_refuses_a_reporting_split_that_shares_a_scene(data_dir):
+    """Disjoint by scenes, not by split names: a `val` camera of a scene that `tune` holds is enough."""
+    data, dets = data_dir
+    shutil.copytree(data / "sequences" / "tune" / SEQS[0], data / "sequences" / "val" / "scene-0103_CAM_BACK_RIGHT")
+    with pytest.raises(InputError, match=r"--split 'tune' and the reporting split 'val' share scene 'scene-0103' "
+                                         r"\(1 shared scene\(s\)\)"):
+        tune("iou", None, data, split="tune", report_split="val", dets_dir=dets)
+    tune("iou", None, data, split="tune", report_split="nosuch", dets_dir=dets,   # no such split: shares nothing
+         grid={"min_score": [0.3], "iou_threshold": [0.3]})
+
+
 def test_tune_unknown_tracker_grid(data_dir):
     data, dets = data_dir
     with pytest.raises(InputError, match="no tuning grid"):
@@ -88,6 +100,23 @@ def test_every_grid_names_real_options_of_its_tracker():
         assert set(grid) <= valid, (name, set(grid) - valid)
         assert len(grid) == 4 and all(len(v) == 3 for v in grid.values())
         assert grid["nms_iou"] == [1.0, 0.7, 0.5]  # the clean-up is searched with every tracker, alike
+
+
+def test_every_registered_trackers_defaults_lie_on_its_grid():
+    """Tuning can always keep the defaults: every grid key's default value (the tracker's own
+    Params, the clean-up's CleanupParams) is one of the grid's values, for every registered tracker."""
+    from trackers import TRACKERS, tracker_class, tune_grid
+    from trackers.cleanup import CleanupParams
+
+    assert CleanupParams.GRID and all(getattr(CleanupParams(), k) in v for k, v in CleanupParams.GRID.items())
+    off_grid = {}
+    for name in TRACKERS:
+        cls = tracker_class(name)
+        defaults = {**vars(cls.Params()), **vars(CleanupParams())}
+        grid = tune_grid(cls)
+        assert grid, name
+        off_grid.update({f"{name}.{k}": (defaults[k], v) for k, v in grid.items() if defaults[k] not in v})
+    assert not off_grid, off_grid
 
 
 def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():

@@ -131,6 +131,21 @@ def test_a_missing_tuning_stops_with_exit_2_naming_the_exact_command(world, caps
     assert main(compare_argv(data, results)) == 0
 
 
+def test_compare_refuses_a_tune_split_that_shares_a_scene_with_the_reported_one(world, capsys):
+    """Disjoint by scenes, not by split names: a tune sequence of a val scene (another camera) stops
+    compare --tuned with exit 2 and one line naming the scene, before any work."""
+    data, results = world
+    shutil.copytree(data / "sequences" / "val" / VAL[0], data / "sequences" / "tune" / "scene-0001_CAM_BACK_LEFT")
+    capsys.readouterr()
+    assert main(compare_argv(data, results)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--tune-split 'tune' and the reporting split 'val' share scene 'scene-0001'" in err
+    assert not (results / "t").exists()
+    assert main(compare_argv(data, results, "--tune-split", "val")) == 2    # the reporting split itself
+    assert "--tune-split 'val' is the reporting split" in capsys.readouterr().err
+
+
 def test_compare_tune_runs_only_the_missing_tunings(world):
     data, results = world
     assert main(tune_argv(data, "epoch1")) == 0

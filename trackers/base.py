@@ -40,8 +40,11 @@ BUFFER_GRID_S = (1.0, 2.0, 3.0)
 class Frame:
     """What a tracker knows about the current frame besides its detections.
 
-    ``index`` is 0-based within the sequence; ``timestamp`` in seconds; ``frame_rate`` in Hz.
-    ``image`` (BGR uint8, H x W x 3) is loaded lazily from ``image_path`` by :meth:`load_image`.
+    ``index`` is 0-based within the sequence; ``timestamp`` in seconds (from the sequence's first
+    frame); ``frame_rate`` in Hz. ``image`` (BGR uint8, H x W x 3) is loaded lazily from
+    ``image_path`` by :meth:`load_image`. ``intrinsics`` (3x3) and ``cam2global`` (4x4, camera ->
+    global frame) are the frame's camera calibration from ``frames.json`` when known (None
+    otherwise); :meth:`camera` gives them as a :class:`detbench.core.geometry.Camera`.
     """
 
     index: int
@@ -51,6 +54,19 @@ class Frame:
     height: int = 900
     image: np.ndarray | None = None
     image_path: str | Path | None = None
+    intrinsics: np.ndarray | None = None
+    cam2global: np.ndarray | None = None
+
+    def has_calibration(self) -> bool:
+        return self.intrinsics is not None and self.cam2global is not None
+
+    def camera(self):
+        """The frame's :class:`detbench.core.geometry.Camera`, or None without calibration."""
+        if not self.has_calibration():
+            return None
+        from detbench.core.geometry import Camera
+
+        return Camera(self.intrinsics, self.cam2global, self.width, self.height)
 
     def has_image(self) -> bool:
         return self.image is not None or (self.image_path is not None and Path(self.image_path).is_file())
@@ -166,6 +182,15 @@ def input_files(tracker_cls, params) -> dict[str, Path]:
     """
     declare = getattr(tracker_cls, "input_files", None)
     return {k: Path(v) for k, v in declare(params).items()} if declare else {}
+
+
+def needs_calibration(tracker_cls, params) -> bool:
+    """Whether a tracker built with ``params`` reads every frame's camera calibration
+    (:attr:`Frame.intrinsics`, :attr:`Frame.cam2global`). A tracker declares it with a static
+    ``needs_calibration(params) -> bool``; one without needs none. Sequences without calibration
+    are refused before any work for such a tracker (:func:`detbench.tracking.sources.check_calibration`)."""
+    declare = getattr(tracker_cls, "needs_calibration", None)
+    return bool(declare(params)) if declare else False
 
 
 def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:

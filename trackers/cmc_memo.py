@@ -9,14 +9,14 @@ run that departs from a stored chain continues from the right state. The estimat
 deterministic (OpenCV's optical flow; its RANSAC seeds a fixed RNG per call), so a served warp
 is the warp the run would have computed (tested on every frame of a tuning grid).
 
-Only frames read from an ``image_path`` are remembered (identity: path, size, modification time);
-frames that carry their image in memory are always computed.
+Only frames read from an ``image_path`` are remembered, identified by the image's bytes (an
+image replaced at the same path is a new image); frames that carry their image in memory are
+always computed.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -52,8 +52,13 @@ STORE = _Store()
 
 
 def _image_identity(path: str | Path) -> bytes:
-    st = os.stat(path)
-    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()
+    """The image's content (sha256 of its bytes, :mod:`detbench.imageprints`), never its path."""
+    from detbench.imageprints import fingerprint
+
+    digest = fingerprint(path)
+    if digest is None:
+        raise FileNotFoundError(f"{path}: image file not found")
+    return bytes.fromhex(digest)
 
 
 class MemoCMC:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import TrackerHelpOption
+from detbench.cliopts import Seed, TrackerHelpOption
 
 
 @click.command("compare", epilog="""\b
@@ -28,17 +28,19 @@ Examples:
               "naming the `detbench tune` command to run. --no-tuned: every pair runs with the tracker's defaults.")
 @click.option("--tune", "tune_missing", is_flag=True, help="Run the missing tunings first (implies --tuned).")
 @click.option("--tune-split", default="tune", show_default=True, help="The split tunings come from.")
-@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
-@click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--resamples", default=2000, show_default=True, type=click.IntRange(10, 100000),
+              help="Bootstrap resamples.")
+@click.option("--seed", default=0, show_default=True, type=Seed, help="Bootstrap seed.")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--jobs", default=1, show_default=True, help="Worker processes for tracking.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes for tracking.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned, tune_missing, tune_split, resamples,
             seed, device, jobs, results_dir):
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
-    over scenes (all cameras of a scene resampled together), the likely cause of each ID switch
+    over scenes (all cameras of a scene resampled together) and a verdict where a paired
+    permutation test over the scenes gives p < 0.05, the likely cause of each ID switch
     (the switches TrackEval counts; exit code 3 if the causes do not add up to the IDSW column), and
     the options each pair ran with."""
     from pathlib import Path
@@ -59,33 +61,85 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
                             use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split, n_resamples=resamples,
                             seed=seed, device=device, jobs=jobs, results_root=Path(results_dir),
                             progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"))
-    print_summary(result, Path(results_dir) / name)
-    console.print(f"reused: {dict(REUSE)}")
+    for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
+        click.echo(source["used"])
+    print_summary(result, Path(results_dir) / name, reused=REUSE)
     failed = [p for p in result["pairs"] if p["status"] != "ok"]
     if failed:
         raise click.exceptions.Exit(1)
 
 
-def print_summary(result: dict, out_dir) -> None:
+# REUSE's keys (detbench.compare.pipeline) in words: (one, several)
+REUSED_WORDS = {"detections": ("detection cache", "detection caches"), "tunings": ("tuning", "tunings"),
+                "tracks": ("tracking result", "tracking results"), "metrics": ("evaluation", "evaluations")}
+
+
+def reuse_text(reused) -> str:
+    """``reused from earlier runs: 2 detection caches, 1 evaluation`` (``reused``: REUSE's counts)."""
+    said = [f"{n} {REUSED_WORDS.get(k, (k, k))[n != 1]}" for k, n in reused.items() if n]
+    return "reused from earlier runs: " + (", ".join(said) if said else "nothing (all computed now)")
+
+
+def _console():
     from rich.console import Console
+
+    console = Console()
+    return Console(width=max(console.width, 132))  # 12 numeric columns must not be truncated
+
+
+def print_summary(result: dict, out_dir, reused=None) -> None:
+    """The pair table, where the files went (and what was reused), then :func:`print_answer`.
+    ``result``: what run_comparison returns or comparison.json holds."""
+    console = _console()
+    print_pairs(result, console)
+    console.print(f"wrote {out_dir}/comparison.md, .csv, .json and plots", markup=False, soft_wrap=True)
+    if reused is not None:
+        console.print(reuse_text(reused), markup=False, soft_wrap=True)
+    print_answer(result, console)
+
+
+def print_pairs(result: dict, console=None) -> None:
+    """The table of every (detector, tracker) pair (ratios in %)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from detbench.compare.report import _fmt, row_metrics
 
     table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
-                        f"{result['n_scenes']} scenes)")
+                        f"{result['n_scenes']} scenes; ratios in %)")
     cols = row_metrics()
     for col in ("detector", "tracker", *cols):
         table.add_column(col, justify="left" if col in ("detector", "tracker") else "right")
     for p in result["pairs"]:
         cells = [_fmt(m, p["overall"].get(m)) for m in cols] if p["status"] == "ok" else ["—"] * len(cols)
-        table.add_row(p["detector"], p["tracker"], *cells)
-    console = Console()
-    console = Console(width=max(console.width, 132))  # 12 numeric columns must not be truncated
-    console.print(table)
-    for d in result["deltas"]:
+        table.add_row(escape(p["detector"]), escape(p["tracker"]), *cells)
+    (console or _console()).print(table)
+
+
+def print_answer(result: dict, console=None) -> None:
+    """The change table (values, change, 95 % interval, scenes, verdict) and one sentence per tracker,
+    in the units of every table (:mod:`detbench.compare.changes`)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from detbench.compare import changes
+
+    deltas = changes.deltas(result)
+    if not deltas:
+        return
+    console = console or _console()
+    a, b = deltas[0]["from"], deltas[0]["to"]
+    metrics = list(dict.fromkeys(m for d in deltas for m in d["metrics"]))
+    table = Table(title=f"change {a} -> {b} (95 % paired bootstrap interval over scenes)",
+                  caption=escape(changes.units_note(metrics)))
+    for col in ("tracker", "metric", a, b, "change", "95 % CI", "scenes (seqs)", "verdict"):
+        table.add_column(escape(col), justify="right" if col in (a, b, "change", "scenes (seqs)") else "left")
+    for d in deltas:
         for metric, r in d["metrics"].items():
-            verdict = r.get("verdict") or "no verdict (interval includes 0)"
-            ci = "no interval (one scene)" if r["low"] is None else f"[{r['low']:+.4g}, {r['high']:+.4g}]"
-            console.print(f"{d['tracker']}: {metric} {d['from']} -> {d['to']}: {r['delta']:+.4g} {ci}  {verdict}")
-    console.print(f"wrote {out_dir}/comparison.md, .csv, .json and plots")
+            table.add_row(*map(escape, (d["tracker"], metric, changes.value_text(r, "value_a"),
+                                        changes.value_text(r, "value_b"), changes.change_text(r, with_unit=False),
+                                        changes.interval_text(r), f"{r['n_scenes']} ({r['n_sequences']})",
+                                        changes.verdict_cell(r, d["to"]))))
+    console.print(table)
+    for line in changes.answers(result):
+        console.print(line, markup=False, soft_wrap=True)

@@ -5,19 +5,24 @@ from contextlib import contextmanager
 
 import click
 
+from detbench.cliopts import Seed
+
 EPILOG = """\b
 Examples:
   detbench demo                          (about 5 minutes on 2 CPU cores)
   detbench demo --seed 1                 (another training seed: the spread of the result)
-  detbench demo --out results/demo       (what `make demo` runs: also replaces results/demo/)
+  detbench demo --out results/demo       (what `make demo` runs: also replaces results/demo/, unless it
+                                         holds these results already)
 """
 
 
 @click.command("demo", epilog=EPILOG)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Also copy the tables, plots and training report here, atomically at the end. Must be "
-                   "missing, empty, or an earlier demo's output (default: only under the run's folder).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Training seed of the head-only stage.")
+                   "missing, empty, or an earlier demo's output, and is left as it is when it holds the same "
+                   "results (only run folders, times, versions and hashes differ) (default: only under the run's "
+                   "folder).")
+@click.option("--seed", default=0, show_default=True, type=Seed, help="Training seed of the head-only stage.")
 @click.option("--scenes", default=40, show_default=True, type=click.IntRange(5),
               help="Synthetic scenes (train/val/tune split 70/20/10).")
 @click.option("--keyframes", default=8, show_default=True, type=click.IntRange(2), help="Keyframes (2 Hz) per scene.")
@@ -41,6 +46,21 @@ def command(out, seed, scenes, keyframes, base, style, device):
     for key in ("results", "comparison", "detector_ap", "training_report", "runs", "dataset", "training_run",
                 "motion_model", "render"):
         click.echo(f"  {key:16s} {summary[key]}")
+    print_tables(Path(summary["comparison"]).with_suffix(".json"))
+
+
+def print_tables(comparison_json) -> None:
+    """The demo ends with compare's tables: every pair, then the change with its interval and verdict,
+    and one sentence per tracker."""
+    import json
+    from pathlib import Path
+
+    from detbench.commands.compare import print_answer, print_pairs
+
+    result = json.loads(Path(comparison_json).read_text(encoding="utf-8"))
+    click.echo("")
+    print_pairs(result)
+    print_answer(result)
 
 
 def _bar(kind: str):

@@ -17,7 +17,7 @@ Examples (one tuning per detector x tracker pair):
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Prepared dataset.")
 @click.option("--run", default=None, help="Training run of the detector (default: the latest).")
 @click.option("--split", default="tune", show_default=True, help="Split to tune on.")
-@click.option("--report-split", default="val", show_default=True, help="The split tables report: never read here.")
+@click.option("--report-split", default="val", show_default=True, help="The split tables report: none of its files is read here (its sequence names only, to check that it shares no scene with --split).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
               help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo or a clean-up "
@@ -43,7 +43,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     from trackers.base import parse_option_strings
 
     path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
-                base_options=parse_option_strings(tracker_opts))
+                base_options=parse_option_strings(tracker_opts), tell=click.echo)
     import json
 
     best = json.loads(path.read_text())["best"]

@@ -1,4 +1,5 @@
-"""Paired cluster bootstrap over scenes for the change in a tracking metric between two detectors.
+"""Paired cluster bootstrap over scenes for the change in a tracking metric between two detectors,
+and the verdict, which comes from a paired permutation test over the same scenes.
 
 A sequence is one scene seen by one camera (``<scene>_<CAM>``). The six cameras of a scene share
 its traffic, weather and the detector's failures, so they are not independent samples: resampling
@@ -6,47 +7,43 @@ sequences would make intervals too narrow. The resampled unit is therefore the *
 (:func:`scene_of`): scenes are drawn with replacement, the same draws for both detectors
 (paired), and each drawn scene brings all of its sequences. For each resample the metric is
 recomputed *from the counts summed over the drawn scenes' sequences* (never by averaging
-ratios), and percentiles of the per-resample differences give the 95 % interval. A verdict is
-only issued when the interval excludes zero.
+ratios), and percentiles of the per-resample differences give the 95 % interval: the size of the
+change and its uncertainty.
 
 The percentiles are Hesterberg's *expanded percentile* interval ("What Teachers Should Know
 About the Bootstrap", The American Statistician 69(4), 2015): with ``n`` scenes the plain
 2.5 / 97.5 percentiles are too narrow (the bootstrap spread is the plug-in ``(n-1)/n`` variance
 and ignores the t distribution's tails), so the tail probability is
 ``Phi(-sqrt(n / (n-1)) * t_{0.975, n-1})`` instead of 0.025 (1.9 % at 30 scenes, 2.4 % at 150).
-On a simulation of 30 scenes x 6 cameras with no true change (1,000 runs, the design of
-tests/test_compare_scene_bootstrap.py) the plain percentiles over scenes gave a verdict in about
-8.5 % of runs, the expanded ones in about 6.5 %; resampling sequences gave 30-42 %.
+Its coverage is still only approximate with few scenes, so the interval does not decide.
+
+**The verdict** ("b better / worse than a") is issued when the paired permutation test of
+:mod:`detbench.compare.permutation` (swap the two detectors' counts within scenes, recompute the
+metric from the summed counts) gives p < 0.05: exact under no change, whatever the number of
+scenes. The interval is reported beside it; where the two disagree (p < 0.05 with an interval
+that includes zero, or the reverse) the test decides and the verdict says so. The false-verdict
+rates of both rules on a simulation with no true change (8 and 30 scenes x 6 cameras) are
+printed by ``python benchmarks/bench_null_verdicts.py`` and recorded in benchmarks/README.md.
 
 :func:`scene_resample` is the reusable part (any number of conditions can be resampled with the
-same draws, e.g. for sensitivity bands); :func:`paired_bootstrap` is the two-detector interval.
+same draws, e.g. for sensitivity bands); :func:`paired_bootstrap` is the two-detector interval
+and test.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from detbench.compare.permutation import N_DRAWS, sign_flip_test
+from detbench.data.splits import scene_of  # one definition of a sequence's scene (also imported from here)
 from detbench.evaluate import metric_specs
 
 # metric name -> (count fields it needs, function of summed counts (B, k) -> (B,), higher_is_better);
 # the rules of detbench's metrics are in :mod:`detbench.evaluate.metric_specs`
 CountMetric = tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray], bool]
 PerSequence = Mapping[str, Mapping[str, float]]
-
-_CAMERA_SUFFIX = re.compile(r"(.+)_(CAM_[A-Za-z0-9_]+)")
-
-
-def scene_of(seq: str) -> str:
-    """The scene of a sequence name ``<scene>_<CAM>``: ``scene-0103_CAM_FRONT_LEFT`` -> ``scene-0103``.
-
-    A name without a ``_CAM_...`` camera suffix is its own scene (it shares nothing known with
-    other sequences), so such data is resampled per sequence."""
-    m = _CAMERA_SUFFIX.fullmatch(seq)
-    return m.group(1) if m else seq
-
 
 @dataclass(frozen=True)
 class SceneResample:
@@ -108,26 +105,48 @@ class BootstrapResult:
     high: float | None    # upper end
     n_resamples: int
     n_sequences: int
-    n_scenes: int         # the resampled units the interval rests on
+    n_scenes: int         # the resampled units the interval (and the test) rest on
     seed: int
     higher_is_better: bool
+    # the paired permutation test over the same units (:mod:`detbench.compare.permutation`): it decides
+    p_value: float | None = None    # None: < 2 scenes, no test
+    test_patterns: int = 0          # swap patterns compared: 2^n_scenes (exact) or random draws
+    test_exact: bool = True
+    alpha: float = 0.05             # a verdict when p_value < alpha
 
     @property
     def excludes_zero(self) -> bool:
+        """The interval excludes zero (shown beside the verdict; it does not decide it)."""
         return self.low is not None and (self.low > 0 or self.high < 0)
 
+    @property
+    def significant(self) -> bool:
+        """The test's p-value is below ``alpha``: this, and only this, gives a verdict."""
+        return self.p_value is not None and self.p_value < self.alpha
+
     def verdict(self, name_a: str, name_b: str) -> str | None:
-        """A sentence only when the interval excludes zero, else None."""
-        if not self.excludes_zero:
+        """A sentence only when the test gives p < alpha, else None; when the interval includes
+        zero all the same, the sentence says so."""
+        if not self.significant:
             return None
         better = (self.delta > 0) == self.higher_is_better
-        return (f"{name_b} {'better' if better else 'worse'} than {name_a} on {self.metric}: "
-                f"{self.delta:+.4g} (95% CI {self.low:+.4g} .. {self.high:+.4g})")
+        text = (f"{name_b} {'better' if better else 'worse'} than {name_a} on {self.metric}: "
+                f"{self.delta:+.4g} (p = {self.p_value:.2g}; 95% CI {self.low:+.4g} .. {self.high:+.4g})")
+        return text if self.excludes_zero else text + "; the interval includes 0, the test decides"
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["excludes_zero"] = self.excludes_zero
+        d["significant"] = self.significant
         return d
+
+
+def no_verdict_reason(result: Mapping) -> str:
+    """Why a change (a :meth:`BootstrapResult.to_dict`) has no verdict, in a few words."""
+    if result.get("p_value") is None:
+        return "no verdict (one scene: no test)"
+    note = "; the interval excludes 0, the test decides" if result.get("excludes_zero") else ""
+    return f"no verdict (p = {result['p_value']:.2g} >= {result.get('alpha', 0.05):g}{note})"
 
 
 def interval(deltas: np.ndarray, n_units: int, level: float = 0.95) -> tuple[float, float]:
@@ -145,12 +164,15 @@ def interval(deltas: np.ndarray, n_units: int, level: float = 0.95) -> tuple[flo
 
 def paired_bootstrap(per_seq_a: PerSequence, per_seq_b: PerSequence, metric: str, n_resamples: int = 2000,
                      seed: int = 0, level: float = 0.95, metrics: Mapping[str, CountMetric] | None = None,
-                     cluster_of: Callable[[str], str] = scene_of) -> BootstrapResult:
-    """Interval for ``metric(b) - metric(a)`` over the scenes of the sequences present in both.
+                     cluster_of: Callable[[str], str] = scene_of, n_draws: int = N_DRAWS) -> BootstrapResult:
+    """Interval for ``metric(b) - metric(a)`` over the scenes of the sequences present in both, and
+    the paired permutation test's p-value over the same scenes (the verdict: p < ``1 - level``).
 
     ``per_seq_x[seq]`` maps count names (``IDSW``, ``TP``, ``FN``, ``FP``, ...) to integers.
-    ``cluster_of``: the resampled unit of a sequence (default its scene, :func:`scene_of`).
+    ``cluster_of``: the resampled (and swapped) unit of a sequence (default its scene, :func:`scene_of`).
     ``metrics``: rules beside (or instead of) those of :mod:`detbench.evaluate.metric_specs`.
+    ``n_draws``: the test's random swap patterns when it cannot enumerate them all (``seed`` seeds
+    them too; :mod:`detbench.compare.permutation`).
     """
     table = dict(metric_specs.bootstrap_rules(), **(metrics or {}))
     if metric not in table:
@@ -160,11 +182,15 @@ def paired_bootstrap(per_seq_a: PerSequence, per_seq_b: PerSequence, metric: str
     if not seqs:
         raise ValueError("no sequence is scored for both detectors")
     draws = scene_resample(seqs, n_resamples, seed, cluster_of)
-    value_a = float(fn(draws.totals(per_seq_a, fields))[0])
-    value_b = float(fn(draws.totals(per_seq_b, fields))[0])
-    deltas = fn(draws.sums(per_seq_b, fields)) - fn(draws.sums(per_seq_a, fields))
+    scene_a, scene_b = draws.scene_counts(per_seq_a, fields), draws.scene_counts(per_seq_b, fields)
+    value_a = float(fn(scene_a.sum(axis=0, keepdims=True))[0])
+    value_b = float(fn(scene_b.sum(axis=0, keepdims=True))[0])
+    deltas = fn(draws.weights @ scene_b) - fn(draws.weights @ scene_a)
     low, high = (None if np.isnan(v) else v for v in interval(deltas, len(draws.scenes), level))
+    test = sign_flip_test(scene_a, scene_b, fn, n_draws=n_draws, seed=seed)
     return BootstrapResult(metric=metric, value_a=value_a, value_b=value_b, delta=value_b - value_a,
                            low=low, high=high, n_resamples=n_resamples,
                            n_sequences=len(seqs), n_scenes=len(draws.scenes), seed=seed,
-                           higher_is_better=higher)
+                           higher_is_better=higher, p_value=None if test is None else test.p_value,
+                           test_patterns=0 if test is None else test.n_patterns,
+                           test_exact=True if test is None else test.exact, alpha=round(1.0 - level, 10))

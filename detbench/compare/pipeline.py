@@ -15,41 +15,45 @@ from detbench.artifacts import KeyedArtifact, content_key
 from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
                                           switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
+from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import sha256_file, sha256_json
+from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
 
 
-def evaluation_code_hash() -> str:
-    """sha256 over the sources of :mod:`detbench.evaluate` (a changed metric must not be served
-    from an older evaluation's metrics.json)."""
-    from detbench import evaluate
+def evaluation_code_hash() -> dict:
+    """The evaluation code and its libraries' versions (:func:`detbench.codekeys.code_key`): a
+    changed metric must not be served from an older evaluation's metrics.json."""
+    from detbench import codekeys
 
-    root = Path(evaluate.__file__).parent
-    return sha256_json({p.name: sha256_file(p) for p in sorted(root.glob("*.py"))})
+    return codekeys.code_key(*codekeys.EVALUATE)
+
+
+def evaluation_key(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> str:
+    """The key of ``res_dir``'s stored evaluation (see :func:`evaluate_cached`)."""
+    return content_key({"results": {f.name: sha256_file(f) for f in sorted(res_dir.glob("*.txt"))},
+                        "gt": layout.gt_hashes(gt_dir),
+                        "code": evaluation_code_hash(),
+                        "classes": classes, "iou": iou, "with": "hota_counts"})
 
 
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
                     check: bool = False) -> dict:
     """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini) and of the evaluation code: a
-    one-file :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
+    file it reads (results, each sequence's gt.txt and seqinfo.ini), the evaluation code and its
+    libraries' versions (:func:`evaluation_key`): a one-file
+    :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
 
     ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
     check changes no number, only whether a disagreement raises, so it is not part of the key;
     a stored result is reused for ``check=True`` only if it was itself computed with the check."""
     from detbench.evaluate.api import evaluate_folders
 
-    files = sorted(res_dir.glob("*.txt"))
-    key = content_key({"results": {f.name: sha256_file(f) for f in files},
-                       "gt": layout.gt_hashes(gt_dir),
-                       "code": evaluation_code_hash(),
-                       "classes": classes, "iou": iou, "with": "hota_counts"})
-    art = KeyedArtifact(res_dir / "metrics.json", key, meta_name=None,
+    art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
                         check=lambda a: _servable_metrics(a.meta(), check))
     if art.is_complete():
         REUSE["metrics"] += 1
@@ -80,10 +84,16 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list
     return switches
 
 
+# how comparison.json's verdicts are decided (detbench.compare.bootstrap, detbench.compare.permutation)
+VERDICT_RULE = {"test": "paired permutation over scenes (the detectors' counts swapped within scenes)",
+                "alpha": 0.05, "sides": 2, "exact_up_to_scenes": EXACT_MAX_SCENES, "draws_beyond": N_DRAWS}
+
+
 def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str], n_resamples: int,
                      seed: int) -> list[dict]:
     """Per tracker, the change from the first to the last detector with 95 % intervals from a
-    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) for each metric of the
+    paired bootstrap over scenes (:mod:`detbench.compare.bootstrap`) and the permutation test's
+    p-value, which decides the verdict (:data:`VERDICT_RULE`), for each metric of the
     ``compare_change`` table (:mod:`detbench.evaluate.metric_specs`)."""
     by = {(p["detector"], p["tracker"]): p for p in pairs if p["status"] == "ok"}
     out = []
@@ -154,12 +164,14 @@ def _meta_hash(out_dir: Path) -> str | None:
     return sha256_file(meta) if meta.is_file() else None
 
 
-def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) -> None:
+def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir=None, splits=()) -> None:
     """Every detector name, tracker and option is checked before any work (InputError), so a
-    typo in the last name does not cost the tracking of the first."""
+    typo in the last name does not cost the tracking of the first; a tracker that needs camera
+    calibration gets every frame of ``splits`` checked for it here, before any detection."""
     from detbench.detect.api import resolve_checkpoint
     from detbench.devices import check_device
     from detbench.tracking.run import check_tracker
+    from detbench.tracking.sources import check_split_calibration
     from trackers import tracker_spec
 
     check_device(device)
@@ -167,7 +179,11 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device) 
         resolve_checkpoint(det, run)
     for trk in trackers:
         opts = dict((tracker_options or {}).get(trk, {}))   # tuned values are checked by pair_settings
-        check_tracker(tracker_spec(trk, opts))
+        spec = tracker_spec(trk, opts)
+        check_tracker(spec)
+        if spec.needs_calibration and data_dir is not None:
+            for split in splits:
+                check_split_calibration(data_dir, split, trk)
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
@@ -191,19 +207,24 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     data_dir = Path(data_dir)
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
+    out_dir = Path(results_root or "results") / name
+    ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
-    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device)
+    tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
+    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here])
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
     settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress)
-    pairs = []
+    pairs, sources = [], {}
     for det in detectors:
         res = detect(det, data_dir, split, run=run, conf=conf, device=device)
         if getattr(res, "cache_hit", False):
             REUSE["detections"] += 1
+        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
+                        "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
@@ -214,15 +235,14 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
-        "trackers": trackers, "tracker_options": dict(tracker_options or {}),
+        "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
         "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
-                                "interval": "expanded percentile"},
+                                "interval": "expanded percentile", "verdict": VERDICT_RULE},
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
-    out_dir = Path(results_root or "results") / name
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
     if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))

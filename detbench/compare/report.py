@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from detbench.classes import CLASSES
+from detbench.compare import changes
 from detbench.compare.attribution import CAUSES
 from detbench.compare.bootstrap import scene_of
 from detbench.evaluate import metric_specs
@@ -21,16 +22,6 @@ def _fmt(metric: str, value) -> str:
     return "—" if value is None else metric_specs.spec(metric).display(value)
 
 
-def _ci_fmt(metric: str, d: dict) -> tuple[str, str, str, str]:
-    ratio = not metric_specs.spec(metric).is_count
-    scale = 100 if ratio else 1
-    spec = ".2f" if ratio else ".0f"
-    ci = ("— (one scene)" if d["low"] is None
-          else f"[{d['low'] * scale:+{spec}}, {d['high'] * scale:+{spec}}]")
-    return (format(d["value_a"] * scale, spec), format(d["value_b"] * scale, spec),
-            format(d["delta"] * scale, "+" + spec), ci)
-
-
 def markdown(result: dict) -> str:
     cols = row_metrics()
     out = [f"# Comparison `{result['name']}`", "",
@@ -38,10 +29,14 @@ def markdown(result: dict) -> str:
            f"{result.get('n_scenes', result['n_sequences'])} scenes; "
            f"detectors {', '.join(result['detectors'])}; trackers {', '.join(result['trackers'])}. "
            "Metrics: TrackEval HOTA/CLEAR/Identity, per-class matching, counts summed over classes "
-           "(ratios in %).", "",
-           "## Every (detector, tracker) pair", "",
-           "| detector | tracker | " + " | ".join(cols) + " |",
-           "|---|---|" + "---:|" * len(cols)]
+           "(ratios in %).", ""]
+    said = changes.answers(result)
+    if said:
+        out += [f"## Answer: `{result['detectors'][0]}` -> `{result['detectors'][-1]}`", "",
+                *[f"- {s}" for s in said], ""]
+    out += ["## Every (detector, tracker) pair", "",
+            "| detector | tracker | " + " | ".join(cols) + " |",
+            "|---|---|" + "---:|" * len(cols)]
     for p in result["pairs"]:
         if p["status"] != "ok":
             out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(["—"] * len(cols))
@@ -60,21 +55,26 @@ def markdown(result: dict) -> str:
         if p["status"] == "ok":
             out.append(f"| {p['detector']} | {p['tracker']} | "
                        + " | ".join(str(p["per_class_idsw"].get(c, 0)) for c in CLASSES) + " |")
-    if result.get("deltas"):
+    deltas = changes.deltas(result)
+    if deltas:
         b = result["bootstrap"]
-        out += ["", f"## Change from `{result['detectors'][0]}` to `{result['detectors'][-1]}`", "",
+        a_name, b_name = result["detectors"][0], result["detectors"][-1]
+        metrics = list(dict.fromkeys(m for d in deltas for m in d["metrics"]))
+        out += ["", f"## Change from `{a_name}` to `{b_name}`", "",
                 "95 % paired bootstrap intervals over scenes: whole scenes (all their camera sequences) "
                 f"are resampled, the same for both detectors ({b['n_resamples']} resamples, seed {b['seed']}, "
-                "expanded percentile interval); a verdict only where the interval excludes zero. "
-                "`scenes (seqs)`: what each interval rests on.", "",
-                "| tracker | metric | " + f"{result['detectors'][0]} | {result['detectors'][-1]} | change | 95 % CI | "
-                "scenes (seqs) | verdict |",
+                "expanded percentile interval). A verdict only where the paired permutation test over the same "
+                "scenes (the two detectors' counts swapped within scenes) gives p < 0.05; the test decides "
+                "where it and the interval disagree. "
+                f"`scenes (seqs)`: what each interval and test rest on. Units: {changes.units_note(metrics)}.", "",
+                f"| tracker | metric | {a_name} | {b_name} | change | 95 % CI | scenes (seqs) | verdict |",
                 "|---|---|---:|---:|---:|---|---:|---|"]
-        for d in result["deltas"]:
+        for d in deltas:
             for metric, r in d["metrics"].items():
-                a, bb, delta, ci = _ci_fmt(metric, r)
-                out.append(f"| {d['tracker']} | {metric} | {a} | {bb} | {delta} | {ci} | "
-                           f"{r['n_scenes']} ({r['n_sequences']}) | {r.get('verdict') or ''} |")
+                out.append(f"| {d['tracker']} | {metric} | {changes.value_text(r, 'value_a')} | "
+                           f"{changes.value_text(r, 'value_b')} | {changes.change_text(r, with_unit=False)} | "
+                           f"{changes.interval_text(r)} | {r['n_scenes']} ({r['n_sequences']}) | "
+                           f"{changes.verdict_cell(r, d['to'])} |")
     out += ["", "## Why the identities switched", "",
             "The switches TrackEval's CLEAR counts in the IDSW column (its own matching, per class); "
             "`compare` checked that they add up to the IDSW column per class and overall for every pair.", "",
@@ -114,19 +114,39 @@ def csv_text(result: dict) -> str:
     cols = row_metrics()
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["detector", "tracker", "status", *cols, *[f"IDSW_{c}" for c in CLASSES],
-                "n_scenes", "n_sequences"])
+    w.writerow(["detector", "tracker", "status", *[changes.column(m) for m in cols],
+                *[f"IDSW_{c}" for c in CLASSES], "n_scenes", "n_sequences"])
     for p in result["pairs"]:
         ov = p.get("overall") or {}
         seqs = p.get("per_sequence") or {}
-        w.writerow([p["detector"], p["tracker"], p["status"], *[ov.get(m, "") for m in cols],
+        w.writerow([p["detector"], p["tracker"], p["status"], *[_csv_value(m, ov.get(m)) for m in cols],
                     *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES],
                     len({scene_of(s) for s in seqs}) if seqs else "", len(seqs) if seqs else ""])
     return buf.getvalue()
+
+
+def _csv_value(metric: str, value) -> str | float:
+    """A pair's figure in the unit of the md table (ratios in %, rounded to 1e-4; counts as they are)."""
+    if value is None:
+        return ""
+    u = changes.unit(metric)
+    return value if u is changes.COUNT else round(u.scale * value, 4)
+
+
+UNITS = {"pairs": "overall, per_class, per_sequence: eval's summaries (as metrics.json and `detbench eval "
+                  "--json`): ratios (HOTA, MOTA, IDF1, ...) as fractions in [0, 1], counts as integers",
+         "deltas": "fields ending _pct: a ratio metric's value in %; _pp: its change and interval in percentage "
+                   "points; no suffix: counts (`unit`, `change_unit` say which)"}
+
+
+def json_record(result: dict) -> dict:
+    """What comparison.json holds: ``result`` with its changes in the units of every table
+    (:mod:`detbench.compare.changes`) and ``units`` saying what each part is in."""
+    return dict(result, units=UNITS, deltas=changes.deltas(result))
 
 
 def write_all(result: dict, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     return [atomic_write_text(out_dir / "comparison.md", markdown(result)),
             atomic_write_text(out_dir / "comparison.csv", csv_text(result)),
-            atomic_write_json(out_dir / "comparison.json", result)]
+            atomic_write_json(out_dir / "comparison.json", json_record(result))]

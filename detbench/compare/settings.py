@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from detbench.data.layout import PreparedDataset
+from detbench.data.splits import check_tune_split
 from detbench.errors import InputError
 
 
@@ -33,8 +34,8 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
     for det in detectors:  # an unknown name is the first thing to hear about
         resolve_checkpoint(det, run)
-    if mode != "none" and tune_split == split:
-        raise InputError(f"--tune-split {tune_split!r} is the reporting split: tunings must come from another split")
+    if mode != "none":
+        check_tune_split(data_dir, tune_split, split, "--tune-split")
     if mode != "none" and not PreparedDataset(data_dir).has_split(tune_split):
         raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
                          f"with --no-tuned)")

@@ -41,7 +41,7 @@ from detbench.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_c
 from detbench.data import layout, mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
-from detbench.data.projection import box_corners, project_box
+from detbench.data.projection import box_corners, project_box, quaternion_matrix
 from detbench.data.splits import resolve_splits
 from detbench.errors import InputError
 from detbench.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
@@ -84,9 +84,25 @@ def annotation_status(ann: dict, min_visibility: int) -> tuple[int, str | None] 
     return CLASS_INDEX[cls] + 1, None
 
 
-def _frame_record(frame: int, sd: dict) -> dict:
+def _frame_record(nusc, frame: int, sd: dict) -> dict:
+    """One frames.json entry: tokens, timestamp (us), image path and the camera's calibration:
+    ``intrinsics`` (3x3) and ``cam2global`` (4x4 camera -> global, ego pose @ calibrated sensor,
+    with this sample_data's own ego pose)."""
+    cs = nusc.get("calibrated_sensor", sd["calibrated_sensor_token"])
+    ego = nusc.get("ego_pose", sd["ego_pose_token"])
+    cam2global = pose_matrix(ego["translation"], ego["rotation"]) @ pose_matrix(cs["translation"], cs["rotation"])
     return {"frame": frame, "sample_token": sd["sample_token"], "sample_data_token": sd["token"],
-            "timestamp": int(sd["timestamp"]), "image": sd["filename"]}
+            "timestamp": int(sd["timestamp"]), "image": sd["filename"],
+            "intrinsics": [[float(v) for v in row] for row in cs["camera_intrinsic"]],
+            "cam2global": [[float(v) for v in row] for row in cam2global]}
+
+
+def pose_matrix(translation, rotation_wxyz) -> np.ndarray:
+    """4x4 child -> parent transform of a nuScenes translation and (w, x, y, z) rotation."""
+    m = np.eye(4)
+    m[:3, :3] = quaternion_matrix(rotation_wxyz)
+    m[:3, 3] = translation
+    return m
 
 
 def all_camera_frames(nusc, scene_token: str, first_sd: dict, keyframe_of: dict[str, int]) -> list[dict]:
@@ -103,7 +119,7 @@ def all_camera_frames(nusc, scene_token: str, first_sd: dict, keyframe_of: dict[
     chain.sort(key=lambda r: r["timestamp"])
     out = []
     for sd in chain:
-        rec = _frame_record(keyframe_of.get(sd["token"]), sd)
+        rec = _frame_record(nusc, keyframe_of.get(sd["token"]), sd)
         del rec["frame"]
         rec.update(is_key_frame=bool(sd["is_key_frame"]), keyframe=keyframe_of.get(sd["token"]))
         out.append(rec)
@@ -124,14 +140,14 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
     if not min_size >= 0:
         raise InputError(f"--min-size: {min_size} must be >= 0 pixels")
     dataroot = Path(dataroot).resolve()
+    out = Path(out) if out else paths.data_dir(name or dataroot.name)
+    ensure_writable(out, "prepared dataset", inputs={"--dataroot": dataroot})
     nusc = load_nuscenes(dataroot, version)
     table_root = dataroot / version
     cams = resolve_cameras(nusc, cameras, table_root)
     scene_by_name = {s["name"]: s for s in nusc.scene}
     split_scenes, split_source = resolve_splits(dataroot, version, None if splits is None else list(splits),
                                                 set(scene_by_name))
-    out = Path(out) if out else paths.data_dir(name or dataroot.name)
-    ensure_writable(out, "prepared dataset")
 
     inputs = {"tables": table_hashes(dataroot, version)}
     if (dataroot / "splits.json").is_file():
@@ -170,7 +186,7 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
                         sd = nusc.get("sample_data", sample["data"][cam])
                         acc = per_cam[cam]
                         frame = len(acc["frames"]) + 1
-                        acc["frames"].append(_frame_record(frame, sd))
+                        acc["frames"].append(_frame_record(nusc, frame, sd))
                         acc["keyframe_of"][sd["token"]] = frame
                         w, h = int(sd["width"]), int(sd["height"])
                         image_size = image_size or [w, h]

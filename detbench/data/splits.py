@@ -7,9 +7,15 @@
   deterministically: the official train scenes sorted by name, every ``TUNE_EVERY[version]``-th
   one (positions k-1, 2k-1, ...) goes to tune and leaves train. trainval: 70 tune / 630 train;
   mini: 2 tune (scene-0757, scene-1100) / 6 train.
+
+No scene may be in two of them (:func:`check_disjoint`): a scene's cameras see the same objects,
+so a scene shared by the tune and the reporting split would tune trackers on the answers.
+``tune`` and ``compare`` check the splits they read by the scenes of their sequences
+(:func:`shared_scenes`, :func:`scene_of`), whatever the splits are called.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from detbench.errors import InputError
@@ -18,6 +24,33 @@ from detbench.fileio import read_json
 SPLITS = ("train", "val", "tune")
 TUNE_EVERY = {"v1.0-trainval": 10, "v1.0-mini": 4}
 _OFFICIAL = {"v1.0-trainval": ("train", "val"), "v1.0-mini": ("mini_train", "mini_val")}
+_CAMERA_SUFFIX = re.compile(r"(.+)_(CAM_[A-Za-z0-9_]+)")
+
+
+def scene_of(seq: str) -> str:
+    """The scene of a sequence name ``<scene>_<CAM>``: ``scene-0103_CAM_FRONT_LEFT`` -> ``scene-0103``.
+
+    A name without a ``_CAM_...`` camera suffix is its own scene (it shares nothing known with
+    other sequences), so such data is resampled per sequence."""
+    m = _CAMERA_SUFFIX.fullmatch(seq)
+    return m.group(1) if m else seq
+
+
+def check_disjoint(splits: dict[str, list[str]], where: Path | str) -> None:
+    """InputError naming the first scene that ``splits`` ({split: [scene names]}) puts in two of
+    train / val / tune (``where``: the file or dataset that defines them)."""
+    seen: dict[str, str] = {}
+    for split in SPLITS:
+        for scene in dict.fromkeys(splits.get(split) or ()):
+            if scene in seen:
+                raise InputError(f"{where}: scene {scene!r} is in both {seen[scene]!r} and {split!r} "
+                                 f"(splits must not share a scene)")
+            seen[scene] = split
+
+
+def shared_scenes(sequences_a, sequences_b) -> list[str]:
+    """The scenes (:func:`scene_of`) that two lists of sequence names have in common, sorted."""
+    return sorted({scene_of(s) for s in sequences_a} & {scene_of(s) for s in sequences_b})
 
 
 def tune_rule(version: str) -> str:
@@ -52,7 +85,8 @@ def resolve_splits(dataroot: Path, version: str, wanted: list[str] | None,
     (None: every split of ``SPLITS`` that has scenes, e.g. a small synthetic set has no ``tune``).
 
     Raises InputError for an unknown split name, a dataset with no split definition, a split file
-    naming scenes the database lacks, or a wanted split with no scene in this database.
+    naming scenes the database lacks, a scene in two splits, or a wanted split with no scene in
+    this database.
     """
     if wanted is not None and not wanted:
         raise InputError("--splits: no split given (choose from " + ", ".join(SPLITS) + ")")
@@ -75,6 +109,7 @@ def resolve_splits(dataroot: Path, version: str, wanted: list[str] | None,
     else:
         raise InputError(f"{split_file}: not found, and {version!r} has no official split "
                          f"(official: {', '.join(_OFFICIAL)})")
+    check_disjoint(defined, where)
     if wanted is None:
         wanted = [s for s in SPLITS if defined.get(s)] or list(SPLITS)
     out = {}
@@ -84,3 +119,24 @@ def resolve_splits(dataroot: Path, version: str, wanted: list[str] | None,
             raise InputError(f"{where}: split {s!r} has no scenes in this database")
         out[s] = list(scenes)
     return out, source
+
+
+def check_tune_split(data_dir: str | Path, tune_split: str, report_split: str, option: str) -> None:
+    """InputError unless the prepared dataset's ``tune_split`` and ``report_split`` are different
+    splits with no scene in common (the scenes of the sequence folders each holds; a missing
+    reporting split shares nothing). ``option``: the option that named the tune split."""
+    from detbench.data import layout
+
+    if tune_split == report_split:
+        raise InputError(f"{option} {tune_split!r} is the reporting split: tunings must come from a split "
+                         f"the tables never report")
+    ds = layout.PreparedDataset(data_dir)
+    folders = [ds.gt_dir(s) for s in (tune_split, report_split)]
+    if not all(f.is_dir() for f in folders):
+        return
+    tune_seqs, report_seqs = ([p.name for p in f.iterdir() if layout.is_sequence_dir(p)] for f in folders)
+    shared = shared_scenes(tune_seqs, report_seqs)
+    if shared:
+        raise InputError(f"{data_dir}: {option} {tune_split!r} and the reporting split {report_split!r} share "
+                         f"scene {shared[0]!r} ({len(shared)} shared scene(s)): tune on scenes the tables never "
+                         f"report")

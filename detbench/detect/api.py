@@ -1,7 +1,8 @@
 """``ensure_detections``: the detection cache of a checkpoint on a prepared split, computed once.
 
 A call computes the key (checkpoint file sha256, the dataset's meta.json sha256, the frame lists
-read from each sequence's frames.json, the options),
+read from each sequence's frames.json, the bytes of every image, the options, the detection code and
+its libraries' versions: :mod:`detbench.codekeys`),
 serves ``runs/detections/<key>/`` when :func:`detbench.detect.cache.check_cache` finds it intact,
 and otherwise runs the model over every frame and writes the cache atomically (a
 :class:`detbench.artifacts.KeyedArtifact`, :func:`detbench.detect.cache.artifact`, locked per key). Every call adds
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
+from detbench import codekeys, imageprints, paths
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
 from detbench.errors import InputError
 from detbench.fileio import sha256_file, sha256_json
 from detbench.provenance import make_meta
+from detbench.runs import DetectorRef, detector_ref
 
 CACHE_STATS: Counter = Counter()
 # progress(done images, total images, sequence, images per second or None)
@@ -36,6 +38,13 @@ class DetectResult:
     num_images: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # why an existing entry was recomputed
+    ref: DetectorRef | None = None  # what the detector name resolved to (set by :func:`detect`)
+
+    def used(self) -> str:
+        """The line a command prints of what it used: ``detector last = epoch 20 of run r1
+        (runs/train/r1/epoch_20.pth); detections runs/detections/<key> (reused)``."""
+        return (f"detector {self.ref.describe() if self.ref is not None else '?'}; detections {self.cache_dir} "
+                f"({'reused' if self.cache_hit else 'computed'})")
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,9 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
     data = PreparedDataset(data_dir)
     meta = data.meta
     if split not in data.splits():
+        splits = data.splits()
         raise InputError(f"{data.meta_file}: dataset has no split {split!r} "
-                         f"(available: {', '.join(data.splits()) or 'none'})")
+                         + (f"(available: {', '.join(splits)})" if splits else "(it has no splits)"))
     if frames not in ("keyframes", "all"):
         raise InputError(f"--frames must be 'keyframes' or 'all', got {frames!r}")
     dataroot = Path(meta.get("dataroot", ""))
@@ -95,8 +105,9 @@ def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cam
                "precision": precision_for(device)}
     ckpt_sha = sha256_file(checkpoint)
     data_sha = sha256_file(PreparedDataset(data_dir).meta_file)
-    return (cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames)), options, seq_frames,
-            ckpt_sha, data_sha)
+    key = cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames), images_sha256(seq_frames),
+                          codekeys.code_key(*codekeys.DETECT))
+    return key, options, seq_frames, ckpt_sha, data_sha
 
 
 def detection_key(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,
@@ -114,6 +125,13 @@ def frames_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
     read from frames.json): an edited frames.json gets its own cache entry."""
     return sha256_json({seq: [[str(f.image), f.keyframe, f.timestamp] for f in items]
                         for seq, items in seq_frames.items()})
+
+
+def images_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
+    """Hash of the bytes of every image (:mod:`detbench.imageprints`): an image replaced at the
+    same path gets its own cache entry."""
+    prints = iter(imageprints.fingerprints([f.image for items in seq_frames.values() for f in items]))
+    return sha256_json({seq: [next(prints) for _ in items] for seq, items in seq_frames.items()})
 
 
 def _info(info, key):
@@ -221,12 +239,14 @@ def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | N
            compile: bool = False) -> DetectResult:
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc);
     ``progress``: as for :func:`ensure_detections_for`."""
-    ckpt = resolve_checkpoint(detector, run)
+    ref = detector_ref(detector, run)  # no torch yet: a wrong name fails fast
     from detbench.train.checkpoint import load_detector
 
-    return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
-                                 device=device, batch_size=batch_size, frames=frames, cameras=cameras,
-                                 run=run, progress=progress, compile=compile)
+    res = ensure_detections_for(ref.checkpoint, load_detector, data_dir, split, detector=detector, conf=conf,
+                                nms=nms, device=device, batch_size=batch_size, frames=frames, cameras=cameras,
+                                run=ref.run or run, progress=progress, compile=compile)
+    res.ref = ref
+    return res
 
 
 def ensure_detections(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,

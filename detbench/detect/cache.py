@@ -1,9 +1,11 @@
 """The detection cache: ``runs/detections/<key>/`` with ``meta.json`` + one ``<seq>.npz`` per sequence.
 
 Key: the first 16 hex digits of the sha256 of ``{"format", "checkpoint_sha256",
-"data_meta_sha256", "frames_sha256", "options"}`` (frames: the frame lists read from frames.json;
-options: split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file,
-dataset, frame list or option gets its own entry.
+"data_meta_sha256", "frames_sha256", "images_sha256", "code", "options"}`` (frames: the frame
+lists read from frames.json; images: the bytes of every image, :mod:`detbench.imageprints`; code:
+the detection code and its libraries' versions, :func:`detbench.codekeys.code_key`; options:
+split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file, dataset,
+frame list, image, detection code, library or option gets its own entry.
 
 ``<seq>.npz`` (read with ``allow_pickle=False``):
 
@@ -33,11 +35,12 @@ from detbench.types import DET_COLS, as_detections
 FORMAT = "detbench-detections-v1"
 
 
-def cache_key(checkpoint_sha256: str, data_meta_sha256: str, options: dict, frames_sha256: str = "") -> str:
+def cache_key(checkpoint_sha256: str, data_meta_sha256: str, options: dict, frames_sha256: str = "",
+              images_sha256: str = "", code: dict | None = None) -> str:
     """Short content hash naming the cache directory."""
     return content_key({"format": FORMAT, "checkpoint_sha256": checkpoint_sha256,
                         "data_meta_sha256": data_meta_sha256, "frames_sha256": frames_sha256,
-                        "options": options}, 16)
+                        "images_sha256": images_sha256, "code": code, "options": options}, 16)
 
 
 def artifact(cache_dir: str | Path, expected_sequences: list[str] | None = None) -> KeyedArtifact:

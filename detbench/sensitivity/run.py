@@ -5,9 +5,10 @@ A unit generates the point's detections for every sequence of the split (seeded 
 sequence (:func:`detbench.tracking.run.track_sequence`), and scores the results with
 :func:`detbench.evaluate.api.evaluate_folders` (per class, IoU 0.5, motmetrics cross-check).
 Its summary is cached under ``runs/sensitivity/cache/<key>.json``; the key hashes the content
-of every input (GT files, seqinfo, timestamps, the degradation, the seed, the generator's and the
-evaluator's source, the tracker's name, resolved parameters, source file and, for TrackSSM, the
-motion model's bytes), so a changed input is never served a stale result and a rerun with the
+of every input (GT files, seqinfo, timestamps, image bytes, the degradation, the seed, the
+tracker's name, resolved parameters and, for TrackSSM, the motion model's bytes) and the code
+that generates, tracks with that tracker and scores, with its libraries' versions
+(:func:`unit_code`), so a changed input is never served a stale result and a rerun with the
 same inputs recomputes nothing. Units run in ``jobs`` worker processes; results do not depend on
 ``jobs``.
 
@@ -44,8 +45,6 @@ def series_names(trackers: list[str], cleanup: dict | None) -> list[str]:
     """Each tracker, followed by its ``+cleanup`` series when clean-up options are given."""
     return [s for t in trackers for s in ([t, t + CLEANUP_SUFFIX] if cleanup else [t])]
 
-HERE = Path(__file__).resolve().parent
-
 
 @dataclass(frozen=True)
 class Sequence:
@@ -57,6 +56,9 @@ class Sequence:
     frame_rate: float
     timestamps: tuple[float, ...]
     images: tuple[str | None, ...]
+    intrinsics: tuple = ()      # per frame, from frames.json (see tracking.sources.FrameRecords)
+    cam2global: tuple = ()
+    frames_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,14 @@ class Split:
     sequences: tuple[Sequence, ...]
 
     def content(self) -> dict:
-        # images: BoT-SORT's camera-motion compensation reads them where they exist
+        from detbench.imageprints import fingerprints
+
+        # images by their bytes: BoT-SORT's camera-motion compensation reads them where they exist
+        prints = iter(fingerprints([i for s in self.sequences for i in s.images]))
         return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],
                          "frame_rate": s.frame_rate, "timestamps": s.timestamps,
-                         "images": [Path(i).name if i else None for i in s.images]} for s in self.sequences}
+                         "images": [next(prints) for _ in s.images],
+                         "calibration": sha256_json([s.intrinsics, s.cam2global])} for s in self.sequences}
 
 
 def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
@@ -77,7 +83,7 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
     (a prepared dataset's dataroot), as ``detbench track`` does."""
     from detbench.data.layout import gt_file, seqinfo_file
     from detbench.data.mot import list_sequences, read_seqinfo
-    from detbench.tracking.sources import _frames
+    from detbench.tracking.sources import read_frame_records
 
     root = Path(gt_dir)
     if not root.is_dir():
@@ -93,12 +99,13 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
         if not ini.is_file():
             raise InputError(f"{ini}: file not found (the sequence length and frame rate come from it)")
         info = read_seqinfo(ini)
-        stamps, images = _frames(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
-        seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, stamps, images))
+        rec = read_frame_records(root / n, info, [root / n, root, root.parent, *map(Path, image_roots)])
+        seqs.append(Sequence(n, str(gt), info.length, info.width, info.height, info.frame_rate, rec.timestamps,
+                             rec.images, rec.intrinsics, rec.cam2global, rec.path))
     return Split(str(root), tuple(seqs))
 
 
-class _GeneratedJob:
+class GeneratedJob:
     """What :func:`detbench.tracking.run.track_sequence` needs, with detections in memory."""
 
     def __init__(self, seq: Sequence, dets: list[np.ndarray]):
@@ -107,6 +114,7 @@ class _GeneratedJob:
         self.name = seq.name
         self.info = SeqInfo(seq.name, seq.frame_rate, seq.width, seq.height, seq.length)
         self.timestamps, self.images, self._dets = seq.timestamps, seq.images, dets
+        self.intrinsics, self.cam2global, self.frames_path = seq.intrinsics, seq.cam2global, seq.frames_path
 
     def load_detections(self):
         return self._dets
@@ -133,22 +141,25 @@ def run_unit(split: Split, spec: Degradation, seed: int, tracker) -> dict:
         for seq in split.sequences:
             _, gen = generate(seq, spec, seed)
             write_mot(tmp / f"{seq.name}.txt",
-                      track_sequence(_GeneratedJob(seq, gen.dets), tracker))
+                      track_sequence(GeneratedJob(seq, gen.dets), tracker))
         m = evaluate_folders(split.gt_dir, tmp, classes="per-class", iou=0.5, hota_counts=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"overall": m["overall"], "per_class": m["per_class"], "per_sequence_counts": per_sequence_counts(m)}
 
 
-def _sources_hash() -> str:
-    files = [HERE / "degrade.py", HERE / "axes.py", *sorted((HERE.parent / "evaluate").glob("*.py"))]
-    return sha256_json({f.name: sha256_file(f) for f in files})
+def unit_code(tracker_cls) -> dict:
+    """The code of a unit (generate, track with ``tracker_cls``, score) and its libraries'
+    versions (:func:`detbench.codekeys.code_key`)."""
+    from detbench import codekeys
+
+    return codekeys.code_key(*codekeys.SENSITIVITY, codekeys.tracker_entry(tracker_cls))
 
 
 def unit_key(split_content: dict, spec: Degradation, seed: int, tracker: str, params: dict,
-             tracker_src: str, extra: dict, sources: str) -> str:
+             code: dict, extra: dict) -> str:
     return sha256_json({"split": split_content, "spec": spec.to_dict(), "seed": seed, "tracker": tracker,
-                        "params": params, "tracker_source": tracker_src, "extra": extra, "sources": sources,
+                        "params": params, "code": code, "extra": extra,
                         "eval": {"classes": "per-class", "iou": 0.5}})
 
 
@@ -222,13 +233,13 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
     {"cached": n, "computed": n, "failed": {unit: error}})."""
     from trackers import tracker_spec
 
-    content, sources = split.content(), _sources_hash()
+    content = split.content()
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in {u[3] for u in units}}  # resolved once
     params = {t: s.resolved for t, s in specs.items()}
-    src = {t: sha256_file(s.source_file()) for t, s in specs.items()}
+    code = {t: unit_code(s.cls) for t, s in specs.items()}
     results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}
     for point, spec, seed, trk in units:
-        key = unit_key(content, spec, seed, trk, params[trk], src[trk], extra.get(trk, {}), sources)
+        key = unit_key(content, spec, seed, trk, params[trk], code[trk], extra.get(trk, {}))
         path = cache_root / key[:2] / f"{key}.json"
         if path.is_file():
             try:

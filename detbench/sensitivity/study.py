@@ -76,6 +76,12 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
 
     trackers = series_names(trackers, cleanup)
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in trackers}  # bad option: InputError before any work
+    if any(s.needs_calibration for s in specs.values()):
+        from detbench.sensitivity.run import GeneratedJob
+        from detbench.tracking.sources import check_calibration
+
+        check_calibration([GeneratedJob(seq, []) for seq in split.sequences],
+                          next(base_tracker(t) for t, s in specs.items() if s.needs_calibration))
     points = ax.study_points(base, axes, grids, grid2d)
     seeds_of = {p.key: ([seeds[0]] if p.key == "perfect" else seeds) for p in points}  # perfect: no randomness
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]

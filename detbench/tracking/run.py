@@ -2,25 +2,30 @@
 
 Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 
-    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7)
+    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7; -1 for
+                 the tracks of class-less detections, tracked as one class)
     meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved, clean-up
-                 options included), cleanup (the clean-up options alone, trackers.cleanup), and
+                 options included), cleanup (the clean-up options alone, trackers.cleanup),
+                 class_agnostic (the sequences whose detections had no class), and
                  sequences: {seq: {"status": "ok" | "failed", "rows": n, "error": "..."}}
 
-The directory is written atomically (all or nothing). A tracker failing on one sequence does not
-stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
+Every external detection file is read and checked before any tracking (a bad row: one
+InputError naming file and line, nothing written). The directory is written atomically (all or
+nothing). A tracker failing on one sequence does not stop the others: the failure is recorded
+in meta.json and :class:`TrackingFailed` is raised after
 the directory is written. The tracker name is resolved once into a :class:`trackers.TrackerSpec`
 (class, parameters, clean-up), which the cache key and every worker use. ``inputs_hash`` covers
-the tracker (name, resolved parameters, sources: its class's file and every file of the
-``trackers`` package), the bytes of every file the tracker reads
-(:func:`trackers.base.input_files`: TrackSSM's motion model, ReID weights; never their paths),
-each sequence's detections (hash), seqinfo and timestamps: a run whose ``meta.json`` has the same
-hash and no failures is reused instead of recomputed (``force=True`` recomputes).
+the tracker (name, resolved parameters), the code that tracks with it and its libraries' versions
+(:func:`tracking_code`: the closure of this module's tracking and the tracker's class, not the
+other trackers), the bytes of every file the tracker reads (:func:`trackers.base.input_files`:
+TrackSSM's motion model, ReID weights; never their paths), each sequence's detections (hash),
+seqinfo, timestamps and images (their bytes, :mod:`detbench.imageprints`: BoT-SORT's camera-motion
+compensation reads them): a run whose ``meta.json`` has the same hash and no failures is reused
+instead of recomputed (``force=True`` recomputes).
 Results do not depend on the number of worker processes.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import multiprocessing as mp
 import time
@@ -34,8 +39,8 @@ import numpy as np
 from detbench import threads
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
-from detbench.fileio import atomic_write_json, sha256_file, sha256_files, sha256_json
-from detbench.tracking.sources import SequenceJob
+from detbench.fileio import atomic_write_json, sha256_files, sha256_json
+from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
     from trackers import TrackerSpec
@@ -76,20 +81,24 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 
 
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
-    """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
-    from detbench.data.mot import MOT_COLS, tracks_to_mot
-    from trackers.base import Frame
+    """Track one sequence from a fresh tracker -> (K, 9) MOT rows (class -1 when its detections
+    have none: :meth:`SequenceJob.read_detections`)."""
+    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, MotDetections, tracks_to_mot
+    from detbench.tracking.sources import frame_of
 
-    dets = job.load_detections()
+    # a job that only loads detections (the sensitivity study's, in memory) has classes
+    det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
+    dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
     threads.tracking_tuner().start()  # the per-frame policy (detbench.threads); TrackSSM steps it per frame
     trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
     rows = [np.zeros((0, MOT_COLS))]
     for i, d in enumerate(dets):
-        frame = Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate,
-                      width=job.info.width, height=job.info.height, image_path=job.images[i])
-        rows.append(tracks_to_mot(i + 1, trk.update(d, frame)))
-    return np.concatenate(rows)
+        rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
+    rows = np.concatenate(rows)
+    if not det.has_class:  # tracked as one class; written class-less, so eval never scores them as cars
+        rows[:, CLASS] = NO_CLASS
+    return rows
 
 
 def _worker(args):
@@ -107,22 +116,26 @@ def tracker_files(tracker: str | TrackerSpec, options: dict | None = None) -> di
     return sha256_files(as_spec(tracker, options).input_files())
 
 
-def tracker_code_hash() -> str:
-    """sha256 over the sources of the ``trackers`` package (a tracker's code is part of its output)."""
-    import trackers
+def tracking_code(spec: TrackerSpec) -> dict:
+    """The tracking code of ``spec``'s tracker and its libraries' versions (:mod:`detbench.codekeys`)."""
+    from detbench import codekeys
 
-    root = Path(inspect.getsourcefile(trackers)).parent
-    return sha256_json({str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*.py"))})
+    return codekeys.code_key(*codekeys.TRACK, codekeys.tracker_entry(spec.cls))
 
 
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    src = spec.source_file()
+    from detbench.imageprints import fingerprints
+
+    calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
+    prints = iter(fingerprints([p for j in jobs for p in j.images]))
+    images = {j.name: [next(prints) for _ in j.images] for j in jobs}
     return sha256_json({
-        "tracker": spec.name, "params": spec.resolved, "files": files or {},
-        "tracker_source": {"class": sha256_file(src) if src else "", "package": tracker_code_hash()},
+        "tracker": spec.name, "params": spec.resolved, "files": files or {}, "code": tracking_code(spec),
         "sequences": {j.name: {"dets": j.input_hash(), "info": asdict(j.info), "timestamps": j.timestamps,
-                               "images": j.images} for j in jobs},
+                               "images": images[j.name],
+                               **({"calibration": [j.intrinsics, j.cam2global]} if calibrated else {})}
+                      for j in jobs},
     })
 
 
@@ -159,6 +172,11 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
     tracker, options, params = spec.name, spec.options, spec.resolved
     check_tracker(spec, frame_rate=jobs[0].info.frame_rate if jobs else 2.0)
+    class_less = check_detections(jobs)  # every input file read once: a bad row stops here, nothing written
+    if spec.needs_calibration:
+        from detbench.tracking.sources import check_calibration
+
+        check_calibration(jobs, tracker)
     files = tracker_files(spec)
     digest = inputs_hash(jobs, spec, files)
     if not force and _reusable(out_dir, digest):
@@ -195,6 +213,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
                          cleanup=asdict(spec.cleanup), input_files=files, inputs_hash=digest, sequences=seqs,
+                         class_agnostic=class_less,
                          seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]

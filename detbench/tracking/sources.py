@@ -5,7 +5,8 @@ the sequence info (``seqinfo.ini``), per-frame timestamps (seconds from the firs
 image paths (only where the image exists), and where to read the detections:
 
 - ``("cache", cache_dir)``: the detection cache (:func:`detbench.detect.cache.read_sequence_detections`);
-- ``("mot", path)``: an external MOT detection file ``frame,-1,x,y,w,h,score[,class]``.
+- ``("mot", path)``: an external MOT detection file ``frame,-1,x,y,w,h,score[,class]`` (or
+  MOTChallenge's ``...,score,-1,-1,-1``: class-less, tracked as one class).
 
 Sequences come from a prepared dataset (``runs/data/<name>/sequences/<split>/``, images under the
 dataset's ``dataroot``) or any MOTChallenge-layout folder (``--sequences``: ``<seq>/seqinfo.ini``,
@@ -21,32 +22,45 @@ from pathlib import Path
 import numpy as np
 
 from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
-from detbench.data.mot import SeqInfo, list_sequences, read_frames_json, read_mot_dets, read_seqinfo
+from detbench.data.mot import (MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file,
+                              read_seqinfo)
 from detbench.errors import InputError
 from detbench.fileio import sha256_file
 
 
 @dataclass(frozen=True)
 class SequenceJob:
+    """One sequence to track. ``intrinsics`` / ``cam2global``: per frame, the camera calibration
+    from frames.json as nested tuples (None where the frame has none); ``frames_path``: that
+    frames.json (None when the sequence has none)."""
+
     name: str
     info: SeqInfo
     timestamps: tuple[float, ...]
     images: tuple[str | None, ...]
     det_kind: str  # "cache" | "mot"
     det_path: str
+    intrinsics: tuple = ()
+    cam2global: tuple = ()
+    frames_path: str | None = None
 
     def load_detections(self) -> list[np.ndarray]:
         """(N, 6) detections per frame, exactly ``info.length`` frames."""
+        return self.read_detections().frames
+
+    def read_detections(self) -> MotDetections:
+        """The detections per frame and whether they have classes (a detection cache always does;
+        a class-less MOT file's rows all carry class index 0: :func:`read_mot_det_file`)."""
         if self.det_kind == "cache":
             from detbench.detect.cache import read_sequence_detections
 
-            dets = read_sequence_detections(self.det_path, self.name)
+            det = MotDetections(read_sequence_detections(self.det_path, self.name), has_class=True)
         else:
-            dets = read_mot_dets(self.det_path, num_frames=self.info.length)
-        if len(dets) != self.info.length:
-            raise InputError(f"{self.det_path}: {len(dets)} frames of detections for sequence {self.name}, "
+            det = read_mot_det_file(self.det_path, num_frames=self.info.length)
+        if len(det.frames) != self.info.length:
+            raise InputError(f"{self.det_path}: {len(det.frames)} frames of detections for sequence {self.name}, "
                              f"seqinfo.ini says {self.info.length}")
-        return dets
+        return det
 
     def input_hash(self) -> str:
         """Hash of the detections this job reads (the cache's recorded sha256 or the file's)."""
@@ -56,15 +70,38 @@ class SequenceJob:
         return sha256_file(self.det_path)
 
 
-def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tuple, tuple]:
+@dataclass(frozen=True)
+class FrameRecords:
+    """What a sequence's frames.json says per frame: timestamps (seconds from the first frame),
+    image paths found on disk, camera calibration (nested tuples or None) and the file itself."""
+
+    timestamps: tuple[float, ...]
+    images: tuple[str | None, ...]
+    intrinsics: tuple
+    cam2global: tuple
+    path: str | None
+
+
+def _matrix(value, shape: tuple[int, int], path: Path, frame: int, key: str):
+    if value is None:
+        return None
+    m = np.asarray(value, dtype=np.float64) if isinstance(value, list) else None
+    if m is None or m.shape != shape or not np.isfinite(m).all():
+        raise InputError(f"{path}: frame {frame} has a malformed {key!r} "
+                         f"(expected a {shape[0]}x{shape[1]} list of finite numbers)")
+    return tuple(tuple(float(v) for v in row) for row in m)
+
+
+def read_frame_records(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> FrameRecords:
     path = frames_file(seq_dir)
     if not path.is_file():
-        return tuple((i / info.frame_rate) for i in range(info.length)), (None,) * info.length
+        none = (None,) * info.length
+        return FrameRecords(tuple((i / info.frame_rate) for i in range(info.length)), none, none, none, None)
     rows = read_frames_json(path)
     if len(rows) != info.length:
         raise InputError(f"{path}: {len(rows)} frames, but {seqinfo_file(seq_dir)} says {info.length}")
     t0 = rows[0].get("timestamp") if rows else None
-    stamps, images = [], []
+    stamps, images, intrinsics, poses = [], [], [], []
     for i, r in enumerate(rows):
         ts = r.get("timestamp")
         stamps.append((ts - t0) * 1e-6 if ts is not None and t0 is not None else i / info.frame_rate)
@@ -75,7 +112,51 @@ def _frames(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) -> tuple[tupl
                     found = str(root / r["image"])
                     break
         images.append(found)
-    return tuple(stamps), tuple(images)
+        intrinsics.append(_matrix(r.get("intrinsics"), (3, 3), path, i + 1, "intrinsics"))
+        poses.append(_matrix(r.get("cam2global"), (4, 4), path, i + 1, "cam2global"))
+    return FrameRecords(tuple(stamps), tuple(images), tuple(intrinsics), tuple(poses), str(path))
+
+
+def frame_of(job, i: int):
+    """Frame ``i`` (0-based) of ``job`` (a :class:`SequenceJob` or anything with its fields) as the
+    :class:`trackers.base.Frame` a tracker receives."""
+    from trackers.base import Frame
+
+    intrinsics = getattr(job, "intrinsics", ()) or (None,) * job.info.length
+    poses = getattr(job, "cam2global", ()) or (None,) * job.info.length
+    return Frame(index=i, timestamp=job.timestamps[i], frame_rate=job.info.frame_rate, width=job.info.width,
+                 height=job.info.height, image_path=job.images[i],
+                 intrinsics=None if intrinsics[i] is None else np.array(intrinsics[i]),
+                 cam2global=None if poses[i] is None else np.array(poses[i]))
+
+
+def check_calibration(jobs, tracker_name: str) -> None:
+    """InputError (one line, naming the sequence's frames.json, the frame and the missing field)
+    unless every frame of every job has a usable camera calibration; for trackers that need it."""
+    from detbench.core.geometry import Camera
+
+    need = f"tracker {tracker_name!r} needs every frame's camera calibration (intrinsics, cam2global)"
+    for job in jobs:
+        where = job.frames_path or f"sequence {job.name}: frames.json"
+        if job.frames_path is None:
+            raise InputError(f"{where} not found ({need})")
+        for i in range(job.info.length):
+            for key, values in (("intrinsics", job.intrinsics), ("cam2global", job.cam2global)):
+                if not values or values[i] is None:
+                    raise InputError(f"{where}: frame {i + 1} has no {key!r} ({need})")
+            try:
+                Camera(np.array(job.intrinsics[i]), np.array(job.cam2global[i]), job.info.width, job.info.height)
+            except ValueError as e:
+                raise InputError(f"{where}: frame {i + 1}: {e}") from None
+
+
+def check_split_calibration(data_dir: str | Path, split: str, tracker_name: str) -> None:
+    """:func:`check_calibration` on a prepared dataset's ``split`` from its frames.json files alone,
+    before any detection is computed (``compare`` and ``tune`` call it at their input checks)."""
+    data = PreparedDataset(data_dir)
+    names = data.sequences(split)
+    roots = [Path(data.meta["dataroot"])] if data.meta.get("dataroot") else []
+    check_calibration(_jobs(data.gt_dir(split), names, roots, "cache", ""), tracker_name)
 
 
 def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: str, det_path) -> list[SequenceJob]:
@@ -83,9 +164,10 @@ def _jobs(seq_root: Path, names: list[str], image_roots: list[Path], det_kind: s
     for name in names:
         sdir = seq_root / name
         info = read_seqinfo(seqinfo_file(sdir))
-        stamps, images = _frames(sdir, info, [sdir, *image_roots])
+        rec = read_frame_records(sdir, info, [sdir, *image_roots])
         path = det_path if det_kind == "cache" else Path(det_path) / f"{name}.txt"
-        jobs.append(SequenceJob(name, info, stamps, images, det_kind, str(path)))
+        jobs.append(SequenceJob(name, info, rec.timestamps, rec.images, det_kind, str(path),
+                                rec.intrinsics, rec.cam2global, rec.path))
     return jobs
 
 
@@ -108,6 +190,13 @@ def from_external(dets_dir: str | Path, sequences_dir: str | Path) -> list[Seque
     return _jobs(seq_root, names, [seq_root, seq_root.parent], "mot", dets_dir)
 
 
+def check_detections(jobs: list[SequenceJob]) -> list[str]:
+    """Read every external detection file once, before any tracking: a bad row anywhere is one
+    InputError naming the file and line, and nothing is written. Returns the names of the
+    sequences whose detections have no class (detection caches are checksummed and classed)."""
+    return [j.name for j in jobs if j.det_kind != "cache" and not j.read_detections().has_class]
+
+
 def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[SequenceJob]:
     """Jobs for a prepared dataset's split with detections from a detection cache."""
     data = PreparedDataset(data_dir)
@@ -121,12 +210,14 @@ def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[
 
 @dataclass(frozen=True)
 class TrackSource:
-    """Where ``detbench track`` reads from and writes to: the jobs, the output folder and what
-    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)."""
+    """Where ``detbench track`` reads from and writes to: the jobs, the output folder, what
+    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)
+    and, for a detector, the line saying which run, checkpoint and detection cache it used."""
 
     jobs: list[SequenceJob]
     out_dir: Path
     extra_meta: dict
+    used: str | None = None
 
 
 def select_source(tracker: str, detector: str | None = None, run: str | None = None,
@@ -137,7 +228,9 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     - ``detector`` (a checkpoint name of ``run``, or a ``.pth``): its detection cache on ``split``
       of the prepared dataset ``data_dir`` (default: the only one under ``runs/data``), computed on
-      ``device`` when missing; output by default ``runs/tracks/<detector's stem>/<tracker>/``;
+      ``device`` when missing; output by default ``runs/tracks/<run>-epoch<N>/<tracker>/`` (``last``
+      resolved to its epoch; a ``.pth`` outside a run: ``<stem>-<sha256[:8]>``,
+      :meth:`detbench.runs.DetectorRef.label`), so two runs' checkpoints never share a folder;
     - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
       sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
 
@@ -156,11 +249,13 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
     if not detector:
         raise InputError("give --detector (detection cache) or --dets with --sequences")
     from detbench.data.layout import find_dataset
-    from detbench.detect.api import ensure_detections
+    from detbench.detect.api import detect
 
     data = Path(data_dir) if data_dir else find_dataset()
-    cache_dir = ensure_detections(detector, data, split, run=run, device=device)
+    found = detect(detector, data, split, run=run, device=device)
+    cache_dir, ref = found.cache_dir, found.ref
     jobs = from_cache(cache_dir, data, split)
-    out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
-    return TrackSource(jobs, out, {"detector": detector, "run": run, "cache_dir": str(cache_dir),
-                                   "data_dir": str(data), "split": split})
+    out = Path(out_dir) if out_dir else paths.tracks_dir(ref.label(), tracker)
+    return TrackSource(jobs, out, {"detector": detector, "run": ref.run or run, "epoch": ref.epoch,
+                                   "checkpoint": str(ref.checkpoint), "cache_dir": str(cache_dir),
+                                   "data_dir": str(data), "split": split}, found.used())

@@ -1,0 +1,251 @@
+"""The project code that entry points use: a static closure over ``detbench/`` and ``trackers/``.
+
+Found from each module's AST (imports inside functions count: many are lazy), at the level of a
+module's top-level statements:
+
+- ``from M import a, b`` needs the statements of ``M`` that bind ``a`` and ``b`` (a def, class,
+  assignment or import), then those binding every top-level name these read, and so on;
+- ``import M`` or ``from P import M`` (a module object) needs all of ``M``;
+- a module that is imported runs its other statements (``if``, calls, its top-level imports'
+  modules) whatever is used, and so does each package ``__init__`` above it: always in (its
+  docstring is not: no code reads it); the body of ``if TYPE_CHECKING:`` never runs: never in.
+
+Each chosen statement is hashed as its source text with the comment lines above it. An entry
+outside the project (a tracker class registered from elsewhere) is hashed whole and its project
+imports are followed. :mod:`detbench.codekeys` says which entries make which artifact.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from detbench.fileio import sha256_json
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("detbench", "trackers")
+NOT_HASHED = frozenset({"detbench.codekeys", "detbench.codeclosure"})   # what a key holds, not what made it
+
+
+def read_source(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Stmt:
+    text: str                  # its source with the comment lines above it
+    binds: frozenset | None    # the names it binds; None: it runs on import, whatever is used
+    uses: frozenset            # every name it reads
+    imports: tuple             # ((project module, names or None for all of it), ...)
+    libraries: frozenset       # top-level names of the third-party modules it imports
+    top_import: bool           # a top-level import: its modules run on import even when unused
+
+
+def _module_file(name: str) -> Path | None:
+    if name.split(".")[0] not in PACKAGES:
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for path in (base.parent / f"{base.name}.py", base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _entry_file(module: str) -> Path | None:
+    """A project module's file; for an entry outside the project (a tracker registered from
+    elsewhere), its own file, hashed whole."""
+    path = _module_file(module)
+    if path is None:
+        mod = sys.modules.get(module)
+        if mod is None:
+            try:
+                spec = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                spec = None
+            origin = spec.origin if spec else None
+        else:
+            origin = getattr(mod, "__file__", None)
+        path = Path(origin) if origin and origin.endswith(".py") else None
+    return path
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _nodes(node: ast.AST):
+    """Every node under ``node``; the body of ``if TYPE_CHECKING:`` never runs and is skipped."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, ast.If) and _is_type_checking(n.test):
+            stack.extend(n.orelse)
+        else:
+            stack.extend(ast.iter_child_nodes(n))
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _names(target: ast.expr) -> set[str] | None:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        parts = [_names(t) for t in target.elts]
+        return None if any(p is None for p in parts) else set().union(*parts)
+    return None
+
+
+def _binds(node: ast.stmt) -> set[str] | None:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Import):
+        return {a.asname or a.name.split(".")[0] for a in node.names}
+    if isinstance(node, ast.ImportFrom):
+        if node.module == "__future__" or any(a.name == "*" for a in node.names):
+            return None
+        return {a.asname or a.name for a in node.names}
+    if isinstance(node, ast.Assign):
+        parts = [_names(t) for t in node.targets]
+        return None if any(p is None for p in parts) else set().union(*parts)
+    if isinstance(node, ast.AnnAssign):
+        return _names(node.target)
+    return None
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = module.split(".")[: len(module.split(".")) - (node.level - (1 if is_package else 0))]
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
+def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set]:
+    """(project imports [(module, names or None)], third-party top-level names, names read)
+    inside ``node``."""
+    project, libraries, uses = [], set(), set()
+    for n in _nodes(node):
+        if isinstance(n, ast.Name):
+            uses.add(n.id)
+        elif isinstance(n, ast.Import):
+            for a in n.names:
+                if _module_file(a.name):
+                    project.append((a.name, None))
+                else:
+                    libraries.add(a.name.split(".")[0])
+        elif isinstance(n, ast.ImportFrom):
+            base = _resolve(module, is_package, n)
+            if base == "__future__":
+                continue
+            if not _module_file(base):
+                libraries.add(base.split(".")[0])
+                continue
+            for a in n.names:
+                if a.name == "*":
+                    project.append((base, None))
+                elif _module_file(f"{base}.{a.name}"):          # a submodule: the module object
+                    project += [(base, frozenset()), (f"{base}.{a.name}", None)]
+                else:
+                    project.append((base, frozenset({a.name})))
+    return project, libraries, uses
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(module: str, path: Path, text: str) -> tuple[_Stmt, ...]:
+    lines = text.splitlines(keepends=True)
+    body, out, start = ast.parse(text, str(path)).body, [], 0
+    for i, node in enumerate(body):
+        end = len(lines) if i == len(body) - 1 else node.end_lineno
+        segment = "".join(lines[start:end]) or ast.get_source_segment(text, node) or ""
+        start = max(start, end)
+        project, libraries, uses = _scan(module, path.name == "__init__.py", node)
+        binds = {"__doc__"} if i == 0 and _is_docstring(node) else _binds(node)  # read by no key
+        out.append(_Stmt(segment, None if binds is None else frozenset(binds), frozenset(uses),
+                         tuple(project), frozenset(libraries), isinstance(node, (ast.Import, ast.ImportFrom))))
+    return tuple(out)
+
+
+def _chosen(stmts: tuple[_Stmt, ...], names: frozenset | None) -> list[int] | None:
+    """Indices of the statements that ``names`` of the module need (None: a name is bound by no
+    statement, e.g. a module ``__getattr__``: take it all)."""
+    if names is None:
+        return list(range(len(stmts)))
+    if names - frozenset().union(*(s.binds for s in stmts if s.binds)):
+        return None
+    chosen = {i for i, s in enumerate(stmts) if s.binds is None}
+    need = set(names).union(*(stmts[i].uses for i in chosen))
+    grew = True
+    while grew:
+        grew = False
+        for i, s in enumerate(stmts):
+            if i not in chosen and s.binds & need:
+                chosen.add(i)
+                need |= s.uses
+                grew = True
+    return sorted(chosen)
+
+
+@functools.lru_cache(maxsize=None)
+def walk(entries: tuple[str, ...]) -> dict[str, tuple[str, frozenset]]:
+    """``{module: (sha256 of its chosen statements, top-level names of the third-party modules
+    they import)}`` for ``entries`` (``"module:name"`` or ``"module"``; cached: :func:`walk`'s
+    ``cache_clear`` forgets). ValueError when an entry names no module or no definition in it."""
+    want: dict[str, frozenset | None] = {}
+    files: dict[str, Path] = {}
+    parsed: dict[str, tuple[_Stmt, ...]] = {}
+    todo: list[str] = []
+
+    def statements(module: str) -> tuple[_Stmt, ...]:
+        if module not in parsed:
+            parsed[module] = _parse(module, files[module], read_source(files[module]))
+        return parsed[module]
+
+    def request(module: str, names: frozenset | None) -> None:
+        parts = module.split(".")
+        for k in range(1, len(parts)):                      # its packages run on import
+            request(".".join(parts[:k]), frozenset())
+        if module not in files:
+            files[module] = _module_file(module)
+        if module in NOT_HASHED or files[module] is None:
+            return
+        old = want.get(module, frozenset())
+        new = None if names is None or old is None else old | names
+        if module not in want or new != old:
+            want[module] = new
+            todo.append(module)
+
+    for entry in entries:
+        module, _, name = entry.partition(":")
+        files[module] = _entry_file(module)
+        if files[module] is None:
+            raise ValueError(f"code key entry {entry!r}: no Python source for module {module}")
+        if name and not any(s.binds and name in s.binds for s in statements(module)):
+            raise ValueError(f"code key entry {entry!r}: {module} defines no {name}")
+        request(module, frozenset({name}) if name and _module_file(module) else None)
+    while todo:
+        module = todo.pop()
+        stmts = statements(module)
+        chosen = _chosen(stmts, want[module])
+        if chosen is None:
+            want[module] = None
+            chosen = list(range(len(stmts)))
+        for i, s in enumerate(stmts):
+            for target, names in s.imports:
+                if i in chosen:
+                    request(target, names)
+                elif s.top_import:
+                    request(target, frozenset())
+    out = {}
+    for module in sorted(want):
+        stmts = statements(module)
+        chosen = _chosen(stmts, want[module])   # never None here: such a module is wanted whole
+        text = "".join(stmts[i].text for i in chosen)
+        tops = frozenset().union(*(stmts[i].libraries for i in chosen)) - set(sys.stdlib_module_names)
+        out[module] = (sha256_json(text), tops)
+    return out

@@ -1,0 +1,221 @@
+"""Image <-> ground-plane geometry of a calibrated camera frame (vectorised numpy).
+
+Every nuScenes frame knows its camera: the 3x3 ``intrinsics`` K and the 4x4 ``cam2global`` pose
+(camera -> global frame; nuScenes' ego poses have z = 0, so the global plane ``z = GROUND_Z`` is
+the road under the car). :class:`Camera` holds one frame's calibration and maps
+
+- a pixel to the point where its ray meets a horizontal plane (:meth:`Camera.ground_from_pixels`);
+- a global point to a pixel and its depth along the optical axis (:meth:`Camera.project`);
+- a ground point (x, y) to a pixel through the ground homography, with the 2x2 Jacobian
+  d(u, v) / d(x, y) for gating (:meth:`Camera.project_ground`, :meth:`Camera.ground_jacobian`).
+
+A 2D box touches the ground at its **contact point**: the ray through the bottom centre of the
+box meets the ground plane (:func:`box_contacts`). The cases a real frame has:
+
+- **box cut by the image's bottom edge** (``y2 >= height - EDGE_PX``): its bottom is not the
+  contact. The ray through the *top* centre meets the plane at the class's typical height
+  (:data:`CLASS_HEIGHT_M`) and the contact lies below that point; without a class, or with the
+  top cut too, the contact is unknown (``valid`` False);
+- **ray at or above the horizon** (it does not point down by at least ``MIN_DEPRESSION``), or
+  meeting the ground farther than ``MAX_RANGE_M``: unknown;
+- **point behind the camera or very near it** (depth along the optical axis below
+  ``MIN_DEPTH_M``): not projected (NaN) and ``valid`` False.
+
+:func:`reproject_boxes` moves boxes from one frame's camera to another's: the contact point
+(moved on the ground if a new one is given, e.g. a velocity step) is projected with the new
+camera, and the box keeps its shape about the contact, scaled by the depth ratio (a box at
+depth z spans ~ f * size / z pixels). A box cut by the bottom edge is first extended down to its
+contact, and every moved box is clipped to the image, as projected ground truth is.
+
+Every function takes arrays of N boxes or points and returns arrays of N; invalid entries are
+NaN with a False mask, never an exception.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: height of the ground plane in the global frame (nuScenes ego poses have z = 0)
+GROUND_Z = 0.0
+#: typical object height per class (m), nuScenes' mean box heights: car, truck, bus, trailer,
+#: pedestrian, motorcycle, bicycle; used only for boxes cut by the image's bottom edge
+CLASS_HEIGHT_M = (1.73, 2.84, 3.47, 3.87, 1.77, 1.47, 1.28)
+#: a box bottom this close to the image's bottom edge (px) counts as cut
+EDGE_PX = 2.0
+#: a ray must point down by at least this much (sine of the angle below the horizontal)
+MIN_DEPRESSION = np.sin(np.deg2rad(0.25))
+#: contact points farther than this from the camera (horizontally, m) are not trusted
+MAX_RANGE_M = 150.0
+#: points nearer than this along the optical axis (m) are not projected
+MIN_DEPTH_M = 0.5
+_EYE3 = np.eye(3)
+_ORTHO_TOL = 1e-4 + 1e-5 * _EYE3
+
+
+def _as_matrix(value, shape: tuple[int, int], name: str) -> np.ndarray:
+    m = np.asarray(value, dtype=np.float64)
+    if m.shape != shape or not np.isfinite(m).all():
+        raise ValueError(f"{name} must be a finite {shape[0]}x{shape[1]} matrix, got shape {m.shape}")
+    return m
+
+
+def _xyxy(boxes) -> np.ndarray:
+    """(N, >=4) boxes -> (N, 4) float64 x1, y1, x2, y2."""
+    b = np.asarray(boxes, dtype=np.float64)
+    return np.zeros((0, 4)) if b.size == 0 else b.reshape(len(b), -1)[:, :4]
+
+
+@dataclass(frozen=True)
+class Camera:
+    """One frame's camera: ``intrinsics`` (3x3), ``cam2global`` (4x4, camera -> global), image size."""
+
+    intrinsics: np.ndarray
+    cam2global: np.ndarray
+    width: int = 1600
+    height: int = 900
+
+    def __post_init__(self):
+        k = _as_matrix(self.intrinsics, (3, 3), "intrinsics")
+        t = _as_matrix(self.cam2global, (4, 4), "cam2global")
+        rot = t[:3, :3]
+        # np.allclose(rot.T @ rot, I, atol=1e-4) spelled out (a sixth of its time; every tracker
+        # frame builds a Camera): |a - b| <= atol + rtol * |b|, rtol = 1e-5, on finite values
+        if not (np.abs(rot.T @ rot - _EYE3) <= _ORTHO_TOL).all() or np.linalg.det(rot) <= 0:
+            raise ValueError("cam2global's 3x3 block is not a rotation")
+        if abs(np.linalg.det(k)) < 1e-9:
+            raise ValueError("intrinsics are singular")
+        world_to_pixel = k @ np.hstack([rot.T, -rot.T @ t[:3, 3:4]])
+        object.__setattr__(self, "intrinsics", k)
+        object.__setattr__(self, "cam2global", t)
+        object.__setattr__(self, "_k_inv", np.linalg.inv(k))
+        object.__setattr__(self, "_rot", rot)
+        object.__setattr__(self, "_centre", t[:3, 3].copy())
+        object.__setattr__(self, "_world_to_pixel", world_to_pixel)
+        # ground homography: (x, y, 1) on the plane z = GROUND_Z -> homogeneous pixel
+        object.__setattr__(self, "_ground_h", world_to_pixel[:, [0, 1, 3]] + GROUND_Z * world_to_pixel[:, [2]] * [0, 0, 1])
+
+    @property
+    def centre(self) -> np.ndarray:
+        """The camera centre in the global frame (3,)."""
+        return self._centre
+
+    @property
+    def ground_homography(self) -> np.ndarray:
+        """3x3 map of ground points (x, y, 1) on z = GROUND_Z to homogeneous pixels."""
+        return self._ground_h
+
+    def rays(self, uv) -> np.ndarray:
+        """(N, 3) unit directions in the global frame of the rays through pixels ``uv`` (N, 2)."""
+        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+        cam = np.hstack([uv, np.ones((len(uv), 1))]) @ self._k_inv.T
+        world = cam @ self._rot.T
+        return world / np.linalg.norm(world, axis=1, keepdims=True)
+
+    def ground_from_pixels(self, uv, plane_z=GROUND_Z) -> tuple[np.ndarray, np.ndarray]:
+        """Where the rays through ``uv`` (N, 2) meet the horizontal plane ``z = plane_z`` (scalar or
+        (N,)): ``(xy (N, 2), valid (N,))``. Invalid (NaN): the ray does not reach the plane in
+        front of the camera at an angle of at least ``MIN_DEPRESSION`` (at or above the horizon,
+        for the ground), or meets it beyond ``MAX_RANGE_M``."""
+        d = self.rays(uv)
+        rise = np.broadcast_to(np.asarray(plane_z, dtype=np.float64), (len(d),)) - self._centre[2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = rise / d[:, 2]
+        # the ray must reach the plane ahead (a plane above the camera, e.g. a class's top, is met
+        # by rays going up) and not run nearly parallel to it
+        valid = (lam > 0) & (np.abs(d[:, 2]) >= MIN_DEPRESSION)
+        lam = np.where(valid, lam, np.nan)
+        xy = self._centre[:2] + lam[:, None] * d[:, :2]
+        valid &= np.linalg.norm(xy - self._centre[:2], axis=1) <= MAX_RANGE_M
+        xy[~valid] = np.nan
+        return xy, valid
+
+    def project(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """Global points (N, 3) -> ``(uv (N, 2), depth (N,))``; depth is along the optical axis.
+        Points with depth below ``MIN_DEPTH_M`` (behind or at the camera) get NaN pixels."""
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        h = np.hstack([p, np.ones((len(p), 1))]) @ self._world_to_pixel.T
+        depth = h[:, 2].copy()  # K's last row is (0, 0, 1): the homogeneous w is the depth
+        ok = depth >= MIN_DEPTH_M
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = np.where(ok[:, None], h[:, :2] / depth[:, None], np.nan)
+        return uv, depth
+
+    def project_ground(self, xy) -> tuple[np.ndarray, np.ndarray]:
+        """Ground points (N, 2) on z = GROUND_Z -> ``(uv (N, 2), depth (N,))`` (as :meth:`project`)."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        return self.project(np.hstack([xy, np.full((len(xy), 1), GROUND_Z)]))
+
+    def ground_jacobian(self, xy) -> np.ndarray:
+        """(N, 2, 2) Jacobian d(u, v) / d(x, y) of the ground -> pixel map at ground points ``xy``
+        (NaN where the point is behind the camera). Maps a ground covariance S (m^2) to the
+        image as J S J^T; it shrinks with depth as 1 / depth."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        g = self._ground_h
+        h = np.hstack([xy, np.ones((len(xy), 1))]) @ g.T
+        w = h[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = h[:, :2] / w[:, None]
+            jac = (g[None, :2, :2] - uv[:, :, None] * g[None, 2:3, :2]) / w[:, None, None]
+        jac[w < MIN_DEPTH_M] = np.nan
+        return jac
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Ground contact points of N boxes in one camera: ``xy`` (N, 2) global, NaN where unknown;
+    ``valid`` (N,); ``cut`` (N,): the box touched the image's bottom edge (contact from its top)."""
+
+    xy: np.ndarray
+    valid: np.ndarray
+    cut: np.ndarray
+
+
+def box_contacts(camera: Camera, boxes, classes=None) -> Contacts:
+    """Ground contact points of ``boxes`` (N, >=4 xyxy pixels); ``classes`` (N,) 0..6 lets a box
+    cut by the bottom edge be placed from its top edge and the class height (module docstring)."""
+    b = _xyxy(boxes)
+    n = len(b)
+    u = (b[:, 0] + b[:, 2]) / 2
+    cut = b[:, 3] >= camera.height - EDGE_PX
+    xy, valid = camera.ground_from_pixels(np.stack([u, b[:, 3]], axis=1))
+    xy[cut], valid[cut] = np.nan, False
+    if classes is not None and cut.any():
+        cls = np.asarray(classes).reshape(-1).astype(np.int64)
+        known = cut & (cls >= 0) & (cls < len(CLASS_HEIGHT_M)) & (b[:, 1] > EDGE_PX)
+        if known.any():
+            heights = np.asarray(CLASS_HEIGHT_M)[cls[known]]
+            top_xy, top_ok = camera.ground_from_pixels(np.stack([u[known], b[known, 1]], axis=1), heights)
+            xy[known], valid[known] = top_xy, top_ok
+    return Contacts(xy, valid, cut if n else np.zeros(0, dtype=bool))
+
+
+def reproject_boxes(boxes, cam_from: Camera, cam_to: Camera, classes=None, contacts_to=None,
+                    clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N, >=4 xyxy) seen by ``cam_from`` -> the same objects seen by ``cam_to``:
+    ``(boxes (N, 4), valid (N,))``.
+
+    The contact point (:func:`box_contacts`) stays where it is on the ground (a static world)
+    unless ``contacts_to`` (N, 2) gives where it has moved to. The box keeps its offsets from the
+    contact's pixel, scaled by ``depth_from / depth_to``; a box cut by the bottom edge is
+    extended down to its contact first. With ``clip`` the result is clipped to ``cam_to``'s
+    image. Invalid rows (contact unknown, behind or at the new camera) are NaN.
+    """
+    b = _xyxy(boxes)
+    contacts = box_contacts(cam_from, b, classes)
+    uv_from, depth_from = cam_from.project_ground(contacts.xy)
+    target = contacts.xy if contacts_to is None else np.asarray(contacts_to, dtype=np.float64).reshape(-1, 2)
+    uv_to, depth_to = cam_to.project_ground(target)
+    valid = contacts.valid & np.isfinite(uv_from).all(axis=1) & np.isfinite(uv_to).all(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = depth_from / depth_to
+    full = b.copy()
+    full[:, 3] = np.maximum(b[:, 3], uv_from[:, 1])  # a cut box reaches down to its contact
+    offsets = full - np.hstack([uv_from, uv_from])
+    out = np.hstack([uv_to, uv_to]) + scale[:, None] * offsets
+    if clip:
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, cam_to.width)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, cam_to.height)
+        valid &= (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
+    out[~valid] = np.nan
+    return out, valid

@@ -1,0 +1,125 @@
+"""What one calibrated frame says about boxes on the ground, and where tracks appear in it.
+
+:func:`observe` turns a frame's detections into ground measurements: the contact point
+(:func:`detbench.core.geometry.box_contacts`), its 2x2 covariance on the ground, and the
+object's physical width and height. The covariance is the contact's pixel noise mapped through
+the inverse Jacobian of the ground -> pixel map at the contact, ``R = J^-1 Sigma_px J^-T``, so the
+same pixel error means metres far away and centimetres up close (UCMCTrack's idea). The pixel
+noise of the contact, standard deviations:
+
+- ``sigma_u = noise * width`` across, ``sigma_v = noise * height`` down (a box's edges are good
+  to a fraction of its size), at least ``MIN_NOISE_PX``;
+- plus, down, the pixel span of ``GROUND_TILT_DEG``: the road under an object is not exactly the
+  plane under the ego vehicle (grades of a few per cent, the car's pitch), a fixed angle whose
+  effect on the contact's depth grows with the square of the distance;
+- a box touching the left or right image edge shows only part of its object, so its visible
+  bottom centre is off sideways by up to half the hidden part: ``sigma_u`` is at least half the
+  class's typical length (:data:`CLASS_LENGTH_M`) at the contact's depth;
+- a box cut by the bottom edge is placed from its top edge and the class height
+  (:data:`detbench.core.geometry.CLASS_HEIGHT_M`): ``sigma_v`` is a quarter of the pixel span
+  from its top to the contact (the class height is a guess good to about 25 %).
+
+:func:`project_tracks` draws tracks' ground states into a frame as boxes of their physical size
+(the contact is the bottom centre, the size scales with 1 / depth); :func:`rotate_boxes` moves
+image-only boxes (whose contact is unknown) by the camera's rotation alone, which is exact for
+points far away, the case an unknown contact usually is (at or above the horizon).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detbench.core.geometry import EDGE_PX, Camera, box_contacts
+from trackers.ground.kalman import inv2
+
+#: the smallest pixel noise of a contact (px): sub-pixel boxes are not that precise
+MIN_NOISE_PX = 1.0
+#: how far the road under an object may tilt from the plane under the ego vehicle (degrees)
+GROUND_TILT_DEG = 0.5
+#: relative error of the class height used for boxes cut by the image's bottom edge
+CUT_HEIGHT_ERROR = 0.25
+#: typical object length per class (m), nuScenes' mean box lengths (the same source as
+#: :data:`detbench.core.geometry.CLASS_HEIGHT_M`): how far a cut box's hidden part may reach
+CLASS_LENGTH_M = (4.62, 6.93, 11.1, 12.3, 0.73, 2.11, 1.70)
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Ground measurements of D detections: ``xy`` (D, 2) contacts (NaN where unknown),
+    ``valid`` (D,), ``cov`` (D, 2, 2) their ground covariances (m^2; identity where invalid),
+    ``size`` (D, 2) physical width and height (m; NaN where unknown), ``cut`` (D,): the box
+    touches the image's left, right or bottom edge (its contact is a guess), ``side_cut`` (D,)
+    and ``top_cut`` (D,): it touches the left or right edge, the top edge (its width, its height
+    is not the object's)."""
+
+    xy: np.ndarray
+    valid: np.ndarray
+    cov: np.ndarray
+    size: np.ndarray
+    cut: np.ndarray
+    side_cut: np.ndarray
+    top_cut: np.ndarray
+
+
+def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float) -> Observations:
+    """Ground measurements of ``boxes`` (D, 4 xyxy) of ``classes`` (D,) seen by ``camera``."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    cls = np.clip(np.asarray(classes, dtype=np.int64).reshape(-1), 0, len(CLASS_LENGTH_M) - 1)
+    contacts = box_contacts(camera, b, cls)
+    valid = contacts.valid.copy()
+    at = np.where(valid[:, None], contacts.xy, 0.0)
+    uv, depth = camera.project_ground(at)
+    valid &= np.isfinite(uv).all(axis=1)
+    fx, fy = camera.intrinsics[0, 0], camera.intrinsics[1, 1]
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    span = np.where(contacts.cut, uv[:, 1] - b[:, 1], h)  # top edge to contact, in pixels
+    side = (b[:, 0] <= EDGE_PX) | (b[:, 2] >= camera.width - EDGE_PX)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hidden = np.asarray(CLASS_LENGTH_M)[cls] * fx / depth / 2
+    sigma_u = np.maximum(noise * w, MIN_NOISE_PX)
+    sigma_u = np.where(side, np.fmax(sigma_u, hidden), sigma_u)
+    sigma_v = np.maximum(np.where(contacts.cut, CUT_HEIGHT_ERROR * span, noise * h), MIN_NOISE_PX)
+    sigma_v = np.hypot(sigma_v, fy * np.tan(np.deg2rad(GROUND_TILT_DEG)))
+    jinv, det = inv2(camera.ground_jacobian(at))
+    valid &= np.isfinite(det) & (np.abs(det) > 0)
+    px = np.zeros((len(b), 2, 2))
+    px[:, 0, 0], px[:, 1, 1] = sigma_u ** 2, sigma_v ** 2
+    jinv[~valid] = np.eye(2)
+    cov = jinv @ px @ jinv.transpose(0, 2, 1)
+    cov[~valid] = np.eye(2)
+    size = np.stack([w * depth / fx, span * depth / fy], axis=1)
+    size[~valid] = np.nan
+    xy = np.where(valid[:, None], contacts.xy, np.nan)
+    return Observations(xy, valid, cov, size, side | contacts.cut, side, b[:, 1] <= EDGE_PX)
+
+
+def project_tracks(camera: Camera, xy: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Boxes (T, 4 xyxy, unclipped) of objects whose contact is at ground points ``xy`` (T, 2)
+    and whose physical width and height are ``size`` (T, 2); NaN where the contact is behind or
+    at the camera."""
+    uv, depth = camera.project_ground(xy)
+    k = camera.intrinsics
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half_w = size[:, 0] * k[0, 0] / depth / 2
+        h = size[:, 1] * k[1, 1] / depth
+    return np.stack([uv[:, 0] - half_w, uv[:, 1] - h, uv[:, 0] + half_w, uv[:, 1]], axis=1)
+
+
+def rotate_boxes(boxes: np.ndarray, cam_from: Camera, cam_to: Camera) -> np.ndarray:
+    """Boxes (N, 4 xyxy) seen by ``cam_from`` as ``cam_to`` sees points infinitely far along the
+    same rays (the rotation-only homography ``K_to R_to^T R_from K_from^-1``): the bounds of the
+    moved corners; NaN where a corner's ray points behind ``cam_to``."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(b):
+        return b
+    homography = (cam_to.intrinsics @ cam_to.cam2global[:3, :3].T @ cam_from.cam2global[:3, :3]
+                  @ np.linalg.inv(cam_from.intrinsics))
+    corners = np.stack([b[:, [0, 1]], b[:, [2, 1]], b[:, [0, 3]], b[:, [2, 3]]], axis=1)  # (N, 4, 2)
+    h = np.concatenate([corners, np.ones(corners.shape[:2] + (1,))], axis=2) @ homography.T
+    ahead = (h[..., 2] > 1e-9).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uv = h[..., :2] / h[..., 2:]
+    out = np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1)
+    out[~ahead] = np.nan
+    return out

@@ -1,0 +1,264 @@
+"""The ``ground`` tracker: Kalman filters on the ground plane with each frame's camera pose.
+
+Per track, a constant-velocity Kalman filter of its **contact point** (the ground point under
+the bottom centre of its box) in the global frame (:mod:`trackers.ground.kalman`), stepped by
+the real time between frames (2 Hz keyframes are 0.4-0.6 s apart), and its physical width and
+height (metres, the last measured), so it re-projects with the right size at any depth
+(:func:`trackers.ground.measure.project_tracks`). Parked cars stand still in global coordinates
+whatever the ego vehicle does, so its motion and the camera's turns cost nothing. A new track
+stands still with a velocity spread per class (:data:`CLASS_SPEED_SIGMA_MS`).
+
+Association per frame, class-gated (a track only ever takes detections of its own class),
+ByteTrack's two score stages:
+
+1. every live track vs the detections scoring ``>= track_thresh``;
+2. tracks matched in the previous frame and still unmatched vs the detections scoring in
+   ``[min_conf, track_thresh)``.
+
+Each stage has two passes, each an optional assignment (:func:`trackers.ground.associate.assign`:
+a pair is taken only when it costs less than leaving both unmatched):
+
+a. **on the ground**, for tracks with a ground state and detections with a known contact: the
+   cost is the negative log likelihood ``d2 + log det S`` of the detection's contact under the
+   track's prediction, ``S = P + R``, where ``R`` is the detection's pixel noise mapped onto the
+   ground through the inverse Jacobian at its contact (:func:`trackers.ground.measure.observe`;
+   uncertainty grows with depth); pairs must cost less than ``gate``;
+b. **in the image**, for the pairs left where either side has no ground position (a contact at or
+   above the horizon, beyond 150 m, a box cut by the bottom edge whose top is cut too) or the
+   detection touches an image edge (its contact is a guess): IoU of the detection with the
+   track's box in this frame (a ground track re-projected and clipped to the image, an
+   image-only track's last box turned by the camera's rotation), ``IoU >= match_iou``.
+
+Unmatched detections scoring ``>= track_thresh`` start tracks, reported at once; an image-only
+track gets its ground state from its first detection with a contact. A track survives
+``track_buffer_s`` seconds of misses (:data:`trackers.base.LOST_TRACK_BUFFER_S`, counted in
+frames at the sequence's frame rate as every tracker does).
+
+Reported boxes are the **detections' own** (the filter only associates): a Kalman-smoothed box
+trails the object at 2 Hz and costs DetA (boxmot's trackers report filtered boxes; BoT-SORT's
+DetA on perfect boxes is 49 %).
+
+Where this differs from UCMCTrack (Yi et al., AAAI 2024; read for understanding, not copied):
+UCMCTrack uses one fixed camera (estimated per video) and the ground coordinates of that camera;
+here every frame has its own calibrated pose and tracks live in the global frame, so the camera
+may move and turn. UCMCTrack keeps no size; here the physical size lets tracks re-project as
+boxes, and detections without a usable contact are associated by IoU in the image instead of
+being forced onto the ground. The time step is each frame's real interval. UCMCTrack's pixel
+noise is 5 % of the box height on both axes, clipped to 2-13 px; here it is ``noise`` times the
+box's width (across) and height (down), with a ground-tilt term and widenings for boxes cut by an
+image edge. UCMCTrack confirms a track after two hits and drops unconfirmed ones after a miss;
+here tracks are reported from their first detection and all wait ``track_buffer_s``. The cost,
+``d2 + log det S`` with an assignment limit, is UCMCTrack's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from detbench.classes import NUM_CLASSES
+from detbench.errors import InputError
+from detbench.types import as_tracks, empty_tracks, iou_matrix
+from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
+from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
+from trackers.ground import kalman
+from trackers.ground.associate import assign, ground_costs
+from trackers.ground.measure import observe, project_tracks, rotate_boxes
+
+#: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
+#: car, truck, bus, trailer, pedestrian, motorcycle, bicycle): half the spread of a speed uniform
+#: up to 50 km/h for vehicles, 8 m/s for bicycles and 3 m/s for pedestrians
+CLASS_SPEED_SIGMA_MS = (4.0, 4.0, 4.0, 4.0, 0.87, 4.0, 2.3)
+
+
+@dataclass(frozen=True)
+class GroundParams:
+    #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
+    GRID: ClassVar[dict[str, list]] = {"track_thresh": [0.15, 0.3, 0.45], "gate": [8.0, 10.0, 12.0],
+                                       "track_buffer_s": list(BUFFER_GRID_S)}
+    BUFFER_OPTION: ClassVar[str] = "track_buffer_s"  # the lost-track buffer, in seconds
+
+    track_thresh: float = 0.45   # first stage and new tracks take scores at or above this
+    min_conf: float = 0.1        # second stage takes scores in [min_conf, track_thresh)
+    gate: float = 10.0           # max cost d2 + log det S (S in m^2) of a pair on the ground
+    match_iou: float = 0.3       # min IoU in the image, for pairs without a ground position
+    noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
+    accel: float = 2.0           # process noise: white acceleration, m/s^2
+    track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
+
+
+class GroundTracker:
+    """Kalman filters on the ground plane with each frame's camera pose (module docstring)."""
+
+    Params = GroundParams
+    DESCRIPTION = ("Kalman filters on the ground plane in global coordinates from each frame's camera pose, "
+                   "depth-aware gating, ByteTrack score stages; needs calibration")
+    name = "ground"
+
+    @staticmethod
+    def needs_calibration(params) -> bool:
+        return True
+
+    def __init__(self, params: GroundParams = GroundParams(), frame_rate: float = 2.0):
+        self.params = params
+        self.frame_rate = check_frame_rate(frame_rate)
+        self.max_misses = frames_for_seconds(params.track_buffer_s, self.frame_rate)
+        for key in ("noise", "accel"):
+            if not getattr(params, key) > 0:
+                raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
+        if params.min_conf > params.track_thresh:
+            raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
+                             f"track_thresh={params.track_thresh}")
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.cls = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)  # frames since the last detection
+        self.on_ground = np.zeros(0, dtype=bool)   # has a Kalman state
+        self.x = np.zeros((0, 4))                  # x, y, vx, vy (global, m and m/s)
+        self.p = np.zeros((0, 4, 4))
+        self.size = np.zeros((0, 2))               # physical width, height (m)
+        self.boxes = np.zeros((0, 4))              # last box; image-only tracks: turned with the camera
+        self._next_id = 1
+        self._camera = None
+        self._time = None
+        self.dropped = 0
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (T,), boxes (T, 4))``: where every live track is expected in ``frame`` (its
+        timestamp and camera), without changing any state; boxes clipped to the image."""
+        camera = self._camera_of(frame)
+        _, x, _, boxes = self._predicted(frame, camera)
+        return self.ids.copy(), self._boxes_in(camera, x, boxes)
+
+    def _camera_of(self, frame: Frame):
+        camera = frame.camera() if frame is not None else None
+        if camera is None:
+            raise InputError("tracker 'ground' needs every frame's camera calibration (intrinsics, cam2global); "
+                             f"frame {getattr(frame, 'index', '?')} has none")
+        return camera
+
+    def _predicted(self, frame: Frame, camera):
+        """(time step, states, covariances, boxes) of every track moved on to ``frame``: ground
+        states by the Kalman prediction, image-only boxes by the camera's rotation."""
+        dt = 0.0 if self._time is None else frame.timestamp - self._time
+        if self._time is not None and not dt > 0:
+            dt = 1.0 / self.frame_rate  # repeated or unordered timestamps: one nominal step
+        x, p, boxes = self.x.copy(), self.p.copy(), self.boxes.copy()
+        g = self.on_ground
+        if dt > 0 and g.any():
+            x[g], p[g] = kalman.predict(x[g], p[g], dt, self.params.accel)
+        if self._camera is not None and (~g).any():
+            boxes[~g] = rotate_boxes(boxes[~g], self._camera, camera)
+        return dt, x, p, boxes
+
+    def _boxes_in(self, camera, x: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        out = boxes.copy()
+        g = self.on_ground
+        if g.any():
+            out[g] = project_tracks(camera, x[g, :2], self.size[g])
+        return np.minimum(np.maximum(out, 0.0), [camera.width, camera.height, camera.width, camera.height])
+
+    # ------------------------------------------------------------------ association
+    def _assign(self, tracks: np.ndarray, dets: np.ndarray, obs, boxes: np.ndarray, dcls: np.ndarray,
+                pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(track indices, detection indices) matched among ``tracks`` x ``dets``: the ground
+        pass, then the image pass on what is left (module docstring)."""
+        none = np.zeros(0, dtype=np.int64)
+        if not len(tracks) or not len(dets):
+            return none, none
+        p = self.params
+        same = self.cls[tracks][:, None] == dcls[dets][None, :]
+        both = self.on_ground[tracks][:, None] & obs.valid[dets][None, :]
+        ti, di = none, none
+        if (same & both).any():
+            cost = ground_costs(self.x[tracks], self.p[tracks], obs.xy[dets], obs.cov[dets])  # NaN: not allowed
+            ti, di = assign(cost, same & both, p.gate)
+        free_t = np.ones(len(tracks), dtype=bool)
+        free_d = np.ones(len(dets), dtype=bool)
+        free_t[ti], free_d[di] = False, False
+        allowed = same & (~both | obs.cut[dets][None, :]) & free_t[:, None] & free_d[None, :]
+        if allowed.any():
+            iou = iou_matrix(pred[tracks], boxes[dets])  # a NaN box (behind the camera) has IoU 0
+            tj, dj = assign(1.0 - iou, allowed, 1.0 - p.match_iou + 1e-9)
+            ti, di = np.concatenate([ti, tj]), np.concatenate([di, dj])
+        return tracks[ti], dets[di]
+
+    # ------------------------------------------------------------------ update
+    def update(self, dets, frame: Frame) -> np.ndarray:
+        camera = self._camera_of(frame)
+        clean, kept, dropped = sanitize_detections(dets)
+        self.dropped += dropped
+        p = self.params
+        _, self.x, self.p, self.boxes = self._predicted(frame, camera)
+        self._time, self._camera = frame.timestamp, camera
+        d = clean.astype(np.float64)
+        boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
+        obs = observe(camera, boxes, dcls, p.noise)
+        pred = self._boxes_in(camera, self.x, self.boxes)
+
+        high = np.flatnonzero(score >= p.track_thresh)
+        low = np.flatnonzero((score >= p.min_conf) & (score < p.track_thresh))
+        t1, d1 = self._assign(np.arange(len(self.ids)), high, obs, boxes, dcls, pred)
+        free = np.ones(len(self.ids), dtype=bool)
+        free[t1] = False
+        t2, d2 = self._assign(np.flatnonzero(free & (self.misses == 0)), low, obs, boxes, dcls, pred)
+        t_idx, d_idx = np.concatenate([t1, t2]), np.concatenate([d1, d2])
+
+        ids_of_det = np.full(len(d), -1, dtype=np.int64)
+        ids_of_det[d_idx] = self.ids[t_idx]
+        self.misses += 1
+        self._take(t_idx, d_idx, obs, boxes)
+        unmatched = np.ones(len(d), dtype=bool)
+        unmatched[d_idx] = False
+        self._drop(self.misses <= self.max_misses)
+        new = np.flatnonzero(unmatched & (score >= p.track_thresh))
+        ids_of_det[new] = self._start(new, obs, boxes, dcls)
+
+        rows = np.flatnonzero(ids_of_det >= 0)
+        if not len(rows):
+            return empty_tracks()
+        out = np.column_stack([boxes[rows], ids_of_det[rows], score[rows], dcls[rows], kept[rows]])
+        return as_tracks(out[np.argsort(ids_of_det[rows], kind="stable")])
+
+    def _take(self, t_idx: np.ndarray, d_idx: np.ndarray, obs, boxes: np.ndarray) -> None:
+        """Tracks ``t_idx`` take detections ``d_idx``: Kalman updates where both are on the
+        ground, a first ground state for image-only tracks whose detection has a contact; the
+        width from boxes not cut at the sides, the height from boxes not cut at the top."""
+        self.misses[t_idx] = 0
+        self.boxes[t_idx] = boxes[d_idx]
+        has = obs.valid[d_idx]
+        upd = has & self.on_ground[t_idx]
+        ti, di = t_idx[upd], d_idx[upd]
+        self.x[ti], self.p[ti] = kalman.update(self.x[ti], self.p[ti], obs.xy[di], obs.cov[di])
+        first = has & ~self.on_ground[t_idx]
+        ti, di = t_idx[first], d_idx[first]
+        self.x[ti], self.p[ti] = kalman.new_states(obs.xy[di], obs.cov[di], _speed_sigma(self.cls[ti]))
+        self.on_ground[ti] = True
+        ti, di = t_idx[has], d_idx[has]
+        unknown = ~np.isfinite(self.size[ti])
+        for axis, cut in ((0, obs.side_cut[di]), (1, obs.top_cut[di])):
+            use = ~cut | unknown[:, axis]
+            self.size[ti[use], axis] = obs.size[di[use], axis]
+
+    def _start(self, d_idx: np.ndarray, obs, boxes: np.ndarray, dcls: np.ndarray) -> np.ndarray:
+        n = len(d_idx)
+        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        self._next_id += n
+        x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
+        for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
+                            ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
+                            ("boxes", boxes[d_idx])):
+            setattr(self, name, np.concatenate([getattr(self, name), value]))
+        return ids
+
+    def _drop(self, keep: np.ndarray) -> None:
+        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "boxes"):
+            setattr(self, name, getattr(self, name)[keep])
+
+
+def _speed_sigma(classes: np.ndarray) -> np.ndarray:
+    return np.asarray(CLASS_SPEED_SIGMA_MS)[np.clip(classes, 0, NUM_CLASSES - 1)]
