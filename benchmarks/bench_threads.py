@@ -8,7 +8,7 @@ idle and beside one busy process that this script starts and stops itself.
    small six-camera synthetic set (``synth --scenes 6 --keyframes 20``, all six cameras, prepared
    once under the runs folder): the training wall time (meta.json ``train_seconds``) with
    ``--threads 1``, with ``--threads`` = what train-motion ran before the thread policy (torch's
-   default capped at 8: 2 on 2 cores) and with the default policy, idle and beside the busy process.
+   default capped at 8: 2 on 2 cores) and with the default (1 thread), idle and beside the busy process.
 2. TrackSSM tracking frames/s on ``bench_trackers.scene`` at 30 objects per frame (random weights:
    speed does not depend on training), ``--sequences`` sequences of ``--frames`` frames in one
    process (median over the sequences), the same three thread settings, idle and beside it.
@@ -100,7 +100,7 @@ def ensure_dataset(runs: Path) -> Path:
 
 def settings(today: int) -> list[tuple[str, int | None]]:
     """(label, fixed thread count or None for the default policy)."""
-    return [("fixed 1 thread", 1), (f"fixed {today} threads", today), ("default (the policy)", None)]
+    return [("--threads 1", 1), (f"--threads {today} (the default before)", today), ("default (1 thread)", None)]
 
 
 def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]:
@@ -117,10 +117,10 @@ def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]
                     run(cmd, env=clean_env(runs), cwd=ROOT)
                 meta = json.loads((runs / "motion" / name / "meta.json").read_text())
                 walls.append(meta["metrics"]["train_seconds"])
-                used = meta.get("threads", {}).get("steps_at")
-            rows.append({"setting": label, "busy": busy, "wall": statistics.median(walls), "steps_at": used})
+                used = meta["threads"]["count"]
+            rows.append({"setting": label, "busy": busy, "wall": statistics.median(walls), "threads": used})
             print(f"  train-motion {label}, {'busy' if busy else 'idle'}: {rows[-1]['wall']:.1f} s "
-                  f"(steps at each thread count: {used})", flush=True)
+                  f"({used} threads)", flush=True)
     return rows
 
 
@@ -128,7 +128,7 @@ def child_tracking(frames: int, sequences: int) -> None:
     """In its own process: TrackSSM over ``sequences`` sequences of ``frames`` frames at 30 objects
     per frame (a fresh tracker each, as ``track_sequence`` runs them) -> one JSON line."""
     from bench_trackers import scene
-    from detbench.threads import tracking_tuner
+    from detbench import threads
     from trackers import make_tracker
     from trackers.base import Frame
 
@@ -136,12 +136,12 @@ def child_tracking(frames: int, sequences: int) -> None:
     times = []
     for _ in range(sequences):
         trk = make_tracker("trackssm", {"weights": "random"}, frame_rate=2.0)
-        tracking_tuner().start()  # what track_sequence does before each sequence
-        t0 = time.perf_counter()
-        for i, d in enumerate(dets):
-            trk.update(d, Frame(index=i, timestamp=i / 2, frame_rate=2.0, width=1600, height=900))
-        times.append(time.perf_counter() - t0)
-    print(json.dumps({"fps": frames / statistics.median(times), "steps_at": tracking_tuner().summary()["steps_at"],
+        with threads.using(threads.decide(small_ops=True)) as chosen:  # what track_sequence does
+            t0 = time.perf_counter()
+            for i, d in enumerate(dets):
+                trk.update(d, Frame(index=i, timestamp=i / 2, frame_rate=2.0, width=1600, height=900))
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"fps": frames / statistics.median(times), "threads": chosen.count,
                       "dets": sum(map(len, dets)) / len(dets)}))
 
 
@@ -156,7 +156,7 @@ def bench_tracking(runs: Path, frames: int, sequences: int, today: int) -> list[
             res = json.loads(out.strip().splitlines()[-1])
             rows.append({"setting": label, "busy": busy, **res})
             print(f"  tracking {label}, {'busy' if busy else 'idle'}: {res['fps']:.1f} frames/s "
-                  f"({res['dets']:.0f} dets/frame; frames at each thread count: {res['steps_at']})", flush=True)
+                  f"({res['dets']:.0f} dets/frame; {res['threads']} threads)", flush=True)
     return rows
 
 
@@ -196,13 +196,13 @@ def bench_sensitivity(base: str, repeats: int) -> list[dict]:
 
 def table(title: str, rows: list[dict], value: str, unit: str, fmt: str = "{:.1f}") -> None:
     print(f"\n{title} ({load()})")
-    print(f"| setting | idle {unit} | one busy process {unit} | busy / idle | thread counts used (idle; busy) |")
+    print(f"| setting | idle {unit} | one busy process {unit} | busy / idle | threads (idle; busy) |")
     print("|---|---:|---:|---:|---|")
     for setting in dict.fromkeys(r["setting"] for r in rows):
         idle, busy = (next(r for r in rows if r["setting"] == setting and r["busy"] == b) for b in (False, True))
         ratio = busy[value] / idle[value]
         print(f"| {setting} | {fmt.format(idle[value])} | {fmt.format(busy[value])} | {ratio:.2f}x | "
-              f"{idle['steps_at']}; {busy['steps_at']} |")
+              f"{idle['threads']}; {busy['threads']} |")
 
 
 def main(argv=None) -> int:

@@ -67,8 +67,9 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     layers and decoder blocks, and the deviations of :class:`trackers.trackssm.model.ModelConfig`.
     Next-box IoU of TrackSSM, constant velocity and the last box is measured on the val split (when
     there is one) and on every ``eval_data`` MOT folder (read before training: a bad folder fails
-    in seconds). ``threads``: torch threads (default: :func:`detbench.threads.tuner`, re-decided
-    as it trains; meta.json ``threads`` records the steps run at each count).
+    in seconds). ``threads``: torch threads for the whole run (default 1:
+    :func:`detbench.threads.decide`); the weights follow the count, so meta.json ``threads`` and
+    ``metrics["threads"]`` record it.
 
     Callbacks: ``on_plan(MotionPlan)`` once the data is read, before the first step;
     ``progress(step, total_steps, loss, lr)`` after each step (and ``(0, total_steps, nan, 0.0)``
@@ -102,7 +103,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     ensure_writable(out, "motion model", inputs={"--data": data_dir, "--eval-data": list(eval_data)})
     if d_model % 4:
         raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
-    tuner = thread_policy.tuner(threads)  # made before the data is read: it looks at the free cores meanwhile
+    chosen = thread_policy.decide(threads, small_ops=True)  # fixed for the run: the weights follow it
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
@@ -128,26 +129,19 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
         steps = epochs * max(1, len(wins) // min(batch_size, len(wins)))
     tcfg = TrainConfig(steps=steps, **hyper, seed=seed, device=device)
     model = build_model(cfg, seed=seed)
-    with thread_policy.restored():
+    with thread_policy.using(chosen):
         if on_plan:
             on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
-                               count_parameters(model), tcfg.steps, min(batch_size, len(wins)), tuner.describe()))
-
-        def on_step(step: int, loss: float, lr_: float) -> None:
-            tuner.step()
-            if progress:
-                progress(step, tcfg.steps, loss, lr_)
-
+                               count_parameters(model), tcfg.steps, min(batch_size, len(wins)), chosen.describe()))
+        on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
         t0, c0 = time.perf_counter(), time.process_time()
         if progress:
             progress(0, tcfg.steps, float("nan"), 0.0)
-        tuner.start()
         losses = train(model, wins, tcfg, on_step=on_step)
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         # wall time depends on what else runs on the machine; CPU time of this process does not
-        metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu,
-                   "threads": tuner.summary()["most_steps_at"], "train_windows": len(wins),
-                   "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+        metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": chosen.count,
+                   "train_windows": len(wins), "final_loss": sum(losses[-20:]) / len(losses[-20:])}
         if val is not None:
             metrics["val"] = evaluate(model, val, device=device)
         for extra, ewins in extras:
@@ -159,7 +153,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     # held-out sets are read with their cameras (calibrated CV): their frames.json is an input too
     hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, True) if val_seqs else None,
               **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), True) for e in eval_data}}
-    meta = make_meta("train-motion", options=options, inputs=hashes, threads=tuner.summary())
+    meta = make_meta("train-motion", options=options, inputs=hashes, threads=chosen.record())
     meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
                                        "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,

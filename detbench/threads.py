@@ -9,20 +9,25 @@ Cores are the CPUs this process may run on (``os.sched_getaffinity``), not the m
   :func:`worker_threads` = cores / workers, at least 1, for torch (intra- and inter-op),
   OpenMP/MKL/OpenBLAS and OpenCV: ``--jobs 2`` on 2 cores is 2 busy threads, never 4.
   :func:`pool_options` gives an executor the initializer that sets them in each worker.
-- **Paths of many small ops** (TrackSSM training and tracking) and CPU ``train`` / ``detect``
-  re-decide their torch thread count as they run (:class:`detbench.thread_tuner.ThreadTuner`):
-  never more threads than cores other processes leave free, and among those the count whose
-  steps measured fastest. Measured on 2 cores (benchmarks/README.md, "CPU threads"): 2 threads
-  beside other busy processes made TrackSSM training 4-6x and tracking ~10x slower than 1 thread,
-  while on idle cores 2 threads trained faster (88 s vs ~124 s for the default 400 steps).
-- **DataLoader workers** (train, detect): torch gives each one thread; the main process's
-  count follows the cores they and other processes leave free (the tuner counts them as others).
+- **Every other run** decides its torch count once, before it starts (:func:`decide`), and keeps
+  it: never from the machine's load or timed steps, because torch's results follow the count
+  (a TrackSSM or YOLOX training, a YOLOX forward at real input sizes differ in their last bits
+  between 1 and 2 threads; tests/test_threads.py). Default: 1 thread for the paths of many small
+  ops (TrackSSM training and tracking), one per core for YOLOX ``train`` / ``detect``. Measured
+  on 2 cores (benchmarks/README.md, "CPU threads"): 2 threads beside one other busy process made
+  TrackSSM training ~4x and tracking ~10x slower than 1 thread, while on idle cores 2 threads
+  trained ~1.4x faster (88 s vs ~124 s for the default 400 steps): ``--threads 2`` there.
+  TrackSSM tracking gives the same tracks on any count (tested), so only its speed follows it.
+  ``train-motion`` and ``train`` record the count in meta.json / run.json, ``detect`` in its
+  cache's meta.json.
+- **DataLoader workers** (train, detect): torch gives each one thread.
 """
 from __future__ import annotations
 
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Read at library load by OpenMP / MKL / OpenBLAS / OpenCV (set in a worker before they load).
@@ -184,38 +189,48 @@ def pool_options(workers: int, threads: int | None = None) -> dict:
     return {"initializer": init_worker, "initargs": pool_threads(workers, threads)}
 
 
-# ------------------------------------------------------------------ adaptive paths
-def tuner(threads: int | None = None, trial: bool = True):
-    """A :class:`~detbench.thread_tuner.ThreadTuner` for a loop of steps on the CPU: fixed at the
-    user's setting (``threads`` first), else adaptive up to :func:`limit`. ``trial=False``: take
-    every free core (big ops, which scale), without timing the alternatives."""
-    from detbench.thread_tuner import ThreadTuner
+# ------------------------------------------------------------------ one run's count
+@dataclass(frozen=True)
+class Decision:
+    """The torch thread count of one run and where it comes from; fixed for the whole run."""
+    count: int
+    source: str
 
-    user = (max(1, int(threads)), "--threads") if threads is not None else user_threads()
-    if user is not None:  # set as the user's, not detbench's: user_threads() keeps seeing it
-        return ThreadTuner.fixed(*user, set_threads=_set_users)
-    if limit() == 1:  # nothing to decide
-        return ThreadTuner.fixed(1, "the pool worker's share" if _worker else "1 core", set_threads=set_torch_threads)
-    return ThreadTuner(limit(), trial_steps=4 if trial else 0)
+    def describe(self) -> str:
+        """The run's first line."""
+        return f"threads: {self.count} ({self.source})"
 
-
-def _set_users(n: int) -> None:
-    import torch
-
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    _worker_interop(torch)
+    def record(self) -> dict:
+        """What meta.json / run.json keep: ``{"count", "source"}``."""
+        return {"count": self.count, "source": self.source}
 
 
-_tracking: tuple = (None, None)  # (the user's setting it was built for, the tuner)
+SMALL_OPS = "default for TrackSSM's small ops; --threads N for more"
+BIG_OPS = "default: one per core this process may use; --threads N to change"
 
 
-def tracking_tuner():
-    """This process's tuner for per-frame tracking: one per process (its measurements outlive a
-    sequence), rebuilt when the user's setting changes. TrackSSM's forward gives bit-identical
-    boxes on any thread count (tests/test_threads.py), so the choice never changes a result."""
-    global _tracking
+def decide(threads: int | None = None, small_ops: bool = False) -> Decision:
+    """The count for a run, decided once before it starts, never from load or timing (torch's
+    numerics follow the count: training and YOLOX's forward differ in their last bits between 1
+    and 2 threads, so a count that followed the machine's load would make results irreproducible).
+
+    ``threads`` (``--threads``) first, then the user's setting (:func:`user_threads`), else the
+    default: 1 thread for paths of many small ops (TrackSSM training and tracking: more threads
+    pay only on idle cores, 1.4x, and cost 4-10x beside any other busy process), one per core
+    (:func:`limit`: the affinity mask, or a pool worker's share) for big ops (YOLOX)."""
+    if threads is not None:
+        return Decision(max(1, int(threads)), "--threads")
     user = user_threads()
-    if _tracking[1] is None or _tracking[0] != user:
-        _tracking = (user, tuner())
-    return _tracking[1]
+    if user is not None:
+        return Decision(*user)
+    if small_ops:
+        return Decision(1, SMALL_OPS)
+    return Decision(limit(), "the pool worker's share" if _worker is not None else BIG_OPS)
+
+
+@contextmanager
+def using(decision: Decision):
+    """Torch runs ``decision.count`` threads inside the block; the caller's count is back after."""
+    with restored():
+        set_torch_threads(decision.count)
+        yield decision

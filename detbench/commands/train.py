@@ -25,8 +25,8 @@ import click
               help="Read the losses back from the device every N steps (default 20 on CUDA, 1 on CPU); "
                    "log.jsonl keeps one line per step.")
 @click.option("--threads", type=click.IntRange(1), default=None,
-              help="Torch threads, fixed (default: one per core other processes leave free, re-decided "
-                   "as it trains; OMP_NUM_THREADS also fixes it).")
+              help="Torch threads for the whole run (default: one per core this process may use; "
+                   "OMP_NUM_THREADS also sets it). The weights follow the count; run.json records it.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field (repeatable), e.g. --set mosaic_prob=0.5.")
 @click.option("--allow-cpu", is_flag=True,

@@ -86,8 +86,9 @@ Example:
               help="Train on a seeded random subset of this many windows (quick CPU runs).")
 @click.option("--name", default=None, help="Output runs/motion/NAME (default: the dataset's name).")
 @click.option("--threads", type=click.IntRange(1), default=None,
-              help="Torch threads, fixed (default: re-decided as it trains from the cores other processes "
-                   "leave free and timed steps; OMP_NUM_THREADS also fixes it).")
+              help="Torch threads for the whole run (default 1: TrackSSM's small ops run ~4x slower on 2 "
+                   "threads beside any other busy process, ~1.4x faster on idle cores; OMP_NUM_THREADS also "
+                   "sets it). The weights follow the count; meta.json records it.")
 @click.option("--eval-data", "eval_data", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,

@@ -166,7 +166,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                              f"{NUM_CLASSES} ({', '.join(CLASSES)})")
         input_size = tuple(int(v) for v in _info(info, "input_size"))
         t0 = time.perf_counter()
-        blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
+        blobs, recs, n_images, used = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
                                      progress, compile)
         seconds = time.perf_counter() - t0
         meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
@@ -176,7 +176,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                          key=key, detector=detector or checkpoint.stem, run=run, split=split,
                          class_names=list(CLASSES), epoch=_safe(info, "epoch"), sequences=recs,
                          num_images=n_images, seconds=round(seconds, 3),
-                         images_per_s=round(n_images / seconds, 2) if seconds > 0 else None)
+                         images_per_s=round(n_images / seconds, 2) if seconds > 0 else None, threads=used)
         cache.write_cache(cache_dir, meta, blobs)
         return DetectResult(cache_dir, False, n_images, seconds, problems)
 
@@ -199,7 +199,7 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     from detbench import threads
     from detbench.detect.infer import Detector, iter_batches
 
-    tuner = threads.tuner(trial=False)  # one per free core, re-decided (the forward is the same on any count)
+    chosen = threads.decide()  # fixed for the run: YOLOX's outputs follow the count in their last bits
     det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
     # one loader over the whole split (workers never drain at a sequence boundary), cut per sequence
     order = [(seq, f) for seq, items in seq_frames.items() for f in items]
@@ -208,12 +208,10 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
     if progress:
         progress(0, total, "", None)
     t0 = time.perf_counter()
-    with threads.restored():
-        tuner.start()
+    with threads.using(chosen):
         for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
                                                   pin_memory=det.cuda):
             per_frame.extend(det.finish(batch, ratios, shapes))
-            tuner.step()
             done = len(per_frame)
             if progress:
                 progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
@@ -223,7 +221,7 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
         blobs[seq] = cache.pack_sequence(dets, [f.keyframe for f in items], [f.timestamp for f in items])
         recs[seq] = {"num_frames": len(items), "num_keyframes": sum(f.keyframe > 0 for f in items),
                      "num_dets": int(sum(len(d) for d in dets))}
-    return blobs, recs, total
+    return blobs, recs, total, chosen.record()
 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:

@@ -26,8 +26,10 @@ Results do not depend on the number of worker processes.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -90,11 +92,13 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
     det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
     dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
-    threads.tracking_tuner().start()  # the per-frame policy (detbench.threads); TrackSSM steps it per frame
-    trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
-    rows = [np.zeros((0, MOT_COLS))]
-    for i, d in enumerate(dets):
-        rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
+    # small ops per frame: 1 torch thread unless the user says otherwise (the tracks are the same
+    # on any count); a tracker without torch never loads it
+    with threads.using(threads.decide(small_ops=True)) if "torch" in sys.modules else contextlib.nullcontext():
+        trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
+        rows = [np.zeros((0, MOT_COLS))]
+        for i, d in enumerate(dets):
+            rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
     rows = np.concatenate(rows)
     if not det.has_class:  # tracked as one class; written class-less, so eval never scores them as cars
         rows[:, CLASS] = NO_CLASS

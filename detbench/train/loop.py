@@ -20,7 +20,6 @@ from detbench.train.schedule import lr_at, phase_of_epoch
 from detbench.train.state import TrainingState, save_epoch, save_latest
 
 if TYPE_CHECKING:
-    from detbench.thread_tuner import ThreadTuner
     from detbench.train.data import TrainData
 
 
@@ -121,7 +120,6 @@ class EpochLoop:
     dev: torch.device
     save_every: int = 0
     on_step: Callable[[StepInfo], None] | None = None
-    threads: ThreadTuner | None = None  # told after every step (detbench.threads)
 
     def run(self) -> None:
         for epoch in range(self.state.step // self.iters + 1, self.state.recipe.epochs + 1):
@@ -163,8 +161,6 @@ class EpochLoop:
         state.optimizer.step()
         if state.ema is not None:
             state.ema.update(state.net)
-        if self.threads is not None:
-            self.threads.step()
         self.window.add({"epoch": epoch, "iter": it, "step": state.step, "lr": lr, "phase": phase.name,
                          "time": state.seconds()}, logged)
         save = bool(self.save_every) and state.step % self.save_every == 0

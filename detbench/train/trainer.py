@@ -46,15 +46,16 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     every logged step (:class:`detbench.train.logging.RunLogger`; the CLI draws a bar with it).
     ``on_step``: called with a :class:`~detbench.train.loop.StepInfo` after every step (the losses
     are then read back every step); an exception it raises stops the run there, like a kill.
-    ``threads``: torch threads, fixed (default: one per core other processes leave free,
-    re-decided as it trains: :func:`detbench.threads.tuner`); the first line says which.
+    ``threads``: torch threads for the whole run (default: one per core,
+    :func:`detbench.threads.decide`); the weights follow the count, so the first line says it and
+    run.json ``threads`` records it.
     """
     from detbench import threads as thread_policy
 
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)
-    tuner = thread_policy.tuner(threads, trial=False)
-    say(tuner.describe())
+    chosen = thread_policy.decide(threads)
+    say(chosen.describe())
     start = open_run(name, recipe, model, init, epochs, batch_size, resume, overrides, say)
     rec, run_dir = start.recipe, start.run_dir
     dataset, ipe, data_hash = _training_data(data_dir, split, rec, on_bad_image, world)
@@ -65,7 +66,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     wrapped = _on_device(state, world, dev)
     if rank == 0:
         _record_start(start, state, phases, ipe, data_dir=data_dir, data_hash=data_hash, device=device,
-                      world=world, split=split, threads=tuner.plan())
+                      world=world, split=split, threads=chosen.record())
     ddp.barrier(world)
 
     log = RunLogger(run_dir, rec.epochs * ipe, state.step, enabled=rank == 0, tensorboard=tensorboard,
@@ -73,10 +74,9 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     state.started = time.perf_counter()
     window = LossWindow(log, state, log_every or (20 if dev.type == "cuda" else 1), world, dev)
     loop = EpochLoop(state, dataset, ipe, phases, wrapped, window, BadImages(say), rank, world, dev,
-                     save_every=save_every, on_step=on_step, threads=tuner)
+                     save_every=save_every, on_step=on_step)
     try:
-        with thread_policy.restored():
-            tuner.start()
+        with thread_policy.using(chosen):
             loop.run()
     except (DetbenchError, RuntimeError) as e:
         line = _input_error_line(e)

@@ -41,7 +41,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from detbench.errors import InputError
-from detbench.threads import tracking_tuner
 from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
@@ -204,7 +203,6 @@ class TrackSSMTracker:
         """One batched forward for all ``tracks`` -> predicted xyxy pixel boxes (len, 4)."""
         import torch
 
-        tracking_tuner().step()  # one step per frame: the thread count is timed on frames
         if not tracks:
             return np.zeros((0, 4))
         hist = np.zeros((len(tracks), self.history, 8), np.float32)
