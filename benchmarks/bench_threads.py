@@ -98,15 +98,20 @@ def ensure_dataset(runs: Path) -> Path:
     return data
 
 
-def settings(today: int) -> list[tuple[str, int | None]]:
-    """(label, fixed thread count or None for the default policy)."""
-    return [("--threads 1", 1), (f"--threads {today} (the default before)", today), ("default (1 thread)", None)]
+SETTINGS = ("1", "before", "default")
 
 
-def bench_motion(runs: Path, steps: int, repeats: int, today: int) -> list[dict]:
+def settings(today: int, chosen=SETTINGS) -> list[tuple[str, int | None]]:
+    """(label, fixed thread count or None for the default) of the ``chosen`` settings."""
+    every = {"1": ("--threads 1", 1), "before": (f"--threads {today} (the default before)", today),
+             "default": ("default (1 thread)", None)}
+    return [every[c] for c in chosen]
+
+
+def bench_motion(runs: Path, steps: int, repeats: int, today: int, chosen=SETTINGS) -> list[dict]:
     data = ensure_dataset(runs)
     rows = []
-    for label, threads in settings(today):
+    for label, threads in settings(today, chosen):
         for busy in (False, True):
             walls, used = [], None
             for r in range(repeats):
@@ -145,9 +150,9 @@ def child_tracking(frames: int, sequences: int) -> None:
                       "dets": sum(map(len, dets)) / len(dets)}))
 
 
-def bench_tracking(runs: Path, frames: int, sequences: int, today: int) -> list[dict]:
+def bench_tracking(runs: Path, frames: int, sequences: int, today: int, chosen=SETTINGS) -> list[dict]:
     rows = []
-    for label, threads in settings(today):
+    for label, threads in settings(today, chosen):
         for busy in (False, True):
             env = clean_env(runs, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
             cmd = [sys.executable, __file__, "--child-tracking", "--frames", str(frames), "--sequences", str(sequences)]
@@ -213,6 +218,9 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=40, help="frames per tracked sequence")
     ap.add_argument("--sequences", type=int, default=3,
                     help="tracked sequences per condition, one process (frames/s: their median)")
+    ap.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS),
+                    help="thread settings of the motion and tracking parts: --threads 1, torch's default "
+                         "(what train-motion ran before) and detbench's default")
     ap.add_argument("--repeats", type=int, default=1, help="runs per condition (the median is reported)")
     ap.add_argument("--base", default=BASE, help="git revision of the code before the thread policy")
     ap.add_argument("--runs", default=None, help="runs folder for the dataset and models "
@@ -229,10 +237,10 @@ def main(argv=None) -> int:
     print(f"{available_cores()} cores, {load()}; train-motion {args.steps} steps (median of {args.repeats} runs), "
           f"tracking {args.sequences} x {args.frames} frames (median of the sequences)", flush=True)
     if "motion" in args.only:
-        motion = bench_motion(runs, args.steps, args.repeats, today)
+        motion = bench_motion(runs, args.steps, args.repeats, today, args.settings)
         table(f"train-motion, paper size, {args.steps} steps of 64, training wall s", motion, "wall", "s")
     if "tracking" in args.only:
-        tracking = bench_tracking(runs, args.frames, args.sequences, today)
+        tracking = bench_tracking(runs, args.frames, args.sequences, today, args.settings)
         table("TrackSSM tracking, 30 objects per frame, frames/s", tracking, "fps", "frames/s")
     if "sensitivity" in args.only:
         sens = bench_sensitivity(args.base, args.repeats)

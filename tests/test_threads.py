@@ -112,11 +112,11 @@ def _dense_scene(objects: int, frames: int):
 
 def test_trackssm_tracking_gives_the_same_tracks_on_any_thread_count():
     """Why tracking may run any count (the user's, or 1): the tracks are bit-identical on 1 and 2
-    threads and with the count changing every frame, at the paper's size and 30+ objects."""
+    threads and with the count changing every frame, at the paper's size, 30 objects a frame."""
     from trackers import make_tracker
     from trackers.base import Frame
 
-    dets = _dense_scene(30, 8)
+    dets = _dense_scene(30, 3)
     tracks = {}
     for mode in ("1", "2", "alternating"):
         trk = make_tracker("trackssm", {"weights": "random"}, frame_rate=2.0)
@@ -126,7 +126,7 @@ def test_trackssm_tracking_gives_the_same_tracks_on_any_thread_count():
             out.append(np.asarray(trk.update(d, Frame(index=i, timestamp=i / 2, frame_rate=2.0, width=1600,
                                                        height=900)), dtype=np.float64))
         tracks[mode] = out
-    assert sum(len(t) for t in tracks["1"]) > 100  # many tracks through the model, not an empty run
+    assert all(len(t) > 10 for t in tracks["1"][1:])  # many tracks through the model, not an empty run
     for mode in ("2", "alternating"):
         assert all(np.array_equal(a, b) for a, b in zip(tracks["1"], tracks[mode])), mode
 
