@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-BASE = "d66302a"  # main before the thread policy: torch's default threads, 1 per pool worker
+BASE = "c3e255c"  # main before this work was merged: torch's default threads, 1 torch thread per pool worker
 FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
 
 

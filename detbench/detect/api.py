@@ -166,8 +166,8 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                              f"{NUM_CLASSES} ({', '.join(CLASSES)})")
         input_size = tuple(int(v) for v in _info(info, "input_size"))
         t0 = time.perf_counter()
-        blobs, recs, n_images, used = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
-                                     progress, compile)
+        blobs, recs, n_images, used = _run(model, input_size, seq_frames, conf, nms, device, batch_size,
+                                           max_det, progress, compile)
         seconds = time.perf_counter() - t0
         meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
                                                 device=str(device)),
