@@ -47,8 +47,9 @@ def grid_points(tracker: str, grid: dict[str, list] | None = None) -> list[dict]
 
 
 def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | None = None,
-              base_options: dict | None = None, progress=None) -> dict:
-    """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best."""
+              base_options: dict | None = None, progress=None, executor=None) -> dict:
+    """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best.
+    ``executor`` (:mod:`detbench.executors`) tracks and scores the sequences (default: this process)."""
     from detbench.compare.pipeline import evaluate_cached
     from detbench.evaluate import metric_specs
     from detbench.fileio import sha256_json
@@ -59,8 +60,8 @@ def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | Non
     for point in grid_points(tracker, grid):
         options = {**(base_options or {}), **point}
         out = work_dir / sha256_json(options)[:12]
-        track_split(jobs, tracker, out, options)
-        overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
+        track_split(jobs, tracker, out, options, executor=executor)
+        overall = evaluate_cached(gt_dir, out, check=False, executor=executor)["overall"]  # TrackEval only (issue 17)
         rows.append({"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}})
         if progress:
             progress(options, overall)
@@ -102,10 +103,13 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
 
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
-         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01) -> Path:
+         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01,
+         executor=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
-    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair."""
+    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
+    ``executor``: where the sequences are tracked and scored (:mod:`detbench.executors`; default:
+    this process); detection runs through :func:`detbench.detect.api.ensure_detections`."""
     from detbench.tracking.sources import from_cache, from_external
 
     data_dir = Path(data_dir)
@@ -121,12 +125,13 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
     else:
-        from detbench.detect.api import ensure_detections
+        from detbench.detect.shards import ensure_many
 
-        jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, conf=conf, device=device),
-                          data_dir, split)
+        found = ensure_many([detector], data_dir, split, run=run, conf=conf, device=device, executor=executor)
+        jobs = from_cache(found[0].cache_dir, data_dir, split)
     work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
-    result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress)
+    result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress,
+                       executor=executor)
     result.update({"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
                    "data": str(data_dir), "split": split, "report_split": report_split,
                    "base_options": dict(base_options or {}), "command": target["command"]})

@@ -15,7 +15,7 @@ from detbench.errors import InputError
 
 def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
                   tracker_options: dict | None, mode: str = "tuned", tune_split: str = "tune", device: str = "cpu",
-                  conf: float = 0.01, progress=None) -> dict[tuple[str, str], dict]:
+                  conf: float = 0.01, progress=None, executor=None) -> dict[tuple[str, str], dict]:
     """The options every (detector, tracker) pair runs with, decided before any tracking.
 
     ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
@@ -61,7 +61,8 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
             elif mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
-                tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf)
+                tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf,
+                     executor=executor)
                 target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
                                      detections=dkey)
             if target["existing"] is None:
