@@ -30,7 +30,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+
+def _fixture() -> Path:
+    from detbench.data.layout import PreparedDataset
+
+    return PreparedDataset(ROOT / "tests" / "fixtures" / "nuscenes-mini-real").sequences_root
 CAMERAS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_FRONT_LEFT")
 RUN = "scale"
 DETECTORS = {"epoch1": dict(drop=0.3, fp_rate=4.0, jitter=0.08), "epoch2": dict(drop=0.1, fp_rate=1.0, jitter=0.04)}
@@ -52,13 +56,13 @@ def write_dataset(data_dir: Path, scenes: int, cameras=CAMERAS) -> Path:
     from detbench.data import mot
     from detbench.data.layout import PreparedDataset, frames_file, gt_file, seqinfo_file
 
-    data = PreparedDataset(data_dir)
+    data, fixture = PreparedDataset(data_dir), _fixture()
     sequences = {}
     for split in SPLITS:
         sequences[split] = []
         for k, scene in enumerate(scene_names(split, scenes)):
             for cam in cameras:
-                src, seq = FIXTURE / f"scene-0103_{cam}", f"{scene}_{cam}"
+                src, seq = fixture / f"scene-0103_{cam}", f"{scene}_{cam}"
                 info = mot.read_seqinfo(seqinfo_file(src))
                 gt = mot.read_mot(gt_file(src), kind="gt", include_ignored=True)
                 dst = data.seq_dir(split, seq)

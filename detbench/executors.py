@@ -33,13 +33,15 @@ EXECUTORS = ("local", "ray")
 
 @dataclass
 class TaskCounts:
-    """What an executor has been given so far: ``total`` tasks, ``done``, ``failed``, and
-    ``running`` (started and not finished: at most the workers' number)."""
+    """What an executor has been given so far: ``total`` tasks, ``done``, ``failed``, ``running``
+    (started and not finished: at most the workers' number) and ``retried`` (run again after their
+    worker died: Ray)."""
 
     total: int = 0
     done: int = 0
     failed: int = 0
     running: int = 0
+    retried: int = 0
 
 
 class Executor:
@@ -70,13 +72,14 @@ class Executor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _report(self, added: int = 0, done: int = 0, failed: int = 0, outstanding: int | None = None) -> None:
+    def _report(self, added: int = 0, done: int = 0, failed: int = 0, outstanding: int | None = None,
+                retried: int = 0) -> None:
         c = self.counts
-        c.total, c.done, c.failed = c.total + added, c.done + done, c.failed + failed
+        c.total, c.done, c.failed, c.retried = c.total + added, c.done + done, c.failed + failed, c.retried + retried
         if outstanding is not None:
             c.running = min(self.workers, outstanding)
         if self.progress:
-            self.progress(TaskCounts(c.total, c.done, c.failed, c.running))
+            self.progress(TaskCounts(c.total, c.done, c.failed, c.running, c.retried))
 
 
 def call_chunk(fn: Callable, chunk: list) -> list:

@@ -89,6 +89,29 @@ def _task(fn, chunk, context):
     return call_chunk(fn, chunk)
 
 
+_retry_sinks: list = []   # the running maps' counters of retried tasks (see _quiet_driver)
+
+
+def _quiet_driver(ray) -> None:
+    """Ray's driver prints what its machines report for this job (a worker died, a task will be
+    retried) to the console: keep that out of the command's output, and count each retry for the
+    task bar instead."""
+    worker = getattr(getattr(ray, "_private", None), "worker", None)
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "detbench_quiet", False):
+        return
+
+    def quiet(data, *args, **kwargs):
+        if data.get("pid") != "raylet":
+            return original(data, *args, **kwargs)
+        retried = sum("will be retried" in str(line) for line in data.get("lines", ()))
+        if retried and _retry_sinks:
+            _retry_sinks[-1](retried)
+
+    quiet.detbench_quiet = True
+    worker.print_to_stdstream = quiet
+
+
 class RayExecutor(Executor):
     """Tasks on Ray (see the module docstring); ``cpus``: the CPUs of a local instance."""
 
@@ -112,6 +135,7 @@ class RayExecutor(Executor):
         ray = import_ray()
         if self._remote is None:
             self._started = start_ray(self.address, self.cpus)
+            _quiet_driver(ray)
             self._remote = ray.remote(_task)
             self._capacity = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return ray
@@ -141,6 +165,8 @@ class RayExecutor(Executor):
         while len(pending) < window and submit():
             pass
         self._report(added=len(items), outstanding=left)
+        sink = lambda n: self._report(retried=n)  # noqa: E731
+        _retry_sinks.append(sink)
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
@@ -156,6 +182,7 @@ class RayExecutor(Executor):
                     submit()
                     yield from results
         finally:
+            _retry_sinks.remove(sink)
             for ref in pending:
                 ray.cancel(ref)
 

@@ -113,7 +113,7 @@ def motion_bar():
 @contextmanager
 def task_bar(console=None):
     """Yields a ``progress(counts)`` callback for an executor (:class:`detbench.executors.TaskCounts`)
-    drawing ``tasks [bar] done/total  running R  failed F  elapsed`` on ``console`` (default:
+    drawing ``tasks [bar] done/total  running R  failed F  retried T  elapsed`` on ``console`` (default:
     rich's); the bar appears at the first task, follows every later call of the executor and
     vanishes when the block exits (what the command prints afterwards stays)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -123,12 +123,13 @@ def task_bar(console=None):
     def progress(counts) -> None:
         if "bar" not in state:
             state["bar"] = Progress(TextColumn("tasks"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
+                                    TextColumn("running {task.fields[running]}  failed {task.fields[failed]}  "
+                                               "retried {task.fields[retried]}"),
                                     TimeElapsedColumn(), console=console, transient=True)
             state["bar"].start()
-            state["task"] = state["bar"].add_task("", total=counts.total, running=0, failed=0)
+            state["task"] = state["bar"].add_task("", total=counts.total, running=0, failed=0, retried=0)
         state["bar"].update(state["task"], completed=counts.done + counts.failed, total=counts.total,
-                            running=counts.running, failed=counts.failed)
+                            running=counts.running, failed=counts.failed, retried=counts.retried)
 
     try:
         yield progress

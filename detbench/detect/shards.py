@@ -92,6 +92,8 @@ def cluster_device(device: str, executor) -> str:
 def shard_ranges(n_frames: int, batch_size: int, n_shards: int) -> list[tuple[int, int]]:
     """``[start, end)`` frame ranges of at most ``n_shards`` shards, each a run of whole batches."""
     n_batches = -(-n_frames // batch_size)
+    if n_batches == 0:
+        return []
     per = -(-n_batches // max(1, min(n_shards, n_batches)))
     return [(b * batch_size, min((b + per) * batch_size, n_frames)) for b in range(0, n_batches, per)]
 
