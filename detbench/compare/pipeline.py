@@ -74,18 +74,27 @@ def _servable_metrics(stored: dict, check: bool) -> list[str]:
     return [] if stored.get("checked", False) or not check else ["computed without the motmetrics check"]
 
 
-def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list[Switch]:
+def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
-    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts."""
-    from detbench.evaluate.api import load_matched
+    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts; one task
+    of ``executor`` per sequence (default: this process), gathered in sequence order."""
     from detbench.evaluate.loading import pair_sequences
 
-    switches: list[Switch] = []
-    for files in pair_sequences(gt_dir, res_dir):
-        info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
-        size = (info.width, info.height) if info else (1600, 900)
-        switches += sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
-    return switches
+    tasks = [(k, files, rules) for k, files in enumerate(pair_sequences(gt_dir, res_dir))]
+    per_sequence = {}
+    with nullcontext(executor) if executor is not None else LocalExecutor(1) as ex:
+        for k, switches in ex.map(_sequence_switches, tasks):
+            per_sequence[k] = switches
+    return [s for k in sorted(per_sequence) for s in per_sequence[k]]
+
+
+def _sequence_switches(args) -> tuple[int, list[Switch]]:
+    from detbench.evaluate.api import load_matched
+
+    k, files, rules = args
+    info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
+    size = (info.width, info.height) if info else (1600, 900)
+    return k, sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
 
 
 # how comparison.json's verdicts are decided (detbench.compare.bootstrap, detbench.compare.permutation)
@@ -148,7 +157,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
         return dict(pair, status="failed", error=str(e))
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
     metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
-    switches = attribute_pair(gt_dir, out_dir, rules)
+    switches = attribute_pair(gt_dir, out_dir, rules, executor)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
                 per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
