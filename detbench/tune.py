@@ -170,15 +170,17 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
          dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01,
-         executor=None) -> Path:
+         tell=None, executor=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
     :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
+    ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
+    detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them.
     ``executor``: where the grid points (and the detection, when missing) run
     (:mod:`detbench.executors`; default: this process)."""
     return tune_many([dict(tracker=tracker, detector=detector, data_dir=data_dir, split=split,
                            report_split=report_split, run=run, device=device, grid=grid, dets_dir=dets_dir,
-                           base_options=base_options, conf=conf)], progress, executor)[0]
+                           base_options=base_options, conf=conf, tell=tell)], progress, executor)[0]
 
 
 def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
@@ -190,7 +192,7 @@ def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
 
 
 def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=None, device="cpu", grid=None,
-             dets_dir=None, base_options=None, conf=0.01, executor=None) -> tuple[_Tuning, dict, Path]:
+             dets_dir=None, base_options=None, conf=0.01, tell=None, executor=None) -> tuple[_Tuning, dict, Path]:
     """One tuning's checks, key and detections, before any point runs -> (plan, the record's
     other fields, where it is stored)."""
     from detbench.tracking.sources import from_external
@@ -207,14 +209,21 @@ def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=
         check_split_calibration(data_dir, split, tracker)
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
+        source = {"dets_dir": str(dets_dir)}
     else:
         from detbench.detect.shards import ensure_many
 
         found = ensure_many([detector], data_dir, split, run=run, conf=conf, device=device, executor=executor)
         jobs = CacheJobs(str(found[0].cache_dir), str(data_dir), split, target["key"])
+        ref = found[0].ref
+        source = {"run": ref.run, "epoch": ref.epoch, "checkpoint": str(ref.checkpoint),
+                  "detections": str(found[0].cache_dir)}
+        if tell:
+            tell(found[0].used())
     work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
     record = {"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
               "data": str(data_dir), "split": split, "report_split": report_split,
-              "base_options": dict(base_options or {}), "command": target["command"]}
+              "base_options": dict(base_options or {}), "command": target["command"],
+              "source": source}
     return (_Tuning(jobs, gt_dir, tracker, work, grid or tracker_grid(tracker), dict(base_options or {})), record,
             target["path"])

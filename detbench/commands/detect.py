@@ -52,15 +52,14 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
 
     from detbench.cliopts import check_executor_options
     from detbench.data.layout import PreparedDataset, find_dataset
-    from detbench.detect.api import resolve_checkpoint
     from detbench.detect.options import resolve_device, split_list
     from detbench.errors import InputError
+    from detbench.runs import detector_ref
 
     check_executor_options(executor, ray_address)
     data_dir = find_dataset(data)
     names = [d.strip() for item in detectors for d in item.split(",") if d.strip()]
-    for detector in names:
-        resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
+    refs = [detector_ref(detector, run) for detector in names]  # a wrong name fails before torch is imported
     if len(names) > 1 and (export_mot or export_coco):
         raise InputError("--export-mot / --export-coco take one --detector (got several)")
     from detbench import paths
@@ -73,6 +72,8 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         ensure_writable(export_mot, "--export-mot files", inputs=reads)
     if export_coco:
         ensure_writable(export_coco, "--export-coco file", inputs=reads)
+    for ref in refs:
+        click.echo(f"detector {ref.describe()}")
     from detbench.commands.progress import bar_per_key, detect_bar, task_bar
     from detbench.detect.shards import cluster_device, ensure_many
     from detbench.executors import make_executor

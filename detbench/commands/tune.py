@@ -54,7 +54,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
 
     with task_bar() as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
         path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
-                    base_options=parse_option_strings(tracker_opts), executor=ex)
+                    base_options=parse_option_strings(tracker_opts), tell=click.echo, executor=ex)
     import json
 
     best = json.loads(path.read_text())["best"]

@@ -205,7 +205,8 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
 def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned, tune_missing,
                tune_split, device, conf, progress, executor) -> list[dict]:
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
-    then tracking, scoring and attribution of each pair."""
+    then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
+    detector name meant."""
     from detbench import paths
     from detbench.compare.settings import pair_settings
     from detbench.detect.shards import ensure_many
@@ -216,11 +217,13 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
     settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress, executor=executor)
-    pairs = []
+    pairs, sources = [], {}
     found = ensure_many(detectors, data_dir, split, run=run, conf=conf, device=device, executor=executor)
     for det, res in zip(detectors, found):
         if getattr(res, "cache_hit", False):
             REUSE["detections"] += 1
+        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
+                        "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
@@ -228,7 +231,7 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
             pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
             pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
                               input_files=_tracker_input_files(out_root / det / trk)))
-    return pairs
+    return pairs, sources
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
@@ -263,12 +266,12 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
                   check_dev=executor is None or executor.name != "ray")
     with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
-        pairs = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
-                           tune_missing, tune_split, device, conf, progress, ex)
+        pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
+                                    tune_missing, tune_split, device, conf, progress, ex)
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
-        "trackers": trackers, "tracker_options": dict(tracker_options or {}),
+        "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
         "tuning": {"mode": "tuned" if use_tuned else "untuned", "split": tune_split if use_tuned else None},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from detbench import paths
 from detbench.detect import api, cache
+from detbench.runs import DetectorRef, detector_ref
 
 
 @dataclass
 class _Plan:
     detector: str
-    checkpoint: Path
+    ref: DetectorRef
     key: str
     options: dict
     seq_frames: dict
@@ -51,10 +52,10 @@ def ensure_many(detectors: list[str], data_dir: str | Path, split: str = "val", 
     data_dir, device = Path(data_dir), cluster_device(device, executor)
     plans = []
     for det in detectors:
-        ckpt = api.resolve_checkpoint(det, run)
-        key, options, seq_frames, ckpt_sha, data_sha = api._key(ckpt, data_dir, split, conf, nms, device, frames,
-                                                                cameras, max_det)
-        plans.append(_Plan(det, ckpt, key, options, seq_frames, ckpt_sha, data_sha,
+        ref = detector_ref(det, run)
+        key, options, seq_frames, ckpt_sha, data_sha = api._key(ref.checkpoint, data_dir, split, conf, nms, device,
+                                                                frames, cameras, max_det)
+        plans.append(_Plan(det, ref, key, options, seq_frames, ckpt_sha, data_sha,
                            cache.artifact(paths.detections_root() / key, list(seq_frames))))
     results: dict[str, api.DetectResult] = {}
     with ExitStack() as locks:
@@ -70,7 +71,7 @@ def ensure_many(detectors: list[str], data_dir: str | Path, split: str = "val", 
                 todo.append((plan, problems))
         if todo:
             results.update(_compute(todo, executor, device, batch_size, conf, nms, max_det, compile, data_dir, run))
-    return [results[p.key] for p in plans]
+    return [replace(results[p.key], ref=p.ref) for p in plans]
 
 
 def cluster_device(device: str, executor) -> str:
@@ -107,7 +108,7 @@ def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, da
         order = [(seq, f) for seq, items in plan.seq_frames.items() for f in items]
         orders[plan.key] = order
         for i, (a, b) in enumerate(shard_ranges(len(order), batch_size, per_checkpoint)):
-            tasks.append((plan.key, i, str(plan.checkpoint), order[a:b], "cuda" if cuda else device, conf, nms,
+            tasks.append((plan.key, i, str(plan.ref.checkpoint), order[a:b], "cuda" if cuda else device, conf, nms,
                           batch_size, max_det, compile))
     t0 = time.perf_counter()
     shards: dict[str, dict] = {p.key: {} for p, _ in todo}
@@ -119,9 +120,9 @@ def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, da
     for plan, problems in todo:
         per_frame = [d for i in sorted(shards[plan.key]) for d in shards[plan.key][i]]
         blobs, recs, n_images = api.pack_sequences(plan.seq_frames, per_frame)
-        api.write_entry(plan.art.path, plan.key, plan.options, plan.checkpoint, plan.ckpt_sha, data_dir,
-                        plan.data_sha, plan.detector, run, epochs[plan.key], sizes[plan.key], batch_size, device,
-                        blobs, recs, seconds)
+        api.write_entry(plan.art.path, plan.key, plan.options, plan.ref.checkpoint, plan.ckpt_sha, data_dir,
+                        plan.data_sha, plan.detector, plan.ref.run or run, epochs[plan.key], sizes[plan.key],
+                        batch_size, device, blobs, recs, seconds)
         out[plan.key] = api.DetectResult(plan.art.path, False, n_images, seconds, problems)
     return out
 
