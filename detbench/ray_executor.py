@@ -61,6 +61,9 @@ def start_ray(address: str | None = None, cpus: int | None = None, env: dict | N
     ray = import_ray()
     if ray.is_initialized():
         return False
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if constants is not None and os.environ.get("RAY_ENABLE_UV_RUN_RUNTIME_ENV") == "0":
+        constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False   # ray imported before import_ray set it (read at import)
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
