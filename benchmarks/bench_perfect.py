@@ -1,7 +1,7 @@
 """Trackers on ground truth as detections: what association alone loses at 2 Hz.
 
     python benchmarks/bench_perfect.py [--gt DIR] [--trackers iou,botsort,botsort:cmc=pose,...]
-        [--score 0.95] [--json out.json] [--out runs/perfect]
+        [--images DIR] [--score 0.95] [--json out.json] [--out runs/perfect]
 
 Every considered ground-truth row of every sequence under ``--gt`` (default: the real fixture,
 ``tests/fixtures/nuscenes-mini-real/sequences``; or a prepared split's ``sequences/<split>``)
@@ -9,7 +9,10 @@ becomes a detection with score ``--score`` and its own class, written as MOT det
 each tracker (``NAME`` or ``NAME:key=value,key=value``; ``--tracker-opt`` style options) tracks
 them through ``detbench.tracking.run.track_split`` (frames with their timestamps, images and
 camera calibration from frames.json, as ``detbench track --dets --sequences`` does) and the
-results are scored by ``detbench eval``'s own scorer, per class and class-agnostic. Printed:
+results are scored by ``detbench eval``'s own scorer, per class and class-agnostic. Image paths
+in frames.json are looked up under ``--images`` (default: for a prepared split
+``runs/data/<name>/sequences/<split>``, the dataset's ``dataroot``, so BoT-SORT's image CMC
+really runs; else beside the sequences, as ``detbench track --sequences`` does). Printed:
 HOTA, DetA, AssA, IDSW, MOTA per tracker and mode, and the seconds each tracking run took.
 """
 from __future__ import annotations
@@ -49,13 +52,35 @@ def parse_tracker(text: str) -> tuple[str, str, dict]:
     return text, name, options
 
 
-def score_tracker(gt_dir: Path, dets: Path, out: Path, tracker: str, options: dict) -> dict:
+def default_images(gt_dir: Path) -> Path | None:
+    """The dataroot of the prepared dataset whose ``sequences/<split>`` folder ``gt_dir`` is."""
+    from detbench.data.layout import PreparedDataset
+
+    data = PreparedDataset(gt_dir.resolve().parent.parent)
+    if data.exists() and data.gt_dir(gt_dir.name) == gt_dir.resolve() and data.meta.get("dataroot"):
+        return Path(data.meta["dataroot"])
+    return None
+
+
+def jobs_with_images(gt_dir: Path, dets: Path, images: Path | None) -> list:
+    """``from_external`` jobs, their frames' image paths also looked up under ``images``."""
+    import dataclasses
+
+    from detbench.tracking.sources import from_external, read_frame_records
+
+    jobs = from_external(dets, gt_dir)
+    if images is None:
+        return jobs
+    return [dataclasses.replace(j, images=read_frame_records(gt_dir / j.name, j.info, [images]).images)
+            if not any(j.images) else j for j in jobs]
+
+
+def score_tracker(gt_dir: Path, jobs: list, out: Path, tracker: str, options: dict) -> dict:
     from detbench.evaluate.api import evaluate_folders
     from detbench.tracking.run import track_split
-    from detbench.tracking.sources import from_external
 
     t0 = time.perf_counter()
-    track_split(from_external(dets, gt_dir), tracker, out, options, force=True)
+    track_split(jobs, tracker, out, options, force=True)
     seconds = time.perf_counter() - t0
     row = {"seconds": round(seconds, 2)}
     for mode in ("per-class", "agnostic"):
@@ -70,6 +95,8 @@ def main(argv=None) -> None:
     ap.add_argument("--trackers", default="iou,botsort,bytetrack,ocsort",
                     help="comma-separated; options after a colon, e.g. botsort:cmc=pose;ocsort:cmc=pose (use ';' "
                          "between trackers when options hold commas)")
+    ap.add_argument("--images", type=Path, help="folder the frames.json image paths are relative to "
+                    "(default: a prepared split's dataroot)")
     ap.add_argument("--score", type=float, default=0.95)
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "perfect")
     ap.add_argument("--json", type=Path)
@@ -77,12 +104,16 @@ def main(argv=None) -> None:
     sep = ";" if ";" in args.trackers else ","
     specs = [parse_tracker(t) for t in args.trackers.split(sep) if t]
     dets = write_perfect_detections(args.gt, args.out / "dets", args.score)
+    jobs = jobs_with_images(args.gt, dets, args.images or default_images(args.gt))
     results = {}
-    print(f"{args.gt}: ground truth as detections (score {args.score}); HOTA/DetA/AssA/MOTA in %")
+    frames = sum(j.info.length for j in jobs)
+    with_image = sum(1 for j in jobs for im in j.images if im)
+    print(f"{args.gt}: ground truth as detections (score {args.score}); HOTA/DetA/AssA/MOTA in %; "
+          f"{with_image} of {frames} frames have an image")
     print(f"{'tracker':40s} {'mode':9s} " + " ".join(f"{f:>7s}" for f in FIELDS) + "   s")
     for label, name, options in specs:
         safe = label.replace(":", "_").replace(",", "_").replace("=", "-")
-        row = score_tracker(args.gt, dets, args.out / "tracks" / safe, name, options)
+        row = score_tracker(args.gt, jobs, args.out / "tracks" / safe, name, options)
         results[label] = row
         for mode in ("per-class", "agnostic"):
             m = row[mode]

@@ -2,6 +2,7 @@
 BoT-SORT adapter's overhead against boxmot's BotSort called directly (same detections, same run).
 
     python benchmarks/bench_trackers.py [--frames 60] [--repeats 3] [--densities 10 30 60]
+    python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3]
 
 Detections: a synthetic 1600x900 scene of ``density`` objects of random classes moving
 linearly (up to 25 px per frame), through :func:`detbench.data.noisy.noisy_detections`
@@ -11,6 +12,16 @@ camera calibration (a forward camera 1.5 m up, driving 5 m/s) for trackers that 
 blurred random texture panned by (12, 5) px per frame (20 images, cycled). Figures are medians
 of ``repeats`` runs; ``overhead`` = adapter time / direct time on single-class detections
 (all rows relabelled car), adapter and direct interleaved in each repeat.
+
+``--pose-split DIR`` (a prepared split's sequences, images under the dataset's dataroot) times
+camera-motion compensation on real frames instead: BoT-SORT with ``cmc=none``, ``cmc=pose``
+(the frames' poses) and ``cmc=sof`` (sparse optical flow on the JPEGs, decoded before the timer
+starts, so the flow is timed without the decoding), ByteTrack and OC-SORT with and without
+``cmc=pose``; detections are each sequence's ground truth through ``noisy_detections`` (seeded
+defaults, with ``--fp-rates`` false positives per frame: one table per rate). Figures: CPU
+milliseconds per frame (this process's CPU time: the cores are shared) over all frames of the
+split, median of ``repeats`` runs, the configurations interleaved in each repeat; ratios against
+the same tracker's ``cmc=none``.
 """
 from __future__ import annotations
 
@@ -93,6 +104,74 @@ def time_direct(dets) -> float:
     return time.perf_counter() - t0
 
 
+def real_frames(split: Path, fp_rate: float = 1.0) -> list[tuple[list[np.ndarray], list]]:
+    """(detections, frames with calibration and decoded images) per sequence of ``split``;
+    ``fp_rate`` false positives per frame on average (``noisy_detections``)."""
+    import cv2
+
+    from bench_perfect import default_images
+    from detbench.data.layout import gt_file, seqinfo_file
+    from detbench.data.mot import list_sequences, read_mot, read_seqinfo
+    from detbench.tracking.sources import frame_of, read_frame_records
+
+    images = default_images(split)
+    out = []
+    for k, seq in enumerate(list_sequences(split)):
+        info = read_seqinfo(seqinfo_file(split / seq))
+        rec = read_frame_records(split / seq, info, [images] if images else [])
+        dets = noisy_detections(read_mot(gt_file(split / seq), kind="gt"), info.length, info.width, info.height,
+                                seed=k, fp_rate=fp_rate)
+        frames = [frame_of(rec_job(seq, info, rec), i) for i in range(info.length)]
+        for fr in frames:
+            fr.image = cv2.imread(str(fr.image_path), cv2.IMREAD_COLOR) if fr.image_path else None
+        out.append((dets, frames))
+    return out
+
+
+def rec_job(name, info, rec):
+    """A :class:`detbench.tracking.sources.SequenceJob` of the frame records (no detections)."""
+    from detbench.tracking.sources import SequenceJob
+
+    return SequenceJob(name, info, rec.timestamps, rec.images, "mot", "", rec.intrinsics, rec.cam2global, rec.path)
+
+
+def time_sequences(name, options, sequences) -> float:
+    """CPU seconds of this process to track every sequence (a fresh tracker each, as track_split
+    does); CPU time, not wall time, because the machine's cores are shared with other work."""
+    from trackers import make_tracker
+
+    total = 0.0
+    for dets, frames in sequences:
+        tracker = make_tracker(name, options, frame_rate=frames[0].frame_rate)
+        t0 = time.process_time()
+        for d, fr in zip(dets, frames):
+            tracker.update(d, fr)
+        total += time.process_time() - t0
+    return total
+
+
+def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0) -> None:
+    sequences = real_frames(split, fp_rate)
+    n_frames = sum(len(f) for _, f in sequences)
+    n_dets = np.mean([len(d) for dets, _ in sequences for d in dets])
+    missing = sum(1 for _, frames in sequences for fr in frames if fr.image is None)
+    if missing:
+        raise SystemExit(f"{split}: {missing} frames without an image (sparse flow needs them all)")
+    configs = [("botsort", "none"), ("botsort", "pose"), ("botsort", "sof"), ("bytetrack", "none"),
+               ("bytetrack", "pose"), ("ocsort", "none"), ("ocsort", "pose")]
+    times = {c: [] for c in configs}
+    for _ in range(repeats):
+        for name, cmc in configs:
+            times[(name, cmc)].append(time_sequences(name, {"cmc": cmc}, sequences))
+    ms = {c: 1000 * statistics.median(t) / n_frames for c, t in times.items()}
+    print(f"\n{split}: {len(sequences)} sequences, {n_frames} frames with images and poses, "
+          f"{n_dets:.1f} detections/frame (fp_rate {fp_rate:g}); CPU ms per frame, median of {repeats}")
+    print("| tracker | cmc | ms/frame | vs cmc=none |")
+    print("|---|---|---|---|")
+    for (name, cmc), value in ms.items():
+        print(f"| {name} | {cmc} | {value:.2f} | {value / ms[(name, 'none')]:.2f} |")
+
+
 def main(argv=None) -> int:
     from trackers import TRACKERS
     from trackers.boxmot_common import quiet_boxmot
@@ -102,11 +181,20 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--densities", type=int, nargs="+", default=[10, 30, 60])
     ap.add_argument("--skip", nargs="*", default=[], help="tracker names to leave out")
+    ap.add_argument("--pose-split", type=Path, help="time cmc=pose against cmc=none and sparse flow on this "
+                    "prepared split's real frames instead (runs/data/<name>/sequences/<split>)")
+    ap.add_argument("--fp-rates", type=float, nargs="+", default=[1.0, 20.0],
+                    help="with --pose-split: false positives per frame added to the ground truth (one table each)")
     args = ap.parse_args(argv)
     quiet_boxmot()
     from boxmot import BotSort, ByteTrack, OcSort  # noqa: F401  (import once, outside the timings)
+    if args.pose_split:
+        for fp_rate in args.fp_rates:
+            pose_timing(args.pose_split, args.repeats, fp_rate)
+        return 0
     images = panning_images()
     configs = [("iou", "iou", {}, False), ("botsort (cmc none)", "botsort", {"cmc": "none"}, False),
+               ("botsort (cmc pose)", "botsort", {"cmc": "pose"}, False),
                ("botsort (cmc sof)", "botsort", {"cmc": "sof"}, True),
                ("bytetrack", "bytetrack", {}, False), ("ocsort", "ocsort", {}, False),
                ("ground", "ground", {}, False)]

@@ -1,13 +1,31 @@
 """Command-line option helpers for detbench/commands: repeatable ``KEY=VALUE`` options
-(``--set``, ``--tracker-opt``; parsed by :mod:`detbench.options`, which library code uses) and the
-``--tracker`` / ``--trackers`` options, whose help lists the registered trackers."""
+(``--set``, ``--tracker-opt``; parsed by :mod:`detbench.options`, which library code uses), the
+``--tracker`` / ``--trackers`` options, whose help lists the registered trackers, and the numeric
+option types (:class:`FiniteFloat`, :data:`Seed`) that refuse a bad value at parse time."""
 from __future__ import annotations
 
 import click
 
 from detbench.options import parse_key_values, parse_tracker_options
 
-__all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption"]
+__all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed"]
+
+
+class FiniteFloat(click.FloatRange):
+    """``click.FloatRange`` that also refuses nan and inf (click's range lets nan through: every
+    comparison with it is False), so a numeric option is checked when it is parsed, before any work."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if value != value or value in (float("inf"), float("-inf")):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+# a random seed: numpy's generators take non-negative integers only
+Seed = click.IntRange(min=0)
 
 
 class TrackerHelpOption(click.Option):

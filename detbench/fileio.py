@@ -108,16 +108,26 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def ensure_writable(path: str | os.PathLike, what: str = "output") -> Path:
+def ensure_writable(path: str | os.PathLike, what: str = "output", inputs: dict | None = None,
+                    inside_ok: bool | tuple[str, ...] = False) -> Path:
     """InputError naming ``path`` unless it (a file or folder to be written) can be created there.
 
     Checked for real, by creating and removing a probe file in the nearest existing folder, so it
     also holds for root (who ignores mode bits) on read-only mounts and immutable folders. Call it
     before any work so nothing is computed (or printed) that cannot be saved.
+
+    ``inputs`` ({label: path, list of paths or None}): what the command reads. ``path`` may not be
+    one of them, hold one (an output folder is replaced as a whole) or lie inside an input folder,
+    unless ``inside_ok`` (True, or the labels of the inputs that may hold it: an output kept beside
+    what it describes, like ``<run>/analysis``).
+    Every command that writes checks its outputs through here, so the wording is one.
     """
     from detbench.errors import InputError
 
     path = Path(path)
+    clash = _input_clash(path, inputs or {}, inside_ok)
+    if clash:
+        raise InputError(f"{path}: cannot write the {what} here: {clash}")
     probe_dir = path if path.is_dir() else path.parent
     while not probe_dir.exists() and probe_dir != probe_dir.parent:
         probe_dir = probe_dir.parent
@@ -131,6 +141,25 @@ def ensure_writable(path: str | os.PathLike, what: str = "output") -> Path:
         raise InputError(f"{path}: cannot write the {what} here: {probe_dir} is not writable "
                          f"({e.strerror or e})") from None
     return path
+
+
+def _input_clash(out: Path, inputs: dict, inside_ok) -> str | None:
+    """Why ``out`` overlaps an input (``ensure_writable``), or None. Paths are compared resolved
+    (symbolic links followed), so another spelling of the same folder is the same folder."""
+    target = out.resolve()
+    for label, value in inputs.items():
+        for given in (value if isinstance(value, (list, tuple)) else [value]):
+            if given is None or str(given) == "":
+                continue
+            src = Path(given).resolve()
+            if target == src:
+                return f"it is the input {label} {given}"
+            if target in src.parents:
+                return f"it holds the input {label} {given}"
+            may_hold = inside_ok is True or label in (inside_ok or ())
+            if not may_hold and src in target.parents:
+                return f"it is inside the input {label} {given}"
+    return None
 
 
 def read_json(path: str | os.PathLike, missing: str = "file not found"):

@@ -73,15 +73,26 @@ def test_jobs_do_not_change_results_and_runs_are_reused(external, tmp_path):
     assert "reused" not in changed and changed["params"]["max_age_s"] == 2.5
 
 
-def test_a_failing_sequence_is_recorded_and_the_others_finish(external, tmp_path, capsys):
+def test_a_failing_sequence_is_recorded_and_the_others_finish(external, tmp_path, capsys, monkeypatch):
+    """A tracker that breaks on one sequence (bad input files never get this far: they stop the
+    run before any tracking, tests/test_user_errors.py)."""
+    from detbench.tracking import run as run_mod
+
     seq_root, det_dir = external
-    (det_dir / f"{SEQS[0]}.txt").write_text("1,-1,10,10,50,50,0.9,9\n")  # class 9 does not exist
+    real = run_mod.track_sequence
+
+    def breaks_on_first(job, tracker, options=None):
+        if job.name == SEQS[0]:
+            raise RuntimeError("tracker blew up")
+        return real(job, tracker, options)
+
+    monkeypatch.setattr(run_mod, "track_sequence", breaks_on_first)
     out = tmp_path / "out"
     with pytest.raises(TrackingFailed, match=SEQS[0]):
         track_split(from_external(det_dir, seq_root), "iou", out)
     meta = json.loads((out / "meta.json").read_text())
     assert meta["sequences"][SEQS[0]]["status"] == "failed"
-    assert "class 9" in meta["sequences"][SEQS[0]]["error"]
+    assert "tracker blew up" in meta["sequences"][SEQS[0]]["error"]
     assert meta["sequences"][SEQS[1]]["status"] == "ok" and (out / f"{SEQS[1]}.txt").is_file()
     rc = main(["track", "--tracker", "iou", "--dets", str(det_dir), "--sequences", str(seq_root),
                "--out", str(tmp_path / "cli"), "--jobs", "1"])

@@ -16,7 +16,10 @@ from trackers.base import Frame
 
 
 OPTIONS: dict[str, dict] = {}   # tracker -> options; TrackSSM's trained weights are filled in below
-PARAMS = sorted(TRACKERS)        # every registered tracker; a missing module fails, it never skips
+#: variants run through the same contract: camera-motion compensation from the frames' poses
+VARIANTS = {"botsort:cmc=pose": ("botsort", {"cmc": "pose"}), "bytetrack:cmc=pose": ("bytetrack", {"cmc": "pose"}),
+            "ocsort:cmc=pose": ("ocsort", {"cmc": "pose"})}
+PARAMS = sorted(TRACKERS) + sorted(VARIANTS)  # every registered tracker; a missing module fails, it never skips
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +36,13 @@ def test_trackssm_runs_the_contract_with_trained_weights(trained_motion):
 
 
 def _new(name, frame_rate=2.0):
-    return make_tracker(name, OPTIONS.get(name, {}), frame_rate=frame_rate)
+    base, options = VARIANTS.get(name, (name, {}))
+    return make_tracker(base, {**OPTIONS.get(base, {}), **options}, frame_rate=frame_rate)
 
 
 def _frame(i, fr=2.0, **kw):
     """Frame ``i``, seen by a forward camera 1.5 m above the ground driving 1 m/s (trackers that
-    need calibration, ``ground``, read it; the others ignore it)."""
+    need calibration, ``ground`` and the ``cmc=pose`` variants, read it; the others ignore it)."""
     return Frame(index=i, timestamp=i / fr, frame_rate=fr, intrinsics=K, cam2global=pose(0.0, x=i / fr), **kw)
 
 

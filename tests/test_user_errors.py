@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +106,41 @@ def test_device_without_cuda_is_one_line(capsys, tmp_path):
     assert check_device("cpu") == "cpu"
     rc, _, err = run_cli(capsys, "train", "--data", str(tmp_path), "--device", "cuda:7")
     assert_one_line_error(rc, err, "--device", "cuda:7")
+
+
+# --------------------------------------------------------------------------- paths that trap a newcomer
+@pytest.mark.parametrize("extra", [[], ["--recipe", "clean_v2"], ["--recipe", "demo", "--model", "yolox-l"],
+                                   ["--recipe", "demo", "--set", "input_size=1600,2880"]])
+def test_a_gpu_sized_training_on_the_cpu_is_refused_with_what_to_run_instead(tmp_path, capsys, extra):
+    """`train --data D` alone would start YOLOX-L at 800x1440 on the CPU (days): one line saying
+    what to run instead, with the committed base's real path; nothing written."""
+    from detbench.base_weights import WEIGHTS
+    from detbench.train.cpu_guard import DEMO_BASE
+
+    data = tmp_path / "data"
+    rc, out, err = run_cli(capsys, "train", "--data", str(data), *extra)
+    line = assert_one_line_error(rc, err, "a GPU job", f"detbench train --data {data} --recipe demo --init {DEMO_BASE}",
+                                 "--device cuda", "--allow-cpu")
+    assert out == "" and not (tmp_path / "runs").exists()
+    assert WEIGHTS.is_file() and WEIGHTS == Path(__file__).resolve().parents[1] / DEMO_BASE
+    if not extra:
+        assert "stable_v3 trains yolox-l at 800x1440 (~438 GFLOPs per image, batch 32, 30 epochs)" in line
+    # --allow-cpu passes the check (the next one fails: the dataset is missing); a CPU-sized recipe needs no flag
+    for argv in (["--allow-cpu", *extra], ["--recipe", "demo"], ["--recipe", "demo", "--model", "tiny"]):
+        rc, _, err = run_cli(capsys, "train", "--data", str(data), *argv)
+        assert_one_line_error(rc, err, "meta.json")
+
+
+def test_a_run_without_a_checkpoint_is_named_as_such(tmp_path, capsys):
+    """`detect --detector last` on a run with no checkpoint said "(available: none, last, ...)"."""
+    from detbench import paths
+
+    paths.train_dir("cut").mkdir(parents=True)
+    for name in ("last", "epoch1"):
+        rc, _, err = run_cli(capsys, "detect", "--detector", name, "--run", "cut", "--data", str(tmp_path))
+        line = assert_one_line_error(rc, err, f"detector {name!r}: run ", "has no checkpoint yet",
+                                     "--resume --name cut")
+        assert "available" not in line and "none" not in line
 
 
 # --------------------------------------------------------------------------- training dead ends
@@ -481,3 +517,207 @@ def test_a_wrong_detector_name_fails_before_torch_is_imported(tmp_path, argv):
                        env=dict(os.environ, DETBENCH_RUNS=str(tmp_path / "runs")))
     assert p.returncode == 2, p.stderr
     assert_one_line_error(p.returncode, p.stderr, "epoch9", "available: epoch1")
+
+
+# --------------------------------------------------------------------------- outputs never overwrite inputs
+def _snapshot(root) -> dict:
+    """Every file under ``root`` (or ``root`` itself) with its bytes: what must not change."""
+    from pathlib import Path
+
+    root = Path(root)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return {str(p): p.read_bytes() for p in files}
+
+
+@pytest.fixture
+def workspace(tmp_path, external, minidb_master, monkeypatch):
+    """One folder of every kind a command reads, for the overlap checks below: external detections
+    and sequences, a prepared-dataset skeleton, a detection cache, tracking results, a training
+    run with a log, a checkpoint file and a nuScenes database."""
+    from test_analyze import write_run
+
+    seq_root, det_dir = external
+    seq = next(p.name for p in seq_root.iterdir())
+    data = tmp_path / "data"
+    (data / "sequences" / "val").mkdir(parents=True)
+    shutil.copytree(seq_root / seq, data / "sequences" / "val" / seq)
+    (data / "images").mkdir()
+    (data / "meta.json").write_text(json.dumps({"dataroot": str(data / "images"),
+                                                "sequences": {"val": [seq]}}))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "meta.json").write_text("{}")
+    tracks = tmp_path / "tracks"
+    tracks.mkdir()
+    shutil.copy(seq_root / seq / "gt" / "gt.txt", tracks / f"{seq}.txt")
+    runs = tmp_path / "runs"
+    write_run(runs, "r1")
+    ckpt = tmp_path / "ckpt.pth"
+    ckpt.write_bytes(b"not loaded before the output is checked")
+    db = tmp_path / "db"
+    shutil.copytree(minidb_master, db)
+    gt_under_results = tmp_path / "res" / "sensitivity" / "fixture-gt"
+    shutil.copytree(seq_root, gt_under_results)
+    monkeypatch.setenv("DETBENCH_RUNS", str(runs))
+    return dict(seqs=seq_root, dets=det_dir, seq=seq, data=data, cache=cache, tracks=tracks, runs=runs,
+                run=runs / "train" / "r1", ckpt=ckpt, db=db, tmp=tmp_path, gt=gt_under_results)
+
+
+def _overlap_case(name, w):
+    """(argv, the input that must stay untouched, what the one error line must say)."""
+    from nusc_minidb import VERSION
+
+    s = {k: str(v) for k, v in w.items()}
+    track = ["track", "--tracker", "iou", "--dets", s["dets"], "--sequences", s["seqs"], "--jobs", "1"]
+    return {
+        "track --out = --dets": (track + ["--out", s["dets"]], w["dets"], "it is the input --dets"),
+        "track --out holds --dets": (track + ["--out", s["tmp"]], w["dets"], "it holds the input --dets"),
+        "track --out in --sequences": (track + ["--out", s["seqs"] + "/trk"], w["seqs"],
+                                       "it is inside the input --sequences"),
+        "eval --json = a result file": (["eval", "--gt", s["seqs"], "--results", s["tracks"], "--json",
+                                         str(w["tracks"] / f"{w['seq']}.txt")], w["tracks"], "it is the input results file"),
+        "prepare --out = --dataroot": (["prepare", "--dataroot", s["db"], "--version", VERSION, "--out", s["db"]],
+                                       w["db"], "it is the input --dataroot"),
+        "analyze --out = run": (["analyze", s["run"], "--out", s["run"]], w["run"], "it is the input run"),
+        "analyze --out holds run": (["analyze", s["run"], "--out", str(w["run"].parent)], w["run"],
+                                    "it holds the input run"),
+        "show-tracks --out = --tracks": (["show-tracks", "--tracks", s["tracks"], "--data", s["data"], "--seq", s["seq"],
+                                          "--out", s["tracks"]], w["tracks"], "it is the input --tracks"),
+        "show-dets --out = --data": (["show-dets", "--cache", s["cache"], "--data", s["data"], "--seq", s["seq"],
+                                      "--out", s["data"]], w["data"], "it is the input --data"),
+        "eval-det --out = --cache": (["eval-det", "--cache", s["cache"], "--data", s["data"], "--out", s["cache"]],
+                                     w["cache"], "it is the input --cache"),
+        "detect --export-mot in --data": (["detect", "--detector", s["ckpt"], "--data", s["data"], "--export-mot",
+                                           s["data"] + "/mot"], w["data"], "it is inside the input --data"),
+        "compare results = --data": (["compare", "--detectors", s["ckpt"], "--trackers", "iou", "--data", s["data"],
+                                      "--results-dir", s["tmp"], "--name", "data", "--no-tuned"], w["data"],
+                                     "it is the input --data"),
+        "sensitivity results = --gt": (["sensitivity", "--gt", s["gt"], "--trackers", "iou", "--results-dir",
+                                        str(w["tmp"] / "res"), "--name", "fixture-gt"], w["gt"], "it is the input --gt"),
+        "train run holds --init": (["train", "--data", s["data"], "--name", "r1", "--init", str(w["run"] / "epoch_1.pth")],
+                                   w["run"], "it holds the input --init"),
+        "train-motion out = --data": (["train-motion", "--data", s["data"], "--name", s["data"]], w["data"],
+                                      "it is the input --data"),
+        "export -o = DETECTOR": (["export", s["ckpt"], "-o", s["ckpt"]], w["ckpt"], "it is the input DETECTOR"),
+    }[name]
+
+
+OVERLAP_CASES = ["track --out = --dets", "track --out holds --dets", "track --out in --sequences",
+                 "eval --json = a result file", "prepare --out = --dataroot", "analyze --out = run",
+                 "analyze --out holds run", "show-tracks --out = --tracks", "show-dets --out = --data",
+                 "eval-det --out = --cache", "detect --export-mot in --data", "compare results = --data",
+                 "sensitivity results = --gt", "train run holds --init", "train-motion out = --data",
+                 "export -o = DETECTOR"]
+
+
+@pytest.mark.parametrize("case", OVERLAP_CASES)
+def test_no_command_writes_over_its_inputs(case, workspace, capsys):
+    """`track --out D --dets D` replaced the user's detections with the tracks (exit 0): every
+    command that writes refuses an output that is, holds or lies inside an input, in one wording,
+    before any work."""
+    argv, protected, relation = _overlap_case(case, workspace)
+    (workspace["run"] / "epoch_1.pth").write_bytes(b"a checkpoint of run r1")
+    before = _snapshot(protected)
+    rc, out, err = run_cli(capsys, *argv)
+    assert_one_line_error(rc, err, ": cannot write the ", relation)
+    assert _snapshot(protected) == before
+
+
+def test_output_check_compares_real_paths(tmp_path):
+    """Another spelling of the same folder (a symbolic link, ``..``) is the same folder; a sibling
+    whose name only starts like the input's is not inside it."""
+    from detbench.errors import InputError
+    from detbench.fileio import ensure_writable
+
+    dets = tmp_path / "dets"
+    dets.mkdir()
+    (tmp_path / "link").symlink_to(dets)
+    for out in (tmp_path / "link", dets / ".." / "dets", tmp_path / "link" / "sub"):
+        with pytest.raises(InputError, match="cannot write the tracks here: it (is|is inside) the input --dets"):
+            ensure_writable(out, "tracks", inputs={"--dets": dets})
+    ensure_writable(tmp_path / "dets2", "tracks", inputs={"--dets": dets})  # a sibling is fine
+    ensure_writable(dets / "analysis", "report", inputs={"--dets": dets}, inside_ok=True)
+    ensure_writable(dets / "analysis", "report", inputs={"--dets": dets, "other": None}, inside_ok=("--dets",))
+
+
+def test_compare_results_dir_unwritable_fails_before_any_work(unwritable, workspace, capsys):
+    s = {k: str(v) for k, v in workspace.items()}
+    rc, out, err = run_cli(capsys, "compare", "--detectors", s["ckpt"], "--trackers", "iou", "--data", s["data"],
+                           "--results-dir", str(unwritable / "results"), "--no-tuned")
+    assert_one_line_error(rc, err, str(unwritable / "results"), "cannot write the comparison here")
+    assert not (workspace["runs"] / "detections").exists()  # nothing detected or tracked first
+
+
+# --------------------------------------------------------------------------- every detection file, before tracking
+@pytest.fixture
+def two_sequences(tmp_path, real_fixture):
+    """Two real sequences cut to 4 frames, with classed external detections (noisy ground truth)."""
+    from detbench.data.mot import SeqInfo, read_mot, write_mot, write_mot_dets, write_seqinfo
+    from detbench.data.noisy import noisy_detections
+
+    seq_root, det_dir = tmp_path / "sequences", tmp_path / "dets"
+    for i, seq in enumerate(("scene-0103_CAM_BACK", "scene-0103_CAM_FRONT")):
+        gt = read_mot(real_fixture / "sequences" / seq / "gt" / "gt.txt", kind="gt")
+        gt = gt[gt[:, 0] <= 4]
+        (seq_root / seq / "gt").mkdir(parents=True)
+        write_mot(seq_root / seq / "gt" / "gt.txt", gt)
+        write_seqinfo(seq_root / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 4))
+        write_mot_dets(det_dir / f"{seq}.txt", noisy_detections(gt, 4, 1600, 900, seed=i))
+    return seq_root, det_dir
+
+
+@pytest.mark.parametrize("row,problem", [
+    ("2,-1,100,100,-30,40,0.9,1", "box size -30x40 is negative"),
+    ("2,-1,100,100,30,-4,0.9,1", "box size 30x-4 is negative"),
+    ("2,-1,100,100,30,40,nan,1", "score is 'nan', not a finite number"),
+    ("2,-1,100,100,30,40,1.5,1", "score 1.5 is outside 0..1"),
+    ("2,-1,100,100,30,40,0.9,12", "class 12 is outside 1..7"),
+    ("2,-1,100,100,30,40,0.9,-1", "no class (-1) here, but a class on the rows above"),
+    ("9,-1,100,100,30,40,0.9,1", "frame 9 is beyond the sequence length 4"),
+    ("2,-1,100,100,30,40,0.9,1,x", "column 9 'x' is not a number"),
+])
+def test_a_bad_detection_row_stops_track_before_anything_is_written(two_sequences, tmp_path, capsys, row, problem):
+    """Today a NaN score or class 12 in the last file made `track` exit 1 after writing the other
+    sequences and meta.json, and a negative size was tracked silently: every file is read first."""
+    seq_root, det_dir = two_sequences
+    bad = det_dir / "scene-0103_CAM_FRONT.txt"  # sorted last: the other sequence would be tracked first
+    lineno = len(bad.read_text().splitlines()) + 1
+    bad.write_text(bad.read_text() + row + "\n")
+    out = tmp_path / "out"
+    rc, _, err = run_cli(capsys, "track", "--tracker", "iou", "--dets", str(det_dir), "--sequences", str(seq_root),
+                         "--out", str(out), "--jobs", "2")
+    assert_one_line_error(rc, err, f"{bad}:{lineno}: ", problem)
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+# --------------------------------------------------------------------------- options checked when parsed
+@pytest.mark.parametrize("argv,needle", [
+    (["compare", "--detectors", "a", "--data", "D", "--resamples", "-5"], "--resamples"),
+    (["compare", "--detectors", "a", "--data", "D", "--resamples", "0"], "--resamples"),
+    (["compare", "--detectors", "a", "--data", "D", "--seed", "-1"], "--seed"),
+    (["compare", "--detectors", "a", "--data", "D", "--jobs", "0"], "--jobs"),
+    (["detect", "--detector", "a", "--data", "D", "--conf", "-1"], "--conf"),
+    (["detect", "--detector", "a", "--data", "D", "--nms", "nan"], "--nms"),
+    (["eval-det", "--data", "D", "--score-thr", "1.5"], "--score-thr"),
+    (["eval", "--gt", "G", "--results", "R", "--iou", "0"], "--iou"),
+    (["eval", "--gt", "G", "--results", "R", "--jobs", "0"], "--jobs"),
+    (["track", "--tracker", "iou", "--jobs", "-2"], "--jobs"),
+    (["train", "--data", "D", "--epochs", "0"], "--epochs"),
+    (["train", "--data", "D", "--batch-size", "-8"], "--batch-size"),
+    (["train", "--data", "D", "--set", "lr=nan"], "lr nan is not a finite number"),
+    (["train", "--data", "D", "--set", "flip_prob=2"], "flip_prob 2.0 is outside 0..1"),
+    (["train-motion", "--data", "D", "--lr", "nan"], "--lr"),
+    (["train-motion", "--data", "D", "--seed", "-3"], "--seed"),
+    (["prepare", "--dataroot", "R", "--version", "v", "--min-size", "inf"], "--min-size"),
+    (["prepare", "--dataroot", "R", "--version", "v", "--min-visibility", "7"], "--min-visibility"),
+    (["show-tracks", "--data", "D", "--seq", "s", "--scale", "0"], "--scale"),
+    (["synth", "OUT", "--seed", "-1"], "--seed"),
+    (["sensitivity", "--gt", "G", "--seed", "-1"], "--seed"),
+    (["demo", "--seed", "-1"], "--seed"),
+])
+def test_numeric_options_are_checked_when_parsed(argv, needle, capsys, tmp_path):
+    """`compare --resamples -5` printed a traceback after all the tracking; `--resamples 0`,
+    `detect --conf -1` and `train --set lr=nan` were accepted: one line and exit 2, before any work."""
+    rc, out, err = run_cli(capsys, *[str(tmp_path / a) if a in ("D", "G", "R", "OUT") else a for a in argv])
+    assert_one_line_error(rc, err, needle)
+    assert out == "" and not (tmp_path / "runs").exists()

@@ -8,6 +8,9 @@ Defaults are boxmot's class defaults except the lost-track buffer (2 s, i.e. 4 k
   warp and restarts the flow, so the next image is never registered against a stale one.
 - ``cmc="sof" | "ecc" | "orb" | "sift"``: that method; a frame without an image is an
   :class:`InputError`. ``cmc="none"``: no compensation, images never read.
+- ``cmc="pose"``: no image registration; each track is carried from the previous frame's camera
+  to this one's with the frames' known poses (:mod:`trackers.pose_cmc`); needs every frame's
+  calibration, never reads images.
 
 One warp is estimated per frame from the full image (all detections masked) and shared by the
 per-class instances (see :mod:`trackers.boxmot_common`). ReID is off unless
@@ -16,6 +19,7 @@ per-class instances (see :mod:`trackers.boxmot_common`). ReID is off unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 from pathlib import Path
 
@@ -25,7 +29,7 @@ from detbench.errors import InputError
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
 
-CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift")
+CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift", "pose")
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,7 @@ class BotSortTracker(ClassSplitTracker):
 
     def _check_params(self) -> None:
         p = self.params
-        if p.cmc not in CMC_METHODS:
-            raise InputError(f"tracker 'botsort': cmc={p.cmc!r} is not one of {', '.join(CMC_METHODS)}")
+        self._check_cmc(CMC_METHODS)
         if p.reid_weights is not None and not Path(p.reid_weights).is_file():
             raise InputError(f"tracker 'botsort': reid_weights {p.reid_weights}: file not found")
         self.track_buffer = boxmot_track_buffer(p.track_buffer_s, self.frame_rate)
@@ -73,7 +76,7 @@ class BotSortTracker(ClassSplitTracker):
     def reset(self) -> None:
         super().reset()
         self._warp = SharedWarp()
-        method = {"auto": "sof", "none": None}.get(self.params.cmc, self.params.cmc)
+        method = {"auto": "sof", "none": None, "pose": None}.get(self.params.cmc, self.params.cmc)
         if method is None:
             self._cmc = None
         else:
@@ -84,6 +87,11 @@ class BotSortTracker(ClassSplitTracker):
             # sparse flow (the default) is remembered across runs; the others hold OpenCV objects
             # that cannot be copied, so they compute every warp
             self._cmc = MemoCMC(method, lambda: create_cmc(method), remember=method == "sof")
+
+    def _pose_mover(self):
+        from trackers.pose_cmc import XYWH, move_stracks
+
+        return partial(move_stracks, model=XYWH)
 
     def boxmot_kwargs(self) -> dict:
         """The settings given to each boxmot ``BotSort`` (CMC is injected separately)."""

@@ -12,6 +12,9 @@ What every boxmot-backed tracker here gets from :class:`ClassSplitTracker`:
   share one id allocator, so ids are unique across classes; they are reported 1-based.
 - **One CMC estimate per frame** (when a subclass asks for it): the warp is computed once from
   the whole image, masking every detection, and handed to every class instance.
+- **Pose compensation** (``cmc=pose``, when a subclass's ``_pose_mover()`` gives one): before
+  the instances see a frame, every track state is carried from the previous frame's camera to
+  this one's (:mod:`trackers.pose_cmc`); such a tracker needs every frame's calibration.
 - **Seconds to frames.** :func:`boxmot_track_buffer` inverts boxmot's
   ``max_time_lost = int(frame_rate / 30 * track_buffer)`` (and its one-frame lag in removing
   tracks) so a buffer set in seconds means that many seconds of consecutive misses.
@@ -130,6 +133,20 @@ class ClassSplitTracker:
     def _prepare_frame(self, dets: np.ndarray, frame: Frame | None) -> np.ndarray | None:
         return None
 
+    def _check_cmc(self, allowed: tuple[str, ...]) -> None:
+        """One line naming the tracker and the values when the ``cmc`` option is not one of ``allowed``."""
+        if self.params.cmc not in allowed:
+            raise InputError(f"tracker {self.name!r}: cmc={self.params.cmc!r} is not one of {', '.join(allowed)}")
+
+    def _pose_mover(self):
+        """With ``cmc=pose``: ``mover(instances, move)`` for :class:`trackers.pose_cmc.PoseCompensation`."""
+        return None
+
+    @staticmethod
+    def needs_calibration(params) -> bool:
+        """``cmc=pose`` reads every frame's camera calibration (:func:`trackers.base.needs_calibration`)."""
+        return getattr(params, "cmc", None) == "pose"
+
     # ---------------------------------------------------------------- Tracker protocol
     def reset(self) -> None:
         from boxmot.trackers.common.tracking.track import TrackIdAllocator
@@ -138,6 +155,13 @@ class ClassSplitTracker:
         self._ids = TrackIdAllocator()
         self.dropped = 0
         self.frames_seen = 0
+        mover = self._pose_mover() if self.needs_calibration(self.params) else None
+        if mover is None:
+            self._pose = None
+        else:
+            from trackers.pose_cmc import PoseCompensation
+
+            self._pose = PoseCompensation(self.name, mover)
 
     def update(self, dets, frame: Frame | None = None) -> np.ndarray:
         """Sanitised, class-split boxmot update; returns (M, 8) float32 tracks (see trackers.base)."""
@@ -145,6 +169,8 @@ class ClassSplitTracker:
         self.dropped += dropped
         self.frames_seen += 1
         img = self._prepare_frame(clean, frame)
+        if self._pose is not None:
+            self._pose.before_update(frame, self._instances)
         classes = clean[:, 5].astype(np.int64)
         for c in np.unique(classes):
             if int(c) not in self._instances:

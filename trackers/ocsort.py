@@ -10,6 +10,12 @@ the first ``min_hits`` frames of a sequence); ``delta_t`` stays a count of past 
 association cost boxmot exposes (BoT-SORT and ByteTrack in boxmot 25 always use IoU): ``iou``
 (default), ``giou``, ``diou``, ``ciou`` or ``hmiou``; ``centroid`` is not offered, since boxmot
 needs the frame's pixels for it and this adapter gives OC-SORT none.
+
+``cmc="pose"`` carries every track (its Kalman state, the state frozen for observation-centric
+re-update, the observations its velocity-direction and recovery terms read) from the previous
+frame's camera to this one's with the frames' known poses before boxmot predicts
+(:mod:`trackers.pose_cmc_ocsort`; boxmot's OC-SORT has no camera-motion compensation for
+axis-aligned boxes); it needs every frame's calibration. ``cmc="none"`` (default): as boxmot.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
 
 ASSO_FUNCS = ("iou", "giou", "diou", "ciou", "hmiou")
+CMC_OPTIONS = ("none", "pose")
 
 
 @dataclass(frozen=True)
@@ -39,20 +46,27 @@ class OcSortParams:
     inertia: float = 0.2          # weight of the velocity-direction consistency term
     use_byte: bool = False        # second association with low-score detections
     asso_func: str = "iou"        # boxmot's association geometry: iou | giou | diou | ciou | hmiou
+    cmc: str = "none"             # camera-motion compensation: none | pose (needs the frames' calibration)
 
 
 class OcSortTracker(ClassSplitTracker):
     """OC-SORT (boxmot ``OcSort``) behind the :class:`trackers.base.Tracker` protocol."""
 
     Params = OcSortParams
-    DESCRIPTION = "OC-SORT via boxmot, class-aware, observation-centric Kalman motion"
+    DESCRIPTION = "OC-SORT via boxmot, class-aware, observation-centric Kalman motion, optional pose motion compensation"
     name = "ocsort"
 
     def _check_params(self) -> None:
+        self._check_cmc(CMC_OPTIONS)
         self.max_age = frames_for_seconds(self.params.max_age_s, self.frame_rate)
         if self.params.asso_func not in ASSO_FUNCS:
             raise InputError(f"tracker 'ocsort': asso_func={self.params.asso_func!r} is not one of "
                              f"{', '.join(ASSO_FUNCS)}")
+
+    def _pose_mover(self):
+        from trackers.pose_cmc_ocsort import move_ocsort_tracks
+
+        return move_ocsort_tracks
 
     def _new_instance(self):
         from boxmot import OcSort

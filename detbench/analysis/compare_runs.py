@@ -13,7 +13,7 @@ from detbench.analysis import plots
 from detbench.analysis.logs import load_run
 from detbench.analysis.report import build, g
 from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text
+from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
 
 # (label, function of a report) for the figures row block
 FIGURES = [
@@ -92,9 +92,10 @@ def compare(runs: list[str | Path], out: str | Path | None = None) -> tuple[Path
     names = [log.name for log in logs]
     if len(set(names)) != len(names):
         raise InputError(f"runs {', '.join(map(str, runs))}: two runs share a directory name; compare distinct runs")
+    out = Path(out) if out is not None else default_out(names)
+    ensure_writable(out, "analysis report", inputs={"run": [log.dir for log in logs]}, inside_ok=True)
     reports = {log.name: build(log) for log in logs}
     tab = table(reports)
-    out = Path(out) if out is not None else default_out(names)
     with atomic_dir(out) as tmp:
         plots.overlay(logs, tmp / "compare_loss.png", "loss")
         plots.overlay(logs, tmp / "compare_lr.png", "lr")

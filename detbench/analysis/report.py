@@ -9,7 +9,7 @@ from pathlib import Path
 
 from detbench.analysis import plots, stats
 from detbench.analysis.logs import COMPONENTS, RunLog, load_run
-from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text
+from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
 
 
 def g(x, fmt: str = ".4g") -> str:
@@ -101,8 +101,9 @@ def build(log: RunLog) -> dict:
 def analyze_run(run: str | Path, out: str | Path | None = None, with_plots: bool = True) -> tuple[Path, dict]:
     """Analyse one run; write the report into ``out`` (default ``<run>/analysis``). Returns (out, report)."""
     log = load_run(run)
-    rep = build(log)
     out = Path(out) if out is not None else log.dir / "analysis"
+    ensure_writable(out, "analysis report", inputs={"run": log.dir}, inside_ok=True)
+    rep = build(log)
     with atomic_dir(out) as tmp:
         rep["plots"] = plots.write_run_plots(log, rep, tmp) if with_plots else []
         atomic_write_json(tmp / "report.json", rep)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import TrackerHelpOption
+from detbench.cliopts import Seed, TrackerHelpOption
 
 
 @click.command("compare", epilog="""\b
@@ -28,10 +28,11 @@ Examples:
               "naming the `detbench tune` command to run. --no-tuned: every pair runs with the tracker's defaults.")
 @click.option("--tune", "tune_missing", is_flag=True, help="Run the missing tunings first (implies --tuned).")
 @click.option("--tune-split", default="tune", show_default=True, help="The split tunings come from.")
-@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
-@click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--resamples", default=2000, show_default=True, type=click.IntRange(10, 100000),
+              help="Bootstrap resamples.")
+@click.option("--seed", default=0, show_default=True, type=Seed, help="Bootstrap seed.")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--jobs", default=1, show_default=True, help="Worker processes for tracking.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes for tracking.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned, tune_missing, tune_split, resamples,
             seed, device, jobs, results_dir):
@@ -60,6 +61,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
                             use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split, n_resamples=resamples,
                             seed=seed, device=device, jobs=jobs, results_root=Path(results_dir),
                             progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"))
+    for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
+        click.echo(source["used"])
     print_summary(result, Path(results_dir) / name, reused=REUSE)
     failed = [p for p in result["pairs"] if p["status"] != "ok"]
     if failed:

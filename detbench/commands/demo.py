@@ -5,6 +5,8 @@ from contextlib import contextmanager
 
 import click
 
+from detbench.cliopts import Seed
+
 EPILOG = """\b
 Examples:
   detbench demo                          (about 5 minutes on 2 CPU cores)
@@ -20,7 +22,7 @@ Examples:
                    "missing, empty, or an earlier demo's output, and is left as it is when it holds the same "
                    "results (only run folders, times, versions and hashes differ) (default: only under the run's "
                    "folder).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Training seed of the head-only stage.")
+@click.option("--seed", default=0, show_default=True, type=Seed, help="Training seed of the head-only stage.")
 @click.option("--scenes", default=40, show_default=True, type=click.IntRange(5),
               help="Synthetic scenes (train/val/tune split 70/20/10).")
 @click.option("--keyframes", default=8, show_default=True, type=click.IntRange(2), help="Keyframes (2 Hz) per scene.")

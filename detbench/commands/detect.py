@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 EPILOG = """\b
 Example:
   detbench detect --detector epoch6 --data runs/data/demo --split val
@@ -17,9 +19,9 @@ Example:
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True, help="Split to run on (train, val, tune).")
 @click.option("--cameras", multiple=True, help="Only these cameras (repeat or comma-separate), e.g. CAM_FRONT.")
-@click.option("--conf", default=0.01, show_default=True, type=float,
+@click.option("--conf", default=0.01, show_default=True, type=FiniteFloat(0, 1),
               help="Score threshold kept in the cache (low: trackers apply their own).")
-@click.option("--nms", default=0.65, show_default=True, type=float, help="Class-aware NMS IoU threshold.")
+@click.option("--nms", default=0.65, show_default=True, type=FiniteFloat(0, 1), help="Class-aware NMS IoU threshold.")
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1 ... (auto: cuda if present).")
 @click.option("--frames", type=click.Choice(["keyframes", "all"]), default="keyframes", show_default=True,
@@ -41,16 +43,24 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     options; an intact cache is reused, a corrupt one recomputed.
     """
 
-    from detbench.detect.api import detect, resolve_checkpoint
+    from detbench.detect.api import detect
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
+    from detbench.runs import detector_ref
 
     data_dir = find_dataset(data)
-    resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
+    ref = detector_ref(detector, run)  # a wrong name fails before torch is imported
     from detbench import paths
     from detbench.fileio import ensure_writable
 
     ensure_writable(paths.detections_root(), "detection cache")
+    reads = {"--data": data_dir, "images": PreparedDataset(data_dir).meta.get("dataroot"),
+             "detection caches": paths.detections_root()}
+    if export_mot:
+        ensure_writable(export_mot, "--export-mot files", inputs=reads)
+    if export_coco:
+        ensure_writable(export_coco, "--export-coco file", inputs=reads)
+    click.echo(f"detector {ref.describe()}")
     from detbench.commands.progress import detect_bar
 
     with detect_bar() as progress:

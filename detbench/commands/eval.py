@@ -5,6 +5,8 @@ import os
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 EPILOG = """\b
 Example:
   detbench eval --gt runs/data/mini/sequences/val --results runs/tracks/epoch30/botsort \\
@@ -19,11 +21,11 @@ Example:
               help="Tracker results: one <seq>.txt per ground-truth sequence.")
 @click.option("--classes", type=click.Choice(["per-class", "agnostic"]), default="per-class",
               show_default=True, help="Score each class separately (summing counts) or ignore classes.")
-@click.option("--iou", type=float, default=0.5, show_default=True,
+@click.option("--iou", type=FiniteFloat(0, 1, min_open=True), default=0.5, show_default=True,
               help="IoU threshold of CLEAR and Identity matching (HOTA uses its own alphas).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write overall / per_class / per_sequence metrics here (atomically).")
-@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True,
               help="Worker processes scoring sequences in parallel.")
 @click.option("--check/--no-check", default=False, show_default=True,
               help="Cross-check every sequence with motmetrics (about twice the time); exit 3 on a "
@@ -55,7 +57,11 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
     from detbench.provenance import make_meta
 
     if json_out:
-        ensure_writable(json_out, "--json file")  # before the work and the table, not after
+        # before the work and the table, not after; beside the results is fine, over them is not
+        from pathlib import Path
+
+        ensure_writable(json_out, "--json file", inside_ok=True, inputs={
+            "--gt": gt_dir, "--results": results_dir, "results file": sorted(Path(results_dir).glob("*.txt"))})
     pairs = pair_sequences(gt_dir, results_dir)
     _check_ground_truth(pairs, gt_dir)
     total = len(pairs)
@@ -68,6 +74,8 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
     if not console.is_terminal:  # piped / captured: do not squeeze the table to 80 columns
         console = Console(width=180)
     console.print(render(result, per_sequence=per_sequence))
+    if result.get("class_agnostic"):
+        click.echo(_class_agnostic_note(result["class_agnostic"], len(pairs), results_dir), err=True)
     if json_out:
         meta = make_meta("eval", {"classes": classes, "iou": iou, "motmetrics_check": check,
                                   "trackeval_hota": trackeval_hota},
@@ -90,3 +98,11 @@ def _check_ground_truth(pairs, gt_dir) -> None:
                          f"MOTA and HOTA are undefined")
     click.echo(f"warning: {len(empty)} of {len(pairs)} gt.txt files are empty ({names}): every result "
                f"box there is a false positive", err=True)
+
+
+def _class_agnostic_note(seqs: list[str], total: int, results_dir) -> str:
+    """One line, once: which result files had no class and how they were scored."""
+    which = "" if len(seqs) == total else ": " + ", ".join(f"{s}.txt" for s in seqs[:2]) + (", ..." if len(seqs) > 2 else "")
+    return (f"note: {results_dir}: {len(seqs)} of {total} result files have no class (class -1 or no class column"
+            f"{which}): scored class-agnostically (a box may match any class), in OVERALL and their sequences' "
+            f"rows, in no class row")

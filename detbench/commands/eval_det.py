@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 EPILOG = """\b
 Examples:
   detbench eval-det --detector epoch2,epoch6 --data runs/data/demo --split val
@@ -21,11 +23,11 @@ Writes <out>/eval.json (top-level AP, AP50, AP75, per_class when one detector; "
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True)
 @click.option("--cameras", multiple=True, help="Only these cameras (repeat or comma-separate).")
-@click.option("--conf", default=0.01, show_default=True, type=float, help="Cache score threshold (see detect).")
-@click.option("--nms", default=0.65, show_default=True, type=float)
+@click.option("--conf", default=0.01, show_default=True, type=FiniteFloat(0, 1), help="Cache score threshold (see detect).")
+@click.option("--nms", default=0.65, show_default=True, type=FiniteFloat(0, 1))
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
 @click.option("--device", default="auto", show_default=True)
-@click.option("--score-thr", default=0.3, show_default=True, type=float,
+@click.option("--score-thr", default=0.3, show_default=True, type=FiniteFloat(0, 1),
               help="Score threshold for the per-class precision / recall columns.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder (default runs/eval_det/<detectors>_<split>).")
@@ -49,6 +51,8 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
         res = eval_det(data, split, detectors=split_list(detectors), caches=caches, run=run, conf=conf, nms=nms,
                        batch_size=batch_size, device=device, cameras=split_list(cameras) or None,
                        score_thr=score_thr, out=out, json_path=json_path, progress=progress)
+    for line in res.used:
+        click.echo(line)
     _print_table(res.results, STAT_NAMES)
     eval_json, eval_md = res.files
     click.echo(f"wrote {eval_json}, {eval_md}")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 
 @click.command("prepare")
 @click.option("--dataroot", required=True, type=click.Path(file_okay=False, path_type=str),
@@ -14,10 +16,10 @@ import click
 @click.option("--splits", default=None,
               help="Comma list of splits to write (default: each of train,val,tune that has scenes). "
                    "Real nuScenes: official splits (tune held out of train); synthetic: <dataroot>/splits.json.")
-@click.option("--min-visibility", type=int, default=0, show_default=True,
+@click.option("--min-visibility", type=click.IntRange(0, 4), default=0, show_default=True,
               help="Consider annotations with visibility level >= N (1: 0-40%, 2: 40-60%, 3: 60-80%, "
                    "4: 80-100%); the others become ignore rows.")
-@click.option("--min-size", type=float, default=5.0, show_default=True,
+@click.option("--min-size", type=FiniteFloat(min=0), default=5.0, show_default=True,
               help="2D boxes narrower or lower than this many pixels become ignore rows.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Output folder (default: <runs>/data/<name>).")
@@ -60,6 +62,10 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     console.width = max(console.width, 120)  # the per-class table is wide; never squash it
     console.print(table)
     _warn_missing_images(out_dir)
+    from detbench.compare.readiness import compare_notes
+
+    for note in compare_notes(out_dir):
+        click.echo(f"note: {note}")
 
 
 def _warn_missing_images(out_dir) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import TrackerHelpOption
+from detbench.cliopts import Seed, TrackerHelpOption
 
 
 @click.command("sensitivity", epilog="""\b
@@ -46,7 +46,7 @@ its inputs: a rerun recomputes only what changed.
 @click.option("--base", "base_opts", multiple=True, metavar="AXIS=V", help="Move the base point (repeatable).")
 @click.option("--seeds", default=2, show_default=True, type=click.IntRange(1, 100),
               help="Seeds per point (the zero-degradation point is deterministic: one run).")
-@click.option("--seed", "first_seed", default=0, show_default=True, help="First seed.")
+@click.option("--seed", "first_seed", default=0, show_default=True, type=Seed, help="First seed.")
 @click.option("--detector", "detectors", multiple=True, help="Place a real detector on the curves: epoch<N> / .pth "
               "(with --data), a detection cache dir or a folder of MOT detection files (repeatable, or comma-separated).")
 @click.option("--run", default=None, help="Training run that epoch<N> names refer to (default: the latest).")
@@ -83,7 +83,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from detbench.cliopts import parse_tracker_options
     from detbench.data.layout import PreparedDataset
     from detbench.errors import InputError
-    from detbench.fileio import atomic_dir
+    from detbench.fileio import atomic_dir, ensure_writable
     from detbench.sensitivity import axes as ax
     from detbench.sensitivity import plots, report
     from detbench.sensitivity.study import run_study
@@ -117,6 +117,8 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     if name is None:
         name = _default_name(gt, data_dir, split)
     out_dir = Path(results_dir) / "sensitivity" / name
+    ensure_writable(out_dir, "sensitivity results",
+                    inputs={"--gt": gt, "--data": data_dir, "--detector": [d for d in dets if Path(d).exists()]})
 
     bar = Progress(TextColumn("[bold]sensitivity[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.description}"), console=console)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from detbench.cliopts import FiniteFloat
+
 EPILOG = """\b
 Example:
   detbench show-dets --detector epoch6 --data runs/data/demo --seq scene-0001_CAM_FRONT --out dets_png
@@ -19,8 +21,8 @@ Example:
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True)
 @click.option("--seq", required=True, help="Sequence name <scene>_<CAM>.")
-@click.option("--score-thr", default=0.3, show_default=True, type=float, help="Draw boxes with score >= this.")
-@click.option("--max-frames", default=0, type=int, help="Only the first N frames (0: all).")
+@click.option("--score-thr", default=0.3, show_default=True, type=FiniteFloat(0, 1), help="Draw boxes with score >= this.")
+@click.option("--max-frames", default=0, type=click.IntRange(0), help="Only the first N frames (0: all).")
 @click.option("--video", is_flag=True, help="Write one MP4 (at the sequence frame rate) instead of PNGs.")
 @click.option("--out", required=True, type=click.Path(), help="Output folder for PNGs, or the .mp4 path.")
 @click.option("--device", default="auto", show_default=True)
@@ -38,6 +40,13 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
+    from detbench import paths
+    from detbench.data.layout import PreparedDataset
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out, "video" if video else "images", inputs={
+        "--data": data_dir, "--cache": cache, "images": PreparedDataset(data_dir).meta.get("dataroot"),
+        "detection caches": paths.detections_root()})
     if cache:
         cache_dir = Path(cache)
     else:

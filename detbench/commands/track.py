@@ -24,7 +24,9 @@ Examples:
               help="Prepared dataset (default: the only one under runs/data).")
 @click.option("--split", default="val", show_default=True)
 @click.option("--dets", "dets_dir", default=None, type=click.Path(file_okay=False),
-              help="External detections: <seq>.txt rows frame,-1,x,y,w,h,score[,class] (needs --sequences).")
+              help="External detections: <seq>.txt rows frame,-1,x,y,w,h,score[,class] or MOTChallenge's "
+                   "frame,-1,x,y,w,h,score,-1,-1,-1 (no class: tracked as one class, tracks written with class "
+                   "-1) (needs --sequences).")
 @click.option("--sequences", "seq_dir", default=None, type=click.Path(file_okay=False),
               help="MOTChallenge-layout sequences for --dets: <seq>/seqinfo.ini [+ frames.json].")
 @click.option("--tracker-opt", "tracker_opts", multiple=True, metavar="KEY=VALUE",
@@ -33,11 +35,12 @@ Examples:
                    "nms_iou=0.5 (class-agnostic NMS), nms_fuse=max|noisy_or, nms_merge=top|wbf, "
                    "min_box_px=8, recal_band=0.2, box_buffer=0.3 (the tracker matches boxes widened by 0.3 x "
                    "their size on each side; reported boxes are narrowed back).")
-@click.option("--jobs", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True,
               help="Worker processes (results do not depend on it).")
 @click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Output folder (default runs/tracks/<detector>/<tracker>/).")
+              help="Output folder (default runs/tracks/<run>-epoch<N>/<tracker>/ for a run's checkpoint, "
+                   "runs/tracks/<dets folder>/<tracker>/ for --dets).")
 @click.option("--force", is_flag=True, help="Recompute even when the output holds the same inputs.")
 def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tracker_opts, jobs, device,
             out_dir, force):
@@ -51,8 +54,12 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     with lazy_bar(transient=True) as bar:
         r = track(tracker, options, detector=detector, run=run_name, data_dir=data_dir, split=split,
                   dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, jobs=jobs, device=device, force=force,
-                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"))
+                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"), tell=click.echo)
     how = "reused (same inputs)" if r.reused else "wrote"
     click.echo(f"{how} {len(r.meta['sequences'])} sequences, {r.rows} track boxes -> {r.out_dir}")
+    if r.meta.get("class_agnostic"):
+        click.echo(f"note: {dets_dir}: {len(r.meta['class_agnostic'])} of {len(r.meta['sequences'])} detection "
+                   f"files have no class (class -1 or no class column): tracked as one class, tracks written "
+                   f"with class -1 (eval scores them class-agnostically)", err=True)
     if r.hint:
         click.echo(f"warning: {r.hint}", err=True)

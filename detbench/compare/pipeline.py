@@ -19,7 +19,7 @@ from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
-from detbench.fileio import sha256_file
+from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
@@ -207,6 +207,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     data_dir = Path(data_dir)
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
+    out_dir = Path(results_root or "results") / name
+    ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
     tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
@@ -216,11 +218,13 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
     settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress)
-    pairs = []
+    pairs, sources = [], {}
     for det in detectors:
         res = detect(det, data_dir, split, run=run, conf=conf, device=device)
         if getattr(res, "cache_hit", False):
             REUSE["detections"] += 1
+        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
+                        "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
@@ -231,7 +235,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
-        "trackers": trackers, "tracker_options": dict(tracker_options or {}),
+        "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
         "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
@@ -239,7 +243,6 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
         "attribution_rules": rules.describe(),
     }
-    out_dir = Path(results_root or "results") / name
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
     if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))

@@ -3,14 +3,19 @@
 Row formats (1-based frames, top-left + size in pixels, class ids 1..7):
 
 - ground truth and results: ``frame,id,x,y,w,h,score,class,visibility``
-  (results may stop after ``score``; missing class -> 1, missing visibility -> 1.0)
+  (missing visibility -> 1.0). Results may stop after ``score`` or ``h``, or be MOTChallenge's
+  10-column ``frame,id,x,y,w,h,score,-1,-1,-1`` (MOT16/17: the last three are world coordinates,
+  unused in 2D): a result without a class (no class column, or class -1) has class
+  :data:`NO_CLASS` in memory, and a file is class-less or classed throughout.
 - in ground truth, column 7 is MOTChallenge's *consider* flag: 0 marks an **ignore row** (a box
   that is neither to be found nor to be counted against a result found on it: filtered by
   ``prepare``'s size / visibility / lidar+radar-points rules, or of a category outside the seven
   classes, which has class id 0); any other value is a considered box. ``read_mot(kind="gt")``
   returns only considered rows unless ``include_ignored=True``; only ``detbench eval`` needs
   the ignore rows (:mod:`detbench.evaluate.ignore`).
-- external detections: ``frame,-1,x,y,w,h,score[,class]`` (missing class -> 1)
+- external detections: ``frame,-1,x,y,w,h,score[,class]``, or MOTChallenge's 10-column
+  ``frame,-1,x,y,w,h,score,-1,-1,-1``: class -1 or no class column is a class-less file
+  (:func:`read_mot_det_file`), never silently a class.
 
 Readers validate every row and raise :class:`InputError` naming the file, the line and the
 problem. In memory a MOT table is a float64 array (K, 9) with the columns above.
@@ -32,7 +37,9 @@ from detbench.types import as_detections, as_tracks
 FRAME, ID, X, Y, W, H, SCORE, CLASS, VIS = range(9)
 CONSIDER = SCORE  # ground truth: the consider flag (0: ignore row)
 IGNORE_CLASS = 0  # class id of an ignore row whose category is outside the seven classes
+NO_CLASS = -1  # class id of a result or detection without one (MOTChallenge's -1, or no class column)
 MOT_COLS = 9
+MOT_WORLD_COLS = 10  # MOTChallenge's frame,id,x,y,w,h,score,x,y,z (world coordinates -1 in 2D)
 
 
 def _parse_rows(path: Path, min_cols: int, max_cols: int) -> list[tuple[int, list[str]]]:
@@ -72,6 +79,33 @@ def _as_float(path: Path, lineno: int, field: str, text: str) -> float:
     return value
 
 
+def _class_id(path: Path, lineno: int, p: list[str]) -> int:
+    """A result or detection row's class id: 1..7, or :data:`NO_CLASS` (-1, or no class column).
+    The world coordinates of a 10-column row must be numbers (MOTChallenge writes -1)."""
+    for col in range(8, len(p)):
+        _as_float(path, lineno, f"column {col + 1}", p[col])
+    cls = _as_int(path, lineno, "class", p[7]) if len(p) > 7 else NO_CLASS
+    if cls != NO_CLASS and not 1 <= cls <= NUM_CLASSES:
+        raise InputError(f"{path}:{lineno}: class {cls} is outside 1..{NUM_CLASSES} (or -1: no class)")
+    return cls
+
+
+def _same_class_presence(path: Path, lineno: int, classless: bool | None, this: bool) -> bool:
+    """A file has a class on every row or on none: a mixture cannot be scored either way."""
+    if classless is not None and classless != this:
+        raise InputError(f"{path}:{lineno}: {'no class (-1)' if this else 'a class'} here, but "
+                         f"{'a class' if this else 'no class (-1)'} on the rows above: give every row a class "
+                         f"id 1..{NUM_CLASSES}, or none")
+    return this
+
+
+def class_less(table: np.ndarray) -> bool:
+    """True for a results table whose rows have no class (:data:`NO_CLASS`); an empty table has
+    nothing to re-label and counts as classed."""
+    t = np.asarray(table, dtype=np.float64).reshape(-1, MOT_COLS)
+    return bool(len(t)) and bool((t[:, CLASS] == NO_CLASS).all())
+
+
 def considered(table: np.ndarray) -> np.ndarray:
     """Boolean mask of a ground-truth table's considered rows (consider flag != 0)."""
     return np.asarray(table, dtype=np.float64).reshape(-1, MOT_COLS)[:, CONSIDER] != 0
@@ -86,9 +120,11 @@ def read_mot(path: str | Path, *, kind: str = "results", include_ignored: bool =
     validated and then left out unless ``include_ignored``.
     """
     path = Path(path)
-    rows = _parse_rows(path, 6 if kind == "results" else 6, MOT_COLS)
+    results = kind != "gt"
+    rows = _parse_rows(path, 6, MOT_WORLD_COLS if results else MOT_COLS)
     out = np.zeros((len(rows), MOT_COLS), dtype=np.float64)
     seen: set[tuple[int, int]] = set()
+    classless = None
     for i, (lineno, p) in enumerate(rows):
         frame = _as_int(path, lineno, "frame", p[0])
         tid = _as_int(path, lineno, "id", p[1])
@@ -101,11 +137,15 @@ def read_mot(path: str | Path, *, kind: str = "results", include_ignored: bool =
         if w <= 0 or h <= 0:
             raise InputError(f"{path}:{lineno}: box size {w}x{h} is not positive")
         score = _as_float(path, lineno, "score", p[6]) if len(p) > 6 else 1.0
-        cls = _as_int(path, lineno, "class", p[7]) if len(p) > 7 else 1
-        lowest = IGNORE_CLASS if kind == "gt" and score == 0 else 1
-        if not lowest <= cls <= NUM_CLASSES:
-            raise InputError(f"{path}:{lineno}: class {cls} is outside {lowest}..{NUM_CLASSES}")
-        vis = _as_float(path, lineno, "visibility", p[8]) if len(p) > 8 else 1.0
+        if results:
+            cls = _class_id(path, lineno, p)
+            classless = _same_class_presence(path, lineno, classless, cls == NO_CLASS)
+        else:
+            cls = _as_int(path, lineno, "class", p[7]) if len(p) > 7 else 1
+            lowest = IGNORE_CLASS if score == 0 else 1
+            if not lowest <= cls <= NUM_CLASSES:
+                raise InputError(f"{path}:{lineno}: class {cls} is outside {lowest}..{NUM_CLASSES}")
+        vis = _as_float(path, lineno, "visibility", p[8]) if len(p) == MOT_COLS else 1.0
         if (frame, tid) in seen:
             raise InputError(f"{path}:{lineno}: id {tid} appears twice in frame {frame}")
         seen.add((frame, tid))
@@ -160,32 +200,59 @@ def split_by_frame(table: np.ndarray, num_frames: int) -> list[np.ndarray]:
 
 
 # ---------------------------------------------------------------- external detections
-def read_mot_dets(path: str | Path, num_frames: int | None = None) -> list[np.ndarray]:
-    """Read ``frame,-1,x,y,w,h,score[,class]`` into a list of (N, 6) detections per frame.
+@dataclass(frozen=True)
+class MotDetections:
+    """An external detection file: ``frames`` (N, 6) per frame (index 0 = frame 1); ``has_class``
+    False for a class-less file, whose rows all carry class index 0 (trackers are class-aware: one
+    class for every box)."""
 
-    The list has ``num_frames`` entries (or as many as the largest frame). Class ids 1..7 become
-    indices 0..6; a missing class is class id 1.
+    frames: list[np.ndarray]
+    has_class: bool
+
+
+def read_mot_det_file(path: str | Path, num_frames: int | None = None) -> MotDetections:
+    """Read ``frame,-1,x,y,w,h,score[,class]`` (or MOTChallenge's ``...,score,-1,-1,-1``).
+
+    ``frames`` has ``num_frames`` entries (or as many as the largest frame). Class ids 1..7 become
+    indices 0..6; class -1 or no class column makes the file class-less (every row, or none).
+    Every row is checked, naming file and line: frames 1..``num_frames``, finite numbers, sizes
+    not negative (a zero-size box is dropped by every tracker), scores in [0, 1].
     """
     path = Path(path)
-    rows = _parse_rows(path, 7, 10)
-    parsed = []
+    rows = _parse_rows(path, 7, MOT_WORLD_COLS)
+    parsed, classless = [], None
     for lineno, p in rows:
         frame = _as_int(path, lineno, "frame", p[0])
         if frame < 1:
             raise InputError(f"{path}:{lineno}: frame {frame} is below 1 (MOT frames are 1-based)")
+        if num_frames is not None and frame > num_frames:
+            raise InputError(f"{path}:{lineno}: frame {frame} is beyond the sequence length {num_frames}")
         x, y, w, h = (_as_float(path, lineno, n, t) for n, t in zip("xywh", p[2:6]))
+        if w < 0 or h < 0:
+            raise InputError(f"{path}:{lineno}: box size {w:g}x{h:g} is negative")
         score = _as_float(path, lineno, "score", p[6])
-        cls = _as_int(path, lineno, "class", p[7]) if len(p) > 7 else 1
-        if not 1 <= cls <= NUM_CLASSES:
-            raise InputError(f"{path}:{lineno}: class {cls} is outside 1..{NUM_CLASSES}")
-        parsed.append((frame, x, y, x + w, y + h, score, cls - 1))
+        if not 0 <= score <= 1:
+            raise InputError(f"{path}:{lineno}: score {score:g} is outside 0..1 (trackers threshold scores "
+                             f"in [0, 1]: rescale the file's scores)")
+        cls = _class_id(path, lineno, p)
+        classless = _same_class_presence(path, lineno, classless, cls == NO_CLASS)
+        parsed.append((frame, x, y, x + w, y + h, score, 0 if cls == NO_CLASS else cls - 1))
     n = num_frames if num_frames is not None else max((r[0] for r in parsed), default=0)
     per_frame: list[list] = [[] for _ in range(n)]
     for frame, *det in parsed:
-        if frame > n:
-            raise InputError(f"{path}: frame {frame} is beyond the sequence length {n}")
         per_frame[frame - 1].append(det)
-    return [as_detections(np.array(d, dtype=np.float32).reshape(-1, 6)) for d in per_frame]
+    frames = [as_detections(np.array(d, dtype=np.float32).reshape(-1, 6)) for d in per_frame]
+    return MotDetections(frames, has_class=not classless)
+
+
+def read_mot_dets(path: str | Path, num_frames: int | None = None) -> list[np.ndarray]:
+    """:func:`read_mot_det_file`'s frames, for a file that must have classes (InputError for a
+    class-less one: a reader that uses the class would silently see class 1 otherwise)."""
+    det = read_mot_det_file(path, num_frames)
+    if not det.has_class:
+        raise InputError(f"{path}: detections without a class (class -1 or no class column); "
+                         f"give class ids 1..{NUM_CLASSES} in column 8")
+    return det.frames
 
 
 def write_mot_dets(path: str | Path, dets_per_frame: list[np.ndarray]) -> Path:

@@ -140,14 +140,14 @@ def prepare(dataroot: str | Path, version: str, cameras: str = "all", splits=Non
     if not min_size >= 0:
         raise InputError(f"--min-size: {min_size} must be >= 0 pixels")
     dataroot = Path(dataroot).resolve()
+    out = Path(out) if out else paths.data_dir(name or dataroot.name)
+    ensure_writable(out, "prepared dataset", inputs={"--dataroot": dataroot})
     nusc = load_nuscenes(dataroot, version)
     table_root = dataroot / version
     cams = resolve_cameras(nusc, cameras, table_root)
     scene_by_name = {s["name"]: s for s in nusc.scene}
     split_scenes, split_source = resolve_splits(dataroot, version, None if splits is None else list(splits),
                                                 set(scene_by_name))
-    out = Path(out) if out else paths.data_dir(name or dataroot.name)
-    ensure_writable(out, "prepared dataset")
 
     inputs = {"tables": table_hashes(dataroot, version)}
     if (dataroot / "splits.json").is_file():

@@ -5,7 +5,10 @@ Returns ``{"overall": S, "per_class": {class name: S}, "per_sequence": {seq: S}}
 ints). ``classes="per-class"``: each class is scored on its own (a GT box of class c is matched
 only by results of class c) and classes are combined by summing counts; ``per_class`` lists the
 classes present in the GT or the results. ``classes="agnostic"``: the class column is ignored
-and ``per_class`` is empty. Ground-truth ignore rows (consider flag 0) first take the result
+and ``per_class`` is empty. A results file without classes (no class column, or class -1: the
+MOTChallenge format) is never re-labelled: in per-class mode its sequence is scored
+class-agnostically, counts in ``overall`` and ``per_sequence`` but in no ``per_class`` row, and
+is listed in ``class_agnostic`` (a key present only then). Ground-truth ignore rows (consider flag 0) first take the result
 boxes an optimal assignment gives them and are then dropped (:mod:`detbench.evaluate.ignore`):
 they are never misses and a result on them is neither a TP nor an FP. With ``check=True``
 (``detbench eval --check``; off by default since it roughly doubles the time) every sequence is
@@ -22,8 +25,8 @@ from detbench.classes import CLASSES
 from detbench.errors import InputError
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
-from detbench.evaluate.loading import SequenceFiles, load_sequence, pair_sequences
-from detbench.evaluate.matching import SequenceMatch, match_sequence, trackeval_data
+from detbench.evaluate.loading import SequenceFiles, load_scored, pair_sequences
+from detbench.evaluate.matching import AGNOSTIC, SequenceMatch, match_sequence, trackeval_data
 
 CLASS_MODES = ("per-class", "agnostic")
 
@@ -32,7 +35,7 @@ def load_matched(files: SequenceFiles, per_class: bool) -> SequenceMatch:
     """One sequence exactly as it is scored: loaded, validated and matched. Whatever reports a
     figure beside TrackEval's (compare's IDSW attribution) reads sequences through this function,
     so it sees the very boxes TrackEval scores."""
-    gt, res, length = load_sequence(files, per_class=per_class)
+    gt, res, length, per_class = load_scored(files, per_class=per_class)  # class-less results: agnostic
     return match_sequence(files.name, gt, res, length, per_class=per_class)
 
 
@@ -104,10 +107,13 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
     overall, per_group, per_sequence = comb.combine(scored, float(iou))
     out = {
         "overall": comb.summarize(overall),
-        "per_class": ({CLASSES[g - 1]: comb.summarize(r) for g, r in per_group.items()}
+        "per_class": ({CLASSES[g - 1]: comb.summarize(r) for g, r in per_group.items() if g != AGNOSTIC}
                       if per_class else {}),
         "per_sequence": {s: comb.summarize(r) for s, r in per_sequence.items()},
     }
+    agnostic = [s for s, groups in scored.items() if AGNOSTIC in groups] if per_class else []
+    if agnostic:  # class-less results: in the overall and per-sequence rows, in no class's row
+        out["class_agnostic"] = agnostic
     if hota_counts:
         out["hota_counts"] = {s: {k: [float(v) for v in r["HOTA"][k]] for k in ("HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA")}
                               for s, r in per_sequence.items()}

@@ -20,8 +20,8 @@ import numpy as np
 
 from detbench.classes import NUM_CLASSES
 from detbench.data.layout import gt_file, seqinfo_file
-from detbench.data.mot import (CLASS, CONSIDER, FRAME, H, ID, IGNORE_CLASS, MOT_COLS, W, considered,
-                               read_mot, read_seqinfo)
+from detbench.data.mot import (CLASS, CONSIDER, FRAME, H, ID, IGNORE_CLASS, MOT_COLS, MOT_WORLD_COLS, NO_CLASS,
+                               VIS, W, class_less, considered, read_mot, read_seqinfo)
 from detbench.errors import InputError
 from detbench.evaluate.ignore import apply_ignore_rows
 
@@ -81,17 +81,27 @@ def read_table(path: Path, kind: str, include_ignored: bool = False) -> np.ndarr
             a = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, comments=None)
     except (ValueError, OSError):
         return read_mot(path, kind=kind, include_ignored=include_ignored)
-    if a.size == 0 or not 6 <= a.shape[1] <= MOT_COLS:
+    results = kind != "gt"
+    if a.size == 0 or not 6 <= a.shape[1] <= (MOT_WORLD_COLS if results else MOT_COLS):
         return read_mot(path, kind=kind, include_ignored=include_ignored)
     out = np.ones((len(a), MOT_COLS), dtype=np.float64)
-    out[:, :a.shape[1]] = a
+    out[:, :min(a.shape[1], MOT_COLS)] = a[:, :MOT_COLS]
+    if results and a.shape[1] <= CLASS:
+        out[:, CLASS] = NO_CLASS  # no class column: class-less, never class 1
+    if a.shape[1] == MOT_WORLD_COLS:
+        out[:, VIS] = 1.0  # columns 8-10 are world coordinates there, not a visibility
     ints = out[:, [FRAME, ID, CLASS]]
     frame_id = out[:, FRAME] * (1 << 32) + out[:, ID]
-    lowest = np.where((out[:, CONSIDER] == 0) & (kind == "gt"), IGNORE_CLASS, 1)
-    ok = (np.isfinite(out).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
+    cls = out[:, CLASS]
+    if results:  # 1..7 on every row, or -1 (no class) on every row
+        cls_ok = ((cls >= 1) & (cls <= NUM_CLASSES)).all() or (cls == NO_CLASS).all()
+    else:
+        lowest = np.where(out[:, CONSIDER] == 0, IGNORE_CLASS, 1)
+        cls_ok = ((cls >= lowest) & (cls <= NUM_CLASSES)).all()
+    ok = (np.isfinite(a).all() and (ints == np.round(ints)).all() and (out[:, FRAME] >= 1).all()
           and (out[:, ID] >= 0).all()
           and (out[:, W] > 0).all() and (out[:, H] > 0).all()
-          and ((out[:, CLASS] >= lowest) & (out[:, CLASS] <= NUM_CLASSES)).all()
+          and cls_ok
           and len(np.unique(frame_id)) == len(out))
     if not ok:
         read_mot(path, kind=kind)  # raises with the offending line
@@ -104,8 +114,17 @@ def read_table(path: Path, kind: str, include_ignored: bool = False) -> np.ndarr
 def load_sequence(files: SequenceFiles, per_class: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
     """(considered gt rows, result rows left after the ignore rows took theirs, number of frames).
 
-    ``per_class`` is the scoring mode (:func:`apply_ignore_rows`). Frames beyond seqinfo's
-    length are an error."""
+    ``per_class`` is the scoring mode (:func:`apply_ignore_rows`); class-less results are scored
+    class-agnostically whatever it says (:func:`load_scored`). Frames beyond seqinfo's length
+    are an error."""
+    return load_scored(files, per_class)[:3]
+
+
+def load_scored(files: SequenceFiles, per_class: bool = True) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """:func:`load_sequence`'s tables plus the mode they were filtered in: ``per_class`` unless
+    the results file has no class (no class column, or class -1 on every row), which is scored
+    class-agnostically (every result box may match a ground-truth box of any class) rather than
+    re-labelled as some class."""
     gt = read_table(files.gt_path, kind="gt", include_ignored=True)
     res = read_table(files.res_path, kind="results")
     if files.seqinfo_path is not None:
@@ -116,5 +135,6 @@ def load_sequence(files: SequenceFiles, per_class: bool = True) -> tuple[np.ndar
                                  f"length {length} in {files.seqinfo_path}")
     else:
         length = int(max(gt[:, FRAME].max(initial=0), res[:, FRAME].max(initial=0)))
+    per_class = per_class and not class_less(res)
     gt, res = apply_ignore_rows(gt, res, per_class)
-    return gt, res, length
+    return gt, res, length, per_class

@@ -42,8 +42,9 @@ def render_tracks(seq_dir: Path, results: Path, out_dir: Path, image_root: Path 
         from detbench.evaluate.ignore import apply_ignore_rows
 
         # switches as eval sees them: without the results that ignore rows take (all are drawn)
-        gt, kept = apply_ignore_rows(mot.read_mot(gt_file, kind="gt", include_ignored=True), res, per_class=True)
-        switches = find_switches(gt, kept, info.length, info.width, info.height)
+        per_class = not mot.class_less(res)  # class-less results are scored class-agnostically
+        gt, kept = apply_ignore_rows(mot.read_mot(gt_file, kind="gt", include_ignored=True), res, per_class)
+        switches = find_switches(gt, kept, info.length, info.width, info.height, per_class=per_class)
     switch_at = {}
     for s in switches:
         switch_at.setdefault(s.frame, []).append(s)
@@ -96,9 +97,10 @@ def _load(image: str | None, image_root: Path | None, info: mot.SeqInfo) -> np.n
 
 def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: str | Path | None = None,
                 detector: str | None = None, tracker: str | None = None, out: str | Path | None = None,
-                scale: float = 0.5, max_frames: int | None = None) -> dict:
+                scale: float = 0.5, max_frames: int | None = None, run: str | None = None) -> dict:
     """Render sequence ``seq`` of ``split`` of the prepared dataset ``data_dir`` with the tracks of
-    ``tracks_dir`` (``<seq>.txt``; default: ``runs/tracks/<detector>/<tracker>/``, both needed then),
+    ``tracks_dir`` (``<seq>.txt``; default: where ``detbench track`` writes ``detector`` of ``run``
+    (default the latest) with ``tracker``, ``runs/tracks/<run>-epoch<N>/<tracker>/``; both needed then),
     images from the dataset's ``dataroot``, into ``out`` (default ``<tracks_dir>/render/<seq>/``).
 
     Returns :func:`render_tracks`'s dict plus ``"out_dir"``; InputError before drawing anything
@@ -110,7 +112,9 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     if tracks_dir is None:
         if not (detector and tracker):
             raise InputError("give --tracks DIR, or --detector and --tracker")
-        tracks_dir = paths.tracks_dir(detector, tracker)
+        from detbench.runs import detector_ref
+
+        tracks_dir = paths.tracks_dir(detector_ref(detector, run).label(), tracker)
     tracks_dir, data_dir = Path(tracks_dir), Path(data_dir)
     results = tracks_dir / f"{seq}.txt"
     if not results.is_file():
@@ -122,5 +126,9 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
+    from detbench.fileio import ensure_writable
+
+    ensure_writable(out_dir, "track images", inputs={"--tracks": tracks_dir, "--data": data_dir, "images": image_root},
+                    inside_ok=("--tracks",))  # beside the results it draws, never over them
     r = render_tracks(seq_dir, results, out_dir, image_root=image_root, scale=scale, max_frames=max_frames)
     return {**r, "out_dir": out_dir}

@@ -2,13 +2,17 @@
 
 Output directory (``runs/tracks/<detector>/<tracker>/`` by default)::
 
-    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7)
+    <seq>.txt    MOT rows frame,id,x,y,w,h,score,class,1 (1-based frames, class ids 1..7; -1 for
+                 the tracks of class-less detections, tracked as one class)
     meta.json    make_meta("track", ...) + inputs_hash, tracker, params (resolved, clean-up
-                 options included), cleanup (the clean-up options alone, trackers.cleanup), and
+                 options included), cleanup (the clean-up options alone, trackers.cleanup),
+                 class_agnostic (the sequences whose detections had no class), and
                  sequences: {seq: {"status": "ok" | "failed", "rows": n, "error": "..."}}
 
-The directory is written atomically (all or nothing). A tracker failing on one sequence does not
-stop the others: the failure is recorded in meta.json and :class:`TrackingFailed` is raised after
+Every external detection file is read and checked before any tracking (a bad row: one
+InputError naming file and line, nothing written). The directory is written atomically (all or
+nothing). A tracker failing on one sequence does not stop the others: the failure is recorded
+in meta.json and :class:`TrackingFailed` is raised after
 the directory is written. The tracker name is resolved once into a :class:`trackers.TrackerSpec`
 (class, parameters, clean-up), which the cache key and every worker use. ``inputs_hash`` covers
 the tracker (name, resolved parameters), the code that tracks with it and its libraries' versions
@@ -36,7 +40,7 @@ import numpy as np
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
 from detbench.fileio import atomic_write_json, sha256_files, sha256_json
-from detbench.tracking.sources import SequenceJob
+from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
     from trackers import TrackerSpec
@@ -77,11 +81,14 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 
 
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
-    """Track one sequence from a fresh tracker -> (K, 9) MOT rows."""
-    from detbench.data.mot import MOT_COLS, tracks_to_mot
+    """Track one sequence from a fresh tracker -> (K, 9) MOT rows (class -1 when its detections
+    have none: :meth:`SequenceJob.read_detections`)."""
+    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, MotDetections, tracks_to_mot
     from detbench.tracking.sources import frame_of
 
-    dets = job.load_detections()
+    # a job that only loads detections (the sensitivity study's, in memory) has classes
+    det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
+    dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
     if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
         sys.modules["torch"].set_num_threads(1)
@@ -89,7 +96,10 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
     rows = [np.zeros((0, MOT_COLS))]
     for i, d in enumerate(dets):
         rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
-    return np.concatenate(rows)
+    rows = np.concatenate(rows)
+    if not det.has_class:  # tracked as one class; written class-less, so eval never scores them as cars
+        rows[:, CLASS] = NO_CLASS
+    return rows
 
 
 def _worker(args):
@@ -163,6 +173,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
     tracker, options, params = spec.name, spec.options, spec.resolved
     check_tracker(spec, frame_rate=jobs[0].info.frame_rate if jobs else 2.0)
+    class_less = check_detections(jobs)  # every input file read once: a bad row stops here, nothing written
     if spec.needs_calibration:
         from detbench.tracking.sources import check_calibration
 
@@ -201,6 +212,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
         meta = make_meta("track", {"tracker": tracker, "tracker_options": dict(options or {}), "jobs": n_jobs},
                          {j.name: j.input_hash() for j in jobs}, tracker=tracker, params=params,
                          cleanup=asdict(spec.cleanup), input_files=files, inputs_hash=digest, sequences=seqs,
+                         class_agnostic=class_less,
                          seconds=round(time.perf_counter() - t0, 3), **(extra_meta or {}))
         atomic_write_json(tmp / "meta.json", meta)
     failed = [n for n, s in seqs.items() if s["status"] == "failed"]

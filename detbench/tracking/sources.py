@@ -5,7 +5,8 @@ the sequence info (``seqinfo.ini``), per-frame timestamps (seconds from the firs
 image paths (only where the image exists), and where to read the detections:
 
 - ``("cache", cache_dir)``: the detection cache (:func:`detbench.detect.cache.read_sequence_detections`);
-- ``("mot", path)``: an external MOT detection file ``frame,-1,x,y,w,h,score[,class]``.
+- ``("mot", path)``: an external MOT detection file ``frame,-1,x,y,w,h,score[,class]`` (or
+  MOTChallenge's ``...,score,-1,-1,-1``: class-less, tracked as one class).
 
 Sequences come from a prepared dataset (``runs/data/<name>/sequences/<split>/``, images under the
 dataset's ``dataroot``) or any MOTChallenge-layout folder (``--sequences``: ``<seq>/seqinfo.ini``,
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
-from detbench.data.mot import SeqInfo, list_sequences, read_frames_json, read_mot_dets, read_seqinfo
+from detbench.data.mot import (MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file,
+                              read_seqinfo)
 from detbench.errors import InputError
 from detbench.fileio import sha256_file
 
@@ -44,16 +46,21 @@ class SequenceJob:
 
     def load_detections(self) -> list[np.ndarray]:
         """(N, 6) detections per frame, exactly ``info.length`` frames."""
+        return self.read_detections().frames
+
+    def read_detections(self) -> MotDetections:
+        """The detections per frame and whether they have classes (a detection cache always does;
+        a class-less MOT file's rows all carry class index 0: :func:`read_mot_det_file`)."""
         if self.det_kind == "cache":
             from detbench.detect.cache import read_sequence_detections
 
-            dets = read_sequence_detections(self.det_path, self.name)
+            det = MotDetections(read_sequence_detections(self.det_path, self.name), has_class=True)
         else:
-            dets = read_mot_dets(self.det_path, num_frames=self.info.length)
-        if len(dets) != self.info.length:
-            raise InputError(f"{self.det_path}: {len(dets)} frames of detections for sequence {self.name}, "
+            det = read_mot_det_file(self.det_path, num_frames=self.info.length)
+        if len(det.frames) != self.info.length:
+            raise InputError(f"{self.det_path}: {len(det.frames)} frames of detections for sequence {self.name}, "
                              f"seqinfo.ini says {self.info.length}")
-        return dets
+        return det
 
     def input_hash(self) -> str:
         """Hash of the detections this job reads (the cache's recorded sha256 or the file's)."""
@@ -183,6 +190,13 @@ def from_external(dets_dir: str | Path, sequences_dir: str | Path) -> list[Seque
     return _jobs(seq_root, names, [seq_root, seq_root.parent], "mot", dets_dir)
 
 
+def check_detections(jobs: list[SequenceJob]) -> list[str]:
+    """Read every external detection file once, before any tracking: a bad row anywhere is one
+    InputError naming the file and line, and nothing is written. Returns the names of the
+    sequences whose detections have no class (detection caches are checksummed and classed)."""
+    return [j.name for j in jobs if j.det_kind != "cache" and not j.read_detections().has_class]
+
+
 def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[SequenceJob]:
     """Jobs for a prepared dataset's split with detections from a detection cache."""
     data = PreparedDataset(data_dir)
@@ -196,12 +210,14 @@ def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[
 
 @dataclass(frozen=True)
 class TrackSource:
-    """Where ``detbench track`` reads from and writes to: the jobs, the output folder and what
-    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)."""
+    """Where ``detbench track`` reads from and writes to: the jobs, the output folder, what
+    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)
+    and, for a detector, the line saying which run, checkpoint and detection cache it used."""
 
     jobs: list[SequenceJob]
     out_dir: Path
     extra_meta: dict
+    used: str | None = None
 
 
 def select_source(tracker: str, detector: str | None = None, run: str | None = None,
@@ -212,7 +228,9 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     - ``detector`` (a checkpoint name of ``run``, or a ``.pth``): its detection cache on ``split``
       of the prepared dataset ``data_dir`` (default: the only one under ``runs/data``), computed on
-      ``device`` when missing; output by default ``runs/tracks/<detector's stem>/<tracker>/``;
+      ``device`` when missing; output by default ``runs/tracks/<run>-epoch<N>/<tracker>/`` (``last``
+      resolved to its epoch; a ``.pth`` outside a run: ``<stem>-<sha256[:8]>``,
+      :meth:`detbench.runs.DetectorRef.label`), so two runs' checkpoints never share a folder;
     - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
       sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
 
@@ -231,11 +249,13 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
     if not detector:
         raise InputError("give --detector (detection cache) or --dets with --sequences")
     from detbench.data.layout import find_dataset
-    from detbench.detect.api import ensure_detections
+    from detbench.detect.api import detect
 
     data = Path(data_dir) if data_dir else find_dataset()
-    cache_dir = ensure_detections(detector, data, split, run=run, device=device)
+    found = detect(detector, data, split, run=run, device=device)
+    cache_dir, ref = found.cache_dir, found.ref
     jobs = from_cache(cache_dir, data, split)
-    out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
-    return TrackSource(jobs, out, {"detector": detector, "run": run, "cache_dir": str(cache_dir),
-                                   "data_dir": str(data), "split": split})
+    out = Path(out_dir) if out_dir else paths.tracks_dir(ref.label(), tracker)
+    return TrackSource(jobs, out, {"detector": detector, "run": ref.run or run, "epoch": ref.epoch,
+                                   "checkpoint": str(ref.checkpoint), "cache_dir": str(cache_dir),
+                                   "data_dir": str(data), "split": split}, found.used())

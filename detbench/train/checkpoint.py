@@ -20,7 +20,7 @@ import torch
 
 from detbench.classes import CLASSES
 from detbench.errors import InputError
-from detbench.fileio import atomic_write_bytes, sha256_file
+from detbench.fileio import atomic_write_bytes, ensure_writable, sha256_file
 from detbench.train.models import build_model, canonical_size, load_pth
 from detbench.runs import latest_run, resolve_detector  # noqa: F401 - re-exported
 
@@ -105,6 +105,7 @@ def load_detector(path: str | Path, device: str = "cpu", num_classes: int = len(
 
 def export(path: str | Path, out: str | Path) -> Path:
     """Write a standalone checkpoint (``{"model": full state dict, "start_epoch", "detbench"}``)."""
+    ensure_writable(out, "exported checkpoint", inputs={"DETECTOR": path})
     meta, state = read_checkpoint(path)
     save_pth(Path(out), {"model": state, "start_epoch": int(meta.get("epoch") or 0), "detbench": meta})
     return Path(out)

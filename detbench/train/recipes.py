@@ -10,6 +10,7 @@ lengths proportionally (at least one epoch for each phase the recipe has).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 
 from detbench.classes import CLASSES
@@ -70,8 +71,29 @@ class Recipe:
             problems.append("epochs, batch_size and lr must be positive")
         if self.warmup_epochs < 0 or self.noaug_epochs < 0 or self.warmup_epochs + self.noaug_epochs >= self.epochs:
             problems.append("warmup + no-aug epochs leave no training phase")
+        problems += self._number_problems()
         if problems:
             raise InputError(f"recipe {self.name}: " + "; ".join(problems))
+
+    def _number_problems(self) -> list[str]:
+        """Every number finite (``lr=nan`` passes ``lr <= 0`` and fails only at the first steps),
+        probabilities in [0, 1], rates and magnitudes not negative."""
+        out = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if any(isinstance(v, float) and not math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,))):
+                out.append(f"{f.name} {value!r} is not a finite number")
+        if out:
+            return out
+        unit = ("mosaic_prob", "mixup_prob", "hsv_prob", "flip_prob", "momentum", "ema_decay")
+        out += [f"{k} {getattr(self, k)} is outside 0..1" for k in unit if not 0 <= getattr(self, k) <= 1]
+        positive = ("lr_mid", "lr_final", "weight_decay", "degrees", "translate", "shear", "num_workers")
+        out += [f"{k} {getattr(self, k)} is negative" for k in positive if getattr(self, k) < 0]
+        out += [f"{k} {getattr(self, k)} must be (low, high) with 0 < low <= high" for k in ("mosaic_scale", "mixup_scale")
+                if not (len(getattr(self, k)) == 2 and 0 < getattr(self, k)[0] <= getattr(self, k)[1])]
+        if self.max_labels < 1:
+            out.append(f"max_labels {self.max_labels} must be at least 1")
+        return out
 
 
 # The study's three recipes as it ran them. Every value comes from the seed study's YOLOX Exp files

@@ -1,0 +1,125 @@
+"""How a known camera motion moves the images of static objects (vectorised numpy).
+
+Between two frames of a moving camera there is no single image warp: a static point's image
+moves by the camera's rotation *and* by its translation, and the second part depends on the
+point's depth (parallax: under forward motion a near car's image grows and slides outwards much
+faster than a far one's, about a focus of expansion inside the image). What is exact for one
+object is a map *per box*:
+
+- **on the ground** (the box has a ground contact, :func:`detbench.core.geometry.box_contacts`):
+  the box moves as :func:`detbench.core.geometry.reproject_boxes` moves it (its contact point
+  stays where it is on the ground, its size scales by the depth ratio), and the local linear map
+  of that move is the Jacobian of the ground-plane homography between the two images
+  (:func:`ground_image_homography`) at the contact's pixel: it carries image velocities and
+  position covariances into the new image;
+- **off the ground** (contact unknown: bottom at or above the horizon, a cut box without a
+  class, beyond ``MAX_RANGE_M``, or a contact behind the new camera): the rotation-only
+  homography K_b R_b^T R_a K_a^-1 (:func:`rotation_homography`), exact for points at infinity,
+  moves the box's centre, its size is kept (scale 1); where even that point falls behind the new
+  camera the box is left where it was (Jacobian I).
+
+:func:`box_motion` returns all of it for N boxes at once (:class:`BoxMotion`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detbench.core.geometry import MIN_DEPTH_M, Camera, _xyxy, box_contacts
+
+
+@dataclass(frozen=True)
+class BoxMotion:
+    """N boxes moved from one camera to another: ``boxes`` (N, 4) xyxy in the new image;
+    ``jacobian`` (N, 2, 2) d(new pixel) / d(old pixel) at the box's contact (on the ground) or
+    centre (off it); ``scale`` (N,) the factor the box's size changed by (depth ratio, 1 off the
+    ground); ``on_ground`` (N,) which boxes were moved as static ground points."""
+
+    boxes: np.ndarray
+    jacobian: np.ndarray
+    scale: np.ndarray
+    on_ground: np.ndarray
+
+
+def rotation_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
+    """3x3 map of ``cam_from``'s pixels to ``cam_to``'s for points at infinity (directions):
+    K_to R_to^T R_from K_from^-1 (R: the camera -> global rotations of ``cam2global``)."""
+    rot = cam_to.cam2global[:3, :3].T @ cam_from.cam2global[:3, :3]
+    return cam_to.intrinsics @ rot @ cam_from._k_inv
+
+
+def ground_image_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
+    """3x3 map of the pixels of ground points (z = GROUND_Z) in ``cam_from`` to their pixels in
+    ``cam_to``: G_to G_from^-1 with G the cameras' ground homographies."""
+    return cam_to.ground_homography @ np.linalg.inv(cam_from.ground_homography)
+
+
+def apply_homography(h: np.ndarray, uv) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``uv`` (N, 2) through the 3x3 ``h``: ``(uv (N, 2), w (N,))``, w the homogeneous
+    scale (w <= 0: the point maps behind the camera; its pixel is NaN)."""
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    p = uv @ h[:2, :2].T + h[:2, 2]
+    w = uv @ h[2, :2] + h[2, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((w > 0)[:, None], p / w[:, None], np.nan)
+    return out, w
+
+
+def homography_jacobian(h: np.ndarray, uv) -> np.ndarray:
+    """(N, 2, 2) Jacobian of the pixel map of ``h`` at pixels ``uv`` (N, 2); NaN where the point
+    maps behind the camera."""
+    mapped, w = apply_homography(h, uv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (h[None, :2, :2] - mapped[:, :, None] * h[None, 2:3, :2]) / w[:, None, None]
+
+
+def box_motion(boxes, cam_from: Camera, cam_to: Camera, classes=None, clip_rows: bool = True) -> BoxMotion:
+    """Where the static objects of ``boxes`` (N, >=4 xyxy in ``cam_from``'s image) appear in
+    ``cam_to``'s image, and the local linear map of that move (module docstring). ``classes``
+    (N,) 0..6 place boxes cut by the image's bottom edge (:func:`box_contacts`). Rows that are
+    not finite come back unchanged.
+
+    With ``clip_rows``, a moved box is cut at the image's top and bottom edges, as a detection
+    is, where at least a pixel of it stays inside: a box cut by the bottom edge keeps a known
+    contact (from its top edge), so cutting it loses nothing. It is never cut at the left and
+    right edges: the bottom centre of a side-cut box is not the object's, and a box cut again
+    and moved from that point every frame would shrink and drift away from its object."""
+    b = _xyxy(boxes)
+    n = len(b)
+    contacts = box_contacts(cam_from, b, classes)
+    # both cameras' ground homographies at once (Camera.project_ground: the homogeneous w is the depth)
+    both = np.concatenate((cam_from.ground_homography.T, cam_to.ground_homography.T), axis=1)
+    proj = contacts.xy @ both[:2] + both[2]
+    depth_from, depth_to = proj[:, 2], proj[:, 5]
+    on_ground = contacts.valid & (depth_from >= MIN_DEPTH_M) & (depth_to >= MIN_DEPTH_M)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pixels = proj[:, [0, 1, 0, 1, 3, 4, 3, 4]] / proj[:, [2, 2, 2, 2, 5, 5, 5, 5]]
+        scale = np.where(on_ground, depth_from / depth_to, 1.0)
+    uv_from, uv_to = pixels[:, :4], pixels[:, 4:]   # each contact pixel twice: (u, v, u, v)
+    # reproject_boxes' move, unclipped: a cut box reaches down to its contact, then keeps its
+    # offsets from the contact's pixel scaled by the depth ratio
+    full = b.copy()
+    full[:, 3] = np.maximum(b[:, 3], uv_from[:, 1])
+    moved = uv_to + scale[:, None] * (full - uv_from)
+    # the Jacobian of h = G_to G_from^-1 at uv_from: h's homogeneous scale there is 1 / scale
+    h = ground_image_homography(cam_from, cam_to)
+    jac = (h[None, :2, :2] - uv_to[:, :2, None] * h[None, 2:3, :2]) * scale[:, None, None]
+    off = ~on_ground
+    if off.any():
+        rot = rotation_homography(cam_from, cam_to)
+        centre = (b[off, :2] + b[off, 2:4]) / 2
+        new_centre, w = apply_homography(rot, centre)
+        half = (b[off, 2:4] - b[off, :2]) / 2
+        moved[off] = np.hstack([new_centre - half, new_centre + half])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jac[off] = (rot[None, :2, :2] - new_centre[:, :, None] * rot[None, 2:3, :2]) / w[:, None, None]
+    stuck = ~(np.isfinite(moved).all(axis=1) & np.isfinite(jac).all(axis=(1, 2)))
+    if stuck.any():
+        moved[stuck], jac[stuck], scale[stuck] = b[stuck], np.eye(2), 1.0
+        on_ground = on_ground & ~stuck
+    if clip_rows and n:
+        rows = np.minimum(np.maximum(moved[:, [1, 3]], 0.0), float(cam_to.height))
+        inside = rows[:, 1] - rows[:, 0] >= 1.0
+        moved[inside, 1], moved[inside, 3] = rows[inside, 0], rows[inside, 1]
+    return BoxMotion(moved, jac, scale, on_ground)

@@ -1,0 +1,99 @@
+"""detbench.core.image_motion: per-box image motion of a camera move, against hand-built cameras,
+detbench.core.geometry's own reprojection and finite differences."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_geometry import K, box_of_cuboid, pose
+
+from detbench.core.geometry import Camera, box_contacts, reproject_boxes
+from detbench.core.image_motion import (apply_homography, box_motion, ground_image_homography,
+                                        homography_jacobian, rotation_homography)
+from detbench.types import iou_matrix
+
+
+def test_a_pure_rotation_moves_every_point_like_a_point_at_infinity():
+    """Same camera centre, turned 10 degrees: ground points and directions move alike (no parallax),
+    so the ground homography equals K R K^-1, and a pixel on the optical axis moves by f tan(10 deg)."""
+    cam_a, cam_b = Camera(K, pose(0.0)), Camera(K, pose(10.0))
+    rot = rotation_homography(cam_a, cam_b)
+    ground = ground_image_homography(cam_a, cam_b)
+    np.testing.assert_allclose(ground / ground[2, 2], rot / rot[2, 2], atol=1e-9)
+    uv, w = apply_homography(rot, [[K[0, 2], K[1, 2]]])
+    assert w[0] > 0
+    np.testing.assert_allclose(uv[0], [K[0, 2] + K[0, 0] * np.tan(np.deg2rad(10)), K[1, 2]], atol=1e-6)
+
+
+def test_ground_boxes_move_as_reprojected_with_the_homography_jacobian_and_depth_ratio():
+    """The ego drives 5 m and turns 3 degrees: each box moves exactly as reproject_boxes moves it,
+    its scale is depth_from / depth_to of its contact, and its Jacobian is the finite-difference
+    derivative of the ground-pixel map at the contact's pixel."""
+    cam_a, cam_b = Camera(K, pose(0.0)), Camera(K, pose(3.0, x=5.0, y=0.3))
+    boxes = np.array([box_of_cuboid(cam_a, (22.3, -1.0), 4.6, 1.9, 1.7),
+                      box_of_cuboid(cam_a, (40.0, 4.0), 4.6, 1.9, 1.7),
+                      box_of_cuboid(cam_a, (15.0, 2.5), 0.7, 0.7, 1.8)])
+    classes = np.array([0, 0, 4])
+    motion = box_motion(boxes, cam_a, cam_b, classes)
+    expected, valid = reproject_boxes(boxes, cam_a, cam_b, classes, clip=False)
+    assert valid.all() and motion.on_ground.all()
+    np.testing.assert_allclose(motion.boxes, expected, atol=1e-9)
+    xy = box_contacts(cam_a, boxes, classes).xy
+    uv_a, depth_a = cam_a.project_ground(xy)
+    _, depth_b = cam_b.project_ground(xy)
+    np.testing.assert_allclose(motion.scale, depth_a / depth_b, rtol=1e-12)
+    assert motion.scale[0] == pytest.approx(20.0 / 15.0, rel=0.03)  # ~5 m closer to a car 20 m ahead
+
+    def ground_pixel_map(uv):
+        ground, ok = cam_a.ground_from_pixels(uv)
+        assert ok.all()
+        return cam_b.project_ground(ground)[0]
+
+    eps = 1e-4
+    for k in range(2):
+        step = np.zeros(2)
+        step[k] = eps
+        numeric = (ground_pixel_map(uv_a + step) - ground_pixel_map(uv_a - step)) / (2 * eps)
+        np.testing.assert_allclose(motion.jacobian[:, :, k], numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_boxes_off_the_ground_turn_with_the_camera_and_keep_their_size():
+    """A box whose bottom is above the horizon has no contact: its centre moves by the
+    rotation-only homography, its size stays, and its Jacobian is that homography's."""
+    cam_a, cam_b = Camera(K, pose(0.0)), Camera(K, pose(-4.0, x=3.0))
+    box = np.array([[700.0, 300.0, 900.0, 450.0]])
+    motion = box_motion(box, cam_a, cam_b)
+    assert not motion.on_ground[0] and motion.scale[0] == 1.0
+    rot = rotation_homography(cam_a, cam_b)
+    centre, _ = apply_homography(rot, [[800.0, 375.0]])
+    np.testing.assert_allclose(motion.boxes[0], [centre[0, 0] - 100, centre[0, 1] - 75,
+                                                 centre[0, 0] + 100, centre[0, 1] + 75], atol=1e-9)
+    np.testing.assert_allclose(motion.jacobian[0], homography_jacobian(rot, [[800.0, 375.0]])[0], atol=1e-12)
+    assert motion.boxes[0, 0] < 700.0 - K[0, 0] * np.tan(np.deg2rad(3))  # turned right: the image moves left
+
+
+def test_boxes_are_cut_at_the_top_and_bottom_edges_only():
+    """Driving towards a car makes its box grow past the bottom edge (cut there, as a detection
+    is) and past the left edge (kept: a side-cut box's bottom centre is not the object's)."""
+    cam_a, cam_b = Camera(K, pose(0.0)), Camera(K, pose(0.0, x=4.0))
+    car = ((8.0 + 2.3, 2.0), 4.6, 1.9, 1.7)
+    box_a = box_of_cuboid(cam_a, *car)
+    full_b = box_of_cuboid(cam_b, *car)
+    assert full_b[3] > 900 and full_b[0] < 0 and box_a[3] < 900
+    motion = box_motion(box_a[None], cam_a, cam_b, np.array([0]))
+    assert motion.boxes[0, 3] == 900.0 and motion.boxes[0, 0] < 0
+    unclipped = box_motion(box_a[None], cam_a, cam_b, np.array([0]), clip_rows=False)
+    assert unclipped.boxes[0, 3] > 900
+    visible = np.clip(full_b, [0, 0, 0, 0], [1600, 900, 1600, 900])
+    assert iou_matrix(np.clip(motion.boxes, 0, [1600, 900, 1600, 900]), visible[None])[0, 0] >= 0.9
+
+
+def test_rows_that_cannot_move_stay_and_empty_input():
+    cam_a, cam_b = Camera(K, pose(0.0)), Camera(K, pose(5.0, x=1.0))
+    boxes = np.array([[np.nan, 0, 10, 10], [700.0, 400.0, 900.0, 560.0]])
+    motion = box_motion(boxes, cam_a, cam_b)
+    np.testing.assert_array_equal(motion.boxes[0], boxes[0])
+    assert not motion.on_ground[0]
+    np.testing.assert_array_equal(motion.jacobian[0], np.eye(2))
+    assert motion.on_ground[1] and np.isfinite(motion.boxes[1]).all()
+    empty = box_motion(np.zeros((0, 4)), cam_a, cam_b)
+    assert empty.boxes.shape == (0, 4) and empty.jacobian.shape == (0, 2, 2) and empty.scale.shape == (0,)
