@@ -22,6 +22,7 @@ object is a map *per box*:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,20 @@ def rotation_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
 def ground_image_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
     """3x3 map of the pixels of ground points (z = GROUND_Z) in ``cam_from`` to their pixels in
     ``cam_to``: G_to G_from^-1 with G the cameras' ground homographies."""
-    return cam_to.ground_homography @ np.linalg.inv(cam_from.ground_homography)
+    return cam_to.ground_homography @ _inverse3(cam_from.ground_homography)
+
+
+def _inverse3(m: np.ndarray) -> np.ndarray:
+    """The inverse of a 3x3 matrix by its adjugate, on nine Python floats (np.linalg.inv's
+    per-call overhead is most of its cost on a 3x3, and every tracker frame needs one); a
+    singular matrix gives non-finite entries, as a ground homography of a camera on the plane."""
+    (a, b, c), (d, e, f), (g, h, k) = m.tolist()
+    co = (e * k - f * h, f * g - d * k, d * h - e * g)  # cofactors of the first row
+    det = a * co[0] + b * co[1] + c * co[2]
+    inv = 1.0 / det if det else math.inf
+    return np.array([[co[0] * inv, (c * h - b * k) * inv, (b * f - c * e) * inv],
+                     [co[1] * inv, (a * k - c * g) * inv, (c * d - a * f) * inv],
+                     [co[2] * inv, (b * g - a * h) * inv, (a * e - b * d) * inv]])
 
 
 def apply_homography(h: np.ndarray, uv) -> tuple[np.ndarray, np.ndarray]:
