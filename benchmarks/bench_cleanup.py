@@ -55,7 +55,9 @@ _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
-               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}]}
+               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}], "ground": [{}]}
+# the pose-compensated variants (issue 25) have the candidates of their tracker
+ASSOCIATION.update({f"{name}-pose": ASSOCIATION[name] for name in ("botsort", "bytetrack", "ocsort")})
 FUSE = [{"nms_fuse": f, "nms_merge": m} for f in ("max", "noisy_or") for m in ("top", "wbf")]
 BUFFERS = [{"box_buffer": b} for b in (0.0, 0.3, 0.6)]
 
@@ -158,6 +160,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trackssm-weights", default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/cleanup"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--defaults-only", action="store_true",
+                    help="score only today's defaults (with and without the duplicates) on both splits: no tuning")
     ap.add_argument("--oracle", action="store_true",
                     help="score every option point on the fixture itself (a bound, not a result: see above)")
     args = ap.parse_args(argv)
@@ -196,6 +200,14 @@ def main(argv=None) -> int:
     results = json.loads(path.read_text()) if path.is_file() else {}
     for trk in args.trackers.split(","):
         base = base_options(trk, args.trackssm_weights)
+        if args.defaults_only:
+            results[trk] = {split: {"default": score(root, dets[split], trk, base,
+                                                     args.out / "tracks" / split / trk / sha256_json(base)[:12]),
+                                    "default, no duplicates": score(root, nodup[split], trk, base,
+                                                                    args.out / "tracks" / f"{split}_nodup" / trk)}
+                            for split, root in splits.items()}
+            path.write_text(json.dumps(results, indent=2))
+            continue
         if trk in results:  # tuned and scored already: only the reference row, if missing
             for split, root in splits.items():
                 results[trk][split].setdefault("default, no duplicates", score(

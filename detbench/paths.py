@@ -10,9 +10,11 @@ Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
       train/<run>/                 detbench train: recipe.json, run.json, log.jsonl, epoch_<N>.pth, latest.pth
       detections/<key>/            detbench detect: meta.json, <seq>.npz (one per sequence)
       motion/<name>/               detbench train-motion: TrackSSM checkpoints
-      tracks/<detector>/<tracker>/ detbench track: <seq>.txt (MOT results), meta.json
+      tracks/<source>/<tracker>/   detbench track: <seq>.txt (MOT results), meta.json; <source> is
+                                   <run>-epoch<N> (a run's checkpoint), <stem>-<sha8> (a .pth) or the --dets folder
       tune/<tracker>/<run>-<detector>__<data>__<split>__<key>.json   detbench tune (one per pair)
       .image-index/<folder hash>.json   each image's sha256, remembered (detbench.imageprints)
+      demo/<time>-seed<N>-*/       detbench demo: one invocation, the runs root of every stage it ran
     results/<name>/                detbench compare: small committed tables and plots
 
 Inside ``data/<name>/`` the paths belong to :mod:`detbench.data.layout` (``PreparedDataset``).
@@ -33,24 +35,31 @@ def data_dir(name: str) -> Path:
     return runs_root() / "data" / name
 
 
-def train_root() -> Path:
-    return runs_root() / "train"
+def train_root(root: Path | None = None) -> Path:
+    """``root``: another runs root (a demo's ``runs/demo/<invocation>/``); default :func:`runs_root`."""
+    return (root or runs_root()) / "train"
 
 
 def train_dir(run: str) -> Path:
     return train_root() / run
 
 
-def detections_root() -> Path:
-    return runs_root() / "detections"
+def detections_root(root: Path | None = None) -> Path:
+    return (root or runs_root()) / "detections"
 
 
-def motion_root() -> Path:
-    return runs_root() / "motion"
+def motion_root(root: Path | None = None) -> Path:
+    return (root or runs_root()) / "motion"
 
 
-def tracks_dir(detector: str, tracker: str) -> Path:
-    return runs_root() / "tracks" / detector / tracker
+def demo_root() -> Path:
+    """``runs/demo/``: one folder per ``detbench demo`` invocation, each the runs root of its stages."""
+    return runs_root() / "demo"
+
+
+def tracks_dir(source: str, tracker: str) -> Path:
+    """``source``: :meth:`detbench.runs.DetectorRef.label` of a checkpoint, or a ``--dets`` folder's name."""
+    return runs_root() / "tracks" / source / tracker
 
 
 def results_dir(name: str) -> Path:

@@ -73,25 +73,73 @@ def run_dir(run: str | None) -> Path:
     return p if p.is_dir() else paths.train_dir(run)
 
 
-def resolve_detector(name: str, run: str | None = None) -> Path:
+@dataclass(frozen=True)
+class DetectorRef:
+    """What a detector name resolved to: the checkpoint file and, when it is an epoch of a training
+    run, that run's folder name and the epoch (``last`` becomes the epoch it stands for)."""
+
+    name: str                 # as given: epoch10, last, a .pth path
+    checkpoint: Path
+    run: str | None = None    # the run folder's name (a .pth given by path: its run when it is one's epoch_<N>.pth)
+    epoch: int | None = None
+
+    def label(self) -> str:
+        """One folder name per checkpoint, for outputs named after the detector
+        (``runs/tracks/<label>/<tracker>/``): ``<run>-epoch<N>`` for a run's epoch, else the
+        file's stem and the first 8 hex digits of its sha256 (two ``model.pth`` never share one)."""
+        if self.run and self.epoch is not None:
+            return f"{self.run}-epoch{self.epoch}"
+        from detbench.fileio import sha256_file
+
+        return f"{self.checkpoint.stem}-{sha256_file(self.checkpoint)[:8]}"
+
+    def describe(self) -> str:
+        """``last = epoch 20 of run r1 (runs/train/r1/epoch_20.pth)``, or the checkpoint path."""
+        if self.run and self.epoch is not None:
+            alias = "" if parse_epoch_name(self.name) == self.epoch else f"{self.name} = "
+            return f"{alias}epoch {self.epoch} of run {self.run} ({self.checkpoint})"
+        return str(self.checkpoint)
+
+
+def _in_run(checkpoint: Path, root: Path | None = None) -> tuple[str | None, int | None]:
+    """(run name, epoch) of a ``<runs root>/train/<run>/epoch_<N>.pth`` given by path, else (None, None)."""
+    epoch = parse_epoch_name(checkpoint.name)
+    try:
+        inside = checkpoint.resolve().parent.parent == paths.train_root(root).resolve()
+    except OSError:
+        inside = False
+    return (checkpoint.parent.name, epoch) if inside and epoch is not None else (None, None)
+
+
+def detector_ref(name: str, run: str | None = None) -> DetectorRef:
     """``epoch<N>`` -> ``epoch_<N>.pth`` of ``run`` (default: :func:`latest_run`), ``last`` -> its
-    highest epoch, or a path to a ``.pth``. InputError listing the names otherwise."""
+    highest epoch, or a path to a ``.pth``. InputError listing the names otherwise (one saying
+    the run has no checkpoint yet when it has none)."""
     as_path = Path(name)
     if as_path.suffix == ".pth" or as_path.is_file():
         if not as_path.is_file():
             raise InputError(f"{as_path}: checkpoint not found")
-        return as_path
+        return DetectorRef(name, as_path, *_in_run(as_path))
     run_path = paths.train_dir(run) if run else latest_run()
     if not run_path.is_dir():
         raise InputError(f"{run_path}: training run not found")
     files = epoch_files(run_path)
     epoch = parse_epoch_name(name)
+    if epoch is None and name == "last" and files:
+        epoch = max(files)
     if epoch is not None and epoch in files:
-        return files[epoch]
-    if name == "last" and files:
-        return files[max(files)]
-    names = ", ".join(f"epoch{n}" for n in files) or "none"
+        return DetectorRef(name, files[epoch], run_path.name, epoch)
+    if not files:
+        raise InputError(f"detector {name!r}: run {run_path} has no checkpoint yet (no epoch_<N>.pth: still in "
+                         f"its first epoch, or stopped there; `detbench train --resume --name {run_path.name} "
+                         f"...` continues a stopped one); give another --run or a .pth path")
+    names = ", ".join(f"epoch{n}" for n in files)
     raise InputError(f"detector {name!r}: not in run {run_path} (available: {names}, last, or a .pth path)")
+
+
+def resolve_detector(name: str, run: str | None = None) -> Path:
+    """The checkpoint file of a detector name (:func:`detector_ref`)."""
+    return detector_ref(name, run).checkpoint
 
 
 def run_detectors(run: str | None) -> list[str]:
@@ -110,16 +158,20 @@ LISTABLE = ("datasets", "runs", "checkpoints", "caches", "motion", "tracks", "tr
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """A detection cache folder: its ``meta.json`` (None when it has none, or it is not JSON)."""
+    """A detection cache folder: its ``meta.json`` (None when it has none, or it is not JSON), and
+    the training run and checkpoint it was computed from (``run``: the recorded run, else the run
+    whose ``epoch_<N>.pth`` the recorded checkpoint path is; None for a ``.pth`` outside a run)."""
 
     name: str
     meta: dict | None
     unreadable: bool = False  # a meta.json that is not JSON
+    run: str | None = None
+    checkpoint: str | None = None
 
 
 @dataclass(frozen=True)
 class TracksEntry:
-    """A tracking run ``runs/tracks/<detector>/<tracker>/`` or, with ``comparison``, one that
+    """A tracking run ``runs/tracks/<source>/<tracker>/`` or, with ``comparison``, one that
     ``detbench compare`` keeps under ``runs/compare/<comparison>/tracks/``."""
 
     detector: str
@@ -129,7 +181,7 @@ class TracksEntry:
 
 @dataclass(frozen=True)
 class Listing:
-    """One kind of thing under the runs root: ``kind`` (one of :data:`LISTABLE`, ``runs`` also
+    """One kind of thing under a runs root: ``kind`` (one of :data:`LISTABLE`, ``runs`` also
     standing for ``checkpoints``), the folder listed (None for ``trackers``) and its entries:
 
     - ``datasets``, ``motion``: folder names;
@@ -137,47 +189,64 @@ class Listing:
     - ``caches``: :class:`CacheEntry`;
     - ``tracks``: :class:`TracksEntry` (``runs/tracks`` first, then the comparisons');
     - ``trackers``: the registered tracker names, sorted; None when the package is not importable.
+
+    ``demo``: None for the runs root itself, else the ``runs/demo/<invocation>/`` folder (the runs
+    root of one ``detbench demo``) the entries are in.
     """
 
     kind: str
     root: Path | None
     entries: list | None
+    demo: Path | None = None
 
 
-def listing(what: str = "all") -> list[Listing]:
-    """What exists under the runs root, for ``what`` (``all`` or one of :data:`LISTABLE`), in
-    the order above; dot-folders (unfinished writes) are never listed (:func:`run_dirs`)."""
+def _cache_entry(folder: Path, root: Path) -> CacheEntry:
     import json
 
-    if what != "all" and what not in LISTABLE:
-        raise InputError(f"ls: unknown kind {what!r} (all, {', '.join(LISTABLE)})")
-    root = paths.runs_root()
-    show = (lambda k: what in ("all", k))
+    meta, bad, run, ckpt = None, False, None, None
+    if (folder / "meta.json").is_file():
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+        except json.JSONDecodeError:
+            bad = True
+    if isinstance(meta, dict):
+        ckpt = (meta.get("inputs") or {}).get("checkpoint")
+        run = meta.get("run") or (_in_run(Path(ckpt), root)[0] if ckpt else None)
+        run = Path(run).name if run else None
+    return CacheEntry(folder.name, meta, bad, run, ckpt)
+
+
+def _listing_at(root: Path, show, demo: Path | None) -> list[Listing]:
+    """Datasets, runs, caches, motion models and tracking runs under one runs root."""
     out = []
     if show("datasets"):
-        out.append(Listing("datasets", root / "data", [d.name for d in run_dirs(root / "data")]))
+        out.append(Listing("datasets", root / "data", [d.name for d in run_dirs(root / "data")], demo))
     if show("runs") or show("checkpoints"):
-        out.append(Listing("runs", paths.train_root(),
-                           [(d.name, list(epoch_files(d))) for d in run_dirs(paths.train_root())]))
+        out.append(Listing("runs", paths.train_root(root),
+                           [(d.name, list(epoch_files(d))) for d in run_dirs(paths.train_root(root))], demo))
     if show("caches"):
-        caches = []
-        for d in run_dirs(paths.detections_root()):
-            meta, bad = None, False
-            if (d / "meta.json").is_file():
-                try:
-                    meta = json.loads((d / "meta.json").read_text())
-                except json.JSONDecodeError:
-                    bad = True
-            caches.append(CacheEntry(d.name, meta, bad))
-        out.append(Listing("caches", paths.detections_root(), caches))
+        out.append(Listing("caches", paths.detections_root(root),
+                           [_cache_entry(d, root) for d in run_dirs(paths.detections_root(root))], demo))
     if show("motion"):
-        out.append(Listing("motion", paths.motion_root(), [d.name for d in run_dirs(paths.motion_root())]))
+        out.append(Listing("motion", paths.motion_root(root), [d.name for d in run_dirs(paths.motion_root(root))],
+                           demo))
     if show("tracks"):
         tracks = [TracksEntry(det.name, trk.name) for det in run_dirs(root / "tracks") for trk in run_dirs(det)]
         tracks += [TracksEntry(det.name, trk.name, name.name)   # detbench compare keeps its own
                    for name in run_dirs(root / "compare") for det in run_dirs(name / "tracks")
                    for trk in run_dirs(det)]
-        out.append(Listing("tracks", root / "tracks", tracks))
+        out.append(Listing("tracks", root / "tracks", tracks, demo))
+    return out
+
+
+def listing(what: str = "all") -> list[Listing]:
+    """What exists under the runs root, for ``what`` (``all`` or one of :data:`LISTABLE`), in
+    the order above, then the same kinds inside each ``runs/demo/<invocation>/`` (only those with
+    entries); dot-folders (unfinished writes) are never listed (:func:`run_dirs`)."""
+    if what != "all" and what not in LISTABLE:
+        raise InputError(f"ls: unknown kind {what!r} (all, {', '.join(LISTABLE)})")
+    show = (lambda k: what in ("all", k))
+    out = _listing_at(paths.runs_root(), show, None)
     if show("trackers"):
         try:
             from trackers import TRACKERS
@@ -185,4 +254,6 @@ def listing(what: str = "all") -> list[Listing]:
         except ImportError:
             names = None
         out.append(Listing("trackers", None, names))
+    for demo in run_dirs(paths.demo_root()):
+        out += [item for item in _listing_at(demo, show, demo) if item.entries]
     return out

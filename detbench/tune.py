@@ -102,10 +102,13 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
 
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
-         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01) -> Path:
+         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01,
+         tell=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
-    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair."""
+    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
+    ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
+    detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them."""
     from detbench.tracking.sources import from_cache, from_external
 
     data_dir = Path(data_dir)
@@ -120,14 +123,19 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
         check_split_calibration(data_dir, split, tracker)
     if dets_dir is not None:
         jobs = from_external(dets_dir, gt_dir)
+        source = {"dets_dir": str(dets_dir)}
     else:
-        from detbench.detect.api import ensure_detections
+        from detbench.detect.api import detect
 
-        jobs = from_cache(ensure_detections(detector, data_dir, split, run=run, conf=conf, device=device),
-                          data_dir, split)
+        found = detect(detector, data_dir, split, run=run, conf=conf, device=device)
+        jobs = from_cache(found.cache_dir, data_dir, split)
+        source = {"run": found.ref.run, "epoch": found.ref.epoch, "checkpoint": str(found.ref.checkpoint),
+                  "detections": str(found.cache_dir)}
+        if tell:
+            tell(found.used())
     work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
     result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress)
     result.update({"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
                    "data": str(data_dir), "split": split, "report_split": report_split,
-                   "base_options": dict(base_options or {}), "command": target["command"]})
+                   "base_options": dict(base_options or {}), "command": target["command"], "source": source})
     return atomic_write_json(target["path"], result)

@@ -30,7 +30,7 @@ TARGETS = [("detbench.data.synthetic", "write_dataset"), ("detbench.data.prepare
            ("detbench.compare.pipeline", "run_comparison"), ("detbench.analysis.report", "analyze_run"),
            ("detbench.render.tracks", "show_tracks")]
 # progress bars and message sinks: the CLI's draw, the demo's say; not arguments of the stage
-CALLBACKS = {"progress", "echo", "on_plan", "on_metrics", "on_step"}
+CALLBACKS = {"progress", "echo", "on_plan", "on_metrics", "on_step", "tell"}
 SEQ = "synth-0000_CAM_FRONT"
 
 

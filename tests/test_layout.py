@@ -53,7 +53,7 @@ def test_meta_splits_sequences(tmp_path):
 
 def test_find_dataset(tmp_path, monkeypatch):
     monkeypatch.setenv("DETBENCH_RUNS", str(tmp_path / "runs"))
-    with pytest.raises(InputError, match=r"runs/data: pass --data \(prepared datasets found: none\)"):
+    with pytest.raises(InputError, match=r"runs/data: no prepared dataset \(run detbench prepare, or pass --data\)$"):
         find_dataset()
     with pytest.raises(InputError, match=r"^nope: no prepared dataset here or at .*runs/data/nope "
                                          r"\(run detbench prepare\)$"):
@@ -61,7 +61,7 @@ def test_find_dataset(tmp_path, monkeypatch):
     named = tmp_path / "runs" / "data" / "mini"
     named.mkdir(parents=True)
     assert find_dataset("mini") == named
-    with pytest.raises(InputError, match=r"runs/data: pass --data \(prepared datasets found: none\)"):
+    with pytest.raises(InputError, match=r"runs/data: no prepared dataset \(run detbench prepare, or pass --data\)$"):
         find_dataset()  # a folder without meta.json is not a prepared dataset
     (named / "meta.json").write_text("{}")
     assert find_dataset() == named

@@ -289,3 +289,22 @@ def test_prepare_cli_writes_and_summarises(minidb, tmp_path, capsys):
     assert "train" in out and "car" in out
     assert (tmp_path / "runs" / "data" / "mdb" / "meta.json").is_file()
     assert not [p for p in (tmp_path / "runs" / "data").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("splits,notes", [
+    ({"train": [0], "val": [1, 2], "tune": [3]}, []),
+    ({"train": [0], "val": [1], "tune": [2, 3]}, ["note: split val has 1 scene: `detbench compare` gives no interval "
+                                                  "and no verdict there"]),
+    ({"train": [0], "val": [1, 2, 3]}, ["note: no tune split: `detbench compare` tunes each pair on it by default; "
+                                        "run it with --no-tuned (the trackers' defaults) or --tune-split SPLIT"]),
+    ({"train": [0, 1], "tune": [2, 3]}, ["note: no val split: `detbench compare` reports on val by default; "
+                                         "pass it --split SPLIT (here: train, tune)"]),
+])
+def test_prepare_says_what_its_splits_mean_for_compare(splits, notes, tmp_path, capsys):
+    """A dataset without a tune split, or with one scene to report on, still prepares; `prepare`
+    ends by saying what that means for `compare` (which would otherwise fail after its tracking)."""
+    names = [f"scene-{s:04d}" for s in range(4)]
+    root = write_min_db(tmp_path / "db", scenes=4, splits={k: [names[i] for i in v] for k, v in splits.items()})
+    assert main(["prepare", "--dataroot", str(root), "--version", VERSION, "--cameras", "CAM_FRONT"]) == 0
+    said = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note: ")]
+    assert len(said) == len(notes) and all(ln.startswith(n) for ln, n in zip(said, notes)), said

@@ -6,6 +6,8 @@ transcript whose lines start with ``$ ``) is one HTML comment, invisible on GitH
 - ``<!-- readme-test: run -->``: run in order in one temporary working directory (runs/ there);
   ``| env NAME=VALUE`` sets a variable (a relative path that exists in the repository is made
   absolute), ``| before COMMAND`` runs a hidden set-up step first (what a reader did before).
+  A command's argument naming a committed file (``weights/...``, ``tests/...``) is read from the
+  repository, as a reader at its root would.
   In a command other than detbench, a word with ``*``, ``?`` or ``[`` that matches files is
   expanded as a shell would (sorted).
   A transcript command whose shown output starts with ``error:`` must exit 2 with that error
@@ -90,8 +92,18 @@ def parse_tag(tag: str) -> tuple[str, str, dict, list[str]]:
     return mode.strip(), reason.strip(), env, before
 
 
+COMMITTED = ("weights", "tests", "benchmarks", "results")   # folders of the repository a command may name
+
+
+def _from_repository(arg: str) -> str:
+    """``weights/demo_base/x.pth`` -> its absolute path in the repository (a reader runs the README
+    from the repository's root; the test runs it in a temporary folder)."""
+    first = Path(arg).parts[0] if arg and not os.path.isabs(arg) and Path(arg).parts else ""
+    return str(REPO / arg) if first in COMMITTED and (REPO / arg).exists() and not os.path.exists(arg) else arg
+
+
 def run_one(command: str, capsys) -> tuple[int, str, str]:
-    argv = [os.path.expandvars(a) for a in shlex.split(command, comments=True)]
+    argv = [_from_repository(os.path.expandvars(a)) for a in shlex.split(command, comments=True)]
     if argv and argv[0] == "detbench":
         capsys.readouterr()
         rc = main(argv[1:])

@@ -60,3 +60,35 @@ def test_no_run_with_a_checkpoint_is_an_input_error():
     _run("cut")
     with pytest.raises(InputError, match="no training run has a checkpoint yet.*cut"):
         runs.latest_run()
+
+
+def test_ls_shows_each_caches_run_threshold_and_options_and_the_demos_runs(tmp_path, capsys):
+    """A cache line names its run, checkpoint, split, score threshold and options (it used to
+    show `<key> epoch1 split=val`), and the runs inside each runs/demo/<invocation>/ are listed."""
+    from test_tune_per_pair import save_detector
+    from test_detect import make_dataset, nano_model
+
+    data = make_dataset(tmp_path)
+    r1 = paths.train_dir("r1")
+    r1.mkdir(parents=True)
+    save_detector(r1 / "epoch_1.pth", nano_model(), 1)
+    assert main(["detect", "--detector", "last", "--data", str(data), "--conf", "0.05", "--cameras", "CAM_FRONT"]) == 0
+    key = next(paths.detections_root().iterdir()).name
+    demo = paths.demo_root() / "20260101-120000-seed0-abc123"
+    (demo / "train" / "head").mkdir(parents=True)
+    (demo / "train" / "head" / "epoch_20.pth").write_bytes(b"x")
+    (demo / "motion" / "demo").mkdir(parents=True)
+    capsys.readouterr()
+    assert main(["ls"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(key))
+    assert f"run r1 epoch1 ({r1 / 'epoch_1.pth'})" in line
+    for shown in ("split=val", "conf=0.05", "nms=0.65", "max_det=300", "frames=keyframes", "cameras=CAM_FRONT",
+                  "input=64x96", "precision=fp32", "3 images"):
+        assert shown in line, (shown, line)
+    lines = out.splitlines()
+    at = lines.index(f"demo {demo.name} ({demo}):")
+    assert lines[at + 1:at + 5] == [f"  training runs ({demo / 'train'}):", "    head: epoch20",
+                                    f"  motion models ({demo / 'motion'}):", "    demo"]
+    assert main(["ls", "caches"]) == 0
+    assert "demo " not in capsys.readouterr().out   # the demo has no caches: nothing listed for it

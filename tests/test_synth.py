@@ -252,3 +252,23 @@ def test_cli_renders_all_six_cameras_by_default(tmp_path, capsys):
     assert json.loads((out / "synth.json").read_text())["cameras"] == list(CAMERAS)
     assert sorted(p.name for p in (out / "samples").iterdir()) == sorted(CAMERAS)
     assert "1 scenes, 6 images" in " ".join(capsys.readouterr().out.split())
+
+
+def test_synth_help_shows_the_demos_own_dataset():
+    """`synth --help` described the demo's dataset as 24 scenes x 16 keyframes while the demo
+    wrote 40 x 8 at dusk: the example now comes from DemoConfig and is the command the demo runs."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from detbench.commands import synth
+    from detbench.demo import DemoConfig
+
+    cfg = DemoConfig()
+    text = CliRunner().invoke(synth.command, ["--help"]).output
+    assert f"{cfg.scenes} scenes x {cfg.keyframes} keyframes x {cfg.camera}, {cfg.style}" in text
+    line = next(ln.strip() for ln in text.splitlines() if ln.strip().startswith("detbench synth "))
+    args = shlex.split(line)[3:]
+    options = dict(zip(args[::2], args[1::2]))
+    assert options == {"--scenes": str(cfg.scenes), "--keyframes": str(cfg.keyframes), "--cameras": cfg.camera,
+                       "--style": cfg.style, "--seed": str(cfg.data_seed)}

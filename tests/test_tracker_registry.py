@@ -117,3 +117,16 @@ def test_a_registered_dummy_is_in_the_tracker_help(dummy, command, flag):
     help_of_flag = text[text.index(flag + " "):]
     assert "dummy (a dummy that reports every detection as its own track)" in help_of_flag
     assert "iou (greedy class-aware IoU matching" in help_of_flag
+
+
+@pytest.mark.parametrize("variant,base", [("botsort-pose", "botsort"), ("bytetrack-pose", "bytetrack"),
+                                          ("ocsort-pose", "ocsort")])
+def test_a_pose_variant_is_its_tracker_with_cmc_pose_which_the_user_may_override(variant, base):
+    from trackers import tracker_spec
+
+    plain, pose = tracker_spec(base), tracker_spec(variant)
+    assert pose.cls is plain.cls and pose.params.cmc == "pose" and pose.options == {"cmc": "pose"}
+    assert pose.needs_calibration and not plain.needs_calibration
+    assert pose.description == plain.description + "; with cmc=pose"
+    overridden = tracker_spec(variant, {"cmc": "none"})
+    assert overridden.params.cmc == "none" and not overridden.needs_calibration

@@ -13,6 +13,8 @@ from trackers.trackssm.data import (dataset_windows, segment_windows, sequence_w
                                     step_targets, track_segments)
 from trackers.trackssm.train import constant_velocity, next_box_iou
 
+from calibrated_toy import toy_scene
+
 
 
 
@@ -169,3 +171,32 @@ def test_ignore_rows_are_never_targets_nor_history(tmp_path):
     w = sequence_windows(_write_seq(tmp_path, "s", rows))
     assert 4 not in w.target_frame.tolist() and not (w.hist_frames == 4).any()
     assert w.target_frame.tolist() == [2, 3, 6, 7, 8]    # the track is cut at the ignored frame
+
+
+def test_ground_windows_never_contain_their_target(tmp_path):
+    """Every ground-plane window of a calibrated sequence: its history frames end just before the
+    target, and changing the target box in gt.txt changes no input of its own window (history,
+    mask, calibrated CV); only windows whose history holds that box change."""
+    seq = toy_scene(tmp_path / "a")
+    w = sequence_windows(seq, calibration="require")
+    assert w.has_ground and w.on_ground.all() and len(w) == 4 * 8
+    for hf, tf, m in zip(w.hist_frames, w.target_frame, w.ground_mask):
+        real = hf[m]
+        assert (real < tf).all() and real[-1] == tf - 1
+    gt = seq / "gt" / "gt.txt"
+    rows = np.loadtxt(gt, delimiter=",")
+    rows[(rows[:, 0] == 6) & (rows[:, 1] == 2), 2:4] += [37.0, -11.0]   # track 2's box at frame 6
+    write_mot(gt, rows)
+    w2 = sequence_windows(seq, calibration="require")
+
+    def index(track, target):   # windows come track by track, targets 2..9
+        return (track - 1) * 8 + target - 2
+
+    def changed(field):
+        return {i for i in range(len(w)) if not np.array_equal(getattr(w, field)[i], getattr(w2, field)[i])}
+
+    assert changed("target") == {index(2, 6)}
+    # the history (the oldest box giving the first delta) of targets 7..9 holds it; CV reads 2 boxes
+    assert changed("ground_hist") == changed("hist") == {index(2, t) for t in (7, 8, 9)}
+    assert changed("calibrated_cv") == {index(2, 7), index(2, 8)}
+    assert not changed("ground_mask") and not changed("on_ground")

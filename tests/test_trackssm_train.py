@@ -169,3 +169,22 @@ def test_training_runs_the_given_steps_and_is_reproducible():
         assert torch.equal(v, runs[1][1][k]), k
     with pytest.raises(ValueError, match="no training windows"):
         train(build_model(SMALL), Windows.concat([], 5), TrainConfig(steps=1))
+
+
+def test_the_default_runs_cost_is_stated_where_a_user_reads_it():
+    """`train-motion` ran far past the README's "about 2 CPU-minutes" on the README's small
+    dataset: the default is a fixed step count, so --help and the README state one measured cost
+    for every data size, the same figure in both."""
+    import re
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from detbench.commands import train_motion
+
+    assert TrainConfig().steps == 400 and re.fullmatch(r"\d+-\d+ CPU-s", train_motion.DEFAULT_COST)
+    help_text = " ".join(CliRunner().invoke(train_motion.command, ["--help"]).output.split())
+    assert f"costs {train_motion.DEFAULT_COST} on any dataset" in help_text
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert f"a default run costs about the same on any dataset: {train_motion.DEFAULT_COST}" in readme
+    assert "About 2 CPU-minutes per run" not in readme

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +106,41 @@ def test_device_without_cuda_is_one_line(capsys, tmp_path):
     assert check_device("cpu") == "cpu"
     rc, _, err = run_cli(capsys, "train", "--data", str(tmp_path), "--device", "cuda:7")
     assert_one_line_error(rc, err, "--device", "cuda:7")
+
+
+# --------------------------------------------------------------------------- paths that trap a newcomer
+@pytest.mark.parametrize("extra", [[], ["--recipe", "clean_v2"], ["--recipe", "demo", "--model", "yolox-l"],
+                                   ["--recipe", "demo", "--set", "input_size=1600,2880"]])
+def test_a_gpu_sized_training_on_the_cpu_is_refused_with_what_to_run_instead(tmp_path, capsys, extra):
+    """`train --data D` alone would start YOLOX-L at 800x1440 on the CPU (days): one line saying
+    what to run instead, with the committed base's real path; nothing written."""
+    from detbench.base_weights import WEIGHTS
+    from detbench.train.cpu_guard import DEMO_BASE
+
+    data = tmp_path / "data"
+    rc, out, err = run_cli(capsys, "train", "--data", str(data), *extra)
+    line = assert_one_line_error(rc, err, "a GPU job", f"detbench train --data {data} --recipe demo --init {DEMO_BASE}",
+                                 "--device cuda", "--allow-cpu")
+    assert out == "" and not (tmp_path / "runs").exists()
+    assert WEIGHTS.is_file() and WEIGHTS == Path(__file__).resolve().parents[1] / DEMO_BASE
+    if not extra:
+        assert "stable_v3 trains yolox-l at 800x1440 (~438 GFLOPs per image, batch 32, 30 epochs)" in line
+    # --allow-cpu passes the check (the next one fails: the dataset is missing); a CPU-sized recipe needs no flag
+    for argv in (["--allow-cpu", *extra], ["--recipe", "demo"], ["--recipe", "demo", "--model", "tiny"]):
+        rc, _, err = run_cli(capsys, "train", "--data", str(data), *argv)
+        assert_one_line_error(rc, err, "meta.json")
+
+
+def test_a_run_without_a_checkpoint_is_named_as_such(tmp_path, capsys):
+    """`detect --detector last` on a run with no checkpoint said "(available: none, last, ...)"."""
+    from detbench import paths
+
+    paths.train_dir("cut").mkdir(parents=True)
+    for name in ("last", "epoch1"):
+        rc, _, err = run_cli(capsys, "detect", "--detector", name, "--run", "cut", "--data", str(tmp_path))
+        line = assert_one_line_error(rc, err, f"detector {name!r}: run ", "has no checkpoint yet",
+                                     "--resume --name cut")
+        assert "available" not in line and "none" not in line
 
 
 # --------------------------------------------------------------------------- training dead ends

@@ -21,25 +21,43 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# name -> "module:Class" (imported on first use so `import trackers` stays cheap)
+# name -> "module:Class" (imported on first use so `import trackers` stays cheap), optionally
+# "module:Class?key=value&key=value": a variant, the class with preset options (defaults a user's
+# options override), so that e.g. BoT-SORT with the camera poses' motion compensation is a
+# contender of its own in compare, tune and sensitivity (its own tuning, tracks and rows)
 TRACKERS: dict[str, str] = {
     "iou": "trackers.iou:IouTracker",
     "botsort": "trackers.botsort:BotSortTracker",
     "bytetrack": "trackers.bytetrack:ByteTrackTracker",
     "ocsort": "trackers.ocsort:OcSortTracker",
+    "botsort-pose": "trackers.botsort:BotSortTracker?cmc=pose",
+    "bytetrack-pose": "trackers.bytetrack:ByteTrackTracker?cmc=pose",
+    "ocsort-pose": "trackers.ocsort:OcSortTracker?cmc=pose",
     "trackssm": "trackers.trackssm.tracker:TrackSSMTracker",
     "trackssm-gated": "trackers.trackssm.tracker:TrackSSMGatedTracker",
     "ground": "trackers.ground.tracker:GroundTracker",
 }
 
 
-def tracker_class(name: str):
+def _entry(name: str) -> tuple[str, str, dict[str, str]]:
     from detbench.errors import InputError
 
     if name not in TRACKERS:
         raise InputError(f"unknown tracker {name!r}; available: {', '.join(sorted(TRACKERS))}")
-    module, cls = TRACKERS[name].split(":")
+    target, _, preset = TRACKERS[name].partition("?")
+    module, cls = target.split(":")
+    return module, cls, dict(kv.split("=", 1) for kv in preset.split("&") if kv)
+
+
+def tracker_class(name: str):
+    module, cls, _ = _entry(name)
     return getattr(importlib.import_module(module), cls)
+
+
+def preset_options(name: str) -> dict[str, str]:
+    """The options a registered variant presets (``{"cmc": "pose"}`` for ``botsort-pose``; ``{}``
+    for a plain tracker)."""
+    return _entry(name)[2]
 
 
 def description(cls) -> str:
@@ -84,7 +102,8 @@ class TrackerSpec:
 
     @property
     def description(self) -> str:
-        return description(self.cls)
+        preset = ", ".join(f"{k}={v}" for k, v in preset_options(self.name).items()) if self.name in TRACKERS else ""
+        return description(self.cls) + (f"; with {preset}" if preset else "")
 
     @property
     def grid(self) -> dict[str, list] | None:
@@ -124,6 +143,7 @@ def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpe
     from trackers.cleanup import CLEANUP_KEYS, CleanupParams, split_options
 
     cls = tracker_class(name)
+    options = {**preset_options(name), **(options or {})}
     clean, own = split_options(options)
     try:
         params = params_from_options(cls.Params, own, name)
@@ -131,7 +151,7 @@ def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpe
         if "unknown option" not in str(e):
             raise
         raise InputError(f"{e}; clean-up options of every tracker: {', '.join(CLEANUP_KEYS)}") from None
-    return TrackerSpec(name, cls, params, params_from_options(CleanupParams, clean, name), dict(options or {}))
+    return TrackerSpec(name, cls, params, params_from_options(CleanupParams, clean, name), options)
 
 
 def tracker_params(name: str, options: dict[str, Any] | None = None):
@@ -155,5 +175,7 @@ def tracker_help(prefix: str = "Registered trackers") -> str:
             text = description(tracker_class(name))
         except Exception:  # noqa: BLE001 - a tracker that cannot import still gets listed
             text = ""
+        preset = ", ".join(f"{k}={v}" for k, v in preset_options(name).items())
+        text = f"{text}; with {preset}" if preset and text else text or preset
         items.append(f"{name} ({text})" if text else name)
     return f"{prefix}: " + "; ".join(items) + "."

@@ -61,6 +61,8 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
                             use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split, n_resamples=resamples,
                             seed=seed, device=device, jobs=jobs, results_root=Path(results_dir),
                             progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"))
+    for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
+        click.echo(source["used"])
     print_summary(result, Path(results_dir) / name, reused=REUSE)
     failed = [p for p in result["pairs"] if p["status"] != "ok"]
     if failed:

@@ -43,12 +43,13 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     options; an intact cache is reused, a corrupt one recomputed.
     """
 
-    from detbench.detect.api import detect, resolve_checkpoint
+    from detbench.detect.api import detect
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
+    from detbench.runs import detector_ref
 
     data_dir = find_dataset(data)
-    resolve_checkpoint(detector, run)  # a wrong name fails before torch is imported
+    ref = detector_ref(detector, run)  # a wrong name fails before torch is imported
     from detbench import paths
     from detbench.fileio import ensure_writable
 
@@ -59,6 +60,7 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
         ensure_writable(export_mot, "--export-mot files", inputs=reads)
     if export_coco:
         ensure_writable(export_coco, "--export-coco file", inputs=reads)
+    click.echo(f"detector {ref.describe()}")
     from detbench.commands.progress import detect_bar
 
     with detect_bar() as progress:

@@ -51,6 +51,8 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
         res = eval_det(data, split, detectors=split_list(detectors), caches=caches, run=run, conf=conf, nms=nms,
                        batch_size=batch_size, device=device, cameras=split_list(cameras) or None,
                        score_thr=score_thr, out=out, json_path=json_path, progress=progress)
+    for line in res.used:
+        click.echo(line)
     _print_table(res.results, STAT_NAMES)
     eval_json, eval_md = res.files
     click.echo(f"wrote {eval_json}, {eval_md}")

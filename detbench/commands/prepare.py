@@ -62,6 +62,10 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     console.width = max(console.width, 120)  # the per-class table is wide; never squash it
     console.print(table)
     _warn_missing_images(out_dir)
+    from detbench.compare.readiness import compare_notes
+
+    for note in compare_notes(out_dir):
+        click.echo(f"note: {note}")
 
 
 def _warn_missing_images(out_dir) -> None:

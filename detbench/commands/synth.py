@@ -4,9 +4,24 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed
+from detbench.demo import DemoConfig
+
+# the help's example is the demo's own dataset, read from the demo's config so the two cannot drift apart
+_DEMO = DemoConfig()
+_LOOK = "" if _DEMO.style == "default" else _DEMO.style
+_DEMO_DATA = f"{_DEMO.scenes} scenes x {_DEMO.keyframes} keyframes x {_DEMO.camera}" + (f", {_LOOK}" if _LOOK else "")
+_DEMO_COMMAND = (f"detbench synth runs/synth --scenes {_DEMO.scenes} --keyframes {_DEMO.keyframes} "
+                 f"--cameras {_DEMO.camera}" + (f" --style {_LOOK}" if _LOOK else "") + f" --seed {_DEMO.data_seed}")
+HELP = f"""Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
+
+    \b
+    Example (the dataset `detbench demo` writes: {_DEMO_DATA}):
+      {_DEMO_COMMAND}
+      python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
+    """
 
 
-@click.command("synth")
+@click.command("synth", help=HELP)
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--scenes", type=int, default=2, show_default=True, help="Number of scenes (about 20 s each at 40 keyframes).")
 @click.option("--keyframes", type=int, default=6, show_default=True, help="Keyframes (samples, 2 Hz) per scene.")
@@ -21,19 +36,13 @@ from detbench.cliopts import Seed
                    "the same scenes and annotations).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists and is not empty.")
 def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force):
-    """Write a nuScenes database (13 tables, map, splits.json) with rendered 1600x900 images to OUT.
-
-    \b
-    Example (the dataset `detbench demo` writes: 24 scenes x 16 keyframes x CAM_FRONT, ~1 min on one core):
-      detbench synth runs/synth --scenes 24 --keyframes 16 --cameras CAM_FRONT
-      python -c "from nuscenes.nuscenes import NuScenes; NuScenes('v1.0-synth', 'runs/synth')"
-    """
     import json
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from detbench.commands.progress import lazy_bar
     from detbench.data.synthetic import CAMERAS, write_dataset
     from detbench.fileio import ensure_writable
 
@@ -42,11 +51,17 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
             else tuple(c.strip() for c in cameras.split(",") if c.strip()))
     per_scene = keyframes + (5 * (keyframes - 1) if sweeps else 0)
     total = max(scenes, 0) * max(per_scene, 0) * len(cams)
-    with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
-                  TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("render", total=total)
+    done = [0]
+    with lazy_bar(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
+                  TimeElapsedColumn(), transient=True,
+                  line=lambda c, t, d: f"synth: {c}/{t} images") as bar:
+        def rendered(n: int) -> None:
+            done[0] += n
+            bar(done[0], total)
+
+        bar(0, total)
         write_dataset(out, scenes=scenes, keyframes=keyframes, cameras=cams, sweeps=sweeps, seed=seed,
-                      version=version, style=style, force=force, progress=lambda n: bar.advance(task, n))
+                      version=version, style=style, force=force, progress=rendered)
     s = json.loads((Path(out) / "synth.json").read_text())
     splits = json.loads((Path(out) / "splits.json").read_text())
     con = Console(soft_wrap=True)
@@ -56,3 +71,4 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
     con.print("per class: " + ", ".join(f"{k} {v}" for k, v in s["annotations_per_class"].items())
               + f"; other categories {s['annotations'] - sum(s['annotations_per_class'].values())}")
     con.print("splits: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+

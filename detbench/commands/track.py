@@ -39,7 +39,8 @@ Examples:
               help="Worker processes (results do not depend on it).")
 @click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Output folder (default runs/tracks/<detector>/<tracker>/).")
+              help="Output folder (default runs/tracks/<run>-epoch<N>/<tracker>/ for a run's checkpoint, "
+                   "runs/tracks/<dets folder>/<tracker>/ for --dets).")
 @click.option("--force", is_flag=True, help="Recompute even when the output holds the same inputs.")
 def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tracker_opts, jobs, device,
             out_dir, force):
@@ -53,7 +54,7 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     with lazy_bar(transient=True) as bar:
         r = track(tracker, options, detector=detector, run=run_name, data_dir=data_dir, split=split,
                   dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, jobs=jobs, device=device, force=force,
-                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"))
+                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"), tell=click.echo)
     how = "reused (same inputs)" if r.reused else "wrote"
     click.echo(f"{how} {len(r.meta['sequences'])} sequences, {r.rows} track boxes -> {r.out_dir}")
     if r.meta.get("class_agnostic"):

@@ -26,15 +26,18 @@ import click
                    "log.jsonl keeps one line per step.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field (repeatable), e.g. --set mosaic_prob=0.5.")
+@click.option("--allow-cpu", is_flag=True,
+              help="Train a GPU-sized recipe (a model above yolox-tiny or an input above 640x640, e.g. the default "
+                   "stable_v3) on the CPU anyway; without it that is refused (it takes days).")
 def command(data_dir, recipe, model, init, name, epochs, batch_size, device, resume, split, on_bad_image,
-            save_every, log_every, sets):
+            save_every, log_every, sets, allow_cpu):
     """Fine-tune YOLOX; writes runs/train/RUN/ (recipe.json, log.jsonl, epoch_N.pth, latest.pth).
 
     \b
     Examples:
       detbench train --data runs/data/nuscenes --init weights/yolox_l.pth --device cuda
+      detbench train --data runs/data/synth --recipe demo --init weights/demo_base/yolox_nano_synth.pth  (CPU)
       detbench train --data runs/data/synth --recipe demo_base --name base
-      detbench train --data runs/data/synth --recipe demo --init runs/train/base/epoch_12.pth
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
     from detbench.cliopts import parse_key_values
@@ -53,6 +56,8 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
                         inputs={"--data": data_dir, "--init": None if resume else init})
     else:  # a new RECIPE_TIMESTAMP folder
         ensure_writable(paths.train_root(), "training run")
+    if device == "cpu" and not resume and not allow_cpu:
+        _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
     from detbench.train.trainer import train
 
     from detbench.commands.progress import train_bar
@@ -63,3 +68,17 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
                         on_bad_image=on_bad_image, save_every=save_every, log_every=log_every, echo=click.echo,
                         progress=progress, **parse_key_values(sets, "--set"))
     click.echo(f"run: {run_dir}")
+
+
+def _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, sets) -> None:
+    """InputError (one line: what to run instead) when the resolved recipe is a GPU job."""
+    from detbench.errors import InputError
+    from detbench.train.cpu_guard import cpu_refusal
+    from detbench.train.recipes import get_recipe
+
+    scaled = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
+    rec, _ = get_recipe(recipe, **(scaled if not set(scaled) & set(sets) else {}),
+                        set_fields={**sets, **({"model": model} if model else {})})
+    refusal = cpu_refusal(rec, data_dir)
+    if refusal:
+        raise InputError(refusal)

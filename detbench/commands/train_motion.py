@@ -19,6 +19,21 @@ def _defaults():
     return TrainConfig()
 
 
+def _recipe(key: str) -> str:
+    """``"A, B with --ground"``: the image and ground-plane defaults of a size or schedule option."""
+    from detbench.motion import RECIPES
+
+    image, ground = (RECIPES[k].get(key, getattr(_defaults(), key, None)) for k in ("image", "ground"))
+    return f"{image:g}, {ground:g} with --ground"
+
+
+# What the default steps cost (benchmarks/README.md and README.md, "TrackSSM", say the same): the
+# paper-size model, one torch thread, on the 41,278 windows of synth24x6 (issue 14, 3 seeds, load
+# ~9) and on the 950 windows of the README's 5-scene mini dataset (load ~10). The step count,
+# not the data size, sets the time. The ground-plane recipe: 111-123 CPU-s on synth24x6 (load ~10).
+DEFAULT_COST = "107-214 CPU-s"
+
+
 @click.command("train-motion", epilog="""\b
 Example:
   detbench train-motion --data runs/data/synth --name synth
@@ -28,12 +43,15 @@ Example:
 @click.option("--data", "data", required=True,
               help="Prepared dataset (runs/data/NAME or NAME): trains on sequences/train, reports on sequences/val.")
 @click.option("--steps", type=click.IntRange(1), default=None,
-              help=f"Optimizer steps (default {_defaults().steps}); the same for every data size.")
+              help=f"Optimizer steps (default {_recipe('steps')}); the same for every data size, so a "
+                   f"default run costs {DEFAULT_COST} on any dataset, either recipe (wall time: that "
+                   f"on a free core, several times more on a busy machine); the time scales with the steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Instead of --steps: this many passes over the training windows.")
 @click.option("--batch-size", type=click.IntRange(1), default=_defaults().batch_size, show_default=True)
-@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=_defaults().lr, show_default=True,
-              help="Peak AdamW learning rate (linear warm-up, then cosine decay; the paper: constant Adam 1e-4).")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
+              help=f"Peak AdamW learning rate (default {_recipe('lr')}; linear warm-up, then cosine decay; "
+                   "the paper: constant Adam 1e-4).")
 @click.option("--warmup-steps", type=click.IntRange(0), default=_defaults().warmup_steps, show_default=True)
 @click.option("--weight-decay", type=FiniteFloat(min=0), default=_defaults().weight_decay, show_default=True)
 @click.option("--grad-clip", type=FiniteFloat(min=0), default=_defaults().grad_clip, show_default=True,
@@ -46,16 +64,22 @@ Example:
               help="Hz the tracker runs at; faster sequences are subsampled to it.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 ... (CUDA: bf16 autocast).")
 @click.option("--seed", type=Seed, default=0, show_default=True)
-@click.option("--d-model", type=click.IntRange(4), default=256, show_default=True,
-              help="Model width (multiple of 4); 256 is the paper's (5.1 M parameters).")
-@click.option("--layers", type=click.IntRange(1), default=6, show_default=True,
-              help="Encoder Mamba layers = decoder Flow-SSM blocks; 6 is the paper's.")
+@click.option("--d-model", type=click.IntRange(4), default=None,
+              help=f"Model width (multiple of 4; default {_recipe('d_model')}); 256 is the paper's (5.1 M parameters).")
+@click.option("--layers", type=click.IntRange(1), default=None,
+              help=f"Encoder Mamba layers = decoder Flow-SSM blocks (default {_recipe('layers')}); 6 is the paper's.")
 @click.option("--residual-head/--sigmoid-head", default=True, show_default=True,
               help="Blocks move the box by a zero-initialised delta (untrained = the box they start from) / the paper's sigmoid box.")
 @click.option("--relative/--absolute", default=True, show_default=True,
               help="Deltas in units of the box size, in and out (R-CNN style) / raw normalised deltas (the paper).")
 @click.option("--cv-anchor/--last-box-anchor", default=True, show_default=True,
               help="The decoder refines the constant-velocity box (untrained = constant velocity) / the last box (the paper).")
+@click.option("--ground/--image", default=False, show_default=True,
+              help="Ground-plane model: the history ego-compensated into the predicted frame's camera, the "
+                   "decoder refining calibrated constant velocity (the last step's ground velocity, "
+                   "re-projected with the next frame's pose; untrained = calibrated CV); needs every frame's "
+                   "intrinsics and cam2global in frames.json; a window whose boxes have no ground contact "
+                   "gets image-plane inputs. / Image-plane history (the paper's).")
 @click.option("--flow-input/--no-flow-input", default=False, show_default=True,
               help="Add the encoder's flow feature to each decoder block's input / only to dt, B, C (the paper).")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
@@ -64,11 +88,12 @@ Example:
 @click.option("--eval-data", "eval_data", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
-            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, flow_input,
-            max_windows, name, eval_data):
+            giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, ground,
+            flow_input, max_windows, name, eval_data):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
-    history); report next-box IoU of TrackSSM, constant velocity and the last box on the val split
-    and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
+    history); report next-box IoU of TrackSSM, constant velocity in the image, calibrated constant
+    velocity (on the ground plane, where frames.json has the cameras) and the last box on the val
+    split and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
     from detbench.commands.progress import motion_bar
     from detbench.motion import train_motion
@@ -83,7 +108,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
                          weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
                          giou_weight=giou_weight, frame_rate=frame_rate, device=device, seed=seed, d_model=d_model,
                          layers=layers, residual_head=residual_head, relative=relative, cv_anchor=cv_anchor,
-                         flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
+                         ground=ground, flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
                          on_plan=say_plan, progress=progress, on_metrics=_print_table)
     click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; "
                f"wrote {r.out_dir}/model.pth and loss.png")
@@ -94,10 +119,16 @@ def _print_table(metrics: dict) -> None:
     from rich.table import Table
 
     table = Table(title="next-box IoU on held-out tracks")
-    for col in ("split", "windows", "TrackSSM", "constant velocity", "last box"):
+    for col in ("split", "windows", "TrackSSM", "image CV", "calibrated CV", "last box"):
         table.add_column(col, justify="left" if col == "split" else "right", overflow="fold")
     for key, m in metrics.items():
         if isinstance(m, dict):
+            cal = m.get("calibrated_cv_iou")
             table.add_row(key, str(m["windows"]), f"{m['trackssm_iou']:.4f}", f"{m['const_velocity_iou']:.4f}",
-                          f"{m['last_box_iou']:.4f}")
+                          "-" if cal is None else f"{cal:.4f}", f"{m['last_box_iou']:.4f}")
     Console().print(table)
+    grounded = {k: m for k, m in metrics.items() if isinstance(m, dict) and m.get("on_ground") is not None}
+    if grounded:
+        click.echo("calibrated CV falls back to image CV where a box has no ground contact: "
+                   + ", ".join(f"{k} {m['windows'] - m['on_ground']} of {m['windows']} windows"
+                               for k, m in grounded.items()))

@@ -43,7 +43,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     from trackers.base import parse_option_strings
 
     path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
-                base_options=parse_option_strings(tracker_opts))
+                base_options=parse_option_strings(tracker_opts), tell=click.echo)
     import json
 
     best = json.loads(path.read_text())["best"]

@@ -218,11 +218,13 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
     settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress)
-    pairs = []
+    pairs, sources = [], {}
     for det in detectors:
         res = detect(det, data_dir, split, run=run, conf=conf, device=device)
         if getattr(res, "cache_hit", False):
             REUSE["detections"] += 1
+        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
+                        "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
@@ -233,7 +235,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
-        "trackers": trackers, "tracker_options": dict(tracker_options or {}),
+        "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
         "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",

@@ -140,9 +140,10 @@ def find_dataset(data: str | Path | None = None, require_sequences: bool = False
     if data is None:
         root = paths.runs_root() / "data"
         found = sorted(p for p in root.iterdir() if PreparedDataset(p).exists()) if root.is_dir() else []
-        if len(found) != 1:
-            names = ", ".join(p.name for p in found) or "none"
-            raise InputError(f"{root}: pass --data (prepared datasets found: {names})")
+        if not found:
+            raise InputError(f"{root}: no prepared dataset (run detbench prepare, or pass --data)")
+        if len(found) > 1:
+            raise InputError(f"{root}: pass --data (prepared datasets found: {', '.join(p.name for p in found)})")
         found_dir = found[0]
     else:
         p = Path(data)

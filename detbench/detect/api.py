@@ -24,6 +24,7 @@ from detbench.detect import cache
 from detbench.errors import InputError
 from detbench.fileio import sha256_file, sha256_json
 from detbench.provenance import make_meta
+from detbench.runs import DetectorRef, detector_ref
 
 CACHE_STATS: Counter = Counter()
 # progress(done images, total images, sequence, images per second or None)
@@ -37,6 +38,13 @@ class DetectResult:
     num_images: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # why an existing entry was recomputed
+    ref: DetectorRef | None = None  # what the detector name resolved to (set by :func:`detect`)
+
+    def used(self) -> str:
+        """The line a command prints of what it used: ``detector last = epoch 20 of run r1
+        (runs/train/r1/epoch_20.pth); detections runs/detections/<key> (reused)``."""
+        return (f"detector {self.ref.describe() if self.ref is not None else '?'}; detections {self.cache_dir} "
+                f"({'reused' if self.cache_hit else 'computed'})")
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,9 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
     data = PreparedDataset(data_dir)
     meta = data.meta
     if split not in data.splits():
+        splits = data.splits()
         raise InputError(f"{data.meta_file}: dataset has no split {split!r} "
-                         f"(available: {', '.join(data.splits()) or 'none'})")
+                         + (f"(available: {', '.join(splits)})" if splits else "(it has no splits)"))
     if frames not in ("keyframes", "all"):
         raise InputError(f"--frames must be 'keyframes' or 'all', got {frames!r}")
     dataroot = Path(meta.get("dataroot", ""))
@@ -225,12 +234,14 @@ def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | N
            compile: bool = False) -> DetectResult:
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc);
     ``progress``: as for :func:`ensure_detections_for`."""
-    ckpt = resolve_checkpoint(detector, run)
+    ref = detector_ref(detector, run)  # no torch yet: a wrong name fails fast
     from detbench.train.checkpoint import load_detector
 
-    return ensure_detections_for(ckpt, load_detector, data_dir, split, detector=detector, conf=conf, nms=nms,
-                                 device=device, batch_size=batch_size, frames=frames, cameras=cameras,
-                                 run=run, progress=progress, compile=compile)
+    res = ensure_detections_for(ref.checkpoint, load_detector, data_dir, split, detector=detector, conf=conf,
+                                nms=nms, device=device, batch_size=batch_size, frames=frames, cameras=cameras,
+                                run=ref.run or run, progress=progress, compile=compile)
+    res.ref = ref
+    return res
 
 
 def ensure_detections(detector: str, data_dir: str | Path, split: str = "val", run: str | None = None,

@@ -7,7 +7,7 @@ existing cache folders are scored as they are; every cache is scored with
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +23,7 @@ class EvalDetResult:
     out_dir: Path               # holds eval.json, eval.md, results/<label>.json
     results: dict[str, dict]    # {label: evaluate_coco metrics + "cache"}, in the order given
     doc: dict                   # what eval.json holds
+    used: list[str] = field(default_factory=list)  # per detector name: its run, checkpoint and cache
 
     @property
     def files(self) -> tuple[Path, Path]:
@@ -71,12 +72,13 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
             ensure_writable(path, what, inputs=reads)
     for name in names:  # every name checked before any work (and before torch is imported)
         resolve_checkpoint(name, run)
-    todo = []  # (label, cache_dir)
+    todo, used = [], []  # (label, cache_dir), what each detector name resolved to
     for name in names:
         on_images = None if progress is None else (lambda *a, _n=name: progress(_n, *a))
         res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
                      batch_size=batch_size, cameras=cameras or None, progress=on_images)
         todo.append((name, res.cache_dir))
+        used.append(res.used())
     for c in caches:
         meta = read_meta(c)
         if meta.get("split") != split:
@@ -103,4 +105,4 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
     atomic_write_text(out_dir / "eval.md", md)
     if json_path:
         atomic_write_json(json_path, doc)
-    return EvalDetResult(out_dir, results, doc)
+    return EvalDetResult(out_dir, results, doc, used)

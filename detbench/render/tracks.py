@@ -97,9 +97,10 @@ def _load(image: str | None, image_root: Path | None, info: mot.SeqInfo) -> np.n
 
 def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: str | Path | None = None,
                 detector: str | None = None, tracker: str | None = None, out: str | Path | None = None,
-                scale: float = 0.5, max_frames: int | None = None) -> dict:
+                scale: float = 0.5, max_frames: int | None = None, run: str | None = None) -> dict:
     """Render sequence ``seq`` of ``split`` of the prepared dataset ``data_dir`` with the tracks of
-    ``tracks_dir`` (``<seq>.txt``; default: ``runs/tracks/<detector>/<tracker>/``, both needed then),
+    ``tracks_dir`` (``<seq>.txt``; default: where ``detbench track`` writes ``detector`` of ``run``
+    (default the latest) with ``tracker``, ``runs/tracks/<run>-epoch<N>/<tracker>/``; both needed then),
     images from the dataset's ``dataroot``, into ``out`` (default ``<tracks_dir>/render/<seq>/``).
 
     Returns :func:`render_tracks`'s dict plus ``"out_dir"``; InputError before drawing anything
@@ -111,7 +112,9 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     if tracks_dir is None:
         if not (detector and tracker):
             raise InputError("give --tracks DIR, or --detector and --tracker")
-        tracks_dir = paths.tracks_dir(detector, tracker)
+        from detbench.runs import detector_ref
+
+        tracks_dir = paths.tracks_dir(detector_ref(detector, run).label(), tracker)
     tracks_dir, data_dir = Path(tracks_dir), Path(data_dir)
     results = tracks_dir / f"{seq}.txt"
     if not results.is_file():

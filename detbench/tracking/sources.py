@@ -210,12 +210,14 @@ def from_cache(cache_dir: str | Path, data_dir: str | Path, split: str) -> list[
 
 @dataclass(frozen=True)
 class TrackSource:
-    """Where ``detbench track`` reads from and writes to: the jobs, the output folder and what
-    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)."""
+    """Where ``detbench track`` reads from and writes to: the jobs, the output folder, what
+    meta.json records of the source (``extra_meta`` of :func:`detbench.tracking.run.track_split`)
+    and, for a detector, the line saying which run, checkpoint and detection cache it used."""
 
     jobs: list[SequenceJob]
     out_dir: Path
     extra_meta: dict
+    used: str | None = None
 
 
 def select_source(tracker: str, detector: str | None = None, run: str | None = None,
@@ -226,7 +228,9 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     - ``detector`` (a checkpoint name of ``run``, or a ``.pth``): its detection cache on ``split``
       of the prepared dataset ``data_dir`` (default: the only one under ``runs/data``), computed on
-      ``device`` when missing; output by default ``runs/tracks/<detector's stem>/<tracker>/``;
+      ``device`` when missing; output by default ``runs/tracks/<run>-epoch<N>/<tracker>/`` (``last``
+      resolved to its epoch; a ``.pth`` outside a run: ``<stem>-<sha256[:8]>``,
+      :meth:`detbench.runs.DetectorRef.label`), so two runs' checkpoints never share a folder;
     - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
       sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
 
@@ -245,11 +249,13 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
     if not detector:
         raise InputError("give --detector (detection cache) or --dets with --sequences")
     from detbench.data.layout import find_dataset
-    from detbench.detect.api import ensure_detections
+    from detbench.detect.api import detect
 
     data = Path(data_dir) if data_dir else find_dataset()
-    cache_dir = ensure_detections(detector, data, split, run=run, device=device)
+    found = detect(detector, data, split, run=run, device=device)
+    cache_dir, ref = found.cache_dir, found.ref
     jobs = from_cache(cache_dir, data, split)
-    out = Path(out_dir) if out_dir else paths.tracks_dir(Path(detector).stem, tracker)
-    return TrackSource(jobs, out, {"detector": detector, "run": run, "cache_dir": str(cache_dir),
-                                   "data_dir": str(data), "split": split})
+    out = Path(out_dir) if out_dir else paths.tracks_dir(ref.label(), tracker)
+    return TrackSource(jobs, out, {"detector": detector, "run": ref.run or run, "epoch": ref.epoch,
+                                   "checkpoint": str(ref.checkpoint), "cache_dir": str(cache_dir),
+                                   "data_dir": str(data), "split": split}, found.used())

@@ -17,6 +17,7 @@ class TrackResult:
     meta: dict             # the run's meta.json (``"reused": True`` when the folder already held it)
     rows: int              # track boxes written, all sequences
     hint: str | None       # with rows == 0: why, when the detections tell (:func:`no_tracks_hint`)
+    used: str | None = None  # a detector's run, checkpoint and detection cache (TrackSource.used)
 
     @property
     def reused(self) -> bool:
@@ -27,7 +28,8 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
           data_dir: str | Path | None = None, split: str = "val", dets_dir: str | Path | None = None,
           seq_dir: str | Path | None = None, out_dir: str | Path | None = None, jobs: int = 1,
           device: str = "cpu", force: bool = False,
-          progress: Callable[[int, int], None] | None = None) -> TrackResult:
+          progress: Callable[[int, int], None] | None = None,
+          tell: Callable[[str], None] | None = None) -> TrackResult:
     """Run ``tracker`` (with parameter overrides ``options``) over the sequences of the source
     :func:`~detbench.tracking.sources.select_source` picks from ``detector`` / ``run`` /
     ``data_dir`` / ``split`` or ``dets_dir`` / ``seq_dir``, into ``out_dir`` (default: that
@@ -35,7 +37,8 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     even when the output holds the same inputs. ``device`` (checked first) computes missing
     detections. The output folder is checked writable, and apart from every input (never one of
     them, holding one or inside one), before tracking.
-    ``progress(done, total)``: sequences tracked, called with 0 before the first.
+    ``progress(done, total)``: sequences tracked, called with 0 before the first. ``tell(line)``:
+    called before tracking with the run, checkpoint and detection cache of ``detector``.
     """
     from detbench.devices import check_device
     from detbench.fileio import ensure_writable
@@ -51,6 +54,8 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     ensure_writable(source.out_dir, "tracking results",
                     inputs={**given, "detection cache": source.extra_meta.get("cache_dir"),
                             "dataset": source.extra_meta.get("data_dir")})
+    if tell and source.used:
+        tell(source.used)
     total, done = len(source.jobs), [0]
 
     def one_done(_name: str) -> None:
@@ -63,7 +68,7 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
                        force=force, progress=one_done if progress else None)
     rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
     hint = no_tracks_hint(source.jobs, meta.get("params") or {}, tracker, detector) if rows == 0 else None
-    return TrackResult(source.out_dir, meta, rows, hint)
+    return TrackResult(source.out_dir, meta, rows, hint, source.used)
 
 
 def no_tracks_hint(jobs, params: dict, tracker: str, detector: str | None) -> str | None:

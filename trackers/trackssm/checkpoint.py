@@ -62,6 +62,25 @@ def resolve(weights: str | None) -> Path:
     return p
 
 
+def read_config(d: Path) -> dict:
+    """A model directory's config.json; a missing or malformed one raises InputError."""
+    cfg_path = Path(d) / "config.json"
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        if not isinstance(config, dict) or not isinstance(config["model"], dict):
+            raise TypeError("'model' must be an object")
+        return config
+    except FileNotFoundError:
+        raise InputError(f"{cfg_path}: file not found (a motion model needs its config.json)") from None
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise InputError(f"{cfg_path}: malformed motion-model config ({type(e).__name__}: {e})") from None
+
+
+def is_ground(weights: str | None) -> bool:
+    """Whether the model ``weights`` resolves to is a ground-plane one (it needs each frame's camera)."""
+    return bool(read_config(resolve(weights))["model"].get("ground", False))
+
+
 def load(weights: str | None, device: str = "cpu"):
     """-> (model in eval mode, config dict). Shape mismatches and bad files raise InputError."""
     import torch
@@ -69,14 +88,11 @@ def load(weights: str | None, device: str = "cpu"):
     from trackers.trackssm.model import ModelConfig, TrackSSM
 
     d = resolve(weights)
-    cfg_path = d / "config.json"
+    config = read_config(d)
     try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
         model_cfg = ModelConfig.from_dict(config["model"])
-    except FileNotFoundError:
-        raise InputError(f"{cfg_path}: file not found (a motion model needs its config.json)") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"{cfg_path}: malformed motion-model config ({type(e).__name__}: {e})") from None
+    except TypeError as e:
+        raise InputError(f"{d / 'config.json'}: malformed motion-model config ({type(e).__name__}: {e})") from None
     try:
         state = torch.load(d / "model.pth", map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file is the user's input problem

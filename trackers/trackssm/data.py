@@ -6,6 +6,11 @@ Every box of a segment after its first is one *target*; its history is the up-to
 boxes just before it (never the target itself, never anything after it). Each history step is
 ``[cx, cy, w, h, dcx, dcy, dw, dh]`` where the delta is the step from the box before (zero for
 the very first box of a segment). Histories are front-padded to ``history`` steps and masked.
+
+Sequences with every frame's camera calibration (``frames.json``) can also give each window its
+ground-plane inputs (:mod:`trackers.trackssm.ground`): the ego-compensated history and the
+calibrated constant-velocity box, built from the same boxes (never the target) and the cameras
+of the history's frames and the target's frame.
 """
 from __future__ import annotations
 
@@ -18,38 +23,68 @@ from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
 from detbench.errors import InputError
 
 
+FIELDS = ("hist", "mask", "target", "hist_frames", "target_frame")
+GROUND_FIELDS = ("ground_hist", "ground_mask", "calibrated_cv", "on_ground")
+
+
 @dataclass
 class Windows:
     """``hist`` (N, H, 8) float32, ``mask`` (N, H) bool, ``target`` (N, 4) float32,
-    ``hist_frames`` (N, H) int (-1 on padding) and ``target_frame`` (N,) int, for checks."""
+    ``hist_frames`` (N, H) int (-1 on padding) and ``target_frame`` (N,) int, for checks.
+
+    Ground-plane inputs (:class:`trackers.trackssm.ground.GroundInputs`), None unless every
+    sequence had its calibration read: ``ground_hist`` (N, H, 12), ``ground_mask`` (N, H),
+    ``calibrated_cv`` (N, 4) (image constant velocity where ``on_ground`` is False)."""
 
     hist: np.ndarray
     mask: np.ndarray
     target: np.ndarray
     hist_frames: np.ndarray
     target_frame: np.ndarray
+    ground_hist: np.ndarray | None = None
+    ground_mask: np.ndarray | None = None
+    calibrated_cv: np.ndarray | None = None
+    on_ground: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.target)
 
+    @property
+    def has_ground(self) -> bool:
+        return self.calibrated_cv is not None
+
+    def model_inputs(self, ground: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(history, mask, anchor) a model reads: image-plane (anchor None) or ground-plane."""
+        if not ground:
+            return self.hist, self.mask, None
+        if not self.has_ground:
+            raise ValueError("these windows have no ground-plane inputs (read without calibration)")
+        return self.ground_hist, self.ground_mask, self.calibrated_cv
+
+    def take(self, keep: np.ndarray) -> "Windows":
+        return Windows(*(getattr(self, f)[keep] for f in FIELDS),
+                       *((getattr(self, f)[keep] for f in GROUND_FIELDS) if self.has_ground else ()))
+
     @staticmethod
     def concat(parts: list["Windows"], history: int) -> "Windows":
+        ground = all(p.has_ground for p in parts)
         parts = [p for p in parts if len(p)]
         if not parts:
-            return empty_windows(history)
-        return Windows(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                         ("hist", "mask", "target", "hist_frames", "target_frame")))
+            return empty_windows(history, ground)
+        return Windows(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS),
+                       *((np.concatenate([getattr(p, f) for p in parts]) for f in GROUND_FIELDS) if ground else ()))
 
 
 def subset(wins: Windows, n: int, seed: int) -> Windows:
     """A seeded random subset of ``n`` windows, in their original order."""
-    keep = np.sort(np.random.default_rng(seed).choice(len(wins), n, replace=False))
-    return Windows(*(getattr(wins, f)[keep] for f in ("hist", "mask", "target", "hist_frames", "target_frame")))
+    return wins.take(np.sort(np.random.default_rng(seed).choice(len(wins), n, replace=False)))
 
 
-def empty_windows(history: int) -> Windows:
-    return Windows(np.zeros((0, history, 8), np.float32), np.zeros((0, history), bool),
-                   np.zeros((0, 4), np.float32), np.zeros((0, history), np.int64), np.zeros(0, np.int64))
+def empty_windows(history: int, ground: bool = False) -> Windows:
+    mask, box = np.zeros((0, history), bool), np.zeros((0, 4), np.float32)
+    return Windows(np.zeros((0, history, 8), np.float32), mask, box, np.zeros((0, history), np.int64),
+                   np.zeros(0, np.int64),
+                   *((np.zeros((0, history, 12), np.float32), mask, box, np.zeros(0, bool)) if ground else ()))
 
 
 def history_features(boxes: np.ndarray, first_is_start: bool, prev: np.ndarray | None = None) -> np.ndarray:
@@ -91,9 +126,10 @@ def step_targets(last: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray
     return last + k * (np.asarray(target, np.float32)[:, None, :] - last)
 
 
-def track_segments(table: np.ndarray, width: int, height: int, step: int = 1,
-                   source: str = "tracks") -> list[tuple[np.ndarray, np.ndarray]]:
-    """(K, 9) MOT rows -> [(frames, normalised cxcywh boxes)] per run of consecutive frames.
+def track_segments(table: np.ndarray, width: int, height: int, step: int = 1, source: str = "tracks",
+                   classes: bool = False) -> list[tuple[np.ndarray, ...]]:
+    """(K, 9) MOT rows -> [(frames, normalised cxcywh boxes)] per run of consecutive frames
+    (``classes``: [(frames, boxes, class indices 0..6)]).
 
     Ignore rows (MOTChallenge's consider flag, column 7, equal to 0: regions a tracker is not
     scored on) are dropped first, so neither a target nor a history step is ever an ignore box;
@@ -117,13 +153,21 @@ def track_segments(table: np.ndarray, width: int, height: int, step: int = 1,
         boxes = np.stack([(rows[:, 2] + rows[:, 4] / 2) / width, (rows[:, 3] + rows[:, 5] / 2) / height,
                           rows[:, 4] / width, rows[:, 5] / height], axis=1).astype(np.float32)
         cuts = np.flatnonzero(np.diff(frames) != 1) + 1
-        for f, b in zip(np.split(frames, cuts), np.split(boxes, cuts)):
-            out.append((f * step + 1, b))
+        for f, b, c in zip(np.split(frames, cuts), np.split(boxes, cuts), np.split(rows[:, 7], cuts)):
+            out.append((f * step + 1, b, c.astype(np.int64) - 1) if classes else (f * step + 1, b))
     return out
 
 
-def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 2.0) -> Windows:
-    """Windows of one MOT sequence folder (``gt/gt.txt`` + ``seqinfo.ini``) at ``frame_rate`` Hz."""
+#: what ``sequence_windows`` does with the sequence's camera calibration
+CALIBRATION = ("skip", "try", "require")
+
+
+def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 2.0,
+                     calibration: str = "skip") -> Windows:
+    """Windows of one MOT sequence folder (``gt/gt.txt`` + ``seqinfo.ini``) at ``frame_rate`` Hz.
+
+    ``calibration``: ``"skip"`` (image-plane inputs only), ``"try"`` (ground-plane inputs too when
+    ``frames.json`` gives every frame's camera) or ``"require"`` (they must: else InputError)."""
     from detbench.data.mot import read_mot, read_seqinfo
 
     seq_dir = Path(seq_dir)
@@ -135,8 +179,17 @@ def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 
                          f"whole multiple of the motion model's {frame_rate:g} Hz")
     gt = gt_file(seq_dir)
     table = read_mot(gt, kind="gt")
-    segs = track_segments(table, info.width, info.height, step, source=str(gt))
-    return Windows.concat([segment_windows(b, f, history) for f, b in segs], history)
+    segs = track_segments(table, info.width, info.height, step, source=str(gt), classes=True)
+    wins = Windows.concat([segment_windows(b, f, history) for f, b, _ in segs], history)
+    if calibration == "skip":
+        return wins
+    from trackers.trackssm.ground import sequence_cameras, windows_ground_inputs
+
+    cams = sequence_cameras(seq_dir, info, required=calibration == "require")
+    if cams is None:
+        return wins
+    g = windows_ground_inputs(segs, *cams, info.width, info.height, step, history)
+    return Windows(*(getattr(wins, f) for f in FIELDS), g.hist, g.mask, g.anchor, g.ok)
 
 
 def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
@@ -156,9 +209,11 @@ def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
 
 
 def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 2.0,
-                    what: str = "training set", source: str = "?") -> Windows:
-    """Windows of every sequence; an empty result raises :class:`InputError`."""
-    wins = Windows.concat([sequence_windows(s, history, frame_rate) for s in seq_dirs], history)
+                    what: str = "training set", source: str = "?", calibration: str = "skip") -> Windows:
+    """Windows of every sequence (``calibration``: :func:`sequence_windows`; with ``"try"`` the
+    ground-plane inputs are kept only when every sequence has them); an empty result raises
+    :class:`InputError`."""
+    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration) for s in seq_dirs], history)
     if len(wins) == 0:
         where = seq_dirs[0].parent if seq_dirs else source
         raise InputError(f"{where}: empty {what}: {len(seq_dirs)} sequence(s), no track with two "
@@ -166,9 +221,14 @@ def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 
     return wins
 
 
-def data_hash(seq_dirs: list[Path]) -> str:
-    """sha256 over every sequence's name, gt.txt and seqinfo.ini contents."""
+def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
+    """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
+    ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
+    from detbench.data.layout import frames_file
     from detbench.fileio import sha256_file, sha256_json
 
-    return sha256_json({s.name: [sha256_file(gt_file(s)), sha256_file(seqinfo_file(s))]
-                        for s in sorted(seq_dirs)})
+    def files(s: Path) -> list[str]:
+        extra = [sha256_file(frames_file(s)) if frames_file(s).is_file() else None] if calibration else []
+        return [sha256_file(gt_file(s)), sha256_file(seqinfo_file(s)), *extra]
+
+    return sha256_json({s.name: files(s) for s in sorted(seq_dirs)})

@@ -1,7 +1,8 @@
 """TrackSSM motion model (Hu et al., 2024), clean-room pure PyTorch (CPU and CUDA).
 
 Input: a batch of track histories ``(B, L, 8)`` with rows ``[cx, cy, w, h, dcx, dcy, dw, dh]``
-normalised by the image width (x, w columns) and height (y, h columns), and a mask ``(B, L)``
+normalised by the image width (x, w columns) and height (y, h columns) (a ground-plane model:
+``(B, L, 12)``, the ego-compensated row and the box as seen, ``ModelConfig.ground``), and a mask ``(B, L)``
 that is True on real steps. Histories are **front-padded**: the real steps are the last ones,
 so ``history[:, -1, :4]`` is always the last observed box. Padded steps are masked exactly: they
 feed zeros to the causal convolution and a zero step size to the scan, so a padded history gives
@@ -49,6 +50,14 @@ class ModelConfig:
     relative: bool = True        # deltas in units of the box's own size, in and out
     flow_input: bool = False     # add the flow feature to each decoder block's box embedding
     cv_anchor: bool = True       # the decoder starts from the constant-velocity box (paper: last box)
+    ground: bool = False         # ground-plane inputs: ego-compensated history, calibrated-CV anchor
+
+    @property
+    def features(self) -> int:
+        """Values per history step: 8, or 12 for a ground-plane model (its ego-compensated box
+        and delta, then the box as the camera saw it, x1 y1 x2 y2 normalised: where the image's
+        edges cut it, which compensation moves away from the edge)."""
+        return 12 if self.ground else 8
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -151,11 +160,11 @@ class MambaBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """History (B, L, 8) -> flow feature (B, d_model): the final-normed last step."""
+    """History (B, L, features) -> flow feature (B, d_model): the final-normed last step."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.embedding = nn.Parameter(torch.randn(8, cfg.d_model) * 0.02)  # bias-free 8 -> d_model
+        self.embedding = nn.Parameter(torch.randn(cfg.features, cfg.d_model) * 0.02)  # bias-free 8 -> d_model
         self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.n_enc_layers))
         self.norm_f = RMSNorm(cfg.d_model)
         for layer in self.layers:  # GPT-2 style rescale of the residual output projections
@@ -229,16 +238,19 @@ class FlowSSMBlock(nn.Module):
 def relative_features(hist: torch.Tensor) -> torch.Tensor:
     """``[cx, cy, w, h, dcx, dcy, dw, dh]`` -> ``[cx, cy, w, h, dcx/w, dcy/h, dw/w, dh/h]``: the
     motion in units of the box's own size, so near (big) and far (small) objects look alike.
-    Padded rows (size 0) give 0, never inf."""
+    Padded rows (size 0) give 0, never inf. Columns after the eighth pass unchanged."""
     wh = hist[..., 2:4].clamp(min=1e-6)
-    return torch.cat([hist[..., :4], hist[..., 4:] / wh.repeat(1, 1, 2)], dim=-1)
+    if hist.shape[-1] == 8:
+        return torch.cat([hist[..., :4], hist[..., 4:] / wh.repeat(1, 1, 2)], dim=-1)
+    return torch.cat([hist[..., :4], hist[..., 4:8] / wh.repeat(1, 1, 2), hist[..., 8:]], dim=-1)
 
 
 class TrackSSM(nn.Module):
     """The whole model; ``forward(hist (B,L,8), mask (B,L)) -> (B, n_dec_blocks, 4)``.
 
     Deviations from the paper's code, each a :class:`ModelConfig` flag, none adding a parameter
-    (the paper-size count stays 5,129,496); ``ModelConfig.paper()`` turns all off. The first two
+    but ``ground`` (the paper-size count stays 5,129,496; ``ground`` widens the input by 4 values
+    per step: 4 * d_model more); ``ModelConfig.paper()`` turns all off. The first two
     are on by default:
 
     * ``residual_head``: each block moves the box it refines by its 4-d head output instead of
@@ -253,6 +265,12 @@ class TrackSSM(nn.Module):
       box, so with ``residual_head`` the untrained model *is* constant velocity and training
       learns corrections to it (trained from the last box, the paper-size model beat constant
       velocity by 0.17 on synthetic val but lost by 0.02 on the real fixture's 2 Hz tracks).
+    * ``ground`` (off by default): the history is ego-compensated into the target frame's camera
+      (each step also carries the box as seen, :attr:`ModelConfig.features`) and the anchor is
+      *calibrated* constant velocity (:mod:`trackers.trackssm.ground`), given
+      by the caller as ``forward``'s ``anchor``: untrained (with ``residual_head`` and
+      ``cv_anchor``), the model predicts calibrated constant velocity exactly. Image-plane models
+      never read an anchor.
     * ``flow_input`` (off by default): the encoder's flow feature is added to each block's box
       embedding; in the paper it only modulates the scan's dt/B/C. Tried as a more direct path
       from the history to the head; it learned *slower* (paper size, 200 steps: next-box IoU
@@ -268,24 +286,35 @@ class TrackSSM(nn.Module):
         block = FlowSSMBlock(cfg)  # every block starts from the same weights, as in the paper's code
         self.blocks = nn.ModuleList(copy.deepcopy(block) for _ in range(cfg.n_dec_blocks))
 
-    def start_box(self, hist: torch.Tensor) -> torch.Tensor:
-        """The box the decoder refines: the last one, or (``cv_anchor``) the last plus its delta."""
+    def start_box(self, hist: torch.Tensor, anchor: torch.Tensor | None = None) -> torch.Tensor:
+        """The box the decoder refines: the last one, or (``cv_anchor``) the last plus its delta;
+        a ground-plane model's ``cv_anchor`` box is the ``anchor`` given (calibrated constant
+        velocity)."""
         last = hist[:, -1, :4]
         if not self.config.cv_anchor:
             return last
-        box = last + hist[:, -1, 4:]
+        if self.config.ground:
+            if anchor is None:
+                raise ValueError("a ground-plane model needs the calibrated constant-velocity anchor")
+            box = anchor.to(hist.dtype)
+        else:
+            box = last + hist[:, -1, 4:]
         return torch.cat([box[..., :2], box[..., 2:].clamp(min=1e-6)], dim=-1)
 
-    def forward(self, hist: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if hist.ndim != 3 or hist.shape[-1] != 8:
-            raise ValueError(f"history must have shape (B, L, 8), got {tuple(hist.shape)}")
+    def forward(self, hist: torch.Tensor, mask: torch.Tensor | None = None,
+                anchor: torch.Tensor | None = None) -> torch.Tensor:
+        """``anchor`` (B, 4): a ground-plane model's calibrated constant-velocity box (image-plane
+        models ignore it)."""
+        width = self.config.features
+        if hist.ndim != 3 or hist.shape[-1] != width:
+            raise ValueError(f"history must have shape (B, L, {width}), got {tuple(hist.shape)}")
         n, length = hist.shape[:2]
         if n == 0 or length == 0:
             return hist.new_zeros(n, len(self.blocks), 4)
         mask = hist.new_ones(n, length) if mask is None else mask.to(hist.dtype)
         feats = relative_features(hist) if self.config.relative else hist
         flow = self.encoder(feats, mask)
-        box = self.start_box(hist)
+        box = self.start_box(hist, anchor)
         h = hist.new_zeros(n, self.config.d_model, self.config.d_state)
         out = []
         for block in self.blocks:

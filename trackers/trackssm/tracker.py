@@ -20,6 +20,13 @@ thresholds on that affinity), Hungarian assignment:
 Single-observation tracks are defined: their history is ``[box, 0, 0, 0, 0]`` (zero delta), and
 the model (trained on such length-1 windows) predicts from it like any other track.
 
+A **ground-plane model** (trained with ``train-motion --ground``; its config.json says so) needs
+every frame's camera calibration (:meth:`TrackSSMTracker.needs_calibration`). Each frame, every
+track's last boxes are ego-compensated into the current frame's camera and the model refines
+their calibrated constant-velocity box there (:func:`trackers.trackssm.ground.ground_histories`,
+the same inputs it was trained on); the rest of the tracker is unchanged. An image-plane model
+runs exactly as before.
+
 ``trackssm`` matches on TrackSSM's predictions only, so its scores measure its motion model.
 ``trackssm-gated`` (:class:`TrackSSMGatedTracker`) is a hybrid, not the paper's tracker: a pair's
 IoU is the larger of its IoU with the prediction and with the track's last detection, which hides
@@ -124,6 +131,15 @@ class TrackSSMTracker:
     gated = False  # match on the better of prediction and last detection (TrackSSMGatedTracker)
 
     @staticmethod
+    def needs_calibration(params: TrackSSMParams) -> bool:
+        """True when the motion model is a ground-plane one (it reads every frame's camera)."""
+        if params.weights == "random":
+            return False
+        from trackers.trackssm.checkpoint import is_ground
+
+        return is_ground(params.weights)
+
+    @staticmethod
     def input_files(params: TrackSSMParams) -> dict:
         """The motion model's files (``weights=None`` resolves to the latest model now); none for
         ``"random"`` (see :func:`trackers.base.input_files`)."""
@@ -148,6 +164,7 @@ class TrackSSMTracker:
         self.buffer_frames = max(1, int(round(params.track_buffer_s * self.frame_rate)))
         self.model = self._load_model(params)
         self.history = self.model.config.history
+        self.ground = self.model.config.ground
         self.reset()
 
     @staticmethod
@@ -167,6 +184,10 @@ class TrackSSMTracker:
         self.tracks: list[_Track] = []
         self.next_id = 1
         self.frames_seen = 0
+        if self.ground:
+            from trackers.trackssm.ground import CameraTrail
+
+            self.trail = CameraTrail(self.history)
 
     # ------------------------------------------------------------ motion
     def _features(self, t: _Track, w: float, h: float) -> np.ndarray:
@@ -195,6 +216,20 @@ class TrackSSMTracker:
                              torch.from_numpy(mask).to(self.params.device))[:, -1]
         return _to_xyxy(out.double().cpu().numpy(), w, h)
 
+    def _predict_ground(self, tracks: list[_Track], w: float, h: float) -> np.ndarray:
+        """As :meth:`_predict`, on the ground plane: each track's last boxes ego-compensated into
+        this frame's camera, their calibrated constant velocity refined."""
+        import torch
+
+        if not tracks:
+            return np.zeros((0, 4))
+        g = self.trail.inputs([t.boxes for t in tracks], [t.cls for t in tracks])
+        dev = self.params.device
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(g.hist).to(dev), torch.from_numpy(g.mask).to(dev),
+                             torch.from_numpy(g.anchor).to(dev))[:, -1]
+        return _to_xyxy(out.double().cpu().numpy(), w, h)
+
     # ------------------------------------------------------------ update
     def update(self, dets, frame: Frame) -> np.ndarray:
         p = self.params
@@ -206,7 +241,11 @@ class TrackSSMTracker:
         first_frame = self.frames_seen == 0
         self.frames_seen += 1
 
-        preds = self._predict(self.tracks, w, h)
+        if self.ground:
+            self.trail.see(frame)
+            preds = self._predict_ground(self.tracks, w, h)
+        else:
+            preds = self._predict(self.tracks, w, h)
         for t, b in zip(self.tracks, preds):
             t.boxes.append(b)
             if len(t.boxes) > self.history + 1:

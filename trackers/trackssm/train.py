@@ -15,8 +15,13 @@ dcx -> -dcx), a motion that is just as plausible. Histories of every length 1..5
 forward runs under bf16 autocast; the loss is taken in float32.
 
 Evaluation: mean IoU of the predicted next box with the true one, for TrackSSM, for constant
-velocity ``last + (last - previous)`` (the last box itself when the history has one step) and for
-the last box itself.
+velocity ``last + (last - previous)`` (the last box itself when the history has one step), for
+calibrated constant velocity (on the ground plane, :mod:`trackers.trackssm.ground`; where the
+windows have their cameras) and for the last box itself.
+
+A ground-plane model (``ModelConfig.ground``) trains and predicts on the windows' ground-plane
+inputs (ego-compensated history, calibrated constant-velocity anchor); the flip mirrors the
+anchor with the rest.
 """
 from __future__ import annotations
 
@@ -98,14 +103,16 @@ def constant_velocity(hist: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def predict(model: TrackSSM, hist: np.ndarray, mask: np.ndarray, batch_size: int = 1024,
-            device: str = "cpu") -> np.ndarray:
-    """The model's next box (N, 4) for every window (the last decoder block)."""
+            device: str = "cpu", anchor: np.ndarray | None = None) -> np.ndarray:
+    """The model's next box (N, 4) for every window (the last decoder block); ``anchor``: a
+    ground-plane model's calibrated constant-velocity boxes."""
     model.eval()
     out = []
     for i in range(0, len(hist), batch_size):
         h = torch.as_tensor(hist[i:i + batch_size], device=device)
         m = torch.as_tensor(mask[i:i + batch_size], device=device)
-        out.append(model(h, m)[:, -1].float().cpu().numpy())
+        a = None if anchor is None else torch.as_tensor(anchor[i:i + batch_size], device=device)
+        out.append(model(h, m, a)[:, -1].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 4), np.float32)
 
 
@@ -122,22 +129,36 @@ def last_box(hist: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: TrackSSM, wins: Windows, device: str = "cpu") -> dict:
-    """Held-out figures: mean next-box IoU of TrackSSM, constant velocity and the last box."""
+    """Held-out figures: mean next-box IoU of TrackSSM, constant velocity in the image, calibrated
+    constant velocity and the last box; ``on_ground``: the windows given calibrated constant
+    velocity (the rest fall back to image constant velocity). The calibrated figures are None
+    for windows read without their cameras."""
+    hist, mask, anchor = wins.model_inputs(model.config.ground)
     return {"windows": len(wins),
-            "trackssm_iou": next_box_iou(predict(model, wins.hist, wins.mask, device=device), wins.target),
+            "trackssm_iou": next_box_iou(predict(model, hist, mask, device=device, anchor=anchor), wins.target),
             "const_velocity_iou": next_box_iou(constant_velocity(wins.hist), wins.target),
+            "calibrated_cv_iou": next_box_iou(wins.calibrated_cv, wins.target) if wins.has_ground else None,
+            "on_ground": int(wins.on_ground.sum()) if wins.has_ground else None,
             "last_box_iou": next_box_iou(last_box(wins.hist), wins.target)}
 
 
 def flip_windows(hist: torch.Tensor, mask: torch.Tensor, target: torch.Tensor, which: torch.Tensor):
-    """Mirror the windows where ``which`` is True left-right: cx -> 1 - cx, dcx -> -dcx; padded
-    rows stay zero."""
-    hist, target = hist.clone(), target.clone()
+    """Mirror the windows where ``which`` is True left-right: cx -> 1 - cx, dcx -> -dcx (and a
+    ground-plane row's box as seen: x1, x2 -> 1 - x2, 1 - x1); padded rows stay zero."""
+    hist = hist.clone()
     hist[which, :, 0] = 1 - hist[which, :, 0]
     hist[which, :, 4] = -hist[which, :, 4]
+    if hist.shape[-1] == 12:
+        hist[which, :, 8], hist[which, :, 10] = 1 - hist[which, :, 10], 1 - hist[which, :, 8]
     hist = hist * mask[..., None].to(hist.dtype)
-    target[which, 0] = 1 - target[which, 0]
-    return hist, target
+    return hist, flip_boxes(target, which)
+
+
+def flip_boxes(boxes: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """(N, 4) cxcywh boxes mirrored left-right (cx -> 1 - cx) where ``which`` is True."""
+    boxes = boxes.clone()
+    boxes[which, 0] = 1 - boxes[which, 0]
+    return boxes
 
 
 def batches(n: int, batch_size: int, steps: int, gen: torch.Generator):
@@ -162,9 +183,9 @@ def train(model: TrackSSM, wins: Windows, cfg: TrainConfig,
     device = torch.device(cfg.device)
     model.to(device)
     steps_k = model.config.n_dec_blocks
-    hist_all = torch.as_tensor(wins.hist)
-    mask_all = torch.as_tensor(wins.mask)
-    target_all = torch.as_tensor(wins.target)
+    hist, mask, anchor = wins.model_inputs(model.config.ground)
+    hist_all, mask_all, target_all = torch.as_tensor(hist), torch.as_tensor(mask), torch.as_tensor(wins.target)
+    anchor_all = None if anchor is None else torch.as_tensor(anchor)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and not n.endswith("A_log")]
     rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and not n.endswith("A_log"))]
     # no decay on biases, norms, D and A_log (decaying A_log would pull every SSM pole to 1)
@@ -178,13 +199,17 @@ def train(model: TrackSSM, wins: Windows, cfg: TrainConfig,
         for group in opt.param_groups:
             group["lr"] = lr
         hist, mask, target = hist_all[idx], mask_all[idx], target_all[idx]
+        anchor = None if anchor_all is None else anchor_all[idx]
         if cfg.flip > 0:
-            hist, target = flip_windows(hist, mask, target, torch.rand(len(idx), generator=gen) < cfg.flip)
+            which = torch.rand(len(idx), generator=gen) < cfg.flip
+            hist, target = flip_windows(hist, mask, target, which)
+            anchor = None if anchor is None else flip_boxes(anchor, which)
         # each block's target lies on the line from the box the decoder starts from to the truth
-        steps = step_targets(model.start_box(hist).numpy(), target.numpy(), steps_k)
+        steps = step_targets(model.start_box(hist, anchor).numpy(), target.numpy(), steps_k)
         hist, mask = hist.to(device), mask.to(device)
+        anchor = None if anchor is None else anchor.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            pred = model(hist, mask)
+            pred = model(hist, mask, anchor)
         loss = motion_loss(pred.float(), torch.as_tensor(steps, device=device), cfg.l1_weight, cfg.giou_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
