@@ -28,24 +28,21 @@ def in_order(tracks: np.ndarray) -> np.ndarray:
     return tracks[np.lexsort(tracks.T[::-1])]
 
 
-@pytest.mark.parametrize("fp_rate", [1.0, 20.0])
+@pytest.mark.parametrize("seq,fp_rate", [("scene-0103_CAM_FRONT", 1.0), ("scene-0103_CAM_BACK", 20.0)])
 @pytest.mark.parametrize("name,options,boxmot_class", ADAPTERS)
-def test_adapter_equals_boxmot_per_class(name, options, boxmot_class, fp_rate):
+def test_adapter_equals_boxmot_per_class(name, options, boxmot_class, seq, fp_rate):
     import boxmot
 
     ours = make_tracker(name, options, frame_rate=2.0)
     theirs = getattr(boxmot, boxmot_class)(**ours.boxmot_kwargs(), per_class=True)
     rows = 0
-    for seed, seq in enumerate(["scene-0103_CAM_FRONT", "scene-0103_CAM_BACK"]):
-        ours.reset()
-        theirs.reset()
-        for i, dets in enumerate(fixture_detections(seq, seed, fp_rate)):
-            a = ours.update(dets, Frame(index=i, timestamp=i / 2, frame_rate=2.0))
-            b = np.asarray(theirs.update(dets), dtype=np.float32).reshape(-1, 8)
-            b[:, 4] += 1  # boxmot's ids start at 0, ours at 1
-            assert np.array_equal(in_order(a), in_order(b)), f"{seq} frame {i + 1}"
-            rows += len(a)
-    assert rows > 200  # the sequences really were tracked
+    for i, dets in enumerate(fixture_detections(seq, 0, fp_rate)):
+        a = ours.update(dets, Frame(index=i, timestamp=i / 2, frame_rate=2.0))
+        b = np.asarray(theirs.update(dets), dtype=np.float32).reshape(-1, 8)
+        b[:, 4] += 1  # boxmot's ids start at 0, ours at 1
+        assert np.array_equal(in_order(a), in_order(b)), f"{seq} frame {i + 1}"
+        rows += len(a)
+    assert rows > 100  # the sequence really was tracked
 
 
 def test_idle_instances_are_not_advanced():
