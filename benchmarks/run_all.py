@@ -34,6 +34,7 @@ QUICK: dict[str, list[str] | None] = {
     "bench_cleanup": ["--trackers", "iou"],
     "bench_keys": ["--scenes", "2", "--repeats", "1"],
     "bench_null_verdicts": ["--runs", "20"],
+    "bench_scale": ["--sizes", "1", "--grid", "default"],
 }
 # scripts that need ``--data`` (a prepared dataset); skipped without it
 NEEDS_DATA = {"bench_motion", "bench_cleanup"}
