@@ -15,7 +15,7 @@ setup:
 	@$(MAKE) --no-print-directory _sync
 
 _sync:
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --extra ray
 
 test: setup
 	$(UV) run --frozen --no-sync python -m pytest $(PYTEST_ARGS)

@@ -7,15 +7,15 @@
    misses and false positives, plus ``DUPLICATES``: 1-2 high-score duplicates for 50 % of the
    true boxes, half of them with another class) for the synthetic ``tune`` and ``val`` splits of
    ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
-2. On the synthetic **tune** split only: first the options outside the grid (the association
-   cost where the tracker has one, ``ASSOCIATION``; the clean-up's score fusion and box merge,
-   ``FUSE``; the buffered association ``box_buffer``, ``BUFFERS``, the same for every tracker),
-   each candidate at the tracker's defaults with ``nms_iou=0.7``, best by the tune objective (max
-   HOTA, then min IDSW); then ``detbench tune`` with those fixed (the 81-point grid: the
-   tracker's own options x the clean-up's ``nms_iou``). From the same 81 scored points two
-   settings are taken: ``tuned`` (``detbench tune``'s objective: max HOTA, then min IDSW) and
-   ``tuned for IDSW`` (the issue's criterion moved onto the tune split: min IDSW among the points
-   whose tune HOTA is above today's default's tune HOTA, then max HOTA).
+2. On the synthetic **tune** split only: first the options outside the grid (the association cost
+   where the tracker has one, for ``ground`` its contact and process noise, ``ASSOCIATION``; the
+   clean-up's score fusion and box merge, ``FUSE``; the buffered association ``box_buffer``,
+   ``BUFFERS``, the same for every tracker), each candidate at the tracker's defaults with
+   ``nms_iou=0.7``, best by the tune objective (max HOTA, then min IDSW); then ``detbench tune``
+   with those fixed (the 81-point grid: the tracker's own options x the clean-up's ``nms_iou``).
+   From the same 81 scored points two settings are taken: ``tuned`` (``detbench tune``'s objective:
+   max HOTA, then min IDSW) and ``tuned for IDSW`` (the issue's criterion moved onto the tune split:
+   min IDSW among the points whose tune HOTA is above today's default's tune HOTA, then max HOTA).
 3. Every tracker on the fixture and on the synthetic val split: ``default`` (today's defaults,
    clean-up off), ``default+cleanup`` (defaults with the tuned clean-up options), ``tuned``,
    ``tuned for IDSW``; and, for reference, ``default, no duplicates``:
@@ -55,7 +55,11 @@ _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
-               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}]}
+               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
+               # ground: its contact noise and process noise (jittered boxes move the contact point)
+               "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]}
+# the pose-compensated variants (issue 25) have the candidates of their tracker
+ASSOCIATION.update({f"{name}-pose": ASSOCIATION[name] for name in ("botsort", "bytetrack", "ocsort")})
 FUSE = [{"nms_fuse": f, "nms_merge": m} for f in ("max", "noisy_or") for m in ("top", "wbf")]
 BUFFERS = [{"box_buffer": b} for b in (0.0, 0.3, 0.6)]
 
@@ -158,6 +162,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trackssm-weights", default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/cleanup"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--defaults-only", action="store_true",
+                    help="score only today's defaults (with and without the duplicates) on both splits: no tuning")
     ap.add_argument("--oracle", action="store_true",
                     help="score every option point on the fixture itself (a bound, not a result: see above)")
     args = ap.parse_args(argv)
@@ -196,6 +202,14 @@ def main(argv=None) -> int:
     results = json.loads(path.read_text()) if path.is_file() else {}
     for trk in args.trackers.split(","):
         base = base_options(trk, args.trackssm_weights)
+        if args.defaults_only:
+            results[trk] = {split: {"default": score(root, dets[split], trk, base,
+                                                     args.out / "tracks" / split / trk / sha256_json(base)[:12]),
+                                    "default, no duplicates": score(root, nodup[split], trk, base,
+                                                                    args.out / "tracks" / f"{split}_nodup" / trk)}
+                            for split, root in splits.items()}
+            path.write_text(json.dumps(results, indent=2))
+            continue
         if trk in results:  # tuned and scored already: only the reference row, if missing
             for split, root in splits.items():
                 results[trk][split].setdefault("default, no duplicates", score(

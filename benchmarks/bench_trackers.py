@@ -3,6 +3,7 @@ BoT-SORT adapter's overhead against boxmot's BotSort called directly (same detec
 
     python benchmarks/bench_trackers.py [--frames 60] [--repeats 3] [--densities 10 30 60]
     python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3]
+    python benchmarks/bench_trackers.py --adapters [--repeats 5] [--fp-rates 1 20]
 
 Detections: a synthetic 1600x900 scene of ``density`` objects of random classes moving
 linearly (up to 25 px per frame), through :func:`detbench.data.noisy.noisy_detections`
@@ -12,6 +13,17 @@ camera calibration (a forward camera 1.5 m up, driving 5 m/s) for trackers that 
 blurred random texture panned by (12, 5) px per frame (20 images, cycled). Figures are medians
 of ``repeats`` runs; ``overhead`` = adapter time / direct time on single-class detections
 (all rows relabelled car), adapter and direct interleaved in each repeat.
+
+``--adapters`` times each boxmot adapter (``botsort`` with ``cmc=none``, ``bytetrack``,
+``ocsort``) against boxmot's own class (``BotSort``, ``ByteTrack``, ``OcSort``) with
+``per_class=True`` and the adapter's own settings (its ``boxmot_kwargs()``), on the same
+detections: the real fixture's six sequences (``--adapters-split``, default
+tests/fixtures/nuscenes-mini-real/sequences), each sequence's ground truth through
+``noisy_detections`` with ``--fp-rates`` false positives a frame (20: about 29 boxes a frame of
+7 classes). Figures: frames per CPU-second of this process (each sequence from a fresh tracker,
+as ``track_split`` does; the adapter's lazily built class instances count, boxmot's one
+construction does not), median of ``repeats``, adapter and boxmot interleaved; whether the two
+give the same tracks (the same rows, in any order); and the adapter's ``reset()`` after a sequence (median ms).
 
 ``--pose-split DIR`` (a prepared split's sequences, images under the dataset's dataroot) times
 camera-motion compensation on real frames instead: BoT-SORT with ``cmc=none``, ``cmc=pose``
@@ -104,9 +116,9 @@ def time_direct(dets) -> float:
     return time.perf_counter() - t0
 
 
-def real_frames(split: Path, fp_rate: float = 1.0) -> list[tuple[list[np.ndarray], list]]:
-    """(detections, frames with calibration and decoded images) per sequence of ``split``;
-    ``fp_rate`` false positives per frame on average (``noisy_detections``)."""
+def real_frames(split: Path, fp_rate: float = 1.0, images: bool = True) -> list[tuple[list[np.ndarray], list]]:
+    """(detections, frames with calibration and, with ``images``, decoded images) per sequence of
+    ``split``; ``fp_rate`` false positives per frame on average (``noisy_detections``)."""
     import cv2
 
     from bench_perfect import default_images
@@ -122,7 +134,7 @@ def real_frames(split: Path, fp_rate: float = 1.0) -> list[tuple[list[np.ndarray
         dets = noisy_detections(read_mot(gt_file(split / seq), kind="gt"), info.length, info.width, info.height,
                                 seed=k, fp_rate=fp_rate)
         frames = [frame_of(rec_job(seq, info, rec), i) for i in range(info.length)]
-        for fr in frames:
+        for fr in frames if images else ():
             fr.image = cv2.imread(str(fr.image_path), cv2.IMREAD_COLOR) if fr.image_path else None
         out.append((dets, frames))
     return out
@@ -135,19 +147,106 @@ def rec_job(name, info, rec):
     return SequenceJob(name, info, rec.timestamps, rec.images, "mot", "", rec.intrinsics, rec.cam2global, rec.path)
 
 
-def time_sequences(name, options, sequences) -> float:
+def time_sequences(name, options, sequences, compensation: list | None = None) -> float:
     """CPU seconds of this process to track every sequence (a fresh tracker each, as track_split
-    does); CPU time, not wall time, because the machine's cores are shared with other work."""
+    does); CPU time, not wall time, because the machine's cores are shared with other work. With
+    ``compensation`` (a list), the CPU seconds spent in ``cmc=pose``'s compensation itself are
+    appended to it."""
     from trackers import make_tracker
 
-    total = 0.0
+    total = spent = 0.0
     for dets, frames in sequences:
         tracker = make_tracker(name, options, frame_rate=frames[0].frame_rate)
+        pose = getattr(getattr(tracker, "inner", tracker), "_pose", None)
+        if compensation is not None and pose is not None:
+            pose.before_update = _timed(pose.before_update, spent_in := [0.0])
         t0 = time.process_time()
         for d, fr in zip(dets, frames):
             tracker.update(d, fr)
         total += time.process_time() - t0
+        if compensation is not None and pose is not None:
+            spent += spent_in[0]
+    if compensation is not None:
+        compensation.append(spent)
     return total
+
+
+def _timed(fn, spent: list):
+    """``fn`` adding its CPU seconds to ``spent[0]``."""
+    def timed(*args):
+        t0 = time.process_time()
+        fn(*args)
+        spent[0] += time.process_time() - t0
+    return timed
+
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+ADAPTERS = (("botsort", {"cmc": "none"}, "BotSort"), ("bytetrack", {}, "ByteTrack"), ("ocsort", {}, "OcSort"))
+
+
+def track_direct(cls_name: str, kwargs: dict, dets: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
+    """boxmot's own ``cls_name(**kwargs, per_class=True)`` on ``dets`` -> (tracks per frame with
+    1-based ids, CPU seconds of the updates)."""
+    import boxmot
+
+    tracker = getattr(boxmot, cls_name)(**kwargs, per_class=True)
+    out = []
+    t0 = time.process_time()
+    for d in dets:
+        out.append(tracker.update(d))
+    cpu = time.process_time() - t0
+    for t in out:
+        t[:, 4] += 1
+    return out, cpu
+
+
+def track_adapter(name: str, options: dict, dets: list[np.ndarray], frames: list) -> tuple[list[np.ndarray], float, float, dict]:
+    """Our adapter on ``dets`` from a fresh tracker -> (tracks per frame, CPU seconds of the
+    updates, seconds of ``reset()`` after the sequence, the boxmot settings it uses)."""
+    from trackers import make_tracker
+
+    tracker = make_tracker(name, options, frame_rate=frames[0].frame_rate)
+    out = []
+    t0 = time.process_time()
+    for d, fr in zip(dets, frames):
+        out.append(tracker.update(d, fr))
+    cpu = time.process_time() - t0
+    t0 = time.perf_counter()
+    tracker.reset()
+    return out, cpu, time.perf_counter() - t0, tracker.boxmot_kwargs()
+
+
+def _rows(tracks: np.ndarray) -> np.ndarray:
+    """A frame's track rows in a fixed order (ours come sorted by id, boxmot's by class)."""
+    return tracks[np.lexsort(tracks.T[::-1])]
+
+
+def adapter_timing(split: Path, repeats: int, fp_rate: float) -> None:
+    sequences = real_frames(split, fp_rate, images=False)
+    n_frames = sum(len(f) for _, f in sequences)
+    n_dets = np.mean([len(d) for dets, _ in sequences for d in dets])
+    cpu = {(name, side): [] for name, _, _ in ADAPTERS for side in ("ours", "boxmot")}
+    resets, same = {name: [] for name, _, _ in ADAPTERS}, {name: True for name, _, _ in ADAPTERS}
+    for _ in range(repeats):
+        for name, options, cls_name in ADAPTERS:
+            total_ours = total_direct = 0.0
+            for dets, frames in sequences:
+                ours, t_ours, t_reset, kwargs = track_adapter(name, options, dets, frames)
+                theirs, t_direct = track_direct(cls_name, kwargs, dets)
+                total_ours, total_direct = total_ours + t_ours, total_direct + t_direct
+                resets[name].append(t_reset)
+                same[name] &= all(np.array_equal(_rows(a), _rows(b)) for a, b in zip(ours, theirs))
+            cpu[(name, "ours")].append(total_ours)
+            cpu[(name, "boxmot")].append(total_direct)
+    print(f"\n{split}: {len(sequences)} sequences, {n_frames} frames, {n_dets:.1f} detections/frame "
+          f"(fp_rate {fp_rate:g}); frames per CPU-second, median of {repeats}")
+    print("| adapter | ours frames/s | boxmot per_class=True frames/s | ours / boxmot | same tracks | reset ms (median) |")
+    print("|---|---|---|---|---|---|")
+    for name, _, cls_name in ADAPTERS:
+        ours = n_frames / statistics.median(cpu[(name, "ours")])
+        theirs = n_frames / statistics.median(cpu[(name, "boxmot")])
+        print(f"| {name} vs {cls_name} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} | "
+              f"{'yes' if same[name] else 'no'} | {1000 * statistics.median(resets[name]):.3f} |")
 
 
 def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0) -> None:
@@ -160,16 +259,22 @@ def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0) -> None:
     configs = [("botsort", "none"), ("botsort", "pose"), ("botsort", "sof"), ("bytetrack", "none"),
                ("bytetrack", "pose"), ("ocsort", "none"), ("ocsort", "pose")]
     times = {c: [] for c in configs}
+    spent = {c: [] for c in configs}
     for _ in range(repeats):
         for name, cmc in configs:
-            times[(name, cmc)].append(time_sequences(name, {"cmc": cmc}, sequences))
+            times[(name, cmc)].append(time_sequences(name, {"cmc": cmc}, sequences, spent[(name, cmc)]))
     ms = {c: 1000 * statistics.median(t) / n_frames for c, t in times.items()}
+    own = {c: 1000 * statistics.median(t) / n_frames for c, t in spent.items() if c[1] == "pose"}
     print(f"\n{split}: {len(sequences)} sequences, {n_frames} frames with images and poses, "
-          f"{n_dets:.1f} detections/frame (fp_rate {fp_rate:g}); CPU ms per frame, median of {repeats}")
-    print("| tracker | cmc | ms/frame | vs cmc=none |")
-    print("|---|---|---|---|")
+          f"{n_dets:.1f} detections/frame (fp_rate {fp_rate:g}); CPU ms per frame, median of {repeats}; "
+          "compensation: the part spent carrying the tracks into the new camera (the rest of the "
+          "difference is the tracking itself changing)")
+    print("| tracker | cmc | ms/frame | vs cmc=none | compensation ms/frame | compensation / cmc=none |")
+    print("|---|---|---|---|---|---|")
     for (name, cmc), value in ms.items():
-        print(f"| {name} | {cmc} | {value:.2f} | {value / ms[(name, 'none')]:.2f} |")
+        base = ms[(name, "none")]
+        extra = f"{own[(name, cmc)]:.3f} | {own[(name, cmc)] / base:.3f}" if (name, cmc) in own else "- | -"
+        print(f"| {name} | {cmc} | {value:.2f} | {value / base:.2f} | {extra} |")
 
 
 def main(argv=None) -> int:
@@ -185,9 +290,17 @@ def main(argv=None) -> int:
                     "prepared split's real frames instead (runs/data/<name>/sequences/<split>)")
     ap.add_argument("--fp-rates", type=float, nargs="+", default=[1.0, 20.0],
                     help="with --pose-split: false positives per frame added to the ground truth (one table each)")
+    ap.add_argument("--adapters", action="store_true", help="time each boxmot adapter against boxmot's own "
+                    "per_class=True on the same detections (--adapters-split's real frames) instead")
+    ap.add_argument("--adapters-split", type=Path, default=FIXTURE, help="with --adapters: the sequences "
+                    "(default: the real fixture, tests/fixtures/nuscenes-mini-real/sequences)")
     args = ap.parse_args(argv)
     quiet_boxmot()
     from boxmot import BotSort, ByteTrack, OcSort  # noqa: F401  (import once, outside the timings)
+    if args.adapters:
+        for fp_rate in args.fp_rates:
+            adapter_timing(args.adapters_split, args.repeats, fp_rate)
+        return 0
     if args.pose_split:
         for fp_rate in args.fp_rates:
             pose_timing(args.pose_split, args.repeats, fp_rate)

@@ -35,6 +35,7 @@ QUICK: dict[str, list[str] | None] = {
     "bench_threads": ["--only", "tracking", "--frames", "10", "--sequences", "1"],
     "bench_keys": ["--scenes", "2", "--repeats", "1"],
     "bench_null_verdicts": ["--runs", "20"],
+    "bench_scale": ["--sizes", "1", "--grid", "default"],
 }
 # scripts that need ``--data`` (a prepared dataset); skipped without it
 NEEDS_DATA = {"bench_motion", "bench_cleanup"}

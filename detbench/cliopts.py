@@ -8,7 +8,8 @@ import click
 
 from detbench.options import parse_key_values, parse_tracker_options
 
-__all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed"]
+__all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed",
+           "executor_options", "check_executor_options"]
 
 
 class FiniteFloat(click.FloatRange):
@@ -42,3 +43,24 @@ class TrackerHelpOption(click.Option):
 
         self.help = " ".join(filter(None, [self._own_help, tracker_help()]))  # the registry as it is now
         return super().get_help_record(ctx)
+
+
+def executor_options(command):
+    """``--executor local|ray`` and ``--ray-address`` (:mod:`detbench.executors`) for a sweep command."""
+    command = click.option(
+        "--ray-address", default=None, metavar="HOST:PORT",
+        help="With --executor ray: the head of a running Ray cluster (what `ray start --head` prints; "
+             "default $RAY_ADDRESS, else a local Ray instance on this machine's cores).")(command)
+    return click.option(
+        "--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        help="Where the tasks run: local (--jobs worker processes on this machine) or ray (Ray tasks on a "
+             "cluster whose machines share the runs folder; pip install 'detbench[ray]'). "
+             "The files written are the same.")(command)
+
+
+def check_executor_options(executor: str, ray_address: str | None) -> None:
+    """``--ray-address`` only goes with ``--executor ray``."""
+    from detbench.errors import InputError
+
+    if ray_address and executor != "ray":
+        raise InputError(f"--ray-address {ray_address}: it goes with --executor ray (got --executor {executor})")

@@ -4,7 +4,7 @@ synth (``--style dusk``: images unlike the base's daylight ones, as nuScenes' ca
 COCO's photos) -> prepare -> train (head-only, Stable V3 shape, from the committed pretrained base
 ``weights/demo_base/``, class layers re-initialised as when starting from COCO's 80 classes; an
 early and the final checkpoint stand in for epoch 10 and epoch 30) -> eval-det -> train-motion
-(TrackSSM) -> tune (tune split) -> compare (both trackers, both checkpoints) -> analyze ->
+(TrackSSM) -> tune (tune split) -> compare (every tracker, both checkpoints) -> analyze ->
 show-tracks. Each stage calls the library function behind that subcommand, in-process, with what
 the subcommand would pass, and takes the next stage's inputs from its return value; the
 equivalent ``detbench ...`` command is printed and recorded (``commands`` in ``demo_summary.json``)
@@ -78,7 +78,9 @@ class DemoConfig:
     # keyword arguments of detbench.motion.train_motion (`train-motion --d-model 64 ...`)
     motion_options: dict = field(default_factory=lambda: {"d_model": 64, "layers": 2, "residual_head": True,
                                                           "lr": 1e-3, "batch_size": 64})
-    trackers: tuple[str, ...] = ("trackssm", "botsort")
+    # image-plane TrackSSM, the ground-plane tracker, BoT-SORT with the camera poses' motion compensation and
+    # BoT-SORT as it ships (the last one is the drawn example)
+    trackers: tuple[str, ...] = ("trackssm", "ground", "botsort-pose", "botsort")
     device: str = "cpu"
 
 

@@ -13,6 +13,8 @@ detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbe
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from detbench import paths, tunings
@@ -46,27 +48,92 @@ def grid_points(tracker: str, grid: dict[str, list] | None = None) -> list[dict]
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
+@dataclass(frozen=True)
+class CacheJobs:
+    """A tune split's sequences with a detection cache's detections, made where a task runs
+    (:func:`detbench.tracking.sources.from_cache`; once per worker process and source): a task
+    carries these paths, not every sequence's calibration."""
+
+    cache_dir: str
+    data_dir: str
+    split: str
+    key: str        # the tuning's content key: changed inputs are never served the jobs made before
+
+
+@lru_cache(maxsize=4)
+def _cache_jobs(source: CacheJobs) -> list:
+    from detbench.tracking.sources import from_cache
+
+    return from_cache(source.cache_dir, source.data_dir, source.split)
+
+
+@dataclass(frozen=True)
+class _Tuning:
+    jobs: object            # a list of SequenceJob, or a CacheJobs
+    gt_dir: Path
+    tracker: str
+    work_dir: Path
+    grid: dict
+    base_options: dict
+
+
 def tune_jobs(jobs, gt_dir: Path, tracker: str, work_dir: Path, grid: dict | None = None,
-              base_options: dict | None = None, progress=None) -> dict:
-    """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best."""
-    from detbench.compare.pipeline import evaluate_cached
-    from detbench.evaluate import metric_specs
+              base_options: dict | None = None, progress=None, executor=None) -> dict:
+    """Track ``jobs`` with every grid point, score against ``gt_dir``; return the table and the best.
+    ``jobs``: a list of :class:`detbench.tracking.sources.SequenceJob` or a :class:`CacheJobs`.
+    Each point is one task of ``executor`` (:mod:`detbench.executors`; default: this process)
+    that tracks and scores the whole split into ``work_dir`` (caches keyed by content);
+    ``progress(options, overall)`` is called as points finish."""
+    grid = grid or tracker_grid(tracker)
+    return run_tunings([_Tuning(jobs, Path(gt_dir), tracker, Path(work_dir), grid, dict(base_options or {}))],
+                       progress, executor)[0]
+
+
+def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict]:
+    """Every grid point of every tuning as one task each, all submitted together; per tuning its
+    table and best point (in grid order, whatever order the points finish in)."""
+    from contextlib import nullcontext
+
+    from detbench.compare.pipeline import REUSE
+    from detbench.executors import LocalExecutor
     from detbench.fileio import sha256_json
+
+    tasks, rows = [], []
+    for i, t in enumerate(plans):
+        points = [{**t.base_options, **point} for point in grid_points(t.tracker, t.grid)]
+        rows.append([None] * len(points))
+        tasks += [(i, j, t.jobs, t.gt_dir, t.tracker, t.work_dir / sha256_json(options)[:12], options)
+                  for j, options in enumerate(points)]
+    with nullcontext(executor) if executor is not None else LocalExecutor(1) as ex:
+        for i, j, row, overall, reused in ex.map(_tune_point, tasks):
+            rows[i][j] = row
+            REUSE.update(reused)
+            if progress:
+                progress(row["options"], overall)
+    out = []
+    for t, table in zip(plans, rows):
+        best = max(table, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
+        out.append({"tracker": t.tracker, "objective": tunings.OBJECTIVE, "grid": t.grid,
+                    "rows": table, "best": best})
+    return out
+
+
+def _tune_point(args):
+    """One task: track the split with one point's options and score it -> (tuning, point, row,
+    overall, the caches it reused: counted once, by the caller)."""
+    from collections import Counter
+
+    from detbench.compare.pipeline import REUSE, evaluate_cached
+    from detbench.evaluate import metric_specs
     from detbench.tracking.run import track_split
 
-    grid = grid or tracker_grid(tracker)
-    rows = []
-    for point in grid_points(tracker, grid):
-        options = {**(base_options or {}), **point}
-        out = work_dir / sha256_json(options)[:12]
-        track_split(jobs, tracker, out, options)
-        overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
-        rows.append({"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}})
-        if progress:
-            progress(options, overall)
-    best = max(rows, key=lambda r: (round(r["HOTA"], 6), -r["IDSW"]))
-    return {"tracker": tracker, "objective": tunings.OBJECTIVE, "grid": grid,
-            "rows": rows, "best": best}
+    i, j, jobs, gt_dir, tracker, out, options = args
+    before = Counter(REUSE)
+    track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
+    overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
+    reused = REUSE - before
+    REUSE.subtract(reused)
+    return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall, dict(reused)
 
 
 def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
@@ -103,13 +170,32 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
 def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
          run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
          dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01,
-         tell=None) -> Path:
+         tell=None, executor=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
     :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
     ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
-    detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them."""
-    from detbench.tracking.sources import from_cache, from_external
+    detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them.
+    ``executor``: where the grid points (and the detection, when missing) run
+    (:mod:`detbench.executors`; default: this process)."""
+    return tune_many([dict(tracker=tracker, detector=detector, data_dir=data_dir, split=split,
+                           report_split=report_split, run=run, device=device, grid=grid, dets_dir=dets_dir,
+                           base_options=base_options, conf=conf, tell=tell)], progress, executor)[0]
+
+
+def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
+    """:func:`tune` for every request (its keyword arguments), the grid points of all of them
+    submitted to ``executor`` together; the stored results' paths, in order."""
+    prepared = [_prepare(executor=executor, **r) for r in requests]
+    results = run_tunings([plan for plan, _, _ in prepared], progress, executor)
+    return [atomic_write_json(path, dict(result, **record)) for (_, record, path), result in zip(prepared, results)]
+
+
+def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=None, device="cpu", grid=None,
+             dets_dir=None, base_options=None, conf=0.01, tell=None, executor=None) -> tuple[_Tuning, dict, Path]:
+    """One tuning's checks, key and detections, before any point runs -> (plan, the record's
+    other fields, where it is stored)."""
+    from detbench.tracking.sources import from_external
 
     data_dir = Path(data_dir)
     check_tune_split(data_dir, split, report_split, "--split")
@@ -125,17 +211,19 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
         jobs = from_external(dets_dir, gt_dir)
         source = {"dets_dir": str(dets_dir)}
     else:
-        from detbench.detect.api import detect
+        from detbench.detect.shards import ensure_many
 
-        found = detect(detector, data_dir, split, run=run, conf=conf, device=device)
-        jobs = from_cache(found.cache_dir, data_dir, split)
-        source = {"run": found.ref.run, "epoch": found.ref.epoch, "checkpoint": str(found.ref.checkpoint),
-                  "detections": str(found.cache_dir)}
+        found = ensure_many([detector], data_dir, split, run=run, conf=conf, device=device, executor=executor)
+        jobs = CacheJobs(str(found[0].cache_dir), str(data_dir), split, target["key"])
+        ref = found[0].ref
+        source = {"run": ref.run, "epoch": ref.epoch, "checkpoint": str(ref.checkpoint),
+                  "detections": str(found[0].cache_dir)}
         if tell:
-            tell(found.used())
+            tell(found[0].used())
     work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
-    result = tune_jobs(jobs, gt_dir, tracker, work, grid, base_options=base_options, progress=progress)
-    result.update({"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
-                   "data": str(data_dir), "split": split, "report_split": report_split,
-                   "base_options": dict(base_options or {}), "command": target["command"], "source": source})
-    return atomic_write_json(target["path"], result)
+    record = {"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
+              "data": str(data_dir), "split": split, "report_split": report_split,
+              "base_options": dict(base_options or {}), "command": target["command"],
+              "source": source}
+    return (_Tuning(jobs, gt_dir, tracker, work, grid or tracker_grid(tracker), dict(base_options or {})), record,
+            target["path"])

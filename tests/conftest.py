@@ -131,3 +131,19 @@ def trained_motion(tmp_path_factory):
     out = tmp_path_factory.mktemp("motion") / "small"
     checkpoint.save(out, model, {"frame_rate": 2.0, "metrics": {"val": metrics}})
     return out, metrics
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray instance of 2 CPUs, started once for the session (a start takes seconds): every
+    ``--executor ray`` of the tests attaches to it. Its workers find the tests' own modules (a
+    tracker a test registers) on their path."""
+    from detbench.ray_executor import import_ray, start_ray
+
+    ray = import_ray()   # not a bare `import ray`: Ray reads its settings (no `uv run` workers) when imported
+
+    tests = str(Path(__file__).resolve().parent)
+    started = start_ray(cpus=2, env={"PYTHONPATH": os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)})
+    yield ray
+    if started:
+        ray.shutdown()

@@ -135,8 +135,8 @@ def test_attribution_totals_equal_the_idsw_column_and_a_mismatch_stops_compare(s
 
     real = pipeline.attribute_pair
 
-    def one_switch_too_many(gt_dir, res_dir, rules):   # an attribution that disagrees with TrackEval
-        return real(gt_dir, res_dir, rules) + [Switch(2, 1, 7, 8, "other", 0, 1)]
+    def one_switch_too_many(gt_dir, res_dir, rules, *executor):   # an attribution that disagrees with TrackEval
+        return real(gt_dir, res_dir, rules, *executor) + [Switch(2, 1, 7, 8, "other", 0, 1)]
 
     monkeypatch.setattr(pipeline, "attribute_pair", one_switch_too_many)
     capsys.readouterr()

@@ -6,10 +6,22 @@ What every boxmot-backed tracker here gets from :class:`ClassSplitTracker`:
   [0, 1] and non-integer classes. Such rows (and classes outside 0..6) are dropped before the
   call; ``tracker.dropped`` counts them since the last ``reset()``. Output ``det_index`` always
   refers to the caller's rows, before sanitising.
-- **Class awareness.** One boxmot instance per class, every instance advanced on every frame
-  (with an empty array when its class has no detection) so Kalman predictions and lost-track
-  clocks stay in step. No track can ever take a detection of another class. The instances
-  share one id allocator, so ids are unique across classes; they are reported 1-based.
+- **Class awareness, as boxmot's own ``per_class=True``.** One boxmot instance per class (made
+  when the class is first detected), advanced on a frame where its class has a detection or
+  it still keeps a track (tracked, unconfirmed or lost; :func:`has_live_tracks`), with an empty
+  array when it has no detection, so Kalman predictions and lost-track clocks stay in step.
+  An instance without a track and without a detection is not called: in boxmot 25's BoT-SORT,
+  ByteTrack and OC-SORT such an update only advances its frame counter, and every instance's
+  counter is set to the frame's before each call. This is the rule and the per-frame work of
+  boxmot's per-class mode, and the tracks are the same (tests/test_boxmot_per_class.py). No
+  track can ever take a detection of another class. The instances share one id allocator, so
+  ids are unique across classes; they are reported 1-based.
+- **boxmot's tracking kernel, called directly.** Each instance's ``_track_detections`` gets the
+  class's rows with the caller's row index as a seventh column (the layout boxmot's per-class
+  mode hands its kernel), so the output's ``det_index`` needs no remapping and boxmot's
+  per-call input parsing and output packing, which our sanitising already covers, are not
+  repeated per class. Only an instance that generates ReID embeddings from the image goes
+  through boxmot's public ``update``, which computes them.
 - **One CMC estimate per frame** (when a subclass asks for it): the warp is computed once from
   the whole image, masking every detection, and handed to every class instance.
 - **Pose compensation** (``cmc=pose``, when a subclass's ``_pose_mover()`` gives one): before
@@ -21,6 +33,7 @@ What every boxmot-backed tracker here gets from :class:`ClassSplitTracker`:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 
@@ -28,7 +41,7 @@ import numpy as np
 
 from detbench.classes import NUM_CLASSES
 from detbench.errors import InputError
-from detbench.types import as_tracks, empty_tracks, valid_detection_mask
+from detbench.types import empty_tracks, valid_detection_mask
 from trackers.base import Frame
 
 
@@ -171,28 +184,59 @@ class ClassSplitTracker:
         img = self._prepare_frame(clean, frame)
         if self._pose is not None:
             self._pose.before_update(frame, self._instances)
-        classes = clean[:, 5].astype(np.int64)
-        for c in np.unique(classes):
-            if int(c) not in self._instances:
-                inst = self._new_instance()
-                inst.id_allocator = self._ids  # one allocator: ids unique across classes
-                # a class first seen mid-sequence must not look like the sequence start
-                # (boxmot activates every frame-1 track at once, OC-SORT skips min_hits)
-                inst.frame_count = self.frames_seen - 1
-                self._instances[int(c)] = inst
+        classes = clean[:, 5]
+        # boxmot's det-indexed kernel layout: x1, y1, x2, y2, score, class, caller's row
+        indexed = np.empty((len(clean), 7), dtype=np.float32)
+        indexed[:, :6] = clean
+        indexed[:, 6] = kept
+        detected = np.unique(classes).astype(np.int64).tolist()
+        for c in detected:
+            if c not in self._instances:
+                self._instances[c] = self._instance()
         out = []
         for c in sorted(self._instances):
-            rows = np.flatnonzero(classes == c)
-            raw = self._instances[c].update(clean[rows], img)
-            raw = np.asarray(raw, dtype=np.float64).reshape(-1, 8)
+            inst = self._instances[c]
+            if c in detected:
+                rows = indexed[classes == c]
+            elif has_live_tracks(inst):
+                rows = indexed[:0]
+            else:  # nothing to predict, match or age: boxmot's update would only count the frame
+                continue
+            inst.frame_count = self.frames_seen - 1
+            raw = self._advance(inst, rows, img)
             if len(raw):
-                det_local = raw[:, 7].astype(np.int64)
-                conv = raw.copy()
-                conv[:, 4] = raw[:, 4] + 1  # boxmot ids start at 0; ours at 1
-                conv[:, 6] = c
-                conv[:, 7] = kept[rows[det_local]]
-                out.append(conv)
+                out.append(raw)
         if not out:
             return empty_tracks()
-        tracks = np.concatenate(out)
-        return as_tracks(tracks[np.argsort(tracks[:, 4], kind="stable")])
+        tracks = np.concatenate(out).astype(np.float32, copy=False)
+        tracks[:, 4] += 1  # boxmot ids start at 0; ours at 1
+        return tracks[np.argsort(tracks[:, 4], kind="stable")]
+
+    def _instance(self):
+        inst = self._new_instance()
+        inst.id_allocator = self._ids  # one allocator: ids unique across classes
+        return inst
+
+    @staticmethod
+    def _advance(inst, rows: np.ndarray, img) -> np.ndarray:
+        """One boxmot update of ``inst`` with det-indexed ``rows`` -> its (K, 8) output, ``det_index``
+        the caller's row (module docstring)."""
+        if not inst.use_embeddings:
+            return inst._track_detections(rows, img)
+        raw = np.asarray(inst.update(rows[:, :6], img), dtype=np.float32).reshape(-1, 8)
+        raw[:, 7] = rows[raw[:, 7].astype(np.int64), 6]
+        return raw
+
+
+@functools.cache
+def _live_collections() -> tuple[str, ...]:
+    """boxmot's names of the collections that hold tracks still alive (its per-class mode's rule)."""
+    from boxmot.trackers.common.tracking.collections import LIVE_STATE_GROUPS, track_collection_attrs
+
+    return tuple(name for group in LIVE_STATE_GROUPS for name in track_collection_attrs(group))
+
+
+def has_live_tracks(inst) -> bool:
+    """Whether a boxmot instance keeps any track (tracked, unconfirmed or lost) an update would
+    predict, match or age."""
+    return any(getattr(inst, name, None) for name in _live_collections())

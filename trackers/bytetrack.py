@@ -50,9 +50,13 @@ class ByteTrackTracker(ClassSplitTracker):
 
         return partial(move_stracks, model=XYAH)
 
+    def boxmot_kwargs(self) -> dict:
+        """The settings given to each boxmot ``ByteTrack``."""
+        p = self.params
+        return dict(min_conf=p.min_conf, track_thresh=p.track_thresh, match_thresh=p.match_thresh,
+                    track_buffer=self.track_buffer, frame_rate=self.frame_rate)
+
     def _new_instance(self):
         from boxmot import ByteTrack
 
-        p = self.params
-        return ByteTrack(min_conf=p.min_conf, track_thresh=p.track_thresh, match_thresh=p.match_thresh,
-                         track_buffer=self.track_buffer, frame_rate=self.frame_rate)
+        return ByteTrack(**self.boxmot_kwargs())

@@ -68,10 +68,14 @@ class OcSortTracker(ClassSplitTracker):
 
         return move_ocsort_tracks
 
+    def boxmot_kwargs(self) -> dict:
+        """The settings given to each boxmot ``OcSort``."""
+        p = self.params
+        return dict(det_thresh=p.det_thresh, min_conf=p.min_conf, iou_threshold=p.iou_threshold,
+                    max_age=self.max_age, min_hits=p.min_hits, delta_t=p.delta_t, inertia=p.inertia,
+                    use_byte=p.use_byte, asso_func=p.asso_func)
+
     def _new_instance(self):
         from boxmot import OcSort
 
-        p = self.params
-        return OcSort(det_thresh=p.det_thresh, min_conf=p.min_conf, iou_threshold=p.iou_threshold,
-                      max_age=self.max_age, min_hits=p.min_hits, delta_t=p.delta_t, inertia=p.inertia,
-                      use_byte=p.use_byte, asso_func=p.asso_func)
+        return OcSort(**self.boxmot_kwargs())

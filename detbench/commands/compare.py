@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import Seed, TrackerHelpOption
+from detbench.cliopts import Seed, TrackerHelpOption, executor_options
 
 
 @click.command("compare", epilog="""\b
@@ -32,10 +32,13 @@ Examples:
               help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True, type=Seed, help="Bootstrap seed.")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes for tracking.")
+@click.option("--jobs", default=None, type=click.IntRange(1, 1024),
+              help="Worker processes for tracking and scoring [default: 1; with --executor ray, the CPUs of the "
+                   "local Ray instance: every core].")
+@executor_options
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned, tune_missing, tune_split, resamples,
-            seed, device, jobs, results_dir):
+            seed, device, jobs, executor, ray_address, results_dir):
     """Track and evaluate every (detector, tracker) pair of a split, reusing every cache, and write
     results/NAME/comparison.{md,csv,json} + plots: IDSW, MOTA, HOTA, IDF1, DetA, AssA, FP, FN, MT, ML
     per pair, per-class IDSW, the change between detectors with a 95 % paired bootstrap interval
@@ -51,16 +54,22 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     from detbench.cliopts import parse_tracker_options
     from detbench.errors import InputError
 
+    from detbench.cliopts import check_executor_options
+    from detbench.commands.progress import task_bar
+    from detbench.executors import make_executor
+
     console = Console(stderr=True)
     if tune_missing and not tuned:
         raise InputError("--tune runs the missing tunings for --tuned; it cannot be combined with --no-tuned")
+    check_executor_options(executor, ray_address)
     opts = parse_tracker_options(tracker_opts)
     dets = [d.strip() for d in detectors.split(",") if d.strip()]
     trks = [t.strip() for t in trackers.split(",") if t.strip()]
-    result = run_comparison(dets, trks, Path(data_dir), split=split, run=run, name=name, tracker_options=opts,
-                            use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split, n_resamples=resamples,
-                            seed=seed, device=device, jobs=jobs, results_root=Path(results_dir),
-                            progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"))
+    with task_bar(console) as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
+        result = run_comparison(dets, trks, Path(data_dir), split=split, run=run, name=name, tracker_options=opts,
+                                use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split,
+                                n_resamples=resamples, seed=seed, device=device, results_root=Path(results_dir),
+                                progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"), executor=ex)
     for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
         click.echo(source["used"])
     print_summary(result, Path(results_dir) / name, reused=REUSE)

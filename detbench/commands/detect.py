@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import FiniteFloat
+from detbench.cliopts import FiniteFloat, executor_options
 
 EPILOG = """\b
 Example:
@@ -14,7 +14,9 @@ Example:
 
 
 @click.command("detect", epilog=EPILOG)
-@click.option("--detector", required=True, help="Checkpoint name (epoch<N>, last) of --run, or a .pth path.")
+@click.option("--detector", "detectors", required=True, multiple=True,
+              help="Checkpoint name (epoch<N>, last) of --run, or a .pth path; several: repeat or comma-separate "
+                   "(with --executor ray their detection runs in parallel, one GPU a task).")
 @click.option("--run", default=None, help="Training run under runs/train (default: the most recent).")
 @click.option("--data", required=True, help="Prepared dataset: a folder or a name under runs/data.")
 @click.option("--split", default="val", show_default=True, help="Split to run on (train, val, tune).")
@@ -32,8 +34,9 @@ Example:
               help="Also write the keyframe detections as a COCO results json here.")
 @click.option("--compile", "compile_", is_flag=True,
               help="Run the network through torch.compile (slow to start; worth it on a GPU for a big split).")
-def command(detector, run, data, split, cameras, conf, nms, batch_size, device, frames, export_mot, export_coco,
-            compile_):
+@executor_options
+def command(detectors, run, data, split, cameras, conf, nms, batch_size, device, frames, export_mot, export_coco,
+            compile_, executor, ray_address):
     """Run a YOLOX checkpoint over every frame of a split and cache the detections.
 
     Images are decoded and letterboxed to the checkpoint's input size in DataLoader worker processes
@@ -41,15 +44,24 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
     mapped back to original pixels and pass class-aware NMS. The cache lives in
     runs/detections/<key>/ where key hashes the checkpoint file, the dataset's meta.json and the
     options; an intact cache is reused, a corrupt one recomputed.
+
+    With --executor ray, each checkpoint is a Ray task with one GPU (--device cuda) or one CPU
+    (--device cpu), and a single checkpoint is cut into shards of whole batches, one per GPU (or
+    CPU) of the cluster; the cache holds the same detections as one process's.
     """
 
-    from detbench.detect.api import detect
+    from detbench.cliopts import check_executor_options
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
+    from detbench.errors import InputError
     from detbench.runs import detector_ref
 
+    check_executor_options(executor, ray_address)
     data_dir = find_dataset(data)
-    ref = detector_ref(detector, run)  # a wrong name fails before torch is imported
+    names = [d.strip() for item in detectors for d in item.split(",") if d.strip()]
+    refs = [detector_ref(detector, run) for detector in names]  # a wrong name fails before torch is imported
+    if len(names) > 1 and (export_mot or export_coco):
+        raise InputError("--export-mot / --export-coco take one --detector (got several)")
     from detbench import paths
     from detbench.fileio import ensure_writable
 
@@ -60,24 +72,21 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
         ensure_writable(export_mot, "--export-mot files", inputs=reads)
     if export_coco:
         ensure_writable(export_coco, "--export-coco file", inputs=reads)
-    click.echo(f"detector {ref.describe()}")
-    from detbench.commands.progress import detect_bar
+    for ref in refs:
+        click.echo(f"detector {ref.describe()}")
+    from detbench.commands.progress import bar_per_key, detect_bar, task_bar
+    from detbench.detect.shards import cluster_device, ensure_many
+    from detbench.executors import make_executor
 
-    with detect_bar() as progress:
-        res = detect(detector, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
-                     batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None, progress=progress,
-                     compile=compile_)
-    from detbench.detect.cache import read_meta
-
-    meta = read_meta(res.cache_dir)
-    n_seq = len(meta["sequences"])
-    if res.cache_hit:
-        click.echo(f"cache hit: {res.cache_dir} ({n_seq} sequences, {meta['num_images']} images)")
-    else:
-        if res.problems:
-            click.echo(f"recomputed a broken cache entry: {res.problems[0]}")
-        rate = res.num_images / res.seconds if res.seconds > 0 else float("nan")
-        click.echo(f"wrote {res.cache_dir}: {n_seq} sequences, {res.num_images} images, {rate:.1f} img/s")
+    with bar_per_key(detect_bar) as progress, task_bar() as on_tasks, \
+            make_executor(executor, None, ray_address, on_tasks) as ex:
+        device = cluster_device(device, ex) if ex.name == "ray" else resolve_device(device)  # the cluster's GPUs
+        found = ensure_many(names, data_dir, split, run=run, conf=conf, nms=nms, device=device,
+                            batch_size=batch_size, frames=frames, cameras=split_list(cameras) or None,
+                            executor=ex, progress=progress, compile=compile_)
+    for res in found:
+        _say(res)
+    res = found[0]
     if export_mot:
         from detbench.detect.export import export_mot_dets
 
@@ -91,3 +100,18 @@ def command(detector, run, data, split, cameras, conf, nms, batch_size, device, 
         results, _ = coco_results(res.cache_dir, load_coco_gt(gt_path), gt_path)
         atomic_write_json(export_coco, results, indent=None)
         click.echo(f"COCO results: {len(results)} boxes -> {export_coco}")
+
+
+def _say(res) -> None:
+    """One line about a detector's cache: reused, or written (with the speed)."""
+    from detbench.detect.cache import read_meta
+
+    meta = read_meta(res.cache_dir)
+    n_seq = len(meta["sequences"])
+    if res.cache_hit:
+        click.echo(f"cache hit: {res.cache_dir} ({n_seq} sequences, {meta['num_images']} images)")
+    else:
+        if res.problems:
+            click.echo(f"recomputed a broken cache entry: {res.problems[0]}")
+        rate = res.num_images / res.seconds if res.seconds > 0 else float("nan")
+        click.echo(f"wrote {res.cache_dir}: {n_seq} sequences, {res.num_images} images, {rate:.1f} img/s")

@@ -172,3 +172,36 @@ def motion_bar():
             update(step, total, "train", loss=sum(recent) / len(recent) if recent else float("nan"), lr=lr)
 
         yield progress
+
+
+@contextmanager
+def task_bar(console=None):
+    """Yields a ``progress(counts)`` callback for an executor (:class:`detbench.executors.TaskCounts`)
+    drawing ``tasks [bar] done/total  running R  failed F  retried T  elapsed`` on ``console`` (default:
+    standard error); the bar appears at the first task, follows every later call of the executor
+    and vanishes when the block exits (what the command prints afterwards stays). Nothing is
+    drawn where the console is not a terminal (a log file, a pipe)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    state: dict = {}
+
+    def progress(counts) -> None:
+        if not console.is_terminal:
+            return
+        if "bar" not in state:
+            state["bar"] = Progress(TextColumn("tasks"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("running {task.fields[running]}  failed {task.fields[failed]}  "
+                                               "retried {task.fields[retried]}"),
+                                    TimeElapsedColumn(), console=console, transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("", total=counts.total, running=0, failed=0, retried=0)
+        state["bar"].update(state["task"], completed=counts.done + counts.failed, total=counts.total,
+                            running=counts.running, failed=counts.failed, retried=counts.retried)
+
+    try:
+        yield progress
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import Seed, TrackerHelpOption
+from detbench.cliopts import Seed, TrackerHelpOption, executor_options
 
 
 @click.command("sensitivity", epilog="""\b
@@ -59,12 +59,14 @@ its inputs: a rerun recomputes only what changed.
               help="Also run every tracker with these detection clean-up options (trackers/cleanup.py: nms_iou, "
                    "nms_fuse, nms_merge, min_box_px, recal_band, box_buffer), as a series '<tracker>+cleanup' next to the plain one, "
                    "e.g. --cleanup nms_iou=0.5 (repeatable; doubles the runs).")
-@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--jobs", default=None, type=click.IntRange(1, 1024),
+              help="Worker processes [default: 2; with --executor ray, the CPUs of the local Ray instance: every core].")
+@executor_options
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100000),
               help="Bootstrap resamples for the bands.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, base_opts, seeds, first_seed, detectors,
-            run, device, name, tracker_opts, cleanup_opts, jobs, resamples, results_dir):
+            run, device, name, tracker_opts, cleanup_opts, jobs, executor, ray_address, resamples, results_dir):
     """How each tracker's IDSW, HOTA, AssA, DetA and MOTA respond to detection quality.
 
     Degrades the ground truth along five axes (recall, false positives, localisation, score
@@ -89,7 +91,11 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from detbench.sensitivity.study import run_study
     from trackers import TRACKERS
 
+    from detbench.cliopts import check_executor_options
+    from detbench.executors import make_executor
+
     console = Console(stderr=True)
+    check_executor_options(executor, ray_address)
     if gt_dir is None and data_dir is None:
         raise InputError("--gt: a ground-truth sequences folder is required (or --data with --split)")
     gt = Path(gt_dir) if gt_dir else PreparedDataset(data_dir).gt_dir(split)
@@ -129,12 +135,14 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
         bar.start()
 
     try:
-        result = run_study(gt, trks, name, axes_, grids, base, grid2d,
-                           list(range(first_seed, first_seed + seeds)), overrides, jobs,
-                           paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
-                           progress=lambda s: bar.update(task, advance=1, description=s),
-                           on_total=start, data_dir=Path(data_dir) if data_dir else None,
-                           split_name=split, run=run, device=device, cleanup=cleanup or None)
+        with make_executor(executor, jobs, ray_address, local_jobs=2) as ex:
+            result = run_study(gt, trks, name, axes_, grids, base, grid2d,
+                               list(range(first_seed, first_seed + seeds)), overrides, ex.workers,
+                               paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
+                               progress=lambda s: bar.update(task, advance=1, description=s),
+                               on_total=start, data_dir=Path(data_dir) if data_dir else None,
+                               split_name=split, run=run, device=device, cleanup=cleanup or None, executor=ex)
+            jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
     finally:
         bar.stop()
     from detbench.provenance import make_meta

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import TrackerHelpOption
+from detbench.cliopts import TrackerHelpOption, executor_options
 
 
 @click.command("tune", epilog="""\b
@@ -23,15 +23,25 @@ Examples (one tuning per detector x tracker pair):
               help="A fixed tracker option kept for every grid point, e.g. weights=runs/motion/demo or a clean-up "
                    "option outside the grid (nms_fuse=noisy_or, min_box_px=8, recal_band=0.2, "
                    "box_buffer=0.3) (repeatable).")
-def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts):
+@click.option("--jobs", default=None, type=click.IntRange(1, 1024),
+              help="Worker processes for tracking and scoring [default: 1; with --executor ray, the CPUs of the "
+                   "local Ray instance: every core].")
+@executor_options
+def command(tracker, detector, data_dir, run, split, report_split, device, tracker_opts, jobs, executor,
+            ray_address):
     """Try a small grid (3 x 3 x 3 x 3 = 81 points, the same size for every tracker: two of the
     tracker's thresholds, its lost-track buffer, and the detection clean-up's class-agnostic NMS
     IoU nms_iou in 1.0 (off), 0.7, 0.5) on the tuning split and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
     split: runs/tune/TRACKER/DETECTOR__DATA__SPLIT__KEY.json, which `detbench compare --tuned`
     uses for this (detector, tracker) pair only."""
+    from detbench.cliopts import check_executor_options
+    from detbench.commands.progress import task_bar
     from detbench.devices import check_device
+    from detbench.executors import make_executor
 
-    check_device(device)
+    check_executor_options(executor, ray_address)
+    if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
+        check_device(device)
     from detbench.tune import tune
 
     from detbench.evaluate import metric_specs
@@ -42,8 +52,9 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
 
     from trackers.base import parse_option_strings
 
-    path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
-                base_options=parse_option_strings(tracker_opts), tell=click.echo)
+    with task_bar() as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
+        path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
+                    base_options=parse_option_strings(tracker_opts), tell=click.echo, executor=ex)
     import json
 
     best = json.loads(path.read_text())["best"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 
 from detbench.artifacts import KeyedArtifact, content_key
@@ -19,6 +20,7 @@ from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.errors import InputError
 from detbench.evaluate import metric_specs
+from detbench.executors import LocalExecutor
 from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
@@ -42,7 +44,7 @@ def evaluation_key(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou:
 
 
 def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
-                    check: bool = False) -> dict:
+                    check: bool = False, executor=None) -> dict:
     """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
     file it reads (results, each sequence's gt.txt and seqinfo.ini), the evaluation code and its
     libraries' versions (:func:`evaluation_key`): a one-file
@@ -50,7 +52,8 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
 
     ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
     check changes no number, only whether a disagreement raises, so it is not part of the key;
-    a stored result is reused for ``check=True`` only if it was itself computed with the check."""
+    a stored result is reused for ``check=True`` only if it was itself computed with the check.
+    ``executor`` scores the sequences (:mod:`detbench.executors`; default: this process)."""
     from detbench.evaluate.api import evaluate_folders
 
     art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
@@ -58,7 +61,8 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     if art.is_complete():
         REUSE["metrics"] += 1
         return art.meta()["metrics"]
-    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check)
+    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check,
+                               executor=executor)
     art.write({"checked": check, "metrics": metrics})
     return metrics
 
@@ -70,18 +74,27 @@ def _servable_metrics(stored: dict, check: bool) -> list[str]:
     return [] if stored.get("checked", False) or not check else ["computed without the motmetrics check"]
 
 
-def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules) -> list[Switch]:
+def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
-    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts."""
-    from detbench.evaluate.api import load_matched
+    (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts; one task
+    of ``executor`` per sequence (default: this process), gathered in sequence order."""
     from detbench.evaluate.loading import pair_sequences
 
-    switches: list[Switch] = []
-    for files in pair_sequences(gt_dir, res_dir):
-        info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
-        size = (info.width, info.height) if info else (1600, 900)
-        switches += sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
-    return switches
+    tasks = [(k, files, rules) for k, files in enumerate(pair_sequences(gt_dir, res_dir))]
+    per_sequence = {}
+    with nullcontext(executor) if executor is not None else LocalExecutor(1) as ex:
+        for k, switches in ex.map(_sequence_switches, tasks):
+            per_sequence[k] = switches
+    return [s for k in sorted(per_sequence) for s in per_sequence[k]]
+
+
+def _sequence_switches(args) -> tuple[int, list[Switch]]:
+    from detbench.evaluate.api import load_matched
+
+    k, files, rules = args
+    info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
+    size = (info.width, info.height) if info else (1600, 900)
+    return k, sequence_switches(load_matched(files, per_class=True), *size, rules=rules)
 
 
 # how comparison.json's verdicts are decided (detbench.compare.bootstrap, detbench.compare.permutation)
@@ -127,7 +140,7 @@ def per_sequence_counts(metrics: dict) -> dict[str, dict]:
 
 
 def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split: str, options: dict,
-             out_root: Path, rules: AttributionRules, jobs: int = 1) -> dict:
+             out_root: Path, rules: AttributionRules, executor) -> dict:
     """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a crash."""
     from detbench.tracking.run import TrackingFailed, track_cache
 
@@ -136,14 +149,15 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
             "tracks": str(out_dir)}
     try:
         before = _meta_hash(out_dir)
-        track_cache(cache_dir, data_dir, split, tracker, options, out_dir=out_dir, detector=detector, n_jobs=jobs)
+        track_cache(cache_dir, data_dir, split, tracker, options, out_dir=out_dir, detector=detector,
+                    n_jobs=executor.workers, executor=executor)
         if before is not None and before == _meta_hash(out_dir):
             REUSE["tracks"] += 1
     except TrackingFailed as e:
         return dict(pair, status="failed", error=str(e))
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
-    metrics = evaluate_cached(gt_dir, out_dir, check=False)  # TrackEval only (issue 17)
-    switches = attribute_pair(gt_dir, out_dir, rules)
+    metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
+    switches = attribute_pair(gt_dir, out_dir, rules, executor)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
                 per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
@@ -164,7 +178,8 @@ def _meta_hash(out_dir: Path) -> str | None:
     return sha256_file(meta) if meta.is_file() else None
 
 
-def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir=None, splits=()) -> None:
+def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir=None, splits=(),
+                  check_dev=True) -> None:
     """Every detector name, tracker and option is checked before any work (InputError), so a
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
@@ -174,7 +189,8 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     from detbench.tracking.sources import check_split_calibration
     from trackers import tracker_spec
 
-    check_device(device)
+    if check_dev:
+        check_device(device)
     for det in detectors:
         resolve_checkpoint(det, run)
     for trk in trackers:
@@ -186,23 +202,54 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
                 check_split_calibration(data_dir, split, trk)
 
 
+def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned, tune_missing,
+               tune_split, device, conf, progress, executor) -> list[dict]:
+    """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
+    then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
+    detector name meant."""
+    from detbench import paths
+    from detbench.compare.settings import pair_settings
+    from detbench.detect.shards import ensure_many
+    from detbench.tracking.run import resolve_params
+
+    rules = AttributionRules()
+    out_root = paths.runs_root() / "compare" / name / "tracks"
+    mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
+    settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
+                             conf, progress, executor=executor)
+    pairs, sources = [], {}
+    found = ensure_many(detectors, data_dir, split, run=run, conf=conf, device=device, executor=executor)
+    for det, res in zip(detectors, found):
+        if getattr(res, "cache_hit", False):
+            REUSE["detections"] += 1
+        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
+                        "detections": str(res.cache_dir), "used": res.used()}
+        for trk in trackers:
+            opts = settings[det, trk]["options"]
+            if progress:
+                progress(f"{det} x {trk}")
+            pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
+            pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
+                              input_files=_tracker_input_files(out_root / det / trk)))
+    return pairs, sources
+
+
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
                    run: str | None = None, name: str = "default", tracker_options: dict | None = None,
                    use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
                    conf: float = 0.01, jobs: int = 1, results_root: Path | None = None,
-                   progress=None, tune_missing: bool = False, tune_split: str = "tune") -> dict:
+                   progress=None, tune_missing: bool = False, tune_split: str = "tune", executor=None) -> dict:
     """Every (detector, tracker) pair on ``split``; tables, intervals and plots in ``results/<name>/``.
+
+    ``executor`` (:mod:`detbench.executors`) runs the detection, tracking and scoring tasks
+    (default: a pool of ``jobs`` processes on this machine); the files do not depend on it.
 
     Options per pair: see :func:`detbench.compare.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
     InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
     records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
     ``input_files`` ({label: sha256} of the files its tracker read).
     """
-    from detbench import paths
     from detbench.compare import plots, report
-    from detbench.compare.settings import pair_settings
-    from detbench.detect.api import detect
-    from detbench.tracking.run import resolve_params
 
     data_dir = Path(data_dir)
     if not layout.PreparedDataset(data_dir).has_split(split):
@@ -212,36 +259,25 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
     tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
-    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here])
-    rules = AttributionRules()
-    out_root = paths.runs_root() / "compare" / name / "tracks"
-    mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
-    settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
-                             conf, progress)
-    pairs, sources = [], {}
-    for det in detectors:
-        res = detect(det, data_dir, split, run=run, conf=conf, device=device)
-        if getattr(res, "cache_hit", False):
-            REUSE["detections"] += 1
-        sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
-                        "detections": str(res.cache_dir), "used": res.used()}
-        for trk in trackers:
-            opts = settings[det, trk]["options"]
-            if progress:
-                progress(f"{det} x {trk}")
-            pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, jobs)
-            pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
-                              input_files=_tracker_input_files(out_root / det / trk)))
+    if executor is not None and executor.name == "ray":  # detection runs on the cluster's machines, not this one
+        from detbench.detect.shards import cluster_device
+
+        device = cluster_device(device, executor)
+    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
+                  check_dev=executor is None or executor.name != "ray")
+    with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
+        pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
+                                    tune_missing, tune_split, device, conf, progress, ex)
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
         "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
         "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
-        "tuning": {"mode": {"none": "untuned"}.get(mode, "tuned"), "split": None if mode == "none" else tune_split},
+        "tuning": {"mode": "tuned" if use_tuned else "untuned", "split": tune_split if use_tuned else None},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
                                 "interval": "expanded percentile", "verdict": VERDICT_RULE},
         "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
-        "attribution_rules": rules.describe(),
+        "attribution_rules": AttributionRules().describe(),
     }
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
     if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):

@@ -15,7 +15,7 @@ from detbench.errors import InputError
 
 def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
                   tracker_options: dict | None, mode: str = "tuned", tune_split: str = "tune", device: str = "cpu",
-                  conf: float = 0.01, progress=None) -> dict[tuple[str, str], dict]:
+                  conf: float = 0.01, progress=None, executor=None) -> dict[tuple[str, str], dict]:
     """The options every (detector, tracker) pair runs with, decided before any tracking.
 
     ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
@@ -28,7 +28,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     """
     from detbench.compare.pipeline import REUSE
     from detbench.detect.api import detection_key, resolve_checkpoint
-    from detbench.tune import tracker_grid, tunable_trackers, tune, tune_target
+    from detbench.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
@@ -39,7 +39,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     if mode != "none" and not PreparedDataset(data_dir).has_split(tune_split):
         raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
                          f"with --no-tuned)")
-    out, missing = {}, []
+    out, missing, pairs, todo = {}, [], {}, []
     for det in detectors:
         dkey = None if mode == "none" else detection_key(det, data_dir, tune_split, run=run, conf=conf, device=device)
         for trk in trackers:
@@ -53,25 +53,30 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
                 raise InputError(f"tracker {trk!r} has no tuning grid (grids: {', '.join(tunable_trackers())}); "
                                  f"compare it with --no-tuned") from None
             fixed = {k: v for k, v in user.items() if k not in grid}
-            override = {k: v for k, v in user.items() if k in grid}
             target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
                                  detections=dkey)
+            pairs[det, trk] = (grid, fixed, {k: v for k, v in user.items() if k in grid}, dkey, target)
             if target["existing"] is not None:
                 REUSE["tunings"] += 1
             elif mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
-                tune(trk, det, data_dir, tune_split, split, run=run, device=device, base_options=fixed, conf=conf)
-                target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
-                                     detections=dkey)
-            if target["existing"] is None:
-                missing.append((det, trk, target["command"]))
-                continue
-            best = json.loads(Path(target["existing"]).read_text(encoding="utf-8"))["best"]
-            out[det, trk] = {"options": {**best["options"], **override},
-                             "tuning": {"mode": "tuned", "file": str(target["existing"]), "key": target["key"],
-                                        "split": tune_split, "tuned": {k: best["options"][k] for k in grid},
-                                        "tune_HOTA": best["HOTA"], "overridden": override}}
+                todo.append(dict(tracker=trk, detector=det, data_dir=data_dir, split=tune_split, report_split=split,
+                                 run=run, device=device, base_options=fixed, conf=conf))
+    if todo:   # every missing tuning's grid points at once: the executor keeps all its workers busy
+        tune_many(todo, executor=executor)
+    for (det, trk), (grid, fixed, override, dkey, target) in pairs.items():
+        if target["existing"] is None and mode == "tune":
+            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
+                                 detections=dkey)
+        if target["existing"] is None:
+            missing.append((det, trk, target["command"]))
+            continue
+        best = json.loads(Path(target["existing"]).read_text(encoding="utf-8"))["best"]
+        out[det, trk] = {"options": {**best["options"], **override},
+                         "tuning": {"mode": "tuned", "file": str(target["existing"]), "key": target["key"],
+                                    "split": tune_split, "tuned": {k: best["options"][k] for k in grid},
+                                    "tune_HOTA": best["HOTA"], "overridden": override}}
     if missing:
         raise InputError(f"compare --tuned: no tuning for {', '.join(f'{d} x {t}' for d, t, _ in missing)} "
                          f"on split {tune_split!r}; run " + "; ".join(f"`{c}`" for _, _, c in missing)

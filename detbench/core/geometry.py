@@ -49,8 +49,7 @@ MIN_DEPRESSION = np.sin(np.deg2rad(0.25))
 MAX_RANGE_M = 150.0
 #: points nearer than this along the optical axis (m) are not projected
 MIN_DEPTH_M = 0.5
-_EYE3 = np.eye(3)
-_ORTHO_TOL = 1e-4 + 1e-5 * _EYE3
+_CLASS_HEIGHTS = np.asarray(CLASS_HEIGHT_M)
 
 
 def _as_matrix(value, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -66,6 +65,52 @@ def _xyxy(boxes) -> np.ndarray:
     return np.zeros((0, 4)) if b.size == 0 else b.reshape(len(b), -1)[:, :4]
 
 
+def _homogeneous(uv) -> np.ndarray:
+    """Pixels (N, 2) -> (N, 3) float64 (u, v, 1)."""
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    out = np.ones((len(uv), 3))
+    out[:, :2] = uv
+    return out
+
+
+def _row_norms(a: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Euclidean norm of each row of a 2-D float array: np.linalg.norm(a, axis=1)'s arithmetic
+    without its argument handling (called on every tracker frame)."""
+    return np.sqrt(np.add.reduce(a * a, axis=1, keepdims=keepdims))
+
+
+def _is_rotation(r: list) -> bool:
+    """Whether the finite 3x3 ``r`` (nested lists) is a rotation: np.allclose(r^T r, I, atol=1e-4)
+    and det(r) > 0, on nine Python floats (every tracker frame builds a Camera; numpy's per-call
+    overhead on a 3x3 is most of the cost)."""
+    for i in range(3):
+        for j in range(i, 3):
+            dot = r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j]
+            if abs(dot - (i == j)) > 1e-4 + 1e-5 * (i == j):
+                return False
+    (a, b, c), (d, e, f), (g, h, k) = r
+    return a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g) > 0
+
+
+#: K^-1 by the bytes of K: a sequence's intrinsics never change, and every frame builds a Camera
+_K_INVERSES: dict[bytes, np.ndarray] = {}
+
+
+def _inverse_intrinsics(k: np.ndarray) -> np.ndarray:
+    """K^-1 (read-only, shared); ValueError when K is singular."""
+    key = k.tobytes()
+    inverse = _K_INVERSES.get(key)
+    if inverse is None:
+        if abs(np.linalg.det(k)) < 1e-9:
+            raise ValueError("intrinsics are singular")
+        inverse = np.linalg.inv(k)
+        inverse.flags.writeable = False
+        if len(_K_INVERSES) >= 256:
+            _K_INVERSES.clear()
+        _K_INVERSES[key] = inverse
+    return inverse
+
+
 @dataclass(frozen=True)
 class Camera:
     """One frame's camera: ``intrinsics`` (3x3), ``cam2global`` (4x4, camera -> global), image size."""
@@ -79,21 +124,24 @@ class Camera:
         k = _as_matrix(self.intrinsics, (3, 3), "intrinsics")
         t = _as_matrix(self.cam2global, (4, 4), "cam2global")
         rot = t[:3, :3]
-        # np.allclose(rot.T @ rot, I, atol=1e-4) spelled out (a sixth of its time; every tracker
-        # frame builds a Camera): |a - b| <= atol + rtol * |b|, rtol = 1e-5, on finite values
-        if not (np.abs(rot.T @ rot - _EYE3) <= _ORTHO_TOL).all() or np.linalg.det(rot) <= 0:
+        if not _is_rotation(rot.tolist()):
             raise ValueError("cam2global's 3x3 block is not a rotation")
-        if abs(np.linalg.det(k)) < 1e-9:
-            raise ValueError("intrinsics are singular")
-        world_to_pixel = k @ np.hstack([rot.T, -rot.T @ t[:3, 3:4]])
+        k_inv = _inverse_intrinsics(k)
+        extrinsics = np.empty((3, 4))  # [R^T | -R^T c]
+        extrinsics[:, :3] = rot.T
+        extrinsics[:, 3:] = -rot.T @ t[:3, 3:4]
+        world_to_pixel = k @ extrinsics
         object.__setattr__(self, "intrinsics", k)
         object.__setattr__(self, "cam2global", t)
-        object.__setattr__(self, "_k_inv", np.linalg.inv(k))
+        object.__setattr__(self, "_k_inv", k_inv)
         object.__setattr__(self, "_rot", rot)
         object.__setattr__(self, "_centre", t[:3, 3].copy())
         object.__setattr__(self, "_world_to_pixel", world_to_pixel)
         # ground homography: (x, y, 1) on the plane z = GROUND_Z -> homogeneous pixel
-        object.__setattr__(self, "_ground_h", world_to_pixel[:, [0, 1, 3]] + GROUND_Z * world_to_pixel[:, [2]] * [0, 0, 1])
+        ground_h = np.empty((3, 3))  # C order, as every matrix here: BLAS rounds by layout
+        ground_h[:, :2] = world_to_pixel[:, :2]
+        ground_h[:, 2] = world_to_pixel[:, 3] + GROUND_Z * world_to_pixel[:, 2]
+        object.__setattr__(self, "_ground_h", ground_h)
 
     @property
     def centre(self) -> np.ndarray:
@@ -107,18 +155,24 @@ class Camera:
 
     def rays(self, uv) -> np.ndarray:
         """(N, 3) unit directions in the global frame of the rays through pixels ``uv`` (N, 2)."""
-        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-        cam = np.hstack([uv, np.ones((len(uv), 1))]) @ self._k_inv.T
-        world = cam @ self._rot.T
-        return world / np.linalg.norm(world, axis=1, keepdims=True)
+        return self._rays(_homogeneous(uv))
+
+    def _rays(self, pixels: np.ndarray) -> np.ndarray:
+        """:meth:`rays` of homogeneous pixels (N, 3) (u, v, 1)."""
+        world = (pixels @ self._k_inv.T) @ self._rot.T
+        return world / _row_norms(world, keepdims=True)
 
     def ground_from_pixels(self, uv, plane_z=GROUND_Z) -> tuple[np.ndarray, np.ndarray]:
         """Where the rays through ``uv`` (N, 2) meet the horizontal plane ``z = plane_z`` (scalar or
         (N,)): ``(xy (N, 2), valid (N,))``. Invalid (NaN): the ray does not reach the plane in
         front of the camera at an angle of at least ``MIN_DEPRESSION`` (at or above the horizon,
         for the ground), or meets it beyond ``MAX_RANGE_M``."""
-        d = self.rays(uv)
-        rise = np.broadcast_to(np.asarray(plane_z, dtype=np.float64), (len(d),)) - self._centre[2]
+        return self._plane_hits(_homogeneous(uv), plane_z)
+
+    def _plane_hits(self, pixels: np.ndarray, plane_z) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`ground_from_pixels` of homogeneous pixels (N, 3)."""
+        d = self._rays(pixels)
+        rise = np.asarray(plane_z, dtype=np.float64) - self._centre[2]  # scalar or (N,)
         with np.errstate(divide="ignore", invalid="ignore"):
             lam = rise / d[:, 2]
         # the ray must reach the plane ahead (a plane above the camera, e.g. a class's top, is met
@@ -126,7 +180,7 @@ class Camera:
         valid = (lam > 0) & (np.abs(d[:, 2]) >= MIN_DEPRESSION)
         lam = np.where(valid, lam, np.nan)
         xy = self._centre[:2] + lam[:, None] * d[:, :2]
-        valid &= np.linalg.norm(xy - self._centre[:2], axis=1) <= MAX_RANGE_M
+        valid &= _row_norms(xy - self._centre[:2]) <= MAX_RANGE_M
         xy[~valid] = np.nan
         return xy, valid
 
@@ -176,17 +230,20 @@ def box_contacts(camera: Camera, boxes, classes=None) -> Contacts:
     cut by the bottom edge be placed from its top edge and the class height (module docstring)."""
     b = _xyxy(boxes)
     n = len(b)
-    u = (b[:, 0] + b[:, 2]) / 2
+    bottoms = np.ones((n, 3))  # homogeneous pixels of the bottom centres
+    bottoms[:, 0] = (b[:, 0] + b[:, 2]) / 2
+    bottoms[:, 1] = b[:, 3]
     cut = b[:, 3] >= camera.height - EDGE_PX
-    xy, valid = camera.ground_from_pixels(np.stack([u, b[:, 3]], axis=1))
-    xy[cut], valid[cut] = np.nan, False
-    if classes is not None and cut.any():
-        cls = np.asarray(classes).reshape(-1).astype(np.int64)
-        known = cut & (cls >= 0) & (cls < len(CLASS_HEIGHT_M)) & (b[:, 1] > EDGE_PX)
-        if known.any():
-            heights = np.asarray(CLASS_HEIGHT_M)[cls[known]]
-            top_xy, top_ok = camera.ground_from_pixels(np.stack([u[known], b[known, 1]], axis=1), heights)
-            xy[known], valid[known] = top_xy, top_ok
+    xy, valid = camera._plane_hits(bottoms, GROUND_Z)
+    if n and cut.any():
+        xy[cut], valid[cut] = np.nan, False
+        if classes is not None:
+            cls = np.asarray(classes).reshape(-1).astype(np.int64)
+            known = cut & (cls >= 0) & (cls < len(CLASS_HEIGHT_M)) & (b[:, 1] > EDGE_PX)
+            if known.any():
+                tops = bottoms[known]
+                tops[:, 1] = b[known, 1]
+                xy[known], valid[known] = camera._plane_hits(tops, _CLASS_HEIGHTS[cls[known]])
     return Contacts(xy, valid, cut if n else np.zeros(0, dtype=bool))
 
 

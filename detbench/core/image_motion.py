@@ -22,11 +22,16 @@ object is a map *per box*:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from detbench.core.geometry import MIN_DEPTH_M, Camera, _xyxy, box_contacts
+
+
+#: (top-left, bottom-right) = centre -/+ half size
+_CORNER_SIGNS = np.array([[-1.0], [1.0]])
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,20 @@ def rotation_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
 def ground_image_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
     """3x3 map of the pixels of ground points (z = GROUND_Z) in ``cam_from`` to their pixels in
     ``cam_to``: G_to G_from^-1 with G the cameras' ground homographies."""
-    return cam_to.ground_homography @ np.linalg.inv(cam_from.ground_homography)
+    return cam_to.ground_homography @ _inverse3(cam_from.ground_homography)
+
+
+def _inverse3(m: np.ndarray) -> np.ndarray:
+    """The inverse of a 3x3 matrix by its adjugate, on nine Python floats (np.linalg.inv's
+    per-call overhead is most of its cost on a 3x3, and every tracker frame needs one); a
+    singular matrix gives non-finite entries, as a ground homography of a camera on the plane."""
+    (a, b, c), (d, e, f), (g, h, k) = m.tolist()
+    co = (e * k - f * h, f * g - d * k, d * h - e * g)  # cofactors of the first row
+    det = a * co[0] + b * co[1] + c * co[2]
+    inv = 1.0 / det if det else math.inf
+    return np.array([[co[0] * inv, (c * h - b * k) * inv, (b * f - c * e) * inv],
+                     [co[1] * inv, (a * k - c * g) * inv, (c * d - a * f) * inv],
+                     [co[2] * inv, (b * g - a * h) * inv, (a * e - b * d) * inv]])
 
 
 def apply_homography(h: np.ndarray, uv) -> tuple[np.ndarray, np.ndarray]:
@@ -93,33 +111,37 @@ def box_motion(boxes, cam_from: Camera, cam_to: Camera, classes=None, clip_rows:
     proj = contacts.xy @ both[:2] + both[2]
     depth_from, depth_to = proj[:, 2], proj[:, 5]
     on_ground = contacts.valid & (depth_from >= MIN_DEPTH_M) & (depth_to >= MIN_DEPTH_M)
+    homogeneous = proj.reshape(n, 2, 3)  # [contact in cam_from, in cam_to] x (u w, v w, w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pixels = proj[:, [0, 1, 0, 1, 3, 4, 3, 4]] / proj[:, [2, 2, 2, 2, 5, 5, 5, 5]]
+        pixels = homogeneous[:, :, :2] / homogeneous[:, :, 2:]
         scale = np.where(on_ground, depth_from / depth_to, 1.0)
-    uv_from, uv_to = pixels[:, :4], pixels[:, 4:]   # each contact pixel twice: (u, v, u, v)
+    uv_from, uv_to = pixels[:, None, 0], pixels[:, None, 1]   # (N, 1, 2): against (N, 2 corners, 2)
     # reproject_boxes' move, unclipped: a cut box reaches down to its contact, then keeps its
     # offsets from the contact's pixel scaled by the depth ratio
     full = b.copy()
-    full[:, 3] = np.maximum(b[:, 3], uv_from[:, 1])
-    moved = uv_to + scale[:, None] * (full - uv_from)
+    full[:, 3] = np.maximum(b[:, 3], uv_from[:, 0, 1])
+    moved = (uv_to + scale[:, None, None] * (full.reshape(n, 2, 2) - uv_from)).reshape(n, 4)
     # the Jacobian of h = G_to G_from^-1 at uv_from: h's homogeneous scale there is 1 / scale
     h = ground_image_homography(cam_from, cam_to)
-    jac = (h[None, :2, :2] - uv_to[:, :2, None] * h[None, 2:3, :2]) * scale[:, None, None]
+    jac = (h[None, :2, :2] - uv_to[:, 0, :, None] * h[None, 2:3, :2]) * scale[:, None, None]
     off = ~on_ground
     if off.any():
         rot = rotation_homography(cam_from, cam_to)
-        centre = (b[off, :2] + b[off, 2:4]) / 2
+        corners = b[off].reshape(-1, 2, 2)
+        centre = (corners[:, 0] + corners[:, 1]) / 2
         new_centre, w = apply_homography(rot, centre)
-        half = (b[off, 2:4] - b[off, :2]) / 2
-        moved[off] = np.hstack([new_centre - half, new_centre + half])
+        half = (corners[:, 1] - corners[:, 0]) / 2
+        moved[off] = (new_centre[:, None] + _CORNER_SIGNS * half[:, None]).reshape(-1, 4)
         with np.errstate(divide="ignore", invalid="ignore"):
             jac[off] = (rot[None, :2, :2] - new_centre[:, :, None] * rot[None, 2:3, :2]) / w[:, None, None]
-    stuck = ~(np.isfinite(moved).all(axis=1) & np.isfinite(jac).all(axis=(1, 2)))
-    if stuck.any():
+    # one sum decides for the usual frame where every row is finite (an overflow only sends it
+    # to the row-by-row check)
+    if not np.isfinite(moved.sum() + jac.sum()):
+        stuck = ~(np.isfinite(moved).all(axis=1) & np.isfinite(jac).all(axis=(1, 2)))
         moved[stuck], jac[stuck], scale[stuck] = b[stuck], np.eye(2), 1.0
         on_ground = on_ground & ~stuck
     if clip_rows and n:
-        rows = np.minimum(np.maximum(moved[:, [1, 3]], 0.0), float(cam_to.height))
+        rows = np.minimum(np.maximum(moved[:, 1::2], 0.0), float(cam_to.height))  # (y1, y2)
         inside = rows[:, 1] - rows[:, 0] >= 1.0
-        moved[inside, 1], moved[inside, 3] = rows[inside, 0], rows[inside, 1]
+        moved[inside, 1::2] = rows[inside]
     return BoxMotion(moved, jac, scale, on_ground)

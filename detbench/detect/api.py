@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from detbench import codekeys, imageprints, paths
+from detbench import threads as thread_policy
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
@@ -160,25 +161,43 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
             return DetectResult(cache_dir, True)
         CACHE_STATS["corrupt" if problems else "miss"] += 1
 
-        model, info = load(checkpoint, device)
-        if int(_info(info, "num_classes")) != NUM_CLASSES:
-            raise InputError(f"{checkpoint}: model has {_info(info, 'num_classes')} classes, detbench needs "
-                             f"{NUM_CLASSES} ({', '.join(CLASSES)})")
-        input_size = tuple(int(v) for v in _info(info, "input_size"))
+        model, info, input_size = load_checked(load, checkpoint, device)
         t0 = time.perf_counter()
-        blobs, recs, n_images, used = _run(model, input_size, seq_frames, conf, nms, device, batch_size,
-                                           max_det, progress, compile)
+        blobs, recs, n_images = _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det,
+                                     progress, compile)
         seconds = time.perf_counter() - t0
-        meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
-                                                device=str(device)),
-                         inputs={"checkpoint": str(checkpoint), "checkpoint_sha256": ckpt_sha,
-                                 "data_dir": str(data_dir), "data_meta_sha256": data_sha},
-                         key=key, detector=detector or checkpoint.stem, run=run, split=split,
-                         class_names=list(CLASSES), epoch=_safe(info, "epoch"), sequences=recs,
-                         num_images=n_images, seconds=round(seconds, 3),
-                         images_per_s=round(n_images / seconds, 2) if seconds > 0 else None, threads=used)
-        cache.write_cache(cache_dir, meta, blobs)
+        write_entry(cache_dir, key, options, checkpoint, ckpt_sha, data_dir, data_sha, detector, run,
+                    _safe(info, "epoch"), input_size, batch_size, device, blobs, recs, seconds,
+                    threads=thread_policy.decide().record())
         return DetectResult(cache_dir, False, n_images, seconds, problems)
+
+
+def load_checked(load: Callable, checkpoint: Path, device: str):
+    """``load(checkpoint, device)`` -> (model, info, input size (h, w)); InputError unless the model
+    has detbench's classes."""
+    model, info = load(checkpoint, device)
+    if int(_info(info, "num_classes")) != NUM_CLASSES:
+        raise InputError(f"{checkpoint}: model has {_info(info, 'num_classes')} classes, detbench needs "
+                         f"{NUM_CLASSES} ({', '.join(CLASSES)})")
+    return model, info, tuple(int(v) for v in _info(info, "input_size"))
+
+
+def write_entry(cache_dir: Path, key: str, options: dict, checkpoint: Path, ckpt_sha: str, data_dir: Path,
+                data_sha: str, detector: str | None, run: str | None, epoch, input_size, batch_size: int,
+                device: str, blobs: dict, recs: dict, seconds: float, threads: dict | None = None) -> None:
+    """Write a detection cache entry (meta.json and the sequence files, atomically); ``threads``:
+    the torch thread count that computed it (:meth:`detbench.threads.Decision.record`)."""
+    n_images = sum(r["num_frames"] for r in recs.values())
+    meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
+                                            device=str(device)),
+                     inputs={"checkpoint": str(checkpoint), "checkpoint_sha256": ckpt_sha,
+                             "data_dir": str(data_dir), "data_meta_sha256": data_sha},
+                     key=key, detector=detector or checkpoint.stem, run=run, split=options["split"],
+                     class_names=list(CLASSES), epoch=epoch, sequences=recs,
+                     num_images=n_images, seconds=round(seconds, 3),
+                     images_per_s=round(n_images / seconds, 2) if seconds > 0 else None,
+                     **({"threads": threads} if threads else {}))
+    cache.write_cache(cache_dir, meta, blobs)
 
 
 def _say_waiting(lock_path: Path) -> None:
@@ -196,32 +215,44 @@ def _safe(info, key):
 
 
 def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, progress, compile=False):
-    from detbench import threads
-    from detbench.detect.infer import Detector, iter_batches
-
-    chosen = threads.decide()  # fixed for the run: YOLOX's outputs follow the count in their last bits
-    det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
     # one loader over the whole split (workers never drain at a sequence boundary), cut per sequence
     order = [(seq, f) for seq, items in seq_frames.items() for f in items]
+    per_frame = detect_frames(model, input_size, order, conf, nms, device, batch_size, max_det, progress, compile)
+    return pack_sequences(seq_frames, per_frame)
+
+
+def detect_frames(model, input_size, order, conf, nms, device, batch_size, max_det, progress=None,
+                  compile=False) -> list:
+    """Detections (N, 6) of each frame of ``order`` ([(sequence, FrameImage)]), batched in order,
+    on :func:`detbench.threads.decide`'s torch thread count."""
+    from detbench.detect.infer import Detector, iter_batches
+
+    chosen = thread_policy.decide()  # fixed for the run: YOLOX's outputs follow the count in their last bits
+    det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
     total = len(order)
     per_frame = []
     if progress:
         progress(0, total, "", None)
     t0 = time.perf_counter()
-    with threads.using(chosen):
+    with thread_policy.using(chosen):
         for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
                                                   pin_memory=det.cuda):
             per_frame.extend(det.finish(batch, ratios, shapes))
             done = len(per_frame)
             if progress:
                 progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
+    return per_frame
+
+
+def pack_sequences(seq_frames, per_frame) -> tuple[dict, dict, int]:
+    """Every frame's detections (in ``seq_frames`` order) -> ({seq: npz bytes}, {seq: record}, frames)."""
     blobs, recs, start = {}, {}, 0
     for seq, items in seq_frames.items():
         dets, start = per_frame[start:start + len(items)], start + len(items)
         blobs[seq] = cache.pack_sequence(dets, [f.keyframe for f in items], [f.timestamp for f in items])
         recs[seq] = {"num_frames": len(items), "num_keyframes": sum(f.keyframe > 0 for f in items),
                      "num_dets": int(sum(len(d) for d in dets))}
-    return blobs, recs, total, chosen.record()
+    return blobs, recs, len(per_frame)
 
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:

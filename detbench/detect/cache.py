@@ -79,11 +79,25 @@ def load_sequence_file(path: Path) -> dict[str, np.ndarray]:
 
 
 def read_meta(cache_dir: str | Path) -> dict:
+    """The cache's meta.json (validated). Parsed once per version of the file in a process (every
+    sequence of a split reads it: a split of N sequences would otherwise parse it N times); the
+    caller must not change what it returns."""
     path = Path(cache_dir) / "meta.json"
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    stamp = (str(path), st.st_ino, st.st_size, st.st_mtime_ns) if st else None
+    if stamp is not None and _META_MEMO.get("stamp") == stamp:
+        return _META_MEMO["meta"]
     meta = read_json(path, "detection cache meta.json not found")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("sequences"), dict):
         raise InputError(f"{path}: not a {FORMAT} detection cache meta.json")
+    _META_MEMO.update(stamp=stamp, meta=meta)
     return meta
+
+
+_META_MEMO: dict = {}  # the last meta.json read: its (path, inode, size, mtime) and content
 
 
 def check_cache(cache_dir: str | Path, expected_sequences: list[str] | None = None) -> list[str]:

@@ -17,17 +17,17 @@ with TrackEval's own class instead of its identical vectorised subclass (the ref
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
-from detbench import threads
 from detbench.classes import CLASSES
 from detbench.errors import InputError
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import SequenceFiles, load_scored, pair_sequences
 from detbench.evaluate.matching import AGNOSTIC, SequenceMatch, match_sequence, trackeval_data
+from detbench.executors import Executor, LocalExecutor
 
 CLASS_MODES = ("per-class", "agnostic")
 
@@ -74,10 +74,11 @@ def _score_star(args):
 def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str = "per-class",
                      iou: float = 0.5, jobs: int = 1, check: bool = False,
                      progress: Callable[[str], None] | None = None, hota_counts: bool = False,
-                     trackeval_hota: bool = False) -> dict:
+                     trackeval_hota: bool = False, executor: Executor | None = None) -> dict:
     """Score every ``<results_dir>/<seq>.txt`` against ``<gt_dir>/<seq>/gt/gt.txt``.
 
-    ``jobs`` worker processes score sequences in parallel (results do not depend on it);
+    ``jobs`` worker processes score sequences in parallel, or ``executor``'s tasks
+    (:mod:`detbench.executors`); the results depend on neither;
     ``progress(seq)`` is called as each sequence finishes. ``hota_counts`` adds ``"hota_counts":
     {seq: {"HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA": [19 per-alpha values]}}`` (the sequence's classes
     combined as TrackEval combines them), enough to recombine HOTA over any set of sequences.
@@ -90,21 +91,15 @@ def evaluate_folders(gt_dir: str | Path, results_dir: str | Path, classes: str =
     pairs = pair_sequences(gt_dir, results_dir)
     tasks = [(f, per_class, float(iou), check, trackeval_hota) for f in pairs]
     scored: dict[str, dict] = {}
-    if jobs <= 1 or len(tasks) == 1:
-        for t in tasks:
-            name, r = score_sequence(*t)
+    if executor is None and jobs > 1 and len(tasks) > 1:
+        _warm_up(float(iou), check, trackeval_hota)  # import once here: forked workers inherit the modules
+    workers = executor.workers if executor is not None else jobs
+    chunk = max(1, min(32, len(tasks) // (4 * workers)))
+    with nullcontext(executor) if executor is not None else LocalExecutor(min(jobs, len(tasks)), start="fork") as ex:
+        for name, r in ex.map(_score_star, tasks, chunksize=chunk):
             scored[name] = r
             if progress:
                 progress(name)
-    else:
-        _warm_up(float(iou), check, trackeval_hota)  # import once here: forked workers inherit the modules
-        workers = min(jobs, len(tasks))
-        with ProcessPoolExecutor(max_workers=workers, **threads.pool_options(workers)) as pool:
-            chunk = max(1, min(32, len(tasks) // (4 * jobs)))
-            for name, r in pool.map(_score_star, tasks, chunksize=chunk):
-                scored[name] = r
-                if progress:
-                    progress(name)
     scored = dict(sorted(scored.items()))
     overall, per_group, per_sequence = comb.combine(scored, float(iou))
     out = {

@@ -19,10 +19,9 @@ series back to its tracker.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -228,9 +227,11 @@ def tracker_options(trackers: list[str], overrides: dict[str, dict],
 
 
 def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], options: dict, extra: dict,
-              cache_root: Path, jobs: int = 1, progress: Callable[[str], None] | None = None) -> tuple[dict, dict]:
+              cache_root: Path, jobs: int = 1, progress: Callable[[str], None] | None = None,
+              executor=None) -> tuple[dict, dict]:
     """``units`` of (point key, spec, seed, tracker) -> ({(point, seed, tracker): result or None},
-    {"cached": n, "computed": n, "failed": {unit: error}})."""
+    {"cached": n, "computed": n, "failed": {unit: error}}). The units run as ``executor``'s tasks
+    (:mod:`detbench.executors`), or in a pool of ``jobs`` processes made for this call."""
     from trackers import tracker_spec
 
     content = split.content()
@@ -268,20 +269,9 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
         if progress:
             progress(f"{unit[2]} {unit[0]} seed {unit[1]}")
 
-    if jobs <= 1 or len(todo) <= 1:
-        for _, a in todo:
-            handle(*_worker(a))
-        return results, stats
-    from concurrent.futures import as_completed
+    from detbench.executors import LocalExecutor
 
-    from detbench.threads import pool_options
-
-    workers = min(jobs, len(todo))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver"), **pool_options(workers))
-    try:
-        futures = [pool.submit(_worker, a) for _, a in todo]
-        for f in as_completed(futures):
-            handle(*f.result())
-    finally:
-        pool.shutdown(cancel_futures=True)
+    with nullcontext(executor) if executor is not None else LocalExecutor(min(jobs, max(1, len(todo)))) as ex:
+        for out in ex.map(_worker, [a for _, a in todo]):
+            handle(*out)
     return results, stats

@@ -56,10 +56,11 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
               tracker_overrides: dict, jobs: int, cache_root: Path,
               detectors: list[str] | None = None, n_resamples: int = 1000, progress=None,
               on_total=None, data_dir: Path | None = None, split_name: str = "val", run: str | None = None,
-              device: str = "cpu", cleanup: dict | None = None) -> dict:
+              device: str = "cpu", cleanup: dict | None = None, executor=None) -> dict:
     """Run (or reuse) every unit and aggregate; ``detectors`` are ``--detector`` values to place;
     ``cleanup`` (clean-up options, :mod:`trackers.cleanup`) adds a ``<tracker>+cleanup`` series
-    for every tracker."""
+    for every tracker. ``executor`` runs the units (:mod:`detbench.executors`; default: a pool of
+    ``jobs`` processes)."""
     from detbench.sensitivity.detectors import place
 
     t0 = time.perf_counter()
@@ -87,7 +88,7 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
     if on_total:
         on_total(len(units))
-    unit_results, stats = run_units(split, units, options, extra, cache_root, jobs, progress)
+    unit_results, stats = run_units(split, units, options, extra, cache_root, jobs, progress, executor)
     measured = {p.key: measure_point(split, p.spec, seeds_of[p.key]) for p in points}
     results = []
     for p in points:

@@ -26,12 +26,10 @@ Results do not depend on the number of worker processes.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import multiprocessing as mp
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -45,6 +43,7 @@ from detbench.fileio import atomic_write_json, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
+    from detbench.executors import Executor
     from trackers import TrackerSpec
 
 
@@ -94,7 +93,7 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
     trk = as_spec(tracker, options).build(job.info.frame_rate)
     # small ops per frame: 1 torch thread unless the user says otherwise (the tracks are the same
     # on any count); a tracker without torch never loads it
-    with threads.using(threads.decide(small_ops=True)) if "torch" in sys.modules else contextlib.nullcontext():
+    with threads.using(threads.decide(small_ops=True)) if "torch" in sys.modules else nullcontext():
         trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
         rows = [np.zeros((0, MOT_COLS))]
         for i, d in enumerate(dets):
@@ -112,6 +111,13 @@ def _worker(args):
         return job.name, track_sequence(job, spec), None, time.perf_counter() - t0
     except Exception as e:  # recorded per sequence; the run goes on
         return job.name, None, f"{type(e).__name__}: {e}".splitlines()[0], time.perf_counter() - t0
+
+
+def _own_executor(executor: Executor | None, n_jobs: int, n_tasks: int):
+    """``executor`` as it is (its owner closes it), else a pool of ``n_jobs`` workers for this call."""
+    from detbench.executors import LocalExecutor
+
+    return nullcontext(executor) if executor is not None else LocalExecutor(min(n_jobs, max(1, n_tasks)))
 
 
 def tracker_files(tracker: str | TrackerSpec, options: dict | None = None) -> dict[str, str]:
@@ -162,8 +168,11 @@ def _reusable(out_dir: Path, digest: str) -> bool:
 
 def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: str | Path, options: dict | None = None,
                 n_jobs: int = 1, extra_meta: dict | None = None, force: bool = False,
-                progress: Callable[[str], None] | None = None) -> dict:
+                progress: Callable[[str], None] | None = None, executor: Executor | None = None) -> dict:
     """Track every job's sequence, write ``out_dir`` atomically, return its meta.json dict.
+
+    The sequences are tracked by ``executor`` (:mod:`detbench.executors`: a task per sequence;
+    the results are written here), or by a pool of ``n_jobs`` processes made for this call.
 
     Returns the existing meta (with ``"reused": True``) when ``out_dir`` already holds a complete
     run with the same inputs hash. Raises :class:`TrackingFailed` (after writing) if any
@@ -189,22 +198,11 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     tasks = [(j, spec) for j in jobs]
     results: dict[str, tuple] = {}
     t0 = time.perf_counter()
-    if n_jobs <= 1 or len(tasks) <= 1:
-        it = map(_worker, tasks)
-        pool = None
-    else:
-        workers = min(n_jobs, len(tasks))
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver"),
-                                   **threads.pool_options(workers))
-        it = pool.map(_worker, tasks)
-    try:
-        for name, rows, error, secs in it:
+    with _own_executor(executor, n_jobs, len(tasks)) as ex:
+        for name, rows, error, secs in ex.map(_worker, tasks):
             results[name] = (rows, error, secs)
             if progress:
                 progress(name)
-    finally:
-        if pool is not None:
-            pool.shutdown()
     seqs = {}
     with _artifact(out_dir, digest).build() as tmp:
         for name in sorted(results):
@@ -229,7 +227,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
 
 def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker: str,
                 options: dict | None = None, out_dir: str | Path | None = None, detector: str | None = None,
-                n_jobs: int = 1, force: bool = False) -> Path:
+                n_jobs: int = 1, force: bool = False, executor: Executor | None = None) -> Path:
     """Track ``split`` of a prepared dataset from a detection cache; return the output directory.
 
     ``out_dir`` defaults to ``runs/tracks/<detector or cache dir name>/<tracker>/``. Skips the
@@ -240,7 +238,7 @@ def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker
 
     out = Path(out_dir) if out_dir else paths.tracks_dir(detector or Path(cache_dir).name, tracker)
     jobs = from_cache(cache_dir, data_dir, split)
-    track_split(jobs, tracker, out, options, n_jobs=n_jobs, force=force,
+    track_split(jobs, tracker, out, options, n_jobs=n_jobs, force=force, executor=executor,
                 extra_meta={"detector": detector, "cache_dir": str(cache_dir), "data_dir": str(data_dir),
                             "split": split})
     return out

@@ -15,7 +15,6 @@ holding the sequences and its parent).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +64,9 @@ class SequenceJob:
     def input_hash(self) -> str:
         """Hash of the detections this job reads (the cache's recorded sha256 or the file's)."""
         if self.det_kind == "cache":
-            meta = json.loads((Path(self.det_path) / "meta.json").read_text(encoding="utf-8"))
-            return str(meta["sequences"].get(self.name, {}).get("sha256", ""))
+            from detbench.detect.cache import read_meta
+
+            return str(read_meta(self.det_path)["sequences"].get(self.name, {}).get("sha256", ""))
         return sha256_file(self.det_path)
 
 

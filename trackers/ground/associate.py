@@ -5,13 +5,15 @@ likelihood of the detection's contact under the track's prediction, ``d2 + log d
 (Mahalanobis distance with ``S = P + R`` plus the log-determinant, so a track whose prediction is
 vague pays for it); :func:`assign` is the minimum-cost assignment in which leaving a track and a
 detection unmatched costs ``limit`` (lapjv's ``cost_limit``): a pair is taken only when it is
-cheaper than that, never forced because the matrix has room for it.
+cheaper than that, never forced because the matrix has room for it. :func:`image_overlaps` is
+the image pass's score.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from detbench.types import iou_matrix
 from trackers.ground import kalman
 
 #: the cost of a pair that may not be taken
@@ -23,6 +25,26 @@ def ground_costs(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: np.ndarray) -> 
     covariances ``r`` (D, 2, 2) under the predictions of tracks ``x`` (T, 4), ``p`` (T, 4, 4)."""
     d2, logdet = kalman.mahalanobis(x, p, z, r)
     return d2 + logdet
+
+
+def image_overlaps(pred: np.ndarray, boxes: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """(T, D) overlaps of predicted boxes ``pred`` (T, 4) with detections ``boxes`` (D, 4): IoU,
+    and for detections ``cut`` (D,) by an image edge the larger of IoU and the intersection over
+    the smaller box, plus a millionth of IoU so that among boxes nested alike (the intersection
+    over the smaller saturates at 1) the better fitting one wins, whatever the track order. A cut
+    box is the visible part of its object, and the track's box (its physical size re-projected,
+    clipped to the image) need not have the same part in view: the two nest rather than
+    coincide, and IoU would count the size difference against them. A NaN box (behind the
+    camera) overlaps nothing."""
+    iou = iou_matrix(pred, boxes)
+    if not cut.any():
+        return iou
+    area_p = np.prod(np.clip(pred[:, 2:4] - pred[:, 0:2], 0, None), axis=1)
+    area_b = np.prod(np.clip(boxes[:, 2:4] - boxes[:, 0:2], 0, None), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inter = iou * (area_p[:, None] + area_b[None, :]) / (1.0 + iou)  # IoU = I / (A + B - I)
+        iomin = np.nan_to_num(inter / np.minimum(area_p[:, None], area_b[None, :]))
+    return np.where(cut[None, :], np.maximum(iou, iomin) + 1e-6 * iou, iou)
 
 
 def assign(cost: np.ndarray, allowed: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:

@@ -23,11 +23,16 @@ a. **on the ground**, for tracks with a ground state and detections with a known
    track's prediction, ``S = P + R``, where ``R`` is the detection's pixel noise mapped onto the
    ground through the inverse Jacobian at its contact (:func:`trackers.ground.measure.observe`;
    uncertainty grows with depth); pairs must cost less than ``gate``;
-b. **in the image**, for the pairs left where either side has no ground position (a contact at or
-   above the horizon, beyond 150 m, a box cut by the bottom edge whose top is cut too) or the
-   detection touches an image edge (its contact is a guess): IoU of the detection with the
-   track's box in this frame (a ground track re-projected and clipped to the image, an
-   image-only track's last box turned by the camera's rotation), ``IoU >= match_iou``.
+b. **in the image**, for every pair the ground pass left: IoU of the detection with the track's
+   box in this frame (a ground track re-projected and clipped to the image, an image-only track's
+   last box turned by the camera's rotation), ``IoU >= match_iou``; for a detection touching the
+   image's left, right or bottom edge the larger of IoU and the intersection over the smaller box
+   (:func:`trackers.ground.associate.image_overlaps`). It is the only pass for pairs
+   where either side has no ground position (a contact at or above the horizon, beyond 150 m, a
+   box cut by the bottom edge whose top is cut too), and a second chance for the others: the
+   ground cost grows with ``log det S``, so a far object (metres of depth uncertainty) or a young
+   track (its velocity still unknown) can fail the gate while its predicted box lands on the
+   detection; the image measures such a pair where it is precise, across the line of sight.
 
 Unmatched detections scoring ``>= track_thresh`` start tracks, reported at once; an image-only
 track gets its ground state from its first detection with a contact. A track survives
@@ -59,11 +64,11 @@ import numpy as np
 
 from detbench.classes import NUM_CLASSES
 from detbench.errors import InputError
-from detbench.types import as_tracks, empty_tracks, iou_matrix
+from detbench.types import as_tracks, empty_tracks
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
-from trackers.ground.associate import assign, ground_costs
+from trackers.ground.associate import assign, ground_costs, image_overlaps
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
 #: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
@@ -180,10 +185,10 @@ class GroundTracker:
         free_t = np.ones(len(tracks), dtype=bool)
         free_d = np.ones(len(dets), dtype=bool)
         free_t[ti], free_d[di] = False, False
-        allowed = same & (~both | obs.cut[dets][None, :]) & free_t[:, None] & free_d[None, :]
+        allowed = same & free_t[:, None] & free_d[None, :]  # every pair the ground pass left (docstring, b)
         if allowed.any():
-            iou = iou_matrix(pred[tracks], boxes[dets])  # a NaN box (behind the camera) has IoU 0
-            tj, dj = assign(1.0 - iou, allowed, 1.0 - p.match_iou + 1e-9)
+            overlap = image_overlaps(pred[tracks], boxes[dets], obs.cut[dets])
+            tj, dj = assign(1.0 - overlap, allowed, 1.0 - p.match_iou + 1e-9)
             ti, di = np.concatenate([ti, tj]), np.concatenate([di, dj])
         return tracks[ti], dets[di]
 

@@ -1,0 +1,179 @@
+"""Where a sweep's tasks run: this machine's process pool or a Ray cluster, behind one interface.
+
+A sweep (tracking every sequence of a split, scoring them, the sensitivity study's units,
+detecting shards of a split) is a list of *tasks*: a module-level function and its picklable
+argument, a pure function of that argument and of files under the runs folder. An executor runs
+them and hands each result back to the caller (the *driver*) as its task finishes; the driver
+gathers the results and writes the artifacts exactly as it does without an executor (atomically,
+keyed by content: :mod:`detbench.artifacts`), so what is written depends neither on the executor
+nor on its number of workers nor on the order tasks finish in.
+
+- ``local`` (:class:`LocalExecutor`): ``jobs`` worker processes of one pool on this machine, or
+  this process itself for ``jobs`` 1 (the behaviour before executors existed).
+- ``ray`` (:class:`detbench.ray_executor.RayExecutor`): Ray tasks on a local Ray instance or on a
+  cluster (``--ray-address`` / ``RAY_ADDRESS``) whose machines share the runs folder.
+
+A task that raises fails the call with the task's own exception (an ``InputError`` stays the
+same one line, whatever ran it); the tasks not started yet are cancelled. ``progress``, when
+given, is called with a :class:`TaskCounts` whenever a task starts or ends (the commands draw
+it: :func:`detbench.commands.progress.task_bar`).
+
+Use an executor as a context manager (``with make_executor(...) as ex:``): its pool or Ray
+instance lives until the block ends and serves every call made with it.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass
+class TaskCounts:
+    """What an executor has been given so far: ``total`` tasks, ``done``, ``failed``, ``running``
+    (started and not finished: at most the workers' number) and ``retried`` (run again after their
+    worker died: Ray)."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    running: int = 0
+    retried: int = 0
+
+
+class Executor:
+    """The interface every engine implements (see the module docstring)."""
+
+    name = "?"
+
+    def __init__(self, progress: Callable[[TaskCounts], None] | None = None):
+        self.progress = progress
+        self.counts = TaskCounts()
+
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once."""
+        raise NotImplementedError
+
+    def map(self, fn: Callable, items: Iterable, chunksize: int = 1, gpus: float = 0) -> Iterator:
+        """``fn(item)`` for every item, yielded as tasks finish (any order); ``chunksize`` items
+        go to a task together; ``gpus``: the GPUs a task needs (Ray; the local pool ignores it)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _report(self, added: int = 0, done: int = 0, failed: int = 0, outstanding: int | None = None,
+                retried: int = 0) -> None:
+        c = self.counts
+        c.total, c.done, c.failed, c.retried = c.total + added, c.done + done, c.failed + failed, c.retried + retried
+        if outstanding is not None:
+            c.running = min(self.workers, outstanding)
+        if self.progress:
+            self.progress(TaskCounts(c.total, c.done, c.failed, c.running, c.retried))
+
+
+def call_chunk(fn: Callable, chunk: list) -> list:
+    """One task: ``fn`` over a chunk of items (what a worker runs)."""
+    return [fn(item) for item in chunk]
+
+
+def chunks(items: list, size: int) -> list[list]:
+    size = max(1, int(size))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class LocalExecutor(Executor):
+    """``jobs`` worker processes on this machine (``jobs`` <= 1: this process). ``start``: the
+    multiprocessing start method of the pool ("forkserver": workers import what they need;
+    "fork": they inherit the driver's imported modules). The pool is created at the first call
+    that needs it and kept until :meth:`close`."""
+
+    name = "local"
+
+    def __init__(self, jobs: int = 1, progress=None, start: str = "forkserver"):
+        super().__init__(progress)
+        self.jobs, self.start = max(1, int(jobs)), start
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
+    def map(self, fn, items, chunksize=1, gpus=0):
+        items = list(items)
+        if self.jobs <= 1 or len(items) <= 1:
+            yield from self._serial(fn, items)
+            return
+        pool = self._get_pool()
+        pending = {pool.submit(call_chunk, fn, c): len(c) for c in chunks(items, chunksize)}
+        self._report(added=len(items), outstanding=len(items))
+        left = len(items)
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    n = pending.pop(future)
+                    try:
+                        results = future.result()
+                    except BaseException:
+                        self._report(failed=n, outstanding=0)
+                        raise
+                    left -= n
+                    self._report(done=n, outstanding=left)
+                    yield from results
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _serial(self, fn, items):
+        self._report(added=len(items))
+        for item in items:
+            self._report(outstanding=1)
+            try:
+                result = fn(item)
+            except BaseException:
+                self._report(failed=1, outstanding=0)
+                raise
+            self._report(done=1, outstanding=0)
+            yield result
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            from detbench.threads import pool_options  # each worker runs its share of the cores
+
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context(self.start),
+                                             **pool_options(self.jobs))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def make_executor(name: str = "local", jobs: int | None = None, address: str | None = None,
+                  progress: Callable[[TaskCounts], None] | None = None, local_jobs: int = 1) -> Executor:
+    """The executor a command's ``--executor`` names: ``local`` with ``jobs`` workers (None:
+    ``local_jobs``), or ``ray`` (``address``: a running cluster, else ``RAY_ADDRESS``, else a local
+    instance of ``jobs`` CPUs, None: every core). Ray is imported here (InputError saying how to
+    install it when it is missing) and started at the first task."""
+    from detbench.errors import InputError
+
+    if name == "local":
+        return LocalExecutor(jobs or local_jobs, progress)
+    if name == "ray":
+        from detbench.ray_executor import RayExecutor, import_ray
+
+        import_ray()
+        return RayExecutor(address=address, cpus=jobs, progress=progress)
+    raise InputError(f"--executor {name!r}: expected one of {', '.join(EXECUTORS)}")

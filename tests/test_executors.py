@@ -1,0 +1,244 @@
+"""`--executor ray` writes what `--executor local` writes, on a local Ray of 2 CPUs (one per session);
+Ray missing is one line; a task's bad input is the local one-line error; counts for the task bar."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from detbench.cli import main
+from detbench.errors import InputError
+from detbench.executors import LocalExecutor, TaskCounts, make_executor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from scale_workload import RUN, build_workload  # noqa: E402
+
+VOLATILE = {"created", "git_commit", "versions", "command", "seconds", "cpu_s", "duration", "timings_s",
+            "images_per_s"}
+WALL = re.compile(r"\d+ s wall, \d+ CPU-s")
+
+
+def _square(x):
+    return x * x
+
+
+def _fail_on_three(x):
+    if x == 3:
+        raise InputError(f"item {x}: bad input")
+    return x
+
+
+def _stable(value):
+    """A JSON value with its provenance and wall times dropped (what two runs may differ in)."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def snapshot(*roots: Path) -> dict[str, object]:
+    """Every file under ``roots``: bytes, or for a JSON record its content without provenance, or
+    for the sensitivity report its text with the run's wall and CPU seconds masked."""
+    out = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.suffix == ".json":
+                out[str(p.relative_to(root.parent))] = _stable(json.loads(p.read_text()))
+            elif p.name == "sensitivity.md":
+                out[str(p.relative_to(root.parent))] = WALL.sub("<times>", p.read_text())
+            elif p.is_file():
+                out[str(p.relative_to(root.parent))] = p.read_bytes()
+    return out
+
+
+@pytest.fixture
+def workload(tmp_path):
+    """One val and one tune scene, six real cameras each, two stand-in checkpoints with cached
+    GT-derived detections (benchmarks/scale_workload.py)."""
+    return build_workload(tmp_path / "data", scenes=1)
+
+
+def compare_args(data, name, *extra):
+    return ["compare", "--run", RUN, "--detectors", "epoch1,epoch2", "--data", str(data), "--no-tuned",
+            "--name", name, "--resamples", "50", *extra]
+
+
+# ------------------------------------------------------------------ the executors themselves
+@pytest.mark.parametrize("kind", ["local", "ray"])
+def test_map_gathers_every_result_and_counts_tasks(kind, request):
+    if kind == "ray":
+        request.getfixturevalue("local_ray")
+    seen: list[TaskCounts] = []
+    with make_executor(kind, 2, progress=seen.append) as ex:
+        assert sorted(ex.map(_square, range(7), chunksize=2)) == [x * x for x in range(7)]
+        assert sorted(ex.map(_square, [5])) == [25]
+    last = seen[-1]
+    assert (last.total, last.done, last.failed, last.running) == (8, 8, 0, 0)
+    assert max(c.running for c in seen) <= 2
+
+
+@pytest.mark.parametrize("kind", ["local", "ray"])
+def test_a_task_that_raises_fails_the_call_with_its_own_error(kind, request):
+    if kind == "ray":
+        request.getfixturevalue("local_ray")
+    seen: list[TaskCounts] = []
+    with make_executor(kind, 2, progress=seen.append) as ex:
+        with pytest.raises(InputError, match=r"^item 3: bad input$"):
+            list(ex.map(_fail_on_three, range(5)))
+    assert seen[-1].failed == 1
+
+
+def test_serial_local_executor_runs_in_this_process():
+    with LocalExecutor(1) as ex:
+        assert list(ex.map(_square, [1, 2, 3])) == [1, 4, 9]
+        assert ex._pool is None
+
+
+def test_without_ray_the_command_says_how_to_install_it(workload, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)   # `import ray` fails as if it were not installed
+    data = workload
+    for args in (compare_args(data, "x", "--trackers", "iou"),
+                 ["tune", "--tracker", "iou", "--run", RUN, "--detector", "epoch1", "--data", str(data)],
+                 ["sensitivity", "--gt", str(data / "sequences" / "val"), "--trackers", "iou"],
+                 ["detect", "--run", RUN, "--detector", "epoch1", "--data", str(data)]):
+        capsys.readouterr()
+        assert main([*args, "--executor", "ray"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == ("error: --executor ray needs Ray, an optional extra: pip install 'detbench[ray]' "
+                       "(or, in a checkout, uv sync --extra ray)"), args
+    assert not (Path("results") / "x").exists()
+
+
+def test_ray_address_without_the_ray_executor_is_refused(workload, capsys):
+    assert main([*compare_args(workload, "x", "--trackers", "iou"), "--ray-address", "10.0.0.1:6379"]) == 2
+    assert "--ray-address 10.0.0.1:6379: it goes with --executor ray" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the same files either way
+def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
+    from detbench import paths
+    from detbench.compare.pipeline import REUSE
+
+    results = tmp_path / "results"
+    tracks = paths.runs_root() / "compare" / "same"
+    args = compare_args(workload, "same", "--trackers", "iou,bytetrack", "--results-dir", str(results))
+    assert main([*args, "--jobs", "2"]) == 0
+    local = snapshot(results / "same", tracks)
+    shutil.rmtree(results / "same")
+    shutil.rmtree(tracks)
+    REUSE.clear()
+    assert main([*args, "--executor", "ray"]) == 0
+    assert REUSE["tracks"] == REUSE["metrics"] == 0            # computed again, on Ray
+    on_ray = snapshot(results / "same", tracks)
+    assert sorted(on_ray) == sorted(local)
+    assert len([n for n in local if n.endswith(".txt")]) == 2 * 2 * 6   # pairs x sequences
+    for name in local:
+        assert on_ray[name] == local[name], name
+
+
+def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, capsys, local_ray):
+    from detbench import paths
+
+    grid = {"iou_threshold": [0.3, 0.5], "min_score": [0.3, 0.6]}   # 4 of the 81 points: the same code path
+    monkeypatch.setattr("detbench.tune.tracker_grid", lambda tracker: grid)
+    args = ["tune", "--tracker", "iou", "--run", RUN, "--detector", "epoch1", "--data", str(workload)]
+    assert main([*args, "--jobs", "2"]) == 0
+    stored = list((paths.runs_root() / "tune" / "iou").glob("*.json"))
+    assert len(stored) == 1
+    local = stored[0].read_bytes()
+    shutil.rmtree(paths.runs_root() / "tune")
+    capsys.readouterr()
+    assert main([*args, "--executor", "ray"]) == 0
+    assert "best for iou" in capsys.readouterr().out
+    assert stored[0].read_bytes() == local
+    assert len(json.loads(local)["rows"]) == 4
+
+
+def test_sensitivity_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
+    from detbench import paths
+
+    results = tmp_path / "results"
+    args = ["sensitivity", "--gt", str(workload / "sequences" / "val"), "--trackers", "iou", "--axes", "recall",
+            "--values", "recall=1,0.7", "--seeds", "2", "--resamples", "50", "--name", "s",
+            "--results-dir", str(results)]
+    assert main([*args, "--jobs", "2"]) == 0
+    local = snapshot(results / "sensitivity" / "s")
+    shutil.rmtree(results)
+    shutil.rmtree(paths.runs_root() / "sensitivity" / "cache")
+    assert main([*args, "--executor", "ray"]) == 0
+    on_ray = snapshot(results / "sensitivity" / "s")
+    assert sorted(on_ray) == sorted(local) and len(local) >= 3
+    for name in local:
+        assert on_ray[name] == local[name], name
+    units = json.loads((results / "sensitivity" / "s" / "sensitivity.json").read_text())["units"]
+    assert units["computed"] == units["total"] > 0 and units["cached"] == 0
+
+
+def test_bad_input_in_a_task_is_the_same_one_line_error_either_way(workload, capsys, local_ray):
+    from detbench.data.layout import PreparedDataset
+
+    gt = PreparedDataset(workload).gt_file("val", "scene-1000_CAM_BACK")
+    gt.write_text(gt.read_text() + "41,7,abc,1,2,3,1,1,1\n")   # a row eval cannot read
+    errors = {}
+    for extra in (["--jobs", "1"], ["--jobs", "2"], ["--executor", "ray"]):
+        capsys.readouterr()
+        assert main([*compare_args(workload, "bad", "--trackers", "iou"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "Ray" not in err
+        errors[extra[-1]] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors["ray"] == [f"error: {gt}:621: x 'abc' is not a number"]
+    assert errors["ray"] == errors["1"] == errors["2"]
+
+
+# ------------------------------------------------------------------ detection over tasks
+def test_shards_are_runs_of_whole_batches():
+    from detbench.detect.shards import shard_ranges
+
+    assert shard_ranges(10, 4, 2) == [(0, 8), (8, 10)]            # batches 4+4 | 2
+    assert shard_ranges(10, 4, 8) == [(0, 4), (4, 8), (8, 10)]    # never more shards than batches
+    assert shard_ranges(9, 2, 1) == [(0, 9)]
+    assert shard_ranges(0, 2, 2) == []
+
+
+def test_detect_on_ray_writes_the_bytes_of_one_process(tmp_path, local_ray, capsys):
+    from test_detect import make_dataset, nano_model
+
+    from detbench import paths
+    from detbench.classes import CLASSES
+    from detbench.detect.shards import ensure_many
+    from detbench.ray_executor import RayExecutor
+    from detbench.train import checkpoint as ckpt_mod
+
+    data = make_dataset(tmp_path, seqs=("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK", "scene-0003_CAM_FRONT"),
+                        frames=3)   # 9 images: batches of 2 -> 5 batches
+    for epoch in (1, 2):
+        ckpt_mod.save_pth(paths.train_dir("r1") / f"epoch_{epoch}.pth", {
+            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
+            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
+            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+    args = ["detect", "--run", "r1", "--detector", "epoch1,epoch2", "--data", str(data), "--device", "cpu",
+            "--batch-size", "2"]
+
+    def caches() -> dict:
+        return {str(p.relative_to(paths.detections_root())): (_stable(json.loads(p.read_text())) if p.suffix == ".json"
+                                                              else p.read_bytes())
+                for p in paths.detections_root().rglob("*") if p.is_file()}
+
+    assert main(args) == 0                                       # one process
+    one_process = caches()
+    assert len([n for n in one_process if n.endswith(".npz")]) == 2 * 3
+    shutil.rmtree(paths.detections_root())
+    seen: list[TaskCounts] = []
+    with RayExecutor(progress=seen.append) as ex:              # one checkpoint: a shard per CPU (5 batches: 3 + 2)
+        [res] = ensure_many(["epoch1"], data, "val", run="r1", device="cpu", batch_size=2, executor=ex)
+    assert not res.cache_hit and seen[-1].total == 2 and seen[-1].done == 2
+    capsys.readouterr()
+    assert main([*args, "--executor", "ray"]) == 0              # two checkpoints: epoch1 is there, epoch2 a task
+    out = capsys.readouterr().out
+    assert "cache hit" in out and "wrote" in out
+    assert caches() == one_process
