@@ -168,7 +168,7 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
         seconds = time.perf_counter() - t0
         write_entry(cache_dir, key, options, checkpoint, ckpt_sha, data_dir, data_sha, detector, run,
                     _safe(info, "epoch"), input_size, batch_size, device, blobs, recs, seconds,
-                    threads=thread_policy.decide().record())
+                    threads=thread_policy.decide().count)
         return DetectResult(cache_dir, False, n_images, seconds, problems)
 
 
@@ -184,9 +184,9 @@ def load_checked(load: Callable, checkpoint: Path, device: str):
 
 def write_entry(cache_dir: Path, key: str, options: dict, checkpoint: Path, ckpt_sha: str, data_dir: Path,
                 data_sha: str, detector: str | None, run: str | None, epoch, input_size, batch_size: int,
-                device: str, blobs: dict, recs: dict, seconds: float, threads: dict | None = None) -> None:
+                device: str, blobs: dict, recs: dict, seconds: float, threads: int | list | None = None) -> None:
     """Write a detection cache entry (meta.json and the sequence files, atomically); ``threads``:
-    the torch thread count that computed it (:meth:`detbench.threads.Decision.record`)."""
+    the torch thread count that computed it (a list: shards that ran different counts)."""
     n_images = sum(r["num_frames"] for r in recs.values())
     meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
                                             device=str(device)),
@@ -196,7 +196,7 @@ def write_entry(cache_dir: Path, key: str, options: dict, checkpoint: Path, ckpt
                      class_names=list(CLASSES), epoch=epoch, sequences=recs,
                      num_images=n_images, seconds=round(seconds, 3),
                      images_per_s=round(n_images / seconds, 2) if seconds > 0 else None,
-                     **({"threads": threads} if threads else {}))
+                     **({"threads": threads} if threads is not None else {}))
     cache.write_cache(cache_dir, meta, blobs)
 
 
