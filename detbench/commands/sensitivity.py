@@ -162,8 +162,11 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     for z in result["zero_point"]:
         m = z["measured"]
         if m:
+            fn_2hz = z["predicted"].get("init_fn_2hz")
+            said = (f"predicted from init rules at 2 Hz: {fn_2hz}" if fn_2hz is not None
+                    else "no initialisation rule known for this tracker")
             console.print(f"zero degradation, {z['tracker']}: HOTA {100 * m['HOTA']:.1f}  IDSW {m['IDSW']}  "
-                          f"FN {m['FN']} (predicted from init rules at 2 Hz: {z['predicted'].get('init_fn_2hz')})")
+                          f"FN {m['FN']} ({said})")
     if u["failed"]:
         raise click.exceptions.Exit(1)
 

@@ -108,12 +108,13 @@ def predict(gt_table, rules: dict) -> dict:
 
 def explain(tracker: str, measured: dict, predicted: dict, rules: dict, n_gt: int) -> str:
     """One paragraph: the measured shortfall and how much of it the rules account for."""
-    if predicted["init_fn"] is None:
-        return f"{tracker}: no initialisation rule known for this tracker."
     fn, idsw = measured["FN"], measured["IDSW"]
     parts = [f"HOTA {100 * measured['HOTA']:.1f} (DetA {100 * measured['DetA']:.1f}, AssA "
              f"{100 * measured['AssA']:.1f}, LocA {100 * measured['LocA']:.1f}), IDSW {idsw:g}, FN {fn:g}, "
              f"FP {measured['FP']:g} of {n_gt} GT boxes."]
+    if predicted["init_fn"] is None:   # e.g. a tracker that moves its tracks with the camera before matching
+        return " ".join(parts + ["No initialisation rule is modelled for this tracker (the image-IoU rule "
+                                 "below the other trackers does not describe it)."])
     weak = (f"{predicted['weak_steps']} of {predicted['steps']} consecutive-keyframe steps of the GT "
             f"tracks overlap by IoU < {rules['gate']:g}")
     tiny = predicted.get("tiny") or 0
