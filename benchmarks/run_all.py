@@ -32,6 +32,7 @@ QUICK: dict[str, list[str] | None] = {
                    "--compare", "0", "--configs", "per-class,agnostic"],
     "bench_motion": ["--seeds", "0"],
     "bench_cleanup": ["--trackers", "iou"],
+    "bench_threads": ["--only", "tracking", "--frames", "10", "--sequences", "1"],
     "bench_keys": ["--scenes", "2", "--repeats", "1"],
     "bench_null_verdicts": ["--runs", "20"],
     "bench_scale": ["--sizes", "1", "--grid", "default"],

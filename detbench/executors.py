@@ -149,7 +149,10 @@ class LocalExecutor(Executor):
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context(self.start))
+            from detbench.threads import pool_options  # each worker runs its share of the cores
+
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context(self.start),
+                                             **pool_options(self.jobs))
         return self._pool
 
     def close(self) -> None:

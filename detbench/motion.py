@@ -34,6 +34,7 @@ class MotionPlan:
     parameters: int
     steps: int
     batch: int                 # windows per step: the batch size, or every window when fewer
+    threads: str = ""          # the torch thread count and where it comes from (one line)
 
 
 @dataclass
@@ -52,8 +53,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
                  device: str = "cpu", seed: int = 0, d_model: int | None = None, layers: int | None = None,
                  residual_head: bool = True, relative: bool = True, cv_anchor: bool = True,
                  flow_input: bool = False, ground: bool = False, max_windows: int | None = None,
-                 name: str | None = None,
-                 eval_data: list = (),
+                 name: str | None = None, eval_data: list = (), threads: int | None = None,
                  on_plan: Callable[[MotionPlan], None] | None = None,
                  progress: Callable[[int, int, float, float], None] | None = None,
                  on_metrics: Callable[[dict], None] | None = None) -> MotionResult:
@@ -67,7 +67,9 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     layers and decoder blocks, and the deviations of :class:`trackers.trackssm.model.ModelConfig`.
     Next-box IoU of TrackSSM, constant velocity and the last box is measured on the val split (when
     there is one) and on every ``eval_data`` MOT folder (read before training: a bad folder fails
-    in seconds).
+    in seconds). ``threads``: torch threads for the whole run (default 1:
+    :func:`detbench.threads.decide`); the weights follow the count, so meta.json ``threads`` and
+    ``metrics["threads"]`` record it.
 
     Callbacks: ``on_plan(MotionPlan)`` once the data is read, before the first step;
     ``progress(step, total_steps, loss, lr)`` after each step (and ``(0, total_steps, nan, 0.0)``
@@ -76,9 +78,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     """
     import time
 
-    import torch
-
     from detbench import paths
+    from detbench import threads as thread_policy
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.devices import check_device
     from detbench.fileio import ensure_writable
@@ -102,7 +103,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     ensure_writable(out, "motion model", inputs={"--data": data_dir, "--eval-data": list(eval_data)})
     if d_model % 4:
         raise InputError(f"--d-model {d_model}: must be a multiple of 4 (sine embedding per coordinate)")
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 8)))
+    chosen = thread_policy.decide(threads, small_ops=True)  # fixed for the run: the weights follow it
     train_seqs = [s for s in split_sequences(data_dir, "train") if s.parent.name == "train"]
     val_seqs = [s for s in split_sequences(data_dir, "val") if s.parent.name == "val"]
     cfg = ModelConfig(d_model=d_model, n_enc_layers=layers, n_dec_blocks=layers, residual_head=residual_head,
@@ -128,23 +129,23 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
         steps = epochs * max(1, len(wins) // min(batch_size, len(wins)))
     tcfg = TrainConfig(steps=steps, **hyper, seed=seed, device=device)
     model = build_model(cfg, seed=seed)
-    if on_plan:
-        on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
-                           count_parameters(model), tcfg.steps, min(batch_size, len(wins))))
-    on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
-    t0, c0 = time.perf_counter(), time.process_time()
-    if progress:
-        progress(0, tcfg.steps, float("nan"), 0.0)
-    losses = train(model, wins, tcfg, on_step=on_step)
-    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    # wall time depends on what else runs on the machine; CPU time of this process does not
-    metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": torch.get_num_threads(),
-               "train_windows": len(wins),
-               "final_loss": sum(losses[-20:]) / len(losses[-20:])}
-    if val is not None:
-        metrics["val"] = evaluate(model, val, device=device)
-    for extra, ewins in extras:
-        metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
+    with thread_policy.using(chosen):
+        if on_plan:
+            on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
+                               count_parameters(model), tcfg.steps, min(batch_size, len(wins)), chosen.describe()))
+        on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
+        t0, c0 = time.perf_counter(), time.process_time()
+        if progress:
+            progress(0, tcfg.steps, float("nan"), 0.0)
+        losses = train(model, wins, tcfg, on_step=on_step)
+        train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+        # wall time depends on what else runs on the machine; CPU time of this process does not
+        metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": chosen.count,
+                   "train_windows": len(wins), "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+        if val is not None:
+            metrics["val"] = evaluate(model, val, device=device)
+        for extra, ewins in extras:
+            metrics[f"eval:{extra}"] = evaluate(model, ewins, device=device)
     if on_metrics:
         on_metrics(metrics)
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
@@ -152,7 +153,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     # held-out sets are read with their cameras (calibrated CV): their frames.json is an input too
     hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, True) if val_seqs else None,
               **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), True) for e in eval_data}}
-    meta = make_meta("train-motion", options=options, inputs=hashes)
+    meta = make_meta("train-motion", options=options, inputs=hashes, threads=chosen.record())
     meta["metrics"] = metrics
     checkpoint.save(out, model.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
                                        "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,

@@ -218,13 +218,11 @@ def _task_threads() -> tuple[int, bool]:
 
 
 def _init_threads(threads: int, explicit: bool) -> None:
-    """This worker's libraries run ``threads`` threads (torch now if loaded, the others when they load)."""
-    import sys
+    """This worker's libraries run ``threads`` threads: the pool workers' policy
+    (:func:`detbench.threads.init_worker`: torch intra- and inter-op, OpenMP/MKL/OpenBLAS, OpenCV)."""
+    from detbench.threads import init_worker
 
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    if "torch" in sys.modules and sys.modules["torch"].get_num_threads() != threads:
-        sys.modules["torch"].set_num_threads(threads)
+    init_worker(threads, explicit)
 
 
 def task_error(ray, error: Exception) -> Exception:

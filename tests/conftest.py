@@ -1,8 +1,11 @@
 """Shared test set-up: seeded, single-threaded torch, artifacts under a temporary runs root."""
 from __future__ import annotations
 
+import faulthandler
 import os
 import random
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,41 @@ quiet_teardown()
 REAL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nuscenes-mini-real"
 
 
+# A test that runs longer than this fails instead of hanging the suite (a forked worker stuck on
+# a lock that its parent's thread pool held at the fork is the usual cause). Generous: the slowest
+# tests take ~1 minute on 2 busy cores. DETBENCH_TEST_TIMEOUT_S changes it (0: off).
+TEST_TIMEOUT_S = float(os.environ.get("DETBENCH_TEST_TIMEOUT_S", "600"))
+
+
+class TestTimedOut(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _fail_instead_of_hanging(request):
+    """SIGALRM after TEST_TIMEOUT_S raises in the test (after printing every thread's stack); if
+    the main thread is stuck where Python cannot raise (inside C code), faulthandler prints the
+    stacks 60 s later and ends pytest with exit status 1: the suite fails, never hangs."""
+    if not TEST_TIMEOUT_S or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        faulthandler.dump_traceback(all_threads=True)
+        raise TestTimedOut(f"{request.node.nodeid} ran over {TEST_TIMEOUT_S:.0f} s (DETBENCH_TEST_TIMEOUT_S): "
+                           "a hang? every thread's stack is above")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, TEST_TIMEOUT_S)
+    faulthandler.dump_traceback_later(TEST_TIMEOUT_S + 60, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_isolate(tmp_path, monkeypatch):
     random.seed(0)
@@ -30,11 +68,13 @@ def _seed_and_isolate(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
+def _one_torch_thread(monkeypatch):
     """Tiny models run fastest (and reproducibly) on one thread; two OpenMP threads on two busy
-    cores were measured 50x slower."""
+    cores were measured 50x slower. OMP_NUM_THREADS says so to detbench.threads (the user's
+    setting wins over its adaptive count) and to every subprocess and pool worker."""
     import torch
 
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)

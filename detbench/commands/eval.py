@@ -6,6 +6,7 @@ import os
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.threads import available_cores
 
 EPILOG = """\b
 Example:
@@ -25,7 +26,7 @@ Example:
               help="IoU threshold of CLEAR and Identity matching (HOTA uses its own alphas).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write overall / per_class / per_sequence metrics here (atomically).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, available_cores()), show_default=True,
               help="Worker processes scoring sequences in parallel.")
 @click.option("--check/--no-check", default=False, show_default=True,
               help="Cross-check every sequence with motmetrics (about twice the time); exit 3 on a "

@@ -1,11 +1,10 @@
 """``detbench track``: run a tracker over every sequence of a split and write MOT results."""
 from __future__ import annotations
 
-import os
-
 import click
 
 from detbench.cliopts import TrackerHelpOption
+from detbench.threads import available_cores
 
 EPILOG = """\b
 Examples:
@@ -35,7 +34,7 @@ Examples:
                    "nms_iou=0.5 (class-agnostic NMS), nms_fuse=max|noisy_or, nms_merge=top|wbf, "
                    "min_box_px=8, recal_band=0.2, box_buffer=0.3 (the tracker matches boxes widened by 0.3 x "
                    "their size on each side; reported boxes are narrowed back).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=min(4, available_cores()), show_default=True,
               help="Worker processes (results do not depend on it).")
 @click.option("--device", default="cpu", show_default=True, help="Device for computing missing detections.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),

@@ -24,13 +24,16 @@ import click
 @click.option("--log-every", type=click.IntRange(min=1), default=None,
               help="Read the losses back from the device every N steps (default 20 on CUDA, 1 on CPU); "
                    "log.jsonl keeps one line per step.")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Torch threads for the whole run (default: one per core this process may use; "
+                   "OMP_NUM_THREADS also sets it). The weights follow the count; run.json records it.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field (repeatable), e.g. --set mosaic_prob=0.5.")
 @click.option("--allow-cpu", is_flag=True,
               help="Train a GPU-sized recipe (a model above yolox-tiny or an input above 640x640, e.g. the default "
                    "stable_v3) on the CPU anyway; without it that is refused (it takes days).")
 def command(data_dir, recipe, model, init, name, epochs, batch_size, device, resume, split, on_bad_image,
-            save_every, log_every, sets, allow_cpu):
+            save_every, log_every, threads, sets, allow_cpu):
     """Fine-tune YOLOX; writes runs/train/RUN/ (recipe.json, log.jsonl, epoch_N.pth, latest.pth).
 
     \b
@@ -66,7 +69,7 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
         run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
                         batch_size=batch_size, device=device, resume=resume, split=split,
                         on_bad_image=on_bad_image, save_every=save_every, log_every=log_every, echo=click.echo,
-                        progress=progress, **parse_key_values(sets, "--set"))
+                        progress=progress, threads=threads, **parse_key_values(sets, "--set"))
     click.echo(f"run: {run_dir}")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from detbench import codekeys, imageprints, paths
+from detbench import threads as thread_policy
 from detbench.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
@@ -166,7 +167,8 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                                      progress, compile)
         seconds = time.perf_counter() - t0
         write_entry(cache_dir, key, options, checkpoint, ckpt_sha, data_dir, data_sha, detector, run,
-                    _safe(info, "epoch"), input_size, batch_size, device, blobs, recs, seconds)
+                    _safe(info, "epoch"), input_size, batch_size, device, blobs, recs, seconds,
+                    threads=thread_policy.decide().count)
         return DetectResult(cache_dir, False, n_images, seconds, problems)
 
 
@@ -182,8 +184,9 @@ def load_checked(load: Callable, checkpoint: Path, device: str):
 
 def write_entry(cache_dir: Path, key: str, options: dict, checkpoint: Path, ckpt_sha: str, data_dir: Path,
                 data_sha: str, detector: str | None, run: str | None, epoch, input_size, batch_size: int,
-                device: str, blobs: dict, recs: dict, seconds: float) -> None:
-    """Write a detection cache entry (meta.json and the sequence files, atomically)."""
+                device: str, blobs: dict, recs: dict, seconds: float, threads: int | list | None = None) -> None:
+    """Write a detection cache entry (meta.json and the sequence files, atomically); ``threads``:
+    the torch thread count that computed it (a list: shards that ran different counts)."""
     n_images = sum(r["num_frames"] for r in recs.values())
     meta = make_meta("detect", options=dict(options, input_size=list(input_size), batch_size=batch_size,
                                             device=str(device)),
@@ -192,7 +195,8 @@ def write_entry(cache_dir: Path, key: str, options: dict, checkpoint: Path, ckpt
                      key=key, detector=detector or checkpoint.stem, run=run, split=options["split"],
                      class_names=list(CLASSES), epoch=epoch, sequences=recs,
                      num_images=n_images, seconds=round(seconds, 3),
-                     images_per_s=round(n_images / seconds, 2) if seconds > 0 else None)
+                     images_per_s=round(n_images / seconds, 2) if seconds > 0 else None,
+                     **({"threads": threads} if threads is not None else {}))
     cache.write_cache(cache_dir, meta, blobs)
 
 
@@ -219,21 +223,24 @@ def _run(model, input_size, seq_frames, conf, nms, device, batch_size, max_det, 
 
 def detect_frames(model, input_size, order, conf, nms, device, batch_size, max_det, progress=None,
                   compile=False) -> list:
-    """Detections (N, 6) of each frame of ``order`` ([(sequence, FrameImage)]), batched in order."""
+    """Detections (N, 6) of each frame of ``order`` ([(sequence, FrameImage)]), batched in order,
+    on :func:`detbench.threads.decide`'s torch thread count."""
     from detbench.detect.infer import Detector, iter_batches
 
+    chosen = thread_policy.decide()  # fixed for the run: YOLOX's outputs follow the count in their last bits
     det = Detector(model, input_size, device=device, conf=conf, nms=nms, max_det=max_det, compile=compile)
     total = len(order)
     per_frame = []
     if progress:
         progress(0, total, "", None)
     t0 = time.perf_counter()
-    for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
-                                              pin_memory=det.cuda):
-        per_frame.extend(det.finish(batch, ratios, shapes))
-        done = len(per_frame)
-        if progress:
-            progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
+    with thread_policy.using(chosen):
+        for batch, ratios, shapes in iter_batches([f.image for _, f in order], input_size, batch_size,
+                                                  pin_memory=det.cuda):
+            per_frame.extend(det.finish(batch, ratios, shapes))
+            done = len(per_frame)
+            if progress:
+                progress(done, total, order[done - 1][0], done / max(time.perf_counter() - t0, 1e-9))
     return per_frame
 
 

@@ -12,7 +12,6 @@ dropped.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from detbench.errors import InputError
 from detbench.detect.letterbox import letterbox, to_chw_float, unletterbox_boxes
+from detbench.threads import available_cores
 from detbench.types import empty_detections
 
 
@@ -167,7 +167,7 @@ def iter_batches(paths: Iterable[Path], input_size: tuple[int, int], batch_size:
 
     paths = list(paths)
     if workers is None:
-        workers = max(1, min(8, os.cpu_count() or 1))
+        workers = min(8, available_cores())
     workers = min(workers, max(1, -(-len(paths) // batch_size))) if paths else 0
     loader = torch.utils.data.DataLoader(
         LetterboxedImages(paths, input_size), batch_size=batch_size, shuffle=False, num_workers=workers,

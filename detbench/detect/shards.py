@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from detbench import paths
+from detbench import threads as thread_policy
 from detbench.detect import api, cache
 from detbench.runs import DetectorRef, detector_ref
 
@@ -112,9 +113,10 @@ def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, da
                           batch_size, max_det, compile))
     t0 = time.perf_counter()
     shards: dict[str, dict] = {p.key: {} for p, _ in todo}
-    epochs, sizes = {}, {}
-    for key, i, per_frame, epoch, input_size in executor.map(detect_shard, tasks, gpus=1 if cuda else 0):
+    epochs, sizes, counts = {}, {}, {}
+    for key, i, per_frame, epoch, input_size, threads in executor.map(detect_shard, tasks, gpus=1 if cuda else 0):
         shards[key][i], epochs[key], sizes[key] = per_frame, epoch, input_size
+        counts.setdefault(key, set()).add(threads)
     seconds = time.perf_counter() - t0
     out = {}
     for plan, problems in todo:
@@ -122,17 +124,19 @@ def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, da
         blobs, recs, n_images = api.pack_sequences(plan.seq_frames, per_frame)
         api.write_entry(plan.art.path, plan.key, plan.options, plan.ref.checkpoint, plan.ckpt_sha, data_dir,
                         plan.data_sha, plan.detector, plan.ref.run or run, epochs[plan.key], sizes[plan.key],
-                        batch_size, device, blobs, recs, seconds)
+                        batch_size, device, blobs, recs, seconds,
+                        threads=min(counts[plan.key]) if len(counts[plan.key]) == 1 else sorted(counts[plan.key]))
         out[plan.key] = api.DetectResult(plan.art.path, False, n_images, seconds, problems)
     return out
 
 
 def detect_shard(args):
     """One task: load the checkpoint on this worker's device, detect the shard's frames ->
-    (key, shard index, per-frame detections, the checkpoint's epoch, its input size)."""
+    (key, shard index, per-frame detections, the checkpoint's epoch, its input size, its torch
+    thread count)."""
     key, index, checkpoint, order, device, conf, nms, batch_size, max_det, compile = args
     from detbench.train.checkpoint import load_detector
 
     model, info, input_size = api.load_checked(load_detector, Path(checkpoint), device)
     per_frame = api.detect_frames(model, input_size, order, conf, nms, device, batch_size, max_det, compile=compile)
-    return key, index, per_frame, api._safe(info, "epoch"), input_size
+    return key, index, per_frame, api._safe(info, "epoch"), input_size, thread_policy.decide().count

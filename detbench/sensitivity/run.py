@@ -164,16 +164,15 @@ def unit_key(split_content: dict, spec: Degradation, seed: int, tracker: str, pa
 
 def _worker(args):
     split, spec, seed, tracker, cache_path, key = args
-    import sys
-
     import time
 
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    from detbench.threads import current
+
     cpu = time.process_time()
     try:
         result = run_unit(split, spec, seed, tracker)
-        result["cpu_s"] = round(time.process_time() - cpu, 3)
+        # what the unit ran on: its CPU time and each library's thread count (a pool worker: its share)
+        result["cpu_s"], result["threads"] = round(time.process_time() - cpu, 3), current()
     except Exception as e:  # a failing tracker is a gap in the table, not a crashed study
         return key, None, f"{type(e).__name__}: {e}".splitlines()[0]
     atomic_write_json(cache_path, {"key": key, "result": result})

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from detbench import threads
 from detbench.artifacts import KeyedArtifact
 from detbench.errors import DetbenchError
 from detbench.fileio import atomic_write_json, sha256_files, sha256_json
@@ -90,12 +91,13 @@ def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict |
     det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
     dets = det.frames
     trk = as_spec(tracker, options).build(job.info.frame_rate)
-    if "torch" in sys.modules:  # one thread per worker: deterministic and no oversubscription
-        sys.modules["torch"].set_num_threads(1)
-    trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
-    rows = [np.zeros((0, MOT_COLS))]
-    for i, d in enumerate(dets):
-        rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
+    # small ops per frame: 1 torch thread unless the user says otherwise (the tracks are the same
+    # on any count); a tracker without torch never loads it
+    with threads.using(threads.decide(small_ops=True)) if "torch" in sys.modules else nullcontext():
+        trk.begin_sequence(dets)  # the clean-up's per-sequence score recalibration (trackers.cleanup)
+        rows = [np.zeros((0, MOT_COLS))]
+        for i, d in enumerate(dets):
+            rows.append(tracks_to_mot(i + 1, trk.update(d, frame_of(job, i))))
     rows = np.concatenate(rows)
     if not det.has_class:  # tracked as one class; written class-less, so eval never scores them as cars
         rows[:, CLASS] = NO_CLASS

@@ -34,7 +34,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
           split: str = "train", on_bad_image: str = "skip", save_every: int = 0, tensorboard: bool = True,
           progress: Callable[[int, int, str, str], None] | None = None, echo: Callable[[str], None] = print,
           log_every: int | None = None, on_step: Callable[[StepInfo], None] | None = None,
-          **overrides) -> Path:
+          threads: int | None = None, **overrides) -> Path:
     """Train a YOLOX detector on a prepared dataset; returns the run directory.
 
     ``resume=True`` continues run ``name`` from its ``latest.pth`` (exact: same steps, LR, weights).
@@ -46,9 +46,16 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     every logged step (:class:`detbench.train.logging.RunLogger`; the CLI draws a bar with it).
     ``on_step``: called with a :class:`~detbench.train.loop.StepInfo` after every step (the losses
     are then read back every step); an exception it raises stops the run there, like a kill.
+    ``threads``: torch threads for the whole run (default: one per core,
+    :func:`detbench.threads.decide`); the weights follow the count, so the first line says it and
+    run.json ``threads`` records it.
     """
+    from detbench import threads as thread_policy
+
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)
+    chosen = thread_policy.decide(threads)
+    say(chosen.describe())
     start = open_run(name, recipe, model, init, epochs, batch_size, resume, overrides, say)
     rec, run_dir = start.recipe, start.run_dir
     dataset, ipe, data_hash = _training_data(data_dir, split, rec, on_bad_image, world)
@@ -59,7 +66,7 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     wrapped = _on_device(state, world, dev)
     if rank == 0:
         _record_start(start, state, phases, ipe, data_dir=data_dir, data_hash=data_hash, device=device,
-                      world=world, split=split)
+                      world=world, split=split, threads=chosen.record())
     ddp.barrier(world)
 
     log = RunLogger(run_dir, rec.epochs * ipe, state.step, enabled=rank == 0, tensorboard=tensorboard,
@@ -69,7 +76,8 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     loop = EpochLoop(state, dataset, ipe, phases, wrapped, window, BadImages(say), rank, world, dev,
                      save_every=save_every, on_step=on_step)
     try:
-        loop.run()
+        with thread_policy.using(chosen):
+            loop.run()
     except (DetbenchError, RuntimeError) as e:
         line = _input_error_line(e)
         if line is None:
@@ -107,7 +115,7 @@ def _on_device(state: TrainingState, world: int, dev: torch.device) -> torch.nn.
 
 
 def _record_start(start: RunStart, state: TrainingState, phases, ipe: int, *, data_dir, data_hash: str,
-                  device: str, world: int, split: str) -> None:
+                  device: str, world: int, split: str, threads: dict) -> None:
     """A resumed run's log is cut back to its ``latest.pth``; a new one writes recipe.json and run.json."""
     run_dir, rec = start.run_dir, start.recipe
     if start.latest is not None:
@@ -119,7 +127,7 @@ def _record_start(start: RunStart, state: TrainingState, phases, ipe: int, *, da
         "train", options={"recipe": rec.name, "device": device, "world_size": world, "split": split},
         inputs={"data": data_hash}, model_size=rec.model, class_names=list(rec.classes),
         input_size=list(rec.input_size), data_dir=str(Path(data_dir).resolve()), data_hash=data_hash,
-        init=state.init_info, frozen_base=state.frozen_base, parameters=state.parameters))
+        init=state.init_info, frozen_base=state.frozen_base, parameters=state.parameters, threads=threads))
 
 
 def _input_error_line(e: Exception) -> str | None:
