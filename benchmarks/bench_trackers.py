@@ -47,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from detbench.data.layout import PreparedDataset  # noqa: E402
 from detbench.data.noisy import noisy_detections  # noqa: E402
 
 W, H = 1600, 900
@@ -180,7 +181,8 @@ def _timed(fn, spent: list):
     return timed
 
 
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+FIXTURE = PreparedDataset(Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+                          / "nuscenes-mini-real").sequences_root
 ADAPTERS = (("botsort", {"cmc": "none"}, "BotSort"), ("bytetrack", {}, "ByteTrack"), ("ocsort", {}, "OcSort"))
 
 

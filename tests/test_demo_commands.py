@@ -54,6 +54,9 @@ def _canonical(func: str, arguments: dict) -> dict:
     own terms: ``train``'s recipe overrides (``--set``) coerced as the recipe does, ``train_motion``'s
     None (= TrainConfig's default) replaced by that default, ``analyze_run``'s run resolved."""
     got = {k: v for k, v in arguments.items() if k not in CALLBACKS}
+    ex = got.get("executor")
+    if ex is not None and ex.name == "local" and ex.workers == 1:   # the library's None: this process
+        got["executor"] = None
     if func == "train":
         from detbench.train.recipes import Recipe, _coerce
 
