@@ -50,10 +50,7 @@ def setup(tmp_path, monkeypatch):
     run_dir = paths.train_dir("r1")
     run_dir.mkdir(parents=True)
     for epoch in (1, 2):
-        ckpt_mod.save_pth(run_dir / f"epoch_{epoch}.pth", {
-            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
-            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
-            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+        save_detector(run_dir / f"epoch_{epoch}.pth", nano_model(seed=epoch), epoch)
     import trackers
     monkeypatch.setitem(trackers.TRACKERS, "flaky", "test_compare_pipeline:FlakyTracker")
     return data_dir, tmp_path / "results"

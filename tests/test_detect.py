@@ -28,6 +28,17 @@ def nano_model(seed: int = 0):
     return copy.deepcopy(_nano_template(seed))
 
 
+def save_detector(path, model, epoch: int) -> None:
+    """``model`` written as a training run's ``epoch_<epoch>.pth`` (the format ``detect`` and
+    ``compare`` load by epoch name)."""
+    from detbench.train import checkpoint as ckpt_mod
+
+    ckpt_mod.save_pth(path, {
+        "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
+        "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
+        "model": model.state_dict(), "ema": None, "frozen_base": None})
+
+
 def _build_nano(seed: int):
     """A fresh 7-class YOLOX-nano; biases set so random weights give scores ~0.1-0.4 and class
     logits separated by 0.2 (no near-ties that float noise between batch sizes could flip)."""

@@ -172,8 +172,7 @@ def test_cli_bad_inputs(tmp_path, data_dir, capsys):
 
 def test_cli_detect_with_training_checkpoint(tmp_path, data_dir, capsys):
     """Integration with detbench.train.checkpoint: names, load, cache hit, unknown name."""
-    import detbench.train.checkpoint as ckpt_mod  # a failed import fails the test (it used to skip it)
-    from test_detect import nano_model
+    from test_detect import nano_model, save_detector
 
     from detbench import paths
     from detbench.cli import main
@@ -181,10 +180,7 @@ def test_cli_detect_with_training_checkpoint(tmp_path, data_dir, capsys):
 
     run_dir = paths.train_dir("r1")
     run_dir.mkdir(parents=True)
-    ckpt_mod.save_pth(run_dir / "epoch_1.pth", {
-        "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
-        "class_names": list(CLASSES), "input_size": [64, 96], "epoch": 1, "step": 1, "recipe": {},
-        "model": nano_model().state_dict(), "ema": None, "frozen_base": None})
+    save_detector(run_dir / "epoch_1.pth", nano_model(), 1)
     args = ["detect", "--detector", "epoch1", "--data", str(data_dir), "--device", "cpu",
             "--export-mot", str(tmp_path / "mot")]
     assert main(args) == 0

@@ -206,21 +206,16 @@ def test_shards_are_runs_of_whole_batches():
 
 
 def test_detect_on_ray_writes_the_bytes_of_one_process(tmp_path, local_ray, capsys):
-    from test_detect import make_dataset, nano_model
+    from test_detect import make_dataset, nano_model, save_detector
 
     from detbench import paths
-    from detbench.classes import CLASSES
     from detbench.detect.shards import ensure_many
     from detbench.ray_executor import RayExecutor
-    from detbench.train import checkpoint as ckpt_mod
 
     data = make_dataset(tmp_path, seqs=("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK", "scene-0003_CAM_FRONT"),
                         frames=3)   # 9 images: batches of 2 -> 5 batches
     for epoch in (1, 2):
-        ckpt_mod.save_pth(paths.train_dir("r1") / f"epoch_{epoch}.pth", {
-            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
-            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
-            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+        save_detector(paths.train_dir("r1") / f"epoch_{epoch}.pth", nano_model(seed=epoch), epoch)
     args = ["detect", "--run", "r1", "--detector", "epoch1,epoch2", "--data", str(data), "--device", "cpu",
             "--batch-size", "2"]
 

@@ -288,13 +288,11 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     """``detbench compare``'s pipeline (detect -> track from the cache -> eval -> deltas) with a
     ground-plane TrackSSM: the prepared dataset's frames.json cameras reach it, every pair ok."""
-    from test_detect import make_dataset, nano_model
+    from test_detect import make_dataset, nano_model, save_detector
 
     from calibrated_toy import pose
     from detbench import paths
-    from detbench.classes import CLASSES
     from detbench.compare.pipeline import run_comparison
-    from detbench.train import checkpoint as ckpt_mod
     from trackers.trackssm import checkpoint
 
     seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")
@@ -312,10 +310,7 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     run_dir = paths.train_dir("r1")
     run_dir.mkdir(parents=True)
     for epoch in (1, 2):
-        ckpt_mod.save_pth(run_dir / f"epoch_{epoch}.pth", {
-            "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
-            "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
-            "model": nano_model(seed=epoch).state_dict(), "ema": None, "frozen_base": None})
+        save_detector(run_dir / f"epoch_{epoch}.pth", nano_model(seed=epoch), epoch)
     weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
     # random-weight detectors score low: every box is taken so that there is something to track
     opts = {"weights": str(weights), "high_thresh": "0.0", "low_thresh": "0.0", "new_track_thresh": "0.0"}

@@ -10,7 +10,6 @@ import shutil
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
 from detbench.cli import main
 from detbench.data import mot
 
@@ -29,10 +28,9 @@ def _gt(sdir, seq, shift):
 def world(tmp_path, monkeypatch):
     """A prepared dataset with `val` and `tune` splits (4 keyframes each) and run r1 with two
     seeded random-weight nano checkpoints epoch_1, epoch_2; the IoU tracker's grid made small."""
-    from test_detect import make_dataset, nano_model
+    from test_detect import make_dataset, nano_model, save_detector
 
     from detbench import paths
-    from detbench.train import checkpoint as ckpt_mod
 
     data = make_dataset(tmp_path, seqs=VAL, frames=4)
     meta = json.loads((data / "meta.json").read_text())
@@ -54,15 +52,6 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(IouParams, "GRID", dict(SMALL_GRID))   # the grid sits with the tracker's Params
     monkeypatch.setattr(CleanupParams, "GRID", {})              # and the clean-up's is added to it
     return data, tmp_path / "results"
-
-
-def save_detector(path, model, epoch):
-    from detbench.train import checkpoint as ckpt_mod
-
-    ckpt_mod.save_pth(path, {
-        "format": ckpt_mod.FORMAT, "model_size": "yolox-nano", "num_classes": len(CLASSES),
-        "class_names": list(CLASSES), "input_size": [64, 96], "epoch": epoch, "step": epoch, "recipe": {},
-        "model": model.state_dict(), "ema": None, "frozen_base": None})
 
 
 def compare_argv(data, results, *extra, detectors="epoch1,epoch2", name="t"):
