@@ -9,36 +9,25 @@ import pytest
 from detbench.classes import CLASSES
 from detbench.cli import main
 from detbench.data import mot
+from trackers.iou import IouTracker
 
 SEQS = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK", "scene-0003_CAM_FRONT")
 
 
-class FlakyTracker:
+class FlakyTracker(IouTracker):
     """The IoU tracker, except that it fails on scene-0002 (a tracker bug on one sequence)."""
-
-    from trackers.iou import IouParams as Params
-
-    def __init__(self, params, frame_rate=2.0):
-        from trackers.iou import IouTracker
-
-        self._inner = IouTracker(params, frame_rate)
-        self.params = params
-
-    def reset(self):
-        self._inner.reset()
 
     def update(self, dets, frame):
         if "scene-0002" in str(frame.image_path):
             raise RuntimeError("simulated tracker bug")
-        return self._inner.update(dets, frame)
+        return super().update(dets, frame)
 
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    from test_detect import make_dataset, nano_model
+    from test_detect import make_dataset, nano_model, save_detector
 
     from detbench import paths
-    from detbench.train import checkpoint as ckpt_mod
 
     data_dir = make_dataset(tmp_path, seqs=SEQS, frames=4)
     rng = np.random.default_rng(0)

@@ -14,6 +14,7 @@ import pytest
 
 from detbench.cli import main
 from detbench.errors import InputError
+from trackers.iou import IouTracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from scale_workload import RUN, build_workload  # noqa: E402
@@ -25,20 +26,9 @@ def _marker() -> Path:
     return paths.runs_root() / "killed-worker.pid"
 
 
-class KillOnceTracker:
+class KillOnceTracker(IouTracker):
     """The IoU tracker, except that the first process to reach frame 5 of any sequence writes its
     pid to the marker file and SIGKILLs itself (a worker dying mid-task); every later run tracks."""
-
-    from trackers.iou import IouParams as Params
-
-    def __init__(self, params, frame_rate=2.0):
-        from trackers.iou import IouTracker
-
-        self._inner = IouTracker(params, frame_rate)
-        self.params = params
-
-    def reset(self):
-        self._inner.reset()
 
     def update(self, dets, frame):
         if frame.index == 4:
@@ -50,7 +40,7 @@ class KillOnceTracker:
                 os.write(fd, str(os.getpid()).encode())
                 os.close(fd)
                 os.kill(os.getpid(), signal.SIGKILL)
-        return self._inner.update(dets, frame)
+        return super().update(dets, frame)
 
 
 def _attempts(path: str, x):
