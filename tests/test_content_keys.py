@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from test_tune_per_pair import compare_argv, save_detector, stored_tunings, tune_argv, world  # noqa: F401
+from test_detect import save_detector
+from test_tune_per_pair import compare_argv, stored_tunings, tune_argv, world  # noqa: F401
 
 from detbench.cli import main
 from detbench.compare.pipeline import REUSE, evaluate_cached, run_comparison

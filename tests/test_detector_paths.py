@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from test_tune_per_pair import compare_argv, save_detector, tune_argv, world  # noqa: F401
+from test_detect import save_detector
+from test_tune_per_pair import compare_argv, tune_argv, world  # noqa: F401
 
 from detbench import paths
 from detbench.cli import main

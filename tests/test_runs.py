@@ -65,7 +65,7 @@ def test_no_run_with_a_checkpoint_is_an_input_error():
 def test_ls_shows_each_caches_run_threshold_and_options_and_the_demos_runs(tmp_path, capsys):
     """A cache line names its run, checkpoint, split, score threshold and options (it used to
     show `<key> epoch1 split=val`), and the runs inside each runs/demo/<invocation>/ are listed."""
-    from test_tune_per_pair import save_detector
+    from test_detect import save_detector
     from test_detect import make_dataset, nano_model
 
     data = make_dataset(tmp_path)
