@@ -10,9 +10,15 @@ module's top-level statements:
   modules) whatever is used, and so does each package ``__init__`` above it: always in (its
   docstring is not: no code reads it); the body of ``if TYPE_CHECKING:`` never runs: never in.
 
-Each chosen statement is hashed as its source text with the comment lines above it. An entry
-outside the project (a tracker class registered from elsewhere) is hashed whole and its project
-imports are followed. :mod:`detbench.codekeys` says which entries make which artifact.
+Each chosen statement is hashed by what it does, not where it lives: its AST without docstrings
+(comments are not in an AST), and each import of project code, at the top or inside a function,
+stands for the definition it binds (the AST of the statement that binds the name, followed
+through re-exports) instead of its module path. A stage's key is the sorted list of its
+statements' hashes, so moving a definition to another module, renaming a module, rewriting an
+import or editing a comment or a docstring keeps every key; changing code changes the keys of
+what uses it. An entry outside the project (a tracker class registered from elsewhere) is taken
+whole and its project imports are followed. :mod:`detbench.codekeys` says which entries make
+which artifact.
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ def read_source(path: Path) -> str:
 
 @dataclass(frozen=True)
 class _Stmt:
-    text: str                  # its source with the comment lines above it
+    shape: str | None          # its normalised AST without project imports; None: it is one
+    bindings: tuple            # its project imports: ((local name, module, name or None: the module), ...)
     binds: frozenset | None    # the names it binds; None: it runs on import, whatever is used
     uses: frozenset            # every name it reads
     imports: tuple             # ((project module, names or None for all of it), ...)
@@ -156,18 +163,52 @@ def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set
     return project, libraries, uses
 
 
+class _Normalise(ast.NodeTransformer):
+    """A statement's AST as its behaviour: docstrings and ``if TYPE_CHECKING:`` bodies dropped,
+    each import of project code replaced by a placeholder and recorded in :attr:`bindings`."""
+
+    def __init__(self, module: str, is_package: bool):
+        self.module, self.is_package, self.bindings = module, is_package, []
+
+    def _undocumented(self, node):
+        if node.body and _is_docstring(node.body[0]):
+            node.body = node.body[1:]
+        return self.generic_visit(node)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _undocumented
+
+    def visit_If(self, node: ast.If):
+        if _is_type_checking(node.test):       # never runs
+            node.body = []
+        return self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom):
+        base = _resolve(self.module, self.is_package, node)
+        if base == "__future__" or not _module_file(base):
+            return node
+        for a in node.names:
+            if a.name == "*":
+                self.bindings.append(("*", base, None))
+            elif _module_file(f"{base}.{a.name}"):
+                self.bindings.append((a.asname or a.name, f"{base}.{a.name}", None))
+            else:
+                self.bindings.append((a.asname or a.name, base, a.name))
+        return None          # a binding, wherever it is in the body and however it is grouped
+
+
 @functools.lru_cache(maxsize=None)
 def _parse(module: str, path: Path, text: str) -> tuple[_Stmt, ...]:
-    lines = text.splitlines(keepends=True)
-    body, out, start = ast.parse(text, str(path)).body, [], 0
+    body, out = ast.parse(text, str(path)).body, []
+    is_package = path.name == "__init__.py"
     for i, node in enumerate(body):
-        end = len(lines) if i == len(body) - 1 else node.end_lineno
-        segment = "".join(lines[start:end]) or ast.get_source_segment(text, node) or ""
-        start = max(start, end)
-        project, libraries, uses = _scan(module, path.name == "__init__.py", node)
+        project, libraries, uses = _scan(module, is_package, node)
         binds = {"__doc__"} if i == 0 and _is_docstring(node) else _binds(node)  # read by no key
-        out.append(_Stmt(segment, None if binds is None else frozenset(binds), frozenset(uses),
-                         tuple(project), frozenset(libraries), isinstance(node, (ast.Import, ast.ImportFrom))))
+        top_import = isinstance(node, (ast.Import, ast.ImportFrom))
+        norm = _Normalise(module, is_package)
+        shaped = norm.visit(node)
+        shape = None if shaped is None else ast.dump(shaped, include_attributes=False)
+        out.append(_Stmt(shape, tuple(norm.bindings), None if binds is None else frozenset(binds), frozenset(uses),
+                         tuple(project), frozenset(libraries), top_import))
     return tuple(out)
 
 
@@ -192,9 +233,9 @@ def _chosen(stmts: tuple[_Stmt, ...], names: frozenset | None) -> list[int] | No
 
 
 @functools.lru_cache(maxsize=None)
-def walk(entries: tuple[str, ...]) -> dict[str, tuple[str, frozenset]]:
-    """``{module: (sha256 of its chosen statements, top-level names of the third-party modules
-    they import)}`` for ``entries`` (``"module:name"`` or ``"module"``; cached: :func:`walk`'s
+def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset]]:
+    """``{module: (the sorted hashes of its chosen statements, top-level names of the third-party
+    modules they import)}`` for ``entries`` (``"module:name"`` or ``"module"``; cached: :func:`walk`'s
     ``cache_clear`` forgets). ValueError when an entry names no module or no definition in it."""
     want: dict[str, frozenset | None] = {}
     files: dict[str, Path] = {}
@@ -205,6 +246,11 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[str, frozenset]]:
         if module not in parsed:
             parsed[module] = _parse(module, files[module], read_source(files[module]))
         return parsed[module]
+
+    def lookup(module: str) -> tuple[_Stmt, ...] | None:
+        if module not in files:
+            files[module] = _module_file(module)
+        return None if files[module] is None else statements(module)
 
     def request(module: str, names: frozenset | None) -> None:
         parts = module.split(".")
@@ -245,7 +291,39 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[str, frozenset]]:
     for module in sorted(want):
         stmts = statements(module)
         chosen = _chosen(stmts, want[module])   # never None here: such a module is wanted whole
-        text = "".join(stmts[i].text for i in chosen)
+        imported = {local: (m, n) for s in stmts if s.shape is None for local, m, n in s.bindings}
+        digests = tuple(sorted(_digest(stmts[i], imported, lookup) for i in chosen if stmts[i].shape is not None))
         tops = frozenset().union(*(stmts[i].libraries for i in chosen)) - set(sys.stdlib_module_names)
-        out[module] = (sha256_json(text), tops)
+        out[module] = (digests, tops)
     return out
+
+
+def _digest(stmt: _Stmt, imported: dict, statements) -> str:
+    """What ``stmt`` does: its shape and what each project name it uses binds, imported inside it
+    or at the module's top (``imported``: {local name: (module, name)}). A top-level project
+    import is no statement of its own: re-exports and how imports are grouped do not count."""
+    bound = {(local, _target(module, name, statements)) for local, module, name in stmt.bindings}
+    bound |= {(u, _target(*imported[u], statements)) for u in stmt.uses if u in imported}
+    return sha256_json([stmt.shape, sorted(bound)])
+
+
+def _target(module: str, name: str | None, statements, depth: int = 0) -> str:
+    """A location-free identity of what ``from module import name`` binds: the shapes of the
+    statements that bind ``name`` there (re-exports followed); a module object, or a name no
+    statement binds, is its module's statements' shapes."""
+    if module in NOT_HASHED:
+        return f"key machinery: {name}"
+    stmts = statements(module) or ()
+    binders = [] if name is None else [s for s in stmts if s.binds and name in s.binds]
+    if not binders:
+        return sha256_json(sorted(_shape(s) for s in stmts if s.binds != frozenset({"__doc__"})))
+    if depth < 20 and len(binders) == 1 and binders[0].bindings:
+        for local, mod, imported in binders[0].bindings:
+            if local == name:
+                return _target(mod, imported, statements, depth + 1)
+    return sha256_json(sorted(_shape(s) for s in binders))
+
+
+def _shape(stmt: _Stmt) -> str:
+    """``stmt``'s shape; a project import's is the names it binds (not where they come from)."""
+    return stmt.shape if stmt.shape is not None else repr(sorted((local, name or "") for local, _, name in stmt.bindings))

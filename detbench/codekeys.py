@@ -51,15 +51,16 @@ def tracker_entry(cls) -> str:
 
 
 def code_key(*entries: str) -> dict:
-    """``{"sources": sha256 of the closure's code, "libraries": {distribution: version}}`` of the
-    code reached from ``entries`` (cached per process)."""
+    """``{"sources": sha256 of the closure's statements, "libraries": {distribution: version}}``
+    of the code reached from ``entries`` (cached per process). The statements are hashed by what
+    they do, wherever they live (:mod:`detbench.codeclosure`): a move or a comment keeps the key."""
     return dict(_code_key(tuple(sorted(set(entries)))))
 
 
 def closure(*entries: str) -> dict[str, str]:
     """``{module: sha256 of its statements in the closure}`` for ``entries`` (ValueError when an
     entry names no project module or no top-level definition of it)."""
-    return {m: h for m, (h, _) in codeclosure.walk(tuple(sorted(set(entries)))).items()}
+    return {m: sha256_json(list(d)) for m, (d, _) in codeclosure.walk(tuple(sorted(set(entries)))).items()}
 
 
 def library_version(distribution: str) -> str | None:
@@ -86,7 +87,7 @@ def _code_key(entries: tuple[str, ...]) -> tuple:
             if d not in libs:
                 libs.add(d)
                 todo.append(d)
-    return (("sources", sha256_json({m: h for m, (h, _) in mods.items()})),
+    return (("sources", sha256_json(sorted({d for digests, _ in mods.values() for d in digests}))),
             ("libraries", {d: library_version(d) for d in sorted(libs)}))
 
 

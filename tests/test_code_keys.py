@@ -73,13 +73,22 @@ def test_iou_matrix_source_invalidates_tracks_and_evaluations_not_detections(key
     # and what is made of them (tunings, sensitivity runs); the detections use only the array helpers
 
 
-def test_a_comment_in_the_iou_tracker_invalidates_only_its_tracks(keyed, monkeypatch):
+def test_a_code_change_in_the_iou_tracker_invalidates_only_its_tracks(keyed, monkeypatch):
     before = keyed()
     _edit_source(monkeypatch, "trackers/iou.py",
                  lambda s: s.replace("            iou = iou_matrix(self._boxes, d[:, :4])",
-                                     "            # a new comment\n            iou = iou_matrix(self._boxes, d[:, :4])"))
+                                     "            iou = iou_matrix(self._boxes, d[:, :4]) * 1.0"))
     after = keyed()
     assert _changed(before, after) == {"tracks:iou", "sensitivity:iou", "tuning:iou"}
+
+
+def test_a_comment_or_a_docstring_keeps_every_key(keyed, monkeypatch):
+    before = keyed()
+    _edit_source(monkeypatch, "trackers/iou.py",
+                 lambda s: s.replace("            iou = iou_matrix(self._boxes, d[:, :4])",
+                                     "            # a new comment\n            iou = iou_matrix(self._boxes, d[:, :4])")
+                 .replace('"""Greedy class-aware IoU matching', '"""Edited: greedy class-aware IoU matching'))
+    assert keyed() == before
 
 
 @pytest.mark.parametrize("library, made", [
@@ -143,7 +152,7 @@ def test_a_class_outside_the_project_is_hashed_whole(monkeypatch):
     codekeys.cache_clear()
     first = codekeys.closure(entry)
     assert __name__ in first and "detbench.types" in first
-    _edit = Path(__file__).read_text(encoding="utf-8") + "\n# edited\n"
+    _edit = Path(__file__).read_text(encoding="utf-8") + "\nEDITED = 1\n"
     monkeypatch.setattr(codeclosure, "read_source", lambda p: _edit if Path(p) == Path(__file__) else Path(p).read_text())
     codekeys.cache_clear()
     assert codekeys.closure(entry)[__name__] != first[__name__]
@@ -176,8 +185,9 @@ def test_statements_are_chosen_by_the_names_they_bind(tmp_path, monkeypatch):
         assert "numpy" in codekeys.code_key("detbench.a:unused")["libraries"]
         assert "detbench.c" in codekeys.closure("detbench.a:unused")
         base = mods["detbench.a"]
-        for old, new, changes in [("# why: a comment", "# why: another comment", True),
+        for old, new, changes in [("# why: a comment", "# why: another comment", False),   # no code
                                   ("LIMIT = 3", "LIMIT = 4", True),
+                                  ("helper(x) + LIMIT", "helper(x) - LIMIT", True),
                                   ("np.zeros(thing)", "np.ones(thing)", False),    # not used by used()
                                   ('"""Module a."""', '"""Module A."""', False)]:  # read by no code
             text = (pkg / "a.py").read_text().replace(old, new)
@@ -187,3 +197,49 @@ def test_statements_are_chosen_by_the_names_they_bind(tmp_path, monkeypatch):
             assert (codekeys.closure("detbench.a:used")["detbench.a"] != base) is changes, old
     finally:
         codekeys.cache_clear()
+
+
+def _package(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+_USER = ('"""The entry."""\nfrom detbench.helpers import helper, other\n\n\n'
+         "def used(x):\n    from detbench import lazy\n    return helper(x) + other(x) + lazy.VALUE\n")
+_HELPERS = ("import math\n\n\ndef helper(x):\n    return math.floor(x)\n\n\n"
+            "def other(x):\n    return x + 1\n")
+_LAZY = "VALUE = 7\n"
+
+
+def _sources(tmp_path, monkeypatch, files: dict[str, str]) -> str:
+    root = tmp_path / f"v{len(list(tmp_path.iterdir()))}"
+    _package(root, {"detbench/__init__.py": "", **files})
+    monkeypatch.setattr(codeclosure, "ROOT", root)
+    codekeys.cache_clear()
+    try:
+        return codekeys.code_key("detbench.entry:used")["sources"]
+    finally:
+        codekeys.cache_clear()
+
+
+def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_path, monkeypatch):
+    """The same code laid out differently has the same key: definitions moved to another module
+    or package (with a re-export on the way), imports relative or absolute, at the top or lazy."""
+    base = _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
+                                            "detbench/lazy.py": _LAZY})
+    split = {"detbench/core/__init__.py": '"""Core."""\n',
+             "detbench/core/one.py": "import math\n\n\ndef helper(x):\n    return math.floor(x)\n",
+             "detbench/core/two.py": "def other(x):\n    # why\n    return x + 1\n",
+             "detbench/helpers.py": "from detbench.core.one import helper  # re-exported\n",
+             "detbench/core/lazy.py": _LAZY}
+    moved = _USER.replace("from detbench.helpers import helper, other",
+                          "from detbench.core.two import other\nfrom detbench.helpers import helper")
+    moved = moved.replace("from detbench import lazy", "from .core import lazy")
+    assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": moved, **split}) == base
+    for files in [{"detbench/helpers.py": _HELPERS.replace("x + 1", "x + 2")},        # code used
+                  {"detbench/lazy.py": "VALUE = 8\n"},                                # lazily imported
+                  {"detbench/entry.py": _USER.replace("import helper, other",         # what a name binds
+                                                      "import helper as other, other as helper")}]:
+        assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
+                                                "detbench/lazy.py": _LAZY, **files}) != base, files
