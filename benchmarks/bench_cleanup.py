@@ -78,7 +78,7 @@ def scored_points(root: Path, dets: Path, trk: str, candidates: list[dict], out:
                   extra: dict | None = None) -> list[dict]:
     """Each candidate (with ``extra`` on top when tracking, not in the recorded options) tracked and
     scored on ``root`` -> [{"options", "HOTA", "IDSW"}]; tracks under ``out`` keyed by the options."""
-    from detbench.fileio import sha256_json
+    from detbench.core.fileio import sha256_json
 
     rows = []
     for opts in candidates:
@@ -153,7 +153,7 @@ def score(seq_root: Path, dets: Path, tracker: str, options: dict, out: Path) ->
 
 
 def main(argv=None) -> int:
-    from detbench.fileio import sha256_json
+    from detbench.core.fileio import sha256_json
     from detbench.tune import tune
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

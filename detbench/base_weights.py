@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from detbench import paths
+from detbench.core import paths
 from detbench.data.layout import PreparedDataset
-from detbench.errors import DetbenchError
+from detbench.core.errors import DetbenchError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
@@ -88,7 +88,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     (None: no progress shown). A stage's DetbenchError is raised as a :class:`StageError`."""
     import torch
 
-    from detbench.fileio import atomic_write_json, sha256_file
+    from detbench.core.fileio import atomic_write_json, sha256_file
     from detbench.train.checkpoint import read_checkpoint, save_pth
 
     torch.set_num_threads(1)
@@ -188,7 +188,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
 
 def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
     from detbench.data.synthetic import write_dataset
-    from detbench.fileio import ensure_writable
+    from detbench.core.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
     write_dataset(out, scenes=cfg.scenes, keyframes=cfg.keyframes, cameras=(cfg.camera,), sweeps=False,
@@ -209,8 +209,8 @@ def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
 
 def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int, cfg: BaseConfig, progress,
            say) -> None:
-    from detbench.devices import check_device
-    from detbench.fileio import ensure_writable
+    from detbench.core.devices import check_device
+    from detbench.core.fileio import ensure_writable
 
     check_device(cfg.device)  # before the heavy imports below
     ensure_writable(paths.train_dir(name), "training run")

@@ -79,7 +79,7 @@ _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.
 
 def main(argv=None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    from detbench.errors import DetbenchError
+    from detbench.core.errors import DetbenchError
 
     if argv is None:   # the `detbench` program itself (callers in Python pass argv): its teardown only
         from detbench.teardown import quiet_teardown

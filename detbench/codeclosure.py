@@ -29,7 +29,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from detbench.fileio import sha256_json
+from detbench.core.fileio import sha256_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("detbench", "trackers")

@@ -2,7 +2,7 @@
 
 A stage's code is the closure of what its entry points use inside ``detbench/`` and
 ``trackers/`` (:mod:`detbench.codeclosure`: found statically, lazy imports included, down to the
-top-level statements a name needs). So ``detbench/types.py``'s ``iou_matrix`` is in the key of
+top-level statements a name needs). So ``detbench/core/types.py``'s ``iou_matrix`` is in the key of
 what matches boxes (tracks, evaluations), not of detections, which use only its array helpers. A
 tracker class is named by a string in the registry (:data:`trackers.TRACKERS`), which no static
 walk follows: a key of a tracker's output names the class as one more entry
@@ -20,7 +20,7 @@ import functools
 import importlib.metadata
 
 from detbench import codeclosure
-from detbench.fileio import sha256_json
+from detbench.core.fileio import sha256_json
 
 # Each stage's entry points: "module:name" (that definition and what it uses) or "module" (all).
 # The code that computes the artifact, not the cache around it (its key machinery is not hashed).

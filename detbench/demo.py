@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
-from detbench.errors import DetbenchError, InputError
+from detbench.core import paths
+from detbench.core.errors import DetbenchError, InputError
 
 SUMMARY = "demo_summary.json"
 
@@ -164,7 +164,7 @@ def publish(src: Path, out: Path) -> bool:
     at all when it already holds the same results (volatile parts aside:
     :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
     from detbench.demo_results import same_results
-    from detbench.fileio import atomic_dir
+    from detbench.core.fileio import atomic_dir
 
     if same_results(src, out):
         return False
@@ -191,14 +191,14 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
     ``progress``: see :data:`Progress` (None: no bars). A failing stage raises its DetbenchError
     (InputError stays InputError) as one line naming the stage's command.
     """
-    from detbench.devices import check_device
+    from detbench.core.devices import check_device
 
     cfg = cfg or DemoConfig()
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
     if out is not None:
-        from detbench.fileio import ensure_writable
+        from detbench.core.fileio import ensure_writable
 
         ensure_writable(out, "demo results", inputs={"--base": base})  # not found out after the run
     reused = reusable_synth(cfg)

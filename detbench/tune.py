@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detbench import paths, tunings
+from detbench import tunings
+from detbench.core import paths
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_json, sha256_file
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, sha256_file
 
 
 def tracker_grid(tracker: str) -> dict[str, list]:
@@ -96,7 +97,7 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
 
     from detbench.compare.pipeline import REUSE
     from detbench.executors import LocalExecutor
-    from detbench.fileio import sha256_json
+    from detbench.core.fileio import sha256_json
 
     tasks, rows = [], []
     for i, t in enumerate(plans):

@@ -25,10 +25,10 @@ import re
 import shlex
 from pathlib import Path
 
-from detbench import paths
+from detbench.core import paths
 from detbench.data.layout import PreparedDataset, gt_hashes
-from detbench.errors import InputError
-from detbench.fileio import sha256_file, sha256_json
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file, sha256_json
 
 FORMAT = "detbench-tuning-v2"
 OBJECTIVE = "max HOTA, then min IDSW"

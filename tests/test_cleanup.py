@@ -10,7 +10,7 @@ import pytest
 
 from detbench.data.mot import SeqInfo, read_mot, write_mot, write_mot_dets, write_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers import TRACKERS, make_tracker, tracker_class, tracker_params
 from trackers.base import Frame
 from trackers.cleanup import (CleanedTracker, CleanupParams, buffer_boxes, clean_frame, clean_sequence, nms,

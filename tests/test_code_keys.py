@@ -66,7 +66,7 @@ def _changed(before: dict, after: dict) -> set[str]:
 
 def test_iou_matrix_source_invalidates_tracks_and_evaluations_not_detections(keyed, monkeypatch):
     before = keyed()
-    _edit_source(monkeypatch, "detbench/types.py",
+    _edit_source(monkeypatch, "detbench/core/types.py",
                  lambda s: s.replace("np.where(union > 0, inter / union, 0.0)", "np.where(union > 0.0, inter / union, 0)"))
     after = keyed()
     assert _changed(before, after) == set(before) - {"detections"}   # tracks (every tracker), evaluation,
@@ -128,14 +128,14 @@ def test_closure_follows_lazy_imports_and_used_definitions_only():
     assert "trackers.trackssm.tracker" not in iou | botsort
     assert "detbench.codekeys" not in iou                 # what a key holds is not hashed into it
     # the same module, other definitions: types.py's array helpers for detections, iou_matrix too for tracks
-    assert detect["detbench.types"] != iou["detbench.types"]
+    assert detect["detbench.core.types"] != iou["detbench.core.types"]
 
 
 def test_every_stage_entry_names_a_definition():
     for entries in (codekeys.DETECT, codekeys.TRACK, codekeys.EVALUATE, codekeys.TUNE, codekeys.SENSITIVITY):
         assert codekeys.closure(*entries)
     with pytest.raises(ValueError, match="defines no no_such_function"):
-        codekeys.closure("detbench.types:no_such_function")
+        codekeys.closure("detbench.core.types:no_such_function")
     with pytest.raises(ValueError, match="no Python source"):
         codekeys.closure("detbench.no_such_module:x")
 
@@ -145,13 +145,13 @@ class OutsideTracker:
 
 
 def test_a_class_outside_the_project_is_hashed_whole(monkeypatch):
-    from detbench.types import as_tracks  # noqa: F401 - this module's project imports are followed
+    from detbench.core.types import as_tracks  # noqa: F401 - this module's project imports are followed
 
     entry = codekeys.tracker_entry(OutsideTracker)
     assert entry == f"{__name__}:OutsideTracker"
     codekeys.cache_clear()
     first = codekeys.closure(entry)
-    assert __name__ in first and "detbench.types" in first
+    assert __name__ in first and "detbench.core.types" in first
     _edit = Path(__file__).read_text(encoding="utf-8") + "\nEDITED = 1\n"
     monkeypatch.setattr(codeclosure, "read_source", lambda p: _edit if Path(p) == Path(__file__) else Path(p).read_text())
     codekeys.cache_clear()

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 from detbench.cli import main
 from detbench.data import mot
 from trackers.iou import IouTracker
@@ -27,7 +27,7 @@ class FlakyTracker(IouTracker):
 def setup(tmp_path, monkeypatch):
     from test_detect import make_dataset, nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
 
     data_dir = make_dataset(tmp_path, seqs=SEQS, frames=4)
     rng = np.random.default_rng(0)

@@ -47,7 +47,7 @@ def test_trackssm_weights_replaced_in_place_are_recomputed(cache_jobs, tmp_path)
 def test_a_new_latest_motion_model_is_not_served_the_old_tracks(cache_jobs, tmp_path):
     import os
 
-    from detbench import paths
+    from detbench.core import paths
 
     _, _, jobs = cache_jobs
     old = motion_model(paths.motion_root() / "a", seed=1)
@@ -74,7 +74,7 @@ def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path)
     assert REUSE["tracks"] == 2 and REUSE["detections"] == 4     # tracks recomputed, detections reused
     saved = json.loads((results / "w" / "comparison.json").read_text())
     assert all(p["status"] == "ok" for p in saved["pairs"])
-    from detbench.fileio import sha256_file
+    from detbench.core.fileio import sha256_file
 
     assert {p["input_files"]["weights/model.pth"] for p in saved["pairs"]} == {sha256_file(weights / "model.pth")}
 
@@ -82,7 +82,7 @@ def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path)
 def test_a_detector_checkpoint_replaced_in_place_is_detected_again(world):
     from test_detect import nano_model
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.detect.api import CACHE_STATS
 
     data, results = world
@@ -127,7 +127,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     place: the stored tuning no longer matches, so `compare --tuned` names the tune command."""
     from test_detect import nano_model
 
-    from detbench import paths
+    from detbench.core import paths
 
     data, results = world
     assert main(tune_argv(data, "epoch1")) == 0

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from detbench import paths
+from detbench.core import paths
 
 # (module, function): every library function behind a demo stage
 TARGETS = [("detbench.data.synthetic", "write_dataset"), ("detbench.data.prepare", "prepare"),

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
 
 INPUT = (64, 96)  # (h, w) tiny model input for tests
 
@@ -345,7 +345,7 @@ def test_missing_checkpoint_and_split(setup, tmp_path):
 
 
 def test_undecodable_image_names_file_and_writes_nothing(setup):
-    from detbench import paths
+    from detbench.core import paths
 
     data_dir, ckpt = setup
     root = Path(json.loads((data_dir / "meta.json").read_text())["dataroot"])

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 from test_detect import make_dataset
 
 
@@ -174,7 +174,7 @@ def test_cli_detect_with_training_checkpoint(tmp_path, data_dir, capsys):
     """Integration with detbench.train.checkpoint: names, load, cache hit, unknown name."""
     from test_detect import nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.cli import main
     from detbench.detect.api import CACHE_STATS
 

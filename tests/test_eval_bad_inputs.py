@@ -6,7 +6,7 @@ import pytest
 
 from detbench.cli import main
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.evaluate.api import evaluate_folders
 
 GOOD = "1,1,10,10,50,50,1,1,1\n2,1,12,10,50,50,1,1,1\n"

@@ -14,7 +14,7 @@ from detbench.evaluate.loading import read_table
 from detbench.evaluate.matching import match_sequence, trackeval_data
 from detbench.evaluate.motmetrics_check import EvaluationMismatch, check_sequence
 from detbench.evaluate.trackeval_adapter import eval_sequence
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 
 
 def gt_as_results(fixture, out):

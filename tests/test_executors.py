@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.executors import LocalExecutor, TaskCounts, make_executor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -121,7 +121,7 @@ def test_ray_address_without_the_ray_executor_is_refused(workload, capsys):
 
 # ------------------------------------------------------------------ the same files either way
 def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
-    from detbench import paths
+    from detbench.core import paths
     from detbench.compare.pipeline import REUSE
 
     results = tmp_path / "results"
@@ -142,7 +142,7 @@ def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, l
 
 
 def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, capsys, local_ray):
-    from detbench import paths
+    from detbench.core import paths
 
     grid = {"iou_threshold": [0.3, 0.5], "min_score": [0.3, 0.6]}   # 4 of the 81 points: the same code path
     monkeypatch.setattr("detbench.tune.tracker_grid", lambda tracker: grid)
@@ -160,7 +160,7 @@ def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, ca
 
 
 def test_sensitivity_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
-    from detbench import paths
+    from detbench.core import paths
 
     results = tmp_path / "results"
     args = ["sensitivity", "--gt", str(workload / "sequences" / "val"), "--trackers", "iou", "--axes", "recall",
@@ -208,7 +208,7 @@ def test_shards_are_runs_of_whole_batches():
 def test_detect_on_ray_writes_the_bytes_of_one_process(tmp_path, local_ray, capsys):
     from test_detect import make_dataset, nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.detect.shards import ensure_many
     from detbench.ray_executor import RayExecutor
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CalibratedRecorder:
         pass
 
     def update(self, dets, frame=None):
-        from detbench.types import empty_tracks
+        from detbench.core.types import empty_tracks
 
         CalibratedRecorder.seen.append((frame.index, frame.timestamp, frame.camera()))
         return empty_tracks()

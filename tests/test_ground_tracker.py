@@ -13,7 +13,7 @@ from test_geometry import K, box_of_cuboid, pose
 
 from detbench.cli import main
 from detbench.core.geometry import Camera
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 from trackers import make_tracker, tracker_class, tune_grid
 from trackers.base import Frame
 from trackers.ground import kalman
@@ -175,7 +175,7 @@ def test_the_tuning_grid_holds_every_default():
 
 
 def test_frames_without_calibration_are_refused():
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     tracker = make_tracker("ground", {})
     with pytest.raises(InputError, match="needs every frame's camera calibration"):

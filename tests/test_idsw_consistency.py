@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 from detbench.compare.attribution import find_switches
 from detbench.data import mot
 from detbench.evaluate import trackeval_adapter as te

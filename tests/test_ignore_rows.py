@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pytest
 
-from detbench.classes import CATEGORY_TO_CLASS, CLASSES
+from detbench.core.classes import CATEGORY_TO_CLASS, CLASSES
 from detbench.data import mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.prepare import prepare
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.evaluate.api import evaluate_folders
 
 CAR, PED = 1, 5

@@ -9,7 +9,7 @@ import pytest
 
 from detbench.data import layout
 from detbench.data.layout import PreparedDataset, find_dataset
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 # the grep of docs/contracts.md ("Prepared dataset layout"), as a Python regex

@@ -6,7 +6,7 @@ import pytest
 
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 def _centre_table(n_frames=500, per_frame=4, w=100.0, h=80.0):

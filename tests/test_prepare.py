@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES, CATEGORY_TO_CLASS
+from detbench.core.classes import CLASSES, CATEGORY_TO_CLASS
 from detbench.cli import main
 from detbench.data import mot
 from detbench.data.prepare import prepare

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.iou import IouTracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -21,7 +21,7 @@ from scale_workload import RUN, build_workload  # noqa: E402
 
 
 def _marker() -> Path:
-    from detbench import paths
+    from detbench.core import paths
 
     return paths.runs_root() / "killed-worker.pid"
 
@@ -78,7 +78,7 @@ def _no_partial_entries(root: Path) -> None:
 
 
 def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_path, local_ray):
-    from detbench import paths
+    from detbench.core import paths
     from detbench.compare.pipeline import REUSE
 
     results, tracks = tmp_path / "results", paths.runs_root() / "compare" / "k" / "tracks"

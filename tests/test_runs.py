@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from detbench import paths, runs
+from detbench import runs
+from detbench.core import paths
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 def _run(name: str, *epochs: int, mtime: float = 1000.0, extra=()):

@@ -9,8 +9,8 @@ from test_geometry import K, pose
 
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
-from detbench.types import iou_matrix
+from detbench.core.errors import InputError
+from detbench.core.types import iou_matrix
 from trackers import TRACKERS, make_tracker
 from trackers.base import Frame
 

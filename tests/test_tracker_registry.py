@@ -38,7 +38,7 @@ class DummyTracker:
         pass
 
     def update(self, dets, frame=None):
-        from detbench.types import as_tracks
+        from detbench.core.types import as_tracks
 
         d = np.asarray(dets, dtype=np.float32).reshape(-1, 6)
         rows = np.flatnonzero(d[:, 4] >= self.params.min_score)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.trackssm.data import (dataset_windows, segment_windows, sequence_windows, split_sequences,
                                     step_targets, track_segments)
 from trackers.trackssm.train import constant_velocity, next_box_iou

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.trackssm.data import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.ground import calibrated_cv, ground_histories
 from trackers.trackssm.model import ModelConfig, build_model
@@ -38,7 +38,7 @@ def test_calibrated_cv_is_exact_for_constant_ground_velocity_with_real_time_step
 def test_a_standing_object_stays_put_while_the_camera_yaws_ten_degrees():
     """The issue's hand case: one box seen, the camera moves 2 m and yaws 10 degrees, the car
     stands still; the predicted box lands on it (IoU >= 0.9) where the last box misses."""
-    from detbench.types import iou_matrix
+    from detbench.core.types import iou_matrix
 
     poses = [pose(), pose(x=2.0, yaw_deg=10.0)]
     car = (25.0, 4.0)
@@ -291,7 +291,7 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     from test_detect import make_dataset, nano_model, save_detector
 
     from calibrated_toy import pose
-    from detbench import paths
+    from detbench.core import paths
     from detbench.compare.pipeline import run_comparison
     from trackers.trackssm import checkpoint
 

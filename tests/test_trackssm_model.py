@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.trackssm import checkpoint
 from trackers.trackssm.model import ModelConfig, TrackSSM, build_model, count_parameters, sine_embedding
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.train.models import build_model, count_parameters, load_init, load_pth, trunk_keys
 from detbench.train.setup import make_optimizer
 from detbench.train.recipes import get_recipe

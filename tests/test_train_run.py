@@ -90,7 +90,7 @@ def test_kill_and_resume_matches_an_uninterrupted_run(data):
 
 
 def test_detector_names_load_and_export(data, tmp_path):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.train.checkpoint import load_detector, resolve_detector
     from detbench.train.models import build_model
     from detbench.train.trainer import train

@@ -13,7 +13,7 @@ import pytest
 from detbench.cli import main
 from detbench.data import mot
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.tune import tune
 
 SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")

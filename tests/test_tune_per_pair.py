@@ -30,7 +30,7 @@ def world(tmp_path, monkeypatch):
     seeded random-weight nano checkpoints epoch_1, epoch_2; the IoU tracker's grid made small."""
     from test_detect import make_dataset, nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
 
     data = make_dataset(tmp_path, seqs=VAL, frames=4)
     meta = json.loads((data / "meta.json").read_text())
@@ -71,7 +71,7 @@ def stored_tunings():
 
 
 def test_each_pair_runs_with_the_setting_tuned_for_it(world):
-    from detbench import paths
+    from detbench.core import paths
 
     data, results = world
     assert main(tune_argv(data, "epoch1")) == 0 and main(tune_argv(data, "epoch2")) == 0
@@ -166,7 +166,7 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
 
 
 def test_a_fixed_option_keeps_tunings_apart_and_the_grid_cannot_be_fixed(world, capsys):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.tune import tune
 
     data, _ = world

@@ -5,7 +5,7 @@ A tracker name is resolved once, by :func:`tracker_spec` (``name`` + ``options``
 its parameters, the clean-up's, the files it reads, its tuning grid); the tracking run's cache
 key, its workers, ``detbench tune`` and ``compare`` all use that spec. ``make_tracker(name,
 options, frame_rate)`` is ``tracker_spec(name, options).build(frame_rate)``. Unknown names or
-options raise :class:`detbench.errors.InputError` listing the valid ones. Every tracker follows
+options raise :class:`detbench.core.errors.InputError` listing the valid ones. Every tracker follows
 :class:`trackers.base.Tracker` and is built behind the detection clean-up
 (:mod:`trackers.cleanup`: ``nms_iou``, ``nms_fuse``, ``nms_merge``, ``min_box_px``,
 ``recal_band``, ``box_buffer``, options of every tracker, off by default), so every tracker sees
@@ -40,7 +40,7 @@ TRACKERS: dict[str, str] = {
 
 
 def _entry(name: str) -> tuple[str, str, dict[str, str]]:
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     if name not in TRACKERS:
         raise InputError(f"unknown tracker {name!r}; available: {', '.join(sorted(TRACKERS))}")
@@ -138,7 +138,7 @@ class TrackerSpec:
 def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpec:
     """Resolve tracker ``name`` with ``options`` (strings allowed) into a :class:`TrackerSpec`;
     an unknown name or key is an InputError listing the valid ones (both kinds of option)."""
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from trackers.base import params_from_options
     from trackers.cleanup import CLEANUP_KEYS, CleanupParams, split_options
 

@@ -77,7 +77,7 @@ class Frame:
 
             img = cv2.imread(str(self.image_path), cv2.IMREAD_COLOR)
             if img is None:
-                from detbench.errors import InputError
+                from detbench.core.errors import InputError
 
                 raise InputError(f"{self.image_path}: image could not be decoded")
             self.image = img
@@ -98,10 +98,10 @@ class Tracker(Protocol):
 def params_from_options(params_cls, options: dict[str, Any] | None, tracker_name: str):
     """Build a frozen parameter dataclass from ``{key: value}`` (values may be strings from the CLI).
 
-    Unknown keys raise :class:`detbench.errors.InputError` listing the valid ones; string values
+    Unknown keys raise :class:`detbench.core.errors.InputError` listing the valid ones; string values
     are converted to the field's type.
     """
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     options = dict(options or {})
     valid = {f.name: f for f in fields(params_cls)}
@@ -129,7 +129,7 @@ def _check_value(value, current, key, tracker_name) -> None:
     counts >= 0, ``device`` usable on this machine."""
     import math
 
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     where = f"tracker {tracker_name!r}: option {key}={value!r}"
     if isinstance(current, bool) or isinstance(value, bool):
@@ -142,13 +142,13 @@ def _check_value(value, current, key, tracker_name) -> None:
         if value < 0 and (key.endswith("_s") or isinstance(current, int)):
             raise InputError(f"{where} must be >= 0" + (" (seconds)" if key.endswith("_s") else ""))
     if key == "device" and isinstance(value, str):
-        from detbench.devices import check_device
+        from detbench.core.devices import check_device
 
         check_device(value, f"tracker {tracker_name!r}: option device")
 
 
 def _convert(value, current, key, tracker_name):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     if not isinstance(value, str):
         return value
@@ -195,6 +195,6 @@ def needs_calibration(tracker_cls, params) -> bool:
 
 def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
-    from detbench.options import parse_key_values
+    from detbench.core.options import parse_key_values
 
     return parse_key_values(pairs, flag)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from detbench.base_weights import BASE, WEIGHTS_DIR, make_base_weights, new_stamp
     from detbench.cli import _USER_OS_ERRORS as USER_OS_ERRORS
-    from detbench.errors import DetbenchError
+    from detbench.core.errors import DetbenchError
 
     p = argparse.ArgumentParser(prog="python -m detbench.commands.base_weights",
                                 description="Retrain the demo's pretrained base (weights/demo_base/).")

@@ -52,7 +52,7 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from detbench.compare.pipeline import REUSE, run_comparison
     from detbench.cliopts import parse_tracker_options
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar

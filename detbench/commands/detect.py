@@ -53,7 +53,7 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     from detbench.cliopts import check_executor_options
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.runs import detector_ref
 
     check_executor_options(executor, ray_address)
@@ -62,8 +62,8 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     refs = [detector_ref(detector, run) for detector in names]  # a wrong name fails before torch is imported
     if len(names) > 1 and (export_mot or export_coco):
         raise InputError("--export-mot / --export-coco take one --detector (got several)")
-    from detbench import paths
-    from detbench.fileio import ensure_writable
+    from detbench.core import paths
+    from detbench.core.fileio import ensure_writable
 
     ensure_writable(paths.detections_root(), "detection cache")
     reads = {"--data": data_dir, "images": PreparedDataset(data_dir).meta.get("dataroot"),
@@ -94,7 +94,7 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         click.echo(f"MOT det files: {len(written)} in {export_mot}")
     if export_coco:
         from detbench.detect.export import coco_results, load_coco_gt
-        from detbench.fileio import atomic_write_json
+        from detbench.core.fileio import atomic_write_json
 
         gt_path = PreparedDataset(data_dir).coco_file(split)
         results, _ = coco_results(res.cache_dir, load_coco_gt(gt_path), gt_path)

@@ -62,7 +62,7 @@ def _print_table(results: dict, stat_names) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from detbench.classes import CLASSES
+    from detbench.core.classes import CLASSES
 
     fmt = (lambda v: "-" if v is None else f"{v:.3f}")
     t = Table(title="Detector AP (pycocotools)")

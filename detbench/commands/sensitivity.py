@@ -81,11 +81,11 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.cliopts import parse_tracker_options
     from detbench.data.layout import PreparedDataset
-    from detbench.errors import InputError
-    from detbench.fileio import atomic_dir, ensure_writable
+    from detbench.core.errors import InputError
+    from detbench.core.fileio import atomic_dir, ensure_writable
     from detbench.sensitivity import axes as ax
     from detbench.sensitivity import plots, report
     from detbench.sensitivity.study import run_study
@@ -145,7 +145,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
             jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
     finally:
         bar.stop()
-    from detbench.provenance import make_meta
+    from detbench.core.provenance import make_meta
 
     result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,
                                                "values": list(values), "base": list(base_opts), "seeds": seeds,

@@ -44,7 +44,7 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
 
     from detbench.commands.progress import lazy_bar
     from detbench.data.synthetic import CAMERAS, write_dataset
-    from detbench.fileio import ensure_writable
+    from detbench.core.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
     cams = (CAMERAS if cameras.strip().lower() == "all"

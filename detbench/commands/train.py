@@ -44,10 +44,10 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
     from detbench.cliopts import parse_key_values
-    from detbench.devices import check_device
+    from detbench.core.devices import check_device
 
-    from detbench import paths
-    from detbench.fileio import ensure_writable
+    from detbench.core import paths
+    from detbench.core.fileio import ensure_writable
 
     check_device(device)  # before the heavy imports below
     if not resume:  # every --set value checked now, not at the first training steps
@@ -75,7 +75,7 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
 
 def _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, sets) -> None:
     """InputError (one line: what to run instead) when the resolved recipe is a GPU job."""
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.train.cpu_guard import cpu_refusal
     from detbench.train.recipes import get_recipe
 

@@ -36,7 +36,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     uses for this (detector, tracker) pair only."""
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar
-    from detbench.devices import check_device
+    from detbench.core.devices import check_device
     from detbench.executors import make_executor
 
     check_executor_options(executor, ray_address)

@@ -18,10 +18,10 @@ from detbench.compare.attribution import (AttributionRules, Switch, check_totals
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.evaluate import metric_specs
 from detbench.executors import LocalExecutor
-from detbench.fileio import ensure_writable, sha256_file
+from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
 
 REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
@@ -184,7 +184,7 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
     from detbench.detect.api import resolve_checkpoint
-    from detbench.devices import check_device
+    from detbench.core.devices import check_device
     from detbench.tracking.run import check_tracker
     from detbench.tracking.sources import check_split_calibration
     from trackers import tracker_spec
@@ -207,7 +207,7 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
     then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
     detector name meant."""
-    from detbench import paths
+    from detbench.core import paths
     from detbench.compare.settings import pair_settings
     from detbench.detect.shards import ensure_many
     from detbench.tracking.run import resolve_params

@@ -9,7 +9,7 @@ name and renamed, so a failure leaves nothing behind)::
 
 Ground truth choices (all recorded in ``meta.json``):
 
-- classes: the official nuScenes tracking mapping (``detbench.classes``);
+- classes: the official nuScenes tracking mapping (``detbench.core.classes``);
 - boxes: :mod:`detbench.data.projection` (devkit export_2d recipe); a box is considered when both
   its width and height are at least ``min_size`` pixels;
 - ``min_visibility`` N considers annotations whose visibility token is >= N (0 considers all,
@@ -20,7 +20,7 @@ Ground truth choices (all recorded in ``meta.json``):
   ``iscrowd`` 1 and ``ignore`` 1), so that ``eval`` and ``eval-det`` neither miss them nor count a
   result on them: boxes under ``min_size``, under ``min_visibility``, annotations with no lidar
   and no radar points (the official nuScenes evaluation drops those), and boxes of the categories
-  in :data:`detbench.classes.IGNORE_CATEGORIES` (class id 0 in ``gt.txt``; in COCO one crowd
+  in :data:`detbench.core.classes.IGNORE_CATEGORIES` (class id 0 in ``gt.txt``; in COCO one crowd
   annotation per category, as pycocotools matches crowds per category). An ignore row of one of
   the seven classes keeps its class id. Each ignore row is counted once, under the first reason
   of :data:`IGNORE_REASONS` that applies; other categories (barriers, cones, ...) are dropped;
@@ -36,16 +36,16 @@ from typing import Callable
 
 import numpy as np
 
-from detbench import paths
-from detbench.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
+from detbench.core import paths
+from detbench.core.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
 from detbench.data import layout, mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
 from detbench.data.projection import box_corners, project_box, quaternion_matrix
 from detbench.data.splits import resolve_splits
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
-from detbench.provenance import make_meta
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
+from detbench.core.provenance import make_meta
 
 KEYFRAME_RATE = 2
 VISIBILITY_FRACTION = {"": 1.0, "1": 0.4, "2": 0.6, "3": 0.8, "4": 1.0}

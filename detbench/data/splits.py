@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from detbench.errors import InputError
-from detbench.fileio import read_json
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json
 
 SPLITS = ("train", "val", "tune")
 TUNE_EVERY = {"v1.0-trainval": 10, "v1.0-mini": 4}

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import codekeys, imageprints, paths
+from detbench import codekeys, imageprints
+from detbench.core import paths
 from detbench import threads as thread_policy
-from detbench.classes import CLASSES, NUM_CLASSES
+from detbench.core.classes import CLASSES, NUM_CLASSES
 from detbench.data.layout import PreparedDataset
 from detbench.detect import cache
-from detbench.errors import InputError
-from detbench.fileio import sha256_file, sha256_json
-from detbench.provenance import make_meta
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file, sha256_json
+from detbench.core.provenance import make_meta
 from detbench.runs import DetectorRef, detector_ref
 
 CACHE_STATS: Counter = Counter()

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from detbench.artifacts import KeyedArtifact, content_key
-from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file
-from detbench.types import DET_COLS, as_detections
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json, sha256_file
+from detbench.core.types import DET_COLS, as_detections
 
 FORMAT = "detbench-detections-v1"
 

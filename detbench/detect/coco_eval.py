@@ -16,7 +16,7 @@ import io
 
 import numpy as np
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 

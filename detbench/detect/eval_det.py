@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
 
 # progress(detector, done images, total images, sequence, images per second or None)
 EvalDetProgress = Callable[[str, int, int, str, "float | None"], None]
@@ -59,8 +59,8 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
     from detbench.detect.cache import read_meta
     from detbench.detect.coco_eval import evaluate_cache, markdown_table
     from detbench.detect.options import resolve_device
-    from detbench.fileio import atomic_write_json, atomic_write_text, ensure_writable
-    from detbench.provenance import make_meta
+    from detbench.core.fileio import atomic_write_json, atomic_write_text, ensure_writable
+    from detbench.core.provenance import make_meta
 
     names = list(detectors)
     if not names and not caches:

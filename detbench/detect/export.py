@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from detbench.detect.cache import read_meta, read_sequence_detections
-from detbench.errors import InputError
-from detbench.fileio import read_json
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json
 
 
 def export_mot_dets(cache_dir: str | Path, out_dir: str | Path, frames: str = "keyframes") -> list[Path]:

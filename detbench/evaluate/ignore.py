@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from detbench.data.mot import CLASS, FRAME, IGNORE_CLASS, considered, mot_to_boxes
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 
 IGNORE_IOU = 0.5
 _EPS = float(np.finfo(float).eps)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from detbench.data.mot import ID
-from detbench.errors import DetbenchError
+from detbench.core.errors import DetbenchError
 from detbench.evaluate.matching import SequenceMatch
 
 _TYPES = ("MATCH", "SWITCH", "FP", "MISS", "RAW")

@@ -106,8 +106,8 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     Returns :func:`render_tracks`'s dict plus ``"out_dir"``; InputError before drawing anything
     when the results file or the sequence is missing.
     """
-    from detbench import paths
-    from detbench.errors import InputError
+    from detbench.core import paths
+    from detbench.core.errors import InputError
 
     if tracks_dir is None:
         if not (detector and tracker):
@@ -126,7 +126,7 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
-    from detbench.fileio import ensure_writable
+    from detbench.core.fileio import ensure_writable
 
     ensure_writable(out_dir, "track images", inputs={"--tracks": tracks_dir, "--data": data_dir, "images": image_root},
                     inside_ok=("--tracks",))  # beside the results it draws, never over them

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtri
 
-from detbench.classes import NUM_CLASSES
+from detbench.core.classes import NUM_CLASSES
 from detbench.sensitivity.axes import Degradation
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 
 FRAME, ID, X, Y, W, H, CONF, CLASS = 0, 1, 2, 3, 4, 5, 6, 7
 RANDOM_FP, DUPLICATE = -1, -2

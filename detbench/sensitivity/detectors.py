@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.sensitivity import placement
 from detbench.sensitivity.run import Split
 

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from detbench.sensitivity.degrade import CONF, FRAME, H, W, X, Y, CLASS
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 
 TAU = 0.1
 

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from detbench.evaluate import metric_specs
-from detbench.fileio import atomic_write_json, atomic_write_text
+from detbench.core.fileio import atomic_write_json, atomic_write_text
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity.bands import METRICS
 

@@ -28,8 +28,8 @@ from typing import Callable
 
 import numpy as np
 
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.sensitivity.axes import Degradation
 
 CLEANUP_SUFFIX = "+cleanup"

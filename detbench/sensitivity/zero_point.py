@@ -52,7 +52,7 @@ def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
 
 def _iou_rows(a: np.ndarray, b: np.ndarray) -> float:
     from detbench.sensitivity.degrade import H, W, X, Y
-    from detbench.types import iou_matrix
+    from detbench.core.types import iou_matrix
 
     box = lambda r: np.array([[r[X], r[Y], r[X] + r[W], r[Y] + r[H]]])  # noqa: E731
     return float(iou_matrix(box(a), box(b))[0, 0])

@@ -38,8 +38,8 @@ import numpy as np
 
 from detbench import threads
 from detbench.artifacts import KeyedArtifact
-from detbench.errors import DetbenchError
-from detbench.fileio import atomic_write_json, sha256_files, sha256_json
+from detbench.core.errors import DetbenchError
+from detbench.core.fileio import atomic_write_json, sha256_files, sha256_json
 from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def resolve_params(tracker: str | TrackerSpec, options: dict | None = None) -> d
 def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame_rate: float = 2.0) -> None:
     """Build the tracker once, before any work, so a bad option value (``cmc=xyz``, weights that
     are not a model) is one InputError naming the option, not a failed sequence in meta.json."""
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     name, options = (tracker, options) if isinstance(tracker, str) else (tracker.name, tracker.options)
     try:
@@ -179,7 +179,7 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     sequence failed.
     """
     from detbench.data.mot import write_mot
-    from detbench.provenance import make_meta
+    from detbench.core.provenance import make_meta
 
     out_dir = Path(out_dir)
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
@@ -233,7 +233,7 @@ def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker
     ``out_dir`` defaults to ``runs/tracks/<detector or cache dir name>/<tracker>/``. Skips the
     work when that directory holds a complete run with the same inputs hash.
     """
-    from detbench import paths
+    from detbench.core import paths
     from detbench.tracking.sources import from_cache
 
     out = Path(out_dir) if out_dir else paths.tracks_dir(detector or Path(cache_dir).name, tracker)

@@ -23,8 +23,8 @@ import numpy as np
 from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
 from detbench.data.mot import (MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file,
                               read_seqinfo)
-from detbench.errors import InputError
-from detbench.fileio import sha256_file
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``.
     """
-    from detbench import paths
+    from detbench.core import paths
 
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_bytes, ensure_writable, sha256_file
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_bytes, ensure_writable, sha256_file
 from detbench.train.models import build_model, canonical_size, load_pth
 from detbench.runs import latest_run, resolve_detector  # noqa: F401 - re-exported
 

@@ -17,9 +17,9 @@ from typing import Callable
 
 import torch
 
-from detbench.errors import DetbenchError, InputError
-from detbench.fileio import atomic_write_json
-from detbench.provenance import make_meta
+from detbench.core.errors import DetbenchError, InputError
+from detbench.core.fileio import atomic_write_json
+from detbench.core.provenance import make_meta
 from detbench.train import ddp
 from detbench.train.data import CocoImages, TrainData, load_coco
 from detbench.train.logging import RunLogger, truncate_log

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 FIELDS = ("hist", "mask", "target", "hist_frames", "target_frame")
@@ -225,7 +225,7 @@ def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
     """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
     ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
     from detbench.data.layout import frames_file
-    from detbench.fileio import sha256_file, sha256_json
+    from detbench.core.fileio import sha256_file, sha256_json
 
     def files(s: Path) -> list[str]:
         extra = [sha256_file(frames_file(s)) if frames_file(s).is_file() else None] if calibration else []

@@ -168,7 +168,7 @@ class CameraTrail:
 
     def see(self, frame) -> None:
         """Remember the current :class:`trackers.base.Frame`'s camera (InputError without one)."""
-        from detbench.errors import InputError
+        from detbench.core.errors import InputError
 
         cam = frame.camera()
         if cam is None:
@@ -191,7 +191,7 @@ def sequence_cameras(seq_dir, info, required: bool = False) -> tuple[list[Camera
     """Every frame's :class:`Camera` and time (seconds) from the sequence's ``frames.json``; None
     when it has none or a frame lacks a field (InputError naming the file and frame if
     ``required``)."""
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.tracking.sources import read_frame_records
 
     rec = read_frame_records(seq_dir, info, [])

@@ -40,8 +40,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from detbench.errors import InputError
-from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
+from detbench.core.errors import InputError
+from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
 
