@@ -291,6 +291,8 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
     for module in sorted(want):
         stmts = statements(module)
         chosen = _chosen(stmts, want[module])   # never None here: such a module is wanted whole
+        if not any("__doc__" in stmts[i].uses for i in chosen):      # a docstring no code reads
+            chosen = [i for i in chosen if stmts[i].binds != frozenset({"__doc__"})]
         imported = {local: (m, n) for s in stmts if s.shape is None for local, m, n in s.bindings}
         digests = tuple(sorted(_digest(stmts[i], imported, lookup) for i in chosen if stmts[i].shape is not None))
         tops = frozenset().union(*(stmts[i].libraries for i in chosen)) - set(sys.stdlib_module_names)

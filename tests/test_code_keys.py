@@ -26,7 +26,7 @@ def keyed(world, tmp_path):  # noqa: F811
     from detbench.sensitivity.run import unit_code
     from detbench.tracking.run import inputs_hash, tracker_files
     from detbench.tracking.sources import from_cache
-    from detbench.tunings import tuning_key
+    from detbench.tuning.tunings import tuning_key
     from trackers import tracker_spec
 
     data, _ = world
@@ -232,7 +232,7 @@ def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_p
              "detbench/core/one.py": "import math\n\n\ndef helper(x):\n    return math.floor(x)\n",
              "detbench/core/two.py": "def other(x):\n    # why\n    return x + 1\n",
              "detbench/helpers.py": "from detbench.core.one import helper  # re-exported\n",
-             "detbench/core/lazy.py": _LAZY}
+             "detbench/core/lazy.py": '"""A module taken whole: its docstring is read by no code."""\n' + _LAZY}
     moved = _USER.replace("from detbench.helpers import helper, other",
                           "from detbench.core.two import other\nfrom detbench.helpers import helper")
     moved = moved.replace("from detbench import lazy", "from .core import lazy")
