@@ -97,7 +97,7 @@ def idsw_choice(rows: list[dict], default_hota: float) -> dict | None:
 def oracle(trk: str, base: dict, chosen: dict, fixture: Path, dets: Path, out: Path) -> dict:
     """``--oracle`` for one tracker (module docstring): every point scored on the fixture itself;
     ``chosen``: step 2's tuned options (their grid keys and ``box_buffer`` are replaced)."""
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
 
     fixed = {k: v for k, v in chosen.items() if k not in tracker_grid(trk) and k != "box_buffer"}
     default = score(fixture, dets, trk, base, out / "default")
@@ -112,7 +112,7 @@ def oracle_exact_cleanup(trk: str, base: dict, chosen: dict, default_hota: float
                          out: Path) -> dict:
     """``--oracle``'s second bound (module docstring): the duplicates removed exactly, the tracker's
     own grid x ``BUFFERS`` with step 2's association cost, scored on the fixture itself."""
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
     from trackers.cleanup import CLEANUP_KEYS
 
     own = {k: v for k, v in tracker_grid(trk).items() if k not in CLEANUP_KEYS}
@@ -154,7 +154,7 @@ def score(seq_root: Path, dets: Path, tracker: str, options: dict, out: Path) ->
 
 def main(argv=None) -> int:
     from detbench.core.fileio import sha256_json
-    from detbench.tune import tune
+    from detbench.tuning.tune import tune
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="prepared synthetic dataset (tune + val splits)")

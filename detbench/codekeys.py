@@ -29,7 +29,7 @@ DETECT = ("detbench.train.checkpoint:load_detector", "detbench.detect.api:_run",
 TRACK = ("detbench.tracking.run:track_sequence", "detbench.tracking.sources:SequenceJob",
          "detbench.data.mot:write_mot")            # + the tracker class (tracker_entry)
 EVALUATE = ("detbench.evaluate.api:evaluate_folders",)
-TUNE = ("detbench.tune:tune_jobs",)               # + the tracker class
+TUNE = ("detbench.tuning.tune:tune_jobs",)               # + the tracker class
 SENSITIVITY = ("detbench.sensitivity.run:run_unit",)  # + the tracker class
 
 # Libraries that run other libraries' code for detbench (not seen from detbench's own imports).

@@ -231,7 +231,7 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     from detbench.motion import train_motion
     from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
-    from detbench.tune import grid_points, tune
+    from detbench.tuning.tune import grid_points, tune
 
     res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
     res.mkdir()

@@ -142,7 +142,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=5), 1)
     assert main(compare_argv(data, results, detectors="epoch1")) == 2
 
-    from detbench.tune import tune, tune_target
+    from detbench.tuning.tune import tune, tune_target
 
     weights = motion_model(tmp_path / "motion" / "m", seed=1)
     fixed = {"weights": str(weights)}
@@ -156,7 +156,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
 
 
 def test_external_detection_files_key_the_tuning(world, tmp_path):
-    from detbench.tune import tune_target
+    from detbench.tuning.tune import tune_target
 
     data, _ = world
     dets = tmp_path / "dets"

@@ -196,4 +196,4 @@ def test_the_demo_calls_library_functions_not_the_cli():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m and (m == "detbench.cli" or m.startswith("detbench.commands"))}
-    assert "detbench.compare.pipeline" in imported and "detbench.tune" in imported
+    assert "detbench.compare.pipeline" in imported and "detbench.tuning.tune" in imported

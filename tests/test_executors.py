@@ -145,7 +145,7 @@ def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, ca
     from detbench.core import paths
 
     grid = {"iou_threshold": [0.3, 0.5], "min_score": [0.3, 0.6]}   # 4 of the 81 points: the same code path
-    monkeypatch.setattr("detbench.tune.tracker_grid", lambda tracker: grid)
+    monkeypatch.setattr("detbench.tuning.tune.tracker_grid", lambda tracker: grid)
     args = ["tune", "--tracker", "iou", "--run", RUN, "--detector", "epoch1", "--data", str(workload)]
     assert main([*args, "--jobs", "2"]) == 0
     stored = list((paths.runs_root() / "tune" / "iou").glob("*.json"))

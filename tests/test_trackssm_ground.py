@@ -264,7 +264,7 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 
     from detbench.data import mot
     from detbench.data.noisy import noisy_detections
-    from detbench.tune import tune
+    from detbench.tuning.tune import tune
     from trackers.trackssm import checkpoint
 
     weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})

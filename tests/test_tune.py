@@ -14,7 +14,7 @@ from detbench.cli import main
 from detbench.data import mot
 from detbench.data.noisy import noisy_detections
 from detbench.core.errors import InputError
-from detbench.tune import tune
+from detbench.tuning.tune import tune
 
 SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
 
@@ -88,7 +88,7 @@ def test_tune_unknown_tracker_grid(data_dir):
 def test_every_grid_names_real_options_of_its_tracker():
     from dataclasses import fields
 
-    from detbench.tune import tracker_grid, tunable_trackers
+    from detbench.tuning.tune import tracker_grid, tunable_trackers
     from trackers import TRACKERS, tracker_class
 
     assert set(tunable_trackers()) == set(TRACKERS)  # every registered tracker gets the same care
@@ -122,7 +122,7 @@ def test_every_registered_trackers_defaults_lie_on_its_grid():
 def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
     from dataclasses import fields
 
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
     from trackers import TRACKERS, tracker_class
 
     GRIDS = {name: tracker_grid(name) for name in TRACKERS}

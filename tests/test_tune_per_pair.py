@@ -65,7 +65,7 @@ def tune_argv(data, detector):
 
 
 def stored_tunings():
-    from detbench.tunings import tune_root
+    from detbench.tuning.tunings import tune_root
 
     return sorted(tune_root("iou").glob("*.json"))
 
@@ -167,7 +167,7 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
 
 def test_a_fixed_option_keeps_tunings_apart_and_the_grid_cannot_be_fixed(world, capsys):
     from detbench.core.errors import InputError
-    from detbench.tune import tune
+    from detbench.tuning.tune import tune
 
     data, _ = world
     with pytest.raises(InputError, match="searched by the tuning grid"):

@@ -42,7 +42,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
         check_device(device)
-    from detbench.tune import tune
+    from detbench.tuning.tune import tune
 
     from detbench.evaluate import metric_specs
 

@@ -208,7 +208,7 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
     detector name meant."""
     from detbench.core import paths
-    from detbench.compare.settings import pair_settings
+    from detbench.tuning.settings import pair_settings
     from detbench.detect.shards import ensure_many
     from detbench.tracking.run import resolve_params
 
@@ -244,7 +244,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     ``executor`` (:mod:`detbench.executors`) runs the detection, tracking and scoring tasks
     (default: a pool of ``jobs`` processes on this machine); the files do not depend on it.
 
-    Options per pair: see :func:`detbench.compare.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
+    Options per pair: see :func:`detbench.tuning.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
     InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
     records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
     ``input_files`` ({label: sha256} of the files its tracker read).

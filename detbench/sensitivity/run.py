@@ -209,7 +209,7 @@ def tracker_options(trackers: list[str], overrides: dict[str, dict],
     then for a ``+cleanup`` series the ``cleanup`` options), extra cache-key content, and notes
     for the report.
 
-    A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tunings`);
+    A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tuning.tunings`);
     the degraded ground truth of a sensitivity study has none, so every tracker runs with its
     defaults (the same source for all) unless options are given."""
     opts, extra, notes = {}, {}, []

@@ -1,7 +1,7 @@
 """Which options each (detector, tracker) pair of a comparison runs with: its own tuning, or defaults.
 
 A tuning belongs to one (tracker, detector checkpoint, dataset, tune split) (see
-:mod:`detbench.tunings`), so no detector is compared with a setting tuned for another.
+:mod:`detbench.tuning.tunings`), so no detector is compared with a setting tuned for another.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
 
     ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
     detector's checkpoint bytes, dataset, ``tune_split``, the fixed options; see
-    :mod:`detbench.tunings`); a missing one is an InputError naming each missing ``detbench tune``
+    :mod:`detbench.tuning.tunings`); a missing one is an InputError naming each missing ``detbench tune``
     command. ``"tune"``: run the missing tunings first. ``"none"``: the tracker's defaults.
     ``tracker_options`` ({tracker: {key: value}}) are fixed for every pair; one that the grid
     searches overrides the tuned value, and the pair records it. Returns ``{(det, trk):
@@ -28,7 +28,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     """
     from detbench.compare.pipeline import REUSE
     from detbench.detect.api import detection_key, resolve_checkpoint
-    from detbench.tune import tracker_grid, tunable_trackers, tune_many, tune_target
+    from detbench.tuning.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")

@@ -7,7 +7,7 @@ clean-up's class-agnostic NMS IoU ``nms_iou``, :mod:`trackers.cleanup`, the same
 tracker; each tracker's ``Params.GRID`` declares its part, see :data:`trackers.base.BUFFER_GRID_S`
 and :func:`tracker_grid`), the same objective (HOTA, ties broken by fewer ID
 switches), on a split that is never the reporting split. The choice is stored per (tracker,
-detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tunings`);
+detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tuning.tunings`);
 ``detbench compare --tuned`` uses, for each pair, the setting tuned for that pair.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detbench import tunings
+from detbench.tuning import tunings
 from detbench.core import paths
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
@@ -174,7 +174,7 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
          tell=None, executor=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
-    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
+    :mod:`detbench.tuning.tunings`): ``best.options`` is the setting compare uses for this pair.
     ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
     detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them.
     ``executor``: where the grid points (and the detection, when missing) run
