@@ -20,7 +20,7 @@ ROOT = codeclosure.ROOT
 @pytest.fixture
 def keyed(world, tmp_path):  # noqa: F811
     """-> keys(): every stage's key for one fixed set of inputs, the code read afresh."""
-    from detbench.compare.pipeline import evaluation_key
+    from detbench.evaluate.cached import evaluation_key
     from detbench.data.mot import write_mot
     from detbench.detect.api import detection_key, ensure_detections
     from detbench.sensitivity.run import unit_code

@@ -120,9 +120,8 @@ def test_ray_address_without_the_ray_executor_is_refused(workload, capsys):
 
 
 # ------------------------------------------------------------------ the same files either way
-def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
+def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray, capsys):
     from detbench.core import paths
-    from detbench.compare.pipeline import REUSE
 
     results = tmp_path / "results"
     tracks = paths.runs_root() / "compare" / "same"
@@ -131,9 +130,10 @@ def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, l
     local = snapshot(results / "same", tracks)
     shutil.rmtree(results / "same")
     shutil.rmtree(tracks)
-    REUSE.clear()
+    capsys.readouterr()
     assert main([*args, "--executor", "ray"]) == 0
-    assert REUSE["tracks"] == REUSE["metrics"] == 0            # computed again, on Ray
+    said = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("reused from earlier runs:"))
+    assert "tracking result" not in said and "evaluation" not in said   # computed again, on Ray
     on_ray = snapshot(results / "same", tracks)
     assert sorted(on_ray) == sorted(local)
     assert len([n for n in local if n.endswith(".txt")]) == 2 * 2 * 6   # pairs x sequences

@@ -77,9 +77,8 @@ def _no_partial_entries(root: Path) -> None:
             assert _artifact(meta.parent, record["inputs_hash"]).problems() == [], meta
 
 
-def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_path, local_ray):
+def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_path, local_ray, capsys):
     from detbench.core import paths
-    from detbench.compare.pipeline import REUSE
 
     results, tracks = tmp_path / "results", paths.runs_root() / "compare" / "k" / "tracks"
     args = ["compare", "--run", RUN, "--detectors", "epoch1,epoch2", "--trackers", "killonce", "--data", str(killer),
@@ -102,9 +101,10 @@ def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_pa
     shutil.rmtree(tracks / "epoch2" / "killonce")
     (tracks / "epoch2" / ".killonce.tmp-crashed").mkdir()
     (tracks / "epoch2" / ".killonce.tmp-crashed" / "scene-1000_CAM_BACK.txt").write_text("1,1,0,0,5,5,1,1,1\n")
-    REUSE.clear()
+    capsys.readouterr()
     assert main(args) == 0
-    assert REUSE["tracks"] == 1 and REUSE["metrics"] == 1 and REUSE["detections"] == 2   # only epoch2 recomputed
+    assert ("reused from earlier runs: 2 detection caches, 1 tracking result, 1 evaluation"   # only epoch2 recomputed
+            in capsys.readouterr().out.splitlines())
     assert _outputs(results / "k", tracks) == disturbed
 
 

@@ -2,8 +2,9 @@
 
 The stages are the other parts' public entry points: ``detbench.detect.api.ensure_detections``
 (detection cache), ``detbench.tracking.run`` (tracking results) and
-``detbench.evaluate.api.evaluate_folders`` (metrics). Each reuse is counted in
-:data:`REUSE`, so callers (and tests) can see that a second comparison recomputed nothing.
+:func:`detbench.evaluate.cached.evaluate_cached` (metrics). Each reuse is counted in the result's
+``reused`` ({"detections", "tunings", "tracks", "metrics": times served from a cache}), so callers
+(and tests) can see that a second comparison recomputed nothing.
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
-from detbench.artifacts import KeyedArtifact, content_key
 from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
                                           switches_per_class)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
+from detbench.evaluate.cached import evaluate_cached
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.data import layout, mot
 from detbench.core.errors import InputError
@@ -23,56 +24,6 @@ from detbench.evaluate import metric_specs
 from detbench.executors import LocalExecutor
 from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
-
-REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
-
-
-def evaluation_code_hash() -> dict:
-    """The evaluation code and its libraries' versions (:func:`detbench.codekeys.code_key`): a
-    changed metric must not be served from an older evaluation's metrics.json."""
-    from detbench import codekeys
-
-    return codekeys.code_key(*codekeys.EVALUATE)
-
-
-def evaluation_key(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> str:
-    """The key of ``res_dir``'s stored evaluation (see :func:`evaluate_cached`)."""
-    return content_key({"results": {f.name: sha256_file(f) for f in sorted(res_dir.glob("*.txt"))},
-                        "gt": layout.gt_hashes(gt_dir),
-                        "code": evaluation_code_hash(),
-                        "classes": classes, "iou": iou, "with": "hota_counts"})
-
-
-def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
-                    check: bool = False, executor=None) -> dict:
-    """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini), the evaluation code and its
-    libraries' versions (:func:`evaluation_key`): a one-file
-    :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
-
-    ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
-    check changes no number, only whether a disagreement raises, so it is not part of the key;
-    a stored result is reused for ``check=True`` only if it was itself computed with the check.
-    ``executor`` scores the sequences (:mod:`detbench.executors`; default: this process)."""
-    from detbench.evaluate.api import evaluate_folders
-
-    art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
-                        check=lambda a: _servable_metrics(a.meta(), check))
-    if art.is_complete():
-        REUSE["metrics"] += 1
-        return art.meta()["metrics"]
-    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check,
-                               executor=executor)
-    art.write({"checked": check, "metrics": metrics})
-    return metrics
-
-
-def _servable_metrics(stored: dict, check: bool) -> list[str]:
-    """A stored metrics.json (key matched) serves a ``check=True`` call only if it was checked."""
-    if "metrics" not in stored:
-        return ["no metrics"]
-    return [] if stored.get("checked", False) or not check else ["computed without the motmetrics check"]
-
 
 def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
@@ -140,29 +91,32 @@ def per_sequence_counts(metrics: dict) -> dict[str, dict]:
 
 
 def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split: str, options: dict,
-             out_root: Path, rules: AttributionRules, executor) -> dict:
-    """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a crash."""
+             out_root: Path, rules: AttributionRules, executor) -> tuple[dict, Counter]:
+    """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a
+    crash. -> (the pair's record, the caches it reused: "tracks", "metrics")."""
     from detbench.tracking.run import TrackingFailed, track_cache
 
     out_dir = out_root / detector / tracker
     pair = {"detector": detector, "tracker": tracker, "epoch": parse_epoch_name(detector), "options": options,
             "tracks": str(out_dir)}
+    reused = Counter()
     try:
         before = _meta_hash(out_dir)
         track_cache(cache_dir, data_dir, split, tracker, options, out_dir=out_dir, detector=detector,
                     n_jobs=executor.workers, executor=executor)
-        if before is not None and before == _meta_hash(out_dir):
-            REUSE["tracks"] += 1
+        reused["tracks"] += before is not None and before == _meta_hash(out_dir)
     except TrackingFailed as e:
-        return dict(pair, status="failed", error=str(e))
+        return dict(pair, status="failed", error=str(e)), reused
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
-    metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
+    evaluated = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
+    reused["metrics"] += evaluated.reused
+    metrics = evaluated.metrics
     switches = attribute_pair(gt_dir, out_dir, rules, executor)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
                 per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
                 attribution=count_causes(switches),
-                per_sequence_counts=per_sequence_counts(metrics))
+                per_sequence_counts=per_sequence_counts(metrics)), reused
 
 
 def _tracker_input_files(out_dir: Path) -> dict:
@@ -203,10 +157,10 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
 
 
 def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned, tune_missing,
-               tune_split, device, conf, progress, executor) -> list[dict]:
+               tune_split, device, conf, progress, executor) -> tuple[list[dict], dict, Counter]:
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
-    then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
-    detector name meant."""
+    then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
+    detector name meant; and what was served from a cache."""
     from detbench.core import paths
     from detbench.tuning.settings import pair_settings
     from detbench.detect.shards import ensure_many
@@ -215,23 +169,23 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
-    settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
+    settings, reused = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress, executor=executor)
     pairs, sources = [], {}
     found = ensure_many(detectors, data_dir, split, run=run, conf=conf, device=device, executor=executor)
     for det, res in zip(detectors, found):
-        if getattr(res, "cache_hit", False):
-            REUSE["detections"] += 1
+        reused["detections"] += bool(getattr(res, "cache_hit", False))
         sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
                         "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
                 progress(f"{det} x {trk}")
-            pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
+            pair, pair_reused = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
+            reused.update(pair_reused)
             pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
                               input_files=_tracker_input_files(out_root / det / trk)))
-    return pairs, sources
+    return pairs, sources, reused
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
@@ -247,7 +201,9 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     Options per pair: see :func:`detbench.tuning.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
     InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
     records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
-    ``input_files`` ({label: sha256} of the files its tracker read).
+    ``input_files`` ({label: sha256} of the files its tracker read). The returned dict is
+    comparison.json's content plus ``reused`` ({cache: times served}: detections, tunings,
+    tracks, metrics).
     """
     from detbench.compare import plots, report
 
@@ -266,7 +222,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
                   check_dev=executor is None or executor.name != "ray")
     with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
-        pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
+        pairs, sources, reused = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
                                     tune_missing, tune_split, device, conf, progress, ex)
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
@@ -284,4 +240,5 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))
     public = dict(result, pairs=[{k: v for k, v in p.items() if k != "per_sequence_counts"} for p in pairs])
     report.write_all(public, out_dir)
+    result["reused"] = dict(reused)    # what was served from a cache: said, never written
     return result

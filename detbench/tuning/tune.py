@@ -95,7 +95,6 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     table and best point (in grid order, whatever order the points finish in)."""
     from contextlib import nullcontext
 
-    from detbench.compare.pipeline import REUSE
     from detbench.executors import LocalExecutor
     from detbench.core.fileio import sha256_json
 
@@ -106,9 +105,8 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
         tasks += [(i, j, t.jobs, t.gt_dir, t.tracker, t.work_dir / sha256_json(options)[:12], options)
                   for j, options in enumerate(points)]
     with nullcontext(executor) if executor is not None else LocalExecutor(1) as ex:
-        for i, j, row, overall, reused in ex.map(_tune_point, tasks):
+        for i, j, row, overall in ex.map(_tune_point, tasks):
             rows[i][j] = row
-            REUSE.update(reused)
             if progress:
                 progress(row["options"], overall)
     out = []
@@ -121,20 +119,15 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
 
 def _tune_point(args):
     """One task: track the split with one point's options and score it -> (tuning, point, row,
-    overall, the caches it reused: counted once, by the caller)."""
-    from collections import Counter
-
-    from detbench.compare.pipeline import REUSE, evaluate_cached
+    overall)."""
+    from detbench.evaluate.cached import evaluate_cached
     from detbench.evaluate import metric_specs
     from detbench.tracking.run import track_split
 
     i, j, jobs, gt_dir, tracker, out, options = args
-    before = Counter(REUSE)
     track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
-    overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
-    reused = REUSE - before
-    REUSE.subtract(reused)
-    return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall, dict(reused)
+    overall = evaluate_cached(gt_dir, out, check=False).metrics["overall"]  # TrackEval only (issue 17)
+    return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall
 
 
 def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
