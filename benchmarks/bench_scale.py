@@ -62,7 +62,7 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
     os.environ["DETBENCH_RUNS"] = str(runs)
     from detbench.tuning import tune as tune_mod
     from detbench.compare.pipeline import run_comparison
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
     from scale_workload import RUN
 
     if grid in ("small", "default"):

@@ -18,8 +18,9 @@ same one line, whatever ran it); the tasks not started yet are cancelled. ``prog
 given, is called with a :class:`TaskCounts` whenever a task starts or ends (the commands draw
 it: :func:`detbench.commands.progress.task_bar`).
 
-Use an executor as a context manager (``with make_executor(...) as ex:``): its pool or Ray
-instance lives until the block ends and serves every call made with it.
+Use an executor as a context manager (``with make_executor(...) as ex:``, from
+:mod:`detbench.executor_choice`): its pool or Ray instance lives until the block ends and serves
+every call made with it.
 """
 from __future__ import annotations
 
@@ -159,21 +160,3 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-
-
-def make_executor(name: str = "local", jobs: int | None = None, address: str | None = None,
-                  progress: Callable[[TaskCounts], None] | None = None, local_jobs: int = 1) -> Executor:
-    """The executor a command's ``--executor`` names: ``local`` with ``jobs`` workers (None:
-    ``local_jobs``), or ``ray`` (``address``: a running cluster, else ``RAY_ADDRESS``, else a local
-    instance of ``jobs`` CPUs, None: every core). Ray is imported here (InputError saying how to
-    install it when it is missing) and started at the first task."""
-    from detbench.core.errors import InputError
-
-    if name == "local":
-        return LocalExecutor(jobs or local_jobs, progress)
-    if name == "ray":
-        from detbench.ray_executor import RayExecutor, import_ray
-
-        import_ray()
-        return RayExecutor(address=address, cpus=jobs, progress=progress)
-    raise InputError(f"--executor {name!r}: expected one of {', '.join(EXECUTORS)}")

@@ -12,7 +12,8 @@ import pytest
 
 from detbench.cli import main
 from detbench.core.errors import InputError
-from detbench.executors import LocalExecutor, TaskCounts, make_executor
+from detbench.executor_choice import make_executor
+from detbench.executors import LocalExecutor, TaskCounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from scale_workload import RUN, build_workload  # noqa: E402

@@ -109,7 +109,7 @@ def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_pa
 
 
 def test_a_task_that_raises_is_not_retried(tmp_path, local_ray):
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     log = tmp_path / "attempts.txt"
     with make_executor("ray") as ex, pytest.raises(InputError, match="^item 1: bad input$"):

@@ -56,7 +56,7 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
     if tune_missing and not tuned:

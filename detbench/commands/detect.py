@@ -76,7 +76,7 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         click.echo(f"detector {ref.describe()}")
     from detbench.commands.progress import bar_per_key, detect_bar, task_bar
     from detbench.detect.shards import cluster_device, ensure_many
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     with bar_per_key(detect_bar) as progress, task_bar() as on_tasks, \
             make_executor(executor, None, ray_address, on_tasks) as ex:

@@ -92,7 +92,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from trackers import TRACKERS
 
     from detbench.cliopts import check_executor_options
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
     check_executor_options(executor, ray_address)

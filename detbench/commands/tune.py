@@ -37,7 +37,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar
     from detbench.core.devices import check_device
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
