@@ -294,18 +294,27 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
         if not any("__doc__" in stmts[i].uses for i in chosen):      # a docstring no code reads
             chosen = [i for i in chosen if stmts[i].binds != frozenset({"__doc__"})]
         imported = {local: (m, n) for s in stmts if s.shape is None for local, m, n in s.bindings}
-        digests = tuple(sorted(_digest(stmts[i], imported, lookup) for i in chosen if stmts[i].shape is not None))
+        defined = {}          # {name: the shapes of the module's own statements that bind it}
+        for s in stmts:
+            for name in (s.binds or ()) if s.shape is not None else ():
+                defined.setdefault(name, []).append(s.shape)
+        defined = {name: sha256_json(sorted(shapes)) for name, shapes in defined.items() if name not in imported}
+        digests = tuple(sorted(_digest(stmts[i], imported, defined, lookup) for i in chosen
+                               if stmts[i].shape is not None))
         tops = frozenset().union(*(stmts[i].libraries for i in chosen)) - set(sys.stdlib_module_names)
         out[module] = (digests, tops)
     return out
 
 
-def _digest(stmt: _Stmt, imported: dict, statements) -> str:
-    """What ``stmt`` does: its shape and what each project name it uses binds, imported inside it
-    or at the module's top (``imported``: {local name: (module, name)}). A top-level project
-    import is no statement of its own: re-exports and how imports are grouped do not count."""
+def _digest(stmt: _Stmt, imported: dict, defined: dict, statements) -> str:
+    """What ``stmt`` does: its shape and what each name it uses binds, whether imported from
+    project code inside it or at the module's top (``imported``: {local name: (module, name)}) or
+    defined in the same module (``defined``: {name: hash of its binders' shapes}), so a
+    definition used from another module or from its own hashes alike. A top-level project import
+    is no statement of its own: re-exports and how imports are grouped do not count."""
     bound = {(local, _target(module, name, statements)) for local, module, name in stmt.bindings}
     bound |= {(u, _target(*imported[u], statements)) for u in stmt.uses if u in imported}
+    bound |= {(u, defined[u]) for u in stmt.uses if u in defined}
     return sha256_json([stmt.shape, sorted(bound)])
 
 

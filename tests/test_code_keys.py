@@ -206,7 +206,8 @@ def _package(root: Path, files: dict[str, str]) -> None:
 
 
 _USER = ('"""The entry."""\nfrom detbench.helpers import helper, other\n\n\n'
-         "def used(x):\n    from detbench import lazy\n    return helper(x) + other(x) + lazy.VALUE\n")
+         "def local(x):\n    return x * 2\n\n\n"
+         "def used(x):\n    from detbench import lazy\n    return helper(x) + other(x) + lazy.VALUE + local(x)\n")
 _HELPERS = ("import math\n\n\ndef helper(x):\n    return math.floor(x)\n\n\n"
             "def other(x):\n    return x + 1\n")
 _LAZY = "VALUE = 7\n"
@@ -225,7 +226,8 @@ def _sources(tmp_path, monkeypatch, files: dict[str, str]) -> str:
 
 def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_path, monkeypatch):
     """The same code laid out differently has the same key: definitions moved to another module
-    or package (with a re-export on the way), imports relative or absolute, at the top or lazy."""
+    or package (with a re-export on the way, or out of the module that uses them), imports
+    relative or absolute, at the top or lazy."""
     base = _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
                                             "detbench/lazy.py": _LAZY})
     split = {"detbench/core/__init__.py": '"""Core."""\n',
@@ -233,12 +235,14 @@ def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_p
              "detbench/core/two.py": "def other(x):\n    # why\n    return x + 1\n",
              "detbench/helpers.py": "from detbench.core.one import helper  # re-exported\n",
              "detbench/core/lazy.py": '"""A module taken whole: its docstring is read by no code."""\n' + _LAZY}
-    moved = _USER.replace("from detbench.helpers import helper, other",
-                          "from detbench.core.two import other\nfrom detbench.helpers import helper")
-    moved = moved.replace("from detbench import lazy", "from .core import lazy")
+    moved = ('"""The entry, its helpers elsewhere."""\nfrom detbench.core.two import local, other\n'
+             "from detbench.helpers import helper\n\n\n"
+             "def used(x):\n    from .core import lazy\n    return helper(x) + other(x) + lazy.VALUE + local(x)\n")
+    split["detbench/core/two.py"] += "\n\ndef local(x):\n    return x * 2\n"
     assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": moved, **split}) == base
     for files in [{"detbench/helpers.py": _HELPERS.replace("x + 1", "x + 2")},        # code used
                   {"detbench/lazy.py": "VALUE = 8\n"},                                # lazily imported
+                  {"detbench/entry.py": _USER.replace("x * 2", "x * 3")},             # same module
                   {"detbench/entry.py": _USER.replace("import helper, other",         # what a name binds
                                                       "import helper as other, other as helper")}]:
         assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
