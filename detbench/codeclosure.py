@@ -5,7 +5,8 @@ module's top-level statements:
 
 - ``from M import a, b`` needs the statements of ``M`` that bind ``a`` and ``b`` (a def, class,
   assignment or import), then those binding every top-level name these read, and so on;
-- ``import M`` or ``from P import M`` (a module object) needs all of ``M``;
+- ``from P import M`` (a module object) needs the statements binding the attributes its users
+  read (``M.f()`` needs ``f``), all of ``M`` where one uses it bare; ``import M`` needs all of ``M``;
 - a module that is imported runs its other statements (``if``, calls, its top-level imports'
   modules) whatever is used, and so does each package ``__init__`` above it: always in (its
   docstring is not: no code reads it); the body of ``if TYPE_CHECKING:`` never runs: never in.
@@ -49,6 +50,7 @@ class _Stmt:
     imports: tuple             # ((project module, names or None for all of it), ...)
     libraries: frozenset       # top-level names of the third-party modules it imports
     top_import: bool           # a top-level import: its modules run on import even when unused
+    attrs: dict                # {name read: attributes read of it, None: read bare too}
 
 
 def _module_file(name: str) -> Path | None:
@@ -133,13 +135,21 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
-def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set]:
-    """(project imports [(module, names or None)], third-party top-level names, names read)
-    inside ``node``."""
-    project, libraries, uses = [], set(), set()
+def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set, dict]:
+    """(project imports [(module, names or None)], third-party top-level names, names read,
+    {name read: the attributes read of it, or None when it is also read bare}) inside ``node``.
+    A module object imported by name is a module whose statements are chosen by the attributes
+    its users read (``paths.runs_root()`` needs ``runs_root``), see :func:`walk`."""
+    project, libraries, uses, attrs, attribute_of = [], set(), set(), {}, {}
     for n in _nodes(node):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name):
+            attribute_of[id(n.value)] = n.attr
         if isinstance(n, ast.Name):
             uses.add(n.id)
+            if id(n) in attribute_of and attrs.get(n.id, set()) is not None:
+                attrs.setdefault(n.id, set()).add(attribute_of[id(n)])
+            else:
+                attrs[n.id] = None
         elif isinstance(n, ast.Import):
             for a in n.names:
                 if _module_file(a.name):
@@ -157,10 +167,10 @@ def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set
                 if a.name == "*":
                     project.append((base, None))
                 elif _module_file(f"{base}.{a.name}"):          # a submodule: the module object
-                    project += [(base, frozenset()), (f"{base}.{a.name}", None)]
+                    project += [(base, frozenset()), (f"{base}.{a.name}", frozenset())]   # + what users read
                 else:
                     project.append((base, frozenset({a.name})))
-    return project, libraries, uses
+    return project, libraries, uses, {k: None if v is None else frozenset(v) for k, v in attrs.items()}
 
 
 class _Normalise(ast.NodeTransformer):
@@ -201,14 +211,14 @@ def _parse(module: str, path: Path, text: str) -> tuple[_Stmt, ...]:
     body, out = ast.parse(text, str(path)).body, []
     is_package = path.name == "__init__.py"
     for i, node in enumerate(body):
-        project, libraries, uses = _scan(module, is_package, node)
+        project, libraries, uses, attrs = _scan(module, is_package, node)
         binds = {"__doc__"} if i == 0 and _is_docstring(node) else _binds(node)  # read by no key
         top_import = isinstance(node, (ast.Import, ast.ImportFrom))
         norm = _Normalise(module, is_package)
         shaped = norm.visit(node)
         shape = None if shaped is None else ast.dump(shaped, include_attributes=False)
         out.append(_Stmt(shape, tuple(norm.bindings), None if binds is None else frozenset(binds), frozenset(uses),
-                         tuple(project), frozenset(libraries), top_import))
+                         tuple(project), frozenset(libraries), top_import, attrs))
     return tuple(out)
 
 
@@ -281,12 +291,18 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
         if chosen is None:
             want[module] = None
             chosen = list(range(len(stmts)))
+        modules_bound = _module_objects(stmts)
         for i, s in enumerate(stmts):
             for target, names in s.imports:
                 if i in chosen:
                     request(target, names)
                 elif s.top_import:
                     request(target, frozenset())
+            if i in chosen:                      # a module object: the attributes read of it
+                own = {local: m for local, m, n in s.bindings if n is None and local != "*"}
+                for u in s.uses:
+                    if u in own or u in modules_bound:
+                        request(own.get(u) or modules_bound[u], s.attrs.get(u))
     out = {}
     for module in sorted(want):
         stmts = statements(module)
@@ -306,14 +322,27 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
     return out
 
 
+def _module_objects(stmts: tuple[_Stmt, ...]) -> dict[str, str]:
+    """{local name: project module} of the module objects a module imports at its top."""
+    return {local: m for s in stmts if s.shape is None for local, m, n in s.bindings if n is None and local != "*"}
+
+
+def _bound(local: str, module: str, name: str | None, attrs: dict, statements) -> set:
+    """What ``local`` binds as used by a statement reading ``attrs``: a module object read only
+    through attributes is those attributes' definitions."""
+    if name is None and local != "*" and attrs.get(local) is not None:
+        return {(f"{local}.{a}", _target(module, a, statements)) for a in attrs[local]}
+    return {(local, _target(module, name, statements))}
+
+
 def _digest(stmt: _Stmt, imported: dict, defined: dict, statements) -> str:
     """What ``stmt`` does: its shape and what each name it uses binds, whether imported from
     project code inside it or at the module's top (``imported``: {local name: (module, name)}) or
     defined in the same module (``defined``: {name: hash of its binders' shapes}), so a
     definition used from another module or from its own hashes alike. A top-level project import
     is no statement of its own: re-exports and how imports are grouped do not count."""
-    bound = {(local, _target(module, name, statements)) for local, module, name in stmt.bindings}
-    bound |= {(u, _target(*imported[u], statements)) for u in stmt.uses if u in imported}
+    bound = set().union(*(_bound(local, module, name, stmt.attrs, statements) for local, module, name in stmt.bindings))
+    bound |= set().union(*(_bound(u, *imported[u], stmt.attrs, statements) for u in stmt.uses if u in imported))
     bound |= {(u, defined[u]) for u in stmt.uses if u in defined}
     return sha256_json([stmt.shape, sorted(bound)])
 
