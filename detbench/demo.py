@@ -46,7 +46,7 @@ SUMMARY = "demo_summary.json"
 #   "synth", "prepare", "tune": callback(done, total)
 #   "train": callback(step, total_steps, description, info)        (detbench.train.trainer.train)
 #   "eval-det": callback(detector, done, total, sequence, images_per_s)  (detbench.detect.eval_det)
-#   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train_motion)
+#   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train.train_motion)
 Progress = Callable[[str], AbstractContextManager]
 
 
@@ -75,7 +75,7 @@ class DemoConfig:
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few
     # CPU minutes; this reduced variant does (benchmarks/README.md). Real runs use the paper's size.
-    # keyword arguments of detbench.motion.train_motion (`train-motion --d-model 64 ...`)
+    # keyword arguments of detbench.motion.train.train_motion (`train-motion --d-model 64 ...`)
     motion_options: dict = field(default_factory=lambda: {"d_model": 64, "layers": 2, "residual_head": True,
                                                           "lr": 1e-3, "batch_size": 64})
     # image-plane TrackSSM, the ground-plane tracker, BoT-SORT with the camera poses' motion compensation and
@@ -228,7 +228,7 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
     from detbench.detect.eval_det import eval_det
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
     from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
     from detbench.tuning.tune import grid_points, tune

@@ -22,15 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detbench.core import paths
+from detbench.core.paths import run_dirs
 from detbench.core.errors import InputError
 
 _EPOCH_NAME = re.compile(r"epoch_?(\d+)")
-
-
-def run_dirs(root: Path) -> list[Path]:
-    """The runs under ``root``, sorted by name: its folders, dot-folders left out."""
-    root = Path(root)
-    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []
 
 
 def parse_epoch_name(name: str) -> int | None:

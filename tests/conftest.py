@@ -114,7 +114,7 @@ def trained_motion(tmp_path_factory):
     import torch
 
     from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import dataset_windows, split_sequences
+    from detbench.motion.windows import dataset_windows, split_sequences
     from trackers.trackssm.model import ModelConfig, build_model
     from trackers.trackssm.train import TrainConfig, evaluate, train
 

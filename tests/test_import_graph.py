@@ -1,5 +1,6 @@
 """The import graph of detbench/ and trackers/, read from every module's AST (imports inside
-functions count; ``if TYPE_CHECKING:`` blocks never run and do not): no cycle between files."""
+functions count; ``if TYPE_CHECKING:`` blocks never run and do not): no cycle between files, and
+trackers/ is a leaf that uses nothing of the harness outside ``detbench.core``."""
 from __future__ import annotations
 
 import ast
@@ -104,6 +105,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycle_between_files():
     assert cycles(import_graph()) == []
+
+
+def test_trackers_import_nothing_of_the_harness_but_its_core():
+    outside = {f"{m} -> {t}" for m, targets in import_graph().items() if m.startswith("trackers")
+               for t in targets if t.startswith("detbench") and not (t == "detbench.core" or t.startswith("detbench.core."))}
+    assert sorted(outside) == []
+
 
 
 def test_the_graph_sees_lazy_relative_and_submodule_imports(tmp_path, monkeypatch):

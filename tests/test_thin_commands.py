@@ -92,7 +92,7 @@ def test_show_tracks_checks_before_drawing(tmp_path, external):  # noqa: F811
 
 
 def test_train_motion_callbacks_in_order(tmp_path, capsys):
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
 
     data = tmp_path / "data" / "toy"
     for split in ("train", "val"):

@@ -9,8 +9,8 @@ import torch
 
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
 from detbench.core.errors import InputError
-from trackers.trackssm.data import (dataset_windows, segment_windows, sequence_windows, split_sequences,
-                                    step_targets, track_segments)
+from trackers.trackssm.data import segment_windows, step_targets, track_segments
+from detbench.motion.windows import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.train import constant_velocity, next_box_iou
 
 from calibrated_toy import toy_scene

@@ -12,7 +12,7 @@ import torch
 
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
 from detbench.core.errors import InputError
-from trackers.trackssm.data import dataset_windows, sequence_windows, split_sequences
+from detbench.motion.windows import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.ground import calibrated_cv, ground_histories
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.train import next_box_iou, predict

@@ -52,8 +52,8 @@ STORE = _Store()
 
 
 def _image_identity(path: str | Path) -> bytes:
-    """The image's content (sha256 of its bytes, :mod:`detbench.imageprints`), never its path."""
-    from detbench.imageprints import fingerprint
+    """The image's content (sha256 of its bytes, :mod:`detbench.core.imageprints`), never its path."""
+    from detbench.core.imageprints import fingerprint
 
     digest = fingerprint(path)
     if digest is None:

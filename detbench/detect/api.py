@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import codekeys, imageprints
+from detbench import codekeys
+from detbench.core import imageprints
 from detbench.core import paths
 from detbench import threads as thread_policy
 from detbench.core.classes import CLASSES, NUM_CLASSES
@@ -130,7 +131,7 @@ def frames_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
 
 
 def images_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
-    """Hash of the bytes of every image (:mod:`detbench.imageprints`): an image replaced at the
+    """Hash of the bytes of every image (:mod:`detbench.core.imageprints`): an image replaced at the
     same path gets its own cache entry."""
     prints = iter(imageprints.fingerprints([f.image for items in seq_frames.values() for f in items]))
     return sha256_json({seq: [next(prints) for _ in items] for seq, items in seq_frames.items()})

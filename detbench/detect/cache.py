@@ -2,7 +2,7 @@
 
 Key: the first 16 hex digits of the sha256 of ``{"format", "checkpoint_sha256",
 "data_meta_sha256", "frames_sha256", "images_sha256", "code", "options"}`` (frames: the frame
-lists read from frames.json; images: the bytes of every image, :mod:`detbench.imageprints`; code:
+lists read from frames.json; images: the bytes of every image, :mod:`detbench.core.imageprints`; code:
 the detection code and its libraries' versions, :func:`detbench.codekeys.code_key`; options:
 split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file, dataset,
 frame list, image, detection code, library or option gets its own entry.

@@ -85,7 +85,8 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     from detbench.core.fileio import ensure_writable
     from detbench.core.provenance import make_meta
     from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import data_hash, dataset_windows, split_sequences, subset
+    from trackers.trackssm.data import subset
+    from detbench.motion.windows import data_hash, dataset_windows, split_sequences
     from trackers.trackssm.model import ModelConfig, build_model, count_parameters
     from trackers.trackssm.progress import loss_curve_png
     from trackers.trackssm.train import TrainConfig, evaluate, train

@@ -66,7 +66,7 @@ class Split:
     sequences: tuple[Sequence, ...]
 
     def content(self) -> dict:
-        from detbench.imageprints import fingerprints
+        from detbench.core.imageprints import fingerprints
 
         # images by their bytes: BoT-SORT's camera-motion compensation reads them where they exist
         prints = iter(fingerprints([i for s in self.sequences for i in s.images]))

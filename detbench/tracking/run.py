@@ -19,7 +19,7 @@ the tracker (name, resolved parameters), the code that tracks with it and its li
 (:func:`tracking_code`: the closure of this module's tracking and the tracker's class, not the
 other trackers), the bytes of every file the tracker reads (:func:`trackers.base.input_files`:
 TrackSSM's motion model, ReID weights; never their paths), each sequence's detections (hash),
-seqinfo, timestamps and images (their bytes, :mod:`detbench.imageprints`: BoT-SORT's camera-motion
+seqinfo, timestamps and images (their bytes, :mod:`detbench.core.imageprints`: BoT-SORT's camera-motion
 compensation reads them): a run whose ``meta.json`` has the same hash and no failures is reused
 instead of recomputed (``force=True`` recomputes).
 Results do not depend on the number of worker processes.
@@ -135,7 +135,7 @@ def tracking_code(spec: TrackerSpec) -> dict:
 
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    from detbench.imageprints import fingerprints
+    from detbench.core.imageprints import fingerprints
 
     calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
     prints = iter(fingerprints([p for j in jobs for p in j.images]))

@@ -38,9 +38,8 @@ def save(out_dir: Path, model, config: dict, meta: dict | None = None,
 
 def latest_model_dir() -> Path:
     """The most recently written ``runs/motion/<name>/`` holding a model.pth (a run folder:
-    dot-folders, :func:`detbench.runs.run_dirs`, are never one)."""
-    from detbench.core.paths import motion_root
-    from detbench.runs import run_dirs
+    dot-folders, :func:`detbench.core.paths.run_dirs`, are never one)."""
+    from detbench.core.paths import motion_root, run_dirs
 
     root = motion_root()
     cands = [d for d in run_dirs(root) if (d / "model.pth").is_file()]
