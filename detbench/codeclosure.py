@@ -185,6 +185,13 @@ class _Normalise(ast.NodeTransformer):
             node.body = node.body[1:]
         return self.generic_visit(node)
 
+    def generic_visit(self, node):
+        node = super().generic_visit(node)
+        for field in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(node, field, None), list):
+                setattr(node, field, _imports_sorted(getattr(node, field)))
+        return node
+
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _undocumented
 
     def visit_If(self, node: ast.If):
@@ -204,6 +211,21 @@ class _Normalise(ast.NodeTransformer):
             else:
                 self.bindings.append((a.asname or a.name, base, a.name))
         return None          # a binding, wherever it is in the body and however it is grouped
+
+
+def _imports_sorted(body: list) -> list:
+    """``body`` with each run of consecutive imports as one name per statement, sorted: how
+    imports are ordered and grouped is not what the code does."""
+    out, run = [], []
+    for node in body + [None]:
+        if isinstance(node, ast.Import):
+            run += [ast.Import(names=[a]) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            run += [ast.ImportFrom(module=node.module, names=[a], level=node.level) for a in node.names]
+        else:
+            out += sorted(run, key=ast.dump) + ([node] if node is not None else [])
+            run = []
+    return out
 
 
 @functools.lru_cache(maxsize=None)

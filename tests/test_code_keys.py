@@ -20,9 +20,9 @@ ROOT = codeclosure.ROOT
 @pytest.fixture
 def keyed(world, tmp_path):  # noqa: F811
     """-> keys(): every stage's key for one fixed set of inputs, the code read afresh."""
-    from detbench.evaluate.cached import evaluation_key
     from detbench.data.mot import write_mot
     from detbench.detect.api import detection_key, ensure_detections
+    from detbench.evaluate.cached import evaluation_key
     from detbench.sensitivity.run import unit_code
     from detbench.tracking.run import inputs_hash, tracker_files
     from detbench.tracking.sources import from_cache
@@ -207,7 +207,8 @@ def _package(root: Path, files: dict[str, str]) -> None:
 
 _USER = ('"""The entry."""\nfrom detbench.helpers import helper, other\n\n\n'
          "def local(x):\n    return x * 2\n\n\n"
-         "def used(x):\n    from detbench import lazy\n    return helper(x) + other(x) + lazy.VALUE + local(x)\n")
+         "def used(x):\n    import os\n    import math\n    from detbench import lazy\n"
+         "    return helper(x) + other(x) + lazy.VALUE + local(x) + math.floor(0) + len(os.sep)\n")
 _HELPERS = ("import math\n\n\ndef helper(x):\n    return math.floor(x)\n\n\n"
             "def other(x):\n    return x + 1\n")
 _LAZY = "VALUE = 7\n"
@@ -227,7 +228,7 @@ def _sources(tmp_path, monkeypatch, files: dict[str, str]) -> str:
 def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_path, monkeypatch):
     """The same code laid out differently has the same key: definitions moved to another module
     or package (with a re-export on the way, or out of the module that uses them), imports
-    relative or absolute, at the top or lazy."""
+    relative or absolute, at the top or lazy, ordered and grouped otherwise."""
     base = _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
                                             "detbench/lazy.py": _LAZY})
     split = {"detbench/core/__init__.py": '"""Core."""\n',
@@ -237,7 +238,8 @@ def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_p
              "detbench/core/lazy.py": '"""A module taken whole: its docstring is read by no code."""\n' + _LAZY}
     moved = ('"""The entry, its helpers elsewhere."""\nfrom detbench.core.two import local, other\n'
              "from detbench.helpers import helper\n\n\n"
-             "def used(x):\n    from .core import lazy\n    return helper(x) + other(x) + lazy.VALUE + local(x)\n")
+             "def used(x):\n    import math, os\n\n    from .core import lazy\n"
+             "    return helper(x) + other(x) + lazy.VALUE + local(x) + math.floor(0) + len(os.sep)\n")
     split["detbench/core/two.py"] += "\n\ndef local(x):\n    return x * 2\n"
     assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": moved, **split}) == base
     for files in [{"detbench/helpers.py": _HELPERS.replace("x + 1", "x + 2")},        # code used
