@@ -138,8 +138,8 @@ def main(argv=None) -> int:
     os.environ["DETBENCH_RUNS"] = str(root / "runs")
 
     from detbench import codekeys
-    from detbench.detect import api
     from detbench.core.imageprints import fingerprints
+    from detbench.detect import api
     from detbench.tracking import run
     from detbench.tracking.sources import from_cache
     from trackers import tracker_spec

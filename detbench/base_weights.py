@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 from detbench.core import paths
-from detbench.data.layout import PreparedDataset
 from detbench.core.errors import DetbenchError
+from detbench.data.layout import PreparedDataset
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
@@ -74,7 +74,6 @@ def new_stamp() -> str:
 
 def half_state(state: dict) -> dict:
     """Floating tensors as float16 (half the file; the model casts them back on load), others as they are."""
-    import torch
 
     return {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
 
@@ -187,8 +186,8 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
 # that command's defaults for the options base-weights does not give.
 
 def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
-    from detbench.data.synthetic import write_dataset
     from detbench.core.fileio import ensure_writable
+    from detbench.data.synthetic import write_dataset
 
     ensure_writable(out, "synthetic dataset")
     write_dataset(out, scenes=cfg.scenes, keyframes=cfg.keyframes, cameras=(cfg.camera,), sweeps=False,

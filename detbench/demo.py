@@ -163,8 +163,8 @@ def publish(src: Path, out: Path) -> bool:
     """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete, and not
     at all when it already holds the same results (volatile parts aside:
     :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
-    from detbench.demo_results import same_results
     from detbench.core.fileio import atomic_dir
+    from detbench.demo_results import same_results
 
     if same_results(src, out):
         return False

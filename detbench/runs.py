@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detbench.core import paths
-from detbench.core.paths import run_dirs
 from detbench.core.errors import InputError
+from detbench.core.paths import run_dirs
 
 _EPOCH_NAME = re.compile(r"epoch_?(\d+)")
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from detbench.core.classes import CLASSES
+from detbench.core.types import iou_matrix
 from detbench.data.mot import ID, mot_to_boxes
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import load_sequence, pair_sequences
 from detbench.evaluate.matching import FrameMatch, SequenceMatch, _rows_per_frame, groups
 from detbench.evaluate.motmetrics_check import accumulate, event_arrays
-from detbench.core.types import iou_matrix
 
 MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
 

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from detbench.core.classes import CLASSES
 from detbench.cli import main
+from detbench.core.classes import CLASSES
 from detbench.data import mot
 from trackers.iou import IouTracker
 

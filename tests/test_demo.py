@@ -117,8 +117,8 @@ def test_summary_paths_are_relative_to_the_working_directory_when_under_it(tmp_p
 
 
 def test_synth_from_must_match_the_demo_config(tmp_path):
-    from detbench.demo import DemoConfig, reusable_synth
     from detbench.core.errors import InputError
+    from detbench.demo import DemoConfig, reusable_synth
 
     written = {"scenes": 40, "keyframes": 8, "cameras": ["CAM_FRONT"], "seed": 0, "sweeps": False}
     (tmp_path / "synth.json").write_text(json.dumps({**written, "style": "dusk"}))
@@ -142,7 +142,6 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     from dataclasses import replace
 
     from detbench.core import paths
-
     from detbench.demo import SUMMARY, DemoConfig, run_demo
 
     root = paths.runs_root()

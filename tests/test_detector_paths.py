@@ -11,8 +11,8 @@ import pytest
 from test_detect import save_detector
 from test_tune_per_pair import compare_argv, tune_argv, world  # noqa: F401
 
-from detbench.core import paths
 from detbench.cli import main
+from detbench.core import paths
 from detbench.runs import detector_ref
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detbench.core.geometry import (CLASS_HEIGHT_M, GROUND_Z, MAX_RANGE_M, Camera, box_contacts,
-                                    reproject_boxes)
+from detbench.core.geometry import CLASS_HEIGHT_M, GROUND_Z, MAX_RANGE_M, Camera, box_contacts, reproject_boxes
 from detbench.core.types import iou_matrix
 
 K = np.array([[1266.4, 0.0, 816.3], [0.0, 1266.4, 491.5], [0.0, 0.0, 1.0]])

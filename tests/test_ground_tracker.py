@@ -87,7 +87,7 @@ def _crossing(seed, frames=12):
     for i, t in enumerate(stamps):
         cam = Camera(K, pose(0.0, x=2.0 * t))
         rows = []
-        for k, (x, y0, vy) in enumerate(((20.0, -3.5, 1.4), (24.0, 3.5, -1.4))):
+        for x, y0, vy in ((20.0, -3.5, 1.4), (24.0, 3.5, -1.4)):
             b = box_of_cuboid(cam, (x, y0 + vy * t), 0.7, 0.7, 1.75)
             size = np.array([b[2] - b[0], b[3] - b[1]] * 2)
             rows.append([*(b + rng.normal(0, 0.02, 4) * size), 0.9, 4])

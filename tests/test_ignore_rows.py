@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from detbench.core.classes import CATEGORY_TO_CLASS, CLASSES
+from detbench.core.errors import InputError
 from detbench.data import mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.prepare import prepare
-from detbench.core.errors import InputError
 from detbench.evaluate.api import evaluate_folders
 
 CAR, PED = 1, 5

@@ -7,8 +7,13 @@ import pytest
 from test_geometry import K, box_of_cuboid, pose
 
 from detbench.core.geometry import Camera, box_contacts, reproject_boxes
-from detbench.core.image_motion import (apply_homography, box_motion, ground_image_homography,
-                                        homography_jacobian, rotation_homography)
+from detbench.core.image_motion import (
+    apply_homography,
+    box_motion,
+    ground_image_homography,
+    homography_jacobian,
+    rotation_homography,
+)
 from detbench.core.types import iou_matrix
 
 

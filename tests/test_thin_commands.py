@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from detbench.core.errors import InputError
 from test_track import external  # noqa: F401 - fixture
 from test_trackssm_data import _row, _write_seq
+
+from detbench.core.errors import InputError
 
 
 def test_runs_listing_is_data_without_dot_folders(tmp_path, capsys):

@@ -9,16 +9,16 @@ import json
 import numpy as np
 import pytest
 import torch
+from calibrated_toy import H, W, billboard, cams, cuboid, pose, toy_scene
+from conftest import SMALL_MOTION
 
-from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
 from detbench.core.errors import InputError
+from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
 from detbench.motion.windows import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.ground import calibrated_cv, ground_histories
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.train import next_box_iou, predict
 
-from calibrated_toy import H, W, billboard, cams, cuboid, pose, toy_scene
-from conftest import SMALL_MOTION
 
 def test_calibrated_cv_is_exact_for_constant_ground_velocity_with_real_time_steps():
     """The camera drives along +x (5 m, then 4.5 m in 0.45 s: uneven keyframes); an object walks
@@ -288,11 +288,11 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     """``detbench compare``'s pipeline (detect -> track from the cache -> eval -> deltas) with a
     ground-plane TrackSSM: the prepared dataset's frames.json cameras reach it, every pair ok."""
+    from calibrated_toy import pose
     from test_detect import make_dataset, nano_model, save_detector
 
-    from calibrated_toy import pose
-    from detbench.core import paths
     from detbench.compare.pipeline import run_comparison
+    from detbench.core import paths
     from trackers.trackssm import checkpoint
 
     seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")

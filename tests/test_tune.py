@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
+from detbench.core.errors import InputError
 from detbench.data import mot
 from detbench.data.noisy import noisy_detections
-from detbench.core.errors import InputError
 from detbench.tuning.tune import tune
 
 SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
@@ -42,7 +42,7 @@ def data_dir(tmp_path, real_fixture):
 def test_tune_never_opens_the_reporting_split(data_dir, monkeypatch):
     data, dets = data_dir
     opened: list[str] = []
-    real_open, real_io_open = builtins.open, io.open
+    real_open = builtins.open
 
     def spy(file, *args, **kwargs):
         opened.append(os.fspath(file) if isinstance(file, (str, os.PathLike)) else str(file))

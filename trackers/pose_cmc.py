@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from detbench.core.image_motion import BoxMotion, box_motion
 from detbench.core.errors import InputError
+from detbench.core.image_motion import BoxMotion, box_motion
 
 #: ``move(boxes (N, 4), classes (N,)) -> BoxMotion`` from the previous frame's camera to this one's
 MoveBoxes = Callable[[np.ndarray, np.ndarray], BoxMotion]

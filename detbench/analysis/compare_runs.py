@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detbench.core import paths
 from detbench.analysis import plots
 from detbench.analysis.logs import load_run
 from detbench.analysis.report import build, g
+from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
 

@@ -50,12 +50,10 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from rich.console import Console
 
-    from detbench.compare.pipeline import run_comparison
-    from detbench.cliopts import parse_tracker_options
-    from detbench.core.errors import InputError
-
-    from detbench.cliopts import check_executor_options
+    from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.commands.progress import task_bar
+    from detbench.compare.pipeline import run_comparison
+    from detbench.core.errors import InputError
     from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)

@@ -51,9 +51,9 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     """
 
     from detbench.cliopts import check_executor_options
+    from detbench.core.errors import InputError
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
-    from detbench.core.errors import InputError
     from detbench.runs import detector_ref
 
     check_executor_options(executor, ray_address)
@@ -93,8 +93,8 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         written = export_mot_dets(res.cache_dir, export_mot, frames)
         click.echo(f"MOT det files: {len(written)} in {export_mot}")
     if export_coco:
-        from detbench.detect.export import coco_results, load_coco_gt
         from detbench.core.fileio import atomic_write_json
+        from detbench.detect.export import coco_results, load_coco_gt
 
         gt_path = PreparedDataset(data_dir).coco_file(split)
         results, _ = coco_results(res.cache_dir, load_coco_gt(gt_path), gt_path)

@@ -81,18 +81,16 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.core import paths
-    from detbench.cliopts import parse_tracker_options
-    from detbench.data.layout import PreparedDataset
     from detbench.core.errors import InputError
     from detbench.core.fileio import atomic_dir, ensure_writable
+    from detbench.data.layout import PreparedDataset
+    from detbench.executor_choice import make_executor
     from detbench.sensitivity import axes as ax
     from detbench.sensitivity import plots, report
     from detbench.sensitivity.study import run_study
     from trackers import TRACKERS
-
-    from detbench.cliopts import check_executor_options
-    from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
     check_executor_options(executor, ray_address)

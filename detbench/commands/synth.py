@@ -43,8 +43,8 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from detbench.commands.progress import lazy_bar
-    from detbench.data.synthetic import CAMERAS, write_dataset
     from detbench.core.fileio import ensure_writable
+    from detbench.data.synthetic import CAMERAS, write_dataset
 
     ensure_writable(out, "synthetic dataset")
     cams = (CAMERAS if cameras.strip().lower() == "all"

@@ -44,9 +44,8 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
     from detbench.cliopts import parse_key_values
-    from detbench.core.devices import check_device
-
     from detbench.core import paths
+    from detbench.core.devices import check_device
     from detbench.core.fileio import ensure_writable
 
     check_device(device)  # before the heavy imports below
@@ -61,9 +60,8 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
         ensure_writable(paths.train_root(), "training run")
     if device == "cpu" and not resume and not allow_cpu:
         _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
-    from detbench.train.trainer import train
-
     from detbench.commands.progress import train_bar
+    from detbench.train.trainer import train
 
     with train_bar() as progress:
         run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,

@@ -42,9 +42,8 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
         check_device(device)
-    from detbench.tuning.tune import tune
-
     from detbench.evaluate import metric_specs
+    from detbench.tuning.tune import tune
 
     def show(options, overall):
         click.echo(f"  {options}: " + "  ".join(f"{m} {metric_specs.spec(m).display(overall[m])}"

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from detbench.core.classes import CLASSES
-from detbench.data import mot
 from detbench.core.errors import DetbenchError
+from detbench.core.types import iou_matrix
+from detbench.data import mot
 from detbench.evaluate.clear_matching import clear_switches
 from detbench.evaluate.matching import SequenceMatch, match_sequence
-from detbench.core.types import iou_matrix
 
 CAUSES = ("class_change", "gap", "crossing", "low_score", "border", "other")
 

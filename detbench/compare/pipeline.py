@@ -13,17 +13,24 @@ from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
-from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
-                                          switches_per_class)
+from detbench.compare.attribution import (
+    AttributionRules,
+    Switch,
+    check_totals,
+    count_causes,
+    sequence_switches,
+    switches_per_class,
+)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
-from detbench.evaluate.cached import evaluate_cached
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
-from detbench.data import layout, mot
 from detbench.core.errors import InputError
-from detbench.evaluate import metric_specs
-from detbench.executors import LocalExecutor
 from detbench.core.fileio import ensure_writable, sha256_file
+from detbench.data import layout, mot
+from detbench.evaluate import metric_specs
+from detbench.evaluate.cached import evaluate_cached
+from detbench.executors import LocalExecutor
 from detbench.runs import parse_epoch_name, run_detectors
+
 
 def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
@@ -137,8 +144,8 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     """Every detector name, tracker and option is checked before any work (InputError), so a
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
-    from detbench.detect.api import resolve_checkpoint
     from detbench.core.devices import check_device
+    from detbench.detect.api import resolve_checkpoint
     from detbench.tracking.run import check_tracker
     from detbench.tracking.sources import check_split_calibration
     from trackers import tracker_spec
@@ -162,9 +169,9 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
     detector name meant; and what was served from a cache."""
     from detbench.core import paths
-    from detbench.tuning.settings import pair_settings
     from detbench.detect.shards import ensure_many
     from detbench.tracking.run import resolve_params
+    from detbench.tuning.settings import pair_settings
 
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"

@@ -29,7 +29,6 @@ import numpy as np
 
 from detbench.core.geometry import MIN_DEPTH_M, Camera, _xyxy, box_contacts
 
-
 #: (top-left, bottom-right) = centre -/+ half size
 _CORNER_SIGNS = np.array([[-1.0], [1.0]])
 

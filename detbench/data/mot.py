@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from detbench.core.classes import NUM_CLASSES
-from detbench.data.layout import is_sequence_dir
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_text, read_json
 from detbench.core.types import as_detections, as_tracks
+from detbench.data.layout import is_sequence_dir
 
 FRAME, ID, X, Y, W, H, SCORE, CLASS, VIS = range(9)
 CONSIDER = SCORE  # ground truth: the consider flag (0: ignore row)

@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Callable
 
 from detbench import codekeys
-from detbench.core import imageprints
-from detbench.core import paths
 from detbench import threads as thread_policy
+from detbench.core import imageprints, paths
 from detbench.core.classes import CLASSES, NUM_CLASSES
-from detbench.data.layout import PreparedDataset
-from detbench.detect import cache
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file, sha256_json
 from detbench.core.provenance import make_meta
+from detbench.data.layout import PreparedDataset
+from detbench.detect import cache
 from detbench.runs import DetectorRef, detector_ref
 
 CACHE_STATS: Counter = Counter()

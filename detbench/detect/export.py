@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detbench.detect.cache import read_meta, read_sequence_detections
 from detbench.core.errors import InputError
 from detbench.core.fileio import read_json
+from detbench.detect.cache import read_meta, read_sequence_detections
 
 
 def export_mot_dets(cache_dir: str | Path, out_dir: str | Path, frames: str = "keyframes") -> list[Path]:

@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 
 from detbench.core.errors import InputError
+from detbench.core.types import empty_detections
 from detbench.detect.letterbox import letterbox, to_chw_float, unletterbox_boxes
 from detbench.threads import available_cores
-from detbench.core.types import empty_detections
 
 
 def load_image(path: str | Path) -> np.ndarray:

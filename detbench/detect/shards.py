@@ -20,8 +20,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from detbench.core import paths
 from detbench import threads as thread_policy
+from detbench.core import paths
 from detbench.detect import api, cache
 from detbench.runs import DetectorRef, detector_ref
 

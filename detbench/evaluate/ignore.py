@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detbench.data.mot import CLASS, FRAME, IGNORE_CLASS, considered, mot_to_boxes
 from detbench.core.types import iou_matrix
+from detbench.data.mot import CLASS, FRAME, IGNORE_CLASS, considered, mot_to_boxes
 
 IGNORE_IOU = 0.5
 _EPS = float(np.finfo(float).eps)

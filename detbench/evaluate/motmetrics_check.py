@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detbench.data.mot import ID
 from detbench.core.errors import DetbenchError
+from detbench.data.mot import ID
 from detbench.evaluate.matching import SequenceMatch
 
 _TYPES = ("MATCH", "SWITCH", "FP", "MISS", "RAW")

@@ -104,8 +104,8 @@ def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 
 def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
     """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
     ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
-    from detbench.data.layout import frames_file
     from detbench.core.fileio import sha256_file, sha256_json
+    from detbench.data.layout import frames_file
 
     def files(s: Path) -> list[str]:
         extra = [sha256_file(frames_file(s)) if frames_file(s).is_file() else None] if calibration else []

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.data.layout import PreparedDataset
 from detbench.core.errors import InputError
+from detbench.data.layout import PreparedDataset
 from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point

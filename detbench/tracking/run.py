@@ -178,8 +178,8 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     run with the same inputs hash. Raises :class:`TrackingFailed` (after writing) if any
     sequence failed.
     """
-    from detbench.data.mot import write_mot
     from detbench.core.provenance import make_meta
+    from detbench.data.mot import write_mot
 
     out_dir = Path(out_dir)
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work

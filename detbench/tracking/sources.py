@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
-from detbench.data.mot import (MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file,
-                              read_seqinfo)
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
+from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
+from detbench.data.mot import MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file, read_seqinfo
 
 
 @dataclass(frozen=True)

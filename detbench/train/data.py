@@ -24,9 +24,9 @@ from yolox.data.datasets import MosaicDetection
 from yolox.data.datasets.datasets_wrapper import Dataset as YoloxDataset
 
 from detbench.core.classes import CLASSES
-from detbench.data.layout import PreparedDataset
 from detbench.core.errors import InputError
 from detbench.core.fileio import read_json, sha256_file
+from detbench.data.layout import PreparedDataset
 
 
 def load_coco(data_dir: str | Path, split: str = "train") -> tuple[dict, Path, str]:

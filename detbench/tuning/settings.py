@@ -9,9 +9,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from detbench.core.errors import InputError
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
-from detbench.core.errors import InputError
 
 
 def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detbench.tuning import tunings
 from detbench.core import paths
-from detbench.data.layout import PreparedDataset
-from detbench.data.splits import check_tune_split
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, sha256_file
+from detbench.data.layout import PreparedDataset
+from detbench.data.splits import check_tune_split
+from detbench.tuning import tunings
 
 
 def tracker_grid(tracker: str) -> dict[str, list]:
@@ -95,8 +95,8 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     table and best point (in grid order, whatever order the points finish in)."""
     from contextlib import nullcontext
 
-    from detbench.executors import LocalExecutor
     from detbench.core.fileio import sha256_json
+    from detbench.executors import LocalExecutor
 
     tasks, rows = [], []
     for i, t in enumerate(plans):
@@ -120,8 +120,8 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
 def _tune_point(args):
     """One task: track the split with one point's options and score it -> (tuning, point, row,
     overall)."""
-    from detbench.evaluate.cached import evaluate_cached
     from detbench.evaluate import metric_specs
+    from detbench.evaluate.cached import evaluate_cached
     from detbench.tracking.run import track_split
 
     i, j, jobs, gt_dir, tracker, out, options = args

@@ -26,9 +26,9 @@ import shlex
 from pathlib import Path
 
 from detbench.core import paths
-from detbench.data.layout import PreparedDataset, gt_hashes
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file, sha256_json
+from detbench.data.layout import PreparedDataset, gt_hashes
 
 FORMAT = "detbench-tuning-v2"
 OBJECTIVE = "max HOTA, then min IDSW"

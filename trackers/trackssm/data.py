@@ -16,12 +16,10 @@ job (:mod:`detbench.motion.windows`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from detbench.core.errors import InputError
-
 
 FIELDS = ("hist", "mask", "target", "hist_frames", "target_frame")
 GROUND_FIELDS = ("ground_hist", "ground_mask", "calibrated_cv", "on_ground")
