@@ -41,16 +41,37 @@ def read_source(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Stmt:
-    shape: str | None          # its normalised AST without project imports; None: it is one
-    bindings: tuple            # its project imports: ((local name, module, name or None: the module), ...)
+    node: ast.stmt | None      # its AST until normalised (on first use: most statements never are)
+    context: tuple             # (module, whether it is a package's __init__)
+    project_import: bool       # a top-level import of project code: only bindings, no code
     binds: frozenset | None    # the names it binds; None: it runs on import, whatever is used
     uses: frozenset            # every name it reads
     imports: tuple             # ((project module, names or None for all of it), ...)
     libraries: frozenset       # top-level names of the third-party modules it imports
     top_import: bool           # a top-level import: its modules run on import even when unused
     attrs: dict                # {name read: attributes read of it, None: read bare too}
+    _normalised: tuple | None = None
+
+    @property
+    def shape(self) -> str | None:
+        """Its normalised AST without project imports (None for a project import)."""
+        return self._normalise()[0]
+
+    @property
+    def bindings(self) -> tuple:
+        """Its project imports: ((local name, module, name or None: the module), ...)."""
+        return self._normalise()[1]
+
+    def _normalise(self) -> tuple:
+        if self._normalised is None:
+            norm = _Normalise(*self.context)
+            shaped = norm.visit(self.node)
+            self._normalised = (None if shaped is None else ast.dump(shaped, include_attributes=False),
+                                tuple(norm.bindings))
+            self.node = None
+        return self._normalised
 
 
 def _module_file(name: str) -> Path | None:
@@ -236,11 +257,10 @@ def _parse(module: str, path: Path, text: str) -> tuple[_Stmt, ...]:
         project, libraries, uses, attrs = _scan(module, is_package, node)
         binds = {"__doc__"} if i == 0 and _is_docstring(node) else _binds(node)  # read by no key
         top_import = isinstance(node, (ast.Import, ast.ImportFrom))
-        norm = _Normalise(module, is_package)
-        shaped = norm.visit(node)
-        shape = None if shaped is None else ast.dump(shaped, include_attributes=False)
-        out.append(_Stmt(shape, tuple(norm.bindings), None if binds is None else frozenset(binds), frozenset(uses),
-                         tuple(project), frozenset(libraries), top_import, attrs))
+        project_import = isinstance(node, ast.ImportFrom) and _resolve(module, is_package, node) != "__future__" \
+            and _module_file(_resolve(module, is_package, node)) is not None
+        out.append(_Stmt(node, (module, is_package), project_import, None if binds is None else frozenset(binds),
+                         frozenset(uses), tuple(project), frozenset(libraries), top_import, attrs))
     return tuple(out)
 
 
@@ -331,14 +351,14 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
         chosen = _chosen(stmts, want[module])   # never None here: such a module is wanted whole
         if not any("__doc__" in stmts[i].uses for i in chosen):      # a docstring no code reads
             chosen = [i for i in chosen if stmts[i].binds != frozenset({"__doc__"})]
-        imported = {local: (m, n) for s in stmts if s.shape is None for local, m, n in s.bindings}
-        defined = {}          # {name: the shapes of the module's own statements that bind it}
+        imported = {local: (m, n) for s in stmts if s.project_import for local, m, n in s.bindings}
+        defined = {}          # {name: the module's own statements that bind it}
         for s in stmts:
-            for name in (s.binds or ()) if s.shape is not None else ():
-                defined.setdefault(name, []).append(s.shape)
-        defined = {name: sha256_json(sorted(shapes)) for name, shapes in defined.items() if name not in imported}
+            for name in (s.binds or ()) if not s.project_import else ():
+                defined.setdefault(name, []).append(s)
+        defined = {name: binders for name, binders in defined.items() if name not in imported}
         digests = tuple(sorted(_digest(stmts[i], imported, defined, lookup) for i in chosen
-                               if stmts[i].shape is not None))
+                               if not stmts[i].project_import))
         tops = frozenset().union(*(stmts[i].libraries for i in chosen)) - set(sys.stdlib_module_names)
         out[module] = (digests, tops)
     return out
@@ -346,7 +366,7 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
 
 def _module_objects(stmts: tuple[_Stmt, ...]) -> dict[str, str]:
     """{local name: project module} of the module objects a module imports at its top."""
-    return {local: m for s in stmts if s.shape is None for local, m, n in s.bindings if n is None and local != "*"}
+    return {local: m for s in stmts if s.project_import for local, m, n in s.bindings if n is None and local != "*"}
 
 
 def _bound(local: str, module: str, name: str | None, attrs: dict, statements) -> set:
@@ -360,12 +380,12 @@ def _bound(local: str, module: str, name: str | None, attrs: dict, statements) -
 def _digest(stmt: _Stmt, imported: dict, defined: dict, statements) -> str:
     """What ``stmt`` does: its shape and what each name it uses binds, whether imported from
     project code inside it or at the module's top (``imported``: {local name: (module, name)}) or
-    defined in the same module (``defined``: {name: hash of its binders' shapes}), so a
+    defined in the same module (``defined``: {name: the statements binding it}), so a
     definition used from another module or from its own hashes alike. A top-level project import
     is no statement of its own: re-exports and how imports are grouped do not count."""
     bound = set().union(*(_bound(local, module, name, stmt.attrs, statements) for local, module, name in stmt.bindings))
     bound |= set().union(*(_bound(u, *imported[u], stmt.attrs, statements) for u in stmt.uses if u in imported))
-    bound |= {(u, defined[u]) for u in stmt.uses if u in defined}
+    bound |= {(u, sha256_json(sorted(_shape(s) for s in defined[u]))) for u in stmt.uses if u in defined}
     return sha256_json([stmt.shape, sorted(bound)])
 
 
@@ -388,4 +408,4 @@ def _target(module: str, name: str | None, statements, depth: int = 0) -> str:
 
 def _shape(stmt: _Stmt) -> str:
     """``stmt``'s shape; a project import's is the names it binds (not where they come from)."""
-    return stmt.shape if stmt.shape is not None else repr(sorted((local, name or "") for local, _, name in stmt.bindings))
+    return stmt.shape if not stmt.project_import else repr(sorted((local, name or "") for local, _, name in stmt.bindings))
