@@ -12,14 +12,15 @@ module's top-level statements:
   docstring is not: no code reads it); the body of ``if TYPE_CHECKING:`` never runs: never in.
 
 Each chosen statement is hashed by what it does, not where it lives: its AST without docstrings
-(comments are not in an AST), and each import of project code, at the top or inside a function,
-stands for the definition it binds (the AST of the statement that binds the name, followed
-through re-exports) instead of its module path. A stage's key is the sorted list of its
-statements' hashes, so moving a definition to another module, renaming a module, rewriting an
-import or editing a comment or a docstring keeps every key; changing code changes the keys of
-what uses it. An entry outside the project (a tracker class registered from elsewhere) is taken
-whole and its project imports are followed. :mod:`detbench.codekeys` says which entries make
-which artifact.
+(comments are not in an AST) and with each run of imports sorted, plus what every project name
+it reads stands for, whether imported (at the top or inside a function, followed through
+re-exports; a module object by the attributes read of it) or defined in the same module: the
+AST of the statement that binds it, never a module path. A stage's key is the sorted set of its
+statements' hashes, so moving a definition to another module, renaming a module, rewriting or
+reordering imports, or editing a comment or a docstring keeps every key; changing code changes
+the keys of what uses it. An entry outside the project (a tracker class registered from
+elsewhere) is taken whole and its project imports are followed. :mod:`detbench.codekeys` says
+which entries make which artifact.
 """
 from __future__ import annotations
 
