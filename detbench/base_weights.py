@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 from detbench.core import paths
+from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError
+from detbench.core.fileio import atomic_write_json, ensure_writable, sha256_file
 from detbench.data.layout import PreparedDataset
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
@@ -87,7 +89,6 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     (None: no progress shown). A stage's DetbenchError is raised as a :class:`StageError`."""
     import torch
 
-    from detbench.core.fileio import atomic_write_json, sha256_file
     from detbench.train.checkpoint import read_checkpoint, save_pth
 
     torch.set_num_threads(1)
@@ -186,7 +187,6 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
 # that command's defaults for the options base-weights does not give.
 
 def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
-    from detbench.core.fileio import ensure_writable
     from detbench.data.synthetic import write_dataset
 
     ensure_writable(out, "synthetic dataset")
@@ -208,9 +208,6 @@ def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
 
 def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int, cfg: BaseConfig, progress,
            say) -> None:
-    from detbench.core.devices import check_device
-    from detbench.core.fileio import ensure_writable
-
     check_device(cfg.device)  # before the heavy imports below
     ensure_writable(paths.train_dir(name), "training run")
     from detbench.train.trainer import train

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from detbench.core.errors import InputError
 from detbench.core.options import parse_key_values, parse_tracker_options
 
 __all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed",
@@ -60,7 +61,6 @@ def executor_options(command):
 
 def check_executor_options(executor: str, ray_address: str | None) -> None:
     """``--ray-address`` only goes with ``--executor ray``."""
-    from detbench.core.errors import InputError
 
     if ray_address and executor != "ray":
         raise InputError(f"--ray-address {ray_address}: it goes with --executor ray (got --executor {executor})")

@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Callable
 
 from detbench.core import paths
+from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError, InputError
+from detbench.core.fileio import atomic_dir
 
 SUMMARY = "demo_summary.json"
 
@@ -163,7 +165,6 @@ def publish(src: Path, out: Path) -> bool:
     """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete, and not
     at all when it already holds the same results (volatile parts aside:
     :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
-    from detbench.core.fileio import atomic_dir
     from detbench.demo_results import same_results
 
     if same_results(src, out):
@@ -191,7 +192,6 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
     ``progress``: see :data:`Progress` (None: no bars). A failing stage raises its DetbenchError
     (InputError stays InputError) as one line naming the stage's command.
     """
-    from detbench.core.devices import check_device
 
     cfg = cfg or DemoConfig()
     out = Path(out) if out is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from detbench.core.errors import InputError
 from detbench.executors import EXECUTORS, Executor, LocalExecutor, TaskCounts
 
 
@@ -13,7 +14,6 @@ def make_executor(name: str = "local", jobs: int | None = None, address: str | N
     ``local_jobs``), or ``ray`` (``address``: a running cluster, else ``RAY_ADDRESS``, else a local
     instance of ``jobs`` CPUs, None: every core). Ray is imported here (InputError saying how to
     install it when it is missing) and started at the first task."""
-    from detbench.core.errors import InputError
 
     if name == "local":
         return LocalExecutor(jobs or local_jobs, progress)

@@ -23,6 +23,7 @@ import logging
 import os
 from pathlib import Path
 
+from detbench.core import paths
 from detbench.core.errors import DetbenchError, InputError
 from detbench.executors import Executor, call_chunk, chunks
 
@@ -201,7 +202,6 @@ class RayExecutor(Executor):
 def task_context() -> dict:
     """What every task takes from the driver: its working directory, runs folder (absolute) and
     the user's thread settings, and the thread share a task runs with."""
-    from detbench.core import paths
     env = {k: os.environ[k] for k in TASK_ENV if k in os.environ}
     env["DETBENCH_RUNS"] = str(Path(paths.runs_root()).resolve())
     return {"cwd": os.getcwd(), "env": env, "threads": _task_threads()}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from detbench.core import paths
 from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file
 from detbench.core.paths import run_dirs
 
 _EPOCH_NAME = re.compile(r"epoch_?(\d+)")
@@ -84,7 +85,6 @@ class DetectorRef:
         file's stem and the first 8 hex digits of its sha256 (two ``model.pth`` never share one)."""
         if self.run and self.epoch is not None:
             return f"{self.run}-epoch{self.epoch}"
-        from detbench.core.fileio import sha256_file
 
         return f"{self.checkpoint.stem}-{sha256_file(self.checkpoint)[:8]}"
 

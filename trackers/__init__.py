@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detbench.core.errors import InputError
+
 # name -> "module:Class" (imported on first use so `import trackers` stays cheap), optionally
 # "module:Class?key=value&key=value": a variant, the class with preset options (defaults a user's
 # options override), so that e.g. BoT-SORT with the camera poses' motion compensation is a
@@ -40,8 +42,6 @@ TRACKERS: dict[str, str] = {
 
 
 def _entry(name: str) -> tuple[str, str, dict[str, str]]:
-    from detbench.core.errors import InputError
-
     if name not in TRACKERS:
         raise InputError(f"unknown tracker {name!r}; available: {', '.join(sorted(TRACKERS))}")
     target, _, preset = TRACKERS[name].partition("?")
@@ -138,7 +138,6 @@ class TrackerSpec:
 def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpec:
     """Resolve tracker ``name`` with ``options`` (strings allowed) into a :class:`TrackerSpec`;
     an unknown name or key is an InputError listing the valid ones (both kinds of option)."""
-    from detbench.core.errors import InputError
     from trackers.base import params_from_options
     from trackers.cleanup import CLEANUP_KEYS, CleanupParams, split_options
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed, TrackerHelpOption, executor_options
+from detbench.core.errors import InputError
 
 
 @click.command("compare", epilog="""\b
@@ -53,7 +54,6 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.commands.progress import task_bar
     from detbench.compare.pipeline import run_comparison
-    from detbench.core.errors import InputError
     from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat, executor_options
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
 
 EPILOG = """\b
 Example:
@@ -51,7 +54,6 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     """
 
     from detbench.cliopts import check_executor_options
-    from detbench.core.errors import InputError
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
     from detbench.runs import detector_ref
@@ -62,8 +64,6 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     refs = [detector_ref(detector, run) for detector in names]  # a wrong name fails before torch is imported
     if len(names) > 1 and (export_mot or export_coco):
         raise InputError("--export-mot / --export-coco take one --detector (got several)")
-    from detbench.core import paths
-    from detbench.core.fileio import ensure_writable
 
     ensure_writable(paths.detections_root(), "detection cache")
     reads = {"--data": data_dir, "images": PreparedDataset(data_dir).meta.get("dataroot"),

@@ -4,6 +4,10 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed, TrackerHelpOption, executor_options
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, ensure_writable
+from detbench.core.provenance import make_meta
 
 
 @click.command("sensitivity", epilog="""\b
@@ -82,9 +86,6 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from detbench.cliopts import check_executor_options, parse_tracker_options
-    from detbench.core import paths
-    from detbench.core.errors import InputError
-    from detbench.core.fileio import atomic_dir, ensure_writable
     from detbench.data.layout import PreparedDataset
     from detbench.executor_choice import make_executor
     from detbench.sensitivity import axes as ax
@@ -143,7 +144,6 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
             jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
     finally:
         bar.stop()
-    from detbench.core.provenance import make_meta
 
     result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,
                                                "values": list(values), "base": list(base_opts), "seeds": seeds,

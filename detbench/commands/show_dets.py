@@ -4,6 +4,9 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
 
 EPILOG = """\b
 Example:
@@ -30,7 +33,6 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     """Draw detections (coloured by class, labelled with score) over a sequence's keyframes."""
     from pathlib import Path
 
-    from detbench.core.errors import InputError
     from detbench.data.layout import find_dataset
     from detbench.detect.api import detect, split_frames
     from detbench.detect.cache import read_sequence_detections
@@ -40,8 +42,6 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
-    from detbench.core import paths
-    from detbench.core.fileio import ensure_writable
     from detbench.data.layout import PreparedDataset
 
     ensure_writable(out, "video" if video else "images", inputs={

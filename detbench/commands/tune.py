@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import TrackerHelpOption, executor_options
+from detbench.core.devices import check_device
 
 
 @click.command("tune", epilog="""\b
@@ -36,7 +37,6 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     uses for this (detector, tracker) pair only."""
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar
-    from detbench.core.devices import check_device
     from detbench.executor_choice import make_executor
 
     check_executor_options(executor, ray_address)

@@ -23,6 +23,8 @@ from detbench.compare.attribution import (
 )
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
+from detbench.core import paths
+from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.data import layout, mot
@@ -144,7 +146,6 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     """Every detector name, tracker and option is checked before any work (InputError), so a
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
-    from detbench.core.devices import check_device
     from detbench.detect.api import resolve_checkpoint
     from detbench.tracking.run import check_tracker
     from detbench.tracking.sources import check_split_calibration
@@ -168,7 +169,6 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
     then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
     detector name meant; and what was served from a cache."""
-    from detbench.core import paths
     from detbench.detect.shards import ensure_many
     from detbench.tracking.run import resolve_params
     from detbench.tuning.settings import pair_settings

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file, sha256_json
 from detbench.core.geometry import Camera
 from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
 from trackers.trackssm.data import FIELDS, Windows, segment_windows, track_segments
@@ -20,7 +21,6 @@ def sequence_cameras(seq_dir, info, required: bool = False) -> tuple[list[Camera
     """Every frame's :class:`Camera` and time (seconds) from the sequence's ``frames.json``; None
     when it has none or a frame lacks a field (InputError naming the file and frame if
     ``required``)."""
-    from detbench.core.errors import InputError
     from detbench.tracking.sources import read_frame_records
 
     rec = read_frame_records(seq_dir, info, [])
@@ -104,7 +104,6 @@ def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 
 def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
     """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
     ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
-    from detbench.core.fileio import sha256_file, sha256_json
     from detbench.data.layout import frames_file
 
     def files(s: Path) -> list[str]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.core.imageprints import fingerprints
 from detbench.sensitivity.axes import Degradation
 
 CLEANUP_SUFFIX = "+cleanup"
@@ -66,8 +67,6 @@ class Split:
     sequences: tuple[Sequence, ...]
 
     def content(self) -> dict:
-        from detbench.core.imageprints import fingerprints
-
         # images by their bytes: BoT-SORT's camera-motion compensation reads them where they exist
         prints = iter(fingerprints([i for s in self.sequences for i in s.images]))
         return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],

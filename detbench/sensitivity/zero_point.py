@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from detbench.core.types import iou_matrix
 from detbench.sensitivity.degrade import FRAME, ID, detectable
 
 REPORTS_DETECTION = {"iou", "trackssm", "trackssm-gated"}  # output boxes are the matched detection's
@@ -50,7 +51,6 @@ def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
 
 
 def _iou_rows(a: np.ndarray, b: np.ndarray) -> float:
-    from detbench.core.types import iou_matrix
     from detbench.sensitivity.degrade import H, W, X, Y
 
     box = lambda r: np.array([[r[X], r[Y], r[X] + r[W], r[Y] + r[H]]])  # noqa: E731

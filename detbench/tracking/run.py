@@ -38,8 +38,11 @@ import numpy as np
 
 from detbench import threads
 from detbench.artifacts import KeyedArtifact
-from detbench.core.errors import DetbenchError
+from detbench.core import paths
+from detbench.core.errors import DetbenchError, InputError
 from detbench.core.fileio import atomic_write_json, sha256_files, sha256_json
+from detbench.core.imageprints import fingerprints
+from detbench.core.provenance import make_meta
 from detbench.tracking.sources import SequenceJob, check_detections
 
 if TYPE_CHECKING:
@@ -69,7 +72,6 @@ def resolve_params(tracker: str | TrackerSpec, options: dict | None = None) -> d
 def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame_rate: float = 2.0) -> None:
     """Build the tracker once, before any work, so a bad option value (``cmc=xyz``, weights that
     are not a model) is one InputError naming the option, not a failed sequence in meta.json."""
-    from detbench.core.errors import InputError
 
     name, options = (tracker, options) if isinstance(tracker, str) else (tracker.name, tracker.options)
     try:
@@ -135,7 +137,6 @@ def tracking_code(spec: TrackerSpec) -> dict:
 
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    from detbench.core.imageprints import fingerprints
 
     calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
     prints = iter(fingerprints([p for j in jobs for p in j.images]))
@@ -178,7 +179,6 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     run with the same inputs hash. Raises :class:`TrackingFailed` (after writing) if any
     sequence failed.
     """
-    from detbench.core.provenance import make_meta
     from detbench.data.mot import write_mot
 
     out_dir = Path(out_dir)
@@ -233,7 +233,6 @@ def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker
     ``out_dir`` defaults to ``runs/tracks/<detector or cache dir name>/<tracker>/``. Skips the
     work when that directory holds a complete run with the same inputs hash.
     """
-    from detbench.core import paths
     from detbench.tracking.sources import from_cache
 
     out = Path(out_dir) if out_dir else paths.tracks_dir(detector or Path(cache_dir).name, tracker)

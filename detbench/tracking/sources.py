@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
+from detbench.core.geometry import Camera
 from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
 from detbench.data.mot import MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file, read_seqinfo
 
@@ -132,7 +134,6 @@ def frame_of(job, i: int):
 def check_calibration(jobs, tracker_name: str) -> None:
     """InputError (one line, naming the sequence's frames.json, the frame and the missing field)
     unless every frame of every job has a usable camera calibration; for trackers that need it."""
-    from detbench.core.geometry import Camera
 
     need = f"tracker {tracker_name!r} needs every frame's camera calibration (intrinsics, cam2global)"
     for job in jobs:
@@ -235,7 +236,6 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``.
     """
-    from detbench.core import paths
 
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):

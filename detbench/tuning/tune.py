@@ -19,7 +19,7 @@ from pathlib import Path
 
 from detbench.core import paths
 from detbench.core.errors import InputError
-from detbench.core.fileio import atomic_write_json, sha256_file
+from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
 from detbench.tuning import tunings
@@ -95,7 +95,6 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     table and best point (in grid order, whatever order the points finish in)."""
     from contextlib import nullcontext
 
-    from detbench.core.fileio import sha256_json
     from detbench.executors import LocalExecutor
 
     tasks, rows = [], []

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detbench.core.errors import InputError
 from detbench.core.geometry import Camera, box_contacts, reproject_boxes
 
 #: a compensated box whose centre lies this far outside the image (in image sizes), or which is
@@ -168,7 +169,6 @@ class CameraTrail:
 
     def see(self, frame) -> None:
         """Remember the current :class:`trackers.base.Frame`'s camera (InputError without one)."""
-        from detbench.core.errors import InputError
 
         cam = frame.camera()
         if cam is None:
