@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import symtable
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,12 +158,37 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(parts + ([node.module] if node.module else []))
 
 
-def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set, dict]:
+def _scoped_uses(node: ast.stmt, tables: dict, uses: set) -> set:
+    """The module-level names a def or class reads: those its decorators, defaults and bases read,
+    and those its body and nested scopes read as globals (:mod:`symtable`), so a local variable
+    that shares a module-level name is not a use of it; a function's annotations are not (no code
+    reads them). Other statements: ``uses``."""
+    table = tables.get((node.name, node.lineno)) if isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
+    if table is None:
+        return uses
+    outside = [*node.decorator_list]
+    if isinstance(node, ast.ClassDef):
+        outside += [*node.bases, *(k.value for k in node.keywords)]
+    else:
+        a = node.args
+        outside += [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+    out = {n.id for part in outside if part is not None for n in ast.walk(part) if isinstance(n, ast.Name)}
+    todo = [table]
+    while todo:
+        t = todo.pop()
+        out |= {sym.get_name() for sym in t.get_symbols() if sym.is_global() and sym.is_referenced()}
+        todo.extend(t.get_children())
+    return out
+
+
+def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set, dict, set]:
     """(project imports [(module, names or None)], third-party top-level names, names read,
-    {name read: the attributes read of it, or None when it is also read bare}) inside ``node``.
+    {name read: the attributes read of it, or None when it is also read bare}, the names of the
+    module objects it imports inside itself) inside ``node``.
     A module object imported by name is a module whose statements are chosen by the attributes
     its users read (``paths.runs_root()`` needs ``runs_root``), see :func:`walk`."""
-    project, libraries, uses, attrs, attribute_of = [], set(), set(), {}, {}
+    project, libraries, uses, attrs, attribute_of, module_locals = [], set(), set(), {}, {}, set()
     for n in _nodes(node):
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name):
             attribute_of[id(n.value)] = n.attr
@@ -189,10 +215,11 @@ def _scan(module: str, is_package: bool, node: ast.stmt) -> tuple[list, set, set
                 if a.name == "*":
                     project.append((base, None))
                 elif _module_file(f"{base}.{a.name}"):          # a submodule: the module object
+                    module_locals.add(a.asname or a.name)        # read through its attributes
                     project += [(base, frozenset()), (f"{base}.{a.name}", frozenset())]   # + what users read
                 else:
                     project.append((base, frozenset({a.name})))
-    return project, libraries, uses, {k: None if v is None else frozenset(v) for k, v in attrs.items()}
+    return project, libraries, uses, {k: None if v is None else frozenset(v) for k, v in attrs.items()}, module_locals
 
 
 class _Normalise(ast.NodeTransformer):
@@ -254,8 +281,10 @@ def _imports_sorted(body: list) -> list:
 def _parse(module: str, path: Path, text: str) -> tuple[_Stmt, ...]:
     body, out = ast.parse(text, str(path)).body, []
     is_package = path.name == "__init__.py"
+    tables = {(t.get_name(), t.get_lineno()): t for t in symtable.symtable(text, str(path), "exec").get_children()}
     for i, node in enumerate(body):
-        project, libraries, uses, attrs = _scan(module, is_package, node)
+        project, libraries, uses, attrs, module_locals = _scan(module, is_package, node)
+        uses = _scoped_uses(node, tables, uses) | module_locals
         binds = {"__doc__"} if i == 0 and _is_docstring(node) else _binds(node)  # read by no key
         top_import = isinstance(node, (ast.Import, ast.ImportFrom))
         project_import = isinstance(node, ast.ImportFrom) and _resolve(module, is_package, node) != "__future__" \
@@ -335,7 +364,13 @@ def walk(entries: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], frozenset
             want[module] = None
             chosen = list(range(len(stmts)))
         modules_bound = _module_objects(stmts)
+        need = None if want[module] is None else set(want[module]).union(*(stmts[i].uses for i in chosen))
         for i, s in enumerate(stmts):
+            if i in chosen and s.project_import:   # the names used; the others' modules run on import
+                for local, target, name in s.bindings:
+                    used = need is None or local in need or local == "*"
+                    request(target, None if local == "*" else frozenset({name}) if used and name else frozenset())
+                continue
             for target, names in s.imports:
                 if i in chosen:
                     request(target, names)

@@ -249,3 +249,17 @@ def test_a_move_or_an_import_path_keeps_the_key_and_a_code_change_does_not(tmp_p
                                                       "import helper as other, other as helper")}]:
         assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": _USER, "detbench/helpers.py": _HELPERS,
                                                 "detbench/lazy.py": _LAZY, **files}) != base, files
+
+
+def test_only_what_the_code_reads_is_bound(tmp_path, monkeypatch):
+    """An import used only in annotations, a local variable that shares an imported name and the
+    unused names of a grouped import add nothing: hoisting a lazy import to the top keeps the key."""
+    lazy = ("def used(x: other) -> int:\n    from detbench.helpers import helper\n\n"
+            "    other = 2\n    return helper(x) + other\n")
+    top = ("from detbench.helpers import helper, other, unused\n\n\n"
+           "def used(x: other) -> int:\n    other = 2\n    return helper(x) + other\n")
+    helpers = _HELPERS + "\n\ndef unused():\n    return 1\n"
+    base = _sources(tmp_path, monkeypatch, {"detbench/entry.py": lazy, "detbench/helpers.py": helpers})
+    assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": top, "detbench/helpers.py": helpers}) == base
+    changed = helpers.replace("return 1", "return 2")            # unused() is in neither closure
+    assert _sources(tmp_path, monkeypatch, {"detbench/entry.py": top, "detbench/helpers.py": changed}) == base
