@@ -28,6 +28,8 @@ from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError
 from detbench.core.fileio import atomic_write_json, ensure_writable, sha256_file
 from detbench.data.layout import PreparedDataset
+from detbench.data.prepare import prepare
+from detbench.detect.eval_det import eval_det
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
@@ -197,8 +199,6 @@ def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
 
 
 def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
-    from detbench.data.prepare import prepare
-
     out, summary = prepare(str(dataroot), "v1.0-synth", cameras=cfg.camera, splits=None,
                            min_visibility=cfg.min_visibility, min_size=float(cfg.min_size), out=None, name=name,
                            progress=progress)
@@ -220,8 +220,6 @@ def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int,
 
 
 def _eval_det(data_dir: Path, detector: str, run: str, out: Path, cfg: BaseConfig, progress, say) -> None:
-    from detbench.detect.eval_det import eval_det
-
     res = eval_det(str(data_dir), "val", detectors=[detector], caches=(), run=run, conf=0.01, nms=0.65,
                    batch_size=8, device=cfg.device, cameras=None, score_thr=0.3, out=str(out), json_path=None,
                    progress=progress)

@@ -8,6 +8,7 @@ import click
 
 from detbench.core.errors import InputError
 from detbench.core.options import parse_key_values, parse_tracker_options
+from trackers import tracker_help
 
 __all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed",
            "executor_options", "check_executor_options"]
@@ -40,8 +41,6 @@ class TrackerHelpOption(click.Option):
         self._own_help = self.help
 
     def get_help_record(self, ctx):
-        from trackers import tracker_help
-
         self.help = " ".join(filter(None, [self._own_help, tracker_help()]))  # the registry as it is now
         return super().get_help_record(ctx)
 

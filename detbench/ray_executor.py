@@ -26,6 +26,7 @@ from pathlib import Path
 from detbench.core import paths
 from detbench.core.errors import DetbenchError, InputError
 from detbench.executors import Executor, call_chunk, chunks
+from detbench.threads import init_worker
 
 RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'detbench[ray]' "
                "(or, in a checkout, uv sync --extra ray)")
@@ -220,7 +221,6 @@ def _task_threads() -> tuple[int, bool]:
 def _init_threads(threads: int, explicit: bool) -> None:
     """This worker's libraries run ``threads`` threads: the pool workers' policy
     (:func:`detbench.threads.init_worker`: torch intra- and inter-op, OpenMP/MKL/OpenBLAS, OpenCV)."""
-    from detbench.threads import init_worker
 
     init_worker(threads, explicit)
 

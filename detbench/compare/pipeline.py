@@ -28,17 +28,25 @@ from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.data import layout, mot
+from detbench.detect.api import resolve_checkpoint
+from detbench.detect.shards import ensure_many
 from detbench.evaluate import metric_specs
+from detbench.evaluate.api import load_matched
 from detbench.evaluate.cached import evaluate_cached
+from detbench.evaluate.hota_counts import flatten_hota
+from detbench.evaluate.loading import pair_sequences
 from detbench.executors import LocalExecutor
 from detbench.runs import parse_epoch_name, run_detectors
+from detbench.tracking.run import TrackingFailed, check_tracker, resolve_params, track_cache
+from detbench.tracking.sources import check_split_calibration
+from detbench.tuning.settings import pair_settings
+from trackers import tracker_spec
 
 
 def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
     (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts; one task
     of ``executor`` per sequence (default: this process), gathered in sequence order."""
-    from detbench.evaluate.loading import pair_sequences
 
     tasks = [(k, files, rules) for k, files in enumerate(pair_sequences(gt_dir, res_dir))]
     per_sequence = {}
@@ -49,8 +57,6 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executo
 
 
 def _sequence_switches(args) -> tuple[int, list[Switch]]:
-    from detbench.evaluate.api import load_matched
-
     k, files, rules = args
     info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
     size = (info.width, info.height) if info else (1600, 900)
@@ -86,7 +92,6 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
 def per_sequence_counts(metrics: dict) -> dict[str, dict]:
     """Counts per sequence for the bootstrap: the summary counts the ``compare_change`` metrics'
     rules read (:mod:`detbench.evaluate.metric_specs`) and HOTA's per-alpha sums."""
-    from detbench.evaluate.hota_counts import flatten_hota
 
     summary = set(metric_specs.names())
     fields = list(dict.fromkeys(f for name in metric_specs.shown("compare_change")
@@ -103,7 +108,6 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
              out_root: Path, rules: AttributionRules, executor) -> tuple[dict, Counter]:
     """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a
     crash. -> (the pair's record, the caches it reused: "tracks", "metrics")."""
-    from detbench.tracking.run import TrackingFailed, track_cache
 
     out_dir = out_root / detector / tracker
     pair = {"detector": detector, "tracker": tracker, "epoch": parse_epoch_name(detector), "options": options,
@@ -146,10 +150,6 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     """Every detector name, tracker and option is checked before any work (InputError), so a
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
-    from detbench.detect.api import resolve_checkpoint
-    from detbench.tracking.run import check_tracker
-    from detbench.tracking.sources import check_split_calibration
-    from trackers import tracker_spec
 
     if check_dev:
         check_device(device)
@@ -169,9 +169,6 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
     then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
     detector name meant; and what was served from a cache."""
-    from detbench.detect.shards import ensure_many
-    from detbench.tracking.run import resolve_params
-    from detbench.tuning.settings import pair_settings
 
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"

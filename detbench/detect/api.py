@@ -25,8 +25,9 @@ from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file, sha256_json
 from detbench.core.provenance import make_meta
 from detbench.data.layout import PreparedDataset
+from detbench.data.mot import read_frames_json
 from detbench.detect import cache
-from detbench.runs import DetectorRef, detector_ref
+from detbench.runs import DetectorRef, detector_ref, resolve_detector
 
 CACHE_STATS: Counter = Counter()
 # progress(done images, total images, sequence, images per second or None)
@@ -61,7 +62,6 @@ class FrameImage:
 def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
                  cameras: list[str] | None = None) -> dict[str, list[FrameImage]]:
     """The frames to run on: {sequence: [FrameImage, ...]} in time order, sequences sorted."""
-    from detbench.data.mot import read_frames_json
 
     data = PreparedDataset(data_dir)
     meta = data.meta
@@ -258,7 +258,6 @@ def pack_sequences(seq_frames, per_frame) -> tuple[dict, dict, int]:
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.runs import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 

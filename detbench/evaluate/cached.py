@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from detbench import codekeys
 from detbench.artifacts import KeyedArtifact, content_key
 from detbench.core.fileio import sha256_file
 from detbench.data import layout
+from detbench.evaluate.api import evaluate_folders
 
 
 def evaluation_code_hash() -> dict:
     """The evaluation code and its libraries' versions (:func:`detbench.codekeys.code_key`): a
     changed metric must not be served from an older evaluation's metrics.json."""
-    from detbench import codekeys
 
     return codekeys.code_key(*codekeys.EVALUATE)
 
@@ -50,7 +51,6 @@ def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou
     check changes no number, only whether a disagreement raises, so it is not part of the key;
     a stored result is reused for ``check=True`` only if it was itself computed with the check.
     ``executor`` scores the sequences (:mod:`detbench.executors`; default: this process)."""
-    from detbench.evaluate.api import evaluate_folders
 
     art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
                         check=lambda a: _servable_metrics(a.meta(), check))

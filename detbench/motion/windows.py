@@ -12,7 +12,9 @@ import numpy as np
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file, sha256_json
 from detbench.core.geometry import Camera
-from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
+from detbench.data.layout import PreparedDataset, frames_file, gt_file, seqinfo_file
+from detbench.data.mot import list_sequences, read_mot, read_seqinfo
+from detbench.tracking.sources import read_frame_records
 from trackers.trackssm.data import FIELDS, Windows, segment_windows, track_segments
 from trackers.trackssm.ground import NEED, windows_ground_inputs
 
@@ -21,7 +23,6 @@ def sequence_cameras(seq_dir, info, required: bool = False) -> tuple[list[Camera
     """Every frame's :class:`Camera` and time (seconds) from the sequence's ``frames.json``; None
     when it has none or a frame lacks a field (InputError naming the file and frame if
     ``required``)."""
-    from detbench.tracking.sources import read_frame_records
 
     rec = read_frame_records(seq_dir, info, [])
     where = rec.path or f"{seq_dir}/frames.json"
@@ -50,7 +51,6 @@ def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 
 
     ``calibration``: ``"skip"`` (image-plane inputs only), ``"try"`` (ground-plane inputs too when
     ``frames.json`` gives every frame's camera) or ``"require"`` (they must: else InputError)."""
-    from detbench.data.mot import read_mot, read_seqinfo
 
     seq_dir = Path(seq_dir)
     info = read_seqinfo(seqinfo_file(seq_dir))
@@ -76,7 +76,6 @@ def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
     """Sequence folders of a prepared dataset's ``<data_dir>/sequences/<split>/``; when
     ``data_dir`` has no such split folder it is taken as a MOT folder of sequences itself
     (``<data_dir>/sequences/<seq>/`` or ``<data_dir>/<seq>/``). Missing folders -> []."""
-    from detbench.data.mot import list_sequences
 
     data_dir = Path(data_dir)
     data = PreparedDataset(data_dir)
@@ -104,7 +103,6 @@ def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 
 def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
     """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
     ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
-    from detbench.data.layout import frames_file
 
     def files(s: Path) -> list[str]:
         extra = [sha256_file(frames_file(s)) if frames_file(s).is_file() else None] if calibration else []

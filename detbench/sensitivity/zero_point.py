@@ -24,13 +24,13 @@ import numpy as np
 
 from detbench.core.types import iou_matrix
 from detbench.sensitivity.degrade import FRAME, ID, detectable
+from trackers.boxmot_common import frames_for_seconds
 
 REPORTS_DETECTION = {"iou", "trackssm", "trackssm-gated"}  # output boxes are the matched detection's
 
 
 def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
     """{"confirm", "grace", "survive"} (frames) for a registered tracker's resolved params."""
-    from trackers.boxmot_common import frames_for_seconds
 
     if tracker == "iou":
         return {"confirm": 0, "grace": 0, "survive": frames_for_seconds(params["max_age_s"], frame_rate),

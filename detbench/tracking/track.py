@@ -12,6 +12,8 @@ from typing import Callable
 
 from detbench.core.devices import check_device
 from detbench.core.fileio import ensure_writable
+from detbench.tracking.run import track_split
+from detbench.tracking.sources import select_source
 
 
 @dataclass
@@ -43,8 +45,6 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     ``progress(done, total)``: sequences tracked, called with 0 before the first. ``tell(line)``:
     called before tracking with the run, checkpoint and detection cache of ``detector``.
     """
-    from detbench.tracking.run import track_split
-    from detbench.tracking.sources import select_source
 
     check_device(device)
     given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": data_dir}

@@ -17,6 +17,7 @@ from typing import Callable
 
 import torch
 
+from detbench import threads as thread_policy
 from detbench.core.errors import DetbenchError, InputError
 from detbench.core.fileio import atomic_write_json
 from detbench.core.provenance import make_meta
@@ -50,7 +51,6 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     :func:`detbench.threads.decide`); the weights follow the count, so the first line says it and
     run.json ``threads`` records it.
     """
-    from detbench import threads as thread_policy
 
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)

@@ -12,6 +12,8 @@ from pathlib import Path
 from detbench.core.errors import InputError
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
+from detbench.detect.api import detection_key, resolve_checkpoint
+from detbench.tuning.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
 
 def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
@@ -27,8 +29,6 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     searches overrides the tuned value, and the pair records it. Returns ``{(det, trk):
     {"options", "tuning"}}`` and how many stored tunings were used (``{"tunings": n}``).
     """
-    from detbench.detect.api import detection_key, resolve_checkpoint
-    from detbench.tuning.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")

@@ -22,13 +22,18 @@ from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
+from detbench.evaluate import metric_specs
+from detbench.evaluate.cached import evaluate_cached
+from detbench.executors import LocalExecutor
+from detbench.tracking.run import track_split
+from detbench.tracking.sources import from_cache, from_external
 from detbench.tuning import tunings
+from trackers import TRACKERS, tracker_class, tracker_spec, tune_grid
 
 
 def tracker_grid(tracker: str) -> dict[str, list]:
     """``tracker``'s tuning grid: its ``Params.GRID`` and the clean-up's (:func:`trackers.tune_grid`);
     InputError when it has none."""
-    from trackers import TRACKERS, tracker_class, tune_grid
 
     grid = tune_grid(tracker_class(tracker)) if tracker in TRACKERS else None
     if not grid:
@@ -38,7 +43,6 @@ def tracker_grid(tracker: str) -> dict[str, list]:
 
 def tunable_trackers() -> list[str]:
     """The registered trackers that declare a tuning grid, sorted."""
-    from trackers import TRACKERS, tracker_class, tune_grid
 
     return sorted(n for n in TRACKERS if tune_grid(tracker_class(n)))
 
@@ -63,8 +67,6 @@ class CacheJobs:
 
 @lru_cache(maxsize=4)
 def _cache_jobs(source: CacheJobs) -> list:
-    from detbench.tracking.sources import from_cache
-
     return from_cache(source.cache_dir, source.data_dir, source.split)
 
 
@@ -95,7 +97,6 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     table and best point (in grid order, whatever order the points finish in)."""
     from contextlib import nullcontext
 
-    from detbench.executors import LocalExecutor
 
     tasks, rows = [], []
     for i, t in enumerate(plans):
@@ -119,9 +120,6 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
 def _tune_point(args):
     """One task: track the split with one point's options and score it -> (tuning, point, row,
     overall)."""
-    from detbench.evaluate import metric_specs
-    from detbench.evaluate.cached import evaluate_cached
-    from detbench.tracking.run import track_split
 
     i, j, jobs, gt_dir, tracker, out, options = args
     track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
@@ -188,13 +186,11 @@ def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=
              dets_dir=None, base_options=None, conf=0.01, tell=None, executor=None) -> tuple[_Tuning, dict, Path]:
     """One tuning's checks, key and detections, before any point runs -> (plan, the record's
     other fields, where it is stored)."""
-    from detbench.tracking.sources import from_external
 
     data_dir = Path(data_dir)
     check_tune_split(data_dir, split, report_split, "--split")
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
-    from trackers import tracker_spec
 
     if tracker_spec(tracker, base_options).needs_calibration:  # before any detection is computed
         from detbench.tracking.sources import check_split_calibration
