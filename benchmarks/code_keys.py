@@ -6,6 +6,7 @@ moves modules, rewrites imports or edits comments and docstrings keeps every one
 
     python benchmarks/code_keys.py --write runs/code_keys.json    # before
     python benchmarks/code_keys.py --check runs/code_keys.json    # after: exit 1 and the list if one differs
+    python benchmarks/code_keys.py --time                         # seconds to compute them all, cold
 """
 from __future__ import annotations
 
@@ -34,7 +35,23 @@ def main(argv=None) -> int:
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", metavar="FILE", help="record the keys in FILE")
     mode.add_argument("--check", metavar="FILE", help="compare the keys with those recorded in FILE")
+    mode.add_argument("--time", action="store_true", help="median seconds of 5 cold computations of every key")
     args = ap.parse_args(argv)
+    if args.time:
+        import statistics
+        import time
+
+        from detbench import codeclosure, codekeys
+
+        seconds = []
+        for _ in range(5):
+            codekeys.cache_clear()
+            codeclosure._parse.cache_clear()          # every source read and parsed again, as in a new process
+            t = time.perf_counter()
+            n = len(stage_keys())
+            seconds.append(time.perf_counter() - t)
+        print(f"{n} stage keys computed cold: median {statistics.median(seconds):.2f} s of 5")
+        return 0
     keys = stage_keys()
     if args.write:
         Path(args.write).write_text(json.dumps(keys, indent=1, sort_keys=True) + "\n")
