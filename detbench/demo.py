@@ -36,20 +36,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench.analysis.report import analyze_run
-from detbench.base_weights import WEIGHTS
-from detbench.compare.changes import answers
-from detbench.compare.pipeline import run_comparison
 from detbench.core import paths
 from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError, InputError
 from detbench.core.fileio import atomic_dir
-from detbench.data.prepare import prepare
-from detbench.demo_results import same_results
-from detbench.detect.eval_det import eval_det
-from detbench.motion.train import train_motion
-from detbench.render.tracks import show_tracks
-from detbench.tuning.tune import grid_points, tune
 
 SUMMARY = "demo_summary.json"
 
@@ -146,6 +136,8 @@ def new_invocation_dir(seed: int) -> Path:
 
 
 def base_weights(cfg: DemoConfig) -> Path:
+    from detbench.base_weights import WEIGHTS
+
     path = Path(cfg.base) if cfg.base else WEIGHTS
     if not path.is_file():
         raise InputError(f"{path}: the demo's pretrained base is missing (`make base-weights` rebuilds it)")
@@ -173,6 +165,7 @@ def publish(src: Path, out: Path) -> bool:
     """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete, and not
     at all when it already holds the same results (volatile parts aside:
     :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
+    from detbench.demo_results import same_results
 
     if same_results(src, out):
         return False
@@ -229,8 +222,16 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
 
 def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say,
             progress: Progress | None) -> dict:
+    from detbench.analysis.report import analyze_run
+    from detbench.compare.changes import answers
+    from detbench.compare.pipeline import run_comparison
+    from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
+    from detbench.detect.eval_det import eval_det
+    from detbench.motion.train import train_motion
+    from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
+    from detbench.tuning.tune import grid_points, tune
 
     res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
     res.mkdir()

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from detbench.analysis import compare_runs, report
-
 
 @click.command("analyze", epilog="""\b
 Examples:
@@ -32,6 +30,7 @@ def command(runs, out, no_plots):
     A truncated or partly corrupt log (a killed run) is analysed as far as it goes, with a
     warning per bad line (file:line).
     """
+    from detbench.analysis import compare_runs, report
 
     if len(runs) == 1:
         path, rep = report.analyze_run(runs[0], out, with_plots=not no_plots)

@@ -10,15 +10,13 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from detbench.base_weights import BASE, WEIGHTS_DIR, make_base_weights, new_stamp
-from detbench.cli import _USER_OS_ERRORS as USER_OS_ERRORS
-from detbench.commands.progress import bar_per_key, detect_bar, lazy_bar, train_bar
 from detbench.core.errors import DetbenchError
 
 
 def stage_bars(cfg):
     """``progress(stage)`` for :func:`~detbench.base_weights.make_base_weights`: each stage's bar as its
     command draws it."""
+    from detbench.commands.progress import bar_per_key, detect_bar, lazy_bar, train_bar
 
     @contextmanager
     def progress(stage: str):
@@ -51,6 +49,8 @@ def stage_bars(cfg):
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
+    from detbench.base_weights import BASE, WEIGHTS_DIR, make_base_weights, new_stamp
+    from detbench.cli import _USER_OS_ERRORS as USER_OS_ERRORS
 
     p = argparse.ArgumentParser(prog="python -m detbench.commands.base_weights",
                                 description="Retrain the demo's pretrained base (weights/demo_base/).")

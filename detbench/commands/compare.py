@@ -3,13 +3,8 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import Seed, TrackerHelpOption, check_executor_options, executor_options, parse_tracker_options
-from detbench.commands.progress import task_bar
-from detbench.compare import changes
-from detbench.compare.pipeline import run_comparison
-from detbench.compare.report import _fmt, row_metrics
+from detbench.cliopts import Seed, TrackerHelpOption, executor_options
 from detbench.core.errors import InputError
-from detbench.executor_choice import make_executor
 
 
 @click.command("compare", epilog="""\b
@@ -56,6 +51,10 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from rich.console import Console
 
+    from detbench.cliopts import check_executor_options, parse_tracker_options
+    from detbench.commands.progress import task_bar
+    from detbench.compare.pipeline import run_comparison
+    from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
     if tune_missing and not tuned:
@@ -111,6 +110,7 @@ def print_pairs(result: dict, console=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from detbench.compare.report import _fmt, row_metrics
 
     table = Table(title=f"comparison {result['name']} ({result['split']}, {result['n_sequences']} sequences of "
                         f"{result['n_scenes']} scenes; ratios in %)")
@@ -129,6 +129,7 @@ def print_answer(result: dict, console=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from detbench.compare import changes
 
     deltas = changes.deltas(result)
     if not deltas:

@@ -6,10 +6,6 @@ from contextlib import contextmanager
 import click
 
 from detbench.cliopts import Seed
-from detbench.commands import progress
-from detbench.commands.compare import print_answer, print_pairs
-from detbench.commands.progress import lazy_bar
-from detbench.demo import DemoConfig, run_demo
 
 EPILOG = """\b
 Examples:
@@ -42,6 +38,7 @@ def command(out, seed, scenes, keyframes, base, style, device):
     (under $DETBENCH_RUNS or --runs-dir); nothing that exists is deleted or overwritten."""
     from pathlib import Path
 
+    from detbench.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(scenes=scenes, keyframes=keyframes, seed=seed, base=base or "", style=style, device=device)
     summary = run_demo(Path(out) if out else None, cfg, say=click.echo, progress=_bar)
@@ -58,6 +55,7 @@ def print_tables(comparison_json) -> None:
     import json
     from pathlib import Path
 
+    from detbench.commands.compare import print_answer, print_pairs
 
     result = json.loads(Path(comparison_json).read_text(encoding="utf-8"))
     click.echo("")
@@ -67,6 +65,7 @@ def print_tables(comparison_json) -> None:
 
 def _bar(kind: str):
     """The demo's progress bars (:data:`detbench.demo.Progress`): the stage's own command's bar."""
+    from detbench.commands import progress
 
     if kind == "train":
         return progress.train_bar()
@@ -80,6 +79,7 @@ def _bar(kind: str):
 @contextmanager
 def _count_bar(kind: str):
     """``callback(done, total)`` drawing ``<kind> [bar] ...`` (synth images, prepare samples, tune grid points)."""
+    from detbench.commands.progress import lazy_bar
 
     with lazy_bar() as update:
         yield lambda done, total: update(done, total, kind)

@@ -3,17 +3,10 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import FiniteFloat, check_executor_options, executor_options
-from detbench.commands.progress import bar_per_key, detect_bar, task_bar
+from detbench.cliopts import FiniteFloat, executor_options
 from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable
-from detbench.data.layout import PreparedDataset, find_dataset
-from detbench.detect.cache import read_meta
-from detbench.detect.options import resolve_device, split_list
-from detbench.detect.shards import cluster_device, ensure_many
-from detbench.executor_choice import make_executor
-from detbench.runs import detector_ref
 
 EPILOG = """\b
 Example:
@@ -60,6 +53,10 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     CPU) of the cluster; the cache holds the same detections as one process's.
     """
 
+    from detbench.cliopts import check_executor_options
+    from detbench.data.layout import PreparedDataset, find_dataset
+    from detbench.detect.options import resolve_device, split_list
+    from detbench.runs import detector_ref
 
     check_executor_options(executor, ray_address)
     data_dir = find_dataset(data)
@@ -77,6 +74,9 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         ensure_writable(export_coco, "--export-coco file", inputs=reads)
     for ref in refs:
         click.echo(f"detector {ref.describe()}")
+    from detbench.commands.progress import bar_per_key, detect_bar, task_bar
+    from detbench.detect.shards import cluster_device, ensure_many
+    from detbench.executor_choice import make_executor
 
     with bar_per_key(detect_bar) as progress, task_bar() as on_tasks, \
             make_executor(executor, None, ray_address, on_tasks) as ex:
@@ -104,6 +104,7 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
 
 def _say(res) -> None:
     """One line about a detector's cache: reused, or written (with the speed)."""
+    from detbench.detect.cache import read_meta
 
     meta = read_meta(res.cache_dir)
     n_seq = len(meta["sequences"])

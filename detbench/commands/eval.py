@@ -9,10 +9,6 @@ from detbench.cliopts import FiniteFloat
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, ensure_writable
 from detbench.core.provenance import make_meta
-from detbench.evaluate.api import evaluate_folders
-from detbench.evaluate.loading import pair_sequences
-from detbench.evaluate.metric_specs import higher_is_better
-from detbench.evaluate.table import render
 from detbench.threads import available_cores
 
 EPILOG = """\b
@@ -57,6 +53,10 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
     from rich.console import Console
     from rich.progress import Progress
 
+    from detbench.evaluate.api import evaluate_folders
+    from detbench.evaluate.loading import pair_sequences
+    from detbench.evaluate.metric_specs import higher_is_better
+    from detbench.evaluate.table import render
 
     if json_out:
         # before the work and the table, not after; beside the results is fine, over them is not

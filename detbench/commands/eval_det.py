@@ -4,11 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
-from detbench.commands.progress import bar_per_key, detect_bar
 from detbench.core.classes import CLASSES
-from detbench.detect.coco_eval import STAT_NAMES
-from detbench.detect.eval_det import eval_det
-from detbench.detect.options import split_list
 
 EPILOG = """\b
 Examples:
@@ -47,6 +43,10 @@ def command(detectors, caches, run, data, split, cameras, conf, nms, batch_size,
     crowd regions: never a miss, and a detection on one (matching no regular box) is neither a
     TP nor an FP.
     """
+    from detbench.commands.progress import bar_per_key, detect_bar
+    from detbench.detect.coco_eval import STAT_NAMES
+    from detbench.detect.eval_det import eval_det
+    from detbench.detect.options import split_list
 
     with bar_per_key(detect_bar) as progress:
         res = eval_det(data, split, detectors=split_list(detectors), caches=caches, run=run, conf=conf, nms=nms,

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from detbench.runs import listing
-
 
 @click.command("ls")
 @click.argument("what", required=False, default="all",
@@ -13,6 +11,7 @@ def command(what):
     """List datasets, training runs, checkpoints, detection caches (with the run, checkpoint, split,
     score threshold and options each was computed with), motion models, tracking runs and trackers;
     then the same inside each runs/demo/<invocation>/ (the runs folder of one `detbench demo`)."""
+    from detbench.runs import listing
 
     demo = None
     for item in listing(what):

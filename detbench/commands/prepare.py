@@ -4,11 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
-from detbench.commands.progress import lazy_bar
-from detbench.compare.readiness import compare_notes
 from detbench.core.classes import CLASSES
-from detbench.data.layout import PreparedDataset
-from detbench.data.prepare import prepare
 
 
 @click.command("prepare")
@@ -47,8 +43,10 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     from rich.console import Console
     from rich.table import Table
 
+    from detbench.data.prepare import prepare
 
     split_list = None if splits is None else [s.strip() for s in splits.split(",") if s.strip()]
+    from detbench.commands.progress import lazy_bar
 
     with lazy_bar() as bar:
         out_dir, summary = prepare(dataroot, version, cameras=cameras, splits=split_list,
@@ -64,6 +62,7 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     console.width = max(console.width, 120)  # the per-class table is wide; never squash it
     console.print(table)
     _warn_missing_images(out_dir)
+    from detbench.compare.readiness import compare_notes
 
     for note in compare_notes(out_dir):
         click.echo(f"note: {note}")
@@ -74,6 +73,7 @@ def _warn_missing_images(out_dir) -> None:
     import json
     from pathlib import Path
 
+    from detbench.data.layout import PreparedDataset
 
     data = PreparedDataset(out_dir)
     root = Path(data.meta["dataroot"])

@@ -3,23 +3,11 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import (
-    Seed,
-    TrackerHelpOption,
-    check_executor_options,
-    executor_options,
-    parse_key_values,
-    parse_tracker_options,
-)
+from detbench.cliopts import Seed, TrackerHelpOption, executor_options
 from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_dir, ensure_writable
 from detbench.core.provenance import make_meta
-from detbench.data.layout import SEQUENCES_DIR, PreparedDataset
-from detbench.executor_choice import make_executor
-from detbench.sensitivity import axes as ax
-from trackers import TRACKERS
-from trackers.cleanup import CLEANUP_KEYS
 
 
 @click.command("sensitivity", epilog="""\b
@@ -97,8 +85,13 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from detbench.cliopts import check_executor_options, parse_tracker_options
+    from detbench.data.layout import PreparedDataset
+    from detbench.executor_choice import make_executor
+    from detbench.sensitivity import axes as ax
     from detbench.sensitivity import plots, report
     from detbench.sensitivity.study import run_study
+    from trackers import TRACKERS
 
     console = Console(stderr=True)
     check_executor_options(executor, ray_address)
@@ -118,6 +111,8 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     grids = ax.make_grids(ax.parse_assignments(values, "--values"))
     base = ax.make_base(ax.parse_assignments(base_opts, "--base"))
     overrides = parse_tracker_options(tracker_opts)
+    from detbench.cliopts import parse_key_values
+    from trackers.cleanup import CLEANUP_KEYS
 
     cleanup = parse_key_values(cleanup_opts, "--cleanup")
     bad = sorted(set(cleanup) - set(CLEANUP_KEYS))
@@ -177,6 +172,7 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
 def _default_name(gt, data_dir, split) -> str:
     from pathlib import Path
 
+    from detbench.data.layout import SEQUENCES_DIR
 
     parts = Path(gt).resolve().parts
     if "fixtures" in parts:

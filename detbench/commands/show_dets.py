@@ -7,10 +7,6 @@ from detbench.cliopts import FiniteFloat
 from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable
-from detbench.data.layout import PreparedDataset, find_dataset
-from detbench.detect.api import detect, split_frames
-from detbench.detect.cache import read_sequence_detections
-from detbench.detect.options import resolve_device
 
 EPILOG = """\b
 Example:
@@ -37,11 +33,16 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     """Draw detections (coloured by class, labelled with score) over a sequence's keyframes."""
     from pathlib import Path
 
+    from detbench.data.layout import find_dataset
+    from detbench.detect.api import detect, split_frames
+    from detbench.detect.cache import read_sequence_detections
+    from detbench.detect.options import resolve_device
     from detbench.detect.render import render_detections
 
     data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
+    from detbench.data.layout import PreparedDataset
 
     ensure_writable(out, "video" if video else "images", inputs={
         "--data": data_dir, "--cache": cache, "images": PreparedDataset(data_dir).meta.get("dataroot"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
-from detbench.render.tracks import show_tracks
 
 
 @click.command("show-tracks", epilog="Example: detbench show-tracks --tracks "
@@ -25,6 +24,7 @@ from detbench.render.tracks import show_tracks
 def command(tracks_dir, detector, run, tracker, data_dir, split, seq, out, scale, max_frames):
     """Draw every track box coloured by its id over the sequence's images, mark each ID switch (red,
     with its likely cause), and write PNG frames plus an animated GIF."""
+    from detbench.render.tracks import show_tracks
 
     r = show_tracks(data_dir, seq, split, tracks_dir=tracks_dir, detector=detector, tracker=tracker, out=out,
                     scale=scale, max_frames=max_frames, run=run)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed
-from detbench.commands.progress import lazy_bar
 from detbench.core.fileio import ensure_writable
 from detbench.demo import DemoConfig
 
@@ -44,6 +43,7 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from detbench.commands.progress import lazy_bar
     from detbench.data.synthetic import CAMERAS, write_dataset
 
     ensure_writable(out, "synthetic dataset")

@@ -4,10 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import TrackerHelpOption
-from detbench.commands.progress import lazy_bar
 from detbench.threads import available_cores
-from detbench.tracking.track import track
-from trackers.base import parse_option_strings
 
 EPILOG = """\b
 Examples:
@@ -48,6 +45,9 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
             out_dir, force):
     """Run TRACKER over every sequence of a split (from the detection cache of --detector, or from
     external --dets/--sequences files) and write <seq>.txt MOT results plus meta.json."""
+    from detbench.commands.progress import lazy_bar
+    from detbench.tracking.track import track
+    from trackers.base import parse_option_strings
 
     options = parse_option_strings(tracker_opts)
     with lazy_bar(transient=True) as bar:

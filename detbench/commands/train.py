@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import parse_key_values
-from detbench.commands.progress import train_bar
 from detbench.core import paths
 from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable
-from detbench.train.cpu_guard import cpu_refusal
-from detbench.train.recipes import get_recipe
 
 
 @click.command("train", context_settings={"max_content_width": 100})
@@ -52,6 +48,7 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       detbench train --data runs/data/synth --recipe demo_base --name base
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
+    from detbench.cliopts import parse_key_values
 
     check_device(device)  # before the heavy imports below
     if not resume:  # every --set value checked now, not at the first training steps
@@ -65,6 +62,7 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
         ensure_writable(paths.train_root(), "training run")
     if device == "cpu" and not resume and not allow_cpu:
         _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
+    from detbench.commands.progress import train_bar
     from detbench.train.trainer import train
 
     with train_bar() as progress:
@@ -77,6 +75,8 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
 
 def _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, sets) -> None:
     """InputError (one line: what to run instead) when the resolved recipe is a GPU job."""
+    from detbench.train.cpu_guard import cpu_refusal
+    from detbench.train.recipes import get_recipe
 
     scaled = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
     rec, _ = get_recipe(recipe, **(scaled if not set(scaled) & set(sets) else {}),

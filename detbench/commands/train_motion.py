@@ -10,8 +10,6 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat, Seed
-from detbench.commands.progress import motion_bar
-from detbench.motion.train import RECIPES, train_motion
 
 
 def _defaults():
@@ -23,6 +21,7 @@ def _defaults():
 
 def _recipe(key: str) -> str:
     """``"A, B with --ground"``: the image and ground-plane defaults of a size or schedule option."""
+    from detbench.motion.train import RECIPES
 
     image, ground = (RECIPES[k].get(key, getattr(_defaults(), key, None)) for k in ("image", "ground"))
     return f"{image:g}, {ground:g} with --ground"
@@ -100,6 +99,8 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     velocity (on the ground plane, where frames.json has the cameras) and the last box on the val
     split and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
+    from detbench.commands.progress import motion_bar
+    from detbench.motion.train import train_motion
 
     def say_plan(p) -> None:
         click.echo(p.threads)

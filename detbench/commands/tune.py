@@ -3,13 +3,8 @@ from __future__ import annotations
 
 import click
 
-from detbench.cliopts import TrackerHelpOption, check_executor_options, executor_options
-from detbench.commands.progress import task_bar
+from detbench.cliopts import TrackerHelpOption, executor_options
 from detbench.core.devices import check_device
-from detbench.evaluate import metric_specs
-from detbench.executor_choice import make_executor
-from detbench.tuning.tune import tune
-from trackers.base import parse_option_strings
 
 
 @click.command("tune", epilog="""\b
@@ -40,15 +35,21 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     IoU nms_iou in 1.0 (off), 0.7, 0.5) on the tuning split and save the best (max HOTA, then fewest ID switches) for this detector checkpoint, dataset and
     split: runs/tune/TRACKER/DETECTOR__DATA__SPLIT__KEY.json, which `detbench compare --tuned`
     uses for this (detector, tracker) pair only."""
+    from detbench.cliopts import check_executor_options
+    from detbench.commands.progress import task_bar
+    from detbench.executor_choice import make_executor
 
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
         check_device(device)
+    from detbench.evaluate import metric_specs
+    from detbench.tuning.tune import tune
 
     def show(options, overall):
         click.echo(f"  {options}: " + "  ".join(f"{m} {metric_specs.spec(m).display(overall[m])}"
                                                 for m in metric_specs.shown("tune_progress")))
 
+    from trackers.base import parse_option_strings
 
     with task_bar() as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
         path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
