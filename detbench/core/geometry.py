@@ -111,6 +111,31 @@ def _inverse_intrinsics(k: np.ndarray) -> np.ndarray:
     return inverse
 
 
+#: Cameras by content (:func:`camera_of`); cleared when full
+_CAMERAS: dict[tuple, "Camera"] = {}
+MAX_CAMERAS = 8192
+
+
+def camera_of(intrinsics, cam2global, width: int = 1600, height: int = 900) -> "Camera":
+    """The :class:`Camera` of this calibration, one object per content: every call with equal
+    intrinsics, pose and image size gets the same (read-only) Camera. A tuning grid or a
+    comparison tracks the same frames many times, and every ``cmc=pose`` frame needs its camera,
+    so the validation and derived matrices are worked out once per frame, not once per run. The
+    Camera holds copies: the caller's arrays stay the caller's."""
+    k = np.asarray(intrinsics, dtype=np.float64)
+    t = np.asarray(cam2global, dtype=np.float64)
+    key = (k.tobytes(), t.tobytes(), k.shape, t.shape, width, height)
+    camera = _CAMERAS.get(key)
+    if camera is None:
+        camera = Camera(k.copy(), t.copy(), width, height)
+        for name in ("intrinsics", "cam2global", "_rot", "_centre", "_world_to_pixel", "_ground_h"):
+            getattr(camera, name).flags.writeable = False
+        if len(_CAMERAS) >= MAX_CAMERAS:
+            _CAMERAS.clear()
+        _CAMERAS[key] = camera
+    return camera
+
+
 @dataclass(frozen=True)
 class Camera:
     """One frame's camera: ``intrinsics`` (3x3), ``cam2global`` (4x4, camera -> global), image size."""
@@ -136,6 +161,8 @@ class Camera:
         object.__setattr__(self, "_k_inv", k_inv)
         object.__setattr__(self, "_rot", rot)
         object.__setattr__(self, "_centre", t[:3, 3].copy())
+        # its content, by which detbench.core.image_motion remembers a pair of cameras
+        object.__setattr__(self, "key", (k.tobytes(), t.tobytes(), self.width, self.height))
         object.__setattr__(self, "_world_to_pixel", world_to_pixel)
         # ground homography: (x, y, 1) on the plane z = GROUND_Z -> homogeneous pixel
         ground_h = np.empty((3, 3))  # C order, as every matrix here: BLAS rounds by layout
@@ -159,8 +186,13 @@ class Camera:
 
     def _rays(self, pixels: np.ndarray) -> np.ndarray:
         """:meth:`rays` of homogeneous pixels (N, 3) (u, v, 1)."""
-        world = (pixels @ self._k_inv.T) @ self._rot.T
+        world = self._directions(pixels)
         return world / _row_norms(world, keepdims=True)
+
+    def _directions(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, 3) directions in the global frame, not normalised, of homogeneous pixels (N, 3)
+        (C order: BLAS may round a product by its operands' layout and row count)."""
+        return (pixels @ self._k_inv.T) @ self._rot.T
 
     def ground_from_pixels(self, uv, plane_z=GROUND_Z) -> tuple[np.ndarray, np.ndarray]:
         """Where the rays through ``uv`` (N, 2) meet the horizontal plane ``z = plane_z`` (scalar or
