@@ -69,7 +69,7 @@ class StateModel:
     def linear_map(self, motion: BoxMotion) -> np.ndarray:
         """(N, dim, dim) T = diag(A, A restricted to the velocities) (module docstring)."""
         n, s = len(motion.scale), motion.scale
-        size_gain = {"xywh": (s, s), "xyah": (1.0, s), "xysr": (s * s, 1.0)}[self.kind]
+        size_gain = (s, s) if self.kind == "xywh" else (1.0, s) if self.kind == "xyah" else (s * s, 1.0)
         t = np.zeros((n, self.dim, self.dim))
         t[:, :2, :2] = t[:, 4:6, 4:6] = motion.jacobian
         t[:, 2, 2], t[:, 3, 3] = size_gain
@@ -108,6 +108,8 @@ def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
     into the new camera."""
     tracks, classes = [], []
     for cls, inst in instances.items():
+        if not (inst.active_tracks or inst.lost_stracks):
+            continue
         kept = [t for t in (*inst.active_tracks, *inst.lost_stracks) if t.mean is not None]
         tracks += kept
         classes += [cls] * len(kept)

@@ -29,13 +29,14 @@ bit (tracks files are compared byte for byte).
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from detbench.core.geometry import (CLASS_HEIGHT_M, EDGE_PX, GROUND_Z, MAX_RANGE_M, MIN_DEPRESSION,
-                                   MIN_DEPTH_M, Camera, _xyxy, box_contacts)
+                                   MIN_DEPTH_M, _CAMERAS, Camera, _xyxy, box_contacts)
 
 
 #: (top-left, bottom-right) = centre -/+ half size
@@ -87,12 +88,15 @@ def _inverse3(m: np.ndarray) -> np.ndarray:
 def apply_homography(h: np.ndarray, uv) -> tuple[np.ndarray, np.ndarray]:
     """Pixels ``uv`` (N, 2) through the 3x3 ``h``: ``(uv (N, 2), w (N,))``, w the homogeneous
     scale (w <= 0: the point maps behind the camera; its pixel is NaN)."""
-    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-    p = uv @ h[:2, :2].T + h[:2, 2]
-    w = uv @ h[2, :2] + h[2, 2]
+    p, w = _homogeneous_map(h, np.asarray(uv, dtype=np.float64).reshape(-1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where((w > 0)[:, None], p / w[:, None], np.nan)
     return out, w
+
+
+def _homogeneous_map(h: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 pixels ``uv`` (N, 2) through ``h``, not divided: (u w, v w) (N, 2) and w (N,)."""
+    return uv @ h[:2, :2].T + h[:2, 2], uv @ h[2, :2] + h[2, 2]
 
 
 def homography_jacobian(h: np.ndarray, uv) -> np.ndarray:
@@ -123,11 +127,18 @@ class CameraPair:
     def rotation(self) -> np.ndarray:
         if self._rotation is None:
             self._rotation = rotation_homography(self.cam_from, self.cam_to)
+            self.rotation_rows = self._rotation.tolist()
         return self._rotation
 
 
 _PAIRS: dict[tuple, CameraPair] = {}
 MAX_PAIRS = 8192
+
+
+def forget_cameras() -> None:
+    """Drop the cameras and camera pairs remembered by content (a benchmark's cold start)."""
+    _PAIRS.clear()
+    _CAMERAS.clear()
 
 
 def camera_pair(cam_from: Camera, cam_to: Camera) -> CameraPair:
@@ -222,43 +233,46 @@ def _motion_of_rows(b: np.ndarray, pair: CameraPair, classes, clip_rows: bool) -
     rows = b.tolist()
     contacts = _contact_rows(pair.cam_from, pair.centre, rows, classes)
     # both cameras' ground homographies at once (Camera.project_ground: the homogeneous w is the depth)
-    xy = np.array([_NO_CONTACT if c is None else c for c in contacts])
+    xy = _array(itertools.chain.from_iterable(_NO_CONTACT if c is None else c for c in contacts), n, 2)
     proj = (xy @ pair.both_xy + pair.both_1).tolist()
     (h00, h01, _), (h10, h11, _), (h20, h21, _) = pair.ground
-    moved, jac, scale, on_ground, off = [], [], [], [], []
+    moved, jac, scale, on_ground, off = rows[:], [_IDENTITY] * n, [1.0] * n, [False] * n, []
     for i, ((x1, y1, x2, y2), contact, (u_from, v_from, depth_from, u_to, v_to, depth_to)) in enumerate(
             zip(rows, contacts, proj)):
         if contact is None or not (depth_from >= MIN_DEPTH_M and depth_to >= MIN_DEPTH_M):
             off.append(i)
-            moved.append(None), jac.append(None), scale.append(1.0), on_ground.append(False)
             continue
         s = depth_from / depth_to
         u_from, v_from, u_to, v_to = u_from / depth_from, v_from / depth_from, u_to / depth_to, v_to / depth_to
         bottom = y2 if y2 > v_from or y2 != y2 else v_from
         m = [u_to + s * (x1 - u_from), v_to + s * (y1 - v_from), u_to + s * (x2 - u_from), v_to + s * (bottom - v_from)]
-        j = [(h00 - u_to * h20) * s, (h01 - u_to * h21) * s, (h10 - v_to * h20) * s, (h11 - v_to * h21) * s]
-        if _finite(m, j):
-            moved.append(m), jac.append(j), scale.append(s), on_ground.append(True)
-        else:
-            moved.append(rows[i]), jac.append(_IDENTITY), scale.append(1.0), on_ground.append(False)
+        j = ((h00 - u_to * h20) * s, (h01 - u_to * h21) * s, (h10 - v_to * h20) * s, (h11 - v_to * h21) * s)
+        if _finite(m, j):  # else it cannot move: left where it was (Jacobian I, scale 1)
+            moved[i], jac[i], scale[i], on_ground[i] = m, j, s, True
     if off:
         _turn_off_ground(pair, rows, off, moved, jac)
     if clip_rows:
         _clip_rows(moved, float(pair.cam_to.height))
-    return BoxMotion(np.array(moved), np.array(jac).reshape(n, 2, 2), np.array(scale), np.array(on_ground))
+    return BoxMotion(_array(itertools.chain.from_iterable(moved), n, 4),
+                     _array(itertools.chain.from_iterable(jac), n, 2, 2), np.array(scale), np.array(on_ground))
 
 
-def _finite(m: list, j: list) -> bool:
+def _array(values, *shape) -> np.ndarray:
+    """A new C-order float64 array of ``shape`` from an iterable of Python floats."""
+    return np.fromiter(values, np.float64, math.prod(shape)).reshape(shape)
+
+
+def _finite(m: list, j: tuple) -> bool:
     """Whether all eight values are finite: one sum decides unless it overflows."""
     total = m[0] + m[1] + m[2] + m[3] + j[0] + j[1] + j[2] + j[3]
-    return total - total == 0.0 or all(map(math.isfinite, m + j))
+    return total - total == 0.0 or all(map(math.isfinite, (*m, *j)))
 
 
 def _contact_rows(camera: Camera, centre: list, rows: list, classes) -> list:
     """:func:`detbench.core.geometry.box_contacts` of the boxes ``rows`` (lists of x1, y1, x2,
     y2) as a list of (x, y) or None, the same to the last bit: the bottom centres' rays through one
     product, the tops of cut boxes with a class through another, as there."""
-    bottoms = [[(x1 + x2) / 2, y2, 1.0] for x1, _, x2, y2 in rows]
+    bottoms = [((x1 + x2) / 2, y2, 1.0) for x1, _, x2, y2 in rows]
     hits = _plane_hit_rows(camera, centre, bottoms, [GROUND_Z] * len(rows))
     cut_from = camera.height - EDGE_PX
     cut = [i for i, r in enumerate(rows) if r[3] >= cut_from]
@@ -270,7 +284,7 @@ def _contact_rows(camera: Camera, centre: list, rows: list, classes) -> list:
         for i in cut:
             hits[i] = None
         if known:
-            tops = [[bottoms[i][0], rows[i][1], 1.0] for i in known]
+            tops = [(bottoms[i][0], rows[i][1], 1.0) for i in known]
             for i, hit in zip(known, _plane_hit_rows(camera, centre, tops, [CLASS_HEIGHT_M[cls[i]] for i in known])):
                 hits[i] = hit
     return hits
@@ -281,7 +295,8 @@ def _plane_hit_rows(camera: Camera, centre: list, pixels: list, planes: list) ->
     (x, y) or None per pixel."""
     cx, cy, cz = centre
     out = []
-    for (w0, w1, w2), plane_z in zip(camera._directions(np.array(pixels)).tolist(), planes):
+    directions = camera._directions(_array(itertools.chain.from_iterable(pixels), len(pixels), 3))
+    for (w0, w1, w2), plane_z in zip(directions.tolist(), planes):
         norm = math.sqrt(w0 * w0 + w1 * w1 + w2 * w2)   # numpy's row sum adds left to right
         hit = None
         if 0.0 < norm < math.inf:
@@ -300,19 +315,19 @@ def _plane_hit_rows(camera: Camera, centre: list, pixels: list, planes: list) ->
 
 def _turn_off_ground(pair: CameraPair, rows: list, off: list, moved: list, jac: list) -> None:
     """The rows ``off`` (no ground contact) moved by the rotation-only homography about their
-    centre, their size kept; where that fails (behind the new camera, not finite) left as they
-    were with Jacobian I."""
+    centre (:func:`apply_homography`'s products), their size kept; where that fails (behind
+    the new camera, not finite) they stay as they are."""
     rot = pair.rotation
-    centres = [[(rows[i][0] + rows[i][2]) / 2, (rows[i][1] + rows[i][3]) / 2] for i in off]
-    new_centres, w = apply_homography(rot, np.array(centres))
-    (r00, r01, _), (r10, r11, _), (r20, r21, _) = rot.tolist()
-    for i, (u, v), wi in zip(off, new_centres.tolist(), w.tolist()):
-        moved[i], jac[i] = rows[i], _IDENTITY
+    centres = itertools.chain.from_iterable(((rows[i][0] + rows[i][2]) / 2, (rows[i][1] + rows[i][3]) / 2) for i in off)
+    p, w = _homogeneous_map(rot, _array(centres, len(off), 2))
+    (r00, r01, _), (r10, r11, _), (r20, r21, _) = pair.rotation_rows
+    for i, (pu, pv), wi in zip(off, p.tolist(), w.tolist()):
         if wi > 0:
+            u, v = pu / wi, pv / wi
             x1, y1, x2, y2 = rows[i]
             half_w, half_h = (x2 - x1) / 2, (y2 - y1) / 2
             m = [u - half_w, v - half_h, u + half_w, v + half_h]
-            j = [(r00 - u * r20) / wi, (r01 - u * r21) / wi, (r10 - v * r20) / wi, (r11 - v * r21) / wi]
+            j = ((r00 - u * r20) / wi, (r01 - u * r21) / wi, (r10 - v * r20) / wi, (r11 - v * r21) / wi)
             if _finite(m, j):
                 moved[i], jac[i] = m, j
 
