@@ -2,7 +2,7 @@
 BoT-SORT adapter's overhead against boxmot's BotSort called directly (same detections, same run).
 
     python benchmarks/bench_trackers.py [--frames 60] [--repeats 3] [--densities 10 30 60]
-    python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3]
+    python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3] [--warm]
     python benchmarks/bench_trackers.py --adapters [--repeats 5] [--fp-rates 1 20]
 
 Detections: a synthetic 1600x900 scene of ``density`` objects of random classes moving
@@ -32,8 +32,10 @@ starts, so the flow is timed without the decoding), ByteTrack and OC-SORT with a
 ``cmc=pose``; detections are each sequence's ground truth through ``noisy_detections`` (seeded
 defaults, with ``--fp-rates`` false positives per frame: one table per rate). Figures: CPU
 milliseconds per frame (this process's CPU time: the cores are shared) over all frames of the
-split, median of ``repeats`` runs, the configurations interleaved in each repeat; ratios against
-the same tracker's ``cmc=none``.
+split, median of ``repeats`` runs, the configurations interleaved sequence by sequence; ratios against
+the same tracker's ``cmc=none``. ``cmc=pose`` remembers each frame's camera and each pair of
+cameras by content; every run starts without them (as one ``detbench track`` does) unless
+``--warm`` keeps them across runs (as a tuning grid or a comparison tracking the same frames).
 """
 from __future__ import annotations
 
@@ -259,7 +261,9 @@ def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0, warm: bool = Fa
     spent = {c: [] for c in configs}
     for _ in range(repeats):
         total, own = dict.fromkeys(configs, 0.0), dict.fromkeys(configs, 0.0)
-        for dets, frames in sequences:  # the configurations interleaved sequence by sequence
+        # the configurations interleaved sequence by sequence: a change in the machine's load
+        # falls on all of them alike (whole-split turns drifted by up to 0.1 in the ratios)
+        for dets, frames in sequences:
             for name, cmc in configs:
                 if not warm:
                     forget_cameras()
