@@ -69,12 +69,17 @@ from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
 from trackers.ground.associate import assign, ground_costs, image_overlaps
+from trackers.ground.birth import births
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
 #: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
 #: car, truck, bus, trailer, pedestrian, motorcycle, bicycle): half the spread of a speed uniform
 #: up to 50 km/h for vehicles, 8 m/s for bicycles and 3 m/s for pedestrians
 CLASS_SPEED_SIGMA_MS = (4.0, 4.0, 4.0, 4.0, 0.87, 4.0, 2.3)
+
+
+import os
+BIRTH_NEAR = float(os.environ.get("BIRTH_NEAR", "inf"))
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ class GroundParams:
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
+    birth_margin: float = 0.0    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
+    birth_overlap: float = 1.0   # duplicate-aware birth: no birth overlapping a taken box this much (1: off)
+    confirm_first: bool = False  # confirmed tracks (2+ detections) take the first stage's detections first
+    min_hits: int = 1            # a track is reported from its min_hits-th detection on
 
 
 class GroundTracker:
@@ -112,6 +121,9 @@ class GroundTracker:
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
+        if not 0 <= params.birth_margin <= 1 or not 0 < params.birth_overlap or params.min_hits < 1:
+            raise InputError(f"tracker 'ground': birth_margin={params.birth_margin!r} must be in [0, 1], "
+                             f"birth_overlap={params.birth_overlap!r} > 0, min_hits={params.min_hits!r} >= 1")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
@@ -121,6 +133,7 @@ class GroundTracker:
         self.ids = np.zeros(0, dtype=np.int64)
         self.cls = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)  # frames since the last detection
+        self.hits = np.zeros(0, dtype=np.int64)    # detections taken so far
         self.on_ground = np.zeros(0, dtype=bool)   # has a Kalman state
         self.x = np.zeros((0, 4))                  # x, y, vx, vy (global, m and m/s)
         self.p = np.zeros((0, 4, 4))
@@ -207,7 +220,14 @@ class GroundTracker:
 
         high = np.flatnonzero(score >= p.track_thresh)
         low = np.flatnonzero((score >= p.min_conf) & (score < p.track_thresh))
-        t1, d1 = self._assign(np.arange(len(self.ids)), high, obs, boxes, dcls, pred)
+        every = np.arange(len(self.ids))
+        if p.confirm_first:  # tentative tracks only get what the confirmed ones left
+            conf = self.hits >= 2
+            t1, d1 = self._assign(every[conf], high, obs, boxes, dcls, pred)
+            tt, dd = self._assign(every[~conf], np.setdiff1d(high, d1), obs, boxes, dcls, pred)
+            t1, d1 = np.concatenate([t1, tt]), np.concatenate([d1, dd])
+        else:
+            t1, d1 = self._assign(every, high, obs, boxes, dcls, pred)
         free = np.ones(len(self.ids), dtype=bool)
         free[t1] = False
         t2, d2 = self._assign(np.flatnonzero(free & (self.misses == 0)), low, obs, boxes, dcls, pred)
@@ -220,10 +240,12 @@ class GroundTracker:
         unmatched = np.ones(len(d), dtype=bool)
         unmatched[d_idx] = False
         self._drop(self.misses <= self.max_misses)
-        new = np.flatnonzero(unmatched & (score >= p.track_thresh))
+        new = births(np.flatnonzero(unmatched), d_idx, boxes, score, dcls, p.track_thresh + p.birth_margin,
+                     p.birth_overlap, obs, BIRTH_NEAR)
         ids_of_det[new] = self._start(new, obs, boxes, dcls)
+        shown = self.ids[self.hits >= p.min_hits]
 
-        rows = np.flatnonzero(ids_of_det >= 0)
+        rows = np.flatnonzero((ids_of_det >= 0) & np.isin(ids_of_det, shown))
         if not len(rows):
             return empty_tracks()
         out = np.column_stack([boxes[rows], ids_of_det[rows], score[rows], dcls[rows], kept[rows]])
@@ -234,6 +256,7 @@ class GroundTracker:
         ground, a first ground state for image-only tracks whose detection has a contact; the
         width from boxes not cut at the sides, the height from boxes not cut at the top."""
         self.misses[t_idx] = 0
+        self.hits[t_idx] += 1
         self.boxes[t_idx] = boxes[d_idx]
         has = obs.valid[d_idx]
         upd = has & self.on_ground[t_idx]
@@ -255,13 +278,14 @@ class GroundTracker:
         self._next_id += n
         x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
         for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
+                            ("hits", np.ones(n, dtype=np.int64)),
                             ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
                             ("boxes", boxes[d_idx])):
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return ids
 
     def _drop(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "boxes"):
+        for name in ("ids", "cls", "misses", "hits", "on_ground", "x", "p", "size", "boxes"):
             setattr(self, name, getattr(self, name)[keep])
 
 

@@ -1,0 +1,58 @@
+"""Who may start a track in :mod:`trackers.ground.tracker`: the birth rules.
+
+A detection no track took starts a track when its score is at least ``birth_thresh`` (at least
+the first stage's ``track_thresh``: a box that could only have been associated, never born, is
+the rule ByteTrack calls ``new_track_thresh``) and, **duplicate-aware birth**, when it does not
+overlap a detection of its class already taken this frame (by a track, or by a birth before it,
+in descending score) by ``birth_overlap`` or more, measured as the intersection over the smaller
+of the two boxes. A detector's second box on one object (a 3D detector's second hypothesis,
+class-aware NMS's leftover) lies on or inside the first: its ground contact is a few pixels from
+the object's, so on the ground it would start a track standing on the object, ready to take the
+object's detection the first time the true track misses it. ``birth_overlap`` 1.0 (or above)
+turns the rule off.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def intersection_over_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, B) intersection area of boxes ``a`` (A, 4 xyxy) and ``b`` (B, 4) over the smaller of
+    the two areas (0 where either box is empty)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:4] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:4] - b[:, :2], 0, None), axis=1)
+    smaller = np.minimum(area_a[:, None], area_b[None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(smaller > 0, inter / smaller, 0.0)
+
+
+def births(candidates: np.ndarray, taken: np.ndarray, boxes: np.ndarray, score: np.ndarray,
+           cls: np.ndarray, birth_thresh: float, birth_overlap: float, obs=None, near: float = np.inf) -> np.ndarray:
+    """Indices (ascending) among ``candidates`` (detections no track took) that start tracks:
+    score ``>= birth_thresh`` and, in descending score, no overlap ``>= birth_overlap`` with a
+    detection of the same class among ``taken`` or the births before it (module docstring)."""
+    cand = candidates[score[candidates] >= birth_thresh]
+    if birth_overlap >= 1.0 or not len(cand):
+        return np.sort(cand)
+    cand = cand[np.argsort(-score[cand], kind="stable")]
+    ios = intersection_over_smaller(boxes[cand], boxes)
+    blocked = (ios >= birth_overlap) & (cls[cand][:, None] == cls[None, :])
+    if obs is not None and np.isfinite(near):
+        both = obs.valid[cand][:, None] & obs.valid[None, :]
+        e = obs.xy[cand][:, None, :] - obs.xy[None, :, :]
+        s = obs.cov[cand][:, None] + obs.cov[None, :]
+        a, b, c, dd = s[..., 0, 0], s[..., 0, 1], s[..., 1, 0], s[..., 1, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d2 = (dd * e[..., 0] ** 2 - (b + c) * e[..., 0] * e[..., 1] + a * e[..., 1] ** 2) / (a * dd - b * c)
+        blocked &= ~both | (d2 < near)
+    used = np.zeros(len(boxes), dtype=bool)
+    used[taken] = True
+    out = []
+    for k, d in enumerate(cand):
+        if not (blocked[k] & used).any():
+            out.append(d)
+            used[d] = True
+    return np.sort(np.asarray(out, dtype=np.int64))
