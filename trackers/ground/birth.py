@@ -5,7 +5,9 @@ the first stage's ``track_thresh``: a box that could only have been associated, 
 the rule ByteTrack calls ``new_track_thresh``) and, **duplicate-aware birth**, when it does not
 overlap a detection of its class already taken this frame (by a track, or by a birth before it,
 in descending score) by ``birth_overlap`` or more, measured as the intersection over the smaller
-of the two boxes. A detector's second box on one object (a 3D detector's second hypothesis,
+of the two boxes, and, where both have a ground contact, the two contacts the same place on the
+ground (:data:`SAME_PLACE_D2`: an object standing behind another can nest in its box, but its
+contact lies metres further away). A detector's second box on one object (a 3D detector's second hypothesis,
 class-aware NMS's leftover) lies on or inside the first: its ground contact is a few pixels from
 the object's, so on the ground it would start a track standing on the object, ready to take the
 object's detection the first time the true track misses it. ``birth_overlap`` 1.0 (or above)
@@ -14,6 +16,12 @@ turns the rule off.
 from __future__ import annotations
 
 import numpy as np
+
+from trackers.ground.kalman import inv2
+
+#: two contacts closer than this (squared Mahalanobis distance under the sum of their ground
+#: covariances: the chi-square 99 % quantile with 2 degrees of freedom) are the same place
+SAME_PLACE_D2 = 9.21
 
 
 def intersection_over_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -29,8 +37,17 @@ def intersection_over_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(smaller > 0, inter / smaller, 0.0)
 
 
+def contact_distances(xa: np.ndarray, ca: np.ndarray, xb: np.ndarray, cb: np.ndarray) -> np.ndarray:
+    """(A, B) squared Mahalanobis distances between ground contacts ``xa`` (A, 2) and ``xb``
+    (B, 2) under the sum of their covariances ``ca`` (A, 2, 2) + ``cb`` (B, 2, 2) (NaN where a
+    contact is unknown)."""
+    e = xa[:, None, :] - xb[None, :, :]
+    inv, _ = inv2(ca[:, None] + cb[None, :])
+    return np.einsum("abi,abij,abj->ab", e, inv, e)
+
+
 def births(candidates: np.ndarray, taken: np.ndarray, boxes: np.ndarray, score: np.ndarray,
-           cls: np.ndarray, birth_thresh: float, birth_overlap: float, obs=None, near: float = np.inf) -> np.ndarray:
+           cls: np.ndarray, birth_thresh: float, birth_overlap: float, obs=None) -> np.ndarray:
     """Indices (ascending) among ``candidates`` (detections no track took) that start tracks:
     score ``>= birth_thresh`` and, in descending score, no overlap ``>= birth_overlap`` with a
     detection of the same class among ``taken`` or the births before it (module docstring)."""
@@ -40,14 +57,10 @@ def births(candidates: np.ndarray, taken: np.ndarray, boxes: np.ndarray, score: 
     cand = cand[np.argsort(-score[cand], kind="stable")]
     ios = intersection_over_smaller(boxes[cand], boxes)
     blocked = (ios >= birth_overlap) & (cls[cand][:, None] == cls[None, :])
-    if obs is not None and np.isfinite(near):
+    if obs is not None:  # where both have a contact, a duplicate stands where the taken box does
         both = obs.valid[cand][:, None] & obs.valid[None, :]
-        e = obs.xy[cand][:, None, :] - obs.xy[None, :, :]
-        s = obs.cov[cand][:, None] + obs.cov[None, :]
-        a, b, c, dd = s[..., 0, 0], s[..., 0, 1], s[..., 1, 0], s[..., 1, 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d2 = (dd * e[..., 0] ** 2 - (b + c) * e[..., 0] * e[..., 1] + a * e[..., 1] ** 2) / (a * dd - b * c)
-        blocked &= ~both | (d2 < near)
+        d2 = contact_distances(obs.xy[cand], obs.cov[cand], obs.xy, obs.cov)
+        blocked &= ~both | (d2 < SAME_PLACE_D2)
     used = np.zeros(len(boxes), dtype=bool)
     used[taken] = True
     out = []

@@ -78,10 +78,6 @@ from trackers.ground.measure import observe, project_tracks, rotate_boxes
 CLASS_SPEED_SIGMA_MS = (4.0, 4.0, 4.0, 4.0, 0.87, 4.0, 2.3)
 
 
-import os
-BIRTH_NEAR = float(os.environ.get("BIRTH_NEAR", "inf"))
-
-
 @dataclass(frozen=True)
 class GroundParams:
     #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer
@@ -96,10 +92,8 @@ class GroundParams:
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
-    birth_margin: float = 0.0    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
-    birth_overlap: float = 1.0   # duplicate-aware birth: no birth overlapping a taken box this much (1: off)
-    confirm_first: bool = False  # confirmed tracks (2+ detections) take the first stage's detections first
-    min_hits: int = 1            # a track is reported from its min_hits-th detection on
+    birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
+    birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
 
 
 class GroundTracker:
@@ -121,9 +115,9 @@ class GroundTracker:
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
-        if not 0 <= params.birth_margin <= 1 or not 0 < params.birth_overlap or params.min_hits < 1:
-            raise InputError(f"tracker 'ground': birth_margin={params.birth_margin!r} must be in [0, 1], "
-                             f"birth_overlap={params.birth_overlap!r} > 0, min_hits={params.min_hits!r} >= 1")
+        if not 0 <= params.birth_margin <= 1 or not params.birth_overlap > 0:
+            raise InputError(f"tracker 'ground': birth_margin={params.birth_margin!r} must be in [0, 1] and "
+                             f"birth_overlap={params.birth_overlap!r} > 0")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
@@ -133,7 +127,6 @@ class GroundTracker:
         self.ids = np.zeros(0, dtype=np.int64)
         self.cls = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)  # frames since the last detection
-        self.hits = np.zeros(0, dtype=np.int64)    # detections taken so far
         self.on_ground = np.zeros(0, dtype=bool)   # has a Kalman state
         self.x = np.zeros((0, 4))                  # x, y, vx, vy (global, m and m/s)
         self.p = np.zeros((0, 4, 4))
@@ -220,14 +213,7 @@ class GroundTracker:
 
         high = np.flatnonzero(score >= p.track_thresh)
         low = np.flatnonzero((score >= p.min_conf) & (score < p.track_thresh))
-        every = np.arange(len(self.ids))
-        if p.confirm_first:  # tentative tracks only get what the confirmed ones left
-            conf = self.hits >= 2
-            t1, d1 = self._assign(every[conf], high, obs, boxes, dcls, pred)
-            tt, dd = self._assign(every[~conf], np.setdiff1d(high, d1), obs, boxes, dcls, pred)
-            t1, d1 = np.concatenate([t1, tt]), np.concatenate([d1, dd])
-        else:
-            t1, d1 = self._assign(every, high, obs, boxes, dcls, pred)
+        t1, d1 = self._assign(np.arange(len(self.ids)), high, obs, boxes, dcls, pred)
         free = np.ones(len(self.ids), dtype=bool)
         free[t1] = False
         t2, d2 = self._assign(np.flatnonzero(free & (self.misses == 0)), low, obs, boxes, dcls, pred)
@@ -241,11 +227,10 @@ class GroundTracker:
         unmatched[d_idx] = False
         self._drop(self.misses <= self.max_misses)
         new = births(np.flatnonzero(unmatched), d_idx, boxes, score, dcls, p.track_thresh + p.birth_margin,
-                     p.birth_overlap, obs, BIRTH_NEAR)
+                     p.birth_overlap, obs)
         ids_of_det[new] = self._start(new, obs, boxes, dcls)
-        shown = self.ids[self.hits >= p.min_hits]
 
-        rows = np.flatnonzero((ids_of_det >= 0) & np.isin(ids_of_det, shown))
+        rows = np.flatnonzero(ids_of_det >= 0)
         if not len(rows):
             return empty_tracks()
         out = np.column_stack([boxes[rows], ids_of_det[rows], score[rows], dcls[rows], kept[rows]])
@@ -256,7 +241,6 @@ class GroundTracker:
         ground, a first ground state for image-only tracks whose detection has a contact; the
         width from boxes not cut at the sides, the height from boxes not cut at the top."""
         self.misses[t_idx] = 0
-        self.hits[t_idx] += 1
         self.boxes[t_idx] = boxes[d_idx]
         has = obs.valid[d_idx]
         upd = has & self.on_ground[t_idx]
@@ -278,14 +262,13 @@ class GroundTracker:
         self._next_id += n
         x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
         for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
-                            ("hits", np.ones(n, dtype=np.int64)),
                             ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
                             ("boxes", boxes[d_idx])):
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return ids
 
     def _drop(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "misses", "hits", "on_ground", "x", "p", "size", "boxes"):
+        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "boxes"):
             setattr(self, name, getattr(self, name)[keep])
 
 
