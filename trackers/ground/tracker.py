@@ -34,7 +34,9 @@ b. **in the image**, for every pair the ground pass left: IoU of the detection w
    track (its velocity still unknown) can fail the gate while its predicted box lands on the
    detection; the image measures such a pair where it is precise, across the line of sight.
 
-Unmatched detections scoring ``>= track_thresh`` start tracks, reported at once; an image-only
+Unmatched detections scoring ``>= track_thresh + birth_margin`` start tracks, reported at once
+(:mod:`trackers.ground.birth`: with ``birth_overlap`` below 1, **duplicate-aware birth**, not
+when nested in a box of their class taken this frame at the same ground place); an image-only
 track gets its ground state from its first detection with a contact. A track survives
 ``track_buffer_s`` seconds of misses (:data:`trackers.base.LOST_TRACK_BUFFER_S`, counted in
 frames at the sequence's frame rate as every tracker does).
@@ -115,9 +117,10 @@ class GroundTracker:
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
-        if not 0 <= params.birth_margin <= 1 or not params.birth_overlap > 0:
-            raise InputError(f"tracker 'ground': birth_margin={params.birth_margin!r} must be in [0, 1] and "
-                             f"birth_overlap={params.birth_overlap!r} > 0")
+        if not 0 <= params.birth_margin <= 1:
+            raise InputError(f"tracker 'ground': option birth_margin={params.birth_margin!r} must be in [0, 1]")
+        if not params.birth_overlap > 0:
+            raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be > 0")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
