@@ -60,7 +60,7 @@ ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in
                # ground: its contact noise and process noise (jittered boxes move the contact point), and
                # its birth rules at the default noise: duplicate-aware birth and the birth margin
                "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]
-               + [{"birth_overlap": o, "birth_margin": m} for o in (1.0, 0.8, 0.6, 0.4) for m in (0.0, 0.1, 0.25)
+               + [{"birth_overlap": o, "birth_margin": m} for o in (1.0, 0.8, 0.6, 0.4, 0.2) for m in (0.0, 0.1, 0.25)
                   if (o, m) != (1.0, 0.1)]}
 # the pose-compensated variants (issue 25) have the candidates of their tracker
 ASSOCIATION.update({f"{name}-pose": ASSOCIATION[name] for name in ("botsort", "bytetrack", "ocsort")})

@@ -88,3 +88,28 @@ def test_a_birth_margin_needs_more_score_to_start_than_to_continue():
 def test_bad_birth_options_are_input_errors(opts):
     with pytest.raises(InputError, match="birth_"):
         make_tracker("ground", opts)
+
+
+def test_contact_distances_by_hand():
+    """(3, 0) from (0, 0) under I + I: 9 / 2; (3, 0) from (1, 1) under 2I + I: (4 + 1) / 3."""
+    from trackers.ground.birth import contact_distances
+
+    d2 = contact_distances(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([np.eye(2), 2 * np.eye(2)]),
+                           np.array([[3.0, 0.0]]), np.array([np.eye(2)]))
+    np.testing.assert_allclose(d2, [[4.5], [5 / 3]])
+
+
+def test_an_object_behind_a_tracked_one_is_born_though_its_box_nests():
+    """A pedestrian 8 m ahead of the camera and another 30 m ahead on the same line of sight: the
+    far one's box lies inside the near one's (IoS 1), but their contacts are 22 m apart on the
+    ground, so duplicate-aware birth lets it start a track; by image overlap alone it would not."""
+    from trackers.ground.measure import observe
+
+    cam = Camera(K, pose(0.0))
+    near, far = (box_of_cuboid(cam, (x, 0.0), 0.7, 0.7, 1.75) for x in (8.0, 30.0))
+    boxes = np.array([near, far])
+    assert intersection_over_smaller(boxes[1:], boxes[:1])[0, 0] == 1.0
+    cls, score = np.array([4, 4]), np.array([0.9, 0.9])
+    obs = observe(cam, boxes, cls, noise=0.1)
+    assert births(np.array([1]), np.array([0]), boxes, score, cls, 0.55, 0.6, obs).tolist() == [1]
+    assert births(np.array([1]), np.array([0]), boxes, score, cls, 0.55, 0.6).tolist() == []

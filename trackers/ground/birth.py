@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trackers.ground.kalman import inv2
+from trackers.ground import kalman
 
 #: two contacts closer than this (squared Mahalanobis distance under the sum of their ground
 #: covariances: the chi-square 99 % quantile with 2 degrees of freedom) are the same place
@@ -40,10 +40,10 @@ def intersection_over_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def contact_distances(xa: np.ndarray, ca: np.ndarray, xb: np.ndarray, cb: np.ndarray) -> np.ndarray:
     """(A, B) squared Mahalanobis distances between ground contacts ``xa`` (A, 2) and ``xb``
     (B, 2) under the sum of their covariances ``ca`` (A, 2, 2) + ``cb`` (B, 2, 2) (NaN where a
-    contact is unknown)."""
-    e = xa[:, None, :] - xb[None, :, :]
-    inv, _ = inv2(ca[:, None] + cb[None, :])
-    return np.einsum("abi,abij,abj->ab", e, inv, e)
+    contact is unknown): :func:`trackers.ground.kalman.mahalanobis` with the first set as
+    standing states."""
+    x, p = kalman.new_states(xa, ca, np.zeros(len(xa)))
+    return kalman.mahalanobis(x, p, xb, cb)[0]
 
 
 def births(candidates: np.ndarray, taken: np.ndarray, boxes: np.ndarray, score: np.ndarray,
