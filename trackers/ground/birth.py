@@ -1,17 +1,20 @@
 """Who may start a track in :mod:`trackers.ground.tracker`: the birth rules.
 
-A detection no track took starts a track when its score is at least ``birth_thresh`` (at least
-the first stage's ``track_thresh``: a box that could only have been associated, never born, is
-the rule ByteTrack calls ``new_track_thresh``) and, **duplicate-aware birth**, when it does not
-overlap a detection of its class already taken this frame (by a track, or by a birth before it,
-in descending score) by ``birth_overlap`` or more, measured as the intersection over the smaller
-of the two boxes, and, where both have a ground contact, the two contacts the same place on the
-ground (:data:`SAME_PLACE_D2`: an object standing behind another can nest in its box, but its
-contact lies metres further away). A detector's second box on one object (a 3D detector's second hypothesis,
-class-aware NMS's leftover) lies on or inside the first: its ground contact is a few pixels from
-the object's, so on the ground it would start a track standing on the object, ready to take the
-object's detection the first time the true track misses it. ``birth_overlap`` 1.0 (or above)
-turns the rule off.
+A detection no track took starts a track when
+
+- its score is at least ``birth_thresh``, the tracker's ``track_thresh + birth_margin``: a
+  **birth margin** above what keeps a track going (ByteTrack's ``new_track_thresh``), so a box
+  scoring just enough to be associated cannot start a track (false boxes score lower than true
+  ones);
+- **duplicate-aware birth** (``birth_overlap`` < 1): it does not lie in a detection of its class
+  already taken this frame (by a track, or by a birth before it, in descending score) by
+  ``birth_overlap`` or more of the smaller box **while** the two ground contacts are the same
+  place (:data:`SAME_PLACE_D2`; where either has no contact, the image overlap alone decides).
+  A detector's second box on one object (a 3D detector's second hypothesis, class-aware NMS's
+  leftover) lies on or inside the first with its contact a few pixels away: on the ground it
+  would start a track standing on the object, ready to take the object's detection the first
+  time the true track misses it. An object standing behind another can nest in its box too, but
+  its contact lies metres further away, which the ground tells apart.
 """
 from __future__ import annotations
 
