@@ -49,6 +49,7 @@ def detection_sets(gt: Path, out: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def main(argv=None) -> int:
+    from detbench.data.layout import PreparedDataset
     from detbench.evaluate.api import evaluate_folders
     from detbench.fileio import sha256_json
     from detbench.tracking.run import track_split
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     options = dict(kv.split("=", 1) for kv in args.options)
     cells = []
     for name in args.datasets.split(","):
-        gt = args.data / name / "sequences" / "tune"
+        gt = PreparedDataset(args.data / name).gt_dir("tune")
         for key, (dets, extra) in detection_sets(gt, args.out / "dets" / name).items():
             opts = {**extra, **options}
             out = args.out / "tracks" / name / key / sha256_json(opts)[:12]
