@@ -119,6 +119,20 @@ def test_ray_address_without_the_ray_executor_is_refused(workload, capsys):
     assert "--ray-address 10.0.0.1:6379: it goes with --executor ray" in capsys.readouterr().err
 
 
+def test_a_cached_detection_is_served_without_importing_torch(workload):
+    """The local pool's driver asks ``detect`` for each checkpoint's cache: a hit reads no
+    checkpoint, so it must not pay torch's import (seconds, ~600 MiB resident)."""
+    import os
+    import subprocess
+
+    code = ("import sys\nfrom detbench.detect.shards import ensure_many\n"
+            f"found = ensure_many(['epoch1', 'epoch2'], {str(workload)!r}, 'val', run={RUN!r})\n"
+            "assert all(r.cache_hit for r in found), found\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+    assert p.returncode == 0, p.stderr
+
+
 # ------------------------------------------------------------------ the same files either way
 def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
     from detbench import paths
