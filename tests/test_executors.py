@@ -26,6 +26,17 @@ def _square(x):
     return x * x
 
 
+_WARMED: list = []
+
+
+def _remember(arg):
+    _WARMED.append(arg)
+
+
+def _warmed(_):
+    return tuple(_WARMED)
+
+
 def _fail_on_three(x):
     if x == 3:
         raise InputError(f"item {x}: bad input")
@@ -91,6 +102,24 @@ def test_a_task_that_raises_fails_the_call_with_its_own_error(kind, request):
         with pytest.raises(InputError, match=r"^item 3: bad input$"):
             list(ex.map(_fail_on_three, range(5)))
     assert seen[-1].failed == 1
+
+
+def test_every_pool_worker_runs_the_warm_call_before_its_tasks():
+    with LocalExecutor(2) as ex:
+        ex.warm(_remember, "ready")
+        assert set(ex.map(_warmed, range(8))) == {("ready",)}
+        ex.warm(_remember, "late")          # a started pool keeps its workers as they are
+        assert set(ex.map(_warmed, range(8))) == {("ready",)}
+    with LocalExecutor(1) as ex:            # one job: nothing runs ahead, in this process or another
+        ex.warm(_remember, "serial")
+        assert ex._pool is None and "serial" not in _WARMED
+
+
+def test_warming_a_worker_never_raises():
+    """The comparison's warm call swallows what its tasks would report themselves."""
+    from detbench.compare.pipeline import warm_worker
+
+    assert warm_worker(("iou", "no-such-tracker")) is None
 
 
 def test_serial_local_executor_runs_in_this_process():
