@@ -66,8 +66,8 @@ class Executor:
     def warm(self, fn: Callable, arg) -> None:
         """Have every worker run ``fn(arg)`` now, while the caller goes on with its own work: the
         imports a sweep's first tasks would wait for (seconds a process: torch, boxmot, TrackEval)
-        overlap the driver's checks and keys. ``fn`` must never raise (it prepares, it computes
-        nothing); results are the same with or without it. Default: nothing."""
+        overlap the driver's own preparation (keys, plans). ``fn`` must never raise (it prepares,
+        it computes nothing); results are the same with or without it. Default: nothing."""
 
     def close(self) -> None:
         pass

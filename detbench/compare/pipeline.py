@@ -283,14 +283,14 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
     tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
-    if executor is not None:  # its workers import the trackers' libraries while this process checks and keys
-        executor.warm(warm_worker, tuple(trackers))
     if executor is not None and executor.name == "ray":  # detection runs on the cluster's machines, not this one
         from detbench.detect.shards import cluster_device
 
         device = cluster_device(device, executor)
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
                   check_dev=executor is None or executor.name != "ray")
+    if executor is not None:  # its workers import the trackers' libraries while this process computes keys
+        executor.warm(warm_worker, tuple(trackers))   # (after the checks: a bad input exits at once)
     with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
         pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
                                     tune_missing, tune_split, device, conf, progress, ex)
