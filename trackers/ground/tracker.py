@@ -34,7 +34,9 @@ b. **in the image**, for every pair the ground pass left: IoU of the detection w
    track (its velocity still unknown) can fail the gate while its predicted box lands on the
    detection; the image measures such a pair where it is precise, across the line of sight.
 
-Unmatched detections scoring ``>= track_thresh`` start tracks, reported at once; an image-only
+Unmatched detections scoring ``>= track_thresh + birth_margin`` start tracks, reported at once
+(:mod:`trackers.ground.birth`: with ``birth_overlap`` below 1, **duplicate-aware birth**, not
+when nested in a box of their class taken this frame at the same ground place); an image-only
 track gets its ground state from its first detection with a contact. A track survives
 ``track_buffer_s`` seconds of misses (:data:`trackers.base.LOST_TRACK_BUFFER_S`, counted in
 frames at the sequence's frame rate as every tracker does).
@@ -69,6 +71,7 @@ from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
 from trackers.ground.associate import assign, ground_costs, image_overlaps
+from trackers.ground.birth import births
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
 #: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
@@ -91,6 +94,8 @@ class GroundParams:
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
+    birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
+    birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
 
 
 class GroundTracker:
@@ -112,6 +117,10 @@ class GroundTracker:
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
+        if not 0 <= params.birth_margin <= 1:
+            raise InputError(f"tracker 'ground': option birth_margin={params.birth_margin!r} must be in [0, 1]")
+        if not params.birth_overlap > 0:
+            raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be > 0")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
@@ -220,7 +229,8 @@ class GroundTracker:
         unmatched = np.ones(len(d), dtype=bool)
         unmatched[d_idx] = False
         self._drop(self.misses <= self.max_misses)
-        new = np.flatnonzero(unmatched & (score >= p.track_thresh))
+        new = births(np.flatnonzero(unmatched), d_idx, boxes, score, dcls, p.track_thresh + p.birth_margin,
+                     p.birth_overlap, obs)
         ids_of_det[new] = self._start(new, obs, boxes, dcls)
 
         rows = np.flatnonzero(ids_of_det >= 0)
