@@ -64,9 +64,9 @@ def warm_worker(trackers: tuple[str, ...]) -> None:
     import numpy as np
 
     try:
-        from detbench import tune  # noqa: F401  (the tuning points' tasks)
         from detbench.evaluate import api  # noqa: F401
         from detbench.evaluate.trackeval_adapter import metrics
+        from detbench.tuning import tune  # noqa: F401  (the tuning points' tasks)
         from trackers import tracker_spec
 
         metrics()   # TrackEval's metric classes
