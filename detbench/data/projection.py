@@ -12,7 +12,7 @@ in vectorised numpy:
 4. project with the intrinsics, take the convex hull of the projected corners and clip it to
    the image. The box is the bounds of the clipped hull (``.bounds``, which also handles the
    degenerate LineString / Point intersections that crash the devkit's ``post_process_coords``,
-   devkit issue #762). Empty or zero-area results give no box.
+   https://github.com/nutonomy/nuscenes-devkit/issues/762). Empty or zero-area results give no box.
 
 A box straddling the camera plane therefore keeps its in-front corners (export_2d semantics),
 unlike ``box_in_image(BoxVisibility.ANY)``, which drops it.
