@@ -2,8 +2,8 @@
 
 :class:`ClassSplitTracker` gives each of them sanitised input, one boxmot instance per class with
 boxmot's per-class rules, boxmot's tracking kernel called directly, one CMC estimate per frame,
-pose compensation and buffers in seconds. What each of these means: docs/trackers.md, "The boxmot
-adapter".
+pose compensation and buffers in seconds. What each of these means: docs/tracker-internals.md,
+"The boxmot adapter".
 """
 from __future__ import annotations
 

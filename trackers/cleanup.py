@@ -3,7 +3,8 @@
 Every tracker that :func:`trackers.make_tracker` builds is wrapped in :class:`CleanedTracker`, so
 its options (minimum size, class-agnostic NMS, score recalibration, buffered association; all off
 by default, and then the tracker receives the caller's array itself) exist for every tracker and
-none can skip them. The rules, step by step: docs/trackers.md, "Detection clean-up, step by step".
+none can skip them. The rules, step by step: docs/tracker-internals.md, "Detection clean-up, step
+by step".
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Before boxmot's ``update`` sees a frame, every track state is carried from the previous frame's
 camera into this one's (:class:`StateModel` per tracker); no boxmot file is patched. Why, and how
-positions, velocities and covariances move: docs/trackers.md, "Pose compensation, inside".
+positions, velocities and covariances move: docs/tracker-internals.md, "Pose compensation, inside".
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 :class:`Camera` maps pixels to the ground and back; :func:`box_contacts` finds where a box touches
 the ground; :func:`reproject_boxes` moves boxes between two frames' cameras. Invalid entries are NaN
-with a False mask, never an exception. The cases a real frame has: docs/trackers.md, "Camera geometry".
+with a False mask, never an exception. The cases a real frame has: docs/tracker-internals.md,
+"Camera geometry".
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 No single image warp is right for a moving camera (parallax), so the map is per box: on the
 ground, or by the rotation-only homography off it. :func:`box_motion` returns it for N boxes
-(:class:`BoxMotion`). The two cases: docs/trackers.md, "How a known camera motion moves boxes".
+(:class:`BoxMotion`). The two cases: docs/tracker-internals.md, "How a known camera motion moves
+boxes".
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 :func:`observe` turns detections into ground measurements (contact point, its covariance on the
 ground, physical size); :func:`project_tracks` and :func:`rotate_boxes` put tracks back into the
-image. The noise model, term by term: docs/trackers.md, "The ground tracker's measurements".
+image. The noise model, term by term: docs/tracker-internals.md, "The ground tracker's
+measurements".
 """
 from __future__ import annotations
 

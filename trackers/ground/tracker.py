@@ -3,7 +3,7 @@
 Each track is a constant-velocity Kalman filter of its contact point in global coordinates, with
 its physical size; detections are matched on the ground (``d2 + log det S``), then in the image
 (IoU), in ByteTrack's two score stages, and reported with their own boxes. The passes, and where
-this differs from UCMCTrack: docs/trackers.md, "Inside the ground tracker".
+this differs from UCMCTrack: docs/tracker-internals.md, "Inside the ground tracker".
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 One function serves training windows and the tracker, so both build exactly the same inputs. What
 they are (compensated history, the box as seen, calibrated constant velocity, the fallback):
-docs/trackers.md, "TrackSSM's ground-plane inputs".
+docs/tracker-internals.md, "TrackSSM's ground-plane inputs".
 """
 from __future__ import annotations
 

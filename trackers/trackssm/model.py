@@ -2,7 +2,7 @@
 
 Track histories ``(B, L, 8)`` (ground-plane: ``(B, L, 12)``), front-padded with a mask, in; one box
 per decoder block out, the last the next frame's. Inputs, outputs and the network:
-docs/trackers.md, "The TrackSSM network".
+docs/tracker-internals.md, "The TrackSSM network".
 """
 from __future__ import annotations
 

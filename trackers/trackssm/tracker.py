@@ -3,7 +3,7 @@
 All live tracks are predicted in one batched forward per frame; association is class-aware,
 Hungarian, in ByteTrack's stages on the predicted boxes. ``trackssm-gated``
 (:class:`TrackSSMGatedTracker`) also accepts the track's last box. The stages and the
-ground-plane model's inputs: docs/trackers.md, "Inside the TrackSSM tracker".
+ground-plane model's inputs: docs/tracker-internals.md, "Inside the TrackSSM tracker".
 """
 from __future__ import annotations
 
