@@ -4,8 +4,8 @@
         [--gt /work/data/runs/data/synth6/sequences/tune] [--seed 0] [--out runs/tune-synthetic]
 
 Every sequence under ``--gt`` gets detections from its considered ground truth through
-:func:`detbench.data.noisy.noisy_detections` (the recipe of docs/trackers.md's ``track`` example:
-jitter 0.05, 10 % misses, one false positive a frame, seeded per sequence), and ``detbench tune``'s own search
+:func:`detbench.data.noisy.noisy_detections` (the README's recipe: jitter 0.05, 10 % misses, one
+false positive a frame, seeded per sequence), and ``detbench tune``'s own search
 (:func:`detbench.tune.tune_jobs`: the tracker's ``Params.GRID`` and the clean-up's ``nms_iou``,
 81 points, best HOTA then fewest ID switches) runs on them. Printed: every point's HOTA and IDSW,
 the best point, and where the tracker's defaults stand.
