@@ -8,7 +8,8 @@
    true boxes, half of them with another class) for the synthetic ``tune`` and ``val`` splits of
    ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
 2. On the synthetic **tune** split only: first the options outside the grid (the association cost
-   where the tracker has one, for ``ground`` its contact and process noise, ``ASSOCIATION``; the
+   where the tracker has one, for ``ground`` its contact and process noise and its birth rules,
+   ``ASSOCIATION``; the
    clean-up's score fusion and box merge, ``FUSE``; the buffered association ``box_buffer``,
    ``BUFFERS``, the same for every tracker), each candidate at the tracker's defaults with
    ``nms_iou=0.7``, best by the tune objective (max HOTA, then min IDSW); then ``detbench tune``
@@ -56,8 +57,11 @@ _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
                "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
-               # ground: its contact noise and process noise (jittered boxes move the contact point)
-               "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]}
+               # ground: its contact noise and process noise (jittered boxes move the contact point), and
+               # its birth rules at the default noise: duplicate-aware birth and the birth margin
+               "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]
+               + [{"birth_overlap": o, "birth_margin": m} for o in (1.0, 0.8, 0.6, 0.4, 0.2) for m in (0.0, 0.1, 0.25)
+                  if (o, m) != (1.0, 0.1)]}
 # the pose-compensated variants (cmc=pose) have the candidates of their tracker
 ASSOCIATION.update({f"{name}-pose": ASSOCIATION[name] for name in ("botsort", "bytetrack", "ocsort")})
 FUSE = [{"nms_fuse": f, "nms_merge": m} for f in ("max", "noisy_or") for m in ("top", "wbf")]

@@ -2,7 +2,7 @@
 BoT-SORT adapter's overhead against boxmot's BotSort called directly (same detections, same run).
 
     python benchmarks/bench_trackers.py [--frames 60] [--repeats 3] [--densities 10 30 60]
-    python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3]
+    python benchmarks/bench_trackers.py --pose-split runs/data/synth6/sequences/val [--repeats 3] [--warm]
     python benchmarks/bench_trackers.py --adapters [--repeats 5] [--fp-rates 1 20]
 
 Detections: a synthetic 1600x900 scene of ``density`` objects of random classes moving
@@ -32,8 +32,10 @@ starts, so the flow is timed without the decoding), ByteTrack and OC-SORT with a
 ``cmc=pose``; detections are each sequence's ground truth through ``noisy_detections`` (seeded
 defaults, with ``--fp-rates`` false positives per frame: one table per rate). Figures: CPU
 milliseconds per frame (this process's CPU time: the cores are shared) over all frames of the
-split, median of ``repeats`` runs, the configurations interleaved in each repeat; ratios against
-the same tracker's ``cmc=none``.
+split, median of ``repeats`` runs, the configurations interleaved sequence by sequence; ratios against
+the same tracker's ``cmc=none``. ``cmc=pose`` remembers each frame's camera and each pair of
+cameras by content; every run starts without them (as one ``detbench track`` does) unless
+``--warm`` keeps them across runs (as a tuning grid or a comparison tracking the same frames).
 """
 from __future__ import annotations
 
@@ -127,11 +129,11 @@ def real_frames(split: Path, fp_rate: float = 1.0, images: bool = True) -> list[
     from detbench.data.mot import list_sequences, read_mot, read_seqinfo
     from detbench.tracking.sources import frame_of, read_frame_records
 
-    images = default_images(split)
+    dataroot = default_images(split) if images else None
     out = []
     for k, seq in enumerate(list_sequences(split)):
         info = read_seqinfo(seqinfo_file(split / seq))
-        rec = read_frame_records(split / seq, info, [images] if images else [])
+        rec = read_frame_records(split / seq, info, [dataroot] if dataroot else [])
         dets = noisy_detections(read_mot(gt_file(split / seq), kind="gt"), info.length, info.width, info.height,
                                 seed=k, fp_rate=fp_rate)
         frames = [frame_of(rec_job(seq, info, rec), i) for i in range(info.length)]
@@ -148,28 +150,21 @@ def rec_job(name, info, rec):
     return SequenceJob(name, info, rec.timestamps, rec.images, "mot", "", rec.intrinsics, rec.cam2global, rec.path)
 
 
-def time_sequences(name, options, sequences, compensation: list | None = None) -> float:
-    """CPU seconds of this process to track every sequence (a fresh tracker each, as track_split
-    does); CPU time, not wall time, because the machine's cores are shared with other work. With
-    ``compensation`` (a list), the CPU seconds spent in ``cmc=pose``'s compensation itself are
-    appended to it."""
+def time_sequence(name, options, dets, frames) -> tuple[float, float]:
+    """CPU seconds of this process to track one sequence from a fresh tracker (as track_split
+    does), and of them the seconds spent in ``cmc=pose``'s compensation itself (0 without it);
+    CPU time, not wall time, because the machine's cores are shared with other work."""
     from trackers import make_tracker
 
-    total = spent = 0.0
-    for dets, frames in sequences:
-        tracker = make_tracker(name, options, frame_rate=frames[0].frame_rate)
-        pose = getattr(getattr(tracker, "inner", tracker), "_pose", None)
-        if compensation is not None and pose is not None:
-            pose.before_update = _timed(pose.before_update, spent_in := [0.0])
-        t0 = time.process_time()
-        for d, fr in zip(dets, frames):
-            tracker.update(d, fr)
-        total += time.process_time() - t0
-        if compensation is not None and pose is not None:
-            spent += spent_in[0]
-    if compensation is not None:
-        compensation.append(spent)
-    return total
+    tracker = make_tracker(name, options, frame_rate=frames[0].frame_rate)
+    pose = getattr(getattr(tracker, "inner", tracker), "_pose", None)
+    spent = [0.0]
+    if pose is not None:
+        pose.before_update = _timed(pose.before_update, spent)
+    t0 = time.process_time()
+    for d, fr in zip(dets, frames):
+        tracker.update(d, fr)
+    return time.process_time() - t0, spent[0]
 
 
 def _timed(fn, spent: list):
@@ -251,7 +246,9 @@ def adapter_timing(split: Path, repeats: int, fp_rate: float) -> None:
               f"{'yes' if same[name] else 'no'} | {1000 * statistics.median(resets[name]):.3f} |")
 
 
-def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0) -> None:
+def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0, warm: bool = False) -> None:
+    from detbench.core.image_motion import forget_cameras
+
     sequences = real_frames(split, fp_rate)
     n_frames = sum(len(f) for _, f in sequences)
     n_dets = np.mean([len(d) for dets, _ in sequences for d in dets])
@@ -263,12 +260,24 @@ def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0) -> None:
     times = {c: [] for c in configs}
     spent = {c: [] for c in configs}
     for _ in range(repeats):
-        for name, cmc in configs:
-            times[(name, cmc)].append(time_sequences(name, {"cmc": cmc}, sequences, spent[(name, cmc)]))
+        total, own = dict.fromkeys(configs, 0.0), dict.fromkeys(configs, 0.0)
+        # the configurations interleaved sequence by sequence: a change in the machine's load
+        # falls on all of them alike (whole-split turns drifted by up to 0.1 in the ratios)
+        for dets, frames in sequences:
+            for name, cmc in configs:
+                if not warm:
+                    forget_cameras()
+                cpu, comp = time_sequence(name, {"cmc": cmc}, dets, frames)
+                total[(name, cmc)] += cpu
+                own[(name, cmc)] += comp
+        for c in configs:
+            times[c].append(total[c])
+            spent[c].append(own[c])
     ms = {c: 1000 * statistics.median(t) / n_frames for c, t in times.items()}
     own = {c: 1000 * statistics.median(t) / n_frames for c, t in spent.items() if c[1] == "pose"}
     print(f"\n{split}: {len(sequences)} sequences, {n_frames} frames with images and poses, "
           f"{n_dets:.1f} detections/frame (fp_rate {fp_rate:g}); CPU ms per frame, median of {repeats}; "
+          f"cameras {'remembered across runs (--warm)' if warm else 'built afresh in every run'}; "
           "compensation: the part spent carrying the tracks into the new camera (the rest of the "
           "difference is the tracking itself changing)")
     print("| tracker | cmc | ms/frame | vs cmc=none | compensation ms/frame | compensation / cmc=none |")
@@ -292,6 +301,9 @@ def main(argv=None) -> int:
                     "prepared split's real frames instead (runs/data/<name>/sequences/<split>)")
     ap.add_argument("--fp-rates", type=float, nargs="+", default=[1.0, 20.0],
                     help="with --pose-split: false positives per frame added to the ground truth (one table each)")
+    ap.add_argument("--warm", action="store_true", help="with --pose-split: keep the cameras and camera pairs "
+                    "cmc=pose remembers by content across runs, as a tuning grid does (default: every run "
+                    "builds its own, as one `detbench track` does)")
     ap.add_argument("--adapters", action="store_true", help="time each boxmot adapter against boxmot's own "
                     "per_class=True on the same detections (--adapters-split's real frames) instead")
     ap.add_argument("--adapters-split", type=Path, default=FIXTURE, help="with --adapters: the sequences "
@@ -305,7 +317,7 @@ def main(argv=None) -> int:
         return 0
     if args.pose_split:
         for fp_rate in args.fp_rates:
-            pose_timing(args.pose_split, args.repeats, fp_rate)
+            pose_timing(args.pose_split, args.repeats, fp_rate, args.warm)
         return 0
     images = panning_images()
     configs = [("iou", "iou", {}, False), ("botsort (cmc none)", "botsort", {"cmc": "none"}, False),

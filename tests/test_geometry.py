@@ -197,3 +197,17 @@ def test_camera_rejects_a_pose_that_is_not_a_rotation():
         Camera(K, bad)
     with pytest.raises(ValueError, match="3x3"):
         Camera(np.eye(4), pose())
+
+
+def test_camera_matrices_are_c_ordered_and_checked():
+    """Every matrix a Camera keeps is C-ordered (BLAS may round a product by its operands' layout,
+    and tracks are compared byte for byte); bad intrinsics or poses are refused with one message."""
+    cam = Camera(K, pose(7.0, x=3.0, y=-2.0))
+    for name in ("intrinsics", "cam2global", "_k_inv", "_world_to_pixel", "_ground_h", "_centre"):
+        assert getattr(cam, name).flags.c_contiguous, name
+    with pytest.raises(ValueError, match="intrinsics must be a finite 3x3"):
+        Camera(np.eye(2), pose())
+    with pytest.raises(ValueError, match="cam2global must be a finite 4x4"):
+        Camera(K, np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="cam2global must be a finite 4x4"):
+        Camera(K, np.eye(3))

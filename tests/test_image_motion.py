@@ -97,3 +97,66 @@ def test_rows_that_cannot_move_stay_and_empty_input():
     assert motion.on_ground[1] and np.isfinite(motion.boxes[1]).all()
     empty = box_motion(np.zeros((0, 4)), cam_a, cam_b)
     assert empty.boxes.shape == (0, 4) and empty.jacobian.shape == (0, 2, 2) and empty.scale.shape == (0,)
+
+
+def _boxes_of_every_case(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` boxes mixing every case box_motion has: on the ground near and far, cut by the bottom
+    edge (top inside or cut too), above the horizon, beyond the contact range, NaN, and sizes
+    that clip at the top edge; with classes 0..6 and some out of range."""
+    x1 = rng.uniform(-200, 1700, n)
+    y1 = rng.uniform(-50, 700, n)
+    w, h = rng.uniform(5, 600, n), rng.uniform(5, 400, n)
+    boxes = np.stack([x1, y1, x1 + w, y1 + h], axis=1)
+    kind = rng.integers(0, 6, n)
+    boxes[kind == 1, 3] = rng.uniform(899, 1200, (kind == 1).sum())          # cut by the bottom edge
+    boxes[kind == 2, 1], boxes[kind == 2, 3] = -5.0, 905.0                   # cut at both edges
+    boxes[kind == 3, 3] = rng.uniform(300, 491, (kind == 3).sum())           # bottom above the horizon
+    boxes[kind == 4, 3] = 491.5 + rng.uniform(0, 2, (kind == 4).sum())       # contact beyond the range
+    boxes[kind == 5, 0] = np.nan
+    return boxes, rng.integers(-1, 8, n)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_per_box_and_array_motion_give_the_same_values_to_the_last_bit(seed):
+    """box_motion's two ways (Python floats per box for a few boxes, numpy arrays for many) agree
+    byte for byte in every case, with and without classes and clipping, under forward motion, a
+    turn and a camera so close behind that contacts fall behind it; a tracker's tracks depend on
+    every bit (tests/test_adapter_checksums.py)."""
+    from detbench.core.image_motion import _motion_of_arrays, _motion_of_rows, camera_pair
+
+    rng = np.random.default_rng(seed)
+    cam_a = Camera(K, pose(0.0))
+    for cam_b in (Camera(K, pose(0.0, x=6.0)), Camera(K, pose(12.0, x=2.0, y=-1.0)),
+                  Camera(K, pose(-30.0, x=40.0, height=2.5))):
+        pair = camera_pair(cam_a, cam_b)
+        for n in (1, 3, 12, 24, 40):
+            boxes, classes = _boxes_of_every_case(rng, n)
+            for cls in (classes, None):
+                for clip in (True, False):
+                    rows = _motion_of_rows(boxes, pair, cls, clip)
+                    arrays = _motion_of_arrays(boxes, pair, cls, clip)
+                    for field in ("boxes", "jacobian", "scale", "on_ground"):
+                        a, b = getattr(rows, field), getattr(arrays, field)
+                        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), field
+
+
+def test_cameras_and_camera_pairs_are_remembered_by_content():
+    """camera_of gives one read-only Camera per calibration (its own copies: changing the caller's
+    array later changes nothing), camera_pair one CameraPair per pair of contents; a benchmark's
+    forget_cameras drops both."""
+    from detbench.core.geometry import camera_of
+    from detbench.core.image_motion import camera_pair, forget_cameras
+
+    k, t = K.copy(), pose(3.0, x=1.0)
+    cam = camera_of(k, t, 1600, 900)
+    assert camera_of(k.copy(), t.copy(), 1600, 900) is cam
+    assert camera_of(k, t, 1600, 800) is not cam
+    assert not cam.intrinsics.flags.writeable and not cam.ground_homography.flags.writeable
+    t[0, 3] = 99.0
+    assert cam.centre[0] == 1.0 and camera_of(k, t, 1600, 900) is not cam
+    other = camera_of(K, pose(5.0, x=2.0))
+    assert camera_pair(cam, other) is camera_pair(Camera(K, pose(3.0, x=1.0)), Camera(K, pose(5.0, x=2.0)))
+    forget_cameras()
+    assert camera_of(K, pose(3.0, x=1.0)) is not cam
+    with pytest.raises(ValueError, match="rotation"):
+        camera_of(K, np.diag([1.0, 1.0, -1.0, 1.0]))

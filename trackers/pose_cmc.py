@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from detbench.core.geometry import camera_of
 from detbench.core.image_motion import BoxMotion, box_motion
 from detbench.errors import InputError
 
@@ -54,7 +55,7 @@ class StateModel:
     def linear_map(self, motion: BoxMotion) -> np.ndarray:
         """(N, dim, dim) T = diag(A, A restricted to the velocities) (module docstring)."""
         n, s = len(motion.scale), motion.scale
-        size_gain = {"xywh": (s, s), "xyah": (1.0, s), "xysr": (s * s, 1.0)}[self.kind]
+        size_gain = (s, s) if self.kind == "xywh" else (1.0, s) if self.kind == "xyah" else (s * s, 1.0)
         t = np.zeros((n, self.dim, self.dim))
         t[:, :2, :2] = t[:, 4:6, 4:6] = motion.jacobian
         t[:, 2, 2], t[:, 3, 3] = size_gain
@@ -93,14 +94,16 @@ def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
     into the new camera."""
     tracks, classes = [], []
     for cls, inst in instances.items():
+        if not (inst.active_tracks or inst.lost_stracks):
+            continue
         kept = [t for t in (*inst.active_tracks, *inst.lost_stracks) if t.mean is not None]
         tracks += kept
         classes += [cls] * len(kept)
     if not tracks:
         return
-    x = np.array([t.mean for t in tracks], dtype=np.float64)
-    p = np.array([t.covariance for t in tracks], dtype=np.float64)
-    new_x, new_p = model.move(x, p, move(model.to_boxes(x), np.array(classes)))
+    x = np.array([t.mean for t in tracks]).astype(np.float64, copy=False)
+    p = np.array([t.covariance for t in tracks]).astype(np.float64, copy=False)
+    new_x, new_p = model.move(x, p, move(model.to_boxes(x), classes))
     for track, xi, pi in zip(tracks, new_x, new_p):
         track.mean, track.covariance = xi, pi
 
@@ -127,9 +130,9 @@ class PoseCompensation:
             where = "a frame passed as None" if frame is None else f"frame index {frame.index}"
             raise InputError(f"tracker {self.tracker_name!r}: cmc=pose needs the frame's camera calibration "
                              f"(intrinsics and cam2global from frames.json), but {where} has none")
-        camera = frame.camera()
+        camera = camera_of(frame.intrinsics, frame.cam2global, frame.width, frame.height)
         previous, self._camera = self._camera, camera
-        if previous is None or not instances or _same_camera(previous, camera):
+        if previous is None or not instances or previous.key == camera.key:  # a still camera moves nothing
             return
 
         def move(boxes, classes):
@@ -137,7 +140,3 @@ class PoseCompensation:
 
         self.mover(instances, move)
 
-
-def _same_camera(a, b) -> bool:
-    return ((a.width, a.height) == (b.width, b.height) and a.cam2global.tobytes() == b.cam2global.tobytes()
-            and a.intrinsics.tobytes() == b.intrinsics.tobytes())

@@ -7,6 +7,7 @@ with a False mask, never an exception. The cases a real frame has: docs/tracker-
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,8 @@ MAX_RANGE_M = 150.0
 #: points nearer than this along the optical axis (m) are not projected
 MIN_DEPTH_M = 0.5
 _CLASS_HEIGHTS = np.asarray(CLASS_HEIGHT_M)
+#: the columns of a camera's world -> pixel matrix that act on (x, y, 1) of a ground point
+_GROUND_COLUMNS = [0, 1, 3]
 
 
 def _as_matrix(value, shape: tuple[int, int], name: str) -> np.ndarray:
@@ -86,6 +89,30 @@ def _inverse_intrinsics(k: np.ndarray) -> np.ndarray:
     return inverse
 
 
+#: Cameras by content (:func:`camera_of`); cleared when full
+_CAMERAS: dict[tuple, "Camera"] = {}
+MAX_CAMERAS = 8192
+
+
+def camera_of(intrinsics, cam2global, width: int = 1600, height: int = 900) -> "Camera":
+    """The :class:`Camera` of this calibration, one object per content: every call with equal
+    intrinsics, pose and image size gets the same (read-only) Camera. A tuning grid or a
+    comparison tracks the same frames many times, and every ``cmc=pose`` frame needs its camera,
+    so the validation and derived matrices are worked out once per frame, not once per run."""
+    k = np.array(intrinsics, dtype=np.float64)  # copies: the caller's arrays stay the caller's
+    t = np.array(cam2global, dtype=np.float64)
+    key = (k.tobytes(), t.tobytes(), k.shape, t.shape, width, height)
+    camera = _CAMERAS.get(key)
+    if camera is None:
+        camera = Camera(k, t, width, height)
+        for shared in (camera.intrinsics, camera.cam2global, camera.ground_homography):
+            shared.flags.writeable = False
+        if len(_CAMERAS) >= MAX_CAMERAS:
+            _CAMERAS.clear()
+        _CAMERAS[key] = camera
+    return camera
+
+
 @dataclass(frozen=True)
 class Camera:
     """One frame's camera: ``intrinsics`` (3x3), ``cam2global`` (4x4, camera -> global), image size."""
@@ -96,27 +123,26 @@ class Camera:
     height: int = 900
 
     def __post_init__(self):
-        k = _as_matrix(self.intrinsics, (3, 3), "intrinsics")
-        t = _as_matrix(self.cam2global, (4, 4), "cam2global")
+        k = np.asarray(self.intrinsics, dtype=np.float64)
+        t = np.asarray(self.cam2global, dtype=np.float64)
+        # shapes and finiteness on Python floats first (every cmc=pose frame builds a Camera;
+        # numpy's per-call cost is most of a small matrix's check), _as_matrix's message if not
+        pose = t.tolist() if t.shape == (4, 4) else None
+        if k.shape != (3, 3) or pose is None or not all(map(math.isfinite, k.ravel().tolist() + t.ravel().tolist())):
+            k, t = _as_matrix(k, (3, 3), "intrinsics"), _as_matrix(t, (4, 4), "cam2global")
         rot = t[:3, :3]
-        if not _is_rotation(rot.tolist()):
+        if not _is_rotation([row[:3] for row in pose[:3]]):
             raise ValueError("cam2global's 3x3 block is not a rotation")
-        k_inv = _inverse_intrinsics(k)
-        extrinsics = np.empty((3, 4))  # [R^T | -R^T c]
-        extrinsics[:, :3] = rot.T
-        extrinsics[:, 3:] = -rot.T @ t[:3, 3:4]
+        extrinsics = np.concatenate((rot.T, -rot.T @ t[:3, 3:4]), axis=1)  # [R^T | -R^T c]
         world_to_pixel = k @ extrinsics
-        object.__setattr__(self, "intrinsics", k)
-        object.__setattr__(self, "cam2global", t)
-        object.__setattr__(self, "_k_inv", k_inv)
-        object.__setattr__(self, "_rot", rot)
-        object.__setattr__(self, "_centre", t[:3, 3].copy())
-        object.__setattr__(self, "_world_to_pixel", world_to_pixel)
         # ground homography: (x, y, 1) on the plane z = GROUND_Z -> homogeneous pixel
-        ground_h = np.empty((3, 3))  # C order, as every matrix here: BLAS rounds by layout
-        ground_h[:, :2] = world_to_pixel[:, :2]
-        ground_h[:, 2] = world_to_pixel[:, 3] + GROUND_Z * world_to_pixel[:, 2]
-        object.__setattr__(self, "_ground_h", ground_h)
+        ground_h = world_to_pixel.take(_GROUND_COLUMNS, axis=1)  # C order, as every matrix here: BLAS rounds by layout
+        ground_h[:, 2] += GROUND_Z * world_to_pixel[:, 2]
+        # one update of the frozen instance's fields (every cmc=pose frame builds a Camera)
+        self.__dict__.update(intrinsics=k, cam2global=t, _k_inv=_inverse_intrinsics(k), _rot=rot,
+                             _centre=t[:3, 3].copy(), _world_to_pixel=world_to_pixel, _ground_h=ground_h,
+                             # its content, by which detbench.core.image_motion remembers a pair of cameras
+                             key=(k.tobytes(), t.tobytes(), self.width, self.height))
 
     @property
     def centre(self) -> np.ndarray:
@@ -134,8 +160,13 @@ class Camera:
 
     def _rays(self, pixels: np.ndarray) -> np.ndarray:
         """:meth:`rays` of homogeneous pixels (N, 3) (u, v, 1)."""
-        world = (pixels @ self._k_inv.T) @ self._rot.T
+        world = self._directions(pixels)
         return world / _row_norms(world, keepdims=True)
+
+    def _directions(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, 3) directions in the global frame, not normalised, of homogeneous pixels (N, 3)
+        (C order: BLAS may round a product by its operands' layout and row count)."""
+        return (pixels @ self._k_inv.T) @ self._rot.T
 
     def ground_from_pixels(self, uv, plane_z=GROUND_Z) -> tuple[np.ndarray, np.ndarray]:
         """Where the rays through ``uv`` (N, 2) meet the horizontal plane ``z = plane_z`` (scalar or

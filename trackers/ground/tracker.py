@@ -2,8 +2,9 @@
 
 Each track is a constant-velocity Kalman filter of its contact point in global coordinates, with
 its physical size; detections are matched on the ground (``d2 + log det S``), then in the image
-(IoU), in ByteTrack's two score stages, and reported with their own boxes. The passes, and where
-this differs from UCMCTrack: docs/tracker-internals.md, "Inside the ground tracker".
+(IoU), in ByteTrack's two score stages, born by the rules of :mod:`trackers.ground.birth`, and
+reported with their own boxes. The passes, and where this differs from UCMCTrack:
+docs/tracker-internals.md, "Inside the ground tracker".
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
 from trackers.ground.associate import assign, ground_costs, image_overlaps
+from trackers.ground.birth import births
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
 #: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
@@ -41,6 +43,8 @@ class GroundParams:
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
+    birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
+    birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
 
 
 class GroundTracker:
@@ -62,6 +66,10 @@ class GroundTracker:
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
+        if not 0 <= params.birth_margin <= 1:
+            raise InputError(f"tracker 'ground': option birth_margin={params.birth_margin!r} must be in [0, 1]")
+        if not params.birth_overlap > 0:
+            raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be > 0")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
@@ -170,7 +178,8 @@ class GroundTracker:
         unmatched = np.ones(len(d), dtype=bool)
         unmatched[d_idx] = False
         self._drop(self.misses <= self.max_misses)
-        new = np.flatnonzero(unmatched & (score >= p.track_thresh))
+        new = births(np.flatnonzero(unmatched), d_idx, boxes, score, dcls, p.track_thresh + p.birth_margin,
+                     p.birth_overlap, obs)
         ids_of_det[new] = self._start(new, obs, boxes, dcls)
 
         rows = np.flatnonzero(ids_of_det >= 0)
