@@ -14,8 +14,12 @@ setup:
 	@if [ -z "$(UV)" ]; then echo "installing uv with pip"; python3 -m pip install -q uv; fi
 	@$(MAKE) --no-print-directory _sync
 
+# --compile-bytecode: every process (the command, each pool worker, each Ray worker) imports torch,
+# boxmot, scipy from .pyc instead of compiling them again where Python may not write its cache
+# (PYTHONDONTWRITEBYTECODE, read-only installs): half of each process's start (benchmarks/README.md,
+# "Scale"); once per install (~40 s), a later sync with nothing new checks in ~1 s
 _sync:
-	$(UV) sync --frozen --quiet --extra ray
+	$(UV) sync --frozen --quiet --extra ray --compile-bytecode
 
 test: setup
 	$(UV) run --frozen --no-sync python -m pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scale.py                          # 10, 50, 150 scenes x 6 cameras
     python benchmarks/bench_scale.py --sizes 10 --grid full   # the 81-point grid (slow)
+    python benchmarks/bench_scale.py --sizes 1,10 --grid default   # the fixed cost (1 scene) and the slope
 
 The workload (benchmarks/scale_workload.py): ``val`` and ``tune`` splits of S scenes x 6 cameras
 (copies of the real fixture's scene-0103, 40 keyframes each, no images), two stand-in checkpoints
@@ -21,7 +22,9 @@ local Ray instance of ``--jobs`` CPUs. Printed, one line each: wall seconds, sec
 sequence, seconds per sequence run, driver peak memory and CPU seconds, and the trackers' own
 seconds per sequence (from the tracks' meta.json): the per-job costs benchmarks/README.md's
 cluster estimate is made from. Both executors must write the same
-comparison (checked). Re-run on a quiet machine with the same command; report ``uptime``'s load.
+comparison (checked). With two sizes or more, each executor's wall time is fitted as a fixed
+cost plus a cost per sequence (the fixed cost is what makes small sizes dearer per sequence).
+Re-run on a quiet machine with the same command; report ``uptime``'s load.
 """
 from __future__ import annotations
 
@@ -149,7 +152,29 @@ def main(argv=None) -> int:
         print(f"{r['scenes']:6d}  {r['executor']:8s}  {r['jobs']:4d}  {r['grid']:7s}  {r['split_runs']:10d}  "
               f"{r['wall_s']:6.0f}  {r['s_per_sequence']:10.3f}  {r['s_per_sequence_run']:14.4f}  "
               f"{r['driver_peak_mib']:10.0f}  {r['startup_s']:9.1f}")
+    for line in linear_fit(rows):
+        print(line)
     return 0
+
+
+def linear_fit(rows: list[dict]) -> list[str]:
+    """Per executor measured at two sizes or more: wall = fixed + per-sequence x sequences (least
+    squares), and the change of seconds per sequence from the smallest size to the largest (issue
+    30's bar: within +-20 %)."""
+    import numpy as np
+
+    out = []
+    for executor in dict.fromkeys(r["executor"] for r in rows):
+        mine = sorted((r for r in rows if r["executor"] == executor), key=lambda r: r["sequences"])
+        if len({r["sequences"] for r in mine}) < 2:
+            continue
+        per_seq, fixed = np.polyfit([r["sequences"] for r in mine], [r["wall_s"] for r in mine], 1)
+        first, last = mine[0], mine[-1]
+        change = last["s_per_sequence"] / first["s_per_sequence"] - 1
+        out.append(f"{executor}: wall = {fixed:.1f} s fixed + {per_seq:.3f} s x sequences; s / sequence "
+                   f"{first['scenes']} -> {last['scenes']} scenes: {first['s_per_sequence']:.3f} -> "
+                   f"{last['s_per_sequence']:.3f} ({change:+.0%})")
+    return out
 
 
 if __name__ == "__main__":

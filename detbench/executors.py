@@ -46,6 +46,12 @@ class Executor:
         go to a task together; ``gpus``: the GPUs a task needs (Ray; the local pool ignores it)."""
         raise NotImplementedError
 
+    def warm(self, fn: Callable, arg) -> None:
+        """Have every worker run ``fn(arg)`` now, while the caller goes on with its own work: the
+        imports a sweep's first tasks would wait for (seconds a process: torch, boxmot, TrackEval)
+        overlap the driver's own preparation (keys, plans). ``fn`` must never raise (it prepares,
+        it computes nothing); results are the same with or without it. Default: nothing."""
+
     def close(self) -> None:
         pass
 
@@ -63,6 +69,18 @@ class Executor:
             c.running = min(self.workers, outstanding)
         if self.progress:
             self.progress(TaskCounts(c.total, c.done, c.failed, c.running, c.retried))
+
+
+def _start_worker(init: Callable, initargs: tuple, warm: tuple) -> None:
+    """A pool worker's initializer: the thread policy first (libraries read it when they load),
+    then the :meth:`Executor.warm` calls made before the pool started."""
+    init(*initargs)
+    for fn, arg in warm:
+        fn(arg)
+
+
+def _nothing() -> None:
+    pass
 
 
 def call_chunk(fn: Callable, chunk: list) -> list:
@@ -87,6 +105,7 @@ class LocalExecutor(Executor):
         super().__init__(progress)
         self.jobs, self.start = max(1, int(jobs)), start
         self._pool: ProcessPoolExecutor | None = None
+        self._warm: list[tuple[Callable, object]] = []
 
     @property
     def workers(self) -> int:
@@ -118,6 +137,17 @@ class LocalExecutor(Executor):
             for future in pending:
                 future.cancel()
 
+    def warm(self, fn, arg) -> None:
+        """Start the workers now, each running ``fn(arg)`` after the thread policy (a pool already
+        started keeps its workers as they are; ``jobs`` 1 runs nothing ahead: this process imports
+        what it needs when it needs it)."""
+        if self.jobs <= 1 or self._pool is not None:
+            return
+        self._warm.append((fn, arg))
+        pool = self._get_pool()
+        for _ in range(self.jobs):  # the pool starts a worker per submitted call while none is idle
+            pool.submit(_nothing)
+
     def _serial(self, fn, items):
         self._report(added=len(items))
         for item in items:
@@ -134,8 +164,10 @@ class LocalExecutor(Executor):
         if self._pool is None:
             from detbench.threads import pool_options  # each worker runs its share of the cores
 
+            threads = pool_options(self.jobs)
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context(self.start),
-                                             **pool_options(self.jobs))
+                                             initializer=_start_worker,
+                                             initargs=(threads["initializer"], threads["initargs"], tuple(self._warm)))
         return self._pool
 
     def close(self) -> None:

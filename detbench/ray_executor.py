@@ -112,6 +112,7 @@ class RayExecutor(Executor):
         self._started = False
         self._remote = None
         self._capacity = 1
+        self._warming: list = []   # the warm tasks' results (None), kept until close
 
     @property
     def workers(self) -> int:
@@ -132,6 +133,13 @@ class RayExecutor(Executor):
     def gpus_available(self) -> int:
         """The GPUs of the cluster (what ``--device auto`` looks at with this executor)."""
         return int(self.connect().cluster_resources().get("GPU", 0))
+
+    def warm(self, fn, arg) -> None:
+        """One task of ``fn(arg)`` per CPU of the cluster, not waited for: Ray runs them on its
+        idle workers (``fn`` never raises: nothing is left unread)."""
+        self.connect()
+        task = self._remote.options(num_cpus=1, max_retries=0)
+        self._warming = [task.remote(fn, [arg], task_context()) for _ in range(self._capacity)]
 
     def map(self, fn, items, chunksize=1, gpus=0):
         items = list(items)
@@ -181,7 +189,7 @@ class RayExecutor(Executor):
 
             ray.shutdown()
             self._started = False
-        self._remote = None
+        self._remote, self._warming = None, []
 
 
 def task_context() -> dict:

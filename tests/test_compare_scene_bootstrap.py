@@ -74,6 +74,21 @@ def test_expanded_percentile_tails():
     assert res.low is None and res.high is None   # JSON null, not NaN
 
 
+def test_tails_are_scipy_stats_own_to_the_last_bit():
+    """``interval`` takes norm.cdf and t.ppf from scipy.special (scipy.stats costs a second to
+    import in every ``compare``): the same floats as scipy.stats gives, for every scene count."""
+    from scipy import stats
+
+    from detbench.compare.bootstrap import interval
+
+    deltas = np.random.default_rng(0).normal(size=2001)
+    for n in [*range(2, 200), 1000, 10_000]:
+        for level in (0.9, 0.95, 0.99):
+            tail = float(stats.norm.cdf(-np.sqrt(n / (n - 1)) * stats.t.ppf(0.5 + level / 2, n - 1)))
+            expected = tuple(float(v) for v in np.quantile(deltas, [tail, 1.0 - tail]))
+            assert interval(deltas, n, level) == expected, (n, level)
+
+
 RUNS = 200
 
 

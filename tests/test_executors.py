@@ -26,6 +26,17 @@ def _square(x):
     return x * x
 
 
+_WARMED: list = []
+
+
+def _remember(arg):
+    _WARMED.append(arg)
+
+
+def _warmed(_):
+    return tuple(_WARMED)
+
+
 def _fail_on_three(x):
     if x == 3:
         raise InputError(f"item {x}: bad input")
@@ -93,6 +104,24 @@ def test_a_task_that_raises_fails_the_call_with_its_own_error(kind, request):
     assert seen[-1].failed == 1
 
 
+def test_every_pool_worker_runs_the_warm_call_before_its_tasks():
+    with LocalExecutor(2) as ex:
+        ex.warm(_remember, "ready")
+        assert set(ex.map(_warmed, range(8))) == {("ready",)}
+        ex.warm(_remember, "late")          # a started pool keeps its workers as they are
+        assert set(ex.map(_warmed, range(8))) == {("ready",)}
+    with LocalExecutor(1) as ex:            # one job: nothing runs ahead, in this process or another
+        ex.warm(_remember, "serial")
+        assert ex._pool is None and "serial" not in _WARMED
+
+
+def test_warming_a_worker_never_raises():
+    """The comparison's warm call swallows what its tasks would report themselves."""
+    from detbench.compare.pipeline import warm_worker
+
+    assert warm_worker(("iou", "no-such-tracker")) is None
+
+
 def test_serial_local_executor_runs_in_this_process():
     with LocalExecutor(1) as ex:
         assert list(ex.map(_square, [1, 2, 3])) == [1, 4, 9]
@@ -117,6 +146,20 @@ def test_without_ray_the_command_says_how_to_install_it(workload, monkeypatch, c
 def test_ray_address_without_the_ray_executor_is_refused(workload, capsys):
     assert main([*compare_args(workload, "x", "--trackers", "iou"), "--ray-address", "10.0.0.1:6379"]) == 2
     assert "--ray-address 10.0.0.1:6379: it goes with --executor ray" in capsys.readouterr().err
+
+
+def test_a_cached_detection_is_served_without_importing_torch(workload):
+    """The local pool's driver asks ``detect`` for each checkpoint's cache: a hit reads no
+    checkpoint, so it must not pay torch's import (seconds, ~600 MiB resident)."""
+    import os
+    import subprocess
+
+    code = ("import sys\nfrom detbench.detect.shards import ensure_many\n"
+            f"found = ensure_many(['epoch1', 'epoch2'], {str(workload)!r}, 'val', run={RUN!r})\n"
+            "assert all(r.cache_hit for r in found), found\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+    assert p.returncode == 0, p.stderr
 
 
 # ------------------------------------------------------------------ the same files either way

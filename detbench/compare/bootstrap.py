@@ -129,11 +129,11 @@ def interval(deltas: np.ndarray, n_units: int, level: float = 0.95) -> tuple[flo
     """The expanded percentile interval (module docstring) of resampled ``deltas`` drawn from
     ``n_units`` resampled units (scenes); ``(nan, nan)`` with fewer than 2 units, where resampling
     says nothing about the spread."""
-    from scipy import stats
+    from scipy import special  # norm.cdf is ndtr, t.ppf is stdtrit: scipy.stats itself costs a second to import
 
     if n_units < 2:
         return float("nan"), float("nan")
-    tail = float(stats.norm.cdf(-np.sqrt(n_units / (n_units - 1)) * stats.t.ppf(0.5 + level / 2, n_units - 1)))
+    tail = float(special.ndtr(-np.sqrt(n_units / (n_units - 1)) * special.stdtrit(n_units - 1, 0.5 + level / 2)))
     low, high = np.quantile(np.asarray(deltas, dtype=np.float64), [tail, 1.0 - tail])
     return float(low), float(high)
 

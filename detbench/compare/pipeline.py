@@ -88,6 +88,30 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executo
     return [s for k in sorted(per_sequence) for s in per_sequence[k]]
 
 
+def warm_worker(trackers: tuple[str, ...]) -> None:
+    """What a comparison's tasks import, imported ahead in a worker (:meth:`Executor.warm`): the
+    stages' modules, and each tracker's libraries through one update on one box (boxmot loads
+    torch when a tracker makes its first per-class instance). Never raises: a tracker that cannot
+    be built here fails in its own task, with its own error."""
+    import numpy as np
+
+    try:
+        from detbench import tune  # noqa: F401  (the tuning points' tasks)
+        from detbench.evaluate import api  # noqa: F401
+        from detbench.evaluate.trackeval_adapter import metrics
+        from trackers import tracker_spec
+
+        metrics()   # TrackEval's metric classes
+
+        for name in trackers:
+            box = np.array([[10.0, 10.0, 60.0, 90.0, 0.9, 0.0]], dtype=np.float32)
+            trk = tracker_spec(name).build(2.0)
+            trk.begin_sequence([box])
+            trk.update(box, None)
+    except Exception:  # noqa: BLE001  (a warm-up only; the real task reports)
+        pass
+
+
 def _sequence_switches(args) -> tuple[int, list[Switch]]:
     from detbench.evaluate.api import load_matched
 
@@ -265,6 +289,8 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         device = cluster_device(device, executor)
     _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
                   check_dev=executor is None or executor.name != "ray")
+    if executor is not None:  # its workers import the trackers' libraries while this process computes keys
+        executor.warm(warm_worker, tuple(trackers))   # (after the checks: a bad input exits at once)
     with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
         pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
                                     tune_missing, tune_split, device, conf, progress, ex)

@@ -255,6 +255,14 @@ def pack_sequences(seq_frames, per_frame) -> tuple[dict, dict, int]:
     return blobs, recs, len(per_frame)
 
 
+def load_detector(path: Path, device: str):
+    """:func:`detbench.train.checkpoint.load_detector`, imported only when a checkpoint is loaded:
+    serving a cached entry never imports torch (seconds, and ~600 MiB resident in the driver)."""
+    from detbench.train.checkpoint import load_detector as load
+
+    return load(path, device)
+
+
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
     from detbench.runs import resolve_detector  # no torch: a wrong name fails fast
@@ -269,8 +277,6 @@ def detect(detector: str, data_dir: str | Path, split: str = "val", run: str | N
     """Resolve ``detector`` with the training stage's names and return its cache (see module doc);
     ``progress``: as for :func:`ensure_detections_for`."""
     ref = detector_ref(detector, run)  # no torch yet: a wrong name fails fast
-    from detbench.train.checkpoint import load_detector
-
     res = ensure_detections_for(ref.checkpoint, load_detector, data_dir, split, detector=detector, conf=conf,
                                 nms=nms, device=device, batch_size=batch_size, frames=frames, cameras=cameras,
                                 run=ref.run or run, progress=progress, compile=compile)

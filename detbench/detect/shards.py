@@ -135,8 +135,6 @@ def detect_shard(args):
     (key, shard index, per-frame detections, the checkpoint's epoch, its input size, its torch
     thread count)."""
     key, index, checkpoint, order, device, conf, nms, batch_size, max_det, compile = args
-    from detbench.train.checkpoint import load_detector
-
-    model, info, input_size = api.load_checked(load_detector, Path(checkpoint), device)
+    model, info, input_size = api.load_checked(api.load_detector, Path(checkpoint), device)
     per_frame = api.detect_frames(model, input_size, order, conf, nms, device, batch_size, max_det, compile=compile)
     return key, index, per_frame, api._safe(info, "epoch"), input_size, thread_policy.decide().count
