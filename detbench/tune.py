@@ -130,7 +130,7 @@ def _tune_point(args):
     i, j, jobs, gt_dir, tracker, out, options = args
     before = Counter(REUSE)
     track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
-    overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only (issue 17)
+    overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only, no motmetrics check
     reused = REUSE - before
     REUSE.subtract(reused)
     return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall, dict(reused)

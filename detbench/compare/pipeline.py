@@ -180,7 +180,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     except TrackingFailed as e:
         return dict(pair, status="failed", error=str(e))
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
-    metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
+    metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only, no motmetrics check
     switches = attribute_pair(gt_dir, out_dir, rules, executor)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
