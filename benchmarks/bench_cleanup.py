@@ -1,4 +1,4 @@
-"""Detection clean-up at 2 Hz with duplicate detections: today's defaults vs the tuned clean-up (issue 20).
+"""Detection clean-up at 2 Hz with duplicate detections: today's defaults vs the tuned clean-up.
 
     python benchmarks/bench_cleanup.py --data runs/data/synth6 [--trackers iou,botsort,...]
         [--trackssm-weights runs/motion/synth6] [--out runs/cleanup] [--seed 0]
@@ -33,7 +33,7 @@ today's default there; and the same with the duplicates removed exactly (the ``n
 detections: what a perfect clean-up leaves) over the tracker's own 27 points x ``BUFFERS`` with
 its chosen association cost. Both read the reported data, so they are no result: they bound what
 any choice within these options can reach (when the fewest IDSW is above half of the default's,
-no tuning of them, and with the second no clean-up at all, meets issue 20's bar).
+no tuning of them, and with the second no clean-up at all, meets the bar of at most half the default's IDSW).
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in
                "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]
                + [{"birth_overlap": o, "birth_margin": m} for o in (1.0, 0.8, 0.6, 0.4, 0.2) for m in (0.0, 0.1, 0.25)
                   if (o, m) != (1.0, 0.1)]}
-# the pose-compensated variants (issue 25) have the candidates of their tracker
+# the pose-compensated variants (cmc=pose) have the candidates of their tracker
 ASSOCIATION.update({f"{name}-pose": ASSOCIATION[name] for name in ("botsort", "bytetrack", "ocsort")})
 FUSE = [{"nms_fuse": f, "nms_merge": m} for f in ("max", "noisy_or") for m in ("top", "wbf")]
 BUFFERS = [{"box_buffer": b} for b in (0.0, 0.3, 0.6)]

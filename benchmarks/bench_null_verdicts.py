@@ -18,8 +18,8 @@ index) and counts
 
 Each rate is a false-verdict rate; a rule at its stated level gives at most 5 %. The binomial
 sampling error of a rate near 5 % over R runs is sqrt(0.05 * 0.95 / R): 0.7 points at 1,000 runs.
-Prints the table benchmarks/README.md records (and the figures README.md and the module docstrings
-cite); nothing is timed.
+Prints the table benchmarks/README.md records (and the figures docs/tuning-and-comparison.md and
+the module docstrings cite); nothing is timed.
 """
 from __future__ import annotations
 

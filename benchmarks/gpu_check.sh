@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check (issue 17): each part is capped (timeouts add up to 6 minutes on one H200):
+# GPU check (training and detection speed on one GPU): each part is capped (timeouts add up to 6 minutes on one H200):
 #  1) model-only head-only YOLOX-L 800x1440 batch 32 step (synthetic tensors, bf16, channels_last),
 #     batched SimOTA loss and YOLOX's per-image loss side by side;
 #  2) end to end: `detbench train` on rendered 1600x900 JPEGs through the real loader

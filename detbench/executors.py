@@ -1,26 +1,8 @@
 """Where a sweep's tasks run: this machine's process pool or a Ray cluster, behind one interface.
 
-A sweep (tracking every sequence of a split, scoring them, the sensitivity study's units,
-detecting shards of a split) is a list of *tasks*: a module-level function and its picklable
-argument, a pure function of that argument and of files under the runs folder. An executor runs
-them and hands each result back to the caller (the *driver*) as its task finishes; the driver
-gathers the results and writes the artifacts exactly as it does without an executor (atomically,
-keyed by content: :mod:`detbench.artifacts`), so what is written depends neither on the executor
-nor on its number of workers nor on the order tasks finish in.
-
-- ``local`` (:class:`LocalExecutor`): ``jobs`` worker processes of one pool on this machine, or
-  this process itself for ``jobs`` 1 (the behaviour before executors existed).
-- ``ray`` (:class:`detbench.ray_executor.RayExecutor`): Ray tasks on a local Ray instance or on a
-  cluster (``--ray-address`` / ``RAY_ADDRESS``) whose machines share the runs folder.
-
-A task that raises fails the call with the task's own exception (an ``InputError`` stays the
-same one line, whatever ran it); the tasks not started yet are cancelled. ``progress``, when
-given, is called with a :class:`TaskCounts` whenever a task starts or ends (the commands draw
-it: :func:`detbench.commands.progress.task_bar`).
-
-Use an executor as a context manager (``with make_executor(...) as ex:``, from
-:mod:`detbench.executor_choice`): its pool or Ray instance lives until the block ends and serves
-every call made with it.
+The driver gathers every task's result and writes the artifacts itself, so what is written depends
+neither on the executor nor on its workers. ``local`` (:class:`LocalExecutor`) and ``ray``
+(:class:`detbench.ray_executor.RayExecutor`); the contract: docs/scaling.md, "Executors".
 """
 from __future__ import annotations
 

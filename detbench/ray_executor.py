@@ -1,21 +1,7 @@
 """The ``ray`` executor: a sweep's tasks as Ray tasks (:mod:`detbench.executors` has the contract).
 
-Ray is an optional extra (``pip install 'detbench[ray]'``, ``uv sync --extra ray``). The executor
-attaches to a running cluster (``address``, else ``RAY_ADDRESS``) or starts a local instance of
-``cpus`` CPUs (no dashboard, no usage statistics, Ray's own logs kept out of the console) at its
-first task, and stops only an instance it started.
-
-Every machine of a cluster runs the same detbench and sees the runs folder at the same path (a
-shared filesystem): a task is given the driver's working directory and runs folder and reads
-and writes there. A task takes one CPU (and its share of threads: one, unless the user set a
-count) and, for GPU work, ``gpus`` GPUs. Faults:
-
-- a task whose worker process or machine dies is run again (``max_retries``: :data:`RETRIES`);
-- a task that raises is not retried (``retry_exceptions=False``: bad input fails the same way
-  every time) and fails the call with its own exception, not Ray's wrapper;
-- artifacts are written atomically by the driver or under temporary names, so a killed task or
-  driver leaves nothing partial that a later run would serve, and a re-run recomputes only what
-  is missing (every artifact is keyed by content).
+Attaches to a cluster or starts a local instance; one CPU per task; a task whose worker dies is
+retried, one that raises is not. Details: docs/scaling.md, "The Ray executor".
 """
 from __future__ import annotations
 

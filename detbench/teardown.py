@@ -1,23 +1,8 @@
 """The end of a ``detbench`` command's process: keep a library's teardown reports off the terminal.
 
-triton (imported by ``torch._dynamo``, which ``torchvision.ops`` imports, so by every command that
-runs YOLOX or boxmot) is a nanobind extension. During interpreter finalization, after every
-``atexit`` handler, nanobind's cleanup writes to file descriptor 2 a report of each of its objects
-still alive ("nanobind: leaked 1 instances!", " - leaked instance ... of type ...", "nanobind:
-leaked 199 functions!", "See https://nanobind.readthedocs.io/..."): objects that a library's
-caches keep until the process ends. Nothing there is the user's to act on, and nanobind has no
-switch for it outside C++ (``nb::set_leak_warnings``, which triton does not expose); triton
-silences the same reports of its own compile workers by pointing their descriptor 2 at /dev/null
-at exit (``triton/_compile_warmup_pool.py``).
-
-So the ``detbench`` command, and only the command (:func:`detbench.cli.main` run as the program:
-never ``import detbench`` or a library user; the test suite's process calls it from
-``tests/conftest.py``), calls :func:`quiet_teardown` first thing: an ``atexit`` handler (registered early, so it runs after the handlers registered later)
-that, only when a nanobind extension of triton is loaded, flushes Python's streams and points
-descriptor 2 at /dev/null for the rest of the teardown. Everything the command printed, a
-traceback included, is out before; the exit status is unchanged; triton stays importable, so
-``torch.compile`` works. ``DETBENCH_KEEP_TEARDOWN_STDERR=1`` keeps the teardown's stderr (to
-debug it).
+:func:`quiet_teardown` (the command only, never ``import detbench``) silences nanobind's leak
+reports from triton at interpreter exit; ``DETBENCH_KEEP_TEARDOWN_STDERR=1`` keeps them. Why:
+docs/development.md, "A quiet teardown".
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hidden set-up steps for README command blocks (see tests/test_readme.py): things a reader
+"""Hidden set-up steps for the command blocks of README.md and docs/ (see tests/test_readme.py): things a reader
 has already done by the time they reach a block, done here quickly.
 
     python tests/readme_setup.py noisy-dets SEQUENCES OUT   # GT-derived noisy detections per sequence

@@ -1,4 +1,4 @@
-"""benchmarks/bench_cleanup.py's "tuned for IDSW" rule (issue 20): fewest IDSW among the tune points
+"""benchmarks/bench_cleanup.py's "tuned for IDSW" rule: fewest IDSW among the tune points
 whose HOTA is above today's default's, then the highest HOTA, then grid order."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The detection clean-up (trackers/cleanup.py, issue 20): a hand-worked NMS case, the score
+"""The detection clean-up (trackers/cleanup.py; docs/trackers.md, "Tracker options"): a hand-worked NMS case, the score
 recalibration rule, options through meta.json and the cache key, the same cleaned detections for
 every tracker, and "off" is today's behaviour exactly."""
 from __future__ import annotations

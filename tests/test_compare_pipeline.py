@@ -135,7 +135,7 @@ def test_attribution_totals_equal_the_idsw_column_and_a_mismatch_stops_compare(s
 
 
 def test_a_missing_last_detector_fails_before_any_work(setup, capsys):
-    """Issue 18: every input is checked first; `epoch9` at the end must not cost epoch1's tracking."""
+    """Every input is checked first; `epoch9` at the end must not cost epoch1's tracking."""
     data_dir, results = setup
     for bad, needle in ((["--detectors", "epoch1,epoch9", "--trackers", "iou"], "epoch9"),
                         (["--detectors", "epoch1,epoch2", "--trackers", "iou,nosuch"], "nosuch"),

@@ -95,7 +95,7 @@ RUNS = 200
 @pytest.fixture(scope="module")
 def null_runs():
     # the design of benchmarks/bench_null_verdicts.py (its 200-run, 30-scene table: --runs 200 --scenes 30
-    # --per-sequence); README.md cites that script's figures
+    # --per-sequence); docs/tuning-and-comparison.md cites that script's figures
     return bench_null_verdicts.null_runs(RUNS, 30, seed=2026)
 
 

@@ -166,7 +166,7 @@ def test_external_detection_files_key_the_tuning(world, tmp_path):
 
 def test_a_stored_evaluation_serves_a_checked_request_only_if_it_was_checked(cache_jobs, tmp_path):
     """The cross-check changes no number, so it is not in the key; an unchecked result is not
-    served to a caller that asks for the check (issue 17), a checked one serves both."""
+    served to a caller that asks for the check (it is opt-in), a checked one serves both."""
     data, _, jobs = cache_jobs
     out = tmp_path / "tracks"
     track_split(jobs, "iou", out, {"min_score": "0"})

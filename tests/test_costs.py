@@ -1,4 +1,4 @@
-"""Association costs for 2 Hz motion (trackers/costs.py) and the options that use them (issue 20)."""
+"""Association costs for 2 Hz motion (trackers/costs.py) and the options that use them."""
 from __future__ import annotations
 
 import numpy as np

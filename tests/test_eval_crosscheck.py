@@ -188,7 +188,7 @@ def test_eval_command_stops_on_a_disagreement(real_fixture, tmp_path, monkeypatc
 
 
 def test_eval_command_cross_checks_only_with_check(real_fixture, tmp_path, monkeypatch, capsys):
-    """The cross-check is opt-in (issue 17): without --check, or with --no-check, motmetrics is
+    """The cross-check is opt-in: without --check, or with --no-check, motmetrics is
     not consulted, so even a (simulated) disagreement passes; with --check it stops (exit 3)."""
     from detbench.cli import main
 

@@ -1,4 +1,4 @@
-"""Ignore rows (issue 13, item 1): ground truth that ``prepare`` filters out counts neither for nor
+"""Ignore rows (docs/evaluation.md): ground truth that ``prepare`` filters out counts neither for nor
 against a tracker or a detector.
 
 Hand-built sequences use boxes 50 px high on one row, so every IoU below is a ratio of lengths

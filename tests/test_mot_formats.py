@@ -15,13 +15,13 @@ from detbench.cli import main
 from detbench.data import mot
 from detbench.evaluate.api import evaluate_folders
 
-# the README's one-liners (section Tracking): detbench files -> MOTChallenge's 10 columns
+# the one-liners of docs/formats.md (MOTChallenge files): detbench files -> MOTChallenge's 10 columns
 AWK_DETS = '{f = FILENAME; sub(".*/", "", f); print $1, -1, $3, $4, $5, $6, $7, -1, -1, -1 > (OUT f)}'
 AWK_RESULTS = '{f = FILENAME; sub(".*/", "", f); print $1, $2, $3, $4, $5, $6, $7, -1, -1, -1 > (OUT f)}'
 
 
 def to_mot10(program: str, src: Path, out: Path) -> Path:
-    """Run a README one-liner over every ``src/*.txt`` into ``out`` (awk, as a reader would)."""
+    """Run a docs/formats.md one-liner over every ``src/*.txt`` into ``out`` (awk, as a reader would)."""
     if shutil.which("awk") is None:
         pytest.skip("no awk on this machine")
     out.mkdir(parents=True)
@@ -103,7 +103,7 @@ def test_mot10_detections_are_class_less(tmp_path):
 # ---------------------------------------------------------------------------------------- the real fixture
 @pytest.fixture(scope="module")
 def fixture_dets(tmp_path_factory):
-    """The README's detections: the real fixture's ground truth with seeded noise, 8 columns."""
+    """The detections of docs/trackers.md: the real fixture's ground truth with seeded noise, 8 columns."""
     from conftest import REAL_FIXTURE
     from readme_setup import noisy_dets
 

@@ -59,7 +59,7 @@ def devkit_reference(dataroot: Path, version: str, min_size: float, min_visibili
             pts = view_points(front, np.array(cs["camera_intrinsic"]), normalize=True)[:2].T.tolist()
             try:
                 r = post_process_coords(pts, (sd["width"], sd["height"]))
-            except AttributeError:  # devkit issue #762: a LineString/Point intersection has no area
+            except AttributeError:  # nuscenes-devkit's issues/762: a LineString/Point intersection has no area
                 r = None
             if r is None or r[2] - r[0] < min_size or r[3] - r[1] < min_size:
                 continue

@@ -1,4 +1,11 @@
-"""Every command block of README.md is executed (or explicitly excused), so the README cannot drift.
+"""Every command block of README.md and docs/*.md is executed (or explicitly excused), so the docs
+cannot drift.
+
+The pages run in ``PAGES`` order (then any other docs/*.md, by name) in one temporary working
+directory, so a page may use what an earlier one made (docs/training.md trains on the
+``runs/data/mini`` that docs/data.md prepares; docs/formats.md converts docs/trackers.md's tracks).
+README.md keeps only a command table: each ``detbench`` example in it must be a command of a tagged
+block of some page (so it runs there, or is parsed) and must parse here with ``--help``.
 
 Convention: the line right before each fenced block that holds commands (a ``bash`` block, or a
 transcript whose lines start with ``$ ``) is one HTML comment, invisible on GitHub:
@@ -17,7 +24,7 @@ transcript whose lines start with ``$ ``) is one HTML comment, invisible on GitH
   must exist.
 - ``<!-- readme-test: skip: REASON -->``: not run at all (e.g. the make targets themselves).
 
-A command block without a tag fails this test. Other engineers edit README sections: keep the
+A command block without a tag fails this test. Other engineers edit these pages: keep the
 tags with their blocks.
 """
 from __future__ import annotations
@@ -36,6 +43,14 @@ from detbench.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
+#: the order the pages run in (later pages use what earlier ones made); other docs/*.md follow by name
+PAGES = ["README.md", "docs/data.md", "docs/training.md", "docs/trackers.md", "docs/formats.md"]
+README_MAX_LINES = 150
+
+
+def pages() -> list[Path]:
+    rest = sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))
+    return [REPO / name for name in PAGES + [r for r in rest if r not in PAGES]]
 BLOCK = re.compile(r"(?:<!--\s*readme-test:(?P<tag>[^>]*?)-->[ \t]*\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)```", re.S)
 
 
@@ -129,30 +144,59 @@ def _pieces_in_order(pattern: str, text: str) -> bool:
     return True
 
 
-def check_output(command: str, expected: list[str], rc: int, out: str, err: str) -> None:
+def check_output(command: str, expected: list[str], rc: int, out: str, err: str, page: str = "README.md") -> None:
     shown = [ln for ln in expected if ln.strip()]
-    where = f"README command `{command}`"
+    where = f"{page} command `{command}`"
     if shown and shown[0].startswith("error:"):
         assert rc == 2, f"{where}: expected exit 2, got {rc}\n{err}"
         line = err.strip().splitlines()[-1] if err.strip() else ""
-        assert _pieces_in_order(shown[0], line), f"{where}: README shows\n  {shown[0]}\nbut it printed\n  {line}"
+        assert _pieces_in_order(shown[0], line), f"{where}: the page shows\n  {shown[0]}\nbut it printed\n  {line}"
         return
     assert rc == 0, f"{where}: exit {rc}\n{out}\n{err}"
     printed = {ln.split()[0] for ln in (out + err).splitlines() if ln.split()}
     for ln in shown:
         first = ln.split()[0]
         if first.isalpha():  # words (wrote, cache, init, ...), not table rows or numbers
-            assert first in printed, f"{where}: README shows a line starting {first!r}; output:\n{out}{err}"
+            assert first in printed, f"{where}: the page shows a line starting {first!r}; output:\n{out}{err}"
 
 
-def test_every_command_block_is_tagged():
-    untagged = [b["line"] for b in blocks(README.read_text(encoding="utf-8")) if not b["tag"]]
-    assert not untagged, (f"README.md: command block(s) at line(s) {untagged} have no "
+def _name(page: Path) -> str:
+    return str(page.relative_to(REPO))
+
+
+@pytest.mark.parametrize("page", pages(), ids=_name)
+def test_every_command_block_is_tagged(page):
+    text = page.read_text(encoding="utf-8")
+    untagged = [b["line"] for b in blocks(text) if not b["tag"]]
+    assert not untagged, (f"{_name(page)}: command block(s) at line(s) {untagged} have no "
                           f"<!-- readme-test: ... --> tag (see tests/test_readme.py)")
-    for b in blocks(README.read_text(encoding="utf-8")):
+    for b in blocks(text):
         mode, reason, _, _ = parse_tag(b["tag"])
-        assert mode in ("run", "options", "skip"), f"README.md:{b['line']}: unknown mode {mode!r}"
-        assert mode == "run" or reason, f"README.md:{b['line']}: a block that is not run needs a reason"
+        assert mode in ("run", "options", "skip"), f"{_name(page)}:{b['line']}: unknown mode {mode!r}"
+        assert mode == "run" or reason, f"{_name(page)}:{b['line']}: a block that is not run needs a reason"
+
+
+def test_readme_is_short():
+    lines = README.read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md: {lines} lines, at most {README_MAX_LINES} (the rest goes to docs/)"
+
+
+def _words(command: str) -> list[str]:
+    return shlex.split(command, comments=True)
+
+
+def test_readme_examples_run_in_the_pages(capsys):
+    """The README's command table: each example is a command of a tagged ``run`` or ``options``
+    block of some page, and its command and options exist."""
+    in_blocks = {tuple(_words(c)) for page in pages() for b in blocks(page.read_text(encoding="utf-8"))
+                 if parse_tag(b["tag"])[0] in ("run", "options") for c, _ in commands(b)}
+    rows = [ln.split("|") for ln in README.read_text(encoding="utf-8").splitlines() if ln.startswith("| `")]
+    examples = [m.group(1) for row in rows for m in [re.fullmatch(r"\s*`(detbench [^`]+)`\s*", row[3])] if m]
+    assert len(examples) == len(rows) >= 15, "README.md: a command table row without a `detbench ...` example"
+    for example in examples:
+        assert tuple(_words(example)) in in_blocks, f"README.md: `{example}` is run in no page's command block"
+        rc, _, err = run_one(shlex.join(_words(example) + ["--help"]), capsys)
+        assert rc == 0, f"README.md: `{example}` does not parse:\n{err}"
 
 
 @pytest.mark.slow
@@ -160,7 +204,8 @@ def test_readme_commands_work_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DETBENCH_RUNS", "runs")
     ran = 0
-    for b in blocks(README.read_text(encoding="utf-8")):
+    for page, b in ((p, b) for p in pages() for b in blocks(p.read_text(encoding="utf-8"))):
+        where = f"{_name(page)}:{b['line']}"
         mode, _, env, before = parse_tag(b["tag"])
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -171,13 +216,13 @@ def test_readme_commands_work_as_written(tmp_path, monkeypatch, capsys):
                 argv = shlex.split(command, comments=True)
                 if argv and argv[0] == "detbench":
                     rc, out, err = run_one(shlex.join(argv + ["--help"]), capsys)
-                    assert rc == 0, f"README.md:{b['line']}: `{command}` does not parse:\n{err}"
+                    assert rc == 0, f"{where}: `{command}` does not parse:\n{err}"
             continue
         for command in before:
             rc, out, err = run_one(command, capsys)
-            assert rc == 0, f"README.md:{b['line']}: set-up `{command}` failed ({rc}):\n{out}\n{err}"
+            assert rc == 0, f"{where}: set-up `{command}` failed ({rc}):\n{out}\n{err}"
         for command, expected in commands(b):
             rc, out, err = run_one(command, capsys)
-            check_output(command, expected, rc, out, err)
+            check_output(command, expected, rc, out, err, where)
             ran += 1
     assert ran >= 5

@@ -102,7 +102,7 @@ def test_bad_params_are_input_errors():
 
 
 def test_every_tracker_defaults_to_the_same_lost_track_buffer():
-    """Issue 13 item 6: like-for-like trackers wait equally long for a lost object."""
+    """Like-for-like trackers wait equally long for a lost object."""
     from dataclasses import fields
 
     from trackers import TRACKERS, tracker_class

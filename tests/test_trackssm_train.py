@@ -24,7 +24,7 @@ SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_ra
 
 
 def test_a_small_trained_trackssm_beats_constant_velocity_on_synthetic_val(trained_motion):
-    """Issue 13 item 8 / issue 14: 300 seeded steps on 4 synthetic train sequences, scored on 2
+    """TrackSSM learns motion that constant velocity misses: 300 seeded steps on 4 synthetic train sequences, scored on 2
     held-out ones (1,876 windows). Measured: TrackSSM 0.86-0.89 vs constant velocity 0.694."""
     _, m = trained_motion
     assert m["windows"] > 1000
@@ -176,9 +176,9 @@ def test_training_runs_the_given_steps_and_is_reproducible():
 
 
 def test_the_default_runs_cost_is_stated_where_a_user_reads_it():
-    """`train-motion` ran far past the README's "about 2 CPU-minutes" on the README's small
-    dataset: the default is a fixed step count, so --help and the README state one measured cost
-    for every data size, the same figure in both."""
+    """`train-motion` ran far past the docs' "about 2 CPU-minutes" on the docs' small dataset: the
+    default is a fixed step count, so --help and docs/trackers.md state one measured cost for every
+    data size, the same figure in both."""
     import re
     from pathlib import Path
 
@@ -189,6 +189,6 @@ def test_the_default_runs_cost_is_stated_where_a_user_reads_it():
     assert TrainConfig().steps == 400 and re.fullmatch(r"\d+-\d+ CPU-s", train_motion.DEFAULT_COST)
     help_text = " ".join(CliRunner().invoke(train_motion.command, ["--help"]).output.split())
     assert f"costs {train_motion.DEFAULT_COST} on any dataset" in help_text
-    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    readme = " ".join((Path(__file__).resolve().parents[1] / "docs" / "trackers.md").read_text(encoding="utf-8").split())
     assert f"a default run costs about the same on any dataset: {train_motion.DEFAULT_COST}" in readme
     assert "About 2 CPU-minutes per run" not in readme

@@ -1,4 +1,4 @@
-"""Issue 18: every bad input gives one line naming the file / option and the problem, exit 2,
+"""Every bad input gives one line naming the file / option and the problem, exit 2,
 no traceback, nothing half-written; no dead ends (an interrupted first epoch, a run's default)."""
 from __future__ import annotations
 

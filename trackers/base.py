@@ -28,7 +28,7 @@ from detbench.core.options import parse_key_values
 
 #: The lost-track buffer every tracker defaults to, in seconds (4 keyframes at 2 Hz): a track
 #: missed for up to this long can still be matched. One value for all, so that a comparison of
-#: trackers compares their association and motion, not how long each waits (issue 13, item 6).
+#: trackers compares their association and motion, not how long each waits.
 LOST_TRACK_BUFFER_S = 2.0
 
 #: Tuning grids. Every tracker's ``Params`` declares ``GRID`` ({option: 3 values}: two of its main

@@ -1,20 +1,8 @@
 """BoT-SORT through boxmot 25's ``BotSort``, class-aware, with times in seconds.
 
-Defaults are boxmot's class defaults except the lost-track buffer (2 s, i.e. 4 keyframes at
-2 Hz; boxmot's 30-frame default would mean 15 s there) and CMC:
-
-- ``cmc="auto"`` (default): sparse optical flow on every frame that has an image
-  (``Frame.image`` or a readable ``Frame.image_path``); a frame without one gets the identity
-  warp and restarts the flow, so the next image is never registered against a stale one.
-- ``cmc="sof" | "ecc" | "orb" | "sift"``: that method; a frame without an image is an
-  :class:`InputError`. ``cmc="none"``: no compensation, images never read.
-- ``cmc="pose"``: no image registration; each track is carried from the previous frame's camera
-  to this one's with the frames' known poses (:mod:`trackers.pose_cmc`); needs every frame's
-  calibration, never reads images.
-
-One warp is estimated per frame from the full image (all detections masked) and shared by the
-per-class instances (see :mod:`trackers.boxmot_common`). ReID is off unless
-``reid_weights=PATH`` names a local weights file (nothing is downloaded); it then needs images.
+boxmot's class defaults except a 2 s lost-track buffer and the CMC choice (``auto``, ``sof``,
+``ecc``, ``orb``, ``sift``, ``none``, ``pose``). What each does: docs/tracker-internals.md,
+"BoT-SORT through boxmot".
 """
 from __future__ import annotations
 

@@ -1,35 +1,9 @@
 """Shared adapter code for the boxmot trackers (BoT-SORT, ByteTrack, OC-SORT).
 
-What every boxmot-backed tracker here gets from :class:`ClassSplitTracker`:
-
-- **Sanitising.** boxmot 25 raises on non-finite values, non-positive box sizes, scores outside
-  [0, 1] and non-integer classes. Such rows (and classes outside 0..6) are dropped before the
-  call; ``tracker.dropped`` counts them since the last ``reset()``. Output ``det_index`` always
-  refers to the caller's rows, before sanitising.
-- **Class awareness, as boxmot's own ``per_class=True``.** One boxmot instance per class (made
-  when the class is first detected), advanced on a frame where its class has a detection or
-  it still keeps a track (tracked, unconfirmed or lost; :func:`has_live_tracks`), with an empty
-  array when it has no detection, so Kalman predictions and lost-track clocks stay in step.
-  An instance without a track and without a detection is not called: in boxmot 25's BoT-SORT,
-  ByteTrack and OC-SORT such an update only advances its frame counter, and every instance's
-  counter is set to the frame's before each call. This is the rule and the per-frame work of
-  boxmot's per-class mode, and the tracks are the same (tests/test_boxmot_per_class.py). No
-  track can ever take a detection of another class. The instances share one id allocator, so
-  ids are unique across classes; they are reported 1-based.
-- **boxmot's tracking kernel, called directly.** Each instance's ``_track_detections`` gets the
-  class's rows with the caller's row index as a seventh column (the layout boxmot's per-class
-  mode hands its kernel), so the output's ``det_index`` needs no remapping and boxmot's
-  per-call input parsing and output packing, which our sanitising already covers, are not
-  repeated per class. Only an instance that generates ReID embeddings from the image goes
-  through boxmot's public ``update``, which computes them.
-- **One CMC estimate per frame** (when a subclass asks for it): the warp is computed once from
-  the whole image, masking every detection, and handed to every class instance.
-- **Pose compensation** (``cmc=pose``, when a subclass's ``_pose_mover()`` gives one): before
-  the instances see a frame, every track state is carried from the previous frame's camera to
-  this one's (:mod:`trackers.pose_cmc`); such a tracker needs every frame's calibration.
-- **Seconds to frames.** :func:`boxmot_track_buffer` inverts boxmot's
-  ``max_time_lost = int(frame_rate / 30 * track_buffer)`` (and its one-frame lag in removing
-  tracks) so a buffer set in seconds means that many seconds of consecutive misses.
+:class:`ClassSplitTracker` gives each of them sanitised input, one boxmot instance per class with
+boxmot's per-class rules, boxmot's tracking kernel called directly, one CMC estimate per frame,
+pose compensation and buffers in seconds. What each of these means: docs/tracker-internals.md,
+"The boxmot adapter".
 """
 from __future__ import annotations
 

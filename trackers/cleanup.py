@@ -1,41 +1,10 @@
-"""Detection clean-up applied before every tracker, the same way (issue 20).
+"""Detection clean-up applied before every tracker, the same way.
 
-Every tracker built by :func:`trackers.make_tracker` is wrapped in :class:`CleanedTracker`, so the
-options below exist for every tracker (``--tracker-opt TRACKER:nms_iou=0.6``) and no tracker can
-skip them. Per frame, in this order, on the rows that are valid detections (finite, positive
-size, score in [0, 1]; other rows pass through untouched for the tracker's own sanitising):
-
-1. **Minimum size** (``min_box_px``): a box whose shorter side is below ``min_box_px`` pixels is
-   removed (0 = off).
-2. **Class-agnostic NMS** (``nms_iou``): rows by descending score (ties: earlier row first); each
-   row not yet suppressed is kept and suppresses every later row whose IoU with it is
-   *greater than* ``nms_iou`` (whatever their classes). A kept box keeps its own box and class
-   (that of the highest-scoring box of its group). ``nms_fuse`` sets its score: ``"max"`` its own
-   score (the group's maximum), ``"noisy_or"`` ``1 - prod(1 - s)`` over it and the rows it
-   suppressed (agreeing detections raise confidence). ``nms_merge`` sets its box and class:
-   ``"top"`` (default) those of the highest-scoring box; ``"wbf"`` the score-weighted mean of
-   the group's boxes (weighted box fusion) and the class with the largest summed score in the
-   group (ties: the highest-scoring box's class). ``nms_iou=1.0`` = off (IoU never exceeds 1).
-3. **Score recalibration** (``recal_band``, per sequence): over the scores left after steps 1-2
-   in all frames of the sequence, ``lo`` / ``hi`` are the 5th / 95th percentiles
-   (``numpy.quantile``, linear). When ``0 < hi - lo <= recal_band`` (every score sits in a narrow
-   band, so score thresholds cannot separate anything), each score becomes
-   ``clip(0.1 + 0.8 * (s - lo) / (hi - lo), 0, 1)``: the band is stretched onto [0.1, 0.9] in the
-   same order. Otherwise (a wide spread, or every score equal) scores are unchanged.
-   ``recal_band=0`` = off. It needs the whole sequence: :meth:`CleanedTracker.begin_sequence`.
-4. **Buffered association** (``box_buffer``, b): every cleaned box is handed to the tracker widened
-   by ``b`` times its width on the left and on the right and ``b`` times its height at the top and
-   at the bottom (same centre, size x ``1 + 2b``: the buffered IoU of C-BIoU, Yang et al., WACV
-   2023), and every box the tracker reports is narrowed back about its centre by ``1 + 2b``. The
-   tracker's own IoU-type matching then sees overlap for steps that plain boxes lose at 2 Hz
-   (same-size boxes whose centres are d widths apart overlap once ``b > (d - 1) / 2``), whatever
-   its internals (BoT-SORT's camera-motion estimate masks the widened boxes). For a tracker
-   that reports the detection's box (``iou``) the reported box is the detection's own again; a
-   Kalman tracker's filtered state is narrowed the same way. ``box_buffer=0`` = off.
-
-With every option at its default (off) the tracker receives the caller's array itself: tracks are
-exactly those of the tracker without the wrapper. Output ``det_index`` always refers to the
-caller's rows.
+Every tracker that :func:`trackers.make_tracker` builds is wrapped in :class:`CleanedTracker`, so
+its options (minimum size, class-agnostic NMS, score recalibration, buffered association; all off
+by default, and then the tracker receives the caller's array itself) exist for every tracker and
+none can skip them. The rules, step by step: docs/tracker-internals.md, "Detection clean-up, step
+by step".
 """
 from __future__ import annotations
 

@@ -1,19 +1,8 @@
 """Association affinities for the trackers detbench owns (``iou``, ``trackssm``), each in [0, 1].
 
-At 2 Hz an object moves tens to hundreds of pixels between keyframes, so a track's box and its
-next detection often do not overlap at all and IoU is 0 for the right pair and every wrong one.
-Each affinity is a similarity (1 = same box); the trackers match on ``1 - affinity`` and a pair
-needs ``affinity >= threshold`` (their ``iou_threshold`` / ``match_iou`` options):
-
-- ``"iou"``: intersection over union.
-- ``"giou"``: generalised IoU mapped to [0, 1], ``(GIoU + 1) / 2``, where
-  ``GIoU = IoU - (|C| - |A u B|) / |C|`` and C is the smallest box enclosing both. Disjoint
-  boxes still get a graded value (0.5 when touching, towards 0 when far apart and small).
-- ``"centre"``: ``max(0, 1 - d / s)`` with d the distance between the box centres and s the mean
-  of the two boxes' diagonals: 1 for the same centre, 0 once the centres are a box size apart.
-  Size-normalised, so a 200 px step of a large near car scores like a 20 px step of a far one.
-
-Which boxes are compared (the track's last box or its motion prediction) is the tracker's choice.
+``"iou"``, ``"giou"`` (mapped to [0, 1]) and ``"centre"`` (size-normalised centre distance); the
+trackers match on ``1 - affinity``. Definitions, and why IoU alone fails at 2 Hz:
+docs/tracker-internals.md, "Association costs".
 """
 from __future__ import annotations
 

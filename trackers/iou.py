@@ -5,7 +5,7 @@ live tracks of the same class greedily by descending affinity (ties: earlier tra
 detection), a pair needing affinity >= ``iou_threshold``. Unmatched detections start tracks;
 a track unmatched for more than ``max_age_s`` seconds is forgotten. By default there is no
 motion model (a track's box is its last detection) and the affinity is IoU, so fast motion at
-2 Hz breaks tracks, which is what a baseline shows. Options for 2 Hz motion (issue 20):
+2 Hz breaks tracks, which is what a baseline shows. Options for 2 Hz motion (docs/trackers.md, "Tracker options"):
 
 - ``cost``: ``"iou"`` | ``"giou"`` | ``"centre"`` (:mod:`trackers.costs`);
 - ``motion``: ``"none"`` | ``"cv"``: constant velocity, the track's box centre moved on by its

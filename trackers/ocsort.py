@@ -1,21 +1,8 @@
 """OC-SORT through boxmot 25's ``OcSort``, class-aware, track lifetime in seconds.
 
-boxmot's ``OcSort`` counts ``max_age`` in frames without frame-rate scaling; here
-``max_age_s`` is converted with the sequence's frame rate (default 2 s = 4 keyframes at 2 Hz).
-``min_hits`` (boxmot: 3) counts updates after the track's first detection, so the default 1
-reports a track from its second keyframe, as BoT-SORT does (boxmot also reports everything in
-the first ``min_hits`` frames of a sequence); ``delta_t`` stays a count of past observations used for the velocity direction.
-
-``asso_func`` is boxmot's own association geometry (``BaseTracker(asso_func=...)``), the one
-association cost boxmot exposes (BoT-SORT and ByteTrack in boxmot 25 always use IoU): ``iou``
-(default), ``giou``, ``diou``, ``ciou`` or ``hmiou``; ``centroid`` is not offered, since boxmot
-needs the frame's pixels for it and this adapter gives OC-SORT none.
-
-``cmc="pose"`` carries every track (its Kalman state, the state frozen for observation-centric
-re-update, the observations its velocity-direction and recovery terms read) from the previous
-frame's camera to this one's with the frames' known poses before boxmot predicts
-(:mod:`trackers.pose_cmc_ocsort`; boxmot's OC-SORT has no camera-motion compensation for
-axis-aligned boxes); it needs every frame's calibration. ``cmc="none"`` (default): as boxmot.
+``max_age_s`` in seconds, ``min_hits`` 1, boxmot's ``asso_func`` and ``cmc="pose"``
+(:mod:`trackers.pose_cmc_ocsort`). Each option: docs/tracker-internals.md, "OC-SORT through
+boxmot".
 """
 from __future__ import annotations
 

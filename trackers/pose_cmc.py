@@ -1,22 +1,8 @@
 """``cmc=pose``: camera-motion compensation from the frames' known poses, for boxmot's trackers.
 
-BoT-SORT registers consecutive images and warps every track by one affine map; at 2 Hz on a
-moving vehicle that is slow and often wrong, and no single image warp is right anyway (parallax:
-:mod:`detbench.core.image_motion`). With the camera's intrinsics and pose known for every frame,
-each track is instead moved on its own: before boxmot's ``update`` sees a frame, every state a
-track keeps (box and velocity of its Kalman state, its covariance, and for OC-SORT the
-observations it still reads) is carried from the previous frame's camera into this frame's, as
-a static object standing on the ground at the box's contact point would move
-(:func:`detbench.core.image_motion.box_motion`). boxmot then predicts, associates and updates as
-usual, in the current image's coordinates, so its velocities learn the object's own motion only.
-Tracks lost for several frames are carried every frame, so they stay where the object is. No
-boxmot file is patched: this only rewrites the instances' track states between two updates.
-
-The state layouts (:class:`StateModel`): boxmot's BoT-SORT keeps (cx, cy, w, h) and their
-velocities, ByteTrack (cx, cy, w/h, h), OC-SORT (cx, cy, area, w/h) with velocities of the first
-three. The position moves exactly (the reprojected box); velocities and the covariance go through
-the local linear map T = diag(A, A_v): the Jacobian J of the image motion at the box's contact for
-the centre, the depth ratio s for sizes (s^2 for an area, 1 for an aspect ratio).
+Before boxmot's ``update`` sees a frame, every track state is carried from the previous frame's
+camera into this one's (:class:`StateModel` per tracker); no boxmot file is patched. Why, and how
+positions, velocities and covariances move: docs/tracker-internals.md, "Pose compensation, inside".
 """
 from __future__ import annotations
 

@@ -1,21 +1,8 @@
 """``cmc=pose`` for boxmot's OC-SORT: everything a ``KalmanBoxTracker`` still reads, carried
 into the current camera (see :mod:`trackers.pose_cmc` for the idea).
 
-OC-SORT keeps more than its Kalman state, and each piece is read again later:
-
-- ``kf.x`` / ``kf.P``: the live state (cx, cy, area, aspect, vx, vy, v_area);
-- ``kf.attr_saved`` while the track is unobserved: the state frozen at its last observation,
-  from which observation-centric re-update (ORU) replays the gap when the object is found again;
-  it is carried every frame of the gap, so the replay starts in the current image;
-- ``kf.history_obs``: ORU interpolates from its last real entry (the last observation) to the
-  new one; older entries and ``kf.last_measurement`` are never read again (boxmot only writes
-  them), so they are left alone;
-- ``last_observation``: observation-centric recovery (OCR) matches it to leftover detections;
-- ``observations``: the velocity-direction term (OCM) reads the one ``delta_t`` frames back (or
-  the newest): the ones it can still read (age >= age + 1 - delta_t, and the newest) are carried;
-- ``velocity``: the unit direction of the last observed motion, turned by the local Jacobian.
-
-Every box goes through one :func:`detbench.core.image_motion.box_motion` call per frame.
+Which pieces of OC-SORT's state are carried and why: docs/tracker-internals.md, "Pose
+compensation for OC-SORT".
 """
 from __future__ import annotations
 

@@ -27,9 +27,9 @@ def _recipe(key: str) -> str:
     return f"{image:g}, {ground:g} with --ground"
 
 
-# What the default steps cost (benchmarks/README.md and README.md, "TrackSSM", say the same): the
-# paper-size model, one torch thread, on the 41,278 windows of synth24x6 (issue 14, 3 seeds, load
-# ~9) and on the 950 windows of the README's 5-scene mini dataset (load ~10). The step count,
+# What the default steps cost (benchmarks/README.md and docs/trackers.md, "TrackSSM", say the same):
+# the paper-size model, one torch thread, on the 41,278 windows of synth24x6 (3 seeds, load ~9) and
+# on the 950 windows of docs/data.md's 5-scene mini dataset (load ~10). The step count,
 # not the data size, sets the time. The ground-plane recipe: 111-123 CPU-s on synth24x6 (load ~10).
 DEFAULT_COST = "107-214 CPU-s"
 

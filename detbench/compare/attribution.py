@@ -1,19 +1,8 @@
 """IDSW attribution: find every identity switch and name its likely cause.
 
-Switches are exactly those TrackEval's CLEAR counts in the IDSW column
-(:func:`detbench.evaluate.clear_matching.clear_switches`: its per-timestep matching replayed on the
-data it scores), per class when ``per_class`` so a switch is always within one class; hence the
-causes of a sequence add up to its IDSW, per class and overall. Each switch at frame f of
-ground-truth object o (matched to track h, last matched to track h' at frame f') gets the first
-cause whose rule holds, in this order:
-
-1. ``class_change``  - h and h' carry different classes (only possible class-agnostically).
-2. ``gap``           - o was unmatched for k = f - f' - 1 >= 1 frames right before f (missed or
-                        absent, then re-found).
-3. ``crossing``      - o's box overlaps another ground-truth box with IoU >= ``overlap`` at f or f-1.
-4. ``low_score``     - the result box that took o at f has score < ``low_score``.
-5. ``border``        - o's box is within ``border_px`` pixels of the image border at f.
-6. ``other``         - none of the above.
+Switches are exactly TrackEval's IDSW (:mod:`detbench.evaluate.clear_matching`), so the causes add
+up to the IDSW column. The causes and their order: docs/tuning-and-comparison.md, "What caused
+each identity switch".
 """
 from __future__ import annotations
 

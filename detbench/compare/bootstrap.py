@@ -1,33 +1,9 @@
 """Paired cluster bootstrap over scenes for the change in a tracking metric between two detectors,
 and the verdict, which comes from a paired permutation test over the same scenes.
 
-A sequence is one scene seen by one camera (``<scene>_<CAM>``). The six cameras of a scene share
-its traffic, weather and the detector's failures, so they are not independent samples: resampling
-sequences would make intervals too narrow. The resampled unit is therefore the *scene*
-(:func:`scene_of`): scenes are drawn with replacement, the same draws for both detectors
-(paired), and each drawn scene brings all of its sequences. For each resample the metric is
-recomputed *from the counts summed over the drawn scenes' sequences* (never by averaging
-ratios), and percentiles of the per-resample differences give the 95 % interval: the size of the
-change and its uncertainty.
-
-The percentiles are Hesterberg's *expanded percentile* interval ("What Teachers Should Know
-About the Bootstrap", The American Statistician 69(4), 2015): with ``n`` scenes the plain
-2.5 / 97.5 percentiles are too narrow (the bootstrap spread is the plug-in ``(n-1)/n`` variance
-and ignores the t distribution's tails), so the tail probability is
-``Phi(-sqrt(n / (n-1)) * t_{0.975, n-1})`` instead of 0.025 (1.9 % at 30 scenes, 2.4 % at 150).
-Its coverage is still only approximate with few scenes, so the interval does not decide.
-
-**The verdict** ("b better / worse than a") is issued when the paired permutation test of
-:mod:`detbench.compare.permutation` (swap the two detectors' counts within scenes, recompute the
-metric from the summed counts) gives p < 0.05: exact under no change, whatever the number of
-scenes. The interval is reported beside it; where the two disagree (p < 0.05 with an interval
-that includes zero, or the reverse) the test decides and the verdict says so. The false-verdict
-rates of both rules on a simulation with no true change (8 and 30 scenes x 6 cameras) are
-printed by ``python benchmarks/bench_null_verdicts.py`` and recorded in benchmarks/README.md.
-
-:func:`scene_resample` is the reusable part (any number of conditions can be resampled with the
-same draws, e.g. for sensitivity bands); :func:`paired_bootstrap` is the two-detector interval
-and test.
+:func:`scene_resample` resamples scenes (any number of conditions with the same draws);
+:func:`paired_bootstrap` is the two-detector interval and test. Why scenes, the expanded
+percentile interval and the verdict rule: docs/tuning-and-comparison.md, "The scene bootstrap".
 """
 from __future__ import annotations
 

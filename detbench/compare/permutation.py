@@ -1,25 +1,8 @@
 """Paired permutation test over scenes: did a metric change between two detectors?
 
-If the detector makes no difference, each scene's two sets of counts (detector a's, detector b's)
-are exchangeable: which one is called a and which b could have been swapped, scene by scene,
-without changing their joint distribution. The test swaps them: for every *swap pattern* (a
-subset of the scenes whose a and b counts trade places) it sums each side's counts over all
-scenes and recomputes the change in the metric from the summed counts, exactly as the observed
-change is computed (never by averaging ratios; HOTA from its per-alpha sums). The two-sided
-p-value is the share of patterns whose change is at least as large in absolute value as the
-observed one (the observed pattern, no swap, counts too). Under no change that p-value is exact:
-a verdict at p < 0.05 comes up in at most 5 % of comparisons, whatever the number of scenes and
-however skewed the counts, where the bootstrap interval's coverage is only asymptotic (both
-rules' false-verdict rates with 8 and 30 scenes: ``python benchmarks/bench_null_verdicts.py``,
-recorded in benchmarks/README.md).
-
-With ``n`` scenes there are ``2^n`` patterns; a pattern and its complement give opposite changes,
-so the smallest possible p-value is ``2 / 2^n``: with 5 scenes or fewer no change can reach
-p < 0.05, and the test says so by never giving a verdict. Up to :data:`EXACT_MAX_SCENES` scenes
-every pattern is enumerated (4,096 at 12 scenes); beyond, ``n_draws`` patterns are drawn at random
-(seeded, each scene swapped with probability 1/2) and ``p = (1 + hits) / (1 + n_draws)``, still a
-valid p-value; its Monte Carlo error is about ``sqrt(p (1 - p) / n_draws)``, 0.002 at p = 0.05
-with the default 10,000 draws.
+Swaps the two detectors' counts within scenes and recomputes the change from the summed counts;
+p is exact under no change. Exchangeability, the smallest p and the random draws beyond
+:data:`EXACT_MAX_SCENES`: docs/tuning-and-comparison.md, "The permutation test".
 """
 from __future__ import annotations
 

@@ -145,7 +145,7 @@ def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split
     except TrackingFailed as e:
         return dict(pair, status="failed", error=str(e)), reused
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
-    evaluated = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only (issue 17)
+    evaluated = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only, no motmetrics check
     reused["metrics"] += evaluated.reused
     metrics = evaluated.metrics
     switches = attribute_pair(gt_dir, out_dir, rules, executor)

@@ -1,34 +1,9 @@
 """Image <-> ground-plane geometry of a calibrated camera frame (vectorised numpy).
 
-Every nuScenes frame knows its camera: the 3x3 ``intrinsics`` K and the 4x4 ``cam2global`` pose
-(camera -> global frame; nuScenes' ego poses have z = 0, so the global plane ``z = GROUND_Z`` is
-the road under the car). :class:`Camera` holds one frame's calibration and maps
-
-- a pixel to the point where its ray meets a horizontal plane (:meth:`Camera.ground_from_pixels`);
-- a global point to a pixel and its depth along the optical axis (:meth:`Camera.project`);
-- a ground point (x, y) to a pixel through the ground homography, with the 2x2 Jacobian
-  d(u, v) / d(x, y) for gating (:meth:`Camera.project_ground`, :meth:`Camera.ground_jacobian`).
-
-A 2D box touches the ground at its **contact point**: the ray through the bottom centre of the
-box meets the ground plane (:func:`box_contacts`). The cases a real frame has:
-
-- **box cut by the image's bottom edge** (``y2 >= height - EDGE_PX``): its bottom is not the
-  contact. The ray through the *top* centre meets the plane at the class's typical height
-  (:data:`CLASS_HEIGHT_M`) and the contact lies below that point; without a class, or with the
-  top cut too, the contact is unknown (``valid`` False);
-- **ray at or above the horizon** (it does not point down by at least ``MIN_DEPRESSION``), or
-  meeting the ground farther than ``MAX_RANGE_M``: unknown;
-- **point behind the camera or very near it** (depth along the optical axis below
-  ``MIN_DEPTH_M``): not projected (NaN) and ``valid`` False.
-
-:func:`reproject_boxes` moves boxes from one frame's camera to another's: the contact point
-(moved on the ground if a new one is given, e.g. a velocity step) is projected with the new
-camera, and the box keeps its shape about the contact, scaled by the depth ratio (a box at
-depth z spans ~ f * size / z pixels). A box cut by the bottom edge is first extended down to its
-contact, and every moved box is clipped to the image, as projected ground truth is.
-
-Every function takes arrays of N boxes or points and returns arrays of N; invalid entries are
-NaN with a False mask, never an exception.
+:class:`Camera` maps pixels to the ground and back; :func:`box_contacts` finds where a box touches
+the ground; :func:`reproject_boxes` moves boxes between two frames' cameras. Invalid entries are NaN
+with a False mask, never an exception. The cases a real frame has: docs/tracker-internals.md,
+"Camera geometry".
 """
 from __future__ import annotations
 

@@ -1,31 +1,10 @@
 """How a known camera motion moves the images of static objects.
 
-Between two frames of a moving camera there is no single image warp: a static point's image
-moves by the camera's rotation *and* by its translation, and the second part depends on the
-point's depth (parallax: under forward motion a near car's image grows and slides outwards much
-faster than a far one's, about a focus of expansion inside the image). What is exact for one
-object is a map *per box*:
-
-- **on the ground** (the box has a ground contact, :func:`detbench.core.geometry.box_contacts`):
-  the box moves as :func:`detbench.core.geometry.reproject_boxes` moves it (its contact point
-  stays where it is on the ground, its size scales by the depth ratio), and the local linear map
-  of that move is the Jacobian of the ground-plane homography between the two images
-  (:func:`ground_image_homography`) at the contact's pixel: it carries image velocities and
-  position covariances into the new image;
-- **off the ground** (contact unknown: bottom at or above the horizon, a cut box without a
-  class, beyond ``MAX_RANGE_M``, or a contact behind the new camera): the rotation-only
-  homography K_b R_b^T R_a K_a^-1 (:func:`rotation_homography`), exact for points at infinity,
-  moves the box's centre, its size is kept (scale 1); where even that point falls behind the new
-  camera the box is left where it was (Jacobian I).
-
-:func:`box_motion` returns all of it for N boxes at once (:class:`BoxMotion`). It runs before
-every frame of a ``cmc=pose`` tracker on the few boxes the tracker keeps, where numpy's cost per
-call, not the arithmetic, is the price: so the matrices of a pair of cameras are worked out once
-and remembered by the cameras' content (:func:`camera_pair`), the products go to numpy (BLAS
-fuses multiply-adds, which Python cannot repeat) and the rest is done per box on Python floats,
-operation for operation as :func:`detbench.core.geometry.box_contacts` and
-:func:`detbench.core.geometry.reproject_boxes` do it, so that every value is the same to the last
-bit (tracks files are compared byte for byte).
+No single image warp is right for a moving camera (parallax), so the map is per box: on the
+ground, or by the rotation-only homography off it. :func:`box_motion` returns it for N boxes
+(:class:`BoxMotion`), per box on Python floats, each camera pair's matrices remembered by content
+(:func:`camera_pair`). The two cases, and why it is computed that way: docs/tracker-internals.md,
+"How a known camera motion moves boxes".
 """
 from __future__ import annotations
 

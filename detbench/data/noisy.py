@@ -1,28 +1,8 @@
 """Ground-truth-derived noisy detections: test and tune trackers without a trained detector.
 
-Per frame, in this order and from one ``numpy.random.default_rng(seed)`` stream:
-
-1. each GT box is dropped with probability ``drop`` (a miss);
-2. the kept boxes are jittered: centre x/y get Gaussian noise of std ``jitter * w`` / ``jitter * h``,
-   width/height are multiplied by ``exp(N(0, jitter))``;
-3. ``Poisson(fp_rate)`` false positives are added: uniform random centre in the image, width
-   uniform in ``fp_size`` pixels, aspect h/w log-uniform in [0.5, 2], uniform random class;
-4. scores: true positives ``U(tp_score)``, false positives ``U(fp_score)``;
-4b. duplicates (only when ``dup_share > 0``; drawn from a second stream, the seed's first
-   ``SeedSequence`` child, so every other row is the same as without them): each GT object
-   (track id, in ascending order), with probability ``dup_share``, is a *duplicated object* for
-   its whole life, with ``dup_count`` (uniform integer in the closed range) duplicate slots, each
-   slot with probability ``dup_other_class`` another class (uniform over the six others; fixed
-   for the object: the same car always also comes as a truck), else its own class. In every
-   frame where the object is detected, each slot adds a box around its (jittered) box, centre
-   moved by ``N(0, dup_jitter * w / h)``, size scaled by ``exp(N(0, dup_jitter))``, score
-   ``U(tp_score)`` (as high as a true box); their source id is -2. Duplicates persist like a
-   3D detector's second hypothesis or class-aware NMS's second class, not as per-frame noise;
-5. boxes are clipped to the image; a box left with width or height < 1 px is removed;
-6. rows are sorted by descending score (as a detector emits them).
-
-The same (table, arguments, seed) always give the same detections. ``with_source=True`` also
-returns, per frame, the GT track id each row came from (-1 for a false positive).
+Misses, jitter, false positives, scores and optional duplicates, from one seeded stream: the same
+(table, arguments, seed) always give the same detections. Each step's rule: docs/data.md, "Noisy
+detections from ground truth".
 """
 from __future__ import annotations
 

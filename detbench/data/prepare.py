@@ -1,33 +1,8 @@
 """``detbench prepare``: a nuScenes-format database -> COCO json per split + MOT GT per sequence.
 
-Output layout (``docs/contracts.md`` section 1), written atomically (built under a temporary
-name and renamed, so a failure leaves nothing behind)::
-
-    <out>/meta.json
-    <out>/coco/<split>.json
-    <out>/sequences/<split>/<scene>_<CAM>/{gt/gt.txt, seqinfo.ini, frames.json[, frames_all.json]}
-
-Ground truth choices (all recorded in ``meta.json``):
-
-- classes: the official nuScenes tracking mapping (``detbench.core.classes``);
-- boxes: :mod:`detbench.data.projection` (devkit export_2d recipe); a box is considered when both
-  its width and height are at least ``min_size`` pixels;
-- ``min_visibility`` N considers annotations whose visibility token is >= N (0 considers all,
-  including an empty token). The MOT visibility column holds the upper bound of the nuScenes
-  visibility bin (1: 0.4, 2: 0.6, 3: 0.8, 4: 1.0; empty token: 1.0). nuScenes visibility is over
-  all six cameras, not per camera;
-- filtered boxes are not dropped but written as **ignore rows** (``gt.txt`` consider flag 0; COCO
-  ``iscrowd`` 1 and ``ignore`` 1), so that ``eval`` and ``eval-det`` neither miss them nor count a
-  result on them: boxes under ``min_size``, under ``min_visibility``, annotations with no lidar
-  and no radar points (the official nuScenes evaluation drops those), and boxes of the categories
-  in :data:`detbench.core.classes.IGNORE_CATEGORIES` (class id 0 in ``gt.txt``; in COCO one crowd
-  annotation per category, as pycocotools matches crowds per category). An ignore row of one of
-  the seven classes keeps its class id. Each ignore row is counted once, under the first reason
-  of :data:`IGNORE_REASONS` that applies; other categories (barriers, cones, ...) are dropped;
-- a box is written only when its width and height are at least 0.01 px (the files' resolution);
-- track ids: per scene, the instance tokens annotated anywhere in the scene, sorted, numbered
-  from 1. Deterministic on every machine, collision-free within a scene, the same object has the
-  same id in every camera of the scene, and independent of the filters.
+Written atomically (built under a temporary name and renamed). The layout is docs/contracts.md,
+section 1; every ground-truth choice (classes, boxes, visibility, ignore rows, track ids) is in
+docs/data.md, "What prepare writes", and recorded in ``meta.json``.
 """
 from __future__ import annotations
 

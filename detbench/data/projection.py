@@ -1,21 +1,8 @@
 """3D annotation boxes (nuScenes global frame) -> 2D image boxes of one camera.
 
-The recipe is the devkit's ``export_2d_annotations_as_json`` (``get_2d_boxes``), reimplemented
-in vectorised numpy:
-
-1. the 8 corners of each box in the global frame (size is ``w, l, h``; x forward = length,
-   y left = width, z up; rotation is a ``w, x, y, z`` quaternion);
-2. global -> ego with the ego pose of *that camera's* sample_data, then ego -> camera with the
-   camera's calibrated sensor (the step the seed's 6-camera generator forgot);
-3. keep only the corners in front of the camera (z > 0); corners with z <= 0 are never
-   projected (dividing by a negative depth mirrors them across the image);
-4. project with the intrinsics, take the convex hull of the projected corners and clip it to
-   the image. The box is the bounds of the clipped hull (``.bounds``, which also handles the
-   degenerate LineString / Point intersections that crash the devkit's ``post_process_coords``,
-   devkit issue #762). Empty or zero-area results give no box.
-
-A box straddling the camera plane therefore keeps its in-front corners (export_2d semantics),
-unlike ``box_in_image(BoxVisibility.ANY)``, which drops it.
+The devkit's ``export_2d_annotations_as_json`` recipe, vectorised: corners to the camera, the ones
+in front projected, their convex hull clipped to the image. The steps and how a box straddling the
+camera plane is kept: docs/data.md, "From 3D boxes to image boxes".
 """
 from __future__ import annotations
 

@@ -1,20 +1,8 @@
 """TrackEval's CLEAR matching, timestep by timestep: the pairs it matches and the switches it counts.
 
-TrackEval's ``CLEAR.eval_sequence`` (trackeval 1.3.0, ``trackeval/metrics/clear.py``) only returns
-totals. The IDSW attribution needs *which* ground-truth object switched, at which frame, from
-which track to which, so :func:`replay` re-runs that method's per-timestep rule on the same data
-dict (:func:`detbench.evaluate.matching.trackeval_data`), with the same arithmetic:
-
-- timesteps without GT or without result boxes are skipped (and leave the bookkeeping as it is);
-- score = 1000 where the result continues the object's match of the *previous scored timestep*,
-  plus the similarity; zero where similarity < threshold - eps; one ``linear_sum_assignment`` on
-  the negated scores (SciPy's, as TrackEval); pairs with score <= eps are dropped;
-- a matched object is a switch when its last match, any number of timesteps before, was another
-  track.
-
-So the switches are TrackEval's by construction; the tests check the counts (TP, IDSW) equal
-TrackEval's own on seeded crowded random sequences. No other matching (motmetrics' keeps an
-object's match across gaps) may be used for a figure that sits beside TrackEval's IDSW.
+:func:`replay` re-runs ``CLEAR.eval_sequence``'s per-timestep rule with the same arithmetic, so the
+IDSW attribution's switches are TrackEval's by construction. The rule: docs/evaluation.md,
+"TrackEval's CLEAR matching, replayed".
 """
 from __future__ import annotations
 

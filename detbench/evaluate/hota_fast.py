@@ -1,28 +1,7 @@
 """TrackEval's HOTA with its per-alpha counting vectorised: the same numbers, bit for bit.
 
-:class:`FastHOTA` subclasses TrackEval's ``HOTA`` and overrides only ``eval_sequence``;
-combining (``combine_sequences``, ``combine_classes_det_averaged``) and the final fields stay
-TrackEval's own methods. Why it exists: TrackEval's ``eval_sequence`` runs a Python loop over
-frames x 19 alphas (~20 ms per scored (sequence, class), most of ``detbench eval``'s time).
-
-What is unchanged, line for line: the first pass over timesteps (potential matches, id counts),
-the global alignment score, each timestep's score matrix and its ``linear_sum_assignment``, and
-the AssA / AssRe / AssPr / LocA / final-field arithmetic. What changed: per timestep, the 19
-alpha thresholds are applied to the matched pairs at once instead of one by one. Why that is
-exact:
-
-- HOTA_TP / FN / FP and the match counts are integers held in float64: sums of integers far
-  below 2**53 are exact in any order.
-- LocA: TrackEval adds, per alpha, Python's ``sum`` (left to right, from 0) of the matched
-  similarities in assignment order to a running total, timestep after timestep. Here each
-  alpha's row holds the similarity where it is matched and 0.0 elsewhere, and ``np.cumsum``
-  (an ``add.accumulate``: strictly left to right) gives the same left-to-right sum, because
-  adding 0.0 to a non-negative float returns it unchanged; the running total gets the same
-  per-timestep values in the same order.
-
-``tests/test_hota_fast.py`` checks every field equal (``==``, not a tolerance) to TrackEval's
-HOTA on hundreds of seeded cases (ties, empty frames, empty sequences, ids appearing late).
-``detbench eval --trackeval-hota`` scores with TrackEval's class instead (the reference path).
+:class:`FastHOTA` subclasses TrackEval's ``HOTA`` and overrides only ``eval_sequence``. What is
+unchanged, what changed, and why the result is exact: docs/evaluation.md, "The fast HOTA".
 """
 from __future__ import annotations
 

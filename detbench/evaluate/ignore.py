@@ -1,29 +1,8 @@
 """Ignore rows of the ground truth: results on them are removed before scoring, and they are never misses.
 
-Ground-truth rows with consider flag 0 (:mod:`detbench.data.mot`) are boxes ``prepare`` filtered
-out (under ``--min-size`` or ``--min-visibility``, no lidar and no radar points) or of a category
-outside the seven classes (class id 0). A tracker that finds them must not be punished, so,
-frame by frame and before anything is scored:
-
-1. every result box is matched against **all** ground-truth boxes of its group, considered and
-   ignored together, by one optimal assignment (scipy's ``linear_sum_assignment``) maximising
-   summed IoU over the pairs with IoU >= 0.5 (:data:`IGNORE_IOU`, whatever ``--iou`` says);
-2. result boxes that the assignment gives to an ignore box are removed;
-3. the ignore rows are removed; what is left is scored as usual (HOTA, CLEAR, Identity and the
-   motmetrics cross-check all see the same filtered tables).
-
-This is TrackEval's MOTChallenge preprocessing (``mot_challenge_2d_box.py``: match to all GT,
-remove what matched a distractor class) with every ignore row as a distractor. Because the
-assignment sees considered boxes too, a result on a considered object is removed only when the
-frame's best assignment gives it to an ignore box: a result whose best partner is a considered
-box stays, whatever it overlaps; one that overlaps a considered box better than an ignore box is
-still removed when another result takes the considered box and the summed IoU is higher so
-(both cases are worked out in ``tests/test_ignore_rows.py``).
-
-Groups: in ``per-class`` mode a result of class c competes for the considered boxes of class c,
-the ignore rows of class c and the ignore rows of class 0 (a category outside the seven: an
-ambulance absorbs a "car" and a "truck" result alike); in ``agnostic`` mode every result competes
-for every box. Each group is assigned on its own, as it is scored.
+Frame by frame, one optimal assignment of results to all ground truth (considered and ignored);
+results given to an ignore row go, then the ignore rows. The rule, its groups and why it matches
+TrackEval's preprocessing: docs/evaluation.md, "How ignore rows are removed".
 """
 from __future__ import annotations
 

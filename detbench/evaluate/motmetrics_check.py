@@ -1,30 +1,8 @@
 """Cross-check TrackEval's CLEAR and Identity counts with motmetrics.
 
-motmetrics gets detbench's IoU, never its own (motmetrics 1.4.0's ``distances.iou_matrix`` calls
-``np.asfarray``, which numpy 2 removed): distance ``1 - IoU``, NaN below the threshold, NaN across
-groups so per-class scoring is kept) and one accumulator per sequence; object / hypothesis keys
-are ``(group, id)`` so that one accumulator equals the per-class accumulators summed.
-
-Any difference in what both libraries define the same way raises :class:`EvaluationMismatch`
-(a disagreement is an error):
-
-- IDTP, IDFP, IDFN and the totals TP + FN (GT boxes) and TP + FP (result boxes), over the whole
-  sequence: both run one global id assignment over the IoU >= threshold co-occurrences.
-- TP, FP, FN, IDSW over the sequence's frames up to the first frame where the two libraries'
-  per-frame matching rules pick different pairs (the whole sequence when they never do).
-
-Both rules keep earlier correspondences and then solve an assignment, but (1) motmetrics keeps
-an object's *last* match even after frames without one (a re-acquisition), TrackEval only the
-match of the last timestep with boxes on both sides; (2) for the other boxes motmetrics
-maximises the number of matches and then summed IoU, TrackEval summed IoU; (3) TrackEval's CLEAR
-accepts IoU one rounding step (``eps``) below the threshold, its Identity and motmetrics do not.
-From the frame where these rules first pick different pairs the two libraries carry different
-state, so their TP / FP / FN / IDSW stop being the same quantity. When the whole sequence's counts
-differ, that frame is found by replaying TrackEval's rule on the very matrices TrackEval gets (so
-the same solver picks the same pairs) against motmetrics' events, and TrackEval's CLEAR is re-run
-on the frames before it.
-The replay only decides where the exact comparison stops: stopping too late makes the comparison
-raise; the tests check that every stop is explained by one of the three rules.
+motmetrics scores every sequence again from detbench's IoU matrices; any difference in what both
+libraries define the same way raises :class:`EvaluationMismatch`. What is compared, and where the
+two libraries' matching rules part: docs/evaluation.md, "The motmetrics cross-check".
 """
 from __future__ import annotations
 

@@ -1,19 +1,8 @@
 """Scene-level bootstrap bands for the sensitivity curves (local; to be merged with the scene
 cluster bootstrap of :mod:`detbench.compare.bootstrap` once both are on one branch).
 
-A study point has counts per cell (scene, seed): a scene is ``<scene>`` of the sequences
-``<scene>_<CAM>`` (its cameras see the same objects, so they are one cluster, never independent
-samples), a seed is one draw of the synthetic detections. Each resample draws scenes with
-replacement and, independently, seeds with replacement; the counts of the drawn cells are summed
-(with multiplicity) and the metric recomputed from the sums, never by averaging ratios. The band
-is the 2.5 / 97.5 percentiles. With one scene (the fixture) the band is the seed-to-seed spread
-only, and the report says so.
-
-Metrics from summed counts: those of the ``sensitivity`` table of
-:mod:`detbench.evaluate.metric_specs`, each by its spec's bootstrap rule (``counts`` ->
-``from_counts``): IDSW (a count: per seed draw, i.e. per run of the split), MOTA (TrackEval's
-rule, also with no GT), and HOTA / DetA / AssA from TrackEval's per-alpha sums
-(:mod:`detbench.evaluate.hota_counts`).
+Scenes and seeds resampled, metrics recomputed from summed counts, 2.5 / 97.5 percentiles. The
+rule and its metrics: docs/sensitivity.md, "The bands".
 """
 from __future__ import annotations
 

@@ -1,30 +1,7 @@
 """Seeded synthetic detections from ground truth at a :class:`~detbench.sensitivity.axes.Degradation`.
 
-For one sequence (a (K, 9) MOT GT table; rows with confidence column 0 are ignore regions and
-never detected), from one ``numpy.random.default_rng`` stream, in this order:
-
-1. **Misses** (recall r): exactly ``D = round((1 - r) * K)`` GT boxes are dropped, so the kept
-   fraction is r up to rounding. ``round(run_share * D)`` of them come as runs: a random kept box
-   and the next 1..max_run-1 boxes of the same track (length uniform in 2..max_run, cut at the
-   track's end and at the budget); the rest are single boxes drawn uniformly from those left.
-2. **Localisation** (jitter j): centre x/y get N(0, j*w) / N(0, j*h); width and height are
-   multiplied by exp(N(0, j)). Each of the four normalised errors has standard deviation j.
-3. **Class confusion** (c): each kept box, with probability c, takes a class drawn uniformly
-   from the six others.
-4. **False positives** (f per frame): Poisson(f) per frame; each is, with probability
-   ``dup_share``, a duplicate near a GT box of the frame (centre moved 0.3..0.6 box sizes in a
-   random direction, size scaled by 0.8..1.25, same class) and otherwise a box at a uniform
-   random place with the size and class of a random GT box of the sequence. A false box is moved
-   (duplicates further out, random ones redrawn) until its IoU with every GT box of its frame is
-   below 0.5, so at IoU 0.5 it is a false positive of any evaluation.
-5. **Scores** (AUC a): binormal in logit space, true boxes ``sigmoid(N(tp_logit, 1))``, false
-   boxes ``sigmoid(N(tp_logit - sqrt(2) * Phi^-1(a), 1))``, so the ROC AUC of true against false
-   is a (a = 1 is taken as 0.9999). ``score=None``: true boxes 1.0, false boxes 0.0.
-6. Boxes are clipped to the image (a false box's centre is kept inside it); rows are sorted by
-   descending score.
-
-``source`` per frame gives the GT track id each row came from (-1: random false positive,
--2: duplicate).
+Misses, localisation, class confusion, false positives and scores, in that order, from one seeded
+stream per sequence. Each step's exact rule: docs/sensitivity.md, "How each axis degrades".
 """
 from __future__ import annotations
 

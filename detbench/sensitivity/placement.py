@@ -1,21 +1,7 @@
 """Where a set of detections sits on the axes: measured against the same split's ground truth.
 
-The same function measures the synthetic points and a real detector, so a detector's marks on
-the curves use exactly the curves' own x values. Per frame, detections with score >= ``tau``
-are matched to GT boxes class-agnostically, COCO style: in descending score, each detection
-takes the unmatched GT box of highest IoU, if that IoU >= ``iou``. Then, over the split:
-
-- ``recall``: matched GT boxes / GT boxes;
-- ``fp``: unmatched detections per frame;
-- ``jitter``: root mean square, over matched pairs, of the four normalised errors
-  ``(cx_d - cx_g) / w_g``, ``(cy_d - cy_g) / h_g``, ``ln(w_d / w_g)``, ``ln(h_d / h_g)``
-  (the generator's jitter j has expected value j here, less what IoU matching cuts off);
-- ``score``: ROC AUC of matched against unmatched detections' scores (Mann-Whitney, ties count
-  half); None without both kinds;
-- ``confusion``: matched pairs whose classes differ / matched pairs.
-
-``tau`` defaults to 0.1: every tracker here ignores boxes at or below 0.1. Ignore-region GT rows
-(confidence 0) are not counted, and detections matching them (IoU >= ``iou``) are left out.
+The same function measures the synthetic points and a real detector, so a detector's marks use the
+curves' own x values. Each axis's measure: docs/sensitivity.md, "Placing detections on the axes".
 """
 from __future__ import annotations
 

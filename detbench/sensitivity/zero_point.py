@@ -1,22 +1,8 @@
 """Why a tracker falls short of HOTA 1 / IDSW 0 on perfect detections: counts from the GT alone.
 
-At the zero-degradation point every GT box is detected exactly, scored 1.0, and nothing else is
-detected, so every shortfall is the tracker's own rule. Two rules are predicted from the ground
-truth and each tracker's parameters (:func:`init_rules`):
-
-- **Initialisation.** A new track is reported only after ``confirm`` more matched frames
-  (BoT-SORT, ByteTrack, TrackSSM: 1, the first detection starts an unconfirmed track; OC-SORT:
-  ``min_hits``; IoU: 0), except in the first ``grace`` frames of a sequence (boxmot activates
-  every track of frame 1; OC-SORT reports everything in its first ``min_hits`` frames; TrackSSM
-  confirms frame-1 tracks at once). The first ``confirm`` boxes of every GT track segment that
-  starts after the grace frames are misses: ``init_fn``.
-- **Gaps longer than the lost-track buffer.** A GT track absent for more frames than the tracker
-  keeps a lost track (``survive``) comes back as a new track: one unavoidable ID switch
-  (``gap_idsw``) and a new initialisation (counted in ``init_fn``).
-
-What is left over after these (measured minus predicted) is association failing at 2 Hz:
-objects moving further between keyframes than the tracker's motion model and IoU gate allow,
-each break costing an ID switch and another initialisation.
+:func:`init_rules` predicts the misses of track initialisation and the switches of gaps longer than
+the lost-track buffer from the ground truth and each tracker's parameters. The rules:
+docs/sensitivity.md, "The zero-degradation point".
 """
 from __future__ import annotations
 

@@ -1,30 +1,8 @@
 """YOLOX's loss with a batched SimOTA assignment: every image of the batch at once.
 
-YOLOX's ``YoloxHead.get_losses`` assigns ground truth image by image in a Python loop (boolean
-indexing, ``topk`` per box, ``.item()``): thousands of small kernels and host syncs per step. Here
-the ground truth stays padded (``labels`` (B, G, 5), rows of zeros after the real ones, as YOLOX
-reads them) and every step of the assignment is one tensor operation over (B, G, A), A = anchors.
-Nothing reads a value back to the host, so a CUDA step runs without waiting.
-
-Same rules as YOLOX's per-image code (the ``yolox`` package's HEAD version):
-
-1. candidates: anchor centres strictly within 1.5 strides of a box centre (``in_centre``); the
-   image's candidates are the union over its boxes;
-2. cost = BCE(sqrt(sigmoid(cls) * sigmoid(obj)), one-hot) summed over classes
-   + 3 * -log(IoU + 1e-8) + 1e6 * (not in that box's centre region), over the image's candidates;
-3. dynamic k = max(1, int(sum of the box's 10 largest IoUs over the candidates)); each box takes
-   its k lowest-cost anchors;
-4. an anchor taken by several boxes goes to the box of lowest cost (the first on equal cost).
-
-Losses are YOLOX's own modules (``IouLoss``, ``BCEWithLogitsLoss``, ``L1Loss``) over the same
-anchors, normalised by the batch's positives. Equality with YOLOX (tested on seeded batches):
-identical foreground masks and matched boxes, losses within 1e-4 relative. Ties: the class cost
-is summed in another order than YOLOX's ``binary_cross_entropy(...).sum(-1)``, so costs can differ
-in the last bits (about 1e-6); two anchors whose costs differ by less than that, or a top-10 IoU
-sum within that of an integer, may be decided the other way. Exactly equal costs are broken by
-``torch.topk`` in both, which promises no order. YOLOX's costs sit near 1e6 for anchors outside a
-box's own centre region, where float32 steps are 1/16: those ties matter only for a box with
-fewer in-centre anchors than its k (boxes at the image border of tiny inputs).
+The same rules as YOLOX's per-image code, each step one tensor operation over (batch, boxes,
+anchors), with nothing read back to the host. The rules and where ties may differ from YOLOX:
+docs/training.md, "The batched SimOTA assignment".
 """
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ def _tune_point(args):
 
     i, j, jobs, gt_dir, tracker, out, options = args
     track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
-    overall = evaluate_cached(gt_dir, out, check=False).metrics["overall"]  # TrackEval only (issue 17)
+    overall = evaluate_cached(gt_dir, out, check=False).metrics["overall"]  # TrackEval only, no motmetrics check
     return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall
 
 

@@ -1,29 +1,9 @@
 """What one calibrated frame says about boxes on the ground, and where tracks appear in it.
 
-:func:`observe` turns a frame's detections into ground measurements: the contact point
-(:func:`detbench.core.geometry.box_contacts`), its 2x2 covariance on the ground, and the
-object's physical width and height. The covariance is the contact's pixel noise mapped through
-the inverse Jacobian of the ground -> pixel map at the contact, ``R = J^-1 Sigma_px J^-T``, so the
-same pixel error means metres far away and centimetres up close (UCMCTrack's idea). The pixel
-noise of the contact, standard deviations:
-
-- ``sigma_u = noise * width`` across, ``sigma_v = noise * height`` down (a box's edges are good
-  to a fraction of its size), at least ``MIN_NOISE_PX``;
-- plus, down, the pixel span of ``GROUND_TILT_DEG``: the road under an object is not exactly the
-  plane under the ego vehicle (grades of a few per cent, the car's pitch), a fixed angle whose
-  effect on the contact's depth grows with the square of the distance;
-- a box touching the left or right image edge shows only part of its object, so its visible
-  bottom centre is off sideways by up to half the hidden part: ``sigma_u`` is at least half the
-  class's typical length (:data:`CLASS_LENGTH_M`) at the contact's depth;
-- a box cut by the bottom edge is placed from its top edge and the class height
-  (:data:`detbench.core.geometry.CLASS_HEIGHT_M`): ``sigma_v`` is half the pixel span from its
-  top to the contact (:data:`CUT_HEIGHT_ERROR`: the class height is a guess, and the top edge of
-  a near object's box is its near top corners', not the top above its contact).
-
-:func:`project_tracks` draws tracks' ground states into a frame as boxes of their physical size
-(the contact is the bottom centre, the size scales with 1 / depth); :func:`rotate_boxes` moves
-image-only boxes (whose contact is unknown) by the camera's rotation alone, which is exact for
-points far away, the case an unknown contact usually is (at or above the horizon).
+:func:`observe` turns detections into ground measurements (contact point, its covariance on the
+ground, physical size); :func:`project_tracks` and :func:`rotate_boxes` put tracks back into the
+image. The noise model, term by term: docs/tracker-internals.md, "The ground tracker's
+measurements".
 """
 from __future__ import annotations
 

@@ -1,61 +1,10 @@
 """The ``ground`` tracker: Kalman filters on the ground plane with each frame's camera pose.
 
-Per track, a constant-velocity Kalman filter of its **contact point** (the ground point under
-the bottom centre of its box) in the global frame (:mod:`trackers.ground.kalman`), stepped by
-the real time between frames (2 Hz keyframes are 0.4-0.6 s apart), and its physical width and
-height (metres, the last measured), so it re-projects with the right size at any depth
-(:func:`trackers.ground.measure.project_tracks`). Parked cars stand still in global coordinates
-whatever the ego vehicle does, so its motion and the camera's turns cost nothing. A new track
-stands still with a velocity spread per class (:data:`CLASS_SPEED_SIGMA_MS`).
-
-Association per frame, class-gated (a track only ever takes detections of its own class),
-ByteTrack's two score stages:
-
-1. every live track vs the detections scoring ``>= track_thresh``;
-2. tracks matched in the previous frame and still unmatched vs the detections scoring in
-   ``[min_conf, track_thresh)``.
-
-Each stage has two passes, each an optional assignment (:func:`trackers.ground.associate.assign`:
-a pair is taken only when it costs less than leaving both unmatched):
-
-a. **on the ground**, for tracks with a ground state and detections with a known contact: the
-   cost is the negative log likelihood ``d2 + log det S`` of the detection's contact under the
-   track's prediction, ``S = P + R``, where ``R`` is the detection's pixel noise mapped onto the
-   ground through the inverse Jacobian at its contact (:func:`trackers.ground.measure.observe`;
-   uncertainty grows with depth); pairs must cost less than ``gate``;
-b. **in the image**, for every pair the ground pass left: IoU of the detection with the track's
-   box in this frame (a ground track re-projected and clipped to the image, an image-only track's
-   last box turned by the camera's rotation), ``IoU >= match_iou``; for a detection touching the
-   image's left, right or bottom edge the larger of IoU and the intersection over the smaller box
-   (:func:`trackers.ground.associate.image_overlaps`). It is the only pass for pairs
-   where either side has no ground position (a contact at or above the horizon, beyond 150 m, a
-   box cut by the bottom edge whose top is cut too), and a second chance for the others: the
-   ground cost grows with ``log det S``, so a far object (metres of depth uncertainty) or a young
-   track (its velocity still unknown) can fail the gate while its predicted box lands on the
-   detection; the image measures such a pair where it is precise, across the line of sight.
-
-Unmatched detections scoring ``>= track_thresh + birth_margin`` start tracks, reported at once
-(:mod:`trackers.ground.birth`: with ``birth_overlap`` below 1, **duplicate-aware birth**, not
-when nested in a box of their class taken this frame at the same ground place); an image-only
-track gets its ground state from its first detection with a contact. A track survives
-``track_buffer_s`` seconds of misses (:data:`trackers.base.LOST_TRACK_BUFFER_S`, counted in
-frames at the sequence's frame rate as every tracker does).
-
-Reported boxes are the **detections' own** (the filter only associates): a Kalman-smoothed box
-trails the object at 2 Hz and costs DetA (boxmot's trackers report filtered boxes; BoT-SORT's
-DetA on perfect boxes is 49 %).
-
-Where this differs from UCMCTrack (Yi et al., AAAI 2024; read for understanding, not copied):
-UCMCTrack uses one fixed camera (estimated per video) and the ground coordinates of that camera;
-here every frame has its own calibrated pose and tracks live in the global frame, so the camera
-may move and turn. UCMCTrack keeps no size; here the physical size lets tracks re-project as
-boxes, and detections without a usable contact are associated by IoU in the image instead of
-being forced onto the ground. The time step is each frame's real interval. UCMCTrack's pixel
-noise is 5 % of the box height on both axes, clipped to 2-13 px; here it is ``noise`` times the
-box's width (across) and height (down), with a ground-tilt term and widenings for boxes cut by an
-image edge. UCMCTrack confirms a track after two hits and drops unconfirmed ones after a miss;
-here tracks are reported from their first detection and all wait ``track_buffer_s``. The cost,
-``d2 + log det S`` with an assignment limit, is UCMCTrack's.
+Each track is a constant-velocity Kalman filter of its contact point in global coordinates, with
+its physical size; detections are matched on the ground (``d2 + log det S``), then in the image
+(IoU), in ByteTrack's two score stages, born by the rules of :mod:`trackers.ground.birth`, and
+reported with their own boxes. The passes, and where this differs from UCMCTrack:
+docs/tracker-internals.md, "Inside the ground tracker".
 """
 from __future__ import annotations
 

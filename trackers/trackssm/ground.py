@@ -1,31 +1,8 @@
 """Ground-plane TrackSSM inputs: ego-compensated histories and the calibrated constant-velocity box.
 
-A ground-plane model (:attr:`trackers.trackssm.model.ModelConfig.ground`) predicts a track's box in
-the *target* frame (the frame being predicted) from its last boxes and every frame's camera
-(:class:`detbench.core.geometry.Camera`):
-
-* **ego-compensated history**: every past box is re-projected into the target frame's camera as a
-  static object standing on the ground would be seen there (its contact point kept, its size
-  scaled by the depth ratio; :func:`detbench.core.geometry.reproject_boxes`, not clipped to the
-  image). What is left of the box's motion is the object's own, in the pixels the prediction is
-  made in. A step whose contact is unknown (or lands behind the new camera, or far outside its
-  image) cuts the history there: only the steps after it are kept, as for a shorter track.
-* **the box as seen**: each history step also carries its box as the camera saw it (x1, y1, x2,
-  y2 normalised), so the model knows where the image's edges cut a box (compensation moves a box
-  cut by the left edge away from it, and its contact is then off by the hidden part).
-* **calibrated constant velocity** (the anchor the decoder refines, so an untrained model predicts
-  it exactly): the last box's contact point moves on the ground by the velocity of the last step
-  (real time steps from the timestamps), and the last box is re-projected there with the target
-  frame's camera, its size scaled by the depth ratio, clipped to the image as ground truth is. A
-  one-box history moves with the camera only (zero velocity), as image constant velocity keeps a
-  single box where it is.
-
-**Fallback**: a window whose last box has no usable contact (ray at or above the horizon, box cut
-by the bottom edge without a known top, behind the target camera), or whose second-to-last box has
-none, is given image-plane features and the image constant-velocity box instead (``ok`` False;
-``train-motion`` reports how many windows fell back).
-
-One function serves training windows and the tracker, so both build exactly the same inputs.
+One function serves training windows and the tracker, so both build exactly the same inputs. What
+they are (compensated history, the box as seen, calibrated constant velocity, the fallback):
+docs/tracker-internals.md, "TrackSSM's ground-plane inputs".
 """
 from __future__ import annotations
 

@@ -1,22 +1,8 @@
 """TrackSSM motion model (Hu et al., 2024), clean-room pure PyTorch (CPU and CUDA).
 
-Input: a batch of track histories ``(B, L, 8)`` with rows ``[cx, cy, w, h, dcx, dcy, dw, dh]``
-normalised by the image width (x, w columns) and height (y, h columns) (a ground-plane model:
-``(B, L, 12)``, the ego-compensated row and the box as seen, ``ModelConfig.ground``), and a mask ``(B, L)``
-that is True on real steps. Histories are **front-padded**: the real steps are the last ones,
-so ``history[:, -1, :4]`` is always the last observed box. Padded steps are masked exactly: they
-feed zeros to the causal convolution and a zero step size to the scan, so a padded history gives
-the same prediction as the unpadded one (tested).
-
-Output: ``(B, n_blocks, 4)`` absolute normalised ``cx, cy, w, h``, one box per decoder block;
-the last one is the prediction for the next frame.
-
-* Encoder: bias-free linear 8 -> d_model, ``n_enc_layers`` pre-norm Mamba blocks (RMSNorm,
-  selective SSM with a depthwise causal conv), final RMSNorm; the last step is the "flow" feature.
-* Decoder: ``n_dec_blocks`` Flow-SSM blocks, each refining the current box: sine embedding of the
-  box, input/gate projections, dt/B/C from the flow feature, one selective-scan step whose hidden
-  state passes from block to block, gating, FFN + LayerNorm, sigmoid 4-d head. Box and state are
-  detached between blocks (each block is supervised on its own step target).
+Track histories ``(B, L, 8)`` (ground-plane: ``(B, L, 12)``), front-padded with a mask, in; one box
+per decoder block out, the last the next frame's. Inputs, outputs and the network:
+docs/tracker-internals.md, "The TrackSSM network".
 """
 from __future__ import annotations
 

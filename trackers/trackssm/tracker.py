@@ -1,36 +1,9 @@
 """The ``trackssm`` tracker: ByteTrack-style association with TrackSSM motion instead of a Kalman filter.
 
-Every frame, all live tracks (tracked, lost and unconfirmed) are predicted in **one batched
-forward**, from their last <= 5 boxes normalised by the frame's width/height. The prediction is
-appended to the track's history; a matched detection replaces it (so a lost track rolls forward
-on its own predictions, autoregressively, until ``track_buffer_s`` runs out).
-
-Association, class-aware (a detection can only match a track of its class; ``class_gate=false``
-lifts that), cost 1 - affinity with the predicted boxes (``cost``: IoU by default, or GIoU or
-size-normalised centre distance, :mod:`trackers.costs`; the ``*_iou`` thresholds are then
-thresholds on that affinity), Hungarian assignment:
-
-1. confirmed tracked + lost tracks vs high-score detections (score >= ``high_thresh``), IoU >= ``match_iou``;
-2. tracks still unmatched and not lost vs low-score detections (``low_thresh`` < s < ``high_thresh``), IoU >= ``second_iou``;
-3. unconfirmed tracks vs the remaining high detections, IoU >= ``unconfirmed_iou``
-   (an unmatched unconfirmed track is dropped);
-4. remaining high detections with score >= ``new_track_thresh`` start unconfirmed tracks
-   (confirmed at once on the first frame). Track ids are assigned at confirmation.
-
-Single-observation tracks are defined: their history is ``[box, 0, 0, 0, 0]`` (zero delta), and
-the model (trained on such length-1 windows) predicts from it like any other track.
-
-A **ground-plane model** (trained with ``train-motion --ground``; its config.json says so) needs
-every frame's camera calibration (:meth:`TrackSSMTracker.needs_calibration`). Each frame, every
-track's last boxes are ego-compensated into the current frame's camera and the model refines
-their calibrated constant-velocity box there (:func:`trackers.trackssm.ground.ground_histories`,
-the same inputs it was trained on); the rest of the tracker is unchanged. An image-plane model
-runs exactly as before.
-
-``trackssm`` matches on TrackSSM's predictions only, so its scores measure its motion model.
-``trackssm-gated`` (:class:`TrackSSMGatedTracker`) is a hybrid, not the paper's tracker: a pair's
-IoU is the larger of its IoU with the prediction and with the track's last detection, which hides
-a poor motion model (untrained weights score far better with the gate than without).
+All live tracks are predicted in one batched forward per frame; association is class-aware,
+Hungarian, in ByteTrack's stages on the predicted boxes. ``trackssm-gated``
+(:class:`TrackSSMGatedTracker`) also accepts the track's last box. The stages and the
+ground-plane model's inputs: docs/tracker-internals.md, "Inside the TrackSSM tracker".
 """
 from __future__ import annotations
 
