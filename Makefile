@@ -8,7 +8,7 @@ DEMO_ARGS ?=
 UV = $(shell if uv --version >/dev/null 2>&1; then echo uv; \
 	elif python3 -m uv --version >/dev/null 2>&1; then echo "python3 -m uv"; fi)
 
-.PHONY: setup test demo base-weights bench clean
+.PHONY: setup lint test demo base-weights bench clean
 
 setup:
 	@if [ -z "$(UV)" ]; then echo "installing uv with pip"; python3 -m pip install -q uv; fi
@@ -21,7 +21,11 @@ setup:
 _sync:
 	$(UV) sync --frozen --quiet --extra ray --compile-bytecode
 
-test: setup
+# ruff (configured in pyproject.toml, installed by setup from the dev group) before any test
+lint: setup
+	$(UV) run --frozen --no-sync ruff check
+
+test: lint
 	$(UV) run --frozen --no-sync python -m pytest $(PYTEST_ARGS)
 
 # the demo writes everything under runs/demo/<time>-seed<N>-*/ and, here, replaces results/demo/ at the end

@@ -82,7 +82,7 @@ def scored_points(root: Path, dets: Path, trk: str, candidates: list[dict], out:
                   extra: dict | None = None) -> list[dict]:
     """Each candidate (with ``extra`` on top when tracking, not in the recorded options) tracked and
     scored on ``root`` -> [{"options", "HOTA", "IDSW"}]; tracks under ``out`` keyed by the options."""
-    from detbench.fileio import sha256_json
+    from detbench.core.fileio import sha256_json
 
     rows = []
     for opts in candidates:
@@ -101,7 +101,7 @@ def idsw_choice(rows: list[dict], default_hota: float) -> dict | None:
 def oracle(trk: str, base: dict, chosen: dict, fixture: Path, dets: Path, out: Path) -> dict:
     """``--oracle`` for one tracker (module docstring): every point scored on the fixture itself;
     ``chosen``: step 2's tuned options (their grid keys and ``box_buffer`` are replaced)."""
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
 
     fixed = {k: v for k, v in chosen.items() if k not in tracker_grid(trk) and k != "box_buffer"}
     default = score(fixture, dets, trk, base, out / "default")
@@ -116,7 +116,7 @@ def oracle_exact_cleanup(trk: str, base: dict, chosen: dict, default_hota: float
                          out: Path) -> dict:
     """``--oracle``'s second bound (module docstring): the duplicates removed exactly, the tracker's
     own grid x ``BUFFERS`` with step 2's association cost, scored on the fixture itself."""
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
     from trackers.cleanup import CLEANUP_KEYS
 
     own = {k: v for k, v in tracker_grid(trk).items() if k not in CLEANUP_KEYS}
@@ -157,8 +157,8 @@ def score(seq_root: Path, dets: Path, tracker: str, options: dict, out: Path) ->
 
 
 def main(argv=None) -> int:
-    from detbench.fileio import sha256_json
-    from detbench.tune import tune
+    from detbench.core.fileio import sha256_json
+    from detbench.tuning.tune import tune
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="prepared synthetic dataset (tune + val splits)")

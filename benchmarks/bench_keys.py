@@ -109,7 +109,8 @@ def forget(index: bool = False) -> None:
     """A new process: no fingerprints or code keys in memory (and, with ``index``, none on disk)."""
     import shutil
 
-    from detbench import codeclosure, codekeys, imageprints
+    from detbench import codeclosure, codekeys
+    from detbench.core import imageprints
 
     imageprints._KNOWN.clear()
     codekeys.cache_clear()
@@ -137,8 +138,8 @@ def main(argv=None) -> int:
     os.environ["DETBENCH_RUNS"] = str(root / "runs")
 
     from detbench import codekeys
+    from detbench.core.imageprints import fingerprints
     from detbench.detect import api
-    from detbench.imageprints import fingerprints
     from detbench.tracking import run
     from detbench.tracking.sources import from_cache
     from trackers import tracker_spec
@@ -165,7 +166,7 @@ def main(argv=None) -> int:
             drop_page_cache(files)
         cold[label] = timed(lambda: fingerprints(files))
     real_images, real_code = api.images_sha256, codekeys.code_key
-    from detbench import imageprints
+    from detbench.core import imageprints
 
     real_prints = imageprints.fingerprints
     rows = {k: [] for k in ("det before", "det new process", "det same process",

@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     ap.add_argument("--summarize-only", action="store_true")
     args = ap.parse_args(argv)
 
-    from detbench.paths import motion_root
+    from detbench.core.paths import motion_root
 
     dirs = [motion_root() / f"{args.prefix}-s{s}" for s in args.seeds]
     if not args.summarize_only:

@@ -63,10 +63,11 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
     import resource
 
     os.environ["DETBENCH_RUNS"] = str(runs)
-    from detbench import tune as tune_mod
-    from detbench.compare.pipeline import run_comparison
-    from detbench.executors import make_executor
     from scale_workload import RUN
+
+    from detbench.compare.pipeline import run_comparison
+    from detbench.executor_choice import make_executor
+    from detbench.tuning import tune as tune_mod
 
     if grid in ("small", "default"):
         full = tune_mod.tracker_grid

@@ -133,6 +133,7 @@ def child_tracking(frames: int, sequences: int) -> None:
     """In its own process: TrackSSM over ``sequences`` sequences of ``frames`` frames at 30 objects
     per frame (a fresh tracker each, as ``track_sequence`` runs them) -> one JSON line."""
     from bench_trackers import scene
+
     from detbench import threads
     from trackers import make_tracker
     from trackers.base import Frame

@@ -123,8 +123,8 @@ def real_frames(split: Path, fp_rate: float = 1.0, images: bool = True) -> list[
     """(detections, frames with calibration and, with ``images``, decoded images) per sequence of
     ``split``; ``fp_rate`` false positives per frame on average (``noisy_detections``)."""
     import cv2
-
     from bench_perfect import default_images
+
     from detbench.data.layout import gt_file, seqinfo_file
     from detbench.data.mot import list_sequences, read_mot, read_seqinfo
     from detbench.tracking.sources import frame_of, read_frame_records

@@ -51,7 +51,6 @@ def main(argv=None) -> int:
     import importlib.util
 
     import torch
-
     from bench_trackers import scene
 
     torch.set_num_threads(args.threads)

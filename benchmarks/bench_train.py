@@ -131,7 +131,7 @@ def compare_losses(a, device, h, w):
                 runs[kind] = step_fn(model, opt, imgs, targets, device)
                 with torch.no_grad():
                     feats = model.backbone(imgs)  # the head's own share: forward + loss, no backward
-                heads[kind] = (lambda m=model, f=feats: m.head(f, targets, imgs))
+                heads[kind] = (lambda m=model, f=feats, t=targets, i=imgs: m.head(f, t, i))
             times = {k: [] for k in ("yolox", "batched", "yolox_head", "batched_head")}
             for i in range(a.warmup + a.iters):
                 for kind in ("yolox", "batched"):

@@ -37,7 +37,7 @@ def main() -> None:
 
     import torch
 
-    from detbench.classes import NUM_CLASSES
+    from detbench.core.classes import NUM_CLASSES
     from detbench.detect.infer import Detector, iter_batches
     from detbench.train.models import build_model
 

@@ -49,9 +49,9 @@ def detection_sets(gt: Path, out: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def main(argv=None) -> int:
+    from detbench.core.fileio import sha256_json
     from detbench.data.layout import PreparedDataset
     from detbench.evaluate.api import evaluate_folders
-    from detbench.fileio import sha256_json
     from detbench.tracking.run import track_split
     from detbench.tracking.sources import from_external
 

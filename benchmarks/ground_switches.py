@@ -37,7 +37,7 @@ def xyxy(rows: np.ndarray) -> np.ndarray:
 
 def box_sources(tracks: np.ndarray, dets: list, sources: list) -> dict:
     """{(frame, track id): source id of the detection its box overlaps most} (-9: none > 0.3)."""
-    from detbench.types import iou_matrix
+    from detbench.core.types import iou_matrix
 
     out = {}
     for f in np.unique(tracks[:, 0]).astype(int):
@@ -51,8 +51,8 @@ def box_sources(tracks: np.ndarray, dets: list, sources: list) -> dict:
 
 def switches(gt: np.ndarray, tracks: np.ndarray, length: int, source: dict) -> list[dict]:
     """Every switch of one sequence (module docstring)."""
-    from detbench.classes import CLASSES
-    from detbench.types import iou_matrix
+    from detbench.core.classes import CLASSES
+    from detbench.core.types import iou_matrix
 
     births = {int(i): int(tracks[tracks[:, 1] == i, 0].min()) for i in np.unique(tracks[:, 1])}
     last, out = {}, []
@@ -86,6 +86,7 @@ def switches(gt: np.ndarray, tracks: np.ndarray, length: int, source: dict) -> l
 
 def main(argv=None) -> int:
     import bench_cleanup
+
     from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
     from detbench.data.mot import list_sequences, read_mot, read_seqinfo
     from detbench.data.noisy import noisy_detections

@@ -84,19 +84,19 @@ def write_dataset(data_dir: Path, scenes: int, cameras=CAMERAS) -> Path:
 
 def write_detections(data_dir: Path, checkpoint: Path, noise: dict, seed: int) -> None:
     """The detection caches of stand-in ``checkpoint`` on every split: GT-derived ``noise``."""
-    from detbench import paths
+    from detbench.core import paths
+    from detbench.core.fileio import sha256_file
     from detbench.data import mot
     from detbench.data.layout import PreparedDataset
     from detbench.data.noisy import noisy_detections
     from detbench.detect import api
-    from detbench.fileio import sha256_file
 
     data = PreparedDataset(data_dir)
     for split in SPLITS:
         key, options, seq_frames, ckpt_sha, data_sha = api._key(checkpoint, data_dir, split, 0.01, 0.65, "cpu",
                                                                 "keyframes", None, 300)
         per_frame = []
-        for i, (seq, items) in enumerate(seq_frames.items()):
+        for i, seq in enumerate(seq_frames):
             info = mot.read_seqinfo(data.seqinfo(split, seq))
             gt = mot.read_mot(data.gt_file(split, seq), kind="gt")
             per_frame += noisy_detections(gt, info.length, info.width, info.height, seed=seed * 100003 + i, **noise)
@@ -107,7 +107,7 @@ def write_detections(data_dir: Path, checkpoint: Path, noise: dict, seed: int) -
 
 def build_workload(data_dir: Path, scenes: int, cameras=CAMERAS) -> Path:
     """The dataset at ``data_dir`` (replaced), the stand-in run ``scale`` and its cached detections."""
-    from detbench import paths
+    from detbench.core import paths
 
     data_dir = Path(data_dir)
     if data_dir.exists():

@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from detbench.core.types import iou_matrix  # noqa: E402
 from detbench.data.layout import PreparedDataset, frames_file, gt_file, seqinfo_file  # noqa: E402
 from detbench.data.mot import list_sequences, mot_to_boxes, read_mot, read_seqinfo, tracks_to_mot  # noqa: E402
 from detbench.data.noisy import noisy_detections  # noqa: E402
-from detbench.types import iou_matrix  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
 COUNTS = ("num_objects", "num_misses", "num_false_positives", "num_switches", "num_matches")

@@ -6,7 +6,7 @@
 Every sequence under ``--gt`` gets detections from its considered ground truth through
 :func:`detbench.data.noisy.noisy_detections` (the README's recipe: jitter 0.05, 10 % misses, one
 false positive a frame, seeded per sequence), and ``detbench tune``'s own search
-(:func:`detbench.tune.tune_jobs`: the tracker's ``Params.GRID`` and the clean-up's ``nms_iou``,
+(:func:`detbench.tuning.tune.tune_jobs`: the tracker's ``Params.GRID`` and the clean-up's ``nms_iou``,
 81 points, best HOTA then fewest ID switches) runs on them. Printed: every point's HOTA and IDSW,
 the best point, and where the tracker's defaults stand.
 """
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     from dataclasses import asdict
 
     from detbench.tracking.sources import from_external
-    from detbench.tune import tune_jobs
+    from detbench.tuning.tune import tune_jobs
     from trackers import tracker_spec
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -22,11 +22,11 @@ import json
 from pathlib import Path
 from typing import Callable, Iterator
 
-from detbench.fileio import atomic_dir, atomic_write_json, locked, sha256_json
+from detbench.core.fileio import atomic_dir, atomic_write_json, locked, sha256_json
 
 
 def content_key(inputs, length: int | None = None) -> str:
-    """sha256 of ``inputs`` (JSON with sorted keys, :func:`detbench.fileio.sha256_json`), the
+    """sha256 of ``inputs`` (JSON with sorted keys, :func:`detbench.core.fileio.sha256_json`), the
     first ``length`` hex digits when given."""
     digest = sha256_json(inputs)
     return digest[:length] if length else digest
@@ -81,13 +81,13 @@ class KeyedArtifact:
 
     @contextlib.contextmanager
     def lock(self, lock_dir: str | Path, on_wait: Callable[[Path], None] | None = None) -> Iterator[Path]:
-        """Hold this artifact's lock (:func:`detbench.fileio.locked`); decide reuse and build inside."""
+        """Hold this artifact's lock (:func:`detbench.core.fileio.locked`); decide reuse and build inside."""
         with locked(self.path, lock_dir, on_wait=on_wait) as lock_path:
             yield lock_path
 
     @contextlib.contextmanager
     def build(self) -> Iterator[Path]:
-        """A temporary folder to build the artifact in (:func:`detbench.fileio.atomic_dir`):
+        """A temporary folder to build the artifact in (:func:`detbench.core.fileio.atomic_dir`):
         renamed to ``path`` when the block ends, removed (the old artifact kept) on an exception."""
         with atomic_dir(self.path) as tmp:
             yield tmp

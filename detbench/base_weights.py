@@ -23,9 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from detbench import paths
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import DetbenchError
+from detbench.core.fileio import atomic_write_json, ensure_writable, sha256_file
 from detbench.data.layout import PreparedDataset
-from detbench.errors import DetbenchError
+from detbench.data.prepare import prepare
+from detbench.detect.eval_det import eval_det
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
@@ -74,7 +78,6 @@ def new_stamp() -> str:
 
 def half_state(state: dict) -> dict:
     """Floating tensors as float16 (half the file; the model casts them back on load), others as they are."""
-    import torch
 
     return {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
 
@@ -88,7 +91,6 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     (None: no progress shown). A stage's DetbenchError is raised as a :class:`StageError`."""
     import torch
 
-    from detbench.fileio import atomic_write_json, sha256_file
     from detbench.train.checkpoint import read_checkpoint, save_pth
 
     torch.set_num_threads(1)
@@ -188,7 +190,6 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
 
 def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
     from detbench.data.synthetic import write_dataset
-    from detbench.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
     write_dataset(out, scenes=cfg.scenes, keyframes=cfg.keyframes, cameras=(cfg.camera,), sweeps=False,
@@ -198,8 +199,6 @@ def _synth(out: Path, cfg: BaseConfig, progress, say) -> None:
 
 
 def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
-    from detbench.data.prepare import prepare
-
     out, summary = prepare(str(dataroot), "v1.0-synth", cameras=cfg.camera, splits=None,
                            min_visibility=cfg.min_visibility, min_size=float(cfg.min_size), out=None, name=name,
                            progress=progress)
@@ -209,9 +208,6 @@ def _prepare(dataroot: Path, name: str, cfg: BaseConfig, progress, say) -> None:
 
 def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int, cfg: BaseConfig, progress,
            say) -> None:
-    from detbench.devices import check_device
-    from detbench.fileio import ensure_writable
-
     check_device(cfg.device)  # before the heavy imports below
     ensure_writable(paths.train_dir(name), "training run")
     from detbench.train.trainer import train
@@ -224,8 +220,6 @@ def _train(data_dir: Path, name: str, epochs: int, init: Path | None, seed: int,
 
 
 def _eval_det(data_dir: Path, detector: str, run: str, out: Path, cfg: BaseConfig, progress, say) -> None:
-    from detbench.detect.eval_det import eval_det
-
     res = eval_det(str(data_dir), "val", detectors=[detector], caches=(), run=run, conf=0.01, nms=0.65,
                    batch_size=8, device=cfg.device, cameras=None, score_thr=0.3, out=str(out), json_path=None,
                    progress=progress)

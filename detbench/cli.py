@@ -14,6 +14,8 @@ import sys
 
 import click
 
+from detbench.core.errors import DetbenchError
+
 # name -> (module under detbench.commands, one-line help shown by `detbench --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "Write a synthetic dataset in the exact nuScenes format (tables + images)."),
@@ -79,7 +81,6 @@ _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.
 
 def main(argv=None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    from detbench.errors import DetbenchError
 
     if argv is None:   # the `detbench` program itself (callers in Python pass argv): its teardown only
         from detbench.teardown import quiet_teardown

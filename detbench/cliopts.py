@@ -1,12 +1,14 @@
 """Command-line option helpers for detbench/commands: repeatable ``KEY=VALUE`` options
-(``--set``, ``--tracker-opt``; parsed by :mod:`detbench.options`, which library code uses), the
+(``--set``, ``--tracker-opt``; parsed by :mod:`detbench.core.options`, which library code uses), the
 ``--tracker`` / ``--trackers`` options, whose help lists the registered trackers, and the numeric
 option types (:class:`FiniteFloat`, :data:`Seed`) that refuse a bad value at parse time."""
 from __future__ import annotations
 
 import click
 
-from detbench.options import parse_key_values, parse_tracker_options
+from detbench.core.errors import InputError
+from detbench.core.options import parse_key_values, parse_tracker_options
+from trackers import tracker_help
 
 __all__ = ["parse_key_values", "parse_tracker_options", "TrackerHelpOption", "FiniteFloat", "Seed",
            "executor_options", "check_executor_options"]
@@ -39,8 +41,6 @@ class TrackerHelpOption(click.Option):
         self._own_help = self.help
 
     def get_help_record(self, ctx):
-        from trackers import tracker_help
-
         self.help = " ".join(filter(None, [self._own_help, tracker_help()]))  # the registry as it is now
         return super().get_help_record(ctx)
 
@@ -60,7 +60,6 @@ def executor_options(command):
 
 def check_executor_options(executor: str, ray_address: str | None) -> None:
     """``--ray-address`` only goes with ``--executor ray``."""
-    from detbench.errors import InputError
 
     if ray_address and executor != "ray":
         raise InputError(f"--ray-address {ray_address}: it goes with --executor ray (got --executor {executor})")

@@ -2,7 +2,7 @@
 
 A stage's code is the closure of what its entry points use inside ``detbench/`` and
 ``trackers/`` (:mod:`detbench.codeclosure`: found statically, lazy imports included, down to the
-top-level statements a name needs). So ``detbench/types.py``'s ``iou_matrix`` is in the key of
+top-level statements a name needs). So ``detbench/core/types.py``'s ``iou_matrix`` is in the key of
 what matches boxes (tracks, evaluations), not of detections, which use only its array helpers. A
 tracker class is named by a string in the registry (:data:`trackers.TRACKERS`), which no static
 walk follows: a key of a tracker's output names the class as one more entry
@@ -20,7 +20,7 @@ import functools
 import importlib.metadata
 
 from detbench import codeclosure
-from detbench.fileio import sha256_json
+from detbench.core.fileio import sha256_json
 
 # Each stage's entry points: "module:name" (that definition and what it uses) or "module" (all).
 # The code that computes the artifact, not the cache around it (its key machinery is not hashed).
@@ -29,7 +29,7 @@ DETECT = ("detbench.train.checkpoint:load_detector", "detbench.detect.api:_run",
 TRACK = ("detbench.tracking.run:track_sequence", "detbench.tracking.sources:SequenceJob",
          "detbench.data.mot:write_mot")            # + the tracker class (tracker_entry)
 EVALUATE = ("detbench.evaluate.api:evaluate_folders",)
-TUNE = ("detbench.tune:tune_jobs",)               # + the tracker class
+TUNE = ("detbench.tuning.tune:tune_jobs",)               # + the tracker class
 SENSITIVITY = ("detbench.sensitivity.run:run_unit",)  # + the tracker class
 
 # Libraries that run other libraries' code for detbench (not seen from detbench's own imports).
@@ -51,15 +51,16 @@ def tracker_entry(cls) -> str:
 
 
 def code_key(*entries: str) -> dict:
-    """``{"sources": sha256 of the closure's code, "libraries": {distribution: version}}`` of the
-    code reached from ``entries`` (cached per process)."""
+    """``{"sources": sha256 of the closure's statements, "libraries": {distribution: version}}``
+    of the code reached from ``entries`` (cached per process). The statements are hashed by what
+    they do, wherever they live (:mod:`detbench.codeclosure`): a move or a comment keeps the key."""
     return dict(_code_key(tuple(sorted(set(entries)))))
 
 
 def closure(*entries: str) -> dict[str, str]:
     """``{module: sha256 of its statements in the closure}`` for ``entries`` (ValueError when an
     entry names no project module or no top-level definition of it)."""
-    return {m: h for m, (h, _) in codeclosure.walk(tuple(sorted(set(entries)))).items()}
+    return {m: sha256_json(list(d)) for m, (d, _) in codeclosure.walk(tuple(sorted(set(entries)))).items()}
 
 
 def library_version(distribution: str) -> str | None:
@@ -86,7 +87,7 @@ def _code_key(entries: tuple[str, ...]) -> tuple:
             if d not in libs:
                 libs.add(d)
                 todo.append(d)
-    return (("sources", sha256_json({m: h for m, (h, _) in mods.items()})),
+    return (("sources", sha256_json(sorted({d for digests, _ in mods.values() for d in digests}))),
             ("libraries", {d: library_version(d) for d in sorted(libs)}))
 
 

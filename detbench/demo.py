@@ -36,8 +36,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
-from detbench.errors import DetbenchError, InputError
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import DetbenchError, InputError
+from detbench.core.fileio import atomic_dir
 
 SUMMARY = "demo_summary.json"
 
@@ -46,7 +48,7 @@ SUMMARY = "demo_summary.json"
 #   "synth", "prepare", "tune": callback(done, total)
 #   "train": callback(step, total_steps, description, info)        (detbench.train.trainer.train)
 #   "eval-det": callback(detector, done, total, sequence, images_per_s)  (detbench.detect.eval_det)
-#   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train_motion)
+#   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train.train_motion)
 Progress = Callable[[str], AbstractContextManager]
 
 
@@ -75,7 +77,7 @@ class DemoConfig:
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few
     # CPU minutes; this reduced variant does (benchmarks/README.md). Real runs use the paper's size.
-    # keyword arguments of detbench.motion.train_motion (`train-motion --d-model 64 ...`)
+    # keyword arguments of detbench.motion.train.train_motion (`train-motion --d-model 64 ...`)
     motion_options: dict = field(default_factory=lambda: {"d_model": 64, "layers": 2, "residual_head": True,
                                                           "lr": 1e-3, "batch_size": 64})
     # image-plane TrackSSM, the ground-plane tracker, BoT-SORT with the camera poses' motion compensation and
@@ -164,7 +166,6 @@ def publish(src: Path, out: Path) -> bool:
     at all when it already holds the same results (volatile parts aside:
     :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
     from detbench.demo_results import same_results
-    from detbench.fileio import atomic_dir
 
     if same_results(src, out):
         return False
@@ -191,14 +192,13 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
     ``progress``: see :data:`Progress` (None: no bars). A failing stage raises its DetbenchError
     (InputError stays InputError) as one line naming the stage's command.
     """
-    from detbench.devices import check_device
 
     cfg = cfg or DemoConfig()
     out = Path(out) if out is not None else None
     check_out(out)
     base = base_weights(cfg).resolve()
     if out is not None:
-        from detbench.fileio import ensure_writable
+        from detbench.core.fileio import ensure_writable
 
         ensure_writable(out, "demo results", inputs={"--base": base})  # not found out after the run
     reused = reusable_synth(cfg)
@@ -228,10 +228,10 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
     from detbench.detect.eval_det import eval_det
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
     from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
-    from detbench.tune import grid_points, tune
+    from detbench.tuning.tune import grid_points, tune
 
     res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
     res.mkdir()

@@ -174,21 +174,3 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-
-
-def make_executor(name: str = "local", jobs: int | None = None, address: str | None = None,
-                  progress: Callable[[TaskCounts], None] | None = None, local_jobs: int = 1) -> Executor:
-    """The executor a command's ``--executor`` names: ``local`` with ``jobs`` workers (None:
-    ``local_jobs``), or ``ray`` (``address``: a running cluster, else ``RAY_ADDRESS``, else a local
-    instance of ``jobs`` CPUs, None: every core). Ray is imported here (InputError saying how to
-    install it when it is missing) and started at the first task."""
-    from detbench.errors import InputError
-
-    if name == "local":
-        return LocalExecutor(jobs or local_jobs, progress)
-    if name == "ray":
-        from detbench.ray_executor import RayExecutor, import_ray
-
-        import_ray()
-        return RayExecutor(address=address, cpus=jobs, progress=progress)
-    raise InputError(f"--executor {name!r}: expected one of {', '.join(EXECUTORS)}")

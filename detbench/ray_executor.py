@@ -9,8 +9,10 @@ import logging
 import os
 from pathlib import Path
 
-from detbench.errors import DetbenchError, InputError
+from detbench.core import paths
+from detbench.core.errors import DetbenchError, InputError
 from detbench.executors import Executor, call_chunk, chunks
+from detbench.threads import init_worker
 
 RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'detbench[ray]' "
                "(or, in a checkout, uv sync --extra ray)")
@@ -195,7 +197,6 @@ class RayExecutor(Executor):
 def task_context() -> dict:
     """What every task takes from the driver: its working directory, runs folder (absolute) and
     the user's thread settings, and the thread share a task runs with."""
-    from detbench import paths
     env = {k: os.environ[k] for k in TASK_ENV if k in os.environ}
     env["DETBENCH_RUNS"] = str(Path(paths.runs_root()).resolve())
     return {"cwd": os.getcwd(), "env": env, "threads": _task_threads()}
@@ -214,7 +215,6 @@ def _task_threads() -> tuple[int, bool]:
 def _init_threads(threads: int, explicit: bool) -> None:
     """This worker's libraries run ``threads`` threads: the pool workers' policy
     (:func:`detbench.threads.init_worker`: torch intra- and inter-op, OpenMP/MKL/OpenBLAS, OpenCV)."""
-    from detbench.threads import init_worker
 
     init_worker(threads, explicit)
 

@@ -3,7 +3,7 @@
 Imports no torch, so a wrong detector name fails fast.
 
 - A *run* is a folder under its root (``runs/train/``) whose name does not start with a dot.
-  Dot-folders are :func:`detbench.fileio.atomic_dir`'s temporary folders (a run still being
+  Dot-folders are :func:`detbench.core.fileio.atomic_dir`'s temporary folders (a run still being
   written, or what a crash left) and hidden folders: never a run, never the default, never
   listed (:func:`run_dirs`; ``detbench ls`` lists through it too).
 - A run's checkpoints are ``epoch_<N>.pth`` (N 1-based; :func:`epoch_files`); any other file
@@ -21,16 +21,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from detbench import paths
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file
+from detbench.core.paths import run_dirs
 
 _EPOCH_NAME = re.compile(r"epoch_?(\d+)")
-
-
-def run_dirs(root: Path) -> list[Path]:
-    """The runs under ``root``, sorted by name: its folders, dot-folders left out."""
-    root = Path(root)
-    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []
 
 
 def parse_epoch_name(name: str) -> int | None:
@@ -89,7 +85,6 @@ class DetectorRef:
         file's stem and the first 8 hex digits of its sha256 (two ``model.pth`` never share one)."""
         if self.run and self.epoch is not None:
             return f"{self.run}-epoch{self.epoch}"
-        from detbench.fileio import sha256_file
 
         return f"{self.checkpoint.stem}-{sha256_file(self.checkpoint)[:8]}"
 

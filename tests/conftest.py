@@ -113,8 +113,8 @@ def trained_motion(tmp_path_factory):
     Tests that need *trained* weights (the tracker contract, the learning test) use it."""
     import torch
 
+    from detbench.motion.windows import dataset_windows, split_sequences
     from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import dataset_windows, split_sequences
     from trackers.trackssm.model import ModelConfig, build_model
     from trackers.trackssm.train import TrainConfig, evaluate, train
 

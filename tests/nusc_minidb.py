@@ -91,7 +91,7 @@ def write_min_db(root: Path, scenes: int = 3, keyframes: int = 3, sweeps: bool =
                         "ego_pose_token": f"ep-{sd_tok}", "calibrated_sensor_token": f"cs-{cam}",
                         "filename": f"{'samples' if key else 'sweeps'}/{cam}/{sd_tok}.jpg", "fileformat": "jpg",
                         "width": 1600, "height": 900, "timestamp": sts, "is_key_frame": key})
-            for name, (cat, centre, size, yaw_obj, vis) in OBJECTS.items():
+            for name, (_cat, centre, size, yaw_obj, vis) in OBJECTS.items():
                 drift = np.array([0.3 * k, 0.0, 0.0]) if name == "car_ahead" else np.zeros(3)
                 glob = ego_r.rotate(np.array(centre) + drift) + ego_t
                 t["sample_annotation"].append({
@@ -100,7 +100,7 @@ def write_min_db(root: Path, scenes: int = 3, keyframes: int = 3, sweeps: bool =
                     "rotation": list((ego_r * Quaternion(_yaw_q(yaw_obj))).elements), "num_lidar_pts": 5,
                     "num_radar_pts": 0, "prev": ann_tokens[name][k - 1] if k else "",
                     "next": ann_tokens[name][k + 1] if k + 1 < keyframes else ""})
-        for cam, chain in sd_chain.items():
+        for chain in sd_chain.values():
             for i, rec in enumerate(chain):
                 rec["prev"] = chain[i - 1]["token"] if i else ""
                 rec["next"] = chain[i + 1]["token"] if i + 1 < len(chain) else ""

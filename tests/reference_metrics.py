@@ -1,6 +1,6 @@
 """The straightforward evaluation path, kept (with the tests) as the yardstick for the optimised one.
 
-Per-frame IoU with :func:`detbench.types.iou_matrix`, one TrackEval data dict per group scored
+Per-frame IoU with :func:`detbench.core.types.iou_matrix`, one TrackEval data dict per group scored
 by TrackEval's own HOTA / CLEAR / Identity classes, and motmetrics' own ``metrics.compute`` on the accumulator (pandas all the way). It is what
 ``evaluate_folders`` did before it was optimised; tests and ``benchmarks/bench_eval.py`` compare
 the optimised path with it (the JSON must be identical, number for number).
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
+from detbench.core.types import iou_matrix
 from detbench.data.mot import ID, mot_to_boxes
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import load_sequence, pair_sequences
 from detbench.evaluate.matching import FrameMatch, SequenceMatch, _rows_per_frame, groups
 from detbench.evaluate.motmetrics_check import accumulate, event_arrays
-from detbench.types import iou_matrix
 
 MM_METRICS = ["num_matches", "num_switches", "num_false_positives", "num_misses", "idtp", "idfp", "idfn"]
 

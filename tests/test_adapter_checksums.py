@@ -11,7 +11,6 @@ metrics before and after (benchmarks/README.md).
 from __future__ import annotations
 
 import pytest
-
 from adapter_checksums import CONFIGS, FP_RATES, checksums
 
 BEFORE = {

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 IPE = 4  # iterations per epoch
 D = [0.3, -0.1, 0.1, -0.3]  # per-iteration offsets: they sum to 0, so an epoch's mean is its base

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from detbench.artifacts import KeyedArtifact, content_key
-from detbench.fileio import sha256_json
+from detbench.core.fileio import sha256_json
 
 
 def build_folder(art: KeyedArtifact, text: str, calls: list) -> None:

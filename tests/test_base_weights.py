@@ -64,10 +64,10 @@ def test_tiny_base_weights_are_what_its_recorded_commands_make_and_resume(tmp_pa
     """The stages as library calls give what the recorded commands give through the CLI (the same
     checkpoint bytes and AP), print those commands, keep finished stages on a second invocation
     of the same stamp, and report a stage's error as one line naming its command. ~30-50 s."""
-    from detbench import paths
     from detbench.base_weights import BaseConfig, StageError, make_base_weights
     from detbench.cli import main
-    from detbench.fileio import sha256_file
+    from detbench.core import paths
+    from detbench.core.fileio import sha256_file
 
     cfg = BaseConfig(scenes=6, keyframes=2, epochs=2, continue_epochs=2)
     lib, cli = tmp_path / "lib", tmp_path / "cli"
@@ -119,8 +119,8 @@ def test_tiny_base_weights_are_what_its_recorded_commands_make_and_resume(tmp_pa
 
 
 def test_the_entry_point_reports_a_stage_error_as_one_line(tmp_path, monkeypatch, capsys):
-    from detbench import paths
     from detbench.commands.base_weights import main
+    from detbench.core import paths
 
     (tmp_path / "runs").write_text("a file where the runs folder should be")
     monkeypatch.setenv(paths.ENV_VAR, str(tmp_path / "runs"))

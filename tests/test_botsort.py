@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from detbench.core.errors import InputError
 from detbench.data.mot import read_mot
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
 from trackers import make_tracker
 from trackers.base import Frame
 from trackers.boxmot_common import boxmot_track_buffer

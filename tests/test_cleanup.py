@@ -8,13 +8,20 @@ import json
 import numpy as np
 import pytest
 
+from detbench.core.errors import InputError
 from detbench.data.mot import SeqInfo, read_mot, write_mot, write_mot_dets, write_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
 from trackers import TRACKERS, make_tracker, tracker_class, tracker_params
 from trackers.base import Frame
-from trackers.cleanup import (CleanedTracker, CleanupParams, buffer_boxes, clean_frame, clean_sequence, nms,
-                              unbuffer_boxes)
+from trackers.cleanup import (
+    CleanedTracker,
+    CleanupParams,
+    buffer_boxes,
+    clean_frame,
+    clean_sequence,
+    nms,
+    unbuffer_boxes,
+)
 
 # Hand-worked case. Boxes x1, y1, x2, y2, score, class (all 10 px high unless said):
 #   row 0  A = [0, 10] x [0, 10]    0.90 car        area 100

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
 from detbench.cli import main
+from detbench.core.classes import CLASSES
 from detbench.data import mot
 from trackers.iou import IouTracker
 
@@ -27,7 +27,7 @@ class FlakyTracker(IouTracker):
 def setup(tmp_path, monkeypatch):
     from test_detect import make_dataset, nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
 
     data_dir = make_dataset(tmp_path, seqs=SEQS, frames=4)
     rng = np.random.default_rng(0)
@@ -46,18 +46,17 @@ def setup(tmp_path, monkeypatch):
 
 
 def test_compare_twice_reuses_every_cache(setup):
-    from detbench.compare.pipeline import REUSE, run_comparison
+    from detbench.compare.pipeline import run_comparison
 
     data_dir, results = setup
-    REUSE.clear()
     # random-weight detectors score low: the IoU tracker takes every box so the figures are not all 0
     kw = dict(detectors=["epoch1", "epoch2"], trackers=["iou"], data_dir=data_dir, run="r1", name="t",
               results_root=results, n_resamples=50, tracker_options={"iou": {"min_score": "0"}}, use_tuned=False)
     first = run_comparison(**kw)
-    assert dict(REUSE) == {} or sum(REUSE.values()) == 0
+    assert sum(first["reused"].values()) == 0
     assert {p["status"] for p in first["pairs"]} == {"ok"} and first["n_sequences"] == 3
     second = run_comparison(**kw)
-    assert REUSE["detections"] == 2 and REUSE["tracks"] == 2 and REUSE["metrics"] == 2
+    assert second["reused"] == {"detections": 2, "tracks": 2, "metrics": 2}
     assert [p["overall"] for p in second["pairs"]] == [p["overall"] for p in first["pairs"]]
     saved = json.loads((results / "t" / "comparison.json").read_text())
     assert [d["tracker"] for d in saved["deltas"]] == ["iou"]

@@ -10,7 +10,8 @@ from test_detect import save_detector
 from test_tune_per_pair import compare_argv, stored_tunings, tune_argv, world  # noqa: F401
 
 from detbench.cli import main
-from detbench.compare.pipeline import REUSE, evaluate_cached, run_comparison
+from detbench.compare.pipeline import run_comparison
+from detbench.evaluate.cached import evaluate_cached
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import from_cache
 
@@ -47,7 +48,7 @@ def test_trackssm_weights_replaced_in_place_are_recomputed(cache_jobs, tmp_path)
 def test_a_new_latest_motion_model_is_not_served_the_old_tracks(cache_jobs, tmp_path):
     import os
 
-    from detbench import paths
+    from detbench.core import paths
 
     _, _, jobs = cache_jobs
     old = motion_model(paths.motion_root() / "a", seed=1)
@@ -65,16 +66,14 @@ def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path)
     kw = dict(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data, run="r1", name="w",
               results_root=results, n_resamples=20, use_tuned=False,
               tracker_options={"trackssm": {"weights": str(weights), "high_thresh": "0.1"}})
-    REUSE.clear()
     run_comparison(**kw)
-    run_comparison(**kw)
-    assert REUSE["tracks"] == 2
+    assert run_comparison(**kw)["reused"]["tracks"] == 2
     motion_model(weights, seed=2)
-    run_comparison(**kw)
-    assert REUSE["tracks"] == 2 and REUSE["detections"] == 4     # tracks recomputed, detections reused
+    reused = run_comparison(**kw)["reused"]
+    assert reused["tracks"] == 0 and reused["detections"] == 2     # tracks recomputed, detections reused
     saved = json.loads((results / "w" / "comparison.json").read_text())
     assert all(p["status"] == "ok" for p in saved["pairs"])
-    from detbench.fileio import sha256_file
+    from detbench.core.fileio import sha256_file
 
     assert {p["input_files"]["weights/model.pth"] for p in saved["pairs"]} == {sha256_file(weights / "model.pth")}
 
@@ -82,44 +81,40 @@ def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path)
 def test_a_detector_checkpoint_replaced_in_place_is_detected_again(world):
     from test_detect import nano_model
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.detect.api import CACHE_STATS
 
     data, results = world
     kw = dict(detectors=["epoch1"], trackers=["iou"], data_dir=data, run="r1", name="d", results_root=results,
               n_resamples=20, use_tuned=False)
     run_comparison(**kw)
-    REUSE.clear()
     CACHE_STATS.clear()
     save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=7), 1)
-    run_comparison(**kw)
-    assert CACHE_STATS["miss"] == 1 and REUSE["detections"] == 0 and REUSE["tracks"] == 0
+    reused = run_comparison(**kw)["reused"]
+    assert CACHE_STATS["miss"] == 1 and reused["detections"] == 0 and reused["tracks"] == 0
 
 
 def test_ground_truth_and_seqinfo_replaced_in_place_are_evaluated_again(cache_jobs, tmp_path, monkeypatch):
-    from detbench.compare import pipeline
     from detbench.data import mot
+    from detbench.evaluate import cached
 
     data, _, jobs = cache_jobs
     out = tmp_path / "tracks"
     track_split(jobs, "iou", out, {"min_score": "0"})
     gt_dir = data / "sequences" / "val"
     first = evaluate_cached(gt_dir, out)
-    REUSE.clear()
-    assert evaluate_cached(gt_dir, out) == first and REUSE["metrics"] == 1
+    assert not first.reused and evaluate_cached(gt_dir, out) == cached.Evaluated(first.metrics, reused=True)
     gt_file = gt_dir / jobs[0].name / "gt" / "gt.txt"
     gt = mot.read_mot(gt_file, kind="gt")
     mot.write_mot(gt_file, gt[gt[:, 0] <= 2])                   # same path, fewer boxes
     second = evaluate_cached(gt_dir, out)
-    assert REUSE["metrics"] == 1 and second["overall"]["FN"] != first["overall"]["FN"]
+    assert not second.reused and second.metrics["overall"]["FN"] != first.metrics["overall"]["FN"]
     ini = gt_dir / jobs[0].name / "seqinfo.ini"
     ini.write_text(ini.read_text().replace("imWidth=160", "imWidth=161"))
     assert "imWidth=161" in ini.read_text()
-    evaluate_cached(gt_dir, out)
-    assert REUSE["metrics"] == 1
-    monkeypatch.setattr(pipeline, "evaluation_code_hash", lambda: "changed evaluation code")
-    evaluate_cached(gt_dir, out)
-    assert REUSE["metrics"] == 1
+    assert not evaluate_cached(gt_dir, out).reused
+    monkeypatch.setattr(cached, "evaluation_code_hash", lambda: "changed evaluation code")
+    assert not evaluate_cached(gt_dir, out).reused
 
 
 def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
@@ -127,7 +122,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     place: the stored tuning no longer matches, so `compare --tuned` names the tune command."""
     from test_detect import nano_model
 
-    from detbench import paths
+    from detbench.core import paths
 
     data, results = world
     assert main(tune_argv(data, "epoch1")) == 0
@@ -142,7 +137,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=5), 1)
     assert main(compare_argv(data, results, detectors="epoch1")) == 2
 
-    from detbench.tune import tune, tune_target
+    from detbench.tuning.tune import tune, tune_target
 
     weights = motion_model(tmp_path / "motion" / "m", seed=1)
     fixed = {"weights": str(weights)}
@@ -156,7 +151,7 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
 
 
 def test_external_detection_files_key_the_tuning(world, tmp_path):
-    from detbench.tune import tune_target
+    from detbench.tuning.tune import tune_target
 
     data, _ = world
     dets = tmp_path / "dets"
@@ -176,8 +171,8 @@ def test_a_stored_evaluation_serves_a_checked_request_only_if_it_was_checked(cac
     out = tmp_path / "tracks"
     track_split(jobs, "iou", out, {"min_score": "0"})
     gt_dir = data / "sequences" / "val"
-    unchecked = evaluate_cached(gt_dir, out)
-    REUSE.clear()
-    assert evaluate_cached(gt_dir, out, check=True) == unchecked and REUSE["metrics"] == 0
-    assert evaluate_cached(gt_dir, out) == unchecked and REUSE["metrics"] == 1
-    assert evaluate_cached(gt_dir, out, check=True) == unchecked and REUSE["metrics"] == 2
+    unchecked = evaluate_cached(gt_dir, out).metrics
+    assert [(e.metrics == unchecked, e.reused) for e in (evaluate_cached(gt_dir, out, check=True),
+                                                          evaluate_cached(gt_dir, out),
+                                                          evaluate_cached(gt_dir, out, check=True))] == [
+        (True, False), (True, True), (True, True)]

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from detbench.cli import main
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, atomic_write_text, sha256_json
+from detbench.core.types import iou_matrix, valid_detection_mask
 from detbench.data import mot
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_text, sha256_json
-from detbench.types import iou_matrix, valid_detection_mask
 
 
 def test_iou_matrix_hand_values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers import make_tracker
 from trackers.base import Frame
 from trackers.costs import affinity

@@ -12,7 +12,7 @@ from detbench.base_weights import META, WEIGHTS
 def test_committed_base_weights_match_their_meta_and_load_into_the_demo_model():
     import torch
 
-    from detbench.fileio import sha256_file
+    from detbench.core.fileio import sha256_file
     from detbench.train.checkpoint import init_state, load_detector
     from detbench.train.models import build_model, load_init
     from detbench.train.recipes import get_recipe
@@ -59,7 +59,7 @@ def _tree(path: Path) -> dict:
 
 def test_demo_refuses_an_out_folder_that_is_not_a_demo_output_before_any_work(tmp_path, capsys):
     from detbench.cli import main
-    from detbench import paths
+    from detbench.core import paths
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -77,7 +77,7 @@ def test_a_failed_demo_leaves_out_as_it_was(tmp_path, monkeypatch):
     import detbench.data.prepare as prepare_module
     import detbench.data.synthetic as synthetic
     import detbench.demo as demo
-    from detbench import paths
+    from detbench.core import paths
 
     out = tmp_path / "results_demo"
     out.mkdir()
@@ -117,8 +117,8 @@ def test_summary_paths_are_relative_to_the_working_directory_when_under_it(tmp_p
 
 
 def test_synth_from_must_match_the_demo_config(tmp_path):
+    from detbench.core.errors import InputError
     from detbench.demo import DemoConfig, reusable_synth
-    from detbench.errors import InputError
 
     written = {"scenes": 40, "keyframes": 8, "cameras": ["CAM_FRONT"], "seed": 0, "sweeps": False}
     (tmp_path / "synth.json").write_text(json.dumps({**written, "style": "dusk"}))
@@ -141,8 +141,7 @@ def test_tiny_demo_runs_every_stage_in_a_fresh_folder_and_deletes_nothing(tmp_pa
     from contextlib import contextmanager
     from dataclasses import replace
 
-    from detbench import paths
-
+    from detbench.core import paths
     from detbench.demo import SUMMARY, DemoConfig, run_demo
 
     root = paths.runs_root()
@@ -196,4 +195,4 @@ def test_the_demo_calls_library_functions_not_the_cli():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m and (m == "detbench.cli" or m.startswith("detbench.commands"))}
-    assert "detbench.compare.pipeline" in imported and "detbench.tune" in imported
+    assert "detbench.compare.pipeline" in imported and "detbench.tuning.tune" in imported

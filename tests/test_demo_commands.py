@@ -21,12 +21,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from detbench import paths
+from detbench.core import paths
 
 # (module, function): every library function behind a demo stage
 TARGETS = [("detbench.data.synthetic", "write_dataset"), ("detbench.data.prepare", "prepare"),
            ("detbench.train.trainer", "train"), ("detbench.detect.eval_det", "eval_det"),
-           ("detbench.motion", "train_motion"), ("detbench.tune", "tune"),
+           ("detbench.motion.train", "train_motion"), ("detbench.tuning.tune", "tune"),
            ("detbench.compare.pipeline", "run_comparison"), ("detbench.analysis.report", "analyze_run"),
            ("detbench.render.tracks", "show_tracks")]
 # progress bars and message sinks: the CLI's draw, the demo's say; not arguments of the stage

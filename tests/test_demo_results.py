@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_compare_answer import _result
 
 # two demo runs' folders: the committed run's (relative, as `make demo` writes it) and a newcomer's

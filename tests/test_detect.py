@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
 
 INPUT = (64, 96)  # (h, w) tiny model input for tests
 
@@ -85,7 +85,7 @@ def make_dataset(root: Path, seqs=("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK"
             rel = f"samples/{seq}_{t:03d}.jpg"
             img = np.full((size[1], size[0], 3), 90, np.uint8)
             boxes = []
-            for k in range(3):
+            for _ in range(3):
                 w, h = rng.integers(15, 40, 2)
                 x, y = rng.integers(0, size[0] - w), rng.integers(0, size[1] - h)
                 cv2.rectangle(img, (int(x), int(y)), (int(x + w), int(y + h)), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
@@ -172,10 +172,14 @@ def test_select_boxes_scores_class_aware_nms_and_mapping():
     C = len(CLASSES)
     pred = torch.zeros(1, 4, 5 + C)
     # (cx, cy, w, h, obj, cls...) in input pixels
-    pred[0, 0, :5] = torch.tensor([37.5, 25.0, 25.0, 25.0, 0.9]); pred[0, 0, 5 + 1] = 0.8   # truck 0.72
-    pred[0, 1, :5] = torch.tensor([38.5, 25.0, 25.0, 25.0, 0.9]); pred[0, 1, 5 + 1] = 0.5   # truck 0.45, IoU .92 -> suppressed
-    pred[0, 2, :5] = torch.tensor([38.5, 25.0, 25.0, 25.0, 0.9]); pred[0, 2, 5 + 4] = 0.6   # pedestrian 0.54, other class -> kept
-    pred[0, 3, :5] = torch.tensor([10.0, 10.0, 4.0, 4.0, 0.1]); pred[0, 3, 5 + 0] = 0.05    # 0.005 < conf
+    pred[0, 0, :5] = torch.tensor([37.5, 25.0, 25.0, 25.0, 0.9])
+    pred[0, 0, 5 + 1] = 0.8   # truck 0.72
+    pred[0, 1, :5] = torch.tensor([38.5, 25.0, 25.0, 25.0, 0.9])
+    pred[0, 1, 5 + 1] = 0.5   # truck 0.45, IoU .92 -> suppressed
+    pred[0, 2, :5] = torch.tensor([38.5, 25.0, 25.0, 25.0, 0.9])
+    pred[0, 2, 5 + 4] = 0.6   # pedestrian 0.54, other class -> kept
+    pred[0, 3, :5] = torch.tensor([10.0, 10.0, 4.0, 4.0, 0.1])
+    pred[0, 3, 5 + 0] = 0.05    # 0.005 < conf
     (dets,) = select_boxes(pred, conf=0.01, nms=0.65)
     assert dets.shape == (2, 6)
     np.testing.assert_allclose(dets[:, 4], [0.72, 0.54], rtol=1e-6)
@@ -345,7 +349,7 @@ def test_missing_checkpoint_and_split(setup, tmp_path):
 
 
 def test_undecodable_image_names_file_and_writes_nothing(setup):
-    from detbench import paths
+    from detbench.core import paths
 
     data_dir, ckpt = setup
     root = Path(json.loads((data_dir / "meta.json").read_text())["dataroot"])

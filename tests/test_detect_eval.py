@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from detbench.classes import CLASSES
 from test_detect import make_dataset
+
+from detbench.core.classes import CLASSES
 
 
 def gt_cache(tmp_path: Path, data_dir: Path, name: str, jitter: float, drop_every: int = 0, fp: bool = False,
@@ -54,7 +54,9 @@ def pycocotools_direct(gt_path: Path, results_path: Path, cat_ids=None):
         ev = COCOeval(gt, dt, "bbox")
         if cat_ids is not None:
             ev.params.catIds = cat_ids
-        ev.evaluate(); ev.accumulate(); ev.summarize()
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
     return ev.stats
 
 
@@ -174,8 +176,8 @@ def test_cli_detect_with_training_checkpoint(tmp_path, data_dir, capsys):
     """Integration with detbench.train.checkpoint: names, load, cache hit, unknown name."""
     from test_detect import nano_model, save_detector
 
-    from detbench import paths
     from detbench.cli import main
+    from detbench.core import paths
     from detbench.detect.api import CACHE_STATS
 
     run_dir = paths.train_dir("r1")

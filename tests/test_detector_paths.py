@@ -11,8 +11,8 @@ import pytest
 from test_detect import save_detector
 from test_tune_per_pair import compare_argv, tune_argv, world  # noqa: F401
 
-from detbench import paths
 from detbench.cli import main
+from detbench.core import paths
 from detbench.runs import detector_ref
 
 
@@ -73,7 +73,7 @@ def test_detector_labels():
     outside = paths.runs_root().parent / "weights" / "model.pth"
     outside.parent.mkdir()
     outside.write_bytes((r1 / "epoch_3.pth").read_bytes())
-    from detbench.fileio import sha256_file
+    from detbench.core.fileio import sha256_file
 
     ref = detector_ref(str(outside))
     assert ref.run is None and ref.label() == f"model-{sha256_file(outside)[:8]}"
@@ -109,7 +109,7 @@ def test_detect_tune_eval_det_and_compare_say_what_they_used(world, capsys):  # 
 
 @pytest.mark.parametrize("name", ["last", "epoch1"])
 def test_a_run_without_checkpoints_says_so(name, capsys):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     paths.train_dir("cut").mkdir(parents=True)
     with pytest.raises(InputError) as e:

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from nusc_minidb import OBJECTS, VERSION, instance_token, write_min_db
 
 

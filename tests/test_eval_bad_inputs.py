@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from detbench.cli import main
+from detbench.core.errors import InputError
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
 from detbench.evaluate.api import evaluate_folders
 
 GOOD = "1,1,10,10,50,50,1,1,1\n2,1,12,10,50,50,1,1,1\n"
@@ -58,7 +58,7 @@ def test_malformed_rows(tmp_path, capsys, row, problem):
     gt, res = make(tmp_path)
     (res / "b.txt").write_text(GOOD + row + "\n")
     err = run_cli(gt, res, tmp_path, capsys)
-    assert f"b.txt:3: " in err and problem in err
+    assert "b.txt:3: " in err and problem in err
 
 
 def test_duplicate_id_within_a_frame(tmp_path, capsys):

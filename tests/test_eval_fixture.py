@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from detbench.cli import main
+from detbench.core.types import iou_matrix
 from detbench.data.mot import read_mot, write_mot
 from detbench.evaluate.api import evaluate_folders
 from detbench.evaluate.loading import read_table
 from detbench.evaluate.matching import match_sequence, trackeval_data
 from detbench.evaluate.motmetrics_check import EvaluationMismatch, check_sequence
 from detbench.evaluate.trackeval_adapter import eval_sequence
-from detbench.types import iou_matrix
 
 
 def gt_as_results(fixture, out):
@@ -174,8 +174,9 @@ def test_optimised_path_gives_exactly_the_straightforward_json(tmp_path, classes
 
 def test_motmetrics_counts_equal_motmetrics_compute():
     """The counts read from motmetrics' events table equal ``mm.metrics.create().compute``'s."""
-    from detbench.evaluate.motmetrics_check import motmetrics_counts
     from reference_metrics import match_sequence_reference, motmetrics_counts_reference
+
+    from detbench.evaluate.motmetrics_check import motmetrics_counts
 
     rng = np.random.default_rng(99)
     for _ in range(10):

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
-from detbench.errors import InputError
-from detbench.executors import LocalExecutor, TaskCounts, make_executor
+from detbench.core.errors import InputError
+from detbench.executor_choice import make_executor
+from detbench.executors import LocalExecutor, TaskCounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from scale_workload import RUN, build_workload  # noqa: E402
@@ -163,9 +164,8 @@ def test_a_cached_detection_is_served_without_importing_torch(workload):
 
 
 # ------------------------------------------------------------------ the same files either way
-def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
-    from detbench import paths
-    from detbench.compare.pipeline import REUSE
+def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray, capsys):
+    from detbench.core import paths
 
     results = tmp_path / "results"
     tracks = paths.runs_root() / "compare" / "same"
@@ -174,9 +174,10 @@ def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, l
     local = snapshot(results / "same", tracks)
     shutil.rmtree(results / "same")
     shutil.rmtree(tracks)
-    REUSE.clear()
+    capsys.readouterr()
     assert main([*args, "--executor", "ray"]) == 0
-    assert REUSE["tracks"] == REUSE["metrics"] == 0            # computed again, on Ray
+    said = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("reused from earlier runs:"))
+    assert "tracking result" not in said and "evaluation" not in said   # computed again, on Ray
     on_ray = snapshot(results / "same", tracks)
     assert sorted(on_ray) == sorted(local)
     assert len([n for n in local if n.endswith(".txt")]) == 2 * 2 * 6   # pairs x sequences
@@ -185,10 +186,10 @@ def test_compare_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, l
 
 
 def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, capsys, local_ray):
-    from detbench import paths
+    from detbench.core import paths
 
     grid = {"iou_threshold": [0.3, 0.5], "min_score": [0.3, 0.6]}   # 4 of the 81 points: the same code path
-    monkeypatch.setattr("detbench.tune.tracker_grid", lambda tracker: grid)
+    monkeypatch.setattr("detbench.tuning.tune.tracker_grid", lambda tracker: grid)
     args = ["tune", "--tracker", "iou", "--run", RUN, "--detector", "epoch1", "--data", str(workload)]
     assert main([*args, "--jobs", "2"]) == 0
     stored = list((paths.runs_root() / "tune" / "iou").glob("*.json"))
@@ -203,7 +204,7 @@ def test_tune_on_ray_writes_the_file_of_the_local_pool(workload, monkeypatch, ca
 
 
 def test_sensitivity_on_ray_writes_the_files_of_the_local_pool(workload, tmp_path, local_ray):
-    from detbench import paths
+    from detbench.core import paths
 
     results = tmp_path / "results"
     args = ["sensitivity", "--gt", str(workload / "sequences" / "val"), "--trackers", "iou", "--axes", "recall",
@@ -251,7 +252,7 @@ def test_shards_are_runs_of_whole_batches():
 def test_detect_on_ray_writes_the_bytes_of_one_process(tmp_path, local_ray, capsys):
     from test_detect import make_dataset, nano_model, save_detector
 
-    from detbench import paths
+    from detbench.core import paths
     from detbench.detect.shards import ensure_many
     from detbench.ray_executor import RayExecutor
 

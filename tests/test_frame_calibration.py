@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CalibratedRecorder:
         pass
 
     def update(self, dets, frame=None):
-        from detbench.types import empty_tracks
+        from detbench.core.types import empty_tracks
 
         CalibratedRecorder.seen.append((frame.index, frame.timestamp, frame.camera()))
         return empty_tracks()
@@ -66,7 +66,7 @@ def test_frames_carry_calibration_and_timestamps_from_frames_json(real_fixture, 
     (job,) = from_external(dets, seqs)
     track_sequence(job, recorder)
     assert len(CalibratedRecorder.seen) == len(rows) == 40
-    for (index, stamp, cam), row in zip(CalibratedRecorder.seen, rows):
+    for (_index, stamp, cam), row in zip(CalibratedRecorder.seen, rows):
         np.testing.assert_array_equal(cam.intrinsics, row["intrinsics"])
         np.testing.assert_array_equal(cam.cam2global, row["cam2global"])
         assert stamp == pytest.approx((row["timestamp"] - rows[0]["timestamp"]) * 1e-6)
@@ -146,7 +146,7 @@ def test_prepare_writes_each_frames_calibration(synth_root, tmp_path, monkeypatc
 
 
 def test_the_tracks_key_holds_calibration_only_for_trackers_that_read_it(real_fixture, recorder, tmp_path):
-    from detbench.tracking.run import inputs_hash, as_spec
+    from detbench.tracking.run import as_spec, inputs_hash
     from detbench.tracking.sources import from_external
 
     seqs, dets, seq = _fixture_copy(real_fixture, tmp_path)

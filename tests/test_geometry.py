@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detbench.core.geometry import (CLASS_HEIGHT_M, GROUND_Z, MAX_RANGE_M, Camera, box_contacts,
-                                    reproject_boxes)
-from detbench.types import iou_matrix
+from detbench.core.geometry import CLASS_HEIGHT_M, GROUND_Z, MAX_RANGE_M, Camera, box_contacts, reproject_boxes
+from detbench.core.types import iou_matrix
 
 K = np.array([[1266.4, 0.0, 816.3], [0.0, 1266.4, 491.5], [0.0, 0.0, 1.0]])
 # camera axes in the global frame: optical axis (z) along +x, image right (x) along -y, image down (y) along -z
@@ -63,7 +62,7 @@ def test_projection_and_contacts_match_the_devkit_on_synthetic_boxes(synth_root)
     from nuscenes.utils.geometry_utils import view_points
     from pyquaternion import Quaternion
 
-    from detbench.classes import CLASS_INDEX, class_of_category
+    from detbench.core.classes import CLASS_INDEX, class_of_category
     from detbench.data.projection import project_box
 
     nusc, cameras = devkit_cameras(synth_root)

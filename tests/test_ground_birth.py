@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from test_geometry import K, box_of_cuboid, pose
 
+from detbench.core.errors import InputError
 from detbench.core.geometry import Camera
-from detbench.errors import InputError
 from trackers import make_tracker
 from trackers.base import Frame
 from trackers.ground.birth import births, intersection_over_smaller

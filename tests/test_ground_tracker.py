@@ -13,7 +13,7 @@ from test_geometry import K, box_of_cuboid, pose
 
 from detbench.cli import main
 from detbench.core.geometry import Camera
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 from trackers import make_tracker, tracker_class, tune_grid
 from trackers.base import Frame
 from trackers.ground import kalman
@@ -87,7 +87,7 @@ def _crossing(seed, frames=12):
     for i, t in enumerate(stamps):
         cam = Camera(K, pose(0.0, x=2.0 * t))
         rows = []
-        for k, (x, y0, vy) in enumerate(((20.0, -3.5, 1.4), (24.0, 3.5, -1.4))):
+        for x, y0, vy in ((20.0, -3.5, 1.4), (24.0, 3.5, -1.4)):
             b = box_of_cuboid(cam, (x, y0 + vy * t), 0.7, 0.7, 1.75)
             size = np.array([b[2] - b[0], b[3] - b[1]] * 2)
             rows.append([*(b + rng.normal(0, 0.02, 4) * size), 0.9, 4])
@@ -175,7 +175,7 @@ def test_the_tuning_grid_holds_every_default():
 
 
 def test_frames_without_calibration_are_refused():
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
 
     tracker = make_tracker("ground", {})
     with pytest.raises(InputError, match="needs every frame's camera calibration"):

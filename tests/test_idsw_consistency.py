@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
 from detbench.compare.attribution import find_switches
+from detbench.core.classes import CLASSES
 from detbench.data import mot
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.matching import match_sequence, trackeval_data

@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pytest
 
-from detbench.classes import CATEGORY_TO_CLASS, CLASSES
+from detbench.core.classes import CATEGORY_TO_CLASS, CLASSES
+from detbench.core.errors import InputError
 from detbench.data import mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.prepare import prepare
-from detbench.errors import InputError
 from detbench.evaluate.api import evaluate_folders
 
 CAR, PED = 1, 5
@@ -339,7 +339,7 @@ def test_trackssm_windows_never_see_ignore_rows(tmp_path):
     """Object 1 is considered in frames 1-3 and 5-6 and an ignore row in frame 4 (it became small);
     object 2 is only ever ignored. The training windows are those of the considered rows alone:
     two segments (1-3 and 5-6), no window of object 2, none spanning frame 4."""
-    from trackers.trackssm.data import sequence_windows
+    from detbench.motion.windows import sequence_windows
 
     considered_rows = [row(f, 1, 10 * f, 10 * f + 50) for f in (1, 2, 3, 5, 6)]
     ignored_rows = [ignore(4, 1, 40, 90), *(ignore(f, 2, 500, 505, cls=0) for f in range(1, 7))]

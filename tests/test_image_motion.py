@@ -7,9 +7,14 @@ import pytest
 from test_geometry import K, box_of_cuboid, pose
 
 from detbench.core.geometry import Camera, box_contacts, reproject_boxes
-from detbench.core.image_motion import (apply_homography, box_motion, ground_image_homography,
-                                        homography_jacobian, rotation_homography)
-from detbench.types import iou_matrix
+from detbench.core.image_motion import (
+    apply_homography,
+    box_motion,
+    ground_image_homography,
+    homography_jacobian,
+    rotation_homography,
+)
+from detbench.core.types import iou_matrix
 
 
 def test_a_pure_rotation_moves_every_point_like_a_point_at_infinity():

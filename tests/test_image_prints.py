@@ -1,4 +1,4 @@
-"""Images are keyed by their bytes (detbench.imageprints): an image replaced at the same path is
+"""Images are keyed by their bytes (detbench.core.imageprints): an image replaced at the same path is
 detected again and tracked again by BoT-SORT; an unchanged one is not read again."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_tune_per_pair import world  # noqa: F401
 
-from detbench import imageprints
+from detbench.core import imageprints
 
 
 @pytest.fixture(autouse=True)

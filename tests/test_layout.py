@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from detbench.core.errors import InputError
 from detbench.data import layout
 from detbench.data.layout import PreparedDataset, find_dataset
-from detbench.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 # the grep of docs/contracts.md ("Prepared dataset layout"), as a Python regex
@@ -36,7 +36,7 @@ def test_meta_splits_sequences(tmp_path):
     ds = PreparedDataset(tmp_path)
     assert not ds.exists() and not ds.has_split("val")
     with pytest.raises(InputError, match=r"meta\.json: prepared dataset meta\.json not found \(run detbench prepare\)"):
-        ds.meta
+        _ = ds.meta
     (tmp_path / "meta.json").write_text(json.dumps({"sequences": {"val": ["b", "a"], "train": ["c"]}}))
     ds = PreparedDataset(tmp_path)
     assert ds.exists() and ds.splits() == ["train", "val"]

@@ -7,13 +7,13 @@ import io
 
 import numpy as np
 import pytest
+from test_eval_toy import TOYS, write_seq
 
 from detbench.compare import pipeline, report
 from detbench.compare.bootstrap import paired_bootstrap
 from detbench.evaluate import metric_specs
 from detbench.evaluate.api import evaluate_folders
 from detbench.evaluate.table import render
-from test_eval_toy import TOYS, write_seq
 
 
 def _recall(c: np.ndarray) -> np.ndarray:      # counts (TP, FN) summed over the drawn sequences

@@ -104,9 +104,8 @@ def test_mot10_detections_are_class_less(tmp_path):
 @pytest.fixture(scope="module")
 def fixture_dets(tmp_path_factory):
     """The detections of docs/trackers.md: the real fixture's ground truth with seeded noise, 8 columns."""
-    from readme_setup import noisy_dets
-
     from conftest import REAL_FIXTURE
+    from readme_setup import noisy_dets
 
     out = tmp_path_factory.mktemp("dets") / "dets"
     noisy_dets(str(REAL_FIXTURE / "sequences"), str(out))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from detbench.core.errors import InputError
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
 
 
 def _centre_table(n_frames=500, per_frame=4, w=100.0, h=80.0):
@@ -61,7 +61,7 @@ def test_jitter_has_the_requested_spread():
     dets, src = noisy_detections(gt, 500, 1600, 900, seed=1, jitter=0.1, drop=0.0, fp_rate=0.0,
                                  with_source=True)
     dx, logw = [], []
-    for f, (d, s) in enumerate(zip(dets, src), 1):
+    for d, s in zip(dets, src):
         for row, tid in zip(d, s):
             k = tid - 1
             gcx = 600 + 50 * k + 50.0

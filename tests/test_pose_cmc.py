@@ -9,9 +9,9 @@ import pytest
 from test_geometry import K, box_of_cuboid, pose
 from test_user_errors import assert_one_line_error, external, run_cli  # noqa: F401 - fixture
 
+from detbench.core.errors import InputError
 from detbench.core.geometry import Camera
-from detbench.errors import InputError
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 from trackers import make_tracker
 from trackers.base import Frame
 

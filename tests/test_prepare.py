@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nusc_minidb import OBJECTS, VERSION, instance_token, write_min_db
 
-from detbench.classes import CLASSES, CATEGORY_TO_CLASS
 from detbench.cli import main
+from detbench.core.classes import CATEGORY_TO_CLASS, CLASSES
 from detbench.data import mot
 from detbench.data.prepare import prepare
 from detbench.data.projection import clip_hull_to_image, quaternion_matrix
 from detbench.data.splits import official_splits
-from nusc_minidb import OBJECTS, VERSION, instance_token, write_min_db
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.iou import IouTracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -21,7 +21,7 @@ from scale_workload import RUN, build_workload  # noqa: E402
 
 
 def _marker() -> Path:
-    from detbench import paths
+    from detbench.core import paths
 
     return paths.runs_root() / "killed-worker.pid"
 
@@ -77,9 +77,8 @@ def _no_partial_entries(root: Path) -> None:
             assert _artifact(meta.parent, record["inputs_hash"]).problems() == [], meta
 
 
-def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_path, local_ray):
-    from detbench import paths
-    from detbench.compare.pipeline import REUSE
+def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_path, local_ray, capsys):
+    from detbench.core import paths
 
     results, tracks = tmp_path / "results", paths.runs_root() / "compare" / "k" / "tracks"
     args = ["compare", "--run", RUN, "--detectors", "epoch1,epoch2", "--trackers", "killonce", "--data", str(killer),
@@ -102,14 +101,15 @@ def test_a_killed_worker_leaves_the_results_of_an_undisturbed_run(killer, tmp_pa
     shutil.rmtree(tracks / "epoch2" / "killonce")
     (tracks / "epoch2" / ".killonce.tmp-crashed").mkdir()
     (tracks / "epoch2" / ".killonce.tmp-crashed" / "scene-1000_CAM_BACK.txt").write_text("1,1,0,0,5,5,1,1,1\n")
-    REUSE.clear()
+    capsys.readouterr()
     assert main(args) == 0
-    assert REUSE["tracks"] == 1 and REUSE["metrics"] == 1 and REUSE["detections"] == 2   # only epoch2 recomputed
+    assert ("reused from earlier runs: 2 detection caches, 1 tracking result, 1 evaluation"   # only epoch2 recomputed
+            in capsys.readouterr().out.splitlines())
     assert _outputs(results / "k", tracks) == disturbed
 
 
 def test_a_task_that_raises_is_not_retried(tmp_path, local_ray):
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     log = tmp_path / "attempts.txt"
     with make_executor("ray") as ex, pytest.raises(InputError, match="^item 1: bad input$"):

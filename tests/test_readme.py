@@ -204,7 +204,7 @@ def test_readme_commands_work_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DETBENCH_RUNS", "runs")
     ran = 0
-    for page, b in ((page, b) for page in pages() for b in blocks(page.read_text(encoding="utf-8"))):
+    for page, b in ((p, b) for p in pages() for b in blocks(p.read_text(encoding="utf-8"))):
         where = f"{_name(page)}:{b['line']}"
         mode, _, env, before = parse_tag(b["tag"])
         for name, value in env.items():

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 from detbench.data import mot
 
 CAMS = ("CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT", "CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT")

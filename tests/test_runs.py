@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from detbench import paths, runs
+from detbench import runs
 from detbench.cli import main
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
 
 
 def _run(name: str, *epochs: int, mtime: float = 1000.0, extra=()):
@@ -65,8 +66,7 @@ def test_no_run_with_a_checkpoint_is_an_input_error():
 def test_ls_shows_each_caches_run_threshold_and_options_and_the_demos_runs(tmp_path, capsys):
     """A cache line names its run, checkpoint, split, score threshold and options (it used to
     show `<key> epoch1 split=val`), and the runs inside each runs/demo/<invocation>/ are listed."""
-    from test_detect import save_detector
-    from test_detect import make_dataset, nano_model
+    from test_detect import make_dataset, nano_model, save_detector
 
     data = make_dataset(tmp_path)
     r1 = paths.train_dir("r1")

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from detbench.core.types import iou_matrix
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.sensitivity.axes import PERFECT, Degradation
 from detbench.sensitivity.degrade import DUPLICATE, RANDOM_FP, degrade_sequence, score_shift
 from detbench.sensitivity.placement import auc, measure_split
-from detbench.types import iou_matrix
 
 
 def _table(n_frames=400, per_frame=5, w=80.0, h=60.0):

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detbench.classes import CLASSES, class_of_category
-from detbench.data.synthetic import CAMERAS, split_names, write_dataset
-from detbench.data.synthetic import render, shapes
+from detbench.core.classes import CLASSES, class_of_category
+from detbench.core.errors import InputError
+from detbench.data.synthetic import CAMERAS, render, shapes, split_names, write_dataset
 from detbench.data.synthetic.rig import CAMERA_CALIBRATION, intrinsic, world_to_camera, yaw_quat
-from detbench.errors import InputError
 
 VERSION = "v1.0-synth"
 

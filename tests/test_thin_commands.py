@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from detbench.errors import InputError
 from test_track import external  # noqa: F401 - fixture
 from test_trackssm_data import _row, _write_seq
 
+from detbench.core.errors import InputError
+
 
 def test_runs_listing_is_data_without_dot_folders(tmp_path, capsys):
-    from detbench import paths
+    from detbench.core import paths
     from detbench.runs import CacheEntry, TracksEntry, listing
 
     root = paths.runs_root()
@@ -57,7 +57,7 @@ def test_eval_det_returns_what_it_wrote(tmp_path, capsys):
 
 
 def test_select_source_and_track(external, tmp_path, capsys):  # noqa: F811
-    from detbench import paths
+    from detbench.core import paths
     from detbench.tracking.sources import select_source
     from detbench.tracking.track import track
 
@@ -92,7 +92,7 @@ def test_show_tracks_checks_before_drawing(tmp_path, external):  # noqa: F811
 
 
 def test_train_motion_callbacks_in_order(tmp_path, capsys):
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
 
     data = tmp_path / "data" / "toy"
     for split in ("train", "val"):

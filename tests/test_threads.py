@@ -184,7 +184,7 @@ def test_train_motion_says_its_threads_first_and_in_meta_json(tmp_path, monkeypa
 def test_train_motion_default_reproduces_bit_exactly_beside_a_busy_process(tmp_path, monkeypatch):
     """The default count is decided from the settings only: a run beside a busy process (which
     made the adaptive count of an earlier design drop to 1 thread) trains the same weights."""
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
 
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.setattr(threads, "user_threads", lambda: None)

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from test_geometry import K, pose
 
+from detbench.core.errors import InputError
+from detbench.core.types import iou_matrix
 from detbench.data.mot import read_mot, read_seqinfo
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
-from detbench.types import iou_matrix
 from trackers import TRACKERS, make_tracker
 from trackers.base import Frame
-
 
 OPTIONS: dict[str, dict] = {}   # tracker -> options; TrackSSM's trained weights are filled in below
 #: variants run through the same contract: camera-motion compensation from the frames' poses

@@ -38,7 +38,7 @@ class DummyTracker:
         pass
 
     def update(self, dets, frame=None):
-        from detbench.types import as_tracks
+        from detbench.core.types import as_tracks
 
         d = np.asarray(dets, dtype=np.float32).reshape(-1, 6)
         rows = np.flatnonzero(d[:, 4] >= self.params.min_score)
@@ -93,7 +93,7 @@ def test_a_registered_dummy_tracks_and_keys_its_cache(dummy, tmp_path):
 
 def test_a_registered_dummy_is_tuned_over_its_params_grid(dummy, tmp_path):
     from detbench.tracking.sources import from_external
-    from detbench.tune import grid_points, tracker_grid, tunable_trackers, tune_jobs
+    from detbench.tuning.tune import grid_points, tracker_grid, tunable_trackers, tune_jobs
 
     seqs, dets = dummy
     grid = tracker_grid("dummy")

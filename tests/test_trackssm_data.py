@@ -5,17 +5,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
-
-from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
-from trackers.trackssm.data import (dataset_windows, segment_windows, sequence_windows, split_sequences,
-                                    step_targets, track_segments)
-from trackers.trackssm.train import constant_velocity, next_box_iou
-
 from calibrated_toy import toy_scene
 
-
+from detbench.core.errors import InputError
+from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
+from detbench.motion.windows import dataset_windows, sequence_windows, split_sequences
+from trackers.trackssm.data import segment_windows, step_targets, track_segments
+from trackers.trackssm.train import constant_velocity, next_box_iou
 
 
 def _write_seq(root, name, rows, width=1600, height=900, rate=2.0, length=40):

@@ -9,16 +9,16 @@ import json
 import numpy as np
 import pytest
 import torch
+from calibrated_toy import H, W, billboard, cams, cuboid, pose, toy_scene
+from conftest import SMALL_MOTION
 
+from detbench.core.errors import InputError
 from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
-from detbench.errors import InputError
-from trackers.trackssm.data import dataset_windows, sequence_windows, split_sequences
+from detbench.motion.windows import dataset_windows, sequence_windows, split_sequences
 from trackers.trackssm.ground import calibrated_cv, ground_histories
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.train import next_box_iou, predict
 
-from calibrated_toy import H, W, billboard, cams, cuboid, pose, toy_scene
-from conftest import SMALL_MOTION
 
 def test_calibrated_cv_is_exact_for_constant_ground_velocity_with_real_time_steps():
     """The camera drives along +x (5 m, then 4.5 m in 0.45 s: uneven keyframes); an object walks
@@ -38,7 +38,7 @@ def test_calibrated_cv_is_exact_for_constant_ground_velocity_with_real_time_step
 def test_a_standing_object_stays_put_while_the_camera_yaws_ten_degrees():
     """The issue's hand case: one box seen, the camera moves 2 m and yaws 10 degrees, the car
     stands still; the predicted box lands on it (IoU >= 0.9) where the last box misses."""
-    from detbench.types import iou_matrix
+    from detbench.core.types import iou_matrix
 
     poses = [pose(), pose(x=2.0, yaw_deg=10.0)]
     car = (25.0, 4.0)
@@ -264,7 +264,7 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 
     from detbench.data import mot
     from detbench.data.noisy import noisy_detections
-    from detbench.tune import tune
+    from detbench.tuning.tune import tune
     from trackers.trackssm import checkpoint
 
     weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
@@ -288,11 +288,11 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     """``detbench compare``'s pipeline (detect -> track from the cache -> eval -> deltas) with a
     ground-plane TrackSSM: the prepared dataset's frames.json cameras reach it, every pair ok."""
+    from calibrated_toy import pose
     from test_detect import make_dataset, nano_model, save_detector
 
-    from calibrated_toy import pose
-    from detbench import paths
     from detbench.compare.pipeline import run_comparison
+    from detbench.core import paths
     from trackers.trackssm import checkpoint
 
     seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")

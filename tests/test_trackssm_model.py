@@ -6,13 +6,9 @@ import math
 import pytest
 import torch
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.trackssm import checkpoint
 from trackers.trackssm.model import ModelConfig, TrackSSM, build_model, count_parameters, sine_embedding
-
-
-
-
 
 SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers import make_tracker
 from trackers.base import Frame
 from trackers.trackssm import checkpoint

@@ -11,10 +11,14 @@ import torch
 import torch.nn.functional as F
 
 from trackers.trackssm.data import Windows, segment_windows
-from trackers.trackssm.model import (MambaMixer, ModelConfig, TrackSSM, build_model, causal_depthwise_conv,
-                                     relative_features)
-from trackers.trackssm.train import (TrainConfig, batches, constant_velocity, flip_windows, lr_at, next_box_iou,
-                                     train)
+from trackers.trackssm.model import (
+    MambaMixer,
+    ModelConfig,
+    build_model,
+    causal_depthwise_conv,
+    relative_features,
+)
+from trackers.trackssm.train import TrainConfig, batches, constant_velocity, flip_windows, lr_at, next_box_iou, train
 
 SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 
 
 def make_dataset(root: Path, n_images: int = 8, size=(108, 192), seed: int = 0, split: str = "train") -> Path:
@@ -118,7 +118,7 @@ def test_augmentation_rates_before_the_no_aug_phase(tmp_path, monkeypatch):
 
 
 def test_bad_inputs(tmp_path):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.train.data import load_coco
 
     with pytest.raises(InputError, match=r"meta.json: not found"):

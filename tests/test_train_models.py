@@ -5,13 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.train.models import build_model, count_parameters, load_init, load_pth, trunk_keys
-from detbench.train.setup import make_optimizer
 from detbench.train.recipes import get_recipe
-
-
-
+from detbench.train.setup import make_optimizer
 
 
 def test_yolox_l_parameter_counts_for_seven_classes():

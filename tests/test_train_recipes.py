@@ -13,7 +13,7 @@ import dataclasses
 
 import pytest
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 from detbench.train.recipes import RECIPES, Recipe
 
 FIELDS = [f.name for f in dataclasses.fields(Recipe)]
@@ -77,7 +77,7 @@ def test_an_improved_recipe_keeps_ema_under_its_own_name():
 
 
 def test_set_batch_size_alone_replaces_the_field_and_twice_is_an_input_error(tmp_path, monkeypatch):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.train import state
 
     monkeypatch.chdir(tmp_path)

@@ -7,11 +7,7 @@ import socket
 
 import pytest
 import torch
-
 from test_train_data import make_dataset
-
-
-
 
 TINY = dict(recipe="demo", epochs=3, batch_size=4, input_size="64,96", num_workers=0,
             tensorboard=False, echo=lambda *_: None)
@@ -90,7 +86,7 @@ def test_kill_and_resume_matches_an_uninterrupted_run(data):
 
 
 def test_detector_names_load_and_export(data, tmp_path):
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.train.checkpoint import load_detector, resolve_detector
     from detbench.train.models import build_model
     from detbench.train.trainer import train
@@ -106,8 +102,9 @@ def test_detector_names_load_and_export(data, tmp_path):
     out = model(torch.zeros(1, 3, 64, 96))
     assert out.shape == (1, 8 * 12 + 4 * 6 + 2 * 3, 5 + 7)
     # export: a standalone file that a stock YoloxModule of the same size loads strictly
-    from detbench.commands.export import command
     from click.testing import CliRunner
+
+    from detbench.commands.export import command
     res = CliRunner().invoke(command, ["epoch3", "--run", "r", "-o", str(tmp_path / "x.pth")])
     assert res.exit_code == 0, res.output
     stock = build_model("nano", 7)

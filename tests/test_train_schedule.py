@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from detbench.train.recipes import get_recipe
 from detbench.train.schedule import build_phases, lr_at, phase_of_epoch
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from detbench.cli import main
+from detbench.core.errors import InputError
 from detbench.data import mot
 from detbench.data.noisy import noisy_detections
-from detbench.errors import InputError
-from detbench.tune import tune
+from detbench.tuning.tune import tune
 
 SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
 
@@ -42,7 +42,7 @@ def data_dir(tmp_path, real_fixture):
 def test_tune_never_opens_the_reporting_split(data_dir, monkeypatch):
     data, dets = data_dir
     opened: list[str] = []
-    real_open, real_io_open = builtins.open, io.open
+    real_open = builtins.open
 
     def spy(file, *args, **kwargs):
         opened.append(os.fspath(file) if isinstance(file, (str, os.PathLike)) else str(file))
@@ -88,7 +88,7 @@ def test_tune_unknown_tracker_grid(data_dir):
 def test_every_grid_names_real_options_of_its_tracker():
     from dataclasses import fields
 
-    from detbench.tune import tracker_grid, tunable_trackers
+    from detbench.tuning.tune import tracker_grid, tunable_trackers
     from trackers import TRACKERS, tracker_class
 
     assert set(tunable_trackers()) == set(TRACKERS)  # every registered tracker gets the same care
@@ -122,7 +122,7 @@ def test_every_registered_trackers_defaults_lie_on_its_grid():
 def test_every_grid_has_the_same_size_and_holds_the_lost_track_buffer():
     from dataclasses import fields
 
-    from detbench.tune import grid_points, tracker_grid
+    from detbench.tuning.tune import grid_points, tracker_grid
     from trackers import TRACKERS, tracker_class
 
     GRIDS = {name: tracker_grid(name) for name in TRACKERS}

@@ -7,7 +7,6 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from detbench.cli import main
@@ -96,8 +95,8 @@ def test_device_without_cuda_is_one_line(capsys, tmp_path):
 
     if torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
-    from detbench.devices import check_device
-    from detbench.errors import InputError
+    from detbench.core.devices import check_device
+    from detbench.core.errors import InputError
 
     with pytest.raises(InputError, match="--device 'cuda:7'"):
         check_device("cuda:7")
@@ -133,7 +132,7 @@ def test_a_gpu_sized_training_on_the_cpu_is_refused_with_what_to_run_instead(tmp
 
 def test_a_run_without_a_checkpoint_is_named_as_such(tmp_path, capsys):
     """`detect --detector last` on a run with no checkpoint said "(available: none, last, ...)"."""
-    from detbench import paths
+    from detbench.core import paths
 
     paths.train_dir("cut").mkdir(parents=True)
     for name in ("last", "epoch1"):
@@ -152,7 +151,7 @@ def test_run_interrupted_in_epoch_1_restarts_and_is_never_the_default(tmp_path, 
     from test_train_data import make_dataset
     from test_train_run import train_killed_after
 
-    from detbench.errors import InputError
+    from detbench.core.errors import InputError
     from detbench.runs import latest_run, resolve_detector
     from detbench.train.trainer import train
 
@@ -343,7 +342,7 @@ def test_os_errors_are_one_line(capsys, monkeypatch, tmp_path):
 
 
 def test_artifact_folders_follow_the_umask(tmp_path):
-    from detbench.fileio import atomic_dir
+    from detbench.core.fileio import atomic_dir
 
     old = os.umask(0o027)
     try:
@@ -626,8 +625,8 @@ def test_no_command_writes_over_its_inputs(case, workspace, capsys):
 def test_output_check_compares_real_paths(tmp_path):
     """Another spelling of the same folder (a symbolic link, ``..``) is the same folder; a sibling
     whose name only starts like the input's is not inside it."""
-    from detbench.errors import InputError
-    from detbench.fileio import ensure_writable
+    from detbench.core.errors import InputError
+    from detbench.core.fileio import ensure_writable
 
     dets = tmp_path / "dets"
     dets.mkdir()

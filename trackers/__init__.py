@@ -5,7 +5,7 @@ A tracker name is resolved once, by :func:`tracker_spec` (``name`` + ``options``
 its parameters, the clean-up's, the files it reads, its tuning grid); the tracking run's cache
 key, its workers, ``detbench tune`` and ``compare`` all use that spec. ``make_tracker(name,
 options, frame_rate)`` is ``tracker_spec(name, options).build(frame_rate)``. Unknown names or
-options raise :class:`detbench.errors.InputError` listing the valid ones. Every tracker follows
+options raise :class:`detbench.core.errors.InputError` listing the valid ones. Every tracker follows
 :class:`trackers.base.Tracker` and is built behind the detection clean-up
 (:mod:`trackers.cleanup`: ``nms_iou``, ``nms_fuse``, ``nms_merge``, ``min_box_px``,
 ``recal_band``, ``box_buffer``, options of every tracker, off by default), so every tracker sees
@@ -20,6 +20,10 @@ import inspect
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from detbench.core.errors import InputError
+from trackers.base import input_files, needs_calibration, params_from_options
+from trackers.cleanup import CLEANUP_KEYS, CleanedTracker, CleanupParams, split_options
 
 # name -> "module:Class" (imported on first use so `import trackers` stays cheap), optionally
 # "module:Class?key=value&key=value": a variant, the class with preset options (defaults a user's
@@ -40,8 +44,6 @@ TRACKERS: dict[str, str] = {
 
 
 def _entry(name: str) -> tuple[str, str, dict[str, str]]:
-    from detbench.errors import InputError
-
     if name not in TRACKERS:
         raise InputError(f"unknown tracker {name!r}; available: {', '.join(sorted(TRACKERS))}")
     target, _, preset = TRACKERS[name].partition("?")
@@ -71,7 +73,6 @@ def tune_grid(cls) -> dict[str, list] | None:
     """The tuning grid of a tracker class: its ``Params.GRID`` (its own options, the lost-track
     buffer included) followed by the clean-up's ``CleanupParams.GRID`` (the same for every
     tracker); None when its Params declare no grid."""
-    from trackers.cleanup import CleanupParams
 
     own = getattr(cls.Params, "GRID", None)
     if not own:
@@ -112,14 +113,12 @@ class TrackerSpec:
 
     def input_files(self) -> dict[str, Path]:
         """``{label: Path}`` of the files this tracker reads (:func:`trackers.base.input_files`)."""
-        from trackers.base import input_files
 
         return input_files(self.cls, self.params)
 
     @property
     def needs_calibration(self) -> bool:
         """Whether this tracker reads each frame's camera calibration (:func:`trackers.base.needs_calibration`)."""
-        from trackers.base import needs_calibration
 
         return needs_calibration(self.cls, self.params)
 
@@ -130,7 +129,6 @@ class TrackerSpec:
     def build(self, frame_rate: float = 2.0):
         """A fresh tracker for a sequence at ``frame_rate`` Hz, behind the detection clean-up
         (:class:`trackers.cleanup.CleanedTracker`)."""
-        from trackers.cleanup import CleanedTracker
 
         return CleanedTracker(self.cls(self.params, frame_rate=frame_rate), self.cleanup)
 
@@ -138,9 +136,6 @@ class TrackerSpec:
 def tracker_spec(name: str, options: dict[str, Any] | None = None) -> TrackerSpec:
     """Resolve tracker ``name`` with ``options`` (strings allowed) into a :class:`TrackerSpec`;
     an unknown name or key is an InputError listing the valid ones (both kinds of option)."""
-    from detbench.errors import InputError
-    from trackers.base import params_from_options
-    from trackers.cleanup import CLEANUP_KEYS, CleanupParams, split_options
 
     cls = tracker_class(name)
     options = {**preset_options(name), **(options or {})}

@@ -22,6 +22,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from detbench.core.errors import InputError
+from detbench.core.geometry import Camera
+from detbench.core.options import parse_key_values
+
 #: The lost-track buffer every tracker defaults to, in seconds (4 keyframes at 2 Hz): a track
 #: missed for up to this long can still be matched. One value for all, so that a comparison of
 #: trackers compares their association and motion, not how long each waits.
@@ -64,7 +68,6 @@ class Frame:
         """The frame's :class:`detbench.core.geometry.Camera`, or None without calibration."""
         if not self.has_calibration():
             return None
-        from detbench.core.geometry import Camera
 
         return Camera(self.intrinsics, self.cam2global, self.width, self.height)
 
@@ -77,7 +80,7 @@ class Frame:
 
             img = cv2.imread(str(self.image_path), cv2.IMREAD_COLOR)
             if img is None:
-                from detbench.errors import InputError
+                from detbench.core.errors import InputError
 
                 raise InputError(f"{self.image_path}: image could not be decoded")
             self.image = img
@@ -98,10 +101,9 @@ class Tracker(Protocol):
 def params_from_options(params_cls, options: dict[str, Any] | None, tracker_name: str):
     """Build a frozen parameter dataclass from ``{key: value}`` (values may be strings from the CLI).
 
-    Unknown keys raise :class:`detbench.errors.InputError` listing the valid ones; string values
+    Unknown keys raise :class:`detbench.core.errors.InputError` listing the valid ones; string values
     are converted to the field's type.
     """
-    from detbench.errors import InputError
 
     options = dict(options or {})
     valid = {f.name: f for f in fields(params_cls)}
@@ -129,7 +131,6 @@ def _check_value(value, current, key, tracker_name) -> None:
     counts >= 0, ``device`` usable on this machine."""
     import math
 
-    from detbench.errors import InputError
 
     where = f"tracker {tracker_name!r}: option {key}={value!r}"
     if isinstance(current, bool) or isinstance(value, bool):
@@ -142,14 +143,12 @@ def _check_value(value, current, key, tracker_name) -> None:
         if value < 0 and (key.endswith("_s") or isinstance(current, int)):
             raise InputError(f"{where} must be >= 0" + (" (seconds)" if key.endswith("_s") else ""))
     if key == "device" and isinstance(value, str):
-        from detbench.devices import check_device
+        from detbench.core.devices import check_device
 
         check_device(value, f"tracker {tracker_name!r}: option device")
 
 
 def _convert(value, current, key, tracker_name):
-    from detbench.errors import InputError
-
     if not isinstance(value, str):
         return value
     try:
@@ -195,6 +194,5 @@ def needs_calibration(tracker_cls, params) -> bool:
 
 def parse_option_strings(pairs: list[str] | tuple[str, ...], flag: str = "--tracker-opt") -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (the CLI's ``--tracker-opt``)."""
-    from detbench.options import parse_key_values
 
     return parse_key_values(pairs, flag)

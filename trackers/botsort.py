@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
+from trackers.pose_cmc import XYWH, move_stracks
 
 CMC_METHODS = ("auto", "none", "sof", "ecc", "orb", "sift", "pose")
 
@@ -77,8 +78,6 @@ class BotSortTracker(ClassSplitTracker):
             self._cmc = MemoCMC(method, lambda: create_cmc(method), remember=method == "sof")
 
     def _pose_mover(self):
-        from trackers.pose_cmc import XYWH, move_stracks
-
         return partial(move_stracks, model=XYWH)
 
     def boxmot_kwargs(self) -> dict:

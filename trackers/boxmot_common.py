@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from detbench.classes import NUM_CLASSES
-from detbench.errors import InputError
-from detbench.types import empty_tracks, valid_detection_mask
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.errors import InputError
+from detbench.core.types import empty_tracks, valid_detection_mask
 from trackers.base import Frame
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, boxmot_track_buffer
+from trackers.pose_cmc import XYAH, move_stracks
 
 CMC_OPTIONS = ("none", "pose")
 
@@ -46,8 +47,6 @@ class ByteTrackTracker(ClassSplitTracker):
         self.track_buffer = boxmot_track_buffer(self.params.track_buffer_s, self.frame_rate)
 
     def _pose_mover(self):
-        from trackers.pose_cmc import XYAH, move_stracks
-
         return partial(move_stracks, model=XYAH)
 
     def boxmot_kwargs(self) -> dict:

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from detbench.errors import InputError
-from detbench.types import iou_matrix, valid_detection_mask
+from detbench.core.errors import InputError
+from detbench.core.types import iou_matrix, valid_detection_mask
 
 FUSE_MODES = ("max", "noisy_or")
 MERGE_MODES = ("top", "wbf")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.core.imageprints import fingerprint
+
 MAX_ENTRIES = 4096   # frames; an entry is a 2x3 warp plus the estimator's state (~32 KB at 1600x900)
 
 
@@ -52,8 +54,7 @@ STORE = _Store()
 
 
 def _image_identity(path: str | Path) -> bytes:
-    """The image's content (sha256 of its bytes, :mod:`detbench.imageprints`), never its path."""
-    from detbench.imageprints import fingerprint
+    """The image's content (sha256 of its bytes, :mod:`detbench.core.imageprints`), never its path."""
 
     digest = fingerprint(path)
     if digest is None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detbench.errors import InputError
-from detbench.types import iou_matrix
+from detbench.core.errors import InputError
+from detbench.core.types import iou_matrix
 
 COSTS = ("iou", "giou", "centre")
 

@@ -23,8 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from detbench.types import as_tracks, empty_tracks, iou_matrix
-from detbench.errors import InputError
+from detbench.core.errors import InputError
+from detbench.core.types import as_tracks, empty_tracks, iou_matrix
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.costs import affinity, check_cost

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S
 from trackers.boxmot_common import ClassSplitTracker, frames_for_seconds
+from trackers.pose_cmc_ocsort import move_ocsort_tracks
 
 ASSO_FUNCS = ("iou", "giou", "diou", "ciou", "hmiou")
 CMC_OPTIONS = ("none", "pose")
@@ -51,8 +52,6 @@ class OcSortTracker(ClassSplitTracker):
                              f"{', '.join(ASSO_FUNCS)}")
 
     def _pose_mover(self):
-        from trackers.pose_cmc_ocsort import move_ocsort_tracks
-
         return move_ocsort_tracks
 
     def boxmot_kwargs(self) -> dict:

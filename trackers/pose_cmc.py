@@ -11,9 +11,9 @@ from typing import Callable
 
 import numpy as np
 
+from detbench.core.errors import InputError
 from detbench.core.geometry import camera_of
 from detbench.core.image_motion import BoxMotion, box_motion
-from detbench.errors import InputError
 
 #: ``move(boxes (N, 4), classes (N,)) -> BoxMotion`` from the previous frame's camera to this one's
 MoveBoxes = Callable[[np.ndarray, np.ndarray], BoxMotion]

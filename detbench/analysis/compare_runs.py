@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detbench import paths
 from detbench.analysis import plots
 from detbench.analysis.logs import load_run
 from detbench.analysis.report import build, g
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
 
 # (label, function of a report) for the figures row block
 FIGURES = [

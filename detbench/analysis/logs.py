@@ -8,7 +8,7 @@ training iteration: ``epoch`` (1-based), ``iter``, ``step`` (1-based global), ``
 
 A killed run leaves a truncated last line; a bad line is skipped with a warning naming
 ``file:line`` and the rest is analysed. A missing run, a missing or empty ``log.jsonl``, or a log
-with no valid iteration raise :class:`~detbench.errors.InputError`.
+with no valid iteration raise :class:`~detbench.core.errors.InputError`.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench import paths
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
 
 REQUIRED = ("epoch", "step", "total")
 NUMERIC = ("iter", "lr", "iou", "conf", "cls", "l1", "num_fg", "images_per_s", "memory_mb", "time")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from detbench.analysis.logs import COMPONENTS, RunLog
-from detbench.fileio import atomic_write_bytes
+from detbench.core.fileio import atomic_write_bytes
 
 PHASE_COLORS = {"warmup": "#fde2c8", "training": "#d6e9f8", "finetune": "#d8f0d2"}
 EXTRA_COLORS = ["#eadcf4", "#f6d5dc", "#e8e8e8"]

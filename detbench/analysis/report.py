@@ -9,7 +9,7 @@ from pathlib import Path
 
 from detbench.analysis import plots, stats
 from detbench.analysis.logs import COMPONENTS, RunLog, load_run
-from detbench.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
+from detbench.core.fileio import atomic_dir, atomic_write_json, atomic_write_text, ensure_writable
 
 
 def g(x, fmt: str = ".4g") -> str:

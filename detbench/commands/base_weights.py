@@ -10,6 +10,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from detbench.core.errors import DetbenchError
+
 
 def stage_bars(cfg):
     """``progress(stage)`` for :func:`~detbench.base_weights.make_base_weights`: each stage's bar as its
@@ -49,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from detbench.base_weights import BASE, WEIGHTS_DIR, make_base_weights, new_stamp
     from detbench.cli import _USER_OS_ERRORS as USER_OS_ERRORS
-    from detbench.errors import DetbenchError
 
     p = argparse.ArgumentParser(prog="python -m detbench.commands.base_weights",
                                 description="Retrain the demo's pretrained base (weights/demo_base/).")

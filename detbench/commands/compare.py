@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed, TrackerHelpOption, executor_options
+from detbench.core.errors import InputError
 
 
 @click.command("compare", epilog="""\b
@@ -50,13 +51,10 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from rich.console import Console
 
-    from detbench.compare.pipeline import REUSE, run_comparison
-    from detbench.cliopts import parse_tracker_options
-    from detbench.errors import InputError
-
-    from detbench.cliopts import check_executor_options
+    from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.commands.progress import task_bar
-    from detbench.executors import make_executor
+    from detbench.compare.pipeline import run_comparison
+    from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
     if tune_missing and not tuned:
@@ -72,19 +70,19 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
                                 progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"), executor=ex)
     for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
         click.echo(source["used"])
-    print_summary(result, Path(results_dir) / name, reused=REUSE)
+    print_summary(result, Path(results_dir) / name, reused=result["reused"])
     failed = [p for p in result["pairs"] if p["status"] != "ok"]
     if failed:
         raise click.exceptions.Exit(1)
 
 
-# REUSE's keys (detbench.compare.pipeline) in words: (one, several)
+# the keys of run_comparison's "reused" (detbench.compare.pipeline) in words: (one, several)
 REUSED_WORDS = {"detections": ("detection cache", "detection caches"), "tunings": ("tuning", "tunings"),
                 "tracks": ("tracking result", "tracking results"), "metrics": ("evaluation", "evaluations")}
 
 
 def reuse_text(reused) -> str:
-    """``reused from earlier runs: 2 detection caches, 1 evaluation`` (``reused``: REUSE's counts)."""
+    """``reused from earlier runs: 2 detection caches, 1 evaluation`` (``reused``: run_comparison's ``reused`` counts)."""
     said = [f"{n} {REUSED_WORDS.get(k, (k, k))[n != 1]}" for k, n in reused.items() if n]
     return "reused from earlier runs: " + (", ".join(said) if said else "nothing (all computed now)")
 

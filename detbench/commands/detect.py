@@ -4,6 +4,9 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat, executor_options
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
 
 EPILOG = """\b
 Example:
@@ -53,7 +56,6 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     from detbench.cliopts import check_executor_options
     from detbench.data.layout import PreparedDataset, find_dataset
     from detbench.detect.options import resolve_device, split_list
-    from detbench.errors import InputError
     from detbench.runs import detector_ref
 
     check_executor_options(executor, ray_address)
@@ -62,8 +64,6 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
     refs = [detector_ref(detector, run) for detector in names]  # a wrong name fails before torch is imported
     if len(names) > 1 and (export_mot or export_coco):
         raise InputError("--export-mot / --export-coco take one --detector (got several)")
-    from detbench import paths
-    from detbench.fileio import ensure_writable
 
     ensure_writable(paths.detections_root(), "detection cache")
     reads = {"--data": data_dir, "images": PreparedDataset(data_dir).meta.get("dataroot"),
@@ -76,7 +76,7 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         click.echo(f"detector {ref.describe()}")
     from detbench.commands.progress import bar_per_key, detect_bar, task_bar
     from detbench.detect.shards import cluster_device, ensure_many
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     with bar_per_key(detect_bar) as progress, task_bar() as on_tasks, \
             make_executor(executor, None, ray_address, on_tasks) as ex:
@@ -93,8 +93,8 @@ def command(detectors, run, data, split, cameras, conf, nms, batch_size, device,
         written = export_mot_dets(res.cache_dir, export_mot, frames)
         click.echo(f"MOT det files: {len(written)} in {export_mot}")
     if export_coco:
+        from detbench.core.fileio import atomic_write_json
         from detbench.detect.export import coco_results, load_coco_gt
-        from detbench.fileio import atomic_write_json
 
         gt_path = PreparedDataset(data_dir).coco_file(split)
         results, _ = coco_results(res.cache_dir, load_coco_gt(gt_path), gt_path)

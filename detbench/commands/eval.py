@@ -6,6 +6,9 @@ import os
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, ensure_writable
+from detbench.core.provenance import make_meta
 from detbench.threads import available_cores
 
 EPILOG = """\b
@@ -51,11 +54,9 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
     from rich.progress import Progress
 
     from detbench.evaluate.api import evaluate_folders
-    from detbench.evaluate.metric_specs import higher_is_better
     from detbench.evaluate.loading import pair_sequences
+    from detbench.evaluate.metric_specs import higher_is_better
     from detbench.evaluate.table import render
-    from detbench.fileio import atomic_write_json, ensure_writable
-    from detbench.provenance import make_meta
 
     if json_out:
         # before the work and the table, not after; beside the results is fine, over them is not
@@ -88,7 +89,6 @@ def command(gt_dir, results_dir, classes, iou, json_out, jobs, check, trackeval_
 def _check_ground_truth(pairs, gt_dir) -> None:
     """Empty gt.txt files score MOTA as -FP x 100 %: no ground truth at all is an error, some
     empty sequences a warning naming them (a camera may really see nothing)."""
-    from detbench.errors import InputError
 
     empty = [f.gt_path for f in pairs if not f.gt_path.read_text(encoding="utf-8", errors="replace").strip()]
     if not empty:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.core.classes import CLASSES
 
 EPILOG = """\b
 Examples:
@@ -62,7 +63,6 @@ def _print_table(results: dict, stat_names) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from detbench.classes import CLASSES
 
     fmt = (lambda v: "-" if v is None else f"{v:.3f}")
     t = Table(title="Detector AP (pycocotools)")

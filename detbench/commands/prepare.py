@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.core.classes import CLASSES
 
 
 @click.command("prepare")
@@ -42,7 +43,6 @@ def command(dataroot, version, cameras, splits, min_visibility, min_size, out, n
     from rich.console import Console
     from rich.table import Table
 
-    from detbench.classes import CLASSES
     from detbench.data.prepare import prepare
 
     split_list = None if splits is None else [s.strip() for s in splits.split(",") if s.strip()]

@@ -155,7 +155,7 @@ def bar_per_key(make_bar):
 @contextmanager
 def motion_bar():
     """Yields a ``progress(step, total_steps, loss, lr)`` callback for
-    :func:`detbench.motion.train_motion` drawing ``train-motion [bar] step/total loss L lr R
+    :func:`detbench.motion.train.train_motion` drawing ``train-motion [bar] step/total loss L lr R
     elapsed ETA``, from step 0 on; the loss shown is the mean of the last 20 steps (a single step's
     is noisy)."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn

@@ -4,6 +4,10 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed, TrackerHelpOption, executor_options
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, ensure_writable
+from detbench.core.provenance import make_meta
 
 
 @click.command("sensitivity", epilog="""\b
@@ -81,18 +85,13 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from detbench import paths
-    from detbench.cliopts import parse_tracker_options
+    from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.data.layout import PreparedDataset
-    from detbench.errors import InputError
-    from detbench.fileio import atomic_dir, ensure_writable
+    from detbench.executor_choice import make_executor
     from detbench.sensitivity import axes as ax
     from detbench.sensitivity import plots, report
     from detbench.sensitivity.study import run_study
     from trackers import TRACKERS
-
-    from detbench.cliopts import check_executor_options
-    from detbench.executors import make_executor
 
     console = Console(stderr=True)
     check_executor_options(executor, ray_address)
@@ -145,7 +144,6 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
             jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
     finally:
         bar.stop()
-    from detbench.provenance import make_meta
 
     result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,
                                                "values": list(values), "base": list(base_opts), "seeds": seeds,

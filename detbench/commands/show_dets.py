@@ -4,6 +4,9 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import FiniteFloat
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
 
 EPILOG = """\b
 Example:
@@ -35,14 +38,11 @@ def command(detector, cache, run, data, split, seq, score_thr, max_frames, video
     from detbench.detect.cache import read_sequence_detections
     from detbench.detect.options import resolve_device
     from detbench.detect.render import render_detections
-    from detbench.errors import InputError
 
     data_dir = find_dataset(data)
     if (detector is None) == (cache is None):
         raise InputError("show-dets: give exactly one of --detector or --cache")
-    from detbench import paths
     from detbench.data.layout import PreparedDataset
-    from detbench.fileio import ensure_writable
 
     ensure_writable(out, "video" if video else "images", inputs={
         "--data": data_dir, "--cache": cache, "images": PreparedDataset(data_dir).meta.get("dataroot"),

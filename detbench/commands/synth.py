@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import Seed
+from detbench.core.fileio import ensure_writable
 from detbench.demo import DemoConfig
 
 # the help's example is the demo's own dataset, read from the demo's config so the two cannot drift apart
@@ -44,7 +45,6 @@ def command(out, scenes, keyframes, cameras, sweeps, seed, version, style, force
 
     from detbench.commands.progress import lazy_bar
     from detbench.data.synthetic import CAMERAS, write_dataset
-    from detbench.fileio import ensure_writable
 
     ensure_writable(out, "synthetic dataset")
     cams = (CAMERAS if cameras.strip().lower() == "all"

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import click
 
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
+
 
 @click.command("train", context_settings={"max_content_width": 100})
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
@@ -44,10 +49,6 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
       torchrun --nproc_per_node 4 -m detbench.cli train --data runs/data/nuscenes --device cuda
     """
     from detbench.cliopts import parse_key_values
-    from detbench.devices import check_device
-
-    from detbench import paths
-    from detbench.fileio import ensure_writable
 
     check_device(device)  # before the heavy imports below
     if not resume:  # every --set value checked now, not at the first training steps
@@ -61,9 +62,8 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
         ensure_writable(paths.train_root(), "training run")
     if device == "cpu" and not resume and not allow_cpu:
         _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, parse_key_values(sets, "--set"))
-    from detbench.train.trainer import train
-
     from detbench.commands.progress import train_bar
+    from detbench.train.trainer import train
 
     with train_bar() as progress:
         run_dir = train(data_dir, recipe=recipe, model=model, init=init, name=name, epochs=epochs,
@@ -75,7 +75,6 @@ def command(data_dir, recipe, model, init, name, epochs, batch_size, device, res
 
 def _refuse_gpu_job_on_cpu(data_dir, recipe, model, epochs, batch_size, sets) -> None:
     """InputError (one line: what to run instead) when the resolved recipe is a GPU job."""
-    from detbench.errors import InputError
     from detbench.train.cpu_guard import cpu_refusal
     from detbench.train.recipes import get_recipe
 

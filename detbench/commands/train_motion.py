@@ -21,7 +21,7 @@ def _defaults():
 
 def _recipe(key: str) -> str:
     """``"A, B with --ground"``: the image and ground-plane defaults of a size or schedule option."""
-    from detbench.motion import RECIPES
+    from detbench.motion.train import RECIPES
 
     image, ground = (RECIPES[k].get(key, getattr(_defaults(), key, None)) for k in ("image", "ground"))
     return f"{image:g}, {ground:g} with --ground"
@@ -100,7 +100,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     split and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
     from detbench.commands.progress import motion_bar
-    from detbench.motion import train_motion
+    from detbench.motion.train import train_motion
 
     def say_plan(p) -> None:
         click.echo(p.threads)

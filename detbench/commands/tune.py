@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from detbench.cliopts import TrackerHelpOption, executor_options
+from detbench.core.devices import check_device
 
 
 @click.command("tune", epilog="""\b
@@ -36,15 +37,13 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     uses for this (detector, tracker) pair only."""
     from detbench.cliopts import check_executor_options
     from detbench.commands.progress import task_bar
-    from detbench.devices import check_device
-    from detbench.executors import make_executor
+    from detbench.executor_choice import make_executor
 
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
         check_device(device)
-    from detbench.tune import tune
-
     from detbench.evaluate import metric_specs
+    from detbench.tuning.tune import tune
 
     def show(options, overall):
         click.echo(f"  {options}: " + "  ".join(f"{m} {metric_specs.spec(m).display(overall[m])}"

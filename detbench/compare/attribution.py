@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
+from detbench.core.errors import DetbenchError
+from detbench.core.types import iou_matrix
 from detbench.data import mot
-from detbench.errors import DetbenchError
 from detbench.evaluate.clear_matching import clear_switches
 from detbench.evaluate.matching import SequenceMatch, match_sequence
-from detbench.types import iou_matrix
 
 CAUSES = ("class_change", "gap", "crossing", "low_score", "border", "other")
 

@@ -2,8 +2,9 @@
 
 The stages are the other parts' public entry points: ``detbench.detect.api.ensure_detections``
 (detection cache), ``detbench.tracking.run`` (tracking results) and
-``detbench.evaluate.api.evaluate_folders`` (metrics). Each reuse is counted in
-:data:`REUSE`, so callers (and tests) can see that a second comparison recomputed nothing.
+:func:`detbench.evaluate.cached.evaluate_cached` (metrics). Each reuse is counted in the result's
+``reused`` ({"detections", "tunings", "tracks", "metrics": times served from a cache}), so callers
+(and tests) can see that a second comparison recomputed nothing.
 """
 from __future__ import annotations
 
@@ -12,73 +13,40 @@ from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
-from detbench.artifacts import KeyedArtifact, content_key
-from detbench.compare.attribution import (AttributionRules, Switch, check_totals, count_causes, sequence_switches,
-                                          switches_per_class)
+from detbench.compare.attribution import (
+    AttributionRules,
+    Switch,
+    check_totals,
+    count_causes,
+    sequence_switches,
+    switches_per_class,
+)
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.data import layout, mot
-from detbench.errors import InputError
+from detbench.detect.api import resolve_checkpoint
+from detbench.detect.shards import ensure_many
 from detbench.evaluate import metric_specs
+from detbench.evaluate.api import load_matched
+from detbench.evaluate.cached import evaluate_cached
+from detbench.evaluate.hota_counts import flatten_hota
+from detbench.evaluate.loading import pair_sequences
 from detbench.executors import LocalExecutor
-from detbench.fileio import ensure_writable, sha256_file
 from detbench.runs import parse_epoch_name, run_detectors
-
-REUSE: Counter = Counter()          # "detections", "tracks", "metrics", "tunings" -> times served from cache
-
-
-def evaluation_code_hash() -> dict:
-    """The evaluation code and its libraries' versions (:func:`detbench.codekeys.code_key`): a
-    changed metric must not be served from an older evaluation's metrics.json."""
-    from detbench import codekeys
-
-    return codekeys.code_key(*codekeys.EVALUATE)
-
-
-def evaluation_key(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5) -> str:
-    """The key of ``res_dir``'s stored evaluation (see :func:`evaluate_cached`)."""
-    return content_key({"results": {f.name: sha256_file(f) for f in sorted(res_dir.glob("*.txt"))},
-                        "gt": layout.gt_hashes(gt_dir),
-                        "code": evaluation_code_hash(),
-                        "classes": classes, "iou": iou, "with": "hota_counts"})
-
-
-def evaluate_cached(gt_dir: Path, res_dir: Path, classes: str = "per-class", iou: float = 0.5,
-                    check: bool = False, executor=None) -> dict:
-    """``evaluate_folders`` with its result stored beside the results, keyed by the bytes of every
-    file it reads (results, each sequence's gt.txt and seqinfo.ini), the evaluation code and its
-    libraries' versions (:func:`evaluation_key`): a one-file
-    :class:`detbench.artifacts.KeyedArtifact`, ``metrics.json`` = ``{key, checked, metrics}``.
-
-    ``check``: run the motmetrics cross-check (off by default, as for ``detbench eval``). The
-    check changes no number, only whether a disagreement raises, so it is not part of the key;
-    a stored result is reused for ``check=True`` only if it was itself computed with the check.
-    ``executor`` scores the sequences (:mod:`detbench.executors`; default: this process)."""
-    from detbench.evaluate.api import evaluate_folders
-
-    art = KeyedArtifact(res_dir / "metrics.json", evaluation_key(gt_dir, res_dir, classes, iou), meta_name=None,
-                        check=lambda a: _servable_metrics(a.meta(), check))
-    if art.is_complete():
-        REUSE["metrics"] += 1
-        return art.meta()["metrics"]
-    metrics = evaluate_folders(gt_dir, res_dir, classes=classes, iou=iou, hota_counts=True, check=check,
-                               executor=executor)
-    art.write({"checked": check, "metrics": metrics})
-    return metrics
-
-
-def _servable_metrics(stored: dict, check: bool) -> list[str]:
-    """A stored metrics.json (key matched) serves a ``check=True`` call only if it was checked."""
-    if "metrics" not in stored:
-        return ["no metrics"]
-    return [] if stored.get("checked", False) or not check else ["computed without the motmetrics check"]
+from detbench.tracking.run import TrackingFailed, check_tracker, resolve_params, track_cache
+from detbench.tracking.sources import check_split_calibration
+from detbench.tuning.settings import pair_settings
+from trackers import tracker_spec
 
 
 def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executor=None) -> list[Switch]:
     """Every switch of one pair with its cause: each sequence read exactly as eval scores it
     (:func:`detbench.evaluate.api.load_matched`), the switches TrackEval's CLEAR counts; one task
     of ``executor`` per sequence (default: this process), gathered in sequence order."""
-    from detbench.evaluate.loading import pair_sequences
 
     tasks = [(k, files, rules) for k, files in enumerate(pair_sequences(gt_dir, res_dir))]
     per_sequence = {}
@@ -96,9 +64,9 @@ def warm_worker(trackers: tuple[str, ...]) -> None:
     import numpy as np
 
     try:
-        from detbench import tune  # noqa: F401  (the tuning points' tasks)
         from detbench.evaluate import api  # noqa: F401
         from detbench.evaluate.trackeval_adapter import metrics
+        from detbench.tuning import tune  # noqa: F401  (the tuning points' tasks)
         from trackers import tracker_spec
 
         metrics()   # TrackEval's metric classes
@@ -113,8 +81,6 @@ def warm_worker(trackers: tuple[str, ...]) -> None:
 
 
 def _sequence_switches(args) -> tuple[int, list[Switch]]:
-    from detbench.evaluate.api import load_matched
-
     k, files, rules = args
     info = mot.read_seqinfo(files.seqinfo_path) if files.seqinfo_path else None
     size = (info.width, info.height) if info else (1600, 900)
@@ -150,7 +116,6 @@ def bootstrap_deltas(pairs: list[dict], detectors: list[str], trackers: list[str
 def per_sequence_counts(metrics: dict) -> dict[str, dict]:
     """Counts per sequence for the bootstrap: the summary counts the ``compare_change`` metrics'
     rules read (:mod:`detbench.evaluate.metric_specs`) and HOTA's per-alpha sums."""
-    from detbench.evaluate.hota_counts import flatten_hota
 
     summary = set(metric_specs.names())
     fields = list(dict.fromkeys(f for name in metric_specs.shown("compare_change")
@@ -164,29 +129,31 @@ def per_sequence_counts(metrics: dict) -> dict[str, dict]:
 
 
 def run_pair(detector: str, tracker: str, cache_dir: Path, data_dir: Path, split: str, options: dict,
-             out_root: Path, rules: AttributionRules, executor) -> dict:
-    """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a crash."""
-    from detbench.tracking.run import TrackingFailed, track_cache
+             out_root: Path, rules: AttributionRules, executor) -> tuple[dict, Counter]:
+    """Track + evaluate + attribute one (detector, tracker) pair; failures become a gap, not a
+    crash. -> (the pair's record, the caches it reused: "tracks", "metrics")."""
 
     out_dir = out_root / detector / tracker
     pair = {"detector": detector, "tracker": tracker, "epoch": parse_epoch_name(detector), "options": options,
             "tracks": str(out_dir)}
+    reused = Counter()
     try:
         before = _meta_hash(out_dir)
         track_cache(cache_dir, data_dir, split, tracker, options, out_dir=out_dir, detector=detector,
                     n_jobs=executor.workers, executor=executor)
-        if before is not None and before == _meta_hash(out_dir):
-            REUSE["tracks"] += 1
+        reused["tracks"] += before is not None and before == _meta_hash(out_dir)
     except TrackingFailed as e:
-        return dict(pair, status="failed", error=str(e))
+        return dict(pair, status="failed", error=str(e)), reused
     gt_dir = layout.PreparedDataset(data_dir).gt_dir(split)
-    metrics = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only, no motmetrics check
+    evaluated = evaluate_cached(gt_dir, out_dir, check=False, executor=executor)  # TrackEval only, no motmetrics check
+    reused["metrics"] += evaluated.reused
+    metrics = evaluated.metrics
     switches = attribute_pair(gt_dir, out_dir, rules, executor)
     check_totals(f"{detector} x {tracker}", switches, metrics["overall"], metrics["per_class"])
     return dict(pair, status="ok", overall=metrics["overall"], per_class=metrics["per_class"],
                 per_sequence=metrics["per_sequence"], per_class_idsw=switches_per_class(switches),
                 attribution=count_causes(switches),
-                per_sequence_counts=per_sequence_counts(metrics))
+                per_sequence_counts=per_sequence_counts(metrics)), reused
 
 
 def _tracker_input_files(out_dir: Path) -> dict:
@@ -207,11 +174,6 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
     """Every detector name, tracker and option is checked before any work (InputError), so a
     typo in the last name does not cost the tracking of the first; a tracker that needs camera
     calibration gets every frame of ``splits`` checked for it here, before any detection."""
-    from detbench.detect.api import resolve_checkpoint
-    from detbench.devices import check_device
-    from detbench.tracking.run import check_tracker
-    from detbench.tracking.sources import check_split_calibration
-    from trackers import tracker_spec
 
     if check_dev:
         check_device(device)
@@ -227,35 +189,31 @@ def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, 
 
 
 def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned, tune_missing,
-               tune_split, device, conf, progress, executor) -> list[dict]:
+               tune_split, device, conf, progress, executor) -> tuple[list[dict], dict, Counter]:
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
-    then tracking, scoring and attribution of each pair; and which run, checkpoint and cache each
-    detector name meant."""
-    from detbench import paths
-    from detbench.compare.settings import pair_settings
-    from detbench.detect.shards import ensure_many
-    from detbench.tracking.run import resolve_params
+    then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
+    detector name meant; and what was served from a cache."""
 
     rules = AttributionRules()
     out_root = paths.runs_root() / "compare" / name / "tracks"
     mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
-    settings = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
+    settings, reused = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
                              conf, progress, executor=executor)
     pairs, sources = [], {}
     found = ensure_many(detectors, data_dir, split, run=run, conf=conf, device=device, executor=executor)
     for det, res in zip(detectors, found):
-        if getattr(res, "cache_hit", False):
-            REUSE["detections"] += 1
+        reused["detections"] += bool(getattr(res, "cache_hit", False))
         sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
                         "detections": str(res.cache_dir), "used": res.used()}
         for trk in trackers:
             opts = settings[det, trk]["options"]
             if progress:
                 progress(f"{det} x {trk}")
-            pair = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
+            pair, pair_reused = run_pair(det, trk, res.cache_dir, data_dir, split, opts, out_root, rules, executor)
+            reused.update(pair_reused)
             pairs.append(dict(pair, params=resolve_params(trk, opts), tuning=settings[det, trk]["tuning"],
                               input_files=_tracker_input_files(out_root / det / trk)))
-    return pairs, sources
+    return pairs, sources, reused
 
 
 def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
@@ -268,10 +226,12 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     ``executor`` (:mod:`detbench.executors`) runs the detection, tracking and scoring tasks
     (default: a pool of ``jobs`` processes on this machine); the files do not depend on it.
 
-    Options per pair: see :func:`detbench.compare.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
+    Options per pair: see :func:`detbench.tuning.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
     InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
     records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
-    ``input_files`` ({label: sha256} of the files its tracker read).
+    ``input_files`` ({label: sha256} of the files its tracker read). The returned dict is
+    comparison.json's content plus ``reused`` ({cache: times served}: detections, tunings,
+    tracks, metrics).
     """
     from detbench.compare import plots, report
 
@@ -292,7 +252,7 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     if executor is not None:  # its workers import the trackers' libraries while this process computes keys
         executor.warm(warm_worker, tuple(trackers))   # (after the checks: a bad input exits at once)
     with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
-        pairs, sources = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
+        pairs, sources, reused = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
                                     tune_missing, tune_split, device, conf, progress, ex)
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
@@ -310,4 +270,5 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))
     public = dict(result, pairs=[{k: v for k, v in p.items() if k != "per_sequence_counts"} for p in pairs])
     report.write_all(public, out_dir)
+    result["reused"] = dict(reused)    # what was served from a cache: said, never written
     return result

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from detbench.data.layout import PreparedDataset
+
 REPORT_SPLIT = "val"   # compare's --split default
 TUNE_SPLIT = "tune"    # compare's --tune-split default
 
 
 def compare_notes(data_dir: str | Path) -> list[str]:
     """One line per limitation of the prepared dataset ``data_dir`` for ``compare`` with its defaults."""
-    from detbench.data.layout import PreparedDataset
 
     data = PreparedDataset(data_dir)
     scenes = {split: len(names) for split, names in (data.meta.get("splits") or {}).items()

@@ -5,12 +5,12 @@ import csv
 import io
 from pathlib import Path
 
-from detbench.classes import CLASSES
 from detbench.compare import changes
 from detbench.compare.attribution import CAUSES
 from detbench.compare.bootstrap import scene_of
+from detbench.core.classes import CLASSES
+from detbench.core.fileio import atomic_write_json, atomic_write_text
 from detbench.evaluate import metric_specs
-from detbench.fileio import atomic_write_json, atomic_write_text
 
 
 def row_metrics() -> tuple[str, ...]:

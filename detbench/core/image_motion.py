@@ -14,9 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detbench.core.geometry import (CLASS_HEIGHT_M, EDGE_PX, GROUND_Z, MAX_RANGE_M, MIN_DEPRESSION,
-                                   MIN_DEPTH_M, _CAMERAS, Camera, _xyxy, box_contacts)
-
+from detbench.core.geometry import (
+    _CAMERAS,
+    CLASS_HEIGHT_M,
+    EDGE_PX,
+    GROUND_Z,
+    MAX_RANGE_M,
+    MIN_DEPRESSION,
+    MIN_DEPTH_M,
+    Camera,
+    _xyxy,
+    box_contacts,
+)
 
 #: (top-left, bottom-right) = centre -/+ half size
 _CORNER_SIGNS = np.array([[-1.0], [1.0]])

@@ -13,7 +13,7 @@ category outside the seven gets one crowd annotation per category. Training skip
 """
 from __future__ import annotations
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
 
 
 def categories() -> list[dict]:

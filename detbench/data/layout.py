@@ -25,7 +25,9 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json, sha256_file
 
 META = "meta.json"
 COCO_DIR = "coco"
@@ -61,7 +63,6 @@ def is_sequence_dir(path: str | Path) -> bool:
 def gt_hashes(seq_root: str | Path) -> dict:
     """``{seq: {"gt/gt.txt": sha256, "seqinfo.ini": sha256}}`` (files present only) for every
     sub-folder of ``seq_root``, in name order; ``{}`` when ``seq_root`` is not a folder."""
-    from detbench.fileio import sha256_file
 
     root = Path(seq_root)
     if not root.is_dir():
@@ -92,7 +93,6 @@ class PreparedDataset:
     @cached_property
     def meta(self) -> dict:
         """``meta.json``, read once; InputError naming the file when missing or not JSON."""
-        from detbench.fileio import read_json
 
         return read_json(self.meta_file, "prepared dataset meta.json not found (run detbench prepare)")
 
@@ -135,7 +135,6 @@ def find_dataset(data: str | Path | None = None, require_sequences: bool = False
     """``--data``: a prepared dataset folder, or a name under ``runs/data/``; None: the only
     prepared dataset (folder with ``meta.json``) under ``runs/data/``. ``require_sequences``: the
     folder must hold ``sequences/``. InputError (one line) otherwise."""
-    from detbench import paths
 
     if data is None:
         root = paths.runs_root() / "data"

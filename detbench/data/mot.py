@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.classes import NUM_CLASSES
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_text, read_json
+from detbench.core.types import as_detections, as_tracks
 from detbench.data.layout import is_sequence_dir
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_text, read_json
-from detbench.types import as_detections, as_tracks
 
 FRAME, ID, X, Y, W, H, SCORE, CLASS, VIS = range(9)
 CONSIDER = SCORE  # ground truth: the consider flag (0: ignore row)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detbench.classes import NUM_CLASSES
-from detbench.errors import InputError
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.errors import InputError
 
 FRAME, ID, X, Y, W, H, CLASS = 0, 1, 2, 3, 4, 5, 7
 

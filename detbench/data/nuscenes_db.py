@@ -11,8 +11,8 @@ import io
 import json
 from pathlib import Path
 
-from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json, sha256_file
 
 TABLES = ("category", "attribute", "visibility", "instance", "sensor", "calibrated_sensor",
           "ego_pose", "log", "scene", "sample", "sample_data", "sample_annotation", "map")

@@ -11,16 +11,16 @@ from typing import Callable
 
 import numpy as np
 
-from detbench import paths
-from detbench.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
+from detbench.core import paths
+from detbench.core.classes import CLASS_INDEX, CLASSES, IGNORE_CATEGORIES, class_of_category, is_ignore_category
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
+from detbench.core.provenance import make_meta
 from detbench.data import layout, mot
 from detbench.data.coco import CocoBuilder
 from detbench.data.nuscenes_db import load_nuscenes, resolve_cameras, table_hashes
 from detbench.data.projection import box_corners, project_box, quaternion_matrix
 from detbench.data.splits import resolve_splits
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir, atomic_write_json, ensure_writable, sha256_file
-from detbench.provenance import make_meta
 
 KEYFRAME_RATE = 2
 VISIBILITY_FRACTION = {"": 1.0, "1": 0.4, "2": 0.6, "3": 0.8, "4": 1.0}

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from detbench.errors import InputError
-from detbench.fileio import read_json
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json
+from detbench.data import layout
 
 SPLITS = ("train", "val", "tune")
 TUNE_EVERY = {"v1.0-trainval": 10, "v1.0-mini": 4}
@@ -125,7 +126,6 @@ def check_tune_split(data_dir: str | Path, tune_split: str, report_split: str, o
     """InputError unless the prepared dataset's ``tune_split`` and ``report_split`` are different
     splits with no scene in common (the scenes of the sequence folders each holds; a missing
     reporting split shares nothing). ``option``: the option that named the tune split."""
-    from detbench.data import layout
 
     if tune_split == report_split:
         raise InputError(f"{option} {tune_split!r} is the reporting split: tunings must come from a split "

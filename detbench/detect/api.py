@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import codekeys, imageprints, paths
+from detbench import codekeys
 from detbench import threads as thread_policy
-from detbench.classes import CLASSES, NUM_CLASSES
+from detbench.core import imageprints, paths
+from detbench.core.classes import CLASSES, NUM_CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file, sha256_json
+from detbench.core.provenance import make_meta
 from detbench.data.layout import PreparedDataset
+from detbench.data.mot import read_frames_json
 from detbench.detect import cache
-from detbench.errors import InputError
-from detbench.fileio import sha256_file, sha256_json
-from detbench.provenance import make_meta
-from detbench.runs import DetectorRef, detector_ref
+from detbench.runs import DetectorRef, detector_ref, resolve_detector
 
 CACHE_STATS: Counter = Counter()
 # progress(done images, total images, sequence, images per second or None)
@@ -60,7 +62,6 @@ class FrameImage:
 def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
                  cameras: list[str] | None = None) -> dict[str, list[FrameImage]]:
     """The frames to run on: {sequence: [FrameImage, ...]} in time order, sequences sorted."""
-    from detbench.data.mot import read_frames_json
 
     data = PreparedDataset(data_dir)
     meta = data.meta
@@ -129,7 +130,7 @@ def frames_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
 
 
 def images_sha256(seq_frames: dict[str, list[FrameImage]]) -> str:
-    """Hash of the bytes of every image (:mod:`detbench.imageprints`): an image replaced at the
+    """Hash of the bytes of every image (:mod:`detbench.core.imageprints`): an image replaced at the
     same path gets its own cache entry."""
     prints = iter(imageprints.fingerprints([f.image for items in seq_frames.values() for f in items]))
     return sha256_json({seq: [next(prints) for _ in items] for seq, items in seq_frames.items()})
@@ -265,7 +266,6 @@ def load_detector(path: Path, device: str):
 
 def resolve_checkpoint(detector: str, run: str | None = None) -> Path:
     """A detector name (``epoch<N>``, ``last``) or a ``.pth`` path -> checkpoint file."""
-    from detbench.runs import resolve_detector  # no torch: a wrong name fails fast
 
     return Path(resolve_detector(detector, run=run))
 

@@ -2,7 +2,7 @@
 
 Key: the first 16 hex digits of the sha256 of ``{"format", "checkpoint_sha256",
 "data_meta_sha256", "frames_sha256", "images_sha256", "code", "options"}`` (frames: the frame
-lists read from frames.json; images: the bytes of every image, :mod:`detbench.imageprints`; code:
+lists read from frames.json; images: the bytes of every image, :mod:`detbench.core.imageprints`; code:
 the detection code and its libraries' versions, :func:`detbench.codekeys.code_key`; options:
 split, conf, nms, max_det, frames, cameras, precision), so a changed checkpoint file, dataset,
 frame list, image, detection code, library or option gets its own entry.
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from detbench.artifacts import KeyedArtifact, content_key
-from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file
-from detbench.types import DET_COLS, as_detections
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json, sha256_file
+from detbench.core.types import DET_COLS, as_detections
 
 FORMAT = "detbench-detections-v1"
 

@@ -16,7 +16,9 @@ import io
 
 import numpy as np
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
+from detbench.data.layout import PreparedDataset
+from detbench.detect.export import coco_results, load_coco_gt
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 
@@ -80,8 +82,6 @@ def evaluate_coco(gt: dict, results: list[dict], img_ids: list[int] | None = Non
 
 def evaluate_cache(cache_dir, data_dir, split: str = "val", score_thr: float = 0.3) -> tuple[dict, list[dict]]:
     """Score a detection cache against ``<data_dir>/coco/<split>.json``: (metrics, COCO results)."""
-    from detbench.data.layout import PreparedDataset
-    from detbench.detect.export import coco_results, load_coco_gt
 
     gt_path = PreparedDataset(data_dir).coco_file(split)
     gt = load_coco_gt(gt_path)

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from detbench import paths
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, atomic_write_text, ensure_writable
+from detbench.core.provenance import make_meta
+from detbench.data.layout import find_dataset
+from detbench.detect.api import detect, resolve_checkpoint
+from detbench.detect.cache import read_meta
+from detbench.detect.coco_eval import evaluate_cache, markdown_table
+from detbench.detect.options import resolve_device
 
 # progress(detector, done images, total images, sequence, images per second or None)
 EvalDetProgress = Callable[[str, int, int, str, "float | None"], None]
@@ -54,13 +61,6 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
     ``progress(detector, done, total, sequence, images_per_s)``: called as a detector's images
     are detected (as :func:`detbench.detect.api.detect`'s callback, not on a cache hit).
     """
-    from detbench.data.layout import find_dataset
-    from detbench.detect.api import detect, resolve_checkpoint
-    from detbench.detect.cache import read_meta
-    from detbench.detect.coco_eval import evaluate_cache, markdown_table
-    from detbench.detect.options import resolve_device
-    from detbench.fileio import atomic_write_json, atomic_write_text, ensure_writable
-    from detbench.provenance import make_meta
 
     names = list(detectors)
     if not names and not caches:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json
+from detbench.data.mot import write_mot_dets
 from detbench.detect.cache import read_meta, read_sequence_detections
-from detbench.errors import InputError
-from detbench.fileio import read_json
 
 
 def export_mot_dets(cache_dir: str | Path, out_dir: str | Path, frames: str = "keyframes") -> list[Path]:
     """Write ``<out_dir>/<seq>.txt`` as ``frame,-1,x,y,w,h,score,class`` (class ids 1..7)."""
-    from detbench.data.mot import write_mot_dets
 
     meta = read_meta(cache_dir)
     return [write_mot_dets(Path(out_dir) / f"{seq}.txt", read_sequence_detections(cache_dir, seq, frames))

@@ -18,10 +18,10 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
+from detbench.core.types import empty_detections
 from detbench.detect.letterbox import letterbox, to_chw_float, unletterbox_boxes
 from detbench.threads import available_cores
-from detbench.types import empty_detections
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -175,5 +175,6 @@ def iter_batches(paths: Iterable[Path], input_size: tuple[int, int], batch_size:
     try:
         yield from loader
     except InputError as e:  # raised in a worker: arrives with the worker's traceback; keep its line
-        line = next((ln for ln in str(e).splitlines() if ln.startswith("detbench.errors.InputError: ")), None)
+        head = f"{InputError.__module__}.{InputError.__qualname__}: "   # wherever errors.py lives
+        line = next((ln for ln in str(e).splitlines() if ln.startswith(head)), None)
         raise InputError(line.split(": ", 1)[1] if line else str(e).splitlines()[-1]) from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 def resolve_device(device: str) -> str:
     """``--device``: ``auto`` -> cuda when present, else cpu; anything else checked (InputError)."""
     if device != "auto":
-        from detbench.devices import check_device
+        from detbench.core.devices import check_device
 
         return check_device(device)
     import torch

@@ -6,9 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir
 
 # BGR colour per class index (car, truck, bus, trailer, pedestrian, motorcycle, bicycle)
 COLORS = [(255, 128, 0), (0, 128, 255), (0, 200, 255), (128, 0, 255), (0, 220, 0), (255, 0, 200), (200, 200, 0)]

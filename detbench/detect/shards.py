@@ -20,8 +20,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from detbench import paths
 from detbench import threads as thread_policy
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import InputError
 from detbench.detect import api, cache
 from detbench.runs import DetectorRef, detector_ref
 
@@ -79,8 +81,6 @@ def cluster_device(device: str, executor) -> str:
     """``--device`` for tasks of a Ray ``executor``: ``auto`` -> cuda when the cluster has a GPU,
     else cpu; ``cuda``/``cuda:N`` -> cuda (each task is given one GPU of its machine), an
     InputError when the cluster has none; ``cpu`` as it is."""
-    from detbench.devices import check_device
-    from detbench.errors import InputError
 
     if device == "auto":
         return "cuda" if executor.gpus_available() else "cpu"

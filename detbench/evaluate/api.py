@@ -21,8 +21,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
 from detbench.evaluate.loading import SequenceFiles, load_scored, pair_sequences

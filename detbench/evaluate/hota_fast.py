@@ -90,7 +90,7 @@ class FastHOTA(HOTA):
         matches_counts = [counts[a].copy() for a in range(n_alpha)]
 
         # Association scores and final fields: TrackEval's, verbatim.
-        for a, alpha in enumerate(self.array_labels):
+        for a, alpha in enumerate(self.array_labels):  # noqa: B007 - TrackEval's loop, verbatim
             matches_count = matches_counts[a]
             ass_a = matches_count / np.maximum(1, gt_id_count + tracker_id_count - matches_count)
             res['AssA'][a] = np.sum(matches_count * ass_a) / np.maximum(1, res['HOTA_TP'][a])

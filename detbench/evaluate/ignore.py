@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detbench.core.types import iou_matrix
 from detbench.data.mot import CLASS, FRAME, IGNORE_CLASS, considered, mot_to_boxes
-from detbench.types import iou_matrix
 
 IGNORE_IOU = 0.5
 _EPS = float(np.finfo(float).eps)

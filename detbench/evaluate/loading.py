@@ -11,18 +11,32 @@ motmetrics cross-check) sees the same filtered inputs.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import warnings
-
 import numpy as np
 
-from detbench.classes import NUM_CLASSES
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.errors import InputError
 from detbench.data.layout import gt_file, seqinfo_file
-from detbench.data.mot import (CLASS, CONSIDER, FRAME, H, ID, IGNORE_CLASS, MOT_COLS, MOT_WORLD_COLS, NO_CLASS,
-                               VIS, W, class_less, considered, read_mot, read_seqinfo)
-from detbench.errors import InputError
+from detbench.data.mot import (
+    CLASS,
+    CONSIDER,
+    FRAME,
+    ID,
+    IGNORE_CLASS,
+    MOT_COLS,
+    MOT_WORLD_COLS,
+    NO_CLASS,
+    VIS,
+    H,
+    W,
+    class_less,
+    considered,
+    read_mot,
+    read_seqinfo,
+)
 from detbench.evaluate.ignore import apply_ignore_rows
 
 

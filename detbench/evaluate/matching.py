@@ -1,6 +1,6 @@
 """Per-frame IoU between ground truth and results, grouped per class or class-agnostic.
 
-IoU is computed here (the arithmetic of :func:`detbench.types.iou_matrix`), never by motmetrics (motmetrics 1.4.0's
+IoU is computed here (the arithmetic of :func:`detbench.core.types.iou_matrix`), never by motmetrics (motmetrics 1.4.0's
 ``distances.iou_matrix`` calls ``np.asfarray``, which numpy 2 removed).
 A *group* is what gets scored on its own: one class id (1..7) in per-class mode, or the single
 group 0 in agnostic mode. In per-class mode a GT box of class c can only be matched by results
@@ -54,7 +54,7 @@ def _frame_ious(gt_boxes: np.ndarray, res_boxes: np.ndarray, gt_frames: list[np.
                 res_frames: list[np.ndarray]) -> list[np.ndarray]:
     """Every frame's (n_gt, n_res) IoU from one vectorised pass over all same-frame pairs.
 
-    The elementwise operations are exactly those of :func:`detbench.types.iou_matrix`, so the
+    The elementwise operations are exactly those of :func:`detbench.core.types.iou_matrix`, so the
     values are bit-identical to calling it frame by frame (tested)."""
     n_g = np.array([len(g) for g in gt_frames], dtype=np.int64)
     n_r = np.array([len(r) for r in res_frames], dtype=np.int64)

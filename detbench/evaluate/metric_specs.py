@@ -8,7 +8,7 @@ plot shows, in which order. Read by the summary (:mod:`detbench.evaluate.combine
 table (:mod:`detbench.evaluate.table`), ``detbench eval --json`` (``higher_is_better``), the
 bootstrap (:mod:`detbench.compare.bootstrap`), compare's reports and plots
 (:mod:`detbench.compare.report`, :mod:`detbench.compare.plots`, :mod:`detbench.compare.pipeline`),
-``detbench tune``'s rows (:mod:`detbench.tune`) and the sensitivity study's bands, tables and plots
+``detbench tune``'s rows (:mod:`detbench.tuning.tune`) and the sensitivity study's bands, tables and plots
 (:mod:`detbench.sensitivity.bands`, ``.report``, ``.plots``, ``.study``).
 Everything reads this module at call time, so a test can add a metric by patching
 :data:`SPECS` and :data:`TABLES` (``docs/contracts.md``, "Adding a metric").

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from detbench.core.errors import DetbenchError
 from detbench.data.mot import ID
-from detbench.errors import DetbenchError
-from detbench.evaluate.matching import SequenceMatch
+from detbench.evaluate import trackeval_adapter as te
+from detbench.evaluate.matching import SequenceMatch, trackeval_data
 
 _TYPES = ("MATCH", "SWITCH", "FP", "MISS", "RAW")
 _CLEAR = ("TP", "FP", "FN", "IDSW")
@@ -192,8 +193,6 @@ def trackeval_counts(results: list[dict], metrics: tuple[str, ...] = ("CLEAR", "
 
 def trackeval_clear_before(seq: SequenceMatch, frames: int, iou: float = 0.5) -> dict[str, int]:
     """TrackEval's TP / FP / FN / IDSW over the sequence's first ``frames`` frames."""
-    from detbench.evaluate import trackeval_adapter as te
-    from detbench.evaluate.matching import trackeval_data
 
     clear = te.metrics(iou)["CLEAR"]
     return trackeval_counts([{"CLEAR": clear.eval_sequence(trackeval_data(seq, g, frames))}

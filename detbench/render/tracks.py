@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from detbench.compare.attribution import find_switches
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
 from detbench.data import layout, mot
 
 
@@ -106,8 +109,6 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     Returns :func:`render_tracks`'s dict plus ``"out_dir"``; InputError before drawing anything
     when the results file or the sequence is missing.
     """
-    from detbench import paths
-    from detbench.errors import InputError
 
     if tracks_dir is None:
         if not (detector and tracker):
@@ -126,7 +127,6 @@ def show_tracks(data_dir: str | Path, seq: str, split: str = "val", tracks_dir: 
     meta = data.meta if data.exists() else {}
     image_root = Path(meta["dataroot"]) if "dataroot" in meta else None
     out_dir = Path(out) if out else tracks_dir / "render" / seq
-    from detbench.fileio import ensure_writable
 
     ensure_writable(out_dir, "track images", inputs={"--tracks": tracks_dir, "--data": data_dir, "images": image_root},
                     inside_ok=("--tracks",))  # beside the results it draws, never over them

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 AXES = ("recall", "fp", "jitter", "score", "confusion")
 LABELS = {

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtri
 
-from detbench.classes import NUM_CLASSES
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.types import iou_matrix
 from detbench.sensitivity.axes import Degradation
-from detbench.types import iou_matrix
 
 FRAME, ID, X, Y, W, H, CONF, CLASS = 0, 1, 2, 3, 4, 5, 6, 7
 RANDOM_FP, DUPLICATE = -1, -2
@@ -95,7 +95,7 @@ def _false_boxes(n: int, frame_gt: np.ndarray, seq_gt: np.ndarray, spec: Degrada
             scale = np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
             w, h, c = g[W] * scale, g[H] * scale, int(g[CLASS]) - 1
             gx, gy = g[X] + g[W] / 2, g[Y] + g[H] / 2
-        for attempt in range(20):
+        for attempt in range(20):  # noqa: B007 - a bounded number of tries
             if dup:
                 cx = np.clip(gx + dist * np.cos(ang) * g[W], 0, width)
                 cy = np.clip(gy + dist * np.sin(ang) * g[H], 0, height)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
+from detbench.data.mot import read_mot, read_mot_dets
+from detbench.detect.api import ensure_detections
 from detbench.sensitivity import placement
 from detbench.sensitivity.run import Split
 
 
 def _load(value: str, split: Split, data_dir: Path | None, split_name: str, run: str | None,
           device: str) -> tuple[str, callable]:
-    from detbench.data.mot import read_mot_dets
-
     p = Path(value)
     if p.is_dir() and (p / "meta.json").is_file():
         from detbench.detect.cache import read_sequence_detections
@@ -32,8 +32,6 @@ def _load(value: str, split: Split, data_dir: Path | None, split_name: str, run:
     if data_dir is None:
         raise InputError(f"--detector {value}: a detector name needs --data (the prepared dataset whose split "
                          "is scored); or pass a detection cache directory or a folder of MOT detection files")
-    from detbench.detect.api import ensure_detections
-    from detbench.detect.cache import read_sequence_detections
 
     cache = ensure_detections(value, data_dir, split_name, run=run, device=device)
     return value, lambda seq: read_sequence_detections(cache, seq.name)
@@ -42,7 +40,6 @@ def _load(value: str, split: Split, data_dir: Path | None, split_name: str, run:
 def place(values: list[str], split: Split, data_dir: Path | None = None, split_name: str = "val",
           run: str | None = None, device: str = "cpu", tau: float = placement.TAU) -> list[dict]:
     """[{"name", "source", "measured": {axis: value}}] for each ``--detector`` value."""
-    from detbench.data.mot import read_mot
 
     out = []
     for value in values:

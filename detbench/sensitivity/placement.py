@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import rankdata
 
-from detbench.sensitivity.degrade import CONF, FRAME, H, W, X, Y, CLASS
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
+from detbench.sensitivity.degrade import CLASS, CONF, FRAME, H, W, X, Y
 
 TAU = 0.1
 

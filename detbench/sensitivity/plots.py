@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from detbench.evaluate import metric_specs  # noqa: E402
-from detbench.sensitivity import axes as ax  # noqa: E402
 from detbench.sensitivity.bands import METRICS  # noqa: E402
 from detbench.sensitivity.run import base_tracker  # noqa: E402
 

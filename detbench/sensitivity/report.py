@@ -5,8 +5,8 @@ import csv
 import io
 from pathlib import Path
 
+from detbench.core.fileio import atomic_write_json, atomic_write_text
 from detbench.evaluate import metric_specs
-from detbench.fileio import atomic_write_json, atomic_write_text
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity.bands import METRICS
 
@@ -91,7 +91,6 @@ def markdown(res: dict) -> str:
     for z in res["zero_point"]:
         out.append(f"- **{z['tracker']}**: {z['text']}")
     out += ["", "## Results", ""]
-    pts = {p["key"]: p for p in res["points"]}
     by = {(r["point"], r["tracker"]): r for r in res["results"]}
     out += ["| point | measured | tracker | " + " | ".join(METRICS) + " |", "|---|---|---|" + "---:|" * len(METRICS)]
     for p in res["points"]:

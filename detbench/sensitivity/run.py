@@ -28,9 +28,21 @@ from typing import Callable
 
 import numpy as np
 
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench import codekeys
+from detbench.compare.pipeline import per_sequence_counts
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
+from detbench.core.imageprints import fingerprints
+from detbench.data.layout import gt_file, seqinfo_file
+from detbench.data.mot import SeqInfo, list_sequences, read_mot, read_seqinfo, write_mot
+from detbench.evaluate.api import evaluate_folders
+from detbench.executors import LocalExecutor
 from detbench.sensitivity.axes import Degradation
+from detbench.threads import current
+from detbench.tracking.run import track_sequence
+from detbench.tracking.sources import read_frame_records
+from trackers import tracker_spec
+from trackers.trackssm.checkpoint import resolve
 
 CLEANUP_SUFFIX = "+cleanup"
 
@@ -66,8 +78,6 @@ class Split:
     sequences: tuple[Sequence, ...]
 
     def content(self) -> dict:
-        from detbench.imageprints import fingerprints
-
         # images by their bytes: BoT-SORT's camera-motion compensation reads them where they exist
         prints = iter(fingerprints([i for s in self.sequences for i in s.images]))
         return {s.name: {"gt": sha256_file(s.gt_path), "length": s.length, "size": [s.width, s.height],
@@ -80,9 +90,6 @@ def load_split(gt_dir: str | Path, image_roots: tuple = ()) -> Split:
     """Every ``<seq>/gt/gt.txt`` (+ seqinfo.ini, frames.json) under ``gt_dir``; frames.json image
     paths are looked up under the sequence folder, ``gt_dir``, its parent and ``image_roots``
     (a prepared dataset's dataroot), as ``detbench track`` does."""
-    from detbench.data.layout import gt_file, seqinfo_file
-    from detbench.data.mot import list_sequences, read_seqinfo
-    from detbench.tracking.sources import read_frame_records
 
     root = Path(gt_dir)
     if not root.is_dir():
@@ -108,8 +115,6 @@ class GeneratedJob:
     """What :func:`detbench.tracking.run.track_sequence` needs, with detections in memory."""
 
     def __init__(self, seq: Sequence, dets: list[np.ndarray]):
-        from detbench.data.mot import SeqInfo
-
         self.name = seq.name
         self.info = SeqInfo(seq.name, seq.frame_rate, seq.width, seq.height, seq.length)
         self.timestamps, self.images, self._dets = seq.timestamps, seq.images, dets
@@ -120,7 +125,6 @@ class GeneratedJob:
 
 
 def generate(seq: Sequence, spec: Degradation, seed: int):
-    from detbench.data.mot import read_mot
     from detbench.sensitivity.degrade import degrade_sequence, sequence_seed
 
     gt = read_mot(seq.gt_path, kind="gt")
@@ -130,10 +134,6 @@ def generate(seq: Sequence, spec: Degradation, seed: int):
 def run_unit(split: Split, spec: Degradation, seed: int, tracker) -> dict:
     """Track + evaluate one unit -> {"overall", "per_class", "per_sequence_counts"}; ``tracker``:
     the series' :class:`trackers.TrackerSpec`."""
-    from detbench.compare.pipeline import per_sequence_counts
-    from detbench.data.mot import write_mot
-    from detbench.evaluate.api import evaluate_folders
-    from detbench.tracking.run import track_sequence
 
     tmp = Path(tempfile.mkdtemp(prefix="detbench-sens-"))
     try:
@@ -150,7 +150,6 @@ def run_unit(split: Split, spec: Degradation, seed: int, tracker) -> dict:
 def unit_code(tracker_cls) -> dict:
     """The code of a unit (generate, track with ``tracker_cls``, score) and its libraries'
     versions (:func:`detbench.codekeys.code_key`)."""
-    from detbench import codekeys
 
     return codekeys.code_key(*codekeys.SENSITIVITY, codekeys.tracker_entry(tracker_cls))
 
@@ -166,7 +165,6 @@ def _worker(args):
     split, spec, seed, tracker, cache_path, key = args
     import time
 
-    from detbench.threads import current
 
     cpu = time.process_time()
     try:
@@ -185,7 +183,6 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
     ``weights`` unset: the latest model under ``runs/motion/`` (what the tracker itself would
     load); none there: ``weights=random`` (an untrained, seeded model), with a note for the report.
     """
-    from trackers.trackssm.checkpoint import resolve
 
     w = options.get("weights")
     if w == "random":
@@ -209,7 +206,7 @@ def tracker_options(trackers: list[str], overrides: dict[str, dict],
     then for a ``+cleanup`` series the ``cleanup`` options), extra cache-key content, and notes
     for the report.
 
-    A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tunings`);
+    A ``detbench tune`` result belongs to one detector checkpoint (see :mod:`detbench.tuning.tunings`);
     the degraded ground truth of a sensitivity study has none, so every tracker runs with its
     defaults (the same source for all) unless options are given."""
     opts, extra, notes = {}, {}, []
@@ -232,7 +229,6 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
     """``units`` of (point key, spec, seed, tracker) -> ({(point, seed, tracker): result or None},
     {"cached": n, "computed": n, "failed": {unit: error}}). The units run as ``executor``'s tasks
     (:mod:`detbench.executors`), or in a pool of ``jobs`` processes made for this call."""
-    from trackers import tracker_spec
 
     content = split.content()
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in {u[3] for u in units}}  # resolved once
@@ -269,7 +265,6 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
         if progress:
             progress(f"{unit[2]} {unit[0]} seed {unit[1]}")
 
-    from detbench.executors import LocalExecutor
 
     with nullcontext(executor) if executor is not None else LocalExecutor(min(jobs, max(1, len(todo)))) as ex:
         for out in ex.map(_worker, [a for _, a in todo]):

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from detbench.core.errors import InputError
 from detbench.data.layout import PreparedDataset
-from detbench.errors import InputError
 from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
 from detbench.sensitivity.run import base_tracker, generate, load_split, run_units, series_names, tracker_options
+from trackers import tracker_spec
 
 
 def _mean_measures(ms: list[dict]) -> dict:
@@ -73,7 +74,6 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     if not trackers:
         raise InputError("--trackers: no tracker named")
     options, extra, notes = tracker_options(trackers, tracker_overrides, cleanup)
-    from trackers import tracker_spec
 
     trackers = series_names(trackers, cleanup)
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in trackers}  # bad option: InputError before any work

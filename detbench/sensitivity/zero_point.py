@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from detbench.core.types import iou_matrix
 from detbench.sensitivity.degrade import FRAME, ID, detectable
-
+from trackers.boxmot_common import frames_for_seconds
 
 REPORTS_DETECTION = {"iou", "trackssm", "trackssm-gated"}  # output boxes are the matched detection's
 
 
 def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
     """{"confirm", "grace", "survive"} (frames) for a registered tracker's resolved params."""
-    from trackers.boxmot_common import frames_for_seconds
 
     if tracker == "iou":
         return {"confirm": 0, "grace": 0, "survive": frames_for_seconds(params["max_age_s"], frame_rate),
@@ -38,7 +38,6 @@ def init_rules(tracker: str, params: dict, frame_rate: float) -> dict:
 
 def _iou_rows(a: np.ndarray, b: np.ndarray) -> float:
     from detbench.sensitivity.degrade import H, W, X, Y
-    from detbench.types import iou_matrix
 
     box = lambda r: np.array([[r[X], r[Y], r[X] + r[W], r[Y] + r[H]]])  # noqa: E731
     return float(iou_matrix(box(a), box(b))[0, 0])
@@ -122,7 +121,7 @@ def explain(tracker: str, measured: dict, predicted: dict, rules: dict, n_gt: in
                          "steps (its motion or second-stage association bridges them).")
     else:
         left = fn - tiny
-        parts.append(f"No initialisation delay: every detection is reported at once"
+        parts.append("No initialisation delay: every detection is reported at once"
                      + (f" (the other {left:g} FN: boxes taken by another track)" if left > 0 else "")
                      + f". {weak[0].upper() + weak[1:]}, the IoU this tracker needs to continue a track: each "
                      f"step breaks the track ({predicted['weak_steps']} predicted breaks).")

@@ -19,7 +19,7 @@ the tracker (name, resolved parameters), the code that tracks with it and its li
 (:func:`tracking_code`: the closure of this module's tracking and the tracker's class, not the
 other trackers), the bytes of every file the tracker reads (:func:`trackers.base.input_files`:
 TrackSSM's motion model, ReID weights; never their paths), each sequence's detections (hash),
-seqinfo, timestamps and images (their bytes, :mod:`detbench.imageprints`: BoT-SORT's camera-motion
+seqinfo, timestamps and images (their bytes, :mod:`detbench.core.imageprints`: BoT-SORT's camera-motion
 compensation reads them): a run whose ``meta.json`` has the same hash and no failures is reused
 instead of recomputed (``force=True`` recomputes).
 Results do not depend on the number of worker processes.
@@ -36,11 +36,17 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from detbench import threads
+from detbench import codekeys, threads
 from detbench.artifacts import KeyedArtifact
-from detbench.errors import DetbenchError
-from detbench.fileio import atomic_write_json, sha256_files, sha256_json
-from detbench.tracking.sources import SequenceJob, check_detections
+from detbench.core import paths
+from detbench.core.errors import DetbenchError, InputError
+from detbench.core.fileio import atomic_write_json, sha256_files, sha256_json
+from detbench.core.imageprints import fingerprints
+from detbench.core.provenance import make_meta
+from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, MotDetections, tracks_to_mot, write_mot
+from detbench.executors import LocalExecutor
+from detbench.tracking.sources import SequenceJob, check_detections, frame_of, from_cache
+from trackers import TrackerSpec, tracker_spec
 
 if TYPE_CHECKING:
     from detbench.executors import Executor
@@ -55,7 +61,6 @@ class TrackingFailed(DetbenchError):
 
 def as_spec(tracker: str | TrackerSpec, options: dict | None = None) -> TrackerSpec:
     """``tracker`` resolved into a :class:`trackers.TrackerSpec` (a spec is returned as it is)."""
-    from trackers import TrackerSpec, tracker_spec
 
     return tracker if isinstance(tracker, TrackerSpec) else tracker_spec(tracker, options)
 
@@ -69,7 +74,6 @@ def resolve_params(tracker: str | TrackerSpec, options: dict | None = None) -> d
 def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame_rate: float = 2.0) -> None:
     """Build the tracker once, before any work, so a bad option value (``cmc=xyz``, weights that
     are not a model) is one InputError naming the option, not a failed sequence in meta.json."""
-    from detbench.errors import InputError
 
     name, options = (tracker, options) if isinstance(tracker, str) else (tracker.name, tracker.options)
     try:
@@ -84,8 +88,6 @@ def check_tracker(tracker: str | TrackerSpec, options: dict | None = None, frame
 def track_sequence(job: SequenceJob, tracker: str | TrackerSpec, options: dict | None = None) -> np.ndarray:
     """Track one sequence from a fresh tracker -> (K, 9) MOT rows (class -1 when its detections
     have none: :meth:`SequenceJob.read_detections`)."""
-    from detbench.data.mot import CLASS, MOT_COLS, NO_CLASS, MotDetections, tracks_to_mot
-    from detbench.tracking.sources import frame_of
 
     # a job that only loads detections (the sensitivity study's, in memory) has classes
     det = job.read_detections() if hasattr(job, "read_detections") else MotDetections(job.load_detections(), True)
@@ -115,7 +117,6 @@ def _worker(args):
 
 def _own_executor(executor: Executor | None, n_jobs: int, n_tasks: int):
     """``executor`` as it is (its owner closes it), else a pool of ``n_jobs`` workers for this call."""
-    from detbench.executors import LocalExecutor
 
     return nullcontext(executor) if executor is not None else LocalExecutor(min(n_jobs, max(1, n_tasks)))
 
@@ -128,14 +129,12 @@ def tracker_files(tracker: str | TrackerSpec, options: dict | None = None) -> di
 
 def tracking_code(spec: TrackerSpec) -> dict:
     """The tracking code of ``spec``'s tracker and its libraries' versions (:mod:`detbench.codekeys`)."""
-    from detbench import codekeys
 
     return codekeys.code_key(*codekeys.TRACK, codekeys.tracker_entry(spec.cls))
 
 
 def inputs_hash(jobs: list[SequenceJob], spec: TrackerSpec, files: dict[str, str] | None = None) -> str:
     """The key of a tracking run; ``files``: :func:`tracker_files` (content hashes, not paths)."""
-    from detbench.imageprints import fingerprints
 
     calibrated = spec.needs_calibration  # only such trackers read it: others keep their keys
     prints = iter(fingerprints([p for j in jobs for p in j.images]))
@@ -178,8 +177,6 @@ def track_split(jobs: list[SequenceJob], tracker: str | TrackerSpec, out_dir: st
     run with the same inputs hash. Raises :class:`TrackingFailed` (after writing) if any
     sequence failed.
     """
-    from detbench.data.mot import write_mot
-    from detbench.provenance import make_meta
 
     out_dir = Path(out_dir)
     spec = as_spec(tracker, options)  # resolved once; unknown tracker / option: InputError before any work
@@ -233,8 +230,6 @@ def track_cache(cache_dir: str | Path, data_dir: str | Path, split: str, tracker
     ``out_dir`` defaults to ``runs/tracks/<detector or cache dir name>/<tracker>/``. Skips the
     work when that directory holds a complete run with the same inputs hash.
     """
-    from detbench import paths
-    from detbench.tracking.sources import from_cache
 
     out = Path(out_dir) if out_dir else paths.tracks_dir(detector or Path(cache_dir).name, tracker)
     jobs = from_cache(cache_dir, data_dir, split)

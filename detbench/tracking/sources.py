@@ -20,11 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
-from detbench.data.mot import (MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file,
-                              read_seqinfo)
-from detbench.errors import InputError
-from detbench.fileio import sha256_file
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file
+from detbench.core.geometry import Camera
+from detbench.data.layout import PreparedDataset, find_dataset, frames_file, seqinfo_file
+from detbench.data.mot import MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file, read_seqinfo
+from detbench.detect.api import detect
+from trackers.base import Frame
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,6 @@ def read_frame_records(seq_dir: Path, info: SeqInfo, image_roots: list[Path]) ->
 def frame_of(job, i: int):
     """Frame ``i`` (0-based) of ``job`` (a :class:`SequenceJob` or anything with its fields) as the
     :class:`trackers.base.Frame` a tracker receives."""
-    from trackers.base import Frame
 
     intrinsics = getattr(job, "intrinsics", ()) or (None,) * job.info.length
     poses = getattr(job, "cam2global", ()) or (None,) * job.info.length
@@ -133,7 +135,6 @@ def frame_of(job, i: int):
 def check_calibration(jobs, tracker_name: str) -> None:
     """InputError (one line, naming the sequence's frames.json, the frame and the missing field)
     unless every frame of every job has a usable camera calibration; for trackers that need it."""
-    from detbench.core.geometry import Camera
 
     need = f"tracker {tracker_name!r} needs every frame's camera calibration (intrinsics, cam2global)"
     for job in jobs:
@@ -236,7 +237,6 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
 
     InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``.
     """
-    from detbench import paths
 
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):
@@ -248,8 +248,6 @@ def select_source(tracker: str, detector: str | None = None, run: str | None = N
         return TrackSource(jobs, out, {"dets_dir": str(dets_dir), "sequences_dir": str(seq_dir)})
     if not detector:
         raise InputError("give --detector (detection cache) or --dets with --sequences")
-    from detbench.data.layout import find_dataset
-    from detbench.detect.api import detect
 
     data = Path(data_dir) if data_dir else find_dataset()
     found = detect(detector, data, split, run=run, device=device)

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from detbench.core.devices import check_device
+from detbench.core.fileio import ensure_writable
+from detbench.tracking.run import track_split
+from detbench.tracking.sources import select_source
+
 
 @dataclass
 class TrackResult:
@@ -40,10 +45,6 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     ``progress(done, total)``: sequences tracked, called with 0 before the first. ``tell(line)``:
     called before tracking with the run, checkpoint and detection cache of ``detector``.
     """
-    from detbench.devices import check_device
-    from detbench.fileio import ensure_writable
-    from detbench.tracking.run import track_split
-    from detbench.tracking.sources import select_source
 
     check_device(device)
     given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": data_dir}

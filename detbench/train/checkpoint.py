@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_bytes, ensure_writable, sha256_file
-from detbench.train.models import build_model, canonical_size, load_pth
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_bytes, ensure_writable, sha256_file
 from detbench.runs import latest_run, resolve_detector  # noqa: F401 - re-exported
+from detbench.train.models import build_model, canonical_size, load_pth
 
 FORMAT = "detbench-yolox/1"
 META_KEYS = ("model_size", "num_classes", "class_names", "input_size", "epoch", "step", "recipe")

@@ -23,10 +23,10 @@ from yolox.data.data_augment import TrainTransform
 from yolox.data.datasets import MosaicDetection
 from yolox.data.datasets.datasets_wrapper import Dataset as YoloxDataset
 
-from detbench.classes import CLASSES
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
+from detbench.core.fileio import read_json, sha256_file
 from detbench.data.layout import PreparedDataset
-from detbench.errors import InputError
-from detbench.fileio import read_json, sha256_file
 
 
 def load_coco(data_dir: str | Path, split: str = "train") -> tuple[dict, Path, str]:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from detbench.fileio import atomic_write_text
+from detbench.core.fileio import atomic_write_text
 
 LOSS_KEYS = ("total", "iou", "conf", "cls", "l1", "num_fg")
 LOG_KEYS = ("epoch", "iter", "step", "lr", "total", "iou", "conf", "cls", "l1", "num_fg",

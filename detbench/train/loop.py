@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from detbench.errors import DetbenchError
+from detbench.core.errors import DetbenchError
 from detbench.train import ddp, setup
 from detbench.train.logging import LOSS_KEYS, RunLogger, StepBuffer, memory_mb
 from detbench.train.schedule import lr_at, phase_of_epoch

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from yolox.models import YoloxModule
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 @dataclass(frozen=True)

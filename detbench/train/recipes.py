@@ -13,8 +13,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, fields
 
-from detbench.classes import CLASSES
-from detbench.errors import InputError
+from detbench.core.classes import CLASSES
+from detbench.core.errors import InputError
 
 
 @dataclass(frozen=True)

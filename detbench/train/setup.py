@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detbench import paths
-from detbench.errors import InputError
+from detbench.core import paths
+from detbench.core.errors import InputError
 from detbench.train.recipes import Recipe
 
 

@@ -16,9 +16,9 @@ from typing import Callable
 
 import torch
 
-from detbench import paths
-from detbench.errors import InputError
-from detbench.fileio import sha256_file
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file
 from detbench.train import ddp, setup
 from detbench.train.checkpoint import FORMAT, init_state, save_pth
 from detbench.train.models import build_model, count_parameters, head_keys, load_init, load_pth, trunk_keys

@@ -17,9 +17,10 @@ from typing import Callable
 
 import torch
 
-from detbench.errors import DetbenchError, InputError
-from detbench.fileio import atomic_write_json
-from detbench.provenance import make_meta
+from detbench import threads as thread_policy
+from detbench.core.errors import DetbenchError, InputError
+from detbench.core.fileio import atomic_write_json
+from detbench.core.provenance import make_meta
 from detbench.train import ddp
 from detbench.train.data import CocoImages, TrainData, load_coco
 from detbench.train.logging import RunLogger, truncate_log
@@ -50,7 +51,6 @@ def train(data_dir, recipe: str = "stable_v3", model: str | None = None, init=No
     :func:`detbench.threads.decide`); the weights follow the count, so the first line says it and
     run.json ``threads`` records it.
     """
-    from detbench import threads as thread_policy
 
     rank, world, dev = ddp.setup(device)
     say = echo if rank == 0 else (lambda *_: None)

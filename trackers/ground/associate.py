@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from detbench.types import iou_matrix
+from detbench.core.types import iou_matrix
 from trackers.ground import kalman
 
 #: the cost of a pair that may not be taken

@@ -13,9 +13,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from detbench.classes import NUM_CLASSES
-from detbench.errors import InputError
-from detbench.types import as_tracks, empty_tracks
+from detbench.core.classes import NUM_CLASSES
+from detbench.core.errors import InputError
+from detbench.core.types import as_tracks, empty_tracks
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman

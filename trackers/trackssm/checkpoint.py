@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir, atomic_write_bytes, atomic_write_json
+from detbench.core.paths import motion_root, run_dirs
 
 TRAIN_HINT = "train one with: detbench train-motion --data runs/data/NAME"
 
@@ -21,7 +23,6 @@ def save(out_dir: Path, model, config: dict, meta: dict | None = None,
 
     import torch
 
-    from detbench.fileio import atomic_dir, atomic_write_bytes, atomic_write_json
 
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
@@ -38,9 +39,7 @@ def save(out_dir: Path, model, config: dict, meta: dict | None = None,
 
 def latest_model_dir() -> Path:
     """The most recently written ``runs/motion/<name>/`` holding a model.pth (a run folder:
-    dot-folders, :func:`detbench.runs.run_dirs`, are never one)."""
-    from detbench.paths import motion_root
-    from detbench.runs import run_dirs
+    dot-folders, :func:`detbench.core.paths.run_dirs`, are never one)."""
 
     root = motion_root()
     cands = [d for d in run_dirs(root) if (d / "model.pth").is_file()]

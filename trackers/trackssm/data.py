@@ -7,21 +7,19 @@ boxes just before it (never the target itself, never anything after it). Each hi
 ``[cx, cy, w, h, dcx, dcy, dw, dh]`` where the delta is the step from the box before (zero for
 the very first box of a segment). Histories are front-padded to ``history`` steps and masked.
 
-Sequences with every frame's camera calibration (``frames.json``) can also give each window its
-ground-plane inputs (:mod:`trackers.trackssm.ground`): the ego-compensated history and the
-calibrated constant-velocity box, built from the same boxes (never the target) and the cameras
-of the history's frames and the target's frame.
+Sequences with every frame's camera calibration can also give each window its ground-plane
+inputs (:mod:`trackers.trackssm.ground`): the ego-compensated history and the calibrated
+constant-velocity box, built from the same boxes (never the target) and the cameras of the
+history's frames and the target's frame. Reading them from a prepared dataset is the harness's
+job (:mod:`detbench.motion.windows`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from detbench.data.layout import PreparedDataset, gt_file, seqinfo_file
-from detbench.errors import InputError
-
+from detbench.core.errors import InputError
 
 FIELDS = ("hist", "mask", "target", "hist_frames", "target_frame")
 GROUND_FIELDS = ("ground_hist", "ground_mask", "calibrated_cv", "on_ground")
@@ -156,79 +154,3 @@ def track_segments(table: np.ndarray, width: int, height: int, step: int = 1, so
         for f, b, c in zip(np.split(frames, cuts), np.split(boxes, cuts), np.split(rows[:, 7], cuts)):
             out.append((f * step + 1, b, c.astype(np.int64) - 1) if classes else (f * step + 1, b))
     return out
-
-
-#: what ``sequence_windows`` does with the sequence's camera calibration
-CALIBRATION = ("skip", "try", "require")
-
-
-def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 2.0,
-                     calibration: str = "skip") -> Windows:
-    """Windows of one MOT sequence folder (``gt/gt.txt`` + ``seqinfo.ini``) at ``frame_rate`` Hz.
-
-    ``calibration``: ``"skip"`` (image-plane inputs only), ``"try"`` (ground-plane inputs too when
-    ``frames.json`` gives every frame's camera) or ``"require"`` (they must: else InputError)."""
-    from detbench.data.mot import read_mot, read_seqinfo
-
-    seq_dir = Path(seq_dir)
-    info = read_seqinfo(seqinfo_file(seq_dir))
-    ratio = info.frame_rate / frame_rate
-    step = int(round(ratio))
-    if step < 1 or abs(ratio - step) > 1e-6:
-        raise InputError(f"{seqinfo_file(seq_dir)}: frame rate {info.frame_rate:g} Hz is not a "
-                         f"whole multiple of the motion model's {frame_rate:g} Hz")
-    gt = gt_file(seq_dir)
-    table = read_mot(gt, kind="gt")
-    segs = track_segments(table, info.width, info.height, step, source=str(gt), classes=True)
-    wins = Windows.concat([segment_windows(b, f, history) for f, b, _ in segs], history)
-    if calibration == "skip":
-        return wins
-    from trackers.trackssm.ground import sequence_cameras, windows_ground_inputs
-
-    cams = sequence_cameras(seq_dir, info, required=calibration == "require")
-    if cams is None:
-        return wins
-    g = windows_ground_inputs(segs, *cams, info.width, info.height, step, history)
-    return Windows(*(getattr(wins, f) for f in FIELDS), g.hist, g.mask, g.anchor, g.ok)
-
-
-def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
-    """Sequence folders of a prepared dataset's ``<data_dir>/sequences/<split>/``; when
-    ``data_dir`` has no such split folder it is taken as a MOT folder of sequences itself
-    (``<data_dir>/sequences/<seq>/`` or ``<data_dir>/<seq>/``). Missing folders -> []."""
-    from detbench.data.mot import list_sequences
-
-    data_dir = Path(data_dir)
-    data = PreparedDataset(data_dir)
-    for root in (data.gt_dir(split), data.sequences_root, data_dir):
-        if root.is_dir():
-            names = list_sequences(root)
-            if names:
-                return [root / name for name in names]
-    return []
-
-
-def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 2.0,
-                    what: str = "training set", source: str = "?", calibration: str = "skip") -> Windows:
-    """Windows of every sequence (``calibration``: :func:`sequence_windows`; with ``"try"`` the
-    ground-plane inputs are kept only when every sequence has them); an empty result raises
-    :class:`InputError`."""
-    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration) for s in seq_dirs], history)
-    if len(wins) == 0:
-        where = seq_dirs[0].parent if seq_dirs else source
-        raise InputError(f"{where}: empty {what}: {len(seq_dirs)} sequence(s), no track with two "
-                         f"consecutive frames at {frame_rate:g} Hz")
-    return wins
-
-
-def data_hash(seq_dirs: list[Path], calibration: bool = False) -> str:
-    """sha256 over every sequence's name, gt.txt and seqinfo.ini contents (and, with
-    ``calibration``, its frames.json: a ground-plane model reads the cameras too)."""
-    from detbench.data.layout import frames_file
-    from detbench.fileio import sha256_file, sha256_json
-
-    def files(s: Path) -> list[str]:
-        extra = [sha256_file(frames_file(s)) if frames_file(s).is_file() else None] if calibration else []
-        return [sha256_file(gt_file(s)), sha256_file(seqinfo_file(s)), *extra]
-
-    return sha256_json({s.name: files(s) for s in sorted(seq_dirs)})

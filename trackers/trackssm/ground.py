@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detbench.core.errors import InputError
 from detbench.core.geometry import Camera, box_contacts, reproject_boxes
 
 #: a compensated box whose centre lies this far outside the image (in image sizes), or which is
@@ -145,7 +146,6 @@ class CameraTrail:
 
     def see(self, frame) -> None:
         """Remember the current :class:`trackers.base.Frame`'s camera (InputError without one)."""
-        from detbench.errors import InputError
 
         cam = frame.camera()
         if cam is None:
@@ -162,30 +162,6 @@ class CameraTrail:
         past = [None] * (span + 1 - len(self.frames)) + self.frames
         return ground_histories(stacked, np.asarray(classes), [p[0] if p else None for p in past],
                                 np.array([p[1] if p else np.nan for p in past]), self.history)
-
-
-def sequence_cameras(seq_dir, info, required: bool = False) -> tuple[list[Camera], np.ndarray] | None:
-    """Every frame's :class:`Camera` and time (seconds) from the sequence's ``frames.json``; None
-    when it has none or a frame lacks a field (InputError naming the file and frame if
-    ``required``)."""
-    from detbench.errors import InputError
-    from detbench.tracking.sources import read_frame_records
-
-    rec = read_frame_records(seq_dir, info, [])
-    where = rec.path or f"{seq_dir}/frames.json"
-    cameras = []
-    for i in range(info.length):
-        missing = [k for k, v in (("intrinsics", rec.intrinsics[i]), ("cam2global", rec.cam2global[i])) if v is None]
-        if rec.path is None or missing:
-            if required:
-                raise InputError(f"{where}: " + (f"frame {i + 1} has no {missing[0]!r}" if rec.path else "not found")
-                                 + f" ({NEED})")
-            return None
-        try:
-            cameras.append(Camera(np.array(rec.intrinsics[i]), np.array(rec.cam2global[i]), info.width, info.height))
-        except ValueError as e:
-            raise InputError(f"{where}: frame {i + 1}: {e}") from None
-    return cameras, np.asarray(rec.timestamps, np.float64)
 
 
 def windows_ground_inputs(segments, cameras: list[Camera], stamps: np.ndarray, width: int, height: int,

@@ -1,5 +1,5 @@
 """What ``train-motion`` leaves behind besides the model: the loss curve as a PNG (bytes,
-written by :func:`detbench.motion.train_motion` next to ``model.pth``). The progress bar is the
+written by :func:`detbench.motion.train.train_motion` next to ``model.pth``). The progress bar is the
 command's (:func:`detbench.commands.progress.motion_bar`)."""
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from detbench.errors import InputError
-from detbench.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
+from detbench.core.errors import InputError
+from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
+from trackers.trackssm.checkpoint import is_ground, load, resolve
 
 TRACKED, LOST, NEW = 0, 1, 2
 
@@ -108,7 +109,6 @@ class TrackSSMTracker:
         """True when the motion model is a ground-plane one (it reads every frame's camera)."""
         if params.weights == "random":
             return False
-        from trackers.trackssm.checkpoint import is_ground
 
         return is_ground(params.weights)
 
@@ -118,7 +118,6 @@ class TrackSSMTracker:
         ``"random"`` (see :func:`trackers.base.input_files`)."""
         if params.weights == "random":
             return {}
-        from trackers.trackssm.checkpoint import resolve
 
         d = resolve(params.weights)
         return {"weights/model.pth": d / "model.pth", "weights/config.json": d / "config.json"}
@@ -148,7 +147,6 @@ class TrackSSMTracker:
             from trackers.trackssm.model import build_model
 
             return build_model(seed=0).to(params.device).eval()
-        from trackers.trackssm.checkpoint import load
 
         model, _ = load(params.weights, device=params.device)
         return model

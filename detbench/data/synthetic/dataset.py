@@ -17,14 +17,22 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from detbench.classes import class_of_category, CLASSES
+from detbench.core.classes import CLASSES, class_of_category
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_dir
 from detbench.data.synthetic import render, shapes
-from detbench.data.synthetic.rig import (CAMERA_CALIBRATION, CAMERA_OFFSET_US, CAMERAS, IMAGE_H, IMAGE_W,
-                                         intrinsic, world_to_camera, yaw_quat)
+from detbench.data.synthetic.rig import (
+    CAMERA_CALIBRATION,
+    CAMERA_OFFSET_US,
+    CAMERAS,
+    IMAGE_H,
+    IMAGE_W,
+    intrinsic,
+    world_to_camera,
+    yaw_quat,
+)
 from detbench.data.synthetic.tables import Tokens, attribute_names, fixed_tables, visibility_token, write_tables
 from detbench.data.synthetic.world import EGO_D, Scene, make_scene
-from detbench.errors import InputError
-from detbench.fileio import atomic_dir
 
 ANNOT_RANGE = 70.0           # m from the ego; nothing of an annotated category is drawn beyond it
 KEYFRAME_US = 500_000        # 2 Hz samples

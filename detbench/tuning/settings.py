@@ -1,34 +1,34 @@
 """Which options each (detector, tracker) pair of a comparison runs with: its own tuning, or defaults.
 
 A tuning belongs to one (tracker, detector checkpoint, dataset, tune split) (see
-:mod:`detbench.tunings`), so no detector is compared with a setting tuned for another.
+:mod:`detbench.tuning.tunings`), so no detector is compared with a setting tuned for another.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
+from detbench.core.errors import InputError
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
-from detbench.errors import InputError
+from detbench.detect.api import detection_key, resolve_checkpoint
+from detbench.tuning.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
 
 def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
                   tracker_options: dict | None, mode: str = "tuned", tune_split: str = "tune", device: str = "cpu",
-                  conf: float = 0.01, progress=None, executor=None) -> dict[tuple[str, str], dict]:
+                  conf: float = 0.01, progress=None, executor=None) -> tuple[dict[tuple[str, str], dict], Counter]:
     """The options every (detector, tracker) pair runs with, decided before any tracking.
 
     ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
     detector's checkpoint bytes, dataset, ``tune_split``, the fixed options; see
-    :mod:`detbench.tunings`); a missing one is an InputError naming each missing ``detbench tune``
+    :mod:`detbench.tuning.tunings`); a missing one is an InputError naming each missing ``detbench tune``
     command. ``"tune"``: run the missing tunings first. ``"none"``: the tracker's defaults.
     ``tracker_options`` ({tracker: {key: value}}) are fixed for every pair; one that the grid
     searches overrides the tuned value, and the pair records it. Returns ``{(det, trk):
-    {"options", "tuning"}}``.
+    {"options", "tuning"}}`` and how many stored tunings were used (``{"tunings": n}``).
     """
-    from detbench.compare.pipeline import REUSE
-    from detbench.detect.api import detection_key, resolve_checkpoint
-    from detbench.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
@@ -39,7 +39,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
     if mode != "none" and not PreparedDataset(data_dir).has_split(tune_split):
         raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
                          f"with --no-tuned)")
-    out, missing, pairs, todo = {}, [], {}, []
+    out, missing, pairs, todo, reused = {}, [], {}, [], Counter()
     for det in detectors:
         dkey = None if mode == "none" else detection_key(det, data_dir, tune_split, run=run, conf=conf, device=device)
         for trk in trackers:
@@ -57,7 +57,7 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
                                  detections=dkey)
             pairs[det, trk] = (grid, fixed, {k: v for k, v in user.items() if k in grid}, dkey, target)
             if target["existing"] is not None:
-                REUSE["tunings"] += 1
+                reused["tunings"] += 1
             elif mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
@@ -81,4 +81,4 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
         raise InputError(f"compare --tuned: no tuning for {', '.join(f'{d} x {t}' for d, t, _ in missing)} "
                          f"on split {tune_split!r}; run " + "; ".join(f"`{c}`" for _, _, c in missing)
                          + " (or compare --tune to run them, --no-tuned for the untuned defaults)")
-    return out
+    return out, reused

@@ -31,7 +31,7 @@ def package_versions() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def git_commit() -> str:
     """The detbench source tree's commit (with ``-dirty`` when modified), or ``unknown``."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent   # any folder of the tree: the module may move
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()

@@ -1,7 +1,7 @@
 """Frame-level array contracts shared by detection, tracking and evaluation.
 
 Detections: float32 array (N, 6) ``x1, y1, x2, y2, score, class`` in original-image pixels,
-class as the 0-based index into :data:`detbench.classes.CLASSES`.
+class as the 0-based index into :data:`detbench.core.classes.CLASSES`.
 
 Tracks: float32 array (M, 8) ``x1, y1, x2, y2, track_id, score, class, det_index`` where
 ``det_index`` is the row of the detection the track was updated with this frame (-1 if none).

@@ -7,7 +7,7 @@ clean-up's class-agnostic NMS IoU ``nms_iou``, :mod:`trackers.cleanup`, the same
 tracker; each tracker's ``Params.GRID`` declares its part, see :data:`trackers.base.BUFFER_GRID_S`
 and :func:`tracker_grid`), the same objective (HOTA, ties broken by fewer ID
 switches), on a split that is never the reporting split. The choice is stored per (tracker,
-detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tunings`);
+detections, dataset, tune split) under ``runs/tune/<tracker>/`` (see :mod:`detbench.tuning.tunings`);
 ``detbench compare --tuned`` uses, for each pair, the setting tuned for that pair.
 """
 from __future__ import annotations
@@ -17,17 +17,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detbench import paths, tunings
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
-from detbench.errors import InputError
-from detbench.fileio import atomic_write_json, sha256_file
+from detbench.evaluate import metric_specs
+from detbench.evaluate.cached import evaluate_cached
+from detbench.executors import LocalExecutor
+from detbench.tracking.run import track_split
+from detbench.tracking.sources import from_cache, from_external
+from detbench.tuning import tunings
+from trackers import TRACKERS, tracker_class, tracker_spec, tune_grid
 
 
 def tracker_grid(tracker: str) -> dict[str, list]:
     """``tracker``'s tuning grid: its ``Params.GRID`` and the clean-up's (:func:`trackers.tune_grid`);
     InputError when it has none."""
-    from trackers import TRACKERS, tracker_class, tune_grid
 
     grid = tune_grid(tracker_class(tracker)) if tracker in TRACKERS else None
     if not grid:
@@ -37,7 +43,6 @@ def tracker_grid(tracker: str) -> dict[str, list]:
 
 def tunable_trackers() -> list[str]:
     """The registered trackers that declare a tuning grid, sorted."""
-    from trackers import TRACKERS, tracker_class, tune_grid
 
     return sorted(n for n in TRACKERS if tune_grid(tracker_class(n)))
 
@@ -62,8 +67,6 @@ class CacheJobs:
 
 @lru_cache(maxsize=4)
 def _cache_jobs(source: CacheJobs) -> list:
-    from detbench.tracking.sources import from_cache
-
     return from_cache(source.cache_dir, source.data_dir, source.split)
 
 
@@ -94,9 +97,6 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     table and best point (in grid order, whatever order the points finish in)."""
     from contextlib import nullcontext
 
-    from detbench.compare.pipeline import REUSE
-    from detbench.executors import LocalExecutor
-    from detbench.fileio import sha256_json
 
     tasks, rows = [], []
     for i, t in enumerate(plans):
@@ -105,9 +105,8 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
         tasks += [(i, j, t.jobs, t.gt_dir, t.tracker, t.work_dir / sha256_json(options)[:12], options)
                   for j, options in enumerate(points)]
     with nullcontext(executor) if executor is not None else LocalExecutor(1) as ex:
-        for i, j, row, overall, reused in ex.map(_tune_point, tasks):
+        for i, j, row, overall in ex.map(_tune_point, tasks):
             rows[i][j] = row
-            REUSE.update(reused)
             if progress:
                 progress(row["options"], overall)
     out = []
@@ -120,20 +119,12 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
 
 def _tune_point(args):
     """One task: track the split with one point's options and score it -> (tuning, point, row,
-    overall, the caches it reused: counted once, by the caller)."""
-    from collections import Counter
-
-    from detbench.compare.pipeline import REUSE, evaluate_cached
-    from detbench.evaluate import metric_specs
-    from detbench.tracking.run import track_split
+    overall)."""
 
     i, j, jobs, gt_dir, tracker, out, options = args
-    before = Counter(REUSE)
     track_split(_cache_jobs(jobs) if isinstance(jobs, CacheJobs) else jobs, tracker, out, options)
-    overall = evaluate_cached(gt_dir, out, check=False)["overall"]  # TrackEval only, no motmetrics check
-    reused = REUSE - before
-    REUSE.subtract(reused)
-    return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall, dict(reused)
+    overall = evaluate_cached(gt_dir, out, check=False).metrics["overall"]  # TrackEval only, no motmetrics check
+    return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall
 
 
 def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
@@ -173,7 +164,7 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
          tell=None, executor=None) -> Path:
     """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
     ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
-    :mod:`detbench.tunings`): ``best.options`` is the setting compare uses for this pair.
+    :mod:`detbench.tuning.tunings`): ``best.options`` is the setting compare uses for this pair.
     ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
     detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them.
     ``executor``: where the grid points (and the detection, when missing) run
@@ -195,13 +186,11 @@ def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=
              dets_dir=None, base_options=None, conf=0.01, tell=None, executor=None) -> tuple[_Tuning, dict, Path]:
     """One tuning's checks, key and detections, before any point runs -> (plan, the record's
     other fields, where it is stored)."""
-    from detbench.tracking.sources import from_external
 
     data_dir = Path(data_dir)
     check_tune_split(data_dir, split, report_split, "--split")
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
-    from trackers import tracker_spec
 
     if tracker_spec(tracker, base_options).needs_calibration:  # before any detection is computed
         from detbench.tracking.sources import check_split_calibration

@@ -25,10 +25,13 @@ import re
 import shlex
 from pathlib import Path
 
-from detbench import paths
+from detbench import codekeys
+from detbench.core import paths
+from detbench.core.errors import InputError
+from detbench.core.fileio import sha256_file, sha256_json
 from detbench.data.layout import PreparedDataset, gt_hashes
-from detbench.errors import InputError
-from detbench.fileio import sha256_file, sha256_json
+from detbench.tracking.run import tracker_files
+from trackers import tracker_class, tracker_spec
 
 FORMAT = "detbench-tuning-v2"
 OBJECTIVE = "max HOTA, then min IDSW"
@@ -41,8 +44,6 @@ def tune_root(tracker: str) -> Path:
 def fixed_params(tracker: str, base_options: dict | None, grid: dict) -> tuple[dict, dict]:
     """(the tracker's parameters outside the grid, with file options left out, {label: sha256} of
     the files the tracker reads). A fixed option the grid searches is an InputError."""
-    from detbench.tracking.run import tracker_files
-    from trackers import tracker_spec
 
     searched = sorted(set(base_options or {}) & set(grid))
     if searched:
@@ -58,8 +59,6 @@ def fixed_params(tracker: str, base_options: dict | None, grid: dict) -> tuple[d
 def tuning_code(tracker: str) -> dict:
     """The code of a tuning (tracking with ``tracker``'s class, scoring, choosing) and its
     libraries' versions (:func:`detbench.codekeys.code_key`)."""
-    from detbench import codekeys
-    from trackers import tracker_class
 
     return codekeys.code_key(*codekeys.TUNE, codekeys.tracker_entry(tracker_class(tracker)))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 _DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+|mps)$")
 

@@ -13,7 +13,7 @@ Set ``DETBENCH_RUNS`` (or pass ``--runs-dir`` to the CLI) to move it.
       tracks/<source>/<tracker>/   detbench track: <seq>.txt (MOT results), meta.json; <source> is
                                    <run>-epoch<N> (a run's checkpoint), <stem>-<sha8> (a .pth) or the --dets folder
       tune/<tracker>/<run>-<detector>__<data>__<split>__<key>.json   detbench tune (one per pair)
-      .image-index/<folder hash>.json   each image's sha256, remembered (detbench.imageprints)
+      .image-index/<folder hash>.json   each image's sha256, remembered (detbench.core.imageprints)
       demo/<time>-seed<N>-*/       detbench demo: one invocation, the runs root of every stage it ran
     results/<name>/                detbench compare: small committed tables and plots
 
@@ -64,3 +64,9 @@ def tracks_dir(source: str, tracker: str) -> Path:
 
 def results_dir(name: str) -> Path:
     return Path("results") / name
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """The runs under ``root``, sorted by name: its folders, dot-folders left out."""
+    root = Path(root)
+    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.is_dir() else []

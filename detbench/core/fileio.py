@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from detbench.core.errors import InputError
+
 
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -122,7 +124,6 @@ def ensure_writable(path: str | os.PathLike, what: str = "output", inputs: dict 
     what it describes, like ``<run>/analysis``).
     Every command that writes checks its outputs through here, so the wording is one.
     """
-    from detbench.errors import InputError
 
     path = Path(path)
     clash = _input_clash(path, inputs or {}, inside_ok)
@@ -165,7 +166,6 @@ def _input_clash(out: Path, inputs: dict, inside_ok) -> str | None:
 def read_json(path: str | os.PathLike, missing: str = "file not found"):
     """Parse a JSON file; :class:`InputError` naming the file when it is missing (``missing``
     says what to do about it) or not valid JSON."""
-    from detbench.errors import InputError
 
     path = Path(path)
     if not path.is_file():
@@ -186,7 +186,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def sha256_files(files) -> dict[str, str]:
     """``{label: path}`` -> ``{label: sha256 of the file's bytes}`` (a missing file: InputError)."""
-    from detbench.errors import InputError
 
     out = {}
     for label, path in sorted(dict(files).items()):

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from detbench.errors import InputError
-
+from detbench import threads as thread_policy
+from detbench.core import paths
+from detbench.core.devices import check_device
+from detbench.core.errors import InputError
+from detbench.core.fileio import ensure_writable
+from detbench.core.provenance import make_meta
+from detbench.data.layout import PreparedDataset, find_dataset
+from detbench.motion.windows import data_hash, dataset_windows, split_sequences
+from trackers.trackssm import checkpoint
+from trackers.trackssm.data import subset
+from trackers.trackssm.progress import loss_curve_png
 
 #: what ``train_motion`` uses where the caller leaves a size or schedule option None (a key not
 #: here: :class:`trackers.trackssm.train.TrainConfig`'s default): the paper's model for image-plane
@@ -78,16 +87,7 @@ def train_motion(data: str | Path | None, steps: int | None = None, epochs: int 
     """
     import time
 
-    from detbench import paths
-    from detbench import threads as thread_policy
-    from detbench.data.layout import PreparedDataset, find_dataset
-    from detbench.devices import check_device
-    from detbench.fileio import ensure_writable
-    from detbench.provenance import make_meta
-    from trackers.trackssm import checkpoint
-    from trackers.trackssm.data import data_hash, dataset_windows, split_sequences, subset
     from trackers.trackssm.model import ModelConfig, build_model, count_parameters
-    from trackers.trackssm.progress import loss_curve_png
     from trackers.trackssm.train import TrainConfig, evaluate, train
 
     if steps is not None and epochs is not None:

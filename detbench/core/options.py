@@ -1,7 +1,7 @@
 """Repeatable ``KEY=VALUE`` options (``--set``, ``--tracker-opt``), parsed for library code and the CLI."""
 from __future__ import annotations
 
-from detbench.errors import InputError
+from detbench.core.errors import InputError
 
 
 def parse_key_values(pairs: list[str] | tuple[str, ...], flag: str) -> dict[str, str]:

@@ -22,8 +22,8 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from detbench import paths
-from detbench.fileio import atomic_write_text, locked, sha256_file
+from detbench.core import paths
+from detbench.core.fileio import atomic_write_text, locked, sha256_file
 
 FORMAT = "detbench-image-index-v1"
 _HEX = re.compile(r"[0-9a-f]*")
