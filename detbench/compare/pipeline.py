@@ -58,16 +58,14 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executo
 
 def warm_worker(trackers: tuple[str, ...]) -> None:
     """What a comparison's tasks import, imported ahead in a worker (:meth:`Executor.warm`): the
-    stages' modules, and each tracker's libraries through one update on one box (boxmot loads
-    torch when a tracker makes its first per-class instance). Never raises: a tracker that cannot
-    be built here fails in its own task, with its own error."""
+    stages' modules (this module's own imports bring them), TrackEval, and each tracker's
+    libraries through one update on one box (boxmot loads torch when a tracker makes its first
+    per-class instance). Never raises: a tracker that cannot be built here fails in its own task,
+    with its own error."""
     import numpy as np
 
     try:
-        from detbench.evaluate import api  # noqa: F401
         from detbench.evaluate.trackeval_adapter import metrics
-        from detbench.tuning import tune  # noqa: F401  (the tuning points' tasks)
-        from trackers import tracker_spec
 
         metrics()   # TrackEval's metric classes
 
