@@ -77,7 +77,7 @@ class DemoConfig:
     motion_epochs: int = 20        # ~1 CPU-min; beats constant velocity on the val tracks
     # TrackSSM at the paper's size (d_model 256, 6 layers) does not beat constant velocity after a few
     # CPU minutes; this reduced variant does (benchmarks/README.md). Real runs use the paper's size.
-    # keyword arguments of detbench.motion.train.train_motion (`train-motion --d-model 64 ...`)
+    # train_motion's recipe and model options (detbench.motion.settings.split_options; `train-motion --d-model 64 ...`)
     motion_options: dict = field(default_factory=lambda: {"d_model": 64, "layers": 2, "residual_head": True,
                                                           "lr": 1e-3, "batch_size": 64})
     # image-plane TrackSSM, the ground-plane tracker, BoT-SORT with the camera poses' motion compensation and
@@ -228,6 +228,7 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
     from detbench.detect.eval_det import eval_det
+    from detbench.motion.settings import MotionCallbacks, split_options
     from detbench.motion.train import train_motion
     from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
@@ -320,9 +321,11 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
 
     motion = stage("train-motion", ["train-motion", "--data", shown(data_dir), "--epochs", cfg.motion_epochs,
                                     "--name", "demo", "--device", cfg.device, *_flags(cfg.motion_options)],
-                   lambda cb: train_motion(str(data_dir), epochs=cfg.motion_epochs, name="demo", device=cfg.device,
-                                           **cfg.motion_options, on_plan=say_plan, progress=cb,
-                                           on_metrics=say_iou),
+                   lambda cb: train_motion(str(data_dir), *split_options({"epochs": cfg.motion_epochs,
+                                                                          **cfg.motion_options}),
+                                           name="demo", device=cfg.device,
+                                           callbacks=MotionCallbacks(on_plan=say_plan, progress=cb,
+                                                                     on_metrics=say_iou)),
                    bar="train-motion").out_dir
     def say_best(path: Path) -> None:
         best = json.loads(Path(path).read_text())["best"]

@@ -30,7 +30,7 @@ TARGETS = [("detbench.data.synthetic", "write_dataset"), ("detbench.data.prepare
            ("detbench.compare.pipeline", "run_comparison"), ("detbench.analysis.report", "analyze_run"),
            ("detbench.render.tracks", "show_tracks")]
 # progress bars and message sinks: the CLI's draw, the demo's say; not arguments of the stage
-CALLBACKS = {"progress", "echo", "on_plan", "on_metrics", "on_step", "tell"}
+CALLBACKS = {"progress", "echo", "on_plan", "on_metrics", "on_step", "tell", "callbacks"}
 SEQ = "synth-0000_CAM_FRONT"
 
 
@@ -52,7 +52,7 @@ def _norm(value):
 def _canonical(func: str, arguments: dict) -> dict:
     """The call's ``arguments`` (bound to the library signature, defaults applied) in the library's
     own terms: ``train``'s recipe overrides (``--set``) coerced as the recipe does, ``train_motion``'s
-    None (= TrainConfig's default) replaced by that default, ``analyze_run``'s run resolved."""
+    recipe's None (= TrainConfig's default) replaced by that default, ``analyze_run``'s run resolved."""
     got = {k: v for k, v in arguments.items() if k not in CALLBACKS}
     ex = got.get("executor")
     if ex is not None and ex.name == "local" and ex.workers == 1:   # the library's None: this process
@@ -65,11 +65,12 @@ def _canonical(func: str, arguments: dict) -> dict:
     elif func == "train_motion":
         from trackers.trackssm.train import TrainConfig
 
-        default = TrainConfig()
+        default, recipe = TrainConfig(), dataclasses.asdict(got["recipe"])
         for k in ("batch_size", "lr", "warmup_steps", "weight_decay", "grad_clip", "flip", "l1_weight",
                   "giou_weight"):
-            if got[k] is None:
-                got[k] = getattr(default, k)
+            if recipe[k] is None:
+                recipe[k] = getattr(default, k)
+        got["recipe"], got["model"] = recipe, dataclasses.asdict(got["model"])
     elif func == "analyze_run":
         from detbench.analysis.logs import resolve_run_dir
 

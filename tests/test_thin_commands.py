@@ -92,6 +92,7 @@ def test_show_tracks_checks_before_drawing(tmp_path, external):  # noqa: F811
 
 
 def test_train_motion_callbacks_in_order(tmp_path, capsys):
+    from detbench.motion.settings import MotionCallbacks, MotionModel, MotionRecipe
     from detbench.motion.train import train_motion
 
     data = tmp_path / "data" / "toy"
@@ -99,13 +100,14 @@ def test_train_motion_callbacks_in_order(tmp_path, capsys):
         rows = [_row(f, t, 100 + 20 * f * t, 300, 80, 60) for t in (1, 2) for f in range(1, 9)]
         _write_seq(data / "sequences" / split, f"scene-{split}_CAM_FRONT", rows)
     events = []
-    r = train_motion(data, steps=2, d_model=8, layers=1, name="m",
-                     on_plan=lambda p: events.append(("plan", p.steps, p.train_windows)),
-                     progress=lambda s, n, loss, lr: events.append(("step", s, n)),
-                     on_metrics=lambda m: events.append(("metrics", sorted(k for k in m if k == "val"))))
+    r = train_motion(data, MotionRecipe(steps=2), MotionModel(d_model=8, layers=1), name="m",
+                     callbacks=MotionCallbacks(
+                         on_plan=lambda p: events.append(("plan", p.steps, p.train_windows)),
+                         progress=lambda s, n, loss, lr: events.append(("step", s, n)),
+                         on_metrics=lambda m: events.append(("metrics", sorted(k for k in m if k == "val")))))
     assert events == [("plan", 2, 14), ("step", 0, 2), ("step", 1, 2), ("step", 2, 2), ("metrics", ["val"])]
     assert r.out_dir == tmp_path / "runs" / "motion" / "m" and (r.out_dir / "model.pth").is_file()
     assert len(r.losses) == 2 and r.metrics["val"]["windows"] == 14
     with pytest.raises(InputError, match="not both"):
-        train_motion(data, steps=2, epochs=1)
+        train_motion(data, MotionRecipe(steps=2, epochs=1))
     assert capsys.readouterr() == ("", "")

@@ -184,6 +184,7 @@ def test_train_motion_says_its_threads_first_and_in_meta_json(tmp_path, monkeypa
 def test_train_motion_default_reproduces_bit_exactly_beside_a_busy_process(tmp_path, monkeypatch):
     """The default count is decided from the settings only: a run beside a busy process (which
     made the adaptive count of an earlier design drop to 1 thread) trains the same weights."""
+    from detbench.motion.settings import MotionModel, MotionRecipe
     from detbench.motion.train import train_motion
 
     monkeypatch.delenv("OMP_NUM_THREADS")
@@ -193,7 +194,7 @@ def test_train_motion_default_reproduces_bit_exactly_beside_a_busy_process(tmp_p
     for busy in (False, True):
         spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
         try:
-            r = train_motion(data, steps=4, d_model=8, layers=1, name=f"m{busy}")
+            r = train_motion(data, MotionRecipe(steps=4), MotionModel(d_model=8, layers=1), name=f"m{busy}")
         finally:
             if spinner:
                 spinner.kill()

@@ -21,7 +21,7 @@ def _defaults():
 
 def _recipe(key: str) -> str:
     """``"A, B with --ground"``: the image and ground-plane defaults of a size or schedule option."""
-    from detbench.motion.train import RECIPES
+    from detbench.motion.settings import RECIPES
 
     image, ground = (RECIPES[k].get(key, getattr(_defaults(), key, None)) for k in ("image", "ground"))
     return f"{image:g}, {ground:g} with --ground"
@@ -100,6 +100,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     split and every --eval-data folder; write runs/motion/NAME/{model.pth, config.json, meta.json,
     loss.png} atomically."""
     from detbench.commands.progress import motion_bar
+    from detbench.motion.settings import MotionCallbacks, MotionModel, MotionRecipe
     from detbench.motion.train import train_motion
 
     def say_plan(p) -> None:
@@ -108,13 +109,14 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
                    f"val: {p.val_windows} windows; model {p.parameters:,} "
                    f"parameters; {p.steps} steps of {p.batch}")
 
+    recipe = MotionRecipe(steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
+                          weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
+                          giou_weight=giou_weight, frame_rate=frame_rate, max_windows=max_windows, seed=seed)
+    model = MotionModel(d_model=d_model, layers=layers, residual_head=residual_head, relative=relative,
+                        cv_anchor=cv_anchor, flow_input=flow_input, ground=ground)
     with motion_bar() as progress:
-        r = train_motion(data, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
-                         weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
-                         giou_weight=giou_weight, frame_rate=frame_rate, device=device, seed=seed, d_model=d_model,
-                         layers=layers, residual_head=residual_head, relative=relative, cv_anchor=cv_anchor,
-                         ground=ground, flow_input=flow_input, max_windows=max_windows, name=name, eval_data=eval_data,
-                         threads=threads, on_plan=say_plan, progress=progress, on_metrics=_print_table)
+        r = train_motion(data, recipe, model, name=name, eval_data=eval_data, device=device, threads=threads,
+                         callbacks=MotionCallbacks(on_plan=say_plan, progress=progress, on_metrics=_print_table))
     click.echo(f"trained in {r.train_seconds:.0f} s wall, {r.train_cpu_seconds:.0f} s CPU; "
                f"wrote {r.out_dir}/model.pth and loss.png")
 
