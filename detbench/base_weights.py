@@ -17,28 +17,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, ContextManager
 
 from detbench.core import paths
 from detbench.core.devices import check_device
-from detbench.core.errors import DetbenchError
 from detbench.core.fileio import atomic_write_json, ensure_writable, sha256_file
 from detbench.data.layout import PreparedDataset
 from detbench.data.prepare import prepare
 from detbench.detect.eval_det import eval_det
+from detbench.pipeline import Progress, Runner, Stage, StageError  # noqa: F401 - StageError: this pipeline's error
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "demo_base"
 WEIGHTS = WEIGHTS_DIR / "yolox_nano_synth.pth"
 META = WEIGHTS_DIR / "meta.json"
 REPRODUCE = "make base-weights  (python -m detbench.commands.base_weights)"
-
-# progress(stage) -> a context manager yielding that stage's ``progress`` callback, of the signature its
-# library function takes; stages: synth (n images written), prepare, train, train_c2, eval-det
-StageProgress = Callable[[str], ContextManager[Callable]]
 
 
 @dataclass(frozen=True)
@@ -63,14 +56,6 @@ class BaseConfig:
 BASE = BaseConfig()
 
 
-class StageError(DetbenchError):
-    """A stage's DetbenchError, its message led by the stage's equivalent command; same exit code."""
-
-    def __init__(self, argv: list[str], error: DetbenchError):
-        super().__init__(f"base-weights stage `detbench {' '.join(argv)}`: {error}")
-        self.exit_code = error.exit_code
-
-
 def new_stamp() -> str:
     """The time stamp naming one invocation's ``runs/base_weights_<stamp>*`` folders."""
     return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -83,12 +68,14 @@ def half_state(state: dict) -> dict:
 
 
 def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=print, stamp: str | None = None,
-                      progress: StageProgress | None = None) -> dict:
+                      progress: Progress | None = None) -> dict:
     """Run the stages (in fresh ``runs/base_weights_<stamp>*`` folders) and write the weights + meta.
 
     ``stamp`` continues an interrupted invocation: its synth and prepare outputs, when complete, are kept
-    (and so are its trainings whose last checkpoint exists). ``progress``: see :data:`StageProgress`
-    (None: no progress shown). A stage's DetbenchError is raised as a :class:`StageError`."""
+    (and so are its trainings whose last checkpoint exists). ``progress(stage)``
+    (:data:`detbench.pipeline.Progress`; stages: synth (its callback gets n images written), prepare,
+    train, train_c2, eval-det; None: no progress shown). A stage's DetbenchError is raised as a
+    :class:`~detbench.pipeline.StageError` naming its command."""
     import torch
 
     from detbench.train.checkpoint import read_checkpoint, save_pth
@@ -102,50 +89,40 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
     run2 = f"{run}_c2"
     final_run, final_epoch = (run2, cfg.continue_epochs) if cfg.continue_epochs else (run, cfg.epochs)
     eval_dir = root / f"base_weights_eval_{stamp}"
-    # (name, the equivalent command, a function of the progress callback running it); a stage's name is
-    # its subcommand, the trainings "train" and "train_c2"
-    stages = [
-        ("synth", ["synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
-                   "--cameras", cfg.camera, "--seed", str(cfg.data_seed)],
-         lambda bar: _synth(synth_dir, cfg, bar, say)),
-        ("prepare", ["prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", data_name,
-                     "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility),
-                     "--min-size", str(cfg.min_size)],
-         lambda bar: _prepare(synth_dir, data_name, cfg, bar, say)),
-        ("train", ["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run, "--epochs", str(cfg.epochs),
-                   "--device", cfg.device, "--set", f"seed={cfg.train_seed}"],
-         lambda bar: _train(data_dir, run, cfg.epochs, None, cfg.train_seed, cfg, bar, say)),
-    ]
-    if cfg.continue_epochs:
-        init = paths.train_dir(run) / f"epoch_{cfg.epochs}.pth"
-        stages.append(("train_c2", ["train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run2,
-                                    "--epochs", str(cfg.continue_epochs), "--device", cfg.device,
-                                    "--init", str(init), "--set", f"seed={cfg.continue_seed}"],
-                       lambda bar: _train(data_dir, run2, cfg.continue_epochs, init, cfg.continue_seed, cfg, bar,
-                                          say)))
-    stages.append(("eval-det", ["eval-det", "--detector", f"epoch{final_epoch}", "--run", final_run,
-                                "--data", str(data_dir), "--split", "val", "--device", cfg.device,
-                                "--out", str(eval_dir)],
-                   lambda bar: _eval_det(data_dir, f"epoch{final_epoch}", final_run, eval_dir, cfg, bar, say)))
-    names = [name for name, _, _ in stages]
-    commands = [argv for _, argv, _ in stages]
-    timings = {}
     done = {"synth": (synth_dir / "synth.json").is_file(), "prepare": PreparedDataset(data_dir).exists(),
             # a training is complete once its last epoch's checkpoint exists
             "train": (paths.train_dir(run) / f"epoch_{cfg.epochs}.pth").is_file(),
             "train_c2": bool(cfg.continue_epochs) and (paths.train_dir(run2) / f"epoch_{cfg.continue_epochs}.pth").is_file()}
-    for name, argv, stage in stages:
-        if done.get(name):
-            say(f"[base-weights] kept from the interrupted invocation {stamp}: detbench {' '.join(argv)}")
-            continue
-        say(f"\n[base-weights] detbench {' '.join(argv)}")
-        t0 = time.perf_counter()
-        try:
-            with (progress(name) if progress else nullcontext(None)) as bar:
-                stage(bar)
-        except DetbenchError as e:
-            raise StageError(argv, e) from e
-        timings[name] = round(time.perf_counter() - t0, 1)
+
+    def stage(name: str, argv: tuple, call) -> Stage:
+        """A stage named as its subcommand (the trainings "train" and "train_c2"), and so is its bar."""
+        return Stage(name, argv, call, bar=name, kept=done.get(name, False))
+
+    init = paths.train_dir(run) / f"epoch_{cfg.epochs}.pth"
+    stages = [
+        stage("synth", ("synth", str(synth_dir), "--scenes", str(cfg.scenes), "--keyframes", str(cfg.keyframes),
+                        "--cameras", cfg.camera, "--seed", str(cfg.data_seed)),
+              lambda bar: _synth(synth_dir, cfg, bar, say)),
+        stage("prepare", ("prepare", "--dataroot", str(synth_dir), "--version", "v1.0-synth", "--name", data_name,
+                          "--cameras", cfg.camera, "--min-visibility", str(cfg.min_visibility),
+                          "--min-size", str(cfg.min_size)),
+              lambda bar: _prepare(synth_dir, data_name, cfg, bar, say)),
+        stage("train", ("train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run, "--epochs",
+                        str(cfg.epochs), "--device", cfg.device, "--set", f"seed={cfg.train_seed}"),
+              lambda bar: _train(data_dir, run, cfg.epochs, None, cfg.train_seed, cfg, bar, say)),
+        *([stage("train_c2", ("train", "--data", str(data_dir), "--recipe", cfg.recipe, "--name", run2,
+                              "--epochs", str(cfg.continue_epochs), "--device", cfg.device,
+                              "--init", str(init), "--set", f"seed={cfg.continue_seed}"),
+                 lambda bar: _train(data_dir, run2, cfg.continue_epochs, init, cfg.continue_seed, cfg, bar, say))]
+          if cfg.continue_epochs else []),
+        stage("eval-det", ("eval-det", "--detector", f"epoch{final_epoch}", "--run", final_run,
+                           "--data", str(data_dir), "--split", "val", "--device", cfg.device, "--out", str(eval_dir)),
+              lambda bar: _eval_det(data_dir, f"epoch{final_epoch}", final_run, eval_dir, cfg, bar, say)),
+    ]
+    runner = Runner("base-weights", say, progress, show_name=False,
+                    kept_note=f"kept from the interrupted invocation {stamp}")
+    runner.run_all(stages)
+    timings = runner.timings
     ckpt = paths.train_dir(final_run) / f"epoch_{final_epoch}.pth"
     meta, state = read_checkpoint(ckpt)
     ap = json.loads((eval_dir / "eval.json").read_text())
@@ -165,7 +142,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
                   + ([{"run": run2, "epochs": cfg.continue_epochs, "seed": cfg.continue_seed,
                        "init": f"{run}/epoch_{cfg.epochs}.pth"}] if cfg.continue_epochs else []),
         "config": asdict(cfg),
-        "commands": [["detbench", *argv] for argv in commands],
+        "commands": runner.commands,
         "reproduce": REPRODUCE,
         "dataset": {"generator": "detbench synth", "seed": cfg.data_seed, "scenes": cfg.scenes,
                     "keyframes": cfg.keyframes, "camera": cfg.camera,
@@ -175,7 +152,7 @@ def make_base_weights(cfg: BaseConfig = BASE, out_dir: Path = WEIGHTS_DIR, say=p
         "val_ap_note": "pycocotools on the base dataset's own val split (float32 weights, before the float16 cast)",
         "checkpoint_sha256_fp32": sha256_file(ckpt),
         "timings_s": timings,
-        "kept_stages": [name for name in names if done.get(name)],  # done by an interrupted invocation (--stamp)
+        "kept_stages": [s.name for s in stages if s.kept],  # done by an interrupted invocation (--stamp)
         "machine": {"torch_threads": 1, "cpu_count": __import__("os").cpu_count(), "device": cfg.device},
         "trained_at": stamp,
     }

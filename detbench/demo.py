@@ -31,25 +31,23 @@ import os
 import shutil
 import tempfile
 import time
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from detbench.core import paths
 from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError, InputError
 from detbench.core.fileio import atomic_dir
+from detbench.pipeline import Progress, Runner, Stage, counting
 
 SUMMARY = "demo_summary.json"
 
-# ``progress(kind)``: a context manager yielding the progress callback of one stage's library
-# function, or None for no bar (detbench/commands/demo.py draws rich bars with it). Kinds:
+# ``progress(kind)`` (:data:`detbench.pipeline.Progress`): a context manager yielding the progress
+# callback of one stage's library function (detbench/commands/demo.py draws rich bars with it). Kinds:
 #   "synth", "prepare", "tune": callback(done, total)
 #   "train": callback(step, total_steps, description, info)        (detbench.train.trainer.train)
 #   "eval-det": callback(detector, done, total, sequence, images_per_s)  (detbench.detect.eval_det)
 #   "train-motion": callback(step, total_steps, loss, lr)           (detbench.motion.train.train_motion)
-Progress = Callable[[str], AbstractContextManager]
 
 
 @dataclass(frozen=True)
@@ -222,6 +220,40 @@ def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,
 
 def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: DemoConfig, say,
             progress: Progress | None) -> dict:
+    res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
+    res.mkdir()
+    t_all = time.perf_counter()
+    say(f"[demo] every artifact of this run goes to {root}")
+    if reused:
+        say(f"[demo] synth: reusing {shown(reused)} (written with the same options)")
+    synth_dir = reused or root / "synth"
+    runner = Runner("demo", say, progress, prefix=("--runs-dir", shown(root)))
+    got = runner.run_all(pipeline(root, res, base, synth_dir, reused is not None, cfg, say))
+    data_dir, run_dir, motion = got["prepare"][0], got["train head-only"], got["train-motion"].out_dir
+    training, drawn = got["analyze"][0], got["show-tracks"]
+    frames = drawn["frames"]
+    shutil.copy(frames[len(frames) // 2], res / "tracks_example.png")
+    timings = {**runner.timings, "total": round(time.perf_counter() - t_all, 1)}
+    published = out or res
+    summary = {"config": asdict(cfg), "base": shown(base), "runs": shown(root), "results": shown(published),
+               "comparison": shown(published / "comparison.md"),
+               "detector_ap": shown(published / "detector_ap.json"),
+               "training_report": shown(published / training.relative_to(res) / "report.md"),
+               "synth": shown(synth_dir), "dataset": shown(data_dir), "training_run": shown(run_dir),
+               "motion_model": shown(motion), "render": shown(drawn["out_dir"]),
+               "commands": [" ".join(argv) for argv in runner.commands], "timings_s": timings}
+    (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    if out is not None:
+        check_out(out)  # again: something else may have appeared there while the demo ran
+        if not publish(res, out):
+            say(f"[demo] {shown(out)} left as it was: it holds these results already (only run folders, "
+                "times, versions and hashes differ)")
+    return summary
+
+
+def pipeline(root: Path, res: Path, base: Path, synth_dir: Path, reused: bool, cfg: DemoConfig, say) -> list:
+    """The demo's stages (:mod:`detbench.pipeline`): each the library call behind the ``detbench``
+    command it shows, the later ones reading the earlier ones' values (``v[name]``)."""
     from detbench.analysis.report import analyze_run
     from detbench.compare.changes import answers
     from detbench.compare.pipeline import run_comparison
@@ -234,80 +266,12 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
     from detbench.train.trainer import train
     from detbench.tuning.tune import grid_points, tune
 
-    res = root / "demo"            # compare names its tables after this folder: "Comparison `demo`"
-    res.mkdir()
     run = "head"
-    timings: dict[str, float] = {}
-    commands: list[str] = []
-    t_all = time.perf_counter()
-    say(f"[demo] every artifact of this run goes to {root}")
-
-    def stage(name: str, argv: list, call: Callable, bar: str | None = None, tell: Callable | None = None):
-        """Run ``call(callback)``, the library function behind ``detbench <argv>``; ``callback``: the
-        ``progress(bar)`` bar's (None without ``progress`` or ``bar``); ``tell(value)``: say what it
-        found. Returns what ``call`` returns."""
-        line = "detbench " + " ".join(["--runs-dir", shown(root), *(str(a) for a in argv)])
-        commands.append(line)
-        say(f"\n[demo] {name}: {line}")
-        t0 = time.perf_counter()
-        try:
-            with (progress(bar) if progress is not None and bar else nullcontext()) as callback:
-                value = call(callback)
-        except DetbenchError as e:
-            err = (InputError if isinstance(e, InputError) else DetbenchError)(f"demo stage `{line}` failed: {e}")
-            err.exit_code = e.exit_code
-            raise err from e
-        if tell:
-            tell(value)
-        timings[name] = round(time.perf_counter() - t0, 1)
-        say(f"[demo] {name} done in {timings[name]:.0f} s")
-        return value
-
-    def counting(callback, total: int, count=lambda *args: 1):
-        """``callback(done, total)`` from a callback called per item (or with ``count(*args)`` items)."""
-        if callback is None:
-            return None
-        done = [0]
-
-        def step(*args) -> None:
-            done[0] += count(*args)
-            callback(done[0], total)
-        return step
-
-    if reused:
-        synth_dir = reused
-        say(f"[demo] synth: reusing {shown(reused)} (written with the same options)")
-    else:
-        synth_dir = root / "synth"
-        synth_dir = stage("synth", ["synth", shown(synth_dir), "--scenes", cfg.scenes, "--keyframes", cfg.keyframes,
-                                    "--cameras", cfg.camera, "--seed", cfg.data_seed, "--style", cfg.style],
-                          lambda cb: write_dataset(str(synth_dir), scenes=cfg.scenes, keyframes=cfg.keyframes,
-                                                   cameras=(cfg.camera,), seed=cfg.data_seed, style=cfg.style,
-                                                   progress=counting(cb, cfg.scenes * cfg.keyframes,
-                                                                     count=lambda n: n)),
-                          bar="synth")
-    data_dir, _ = stage("prepare", ["prepare", "--dataroot", shown(synth_dir), "--version", "v1.0-synth", "--name",
-                                    "demo", "--cameras", cfg.camera, "--min-visibility", cfg.min_visibility,
-                                    "--min-size", cfg.min_size],
-                        lambda cb: prepare(str(synth_dir), "v1.0-synth", cameras=cfg.camera, name="demo",
-                                           min_visibility=cfg.min_visibility, min_size=cfg.min_size, progress=cb),
-                        bar="prepare")
-    run_dir = stage("train head-only", ["train", "--data", shown(data_dir), "--recipe", "demo", "--name", run,
-                                        "--init", shown(base), "--epochs", cfg.headonly_epochs, "--device",
-                                        cfg.device, "--set", f"seed={cfg.seed}"],
-                    lambda cb: train(str(data_dir), recipe="demo", name=run, init=str(base),
-                                     epochs=cfg.headonly_epochs, device=cfg.device, echo=say, progress=cb,
-                                     seed=cfg.seed),
-                    bar="train")
     early, final = f"epoch{cfg.early_epoch}", f"epoch{cfg.headonly_epochs}"
-    ap = stage("detector AP", ["eval-det", "--detector", f"{early},{final}", "--run", run, "--data", shown(data_dir),
-                               "--split", "val", "--device", cfg.device, "--out", shown(root / "eval_det"),
-                               "--json", shown(res / "detector_ap.json")],
-               lambda cb: eval_det(str(data_dir), "val", detectors=[early, final], run=run, device=cfg.device,
-                                   out=str(root / "eval_det"), json_path=str(res / "detector_ap.json"), progress=cb),
-               bar="eval-det", tell=lambda r: say("AP50: " + ", ".join(f"{k} {v['AP50']:.3f}"
-                                                                    for k, v in r.results.items())))
-    shutil.copy(ap.files[1], res / "detector_ap.md")
+
+    def say_ap(result) -> None:
+        shutil.copy(result.files[1], res / "detector_ap.md")
+        say("AP50: " + ", ".join(f"{k} {v['AP50']:.3f}" for k, v in result.results.items()))
 
     def say_plan(p) -> None:
         say(f"train: {p.train_windows} windows from {p.train_sequences} sequences; val: {p.val_windows} windows; "
@@ -319,31 +283,11 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
             say(f"next-box IoU on val: TrackSSM {m['trackssm_iou']:.4f}, constant velocity "
                 f"{m['const_velocity_iou']:.4f}, last box {m['last_box_iou']:.4f}")
 
-    motion = stage("train-motion", ["train-motion", "--data", shown(data_dir), "--epochs", cfg.motion_epochs,
-                                    "--name", "demo", "--device", cfg.device, *_flags(cfg.motion_options)],
-                   lambda cb: train_motion(str(data_dir), *split_options({"epochs": cfg.motion_epochs,
-                                                                          **cfg.motion_options}),
-                                           name="demo", device=cfg.device,
-                                           callbacks=MotionCallbacks(on_plan=say_plan, progress=cb,
-                                                                     on_metrics=say_iou)),
-                   bar="train-motion").out_dir
     def say_best(path: Path) -> None:
         best = json.loads(Path(path).read_text())["best"]
         say(f"best: {best['options']} (HOTA {100 * best['HOTA']:.2f}, IDSW {best['IDSW']}) -> {shown(path)}")
 
-    for det in (early, final):     # one tuning per (detector, tracker) pair: none favours a detector
-        for trk in cfg.trackers:   # the same grid and objective for every tracker, on the tune split
-            fixed = {"weights": str(motion)} if trk == "trackssm" else {}
-            opts = [a for k, v in fixed.items() for a in ("--tracker-opt", f"{k}={shown(v)}")]
-            stage(f"tune {trk} {det}", ["tune", "--tracker", trk, "--detector", det, "--run", run,
-                                               "--data", shown(data_dir), "--split", "tune", "--device", cfg.device,
-                                               *opts],
-                         lambda cb, trk=trk, det=det, fixed=fixed: tune(
-                             trk, det, str(data_dir), "tune", "val", run=run, device=cfg.device, base_options=fixed,
-                             progress=counting(cb, len(grid_points(trk)))),
-                         bar="tune", tell=say_best)
-
-    def compare(_):
+    def compare(data_dir: Path, motion: Path):
         result = run_comparison([early, final], list(cfg.trackers), Path(data_dir), split="val", run=run,
                                 name=res.name, tracker_options={"trackssm": {"weights": str(motion)}},
                                 device=cfg.device, results_root=res.parent,
@@ -354,36 +298,75 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
                 f"{p['detector']} x {p['tracker']}: {p.get('error', p['status'])}" for p in failed))
         return result
 
-    comparison = stage("compare", ["compare", "--detectors", f"{early},{final}", "--trackers", ",".join(cfg.trackers),
-                                   "--run", run, "--data", shown(data_dir), "--split", "val", "--name", res.name,
-                                   "--results-dir", shown(res.parent), "--device", cfg.device,
-                                   "--tracker-opt", f"trackssm:weights={shown(motion)}"], compare,
-                       tell=lambda r: [say(line) for line in answers(r)])
-    training, _ = stage("analyze", ["analyze", run, "--out", shown(res / "training")],
-                        lambda _: analyze_run(str(run_dir), str(res / "training")),
-                        tell=lambda r: [say(f"warning: {w}") for w in r[1]["warnings"]])
-    pair = next(p for p in comparison["pairs"] if p["detector"] == final and p["tracker"] == cfg.trackers[-1])
-    seq = next(iter(next(p for p in comparison["pairs"] if p["status"] == "ok")["per_sequence"]))
-    drawn = stage("show-tracks", ["show-tracks", "--tracks", shown(pair["tracks"]), "--data", shown(data_dir),
-                                  "--seq", seq, "--out", shown(root / "render"), "--max-frames", "12",
-                                  "--scale", "0.4"],
-                  lambda _: show_tracks(str(data_dir), seq, "val", tracks_dir=pair["tracks"],
-                                        out=str(root / "render"), scale=0.4, max_frames=12))
-    frames = drawn["frames"]
-    shutil.copy(frames[len(frames) // 2], res / "tracks_example.png")
-    timings["total"] = round(time.perf_counter() - t_all, 1)
-    published = out or res
-    summary = {"config": asdict(cfg), "base": shown(base), "runs": shown(root), "results": shown(published),
-               "comparison": shown(published / "comparison.md"),
-               "detector_ap": shown(published / "detector_ap.json"),
-               "training_report": shown(published / training.relative_to(res) / "report.md"),
-               "synth": shown(synth_dir), "dataset": shown(data_dir), "training_run": shown(run_dir),
-               "motion_model": shown(motion), "render": shown(drawn["out_dir"]), "commands": commands,
-               "timings_s": timings}
-    (res / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
-    if out is not None:
-        check_out(out)  # again: something else may have appeared there while the demo ran
-        if not publish(res, out):
-            say(f"[demo] {shown(out)} left as it was: it holds these results already (only run folders, "
-                "times, versions and hashes differ)")
-    return summary
+    def tunings(data_dir: Path, motion: Path) -> list[Stage]:
+        stages = []
+        for det in (early, final):     # one tuning per (detector, tracker) pair: none favours a detector
+            for trk in cfg.trackers:   # the same grid and objective for every tracker, on the tune split
+                fixed = {"weights": str(motion)} if trk == "trackssm" else {}
+                opts = [a for k, v in fixed.items() for a in ("--tracker-opt", f"{k}={shown(v)}")]
+                stages.append(Stage(
+                    f"tune {trk} {det}", ("tune", "--tracker", trk, "--detector", det, "--run", run, "--data",
+                                          shown(data_dir), "--split", "tune", "--device", cfg.device, *opts),
+                    lambda cb, trk=trk, det=det, fixed=fixed: tune(
+                        trk, det, str(data_dir), "tune", "val", run=run, device=cfg.device, base_options=fixed,
+                        progress=counting(cb, len(grid_points(trk)))),
+                    bar="tune", tell=say_best))
+        return stages
+
+    def show(data_dir: Path, comparison: dict) -> Stage:
+        pair = next(p for p in comparison["pairs"] if p["detector"] == final and p["tracker"] == cfg.trackers[-1])
+        seq = next(iter(next(p for p in comparison["pairs"] if p["status"] == "ok")["per_sequence"]))
+        return Stage("show-tracks", ("show-tracks", "--tracks", shown(pair["tracks"]), "--data", shown(data_dir),
+                                     "--seq", seq, "--out", shown(root / "render"), "--max-frames", "12",
+                                     "--scale", "0.4"),
+                     lambda _: show_tracks(str(data_dir), seq, "val", tracks_dir=pair["tracks"],
+                                           out=str(root / "render"), scale=0.4, max_frames=12))
+
+    synth = Stage("synth", ("synth", shown(synth_dir), "--scenes", cfg.scenes, "--keyframes", cfg.keyframes,
+                            "--cameras", cfg.camera, "--seed", cfg.data_seed, "--style", cfg.style),
+                  lambda cb: write_dataset(str(synth_dir), scenes=cfg.scenes, keyframes=cfg.keyframes,
+                                           cameras=(cfg.camera,), seed=cfg.data_seed, style=cfg.style,
+                                           progress=counting(cb, cfg.scenes * cfg.keyframes, count=lambda n: n)),
+                  bar="synth")
+    data = lambda v: v["prepare"][0]  # noqa: E731 - the prepared dataset, as its stage returned it
+    motion = lambda v: v["train-motion"].out_dir  # noqa: E731
+    return [
+        *([] if reused else [synth]),
+        Stage("prepare", ("prepare", "--dataroot", shown(synth_dir), "--version", "v1.0-synth", "--name", "demo",
+                          "--cameras", cfg.camera, "--min-visibility", cfg.min_visibility, "--min-size", cfg.min_size),
+              lambda cb: prepare(str(synth_dir), "v1.0-synth", cameras=cfg.camera, name="demo",
+                                 min_visibility=cfg.min_visibility, min_size=cfg.min_size, progress=cb),
+              bar="prepare"),
+        lambda v: Stage("train head-only", ("train", "--data", shown(data(v)), "--recipe", "demo", "--name", run,
+                                            "--init", shown(base), "--epochs", cfg.headonly_epochs, "--device",
+                                            cfg.device, "--set", f"seed={cfg.seed}"),
+                        lambda cb: train(str(data(v)), recipe="demo", name=run, init=str(base),
+                                         epochs=cfg.headonly_epochs, device=cfg.device, echo=say, progress=cb,
+                                         seed=cfg.seed),
+                        bar="train"),
+        lambda v: Stage("detector AP", ("eval-det", "--detector", f"{early},{final}", "--run", run, "--data",
+                                        shown(data(v)), "--split", "val", "--device", cfg.device, "--out",
+                                        shown(root / "eval_det"), "--json", shown(res / "detector_ap.json")),
+                        lambda cb: eval_det(str(data(v)), "val", detectors=[early, final], run=run,
+                                            device=cfg.device, out=str(root / "eval_det"),
+                                            json_path=str(res / "detector_ap.json"), progress=cb),
+                        bar="eval-det", tell=say_ap),
+        lambda v: Stage("train-motion", ("train-motion", "--data", shown(data(v)), "--epochs", cfg.motion_epochs,
+                                         "--name", "demo", "--device", cfg.device, *_flags(cfg.motion_options)),
+                        lambda cb: train_motion(str(data(v)), *split_options({"epochs": cfg.motion_epochs,
+                                                                               **cfg.motion_options}),
+                                                name="demo", device=cfg.device,
+                                                callbacks=MotionCallbacks(on_plan=say_plan, progress=cb,
+                                                                          on_metrics=say_iou)),
+                        bar="train-motion"),
+        lambda v: tunings(data(v), motion(v)),
+        lambda v: Stage("compare", ("compare", "--detectors", f"{early},{final}", "--trackers",
+                                    ",".join(cfg.trackers), "--run", run, "--data", shown(data(v)), "--split", "val",
+                                    "--name", res.name, "--results-dir", shown(res.parent), "--device", cfg.device,
+                                    "--tracker-opt", f"trackssm:weights={shown(motion(v))}"),
+                        lambda _: compare(data(v), motion(v)), tell=lambda r: [say(line) for line in answers(r)]),
+        lambda v: Stage("analyze", ("analyze", run, "--out", shown(res / "training")),
+                        lambda _: analyze_run(str(v["train head-only"]), str(res / "training")),
+                        tell=lambda r: [say(f"warning: {w}") for w in r[1]["warnings"]]),
+        lambda v: show(data(v), v["compare"]),
+    ]
