@@ -113,8 +113,8 @@ def trained_motion(tmp_path_factory):
     Tests that need *trained* weights (the tracker contract, the learning test) use it."""
     import torch
 
+    from detbench.motion.weights import save_model
     from detbench.motion.windows import dataset_windows, split_sequences
-    from trackers.trackssm import checkpoint
     from trackers.trackssm.model import ModelConfig, build_model
     from trackers.trackssm.train import TrainConfig, evaluate, train
 
@@ -129,7 +129,7 @@ def trained_motion(tmp_path_factory):
     finally:
         torch.set_num_threads(threads)
     out = tmp_path_factory.mktemp("motion") / "small"
-    checkpoint.save(out, model, {"frame_rate": 2.0, "metrics": {"val": metrics}})
+    save_model(out, model, {"frame_rate": 2.0, "metrics": {"val": metrics}})
     return out, metrics
 
 

@@ -17,11 +17,11 @@ from detbench.tracking.sources import from_cache
 
 
 def motion_model(path, seed):
-    from trackers.trackssm import checkpoint
+    from detbench.motion.weights import save_model
     from trackers.trackssm.model import ModelConfig, build_model
 
     small = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
-    return checkpoint.save(path, build_model(small, seed=seed), {"frame_rate": 2.0})
+    return save_model(path, build_model(small, seed=seed), {"frame_rate": 2.0})
 
 
 @pytest.fixture
@@ -52,12 +52,14 @@ def test_a_new_latest_motion_model_is_not_served_the_old_tracks(cache_jobs, tmp_
 
     _, _, jobs = cache_jobs
     old = motion_model(paths.motion_root() / "a", seed=1)
+    from detbench.motion.weights import with_default_weights
+
     opts = {"high_thresh": "0.1"}                                # weights=None: the latest model
-    track_split(jobs, "trackssm", tmp_path / "out", opts)
+    track_split(jobs, "trackssm", tmp_path / "out", with_default_weights("trackssm", opts))
     new = motion_model(paths.motion_root() / "b", seed=2)
     t = (old / "model.pth").stat().st_mtime + 10
     os.utime(new / "model.pth", (t, t))                          # b is the latest
-    assert "reused" not in track_split(jobs, "trackssm", tmp_path / "out", opts)
+    assert "reused" not in track_split(jobs, "trackssm", tmp_path / "out", with_default_weights("trackssm", opts))
 
 
 def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path):

@@ -113,6 +113,12 @@ def test_trackers_import_nothing_of_the_harness_but_its_core():
     assert sorted(outside) == []
 
 
+def test_trackers_never_find_files_by_run_name():
+    """Where runs live (``detbench.core.paths``: runs/motion/<name>, the latest model) is the
+    harness's to know; a tracker is given a resolved path."""
+    users = sorted(m for m, targets in import_graph().items() if m.startswith("trackers") and "detbench.core.paths" in targets)
+    assert users == []
+
 
 def test_the_graph_sees_lazy_relative_and_submodule_imports(tmp_path, monkeypatch):
     """On a small package written for the test: a cycle through a lazy import is found, a

@@ -135,7 +135,9 @@ def test_train_motion_command_writes_a_loadable_model(tmp_path):
     assert meta["metrics"]["val"] == cfg["metrics"]["val"] and meta["options"]["steps"] == 1
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(cfg["data_hash"]["train"]) == 64
-    model, _ = load(None)   # the latest model under runs/motion
+    from detbench.motion.weights import resolve_weights
+
+    model, _ = load(str(resolve_weights(None)))   # the latest model under runs/motion
     assert model.config.d_model == 256
     assert main(["train-motion", "--data", str(tmp_path / "nope")]) == 2
 

@@ -183,11 +183,11 @@ def test_ground_tracker_predicts_calibrated_cv_untrained_and_keeps_every_id(tmp_
     track is the calibrated constant velocity of the track's last two boxes (computed here
     directly from them and the frames' cameras); on the toy scene with perfect detections every
     object keeps one id."""
+    from detbench.motion.weights import save_model
     from trackers.base import Frame
-    from trackers.trackssm import checkpoint
     from trackers.trackssm.tracker import TrackSSMParams, TrackSSMTracker
 
-    model_dir = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
+    model_dir = save_model(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
     seq = toy_scene(tmp_path / "a", frames=9)
     rows = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",")
     frames = json.loads((seq / "frames.json").read_text())
@@ -264,10 +264,10 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 
     from detbench.data import mot
     from detbench.data.noisy import noisy_detections
+    from detbench.motion.weights import save_model
     from detbench.tuning.tune import tune
-    from trackers.trackssm import checkpoint
 
-    weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
+    weights = save_model(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
     data, dets = tmp_path / "data", tmp_path / "dets"
     dets.mkdir()
     for name in ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK"):
@@ -293,7 +293,7 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
 
     from detbench.compare.pipeline import run_comparison
     from detbench.core import paths
-    from trackers.trackssm import checkpoint
+    from detbench.motion.weights import save_model
 
     seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")
     data_dir = make_dataset(tmp_path, seqs=seqs, frames=4)
@@ -311,7 +311,7 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     run_dir.mkdir(parents=True)
     for epoch in (1, 2):
         save_detector(run_dir / f"epoch_{epoch}.pth", nano_model(seed=epoch), epoch)
-    weights = checkpoint.save(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
+    weights = save_model(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
     # random-weight detectors score low: every box is taken so that there is something to track
     opts = {"weights": str(weights), "high_thresh": "0.0", "low_thresh": "0.0", "new_track_thresh": "0.0"}
     out = run_comparison(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data_dir, run="r1",

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from detbench.core.errors import InputError
+from detbench.motion.weights import save_model
 from trackers.trackssm import checkpoint
 from trackers.trackssm.model import ModelConfig, TrackSSM, build_model, count_parameters, sine_embedding
 
@@ -98,14 +99,14 @@ def test_blocks_are_detached_from_each_other():
 
 def test_checkpoint_roundtrip_and_bad_checkpoints(tmp_path):
     model = build_model(SMALL, seed=5).eval()
-    d = checkpoint.save(tmp_path / "m", model, {"frame_rate": 2.0})
+    d = save_model(tmp_path / "m", model, {"frame_rate": 2.0})
     loaded, cfg = checkpoint.load(str(d))
     x = torch.rand(2, 5, 8)
     assert torch.equal(loaded(x), model(x))
     assert cfg["model"]["d_model"] == 32
     # another shape: config says d_model 64 but the weights are 32 wide
     other = build_model(ModelConfig(d_model=64, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64))
-    checkpoint.save(tmp_path / "other", other, {})
+    save_model(tmp_path / "other", other, {})
     (tmp_path / "other" / "model.pth").write_bytes((d / "model.pth").read_bytes())
     with pytest.raises(InputError, match="does not match the model in config.json"):
         checkpoint.load(str(tmp_path / "other"))
@@ -117,8 +118,12 @@ def test_checkpoint_roundtrip_and_bad_checkpoints(tmp_path):
 
 
 def test_no_trained_model_says_how_to_train_one():
+    from detbench.motion.weights import resolve_weights
+
     with pytest.raises(InputError, match="detbench train-motion --data runs/data/NAME"):
-        checkpoint.load(None)
+        checkpoint.load(None)        # the tracker is given no model: the harness names one
+    with pytest.raises(InputError, match="no trained TrackSSM motion model; train one with: detbench train-motion"):
+        resolve_weights(None)        # the harness finds none under runs/motion/
 
 
 def test_rejects_bad_history_shape():

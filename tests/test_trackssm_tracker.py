@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from detbench.core.errors import InputError
+from detbench.motion.weights import save_model, with_default_weights
 from trackers import make_tracker
 from trackers.base import Frame
-from trackers.trackssm import checkpoint
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.tracker import TrackSSMTracker, _Track
 
@@ -19,7 +19,7 @@ SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_ra
 
 @pytest.fixture
 def small_weights(tmp_path):
-    return str(checkpoint.save(tmp_path / "runs" / "motion" / "small", build_model(SMALL, seed=1), {"frame_rate": 2.0}))
+    return str(save_model(tmp_path / "runs" / "motion" / "small", build_model(SMALL, seed=1), {"frame_rate": 2.0}))
 
 
 def _f(i, w=1600, h=900):
@@ -28,11 +28,20 @@ def _f(i, w=1600, h=900):
 
 def test_default_weights_need_a_trained_model_and_say_how():
     with pytest.raises(InputError, match="detbench train-motion --data runs/data/NAME"):
-        make_tracker("trackssm", {}, frame_rate=2)
+        make_tracker("trackssm", {}, frame_rate=2)           # the tracker is given no model
+    with pytest.raises(InputError, match="detbench train-motion --data runs/data/NAME"):
+        with_default_weights("trackssm", {})                   # the harness finds none under runs/motion/
 
 
 def test_weights_default_to_the_latest_model_and_accept_a_path(small_weights):
-    assert make_tracker("trackssm", {}, frame_rate=2).model.config == SMALL
+    from pathlib import Path
+
+    named = with_default_weights("trackssm", {"high_thresh": "0.5"})   # the harness names the latest model
+    assert Path(named.pop("weights")).resolve() == Path(small_weights).resolve() and named == {"high_thresh": "0.5"}
+    gated = with_default_weights("trackssm-gated", {"weights": "none"})["weights"]
+    assert Path(gated).resolve() == Path(small_weights).resolve()
+    assert with_default_weights("botsort", {}) == {}                    # no motion model: as given
+    assert make_tracker("trackssm", with_default_weights("trackssm", {}), frame_rate=2).model.config == SMALL
     assert make_tracker("trackssm", {"weights": small_weights + "/model.pth"}, frame_rate=2).model.config == SMALL
     with pytest.raises(InputError, match="no TrackSSM model.pth"):
         make_tracker("trackssm", {"weights": small_weights + "/nothing"}, frame_rate=2)
@@ -122,7 +131,7 @@ def _shifting_model(tmp_path):
     model = build_model(SMALL, seed=1)
     with torch.no_grad():
         model.blocks[-1].head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
-    return str(checkpoint.save(tmp_path / "shift", model, {"frame_rate": 2.0}))
+    return str(save_model(tmp_path / "shift", model, {"frame_rate": 2.0}))
 
 
 def test_trackssm_matches_on_its_predictions_and_the_gated_hybrid_has_its_own_name(tmp_path):

@@ -36,6 +36,7 @@ from detbench.evaluate.cached import evaluate_cached
 from detbench.evaluate.hota_counts import flatten_hota
 from detbench.evaluate.loading import pair_sequences
 from detbench.executors import LocalExecutor
+from detbench.motion.weights import uses_motion_model, with_default_weights
 from detbench.runs import parse_epoch_name, run_detectors
 from detbench.tracking.run import TrackingFailed, check_tracker, resolve_params, track_cache
 from detbench.tracking.sources import check_split_calibration
@@ -240,6 +241,9 @@ def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, sp
     ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
     if detectors == ["all"]:
         detectors = run_detectors(run)   # the latest run with a checkpoint by default
+    tracker_options = {**(tracker_options or {}),   # TrackSSM's unset weights: the latest model, named
+                       **{t: with_default_weights(t, (tracker_options or {}).get(t)) for t in trackers
+                          if uses_motion_model(t)}}
     tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
     if executor is not None and executor.name == "ray":  # detection runs on the cluster's machines, not this one
         from detbench.detect.shards import cluster_device

@@ -18,8 +18,8 @@ from detbench.core.fileio import ensure_writable
 from detbench.core.provenance import make_meta
 from detbench.data.layout import PreparedDataset, find_dataset
 from detbench.motion.settings import RECIPES, MotionCallbacks, MotionModel, MotionRecipe
+from detbench.motion.weights import save_model
 from detbench.motion.windows import data_hash, dataset_windows, split_sequences
-from trackers.trackssm import checkpoint
 from trackers.trackssm.data import subset
 from trackers.trackssm.progress import loss_curve_png
 
@@ -118,8 +118,7 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
               **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), True) for e in eval_data}}
     meta = make_meta("train-motion", options=options, inputs=hashes, threads=chosen.record())
     meta["metrics"] = metrics
-    checkpoint.save(out, net.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
-                                     "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics,
-                                     "loss": losses},
-                    meta, extra_files={"loss.png": loss_curve_png(losses, tcfg)})
+    save_model(out, net.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
+                                "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics, "loss": losses},
+               meta, extra_files={"loss.png": loss_curve_png(losses, tcfg)})
     return MotionResult(out, metrics, losses, train_s, train_cpu)

@@ -37,12 +37,12 @@ from detbench.data.layout import gt_file, seqinfo_file
 from detbench.data.mot import SeqInfo, list_sequences, read_mot, read_seqinfo, write_mot
 from detbench.evaluate.api import evaluate_folders
 from detbench.executors import LocalExecutor
+from detbench.motion.weights import resolve_weights
 from detbench.sensitivity.axes import Degradation
 from detbench.threads import current
 from detbench.tracking.run import track_sequence
 from detbench.tracking.sources import read_frame_records
 from trackers import tracker_spec
-from trackers.trackssm.checkpoint import resolve
 
 CLEANUP_SUFFIX = "+cleanup"
 
@@ -188,7 +188,7 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
     if w == "random":
         return options, {"weights": "random"}, "TrackSSM ran with weights=random (an untrained seeded model)."
     try:
-        d = resolve(w)
+        d = resolve_weights(w)
     except InputError:
         if w is not None:
             raise

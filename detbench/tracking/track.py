@@ -12,6 +12,7 @@ from typing import Callable
 
 from detbench.core.devices import check_device
 from detbench.core.fileio import ensure_writable
+from detbench.motion.weights import with_default_weights
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import select_source
 
@@ -47,6 +48,7 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     """
 
     check_device(device)
+    options = with_default_weights(tracker, options)   # TrackSSM's unset weights: the latest model, named
     given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": data_dir}
     if out_dir is not None:  # before any detection is computed
         ensure_writable(out_dir, "tracking results", inputs=given)

@@ -25,6 +25,7 @@ from detbench.data.splits import check_tune_split
 from detbench.evaluate import metric_specs
 from detbench.evaluate.cached import evaluate_cached
 from detbench.executors import LocalExecutor
+from detbench.motion.weights import with_default_weights
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import from_cache, from_external
 from detbench.tuning import tunings
@@ -177,6 +178,8 @@ def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = 
 def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
     """:func:`tune` for every request (its keyword arguments), the grid points of all of them
     submitted to ``executor`` together; the stored results' paths, in order."""
+    # TrackSSM's unset weights: the latest model, named from here on
+    requests = [{**r, "base_options": with_default_weights(r["tracker"], r.get("base_options"))} for r in requests]
     prepared = [_prepare(executor=executor, **r) for r in requests]
     results = run_tunings([plan for plan, _, _ in prepared], progress, executor)
     return [atomic_write_json(path, dict(result, **record)) for (_, record, path), result in zip(prepared, results)]

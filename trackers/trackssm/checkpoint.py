@@ -1,4 +1,5 @@
-"""Motion-model checkpoints: ``runs/motion/<name>/{model.pth, config.json, meta.json}``.
+"""Motion-model checkpoints: a folder ``{model.pth, config.json, meta.json}`` (the harness writes
+them as ``runs/motion/<name>/`` and finds them by name: :mod:`detbench.motion.weights`).
 
 ``model.pth`` is a plain state dict (loaded with ``weights_only=True``); ``config.json`` holds
 ``model`` (the :class:`ModelConfig`), ``frame_rate``, ``data_hash``, ``train`` and ``metrics``.
@@ -9,50 +10,15 @@ import json
 from pathlib import Path
 
 from detbench.core.errors import InputError
-from detbench.core.fileio import atomic_dir, atomic_write_bytes, atomic_write_json
-from detbench.core.paths import motion_root, run_dirs
 
 TRAIN_HINT = "train one with: detbench train-motion --data runs/data/NAME"
 
 
-def save(out_dir: Path, model, config: dict, meta: dict | None = None,
-         extra_files: dict[str, bytes] | None = None) -> Path:
-    """Write the model directory atomically (replacing an existing one); ``extra_files``
-    (name -> bytes, e.g. the loss-curve PNG) go beside ``model.pth``."""
-    import io
-
-    import torch
-
-
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
-        buf = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
-        atomic_write_bytes(tmp / "model.pth", buf.getvalue())
-        atomic_write_json(tmp / "config.json", {"model": model.config.to_dict(), **config})
-        if meta is not None:
-            atomic_write_json(tmp / "meta.json", meta)
-        for fname, blob in (extra_files or {}).items():
-            atomic_write_bytes(tmp / fname, blob)
-    return out_dir
-
-
-def latest_model_dir() -> Path:
-    """The most recently written ``runs/motion/<name>/`` holding a model.pth (a run folder:
-    dot-folders, :func:`detbench.core.paths.run_dirs`, are never one)."""
-
-    root = motion_root()
-    cands = [d for d in run_dirs(root) if (d / "model.pth").is_file()]
-    if not cands:
-        raise InputError(f"{root}: no trained TrackSSM motion model; {TRAIN_HINT} "
-                         f"(or pass weights=PATH)")
-    return max(cands, key=lambda d: (d / "model.pth").stat().st_mtime)
-
-
 def resolve(weights: str | None) -> Path:
-    """``None`` -> the latest model dir; a dir or its ``model.pth`` -> that dir."""
+    """A model folder or its ``model.pth`` -> that folder. ``None`` (no weights given) is an
+    InputError: the harness names the model (:mod:`detbench.motion.weights` finds the latest)."""
     if weights is None:
-        return latest_model_dir()
+        raise InputError(f"trackssm: no motion model given (weights=PATH of a runs/motion/<name> folder); {TRAIN_HINT}")
     p = Path(weights)
     if p.is_file() and p.name.endswith(".pth"):
         p = p.parent
