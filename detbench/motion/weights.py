@@ -52,17 +52,23 @@ def resolve_weights(weights: str | Path | None) -> Path:
 
 
 def uses_motion_model(tracker: str) -> bool:
-    """Whether registered ``tracker`` is TrackSSM's (it reads a motion model: ``trackssm``, ``trackssm-gated``)."""
-    from trackers import tracker_class
+    """Whether ``tracker`` is a registered TrackSSM (it reads a motion model: ``trackssm``,
+    ``trackssm-gated``); an unknown name is not (its caller says it is unknown)."""
+    from trackers import TRACKERS, tracker_class
     from trackers.trackssm.tracker import TrackSSMTracker
 
-    return issubclass(tracker_class(tracker), TrackSSMTracker)
+    return tracker in TRACKERS and issubclass(tracker_class(tracker), TrackSSMTracker)
 
 
 def with_default_weights(tracker: str, options: dict | None) -> dict | None:
     """``options`` of ``tracker`` with TrackSSM's unset ``weights`` (absent, ``none`` or empty)
-    made the latest model's folder; other trackers' options as they are."""
+    made the latest model's folder; other trackers' options as they are, and so are TrackSSM's
+    when there is no model (the tracker then says that none was given, after checking the other
+    options)."""
     unset = (options or {}).get("weights") is None or str(options["weights"]).lower() in ("none", "")
     if unset and uses_motion_model(tracker):
-        return {**(options or {}), "weights": str(latest_model_dir())}
+        try:
+            return {**(options or {}), "weights": str(latest_model_dir())}
+        except InputError:
+            return options
     return options
