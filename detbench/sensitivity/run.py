@@ -180,7 +180,7 @@ def _worker(args):
 def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
     """TrackSSM's weights made explicit: (options, extra key content, note or None).
 
-    ``weights`` unset: the latest model under ``runs/motion/`` (what the tracker itself would
+    ``weights`` unset: the latest model under ``runs/motion/`` (what track, tune and compare would
     load); none there: ``weights=random`` (an untrained, seeded model), with a note for the report.
     """
 
