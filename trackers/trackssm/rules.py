@@ -12,17 +12,24 @@
   box in a same-class detection already taken this frame and, with a ground-plane model and
   where both have a contact, the two contacts are the same place. A detector's second box on an
   object would otherwise start a second track on it, ready to take the object's detection the
-  first time the true track misses.
+  first time the true track misses. ``birth_overlap_by="union"`` measures the overlap by IoU
+  instead of the intersection over the smaller box: only a box of about the taken one's size is
+  a duplicate, so a smaller object standing behind is born even where the ground cannot tell
+  the two places apart (far away, where a contact's covariance spans metres).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from trackers.ground.birth import births, contact_distances
+from detbench.core.types import iou_matrix
+from trackers.ground.birth import births, contact_distances, intersection_over_smaller
 from trackers.ground.measure import observe
 
 #: the relative box noise (of width, of height) of a contact, as the ``ground`` tracker's default
 GATE_NOISE = 0.1
+#: ``birth_overlap_by``: the intersection over the smaller box (a box nested in a taken one, of
+#: any size) or IoU (a box of about the taken one's size: a smaller object behind it is born)
+BIRTH_OVERLAP_BY = {"smaller": intersection_over_smaller, "union": iou_matrix}
 
 
 def observations(frame, boxes: np.ndarray, classes: np.ndarray):
@@ -49,9 +56,10 @@ def ground_allowed(d2: np.ndarray, gate: float) -> np.ndarray:
 
 
 def new_tracks(candidates: np.ndarray, taken, dets: np.ndarray, thresh: float, overlap: float,
-               obs=None) -> np.ndarray:
+               obs=None, by: str = "smaller") -> np.ndarray:
     """Indices among ``candidates`` (unmatched detections, rows of ``dets``: N x 6 xyxy, score,
     class) that start tracks: score >= ``thresh`` and duplicate-aware birth at ``overlap`` against
-    the ``taken`` detections (``obs``: their ground measurements, None: image overlap only)."""
+    the ``taken`` detections (``obs``: their ground measurements, None: image overlap only), the
+    overlap measured ``by`` (:data:`BIRTH_OVERLAP_BY`)."""
     return births(np.asarray(candidates, dtype=np.int64), np.asarray(taken, dtype=np.int64), dets[:, :4],
-                  dets[:, 4], dets[:, 5].astype(np.int64), thresh, overlap, obs)
+                  dets[:, 4], dets[:, 5].astype(np.int64), thresh, overlap, obs, BIRTH_OVERLAP_BY[by])

@@ -18,7 +18,7 @@ from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_d
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
 from trackers.trackssm.checkpoint import is_ground, load, resolve
-from trackers.trackssm.rules import contact_d2, ground_allowed, new_tracks, observations
+from trackers.trackssm.rules import BIRTH_OVERLAP_BY, contact_d2, ground_allowed, new_tracks, observations
 
 TRACKED, LOST, NEW = 0, 1, 2
 
@@ -54,6 +54,7 @@ class TrackSSMParams:
     class_gate: bool = True    # a track only takes detections of its own class
     ground_gate: float = 0.0   # > 0: refuse pairs whose ground contacts lie farther apart (trackers.trackssm.rules)
     birth_overlap: float = 1.0  # < 1: duplicate-aware birth at this overlap (trackers.trackssm.rules; 1: off)
+    birth_overlap_by: str = "smaller"  # its overlap: "smaller" (intersection over the smaller box) | "union" (IoU)
 
 
 class _Track:
@@ -140,6 +141,9 @@ class TrackSSMTracker:
             raise InputError(f"trackssm: ground_gate must be >= 0 (0: off), got {params.ground_gate}")
         if not 0 < params.birth_overlap <= 1:
             raise InputError(f"trackssm: birth_overlap must be in (0, 1] (1: off), got {params.birth_overlap}")
+        if params.birth_overlap_by not in BIRTH_OVERLAP_BY:
+            raise InputError(f"trackssm: birth_overlap_by must be one of {sorted(BIRTH_OVERLAP_BY)}, "
+                             f"got {params.birth_overlap_by!r}")
         self.params = params
         self.frame_rate = float(frame_rate)
         self.buffer_frames = max(1, int(round(params.track_buffer_s * self.frame_rate)))
@@ -273,7 +277,8 @@ class TrackSSMTracker:
 
         unmatched = high_left[um_d]
         if p.birth_overlap < 1:
-            born = new_tracks(unmatched, [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap, det_obs)
+            born = new_tracks(unmatched, [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap, det_obs,
+                              p.birth_overlap_by)
         else:
             born = [j for j in unmatched if dets[j, 4] >= p.new_track_thresh]
         for j in born:
