@@ -58,7 +58,7 @@ ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
                # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost
                "trackssm": _COSTS + [{"birth_overlap": o, "birth_overlap_by": by} for by in ("smaller", "union")
-                                     for o in (0.6, 0.4, 0.2)],
+                                     for o in (0.4, 0.2)],
                "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
                # ground: its contact noise and process noise (jittered boxes move the contact point), and
                # its birth rules at the default noise: duplicate-aware birth and the birth margin

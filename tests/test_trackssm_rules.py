@@ -109,3 +109,29 @@ def test_rule_options_are_checked(ground_model):
     for bad in (0.0, 1.5):
         with pytest.raises(InputError, match="birth_overlap must be in"):
             TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=bad))
+    with pytest.raises(InputError, match="birth_overlap_by must be one of"):
+        TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap_by="area"))
+
+
+def test_by_union_a_smaller_far_object_behind_is_born_where_the_ground_cannot_tell(ground_model):
+    """Person A 20 m ahead ([785, 440, 815, 525]) and B 40 m ahead on the same ray ([792.5, 445,
+    807.5, 487.5], inside A's box: intersection over the smaller 1, IoU 637.5 / 2550 = 0.25). Their
+    contacts are 20 m apart, but a contact 40 m away is uncertain by about ten metres (the 0.5 degree
+    ground tilt alone moves it by 8.7 px at 0.94 px per metre), so the ground calls them the same
+    place: measured by the smaller box (the default) B is never born; by IoU at 0.4 it is. The
+    duplicate of the test above (IoU 0.8 * 0.8 = 0.64) is still blocked by IoU."""
+    a, b = person(20.0), person(40.0)
+    np.testing.assert_allclose(a, [785, 440, 815, 525], atol=1e-9)
+    np.testing.assert_allclose(b, [792.5, 445, 807.5, 487.5], atol=1e-9)
+    scene = [[det(a)], [det(a), det(b, 0.8)], [det(a), det(b, 0.8)], [det(a), det(b, 0.8)]]
+    smaller = run(TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=0.4)), scene)
+    union = run(TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=0.4,
+                                               birth_overlap_by="union")), scene)
+    assert [len(o) for o in smaller] == [1, 1, 1, 1]
+    assert [len(o) for o in union] == [1, 1, 2, 2]
+    true = person(6.0)
+    w, h = true[2] - true[0], true[3] - true[1]
+    dup = true + [0.1 * w, 0.1 * h, -0.1 * w, -0.1 * h]
+    blocked = run(TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=0.4, birth_overlap_by="union")),
+                  [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]])
+    assert [len(o) for o in blocked] == [1, 1, 1]
