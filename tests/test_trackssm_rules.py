@@ -15,8 +15,8 @@ from calibrated_toy import H, K, W, billboard, pose
 from conftest import SMALL_MOTION
 
 from detbench.core.errors import InputError
+from detbench.motion.weights import save_model
 from trackers.base import Frame
-from trackers.trackssm import checkpoint
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.tracker import TrackSSMParams, TrackSSMTracker
 
@@ -29,8 +29,7 @@ def person(x: float, y: float = 0.0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def ground_model(tmp_path_factory):
-    return str(checkpoint.save(tmp_path_factory.mktemp("m") / "g",
-                               build_model(ModelConfig(**SMALL_MOTION, ground=True)), {}))
+    return str(save_model(tmp_path_factory.mktemp("m") / "g", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {}))
 
 
 def frame(i: int) -> Frame:
