@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 TRACKERS = ("iou", "bytetrack")
 DETECTORS = ("epoch1", "epoch2")
+RAY_DAEMONS = ("gcs_server", "raylet")   # a local Ray's processes that are not workers (with its agents)
+RAY_DAEMON_SCRIPTS = ("dashboard", "log_monitor.py", "monitor.py")
 
 
 def small_grid(tracker: str, grid: dict, one: bool = False) -> dict:
@@ -78,12 +80,14 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
         ex.connect()
     startup = time.perf_counter() - t0
     cpu0 = time.process_time()
+    before = helper_cpu()
     t0 = time.perf_counter()
     with ex:
         result = run_comparison(list(DETECTORS), list(TRACKERS), data, split="val", run=RUN, name="scale",
                                 n_resamples=200, tune_missing=True, results_root=out, executor=ex)
-    wall = time.perf_counter() - t0
-    driver_cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - t0
+        driver_cpu = time.process_time() - cpu0
+        helpers = {k: round(v - before.get(k, 0.0), 2) for k, v in helper_cpu().items()}  # before they exit
     n_seq = result["n_sequences"]
     points = sum(len(json.loads(p.read_text())["rows"]) for p in (runs / "tune").rglob("*.json")
                  if p.parent.name in TRACKERS)
@@ -100,7 +104,26 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
             "startup_s": round(startup, 2), "wall_s": round(wall, 2), "s_per_sequence": round(wall / n_seq, 4),
             "driver_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "s_per_sequence_run": round(wall / max(1, seq_runs), 4), "driver_cpu_s": round(driver_cpu, 2),
+            "workers_cpu_s": helpers["workers"], "ray_daemons_cpu_s": helpers["ray_daemons"],
             "track_s_per_run": {t: round(track_s[t] / max(1, runs_of[t]), 5) for t in TRACKERS}}
+
+
+def helper_cpu() -> dict:
+    """CPU seconds so far of the driver's descendant processes by role: ``workers`` (pool workers
+    and their forkserver; Ray's worker processes) and ``ray_daemons`` (raylet, GCS, dashboard,
+    agents, log monitor: every other process of a local Ray instance)."""
+    import psutil
+
+    out = {"workers": 0.0, "ray_daemons": 0.0}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            cmd, cpu = " ".join(p.cmdline()), p.cpu_times()
+        except psutil.Error:
+            continue
+        daemon = (Path(cmd.split(" ")[0]).name in RAY_DAEMONS or "Agent" in cmd
+                  or any(f"{os.sep}{d}" in cmd for d in RAY_DAEMON_SCRIPTS))
+        out["ray_daemons" if daemon else "workers"] += cpu.user + cpu.system
+    return out
 
 
 def load() -> str:
@@ -148,11 +171,13 @@ def main(argv=None) -> int:
         same = all(c == next(iter(comparisons.values())) for c in comparisons.values())
         print(f"{size} scenes: the executors wrote the same comparison (runs folder's path aside): {same}")
     print(f"load after: {load()}")
-    print("\nscenes  executor  jobs  grid     split runs  wall s  s/sequence  s/sequence run  driver MiB  startup s")
+    print("\nscenes  executor  jobs  grid     split runs  wall s  s/sequence  s/sequence run  driver MiB  startup s"
+          "  CPU s: driver  workers  Ray daemons")
     for r in rows:
         print(f"{r['scenes']:6d}  {r['executor']:8s}  {r['jobs']:4d}  {r['grid']:7s}  {r['split_runs']:10d}  "
               f"{r['wall_s']:6.0f}  {r['s_per_sequence']:10.3f}  {r['s_per_sequence_run']:14.4f}  "
-              f"{r['driver_peak_mib']:10.0f}  {r['startup_s']:9.1f}")
+              f"{r['driver_peak_mib']:10.0f}  {r['startup_s']:9.1f}  {r['driver_cpu_s']:13.1f}  "
+              f"{r['workers_cpu_s']:7.1f}  {r['ray_daemons_cpu_s']:11.1f}")
     for line in linear_fit(rows):
         print(line)
     return 0
