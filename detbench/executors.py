@@ -41,11 +41,11 @@ class Executor:
         """How many tasks run at once."""
         raise NotImplementedError
 
-    def map(self, fn: Callable, items: Iterable, chunksize: int | None = None, gpus: float = 0) -> Iterator:
+    def map(self, fn: Callable, items: Iterable, chunksize: int = 1, gpus: float = 0) -> Iterator:
         """``fn(item)`` for every item, yielded as tasks finish (any order); ``chunksize`` items
-        go to a task together (None: the executor decides: one an item in the local pool, whose
-        task costs ~0.1 ms; Ray sizes its chunks from the tasks' measured time); ``gpus``: the
-        GPUs a task needs (Ray; the local pool ignores it)."""
+        go to a task together (Ray's default, None, sizes its chunks from the tasks' measured time:
+        a Ray task costs 2-5 ms of CPU, a pool's ~0.1 ms); ``gpus``: the GPUs a task needs (Ray;
+        the local pool ignores it)."""
         raise NotImplementedError
 
     def warm(self, fn: Callable, arg) -> None:
@@ -113,13 +113,13 @@ class LocalExecutor(Executor):
     def workers(self) -> int:
         return self.jobs
 
-    def map(self, fn, items, chunksize=None, gpus=0):
+    def map(self, fn, items, chunksize=1, gpus=0):
         items = list(items)
         if self.jobs <= 1 or len(items) <= 1:
             yield from self._serial(fn, items)
             return
         pool = self._get_pool()
-        pending = {pool.submit(call_chunk, fn, c): len(c) for c in chunks(items, chunksize or 1)}
+        pending = {pool.submit(call_chunk, fn, c): len(c) for c in chunks(items, chunksize)}
         self._report(added=len(items), outstanding=len(items))
         left = len(items)
         try:

@@ -177,7 +177,10 @@ class RayExecutor(Executor):
 
     def warm(self, fn, arg) -> None:
         """One task of ``fn(arg)`` per CPU of the cluster, not waited for: Ray runs them on its
-        idle workers (``fn`` never raises: nothing is left unread)."""
+        idle workers (``fn`` never raises: nothing is left unread). Once: a later call (a tuning
+        inside a comparison that warmed) adds nothing, as with a started pool."""
+        if self._warming:
+            return
         self.connect()
         task = self._remote.options(num_cpus=1, max_retries=0)
         self._warming = [task.remote(fn, [arg], task_context()) for _ in range(self._capacity)]

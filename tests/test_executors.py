@@ -123,6 +123,44 @@ def test_warming_a_worker_never_raises():
     assert warm_worker(("iou", "no-such-tracker")) is None
 
 
+class RecordingPool(LocalExecutor):
+    """The local pool, remembering what it was asked to warm with (and still warming)."""
+
+    def __init__(self, jobs):
+        super().__init__(jobs)
+        self.warmed = []
+
+    def warm(self, fn, arg):
+        self.warmed.append((f"{fn.__module__}.{fn.__name__}", arg))
+        super().warm(fn, arg)
+
+
+def test_tune_warms_its_workers_after_the_checks(workload):
+    from detbench.tuning.tune import tune
+
+    with RecordingPool(2) as ex:
+        with pytest.raises(InputError):   # a bad option: one line, and no worker started for it
+            tune("iou", "epoch1", workload, run=RUN, base_options={"no_such_option": 1}, executor=ex)
+        assert ex.warmed == [] and ex._pool is None
+        grid = {"iou_threshold": [0.3, 0.5]}
+        assert tune("iou", "epoch1", workload, run=RUN, grid=grid, executor=ex).is_file()
+        assert ex.warmed == [("detbench.tuning.tune.warm_worker", ("iou",))]
+
+
+def test_sensitivity_warms_its_workers_before_the_units_keys(workload, tmp_path):
+    """run_units (the study calls it after its input checks) warms with the trackers it runs."""
+    from detbench.sensitivity import axes as ax
+    from detbench.sensitivity.run import load_split, run_units, tracker_options
+
+    split = load_split(workload / "sequences" / "val")
+    options, extra, _ = tracker_options(["iou", "bytetrack"], {}, None)
+    units = [("perfect", ax.PERFECT, 0, t) for t in ("iou", "bytetrack")]
+    with RecordingPool(2) as ex:
+        results, stats = run_units(split, units, options, extra, tmp_path / "cache", 2, None, ex)
+    assert ex.warmed == [("detbench.sensitivity.run.warm_worker", ("bytetrack", "iou"))]
+    assert stats["computed"] == 2 and stats["failed"] == {}
+
+
 def test_serial_local_executor_runs_in_this_process():
     with LocalExecutor(1) as ex:
         assert list(ex.map(_square, [1, 2, 3])) == [1, 4, 9]
