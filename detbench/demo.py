@@ -224,10 +224,12 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
             progress: Progress | None) -> dict:
     from detbench.analysis.report import analyze_run
     from detbench.compare.changes import answers
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
     from detbench.detect.eval_det import eval_det
+    from detbench.detect.resolved import resolve, resolve_detectors
     from detbench.motion.train import train_motion
     from detbench.render.tracks import show_tracks
     from detbench.train.trainer import train
@@ -336,15 +338,15 @@ def _stages(root: Path, out: Path | None, base: Path, reused: Path | None, cfg: 
                                                "--data", shown(data_dir), "--split", "tune", "--device", cfg.device,
                                                *opts],
                          lambda cb, trk=trk, det=det, fixed=fixed: tune(
-                             trk, det, str(data_dir), "tune", "val", run=run, device=cfg.device, base_options=fixed,
-                             progress=counting(cb, len(grid_points(trk)))),
+                             trk, resolve(det, str(data_dir), "tune", run, device=cfg.device), "val",
+                             base_options=fixed, progress=counting(cb, len(grid_points(trk)))),
                          bar="tune", tell=say_best)
 
     def compare(_):
-        result = run_comparison([early, final], list(cfg.trackers), Path(data_dir), split="val", run=run,
-                                name=res.name, tracker_options={"trackssm": {"weights": str(motion)}},
-                                device=cfg.device, results_root=res.parent,
-                                progress=lambda s: say(f"tracking + evaluating {s}"))
+        result = run_comparison(resolve_detectors([early, final], Path(data_dir), "val", run, device=cfg.device),
+                                list(cfg.trackers), ComparisonOptions(
+                                    name=res.name, tracker_options={"trackssm": {"weights": str(motion)}}),
+                                RunContext(results_root=res.parent, progress=lambda s: say(f"tracking + evaluating {s}")))
         failed = [p for p in result["pairs"] if p["status"] != "ok"]
         if failed:
             raise DetbenchError(f"{len(failed)} of {len(result['pairs'])} pairs failed: " + "; ".join(
