@@ -17,6 +17,7 @@ from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
 from detbench.detect import api
+from detbench.detect.shards import cluster_device, ensure_many
 from detbench.runs import DetectorRef, detector_ref, run_detectors
 
 
@@ -88,8 +89,6 @@ def resolve_detectors(names: list[str], data_dir: str | Path, split: str = "val"
     if not names:
         raise InputError("--detectors: no detector named")
     if executor is not None and executor.name == "ray":
-        from detbench.detect.shards import cluster_device
-
         device = cluster_device(device, executor)
     else:
         check_device(device)
@@ -118,8 +117,6 @@ def ensure_all(detectors: list[ResolvedDetector], executor=None) -> list[api.Det
     tasks (:func:`detbench.detect.shards.ensure_many`)."""
     if executor is None or executor.name == "local":
         return [detect(d) for d in detectors]
-    from detbench.detect.shards import ensure_many
-
     first = detectors[0]
     return ensure_many([d.name for d in detectors], first.data_dir, first.split, run=first.run, conf=first.conf,
                        nms=first.nms, device=first.device, executor=executor)
