@@ -15,7 +15,7 @@ import numpy as np
 
 from detbench.core.classes import NUM_CLASSES
 from detbench.core.errors import InputError
-from detbench.core.types import as_tracks, empty_tracks
+from detbench.core.types import as_tracks, empty_tracks, iou_matrix
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
@@ -45,6 +45,7 @@ class GroundParams:
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
     birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
+    overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
 
 
 class GroundTracker:
@@ -63,6 +64,8 @@ class GroundTracker:
         self.params = params
         self.frame_rate = check_frame_rate(frame_rate)
         self.max_misses = frames_for_seconds(params.track_buffer_s, self.frame_rate)
+        if not params.overlap_bonus >= 0:
+            raise InputError(f"tracker 'ground': option overlap_bonus={params.overlap_bonus!r} must be >= 0")
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
@@ -139,6 +142,8 @@ class GroundTracker:
         ti, di = none, none
         if (same & both).any():
             cost = ground_costs(self.x[tracks], self.p[tracks], obs.xy[dets], obs.cov[dets])  # NaN: not allowed
+            if p.overlap_bonus > 0:  # the image's lateral precision: apart groups the ground's noise merges
+                cost = cost - p.overlap_bonus * iou_matrix(pred[tracks], boxes[dets])
             ti, di = assign(cost, same & both, p.gate)
         free_t = np.ones(len(tracks), dtype=bool)
         free_d = np.ones(len(dets), dtype=bool)
