@@ -98,7 +98,7 @@ def test_the_overlap_bonus_keeps_a_near_pedestrian_whose_feet_are_hidden():
         first = tracker.update(_dets(near, far, cls=4), _frame(0, 0.0, cam.cam2global))
         if bonus == 0.0:  # the ground's own preference, from the tracks' predictions
             _, x, p, _ = tracker.inner._predicted(_frame(1, 0.5, cam.cam2global), cam)
-            obs = observe(cam, hidden[None], np.array([4]), 0.1)
+            obs = observe(cam, hidden[None], np.array([4]), tracker.params.noise, tracker.params.extent_noise)
             cost = ground_costs(x, p, obs.xy, obs.cov)[:, 0]
             assert cost[1] < cost[0] and cost[0] - 4 * 0.825 < cost[1] - 4 * 0.257
         second = tracker.update(_dets(hidden, cls=4), _frame(1, 0.5, cam.cam2global))
@@ -164,6 +164,16 @@ def test_ground_covariance_grows_with_depth_as_worked_by_hand():
         assert across == pytest.approx(10.0 * depth / fx, rel=1e-6)
         assert along == pytest.approx(sigma_v * depth ** 2 / (fy * 1.5), rel=1e-6)
     assert sigma_v * 20 ** 2 / (fy * 1.5) == pytest.approx(2.87, abs=0.01)
+
+
+def test_extent_noise_adds_half_the_class_length_in_every_direction():
+    """``extent`` 0.5 adds (0.5 x 4.62 m / 2)^2 = 1.334 m^2 (a car) and (0.5 x 0.73 / 2)^2 =
+    0.0333 m^2 (a pedestrian) to both axes of the contact's covariance, nothing across."""
+    cam = Camera(K, pose(0.0))
+    boxes = np.array([box_of_cuboid(cam, (20.0, 2.0), *CAR), box_of_cuboid(cam, (12.0, -1.0), 0.6, 0.6, 1.75)])
+    cls = np.array([0, 4])
+    plain, wide = observe(cam, boxes, cls, noise=0.1).cov, observe(cam, boxes, cls, noise=0.1, extent=0.5).cov
+    np.testing.assert_allclose(wide - plain, [1.334 * np.eye(2), 0.0333 * np.eye(2)], atol=1e-3)
 
 
 def test_kalman_steps_match_hand_values_and_the_textbook_formulas():

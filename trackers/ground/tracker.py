@@ -45,6 +45,7 @@ class GroundParams:
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
     birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
+    extent_noise: float = 0.5    # contact noise from the object's extent: this x half the class length (m), any direction
     overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
 
 
@@ -64,8 +65,9 @@ class GroundTracker:
         self.params = params
         self.frame_rate = check_frame_rate(frame_rate)
         self.max_misses = frames_for_seconds(params.track_buffer_s, self.frame_rate)
-        if not params.overlap_bonus >= 0:
-            raise InputError(f"tracker 'ground': option overlap_bonus={params.overlap_bonus!r} must be >= 0")
+        for key in ("overlap_bonus", "extent_noise"):
+            if not getattr(params, key) >= 0:
+                raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be >= 0")
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
@@ -165,7 +167,7 @@ class GroundTracker:
         self._time, self._camera = frame.timestamp, camera
         d = clean.astype(np.float64)
         boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
-        obs = observe(camera, boxes, dcls, p.noise)
+        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise)
         pred = self._boxes_in(camera, self.x, self.boxes)
 
         high = np.flatnonzero(score >= p.track_thresh)
