@@ -166,14 +166,20 @@ def test_ground_covariance_grows_with_depth_as_worked_by_hand():
     assert sigma_v * 20 ** 2 / (fy * 1.5) == pytest.approx(2.87, abs=0.01)
 
 
-def test_extent_noise_adds_half_the_class_length_in_every_direction():
-    """``extent`` 0.5 adds (0.5 x 4.62 m / 2)^2 = 1.334 m^2 (a car) and (0.5 x 0.73 / 2)^2 =
-    0.0333 m^2 (a pedestrian) to both axes of the contact's covariance, nothing across."""
+def test_extent_noise_adds_half_the_class_length_along_the_viewing_ray():
+    """``extent`` 1.5 adds a variance of (1.5 x 4.62 m / 2)^2 = 12.006 m^2 (a car) and
+    (1.5 x 0.73 / 2)^2 = 0.2998 m^2 (a pedestrian) along the ray from the camera (at the origin)
+    to the contact, and nothing across it."""
     cam = Camera(K, pose(0.0))
-    boxes = np.array([box_of_cuboid(cam, (20.0, 2.0), *CAR), box_of_cuboid(cam, (12.0, -1.0), 0.6, 0.6, 1.75)])
+    boxes = np.array([box_of_cuboid(cam, (20.0, 2.0), *CAR), box_of_cuboid(cam, (12.0, -3.0), 0.6, 0.6, 1.75)])
     cls = np.array([0, 4])
-    plain, wide = observe(cam, boxes, cls, noise=0.1).cov, observe(cam, boxes, cls, noise=0.1, extent=0.5).cov
-    np.testing.assert_allclose(wide - plain, [1.334 * np.eye(2), 0.0333 * np.eye(2)], atol=1e-3)
+    plain = observe(cam, boxes, cls, noise=0.1)
+    added = observe(cam, boxes, cls, noise=0.1, extent=1.5).cov - plain.cov
+    ray = plain.xy / np.linalg.norm(plain.xy, axis=1, keepdims=True)
+    across = ray[:, ::-1] * [1.0, -1.0]
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", ray, added, ray), [12.006, 0.2998], atol=1e-3)
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", across, added, across), [0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", ray, added, across), [0.0, 0.0], atol=1e-9)
 
 
 def test_kalman_steps_match_hand_values_and_the_textbook_formulas():

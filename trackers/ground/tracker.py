@@ -45,7 +45,7 @@ class GroundParams:
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
     birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
-    extent_noise: float = 0.5    # contact noise from the object's extent: this x half the class length (m), any direction
+    extent_noise: float = 1.5    # contact noise along the viewing ray: this x half the class length (m)
     overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
 
 
