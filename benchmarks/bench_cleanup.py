@@ -9,7 +9,7 @@
    ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
 2. On the synthetic **tune** split only: first the options outside the grid (the association cost
    where the tracker has one, for ``ground`` its contact and process noise and its birth rules,
-   ``ASSOCIATION``; the
+   for ``trackssm`` its duplicate-aware birth, ``ASSOCIATION``; the
    clean-up's score fusion and box merge, ``FUSE``; the buffered association ``box_buffer``,
    ``BUFFERS``, the same for every tracker), each candidate at the tracker's defaults with
    ``nms_iou=0.7``, best by the tune objective (max HOTA, then min IDSW); then ``detbench tune``
@@ -56,7 +56,10 @@ _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
-               "trackssm": _COSTS, "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
+               # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost
+               "trackssm": _COSTS + [{"birth_overlap": o, "birth_overlap_by": by} for by in ("smaller", "union")
+                                     for o in (0.4, 0.2)],
+               "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
                # ground: its contact noise and process noise (jittered boxes move the contact point), and
                # its birth rules at the default noise: duplicate-aware birth and the birth margin
                "ground": [{"noise": n, "accel": a} for n in (0.1, 0.2) for a in (2.0, 4.0)]

@@ -50,15 +50,18 @@ def contact_distances(xa: np.ndarray, ca: np.ndarray, xb: np.ndarray, cb: np.nda
 
 
 def births(candidates: np.ndarray, taken: np.ndarray, boxes: np.ndarray, score: np.ndarray,
-           cls: np.ndarray, birth_thresh: float, birth_overlap: float, obs=None) -> np.ndarray:
+           cls: np.ndarray, birth_thresh: float, birth_overlap: float, obs=None,
+           overlap=intersection_over_smaller) -> np.ndarray:
     """Indices (ascending) among ``candidates`` (detections no track took) that start tracks:
     score ``>= birth_thresh`` and, in descending score, no overlap ``>= birth_overlap`` with a
-    detection of the same class among ``taken`` or the births before it (module docstring)."""
+    detection of the same class among ``taken`` or the births before it (module docstring).
+    ``overlap(a, b)`` -> (A, B): the overlap measure (the intersection over the smaller box; IoU
+    also blocks only boxes of about the same size)."""
     cand = candidates[score[candidates] >= birth_thresh]
     if birth_overlap >= 1.0 or not len(cand):
         return np.sort(cand)
     cand = cand[np.argsort(-score[cand], kind="stable")]
-    ios = intersection_over_smaller(boxes[cand], boxes)
+    ios = overlap(boxes[cand], boxes)
     blocked = (ios >= birth_overlap) & (cls[cand][:, None] == cls[None, :])
     if obs is not None:  # where both have a contact, a duplicate stands where the taken box does
         both = obs.valid[cand][:, None] & obs.valid[None, :]

@@ -18,6 +18,7 @@ from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_d
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.costs import affinity, check_cost
 from trackers.trackssm.checkpoint import is_ground, load, resolve
+from trackers.trackssm.rules import BIRTH_OVERLAP_BY, contact_d2, ground_allowed, new_tracks, observations
 
 TRACKED, LOST, NEW = 0, 1, 2
 
@@ -51,6 +52,9 @@ class TrackSSMParams:
     device: str = "cpu"
     cost: str = "iou"          # affinity with the predicted box: iou | giou | centre (trackers.costs)
     class_gate: bool = True    # a track only takes detections of its own class
+    ground_gate: float = 0.0   # > 0: refuse pairs whose ground contacts lie farther apart (trackers.trackssm.rules)
+    birth_overlap: float = 1.0  # < 1: duplicate-aware birth at this overlap (trackers.trackssm.rules; 1: off)
+    birth_overlap_by: str = "smaller"  # its overlap: "smaller" (intersection over the smaller box) | "union" (IoU)
 
 
 class _Track:
@@ -78,10 +82,10 @@ def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
 
 
 def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool,
-           cost: str = "iou", class_gate: bool = True):
+           cost: str = "iou", class_gate: bool = True, allowed: np.ndarray | None = None):
     """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
     better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
-    unmatched dets)."""
+    unmatched dets). ``allowed`` (tracks x dets bool, optional): the only pairs that may match."""
     if not tracks or len(dets) == 0:
         return [], list(range(len(tracks))), list(range(len(dets)))
     iou = affinity(np.array([t.boxes[-1] for t in tracks]), dets[:, :4], cost)
@@ -90,6 +94,8 @@ def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate
     if class_gate:
         same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
         iou = np.where(same, iou, 0.0)
+    if allowed is not None:
+        iou = np.where(allowed, iou, 0.0)
     cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
     rows, cols = linear_sum_assignment(cost)
     pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
@@ -131,12 +137,21 @@ class TrackSSMTracker:
         if params.track_buffer_s < 0:
             raise InputError(f"trackssm: track_buffer_s must be >= 0, got {params.track_buffer_s}")
         check_cost(params.cost, "trackssm")
+        if params.ground_gate < 0:
+            raise InputError(f"trackssm: ground_gate must be >= 0 (0: off), got {params.ground_gate}")
+        if not 0 < params.birth_overlap <= 1:
+            raise InputError(f"trackssm: birth_overlap must be in (0, 1] (1: off), got {params.birth_overlap}")
+        if params.birth_overlap_by not in BIRTH_OVERLAP_BY:
+            raise InputError(f"trackssm: birth_overlap_by must be one of {sorted(BIRTH_OVERLAP_BY)}, "
+                             f"got {params.birth_overlap_by!r}")
         self.params = params
         self.frame_rate = float(frame_rate)
         self.buffer_frames = max(1, int(round(params.track_buffer_s * self.frame_rate)))
         self.model = self._load_model(params)
         self.history = self.model.config.history
         self.ground = self.model.config.ground
+        if params.ground_gate > 0 and not self.ground:
+            raise InputError("trackssm: ground_gate needs a ground-plane motion model (train-motion --ground)")
         self.reset()
 
     @staticmethod
@@ -217,6 +232,9 @@ class TrackSSMTracker:
             preds = self._predict_ground(self.tracks, w, h)
         else:
             preds = self._predict(self.tracks, w, h)
+        det_obs = observations(frame, dets[:, :4], dets[:, 5]) if self.ground and (
+            p.ground_gate > 0 or p.birth_overlap < 1) else None
+        gate = self._ground_gate(frame, preds, det_obs)
         for t, b in zip(self.tracks, preds):
             t.boxes.append(b)
             if len(t.boxes) > self.history + 1:
@@ -233,12 +251,12 @@ class TrackSSMTracker:
         high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
         low = np.flatnonzero((dets[:, 4] > p.low_thresh) & (dets[:, 4] < p.high_thresh))
         pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
-        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated, p.cost, p.class_gate)
+        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated, p.cost, p.class_gate, gate(pool, high))
         for i, j in pairs:
             pool[i].state = TRACKED
             take(pool[i], high[j])
         rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
-        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate)
+        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate, gate(rest, low))
         for i, j in pairs:
             take(rest[i], low[j])
         for i in um_r:
@@ -249,16 +267,21 @@ class TrackSSMTracker:
 
         high_left = high[um_h]
         new = [t for t in self.tracks if t.state == NEW]
-        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate)
+        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate,
+                                gate(new, high_left))
         for i, j in pairs:
             self._confirm(new[i])
             take(new[i], high_left[j])
         confirmed_new = {id(new[i]) for i, _ in pairs}
         alive = [t for t in self.tracks if t.state != NEW or id(t) in confirmed_new]
 
-        for j in high_left[um_d]:
-            if dets[j, 4] < p.new_track_thresh:
-                continue
+        unmatched = high_left[um_d]
+        if p.birth_overlap < 1:
+            born = new_tracks(unmatched, [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap, det_obs,
+                              p.birth_overlap_by)
+        else:
+            born = [j for j in unmatched if dets[j, 4] >= p.new_track_thresh]
+        for j in born:
             t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
             alive.append(t)
             if first_frame:
@@ -273,6 +296,16 @@ class TrackSSMTracker:
         if not rows:
             return empty_tracks()
         return np.array(rows, dtype=np.float32)
+
+    def _ground_gate(self, frame: Frame, preds: np.ndarray, det_obs):
+        """``gate(tracks, det_rows)`` -> the pairs among them the ground gate allows (None: off);
+        ``preds``: the predicted boxes of ``self.tracks``, in their order."""
+        if self.params.ground_gate <= 0 or det_obs is None or not self.tracks:
+            return lambda tracks, rows: None
+        d2 = contact_d2(observations(frame, preds, np.array([t.cls for t in self.tracks])), det_obs)
+        allowed = ground_allowed(d2, self.params.ground_gate)
+        row = {id(t): i for i, t in enumerate(self.tracks)}
+        return lambda tracks, rows: allowed[np.ix_([row[id(t)] for t in tracks], rows)] if tracks else None
 
     def _confirm(self, t: _Track) -> None:
         t.state = TRACKED
