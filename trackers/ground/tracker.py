@@ -39,7 +39,7 @@ class GroundParams:
     track_thresh: float = 0.45   # first stage and new tracks take scores at or above this
     min_conf: float = 0.1        # second stage takes scores in [min_conf, track_thresh)
     gate: float = 10.0           # max cost d2 + log det S (S in m^2) of a pair on the ground
-    match_iou: float = 0.3       # min IoU in the image, for pairs without a ground position
+    match_iou: float = 0.2       # min IoU in the image pass (the pairs the ground pass left)
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
