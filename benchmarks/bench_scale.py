@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py                          # 10, 50, 150 scenes x 6 cameras
     python benchmarks/bench_scale.py --sizes 10 --grid full   # the 81-point grid (slow)
     python benchmarks/bench_scale.py --sizes 1,10 --grid default   # the fixed cost (1 scene) and the slope
+    python benchmarks/bench_scale.py --sizes 150 --grid default --repeats 3   # Ray vs the pool: medians
 
 The workload (benchmarks/scale_workload.py): ``val`` and ``tune`` splits of S scenes x 6 cameras
 (copies of the real fixture's scene-0103, 40 keyframes each, no images), two stand-in checkpoints
@@ -43,6 +44,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 TRACKERS = ("iou", "bytetrack")
 DETECTORS = ("epoch1", "epoch2")
+RAY_DAEMONS = ("gcs_server", "raylet")   # a local Ray's processes that are not workers (with its agents)
+RAY_DAEMON_SCRIPTS = ("dashboard", "log_monitor.py", "monitor.py")
 
 
 def small_grid(tracker: str, grid: dict, one: bool = False) -> dict:
@@ -78,12 +81,14 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
         ex.connect()
     startup = time.perf_counter() - t0
     cpu0 = time.process_time()
+    before = helper_cpu()
     t0 = time.perf_counter()
     with ex:
         result = run_comparison(list(DETECTORS), list(TRACKERS), data, split="val", run=RUN, name="scale",
                                 n_resamples=200, tune_missing=True, results_root=out, executor=ex)
-    wall = time.perf_counter() - t0
-    driver_cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - t0
+        driver_cpu = time.process_time() - cpu0
+        helpers = {k: round(v - before.get(k, 0.0), 2) for k, v in helper_cpu().items()}  # before they exit
     n_seq = result["n_sequences"]
     points = sum(len(json.loads(p.read_text())["rows"]) for p in (runs / "tune").rglob("*.json")
                  if p.parent.name in TRACKERS)
@@ -100,7 +105,26 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
             "startup_s": round(startup, 2), "wall_s": round(wall, 2), "s_per_sequence": round(wall / n_seq, 4),
             "driver_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "s_per_sequence_run": round(wall / max(1, seq_runs), 4), "driver_cpu_s": round(driver_cpu, 2),
+            "workers_cpu_s": helpers["workers"], "ray_daemons_cpu_s": helpers["ray_daemons"],
             "track_s_per_run": {t: round(track_s[t] / max(1, runs_of[t]), 5) for t in TRACKERS}}
+
+
+def helper_cpu() -> dict:
+    """CPU seconds so far of the driver's descendant processes by role: ``workers`` (pool workers
+    and their forkserver; Ray's worker processes) and ``ray_daemons`` (raylet, GCS, dashboard,
+    agents, log monitor: every other process of a local Ray instance)."""
+    import psutil
+
+    out = {"workers": 0.0, "ray_daemons": 0.0}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            cmd, cpu = " ".join(p.cmdline()), p.cpu_times()
+        except psutil.Error:
+            continue
+        daemon = (Path(cmd.split(" ")[0]).name in RAY_DAEMONS or "Agent" in cmd
+                  or any(f"{os.sep}{d}" in cmd for d in RAY_DAEMON_SCRIPTS))
+        out["ray_daemons" if daemon else "workers"] += cpu.user + cpu.system
+    return out
 
 
 def load() -> str:
@@ -114,6 +138,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)), help="Workers (default: every core).")
     ap.add_argument("--grid", choices=("small", "default", "full"), default="small",
                     help="3 points per tuning (small), 1 (default options) or the 81 (full).")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="Runs of each executor per size, alternating; the table shows medians.")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-scale")
     ap.add_argument("--one", nargs=3, metavar=("RUNS", "DATA", "EXECUTOR"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -132,30 +158,60 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         data = build_workload(base / "data", size)
         print(f"{size} scenes: workload built in {time.perf_counter() - t0:.0f} s", flush=True)
-        comparisons = {}
-        for executor in args.executors.split(","):
-            runs = base / executor
-            shutil.copytree(base / "workload-runs", runs)
-            cmd = [sys.executable, __file__, "--one", str(runs), str(data), executor, "--jobs", str(args.jobs),
-                   "--grid", args.grid]
-            row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-            row["scenes"], row["grid"] = size, args.grid
-            rows.append(row)
-            comparisons[executor] = {  # the same bytes, but for the runs folder's path each names
-                f: (runs / "results" / "scale" / f).read_bytes().replace(str(runs).encode(), b"<runs>")
-                for f in ("comparison.json", "comparison.csv", "comparison.md")}
-            print(json.dumps(row), flush=True)
-        same = all(c == next(iter(comparisons.values())) for c in comparisons.values())
-        print(f"{size} scenes: the executors wrote the same comparison (runs folder's path aside): {same}")
+        for repeat in range(args.repeats):   # the executors alternate, so a change of load falls on both
+            comparisons = {}
+            for executor in args.executors.split(","):
+                runs = base / executor
+                shutil.rmtree(runs, ignore_errors=True)
+                shutil.copytree(base / "workload-runs", runs)
+                cmd = [sys.executable, __file__, "--one", str(runs), str(data), executor, "--jobs", str(args.jobs),
+                       "--grid", args.grid]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                row = json.loads(out.splitlines()[-1])
+                row["scenes"], row["grid"], row["repeat"] = size, args.grid, repeat + 1
+                rows.append(row)
+                comparisons[executor] = {  # the same bytes, but for the runs folder's path each names
+                    f: (runs / "results" / "scale" / f).read_bytes().replace(str(runs).encode(), b"<runs>")
+                    for f in ("comparison.json", "comparison.csv", "comparison.md")}
+                print(json.dumps(row), flush=True)
+            same = all(c == next(iter(comparisons.values())) for c in comparisons.values())
+            print(f"{size} scenes: the executors wrote the same comparison (runs folder's path aside): {same}")
     print(f"load after: {load()}")
-    print("\nscenes  executor  jobs  grid     split runs  wall s  s/sequence  s/sequence run  driver MiB  startup s")
+    rows = medians(rows)
+    print(f"\n{'medians of ' + str(args.repeats) + ' runs' if args.repeats > 1 else 'one run each'}:")
+    print("scenes  executor  jobs  grid     split runs  wall s  s/sequence  s/sequence run  driver MiB  startup s"
+          "  CPU s: driver  workers  Ray daemons")
     for r in rows:
         print(f"{r['scenes']:6d}  {r['executor']:8s}  {r['jobs']:4d}  {r['grid']:7s}  {r['split_runs']:10d}  "
               f"{r['wall_s']:6.0f}  {r['s_per_sequence']:10.3f}  {r['s_per_sequence_run']:14.4f}  "
-              f"{r['driver_peak_mib']:10.0f}  {r['startup_s']:9.1f}")
+              f"{r['driver_peak_mib']:10.0f}  {r['startup_s']:9.1f}  {r['driver_cpu_s']:13.1f}  "
+              f"{r['workers_cpu_s']:7.1f}  {r['ray_daemons_cpu_s']:11.1f}")
+    walls = {(r["scenes"], r["executor"]): r["wall_s"] for r in rows}
+    for size in dict.fromkeys(r["scenes"] for r in rows):
+        if (size, "local") in walls and (size, "ray") in walls:
+            print(f"{size} scenes: Ray / pool wall = {walls[(size, 'ray')] / walls[(size, 'local')]:.3f}")
     for line in linear_fit(rows):
         print(line)
     return 0
+
+
+def medians(rows: list[dict]) -> list[dict]:
+    """One row per (size, executor): the median of its repeats' figures (wall, per-sequence,
+    memory, CPU), each figure's median on its own."""
+    import statistics
+
+    out = []
+    for key in dict.fromkeys((r["scenes"], r["executor"]) for r in rows):
+        mine = [r for r in rows if (r["scenes"], r["executor"]) == key]
+        row = dict(mine[0])
+        for k, v in row.items():
+            if isinstance(v, float):
+                row[k] = statistics.median(r[k] for r in mine)
+            elif isinstance(v, dict):   # the trackers' seconds a run
+                row[k] = {t: statistics.median(r[k][t] for r in mine) for t in v}
+        row["repeats"] = len(mine)
+        out.append(row)
+    return out
 
 
 def linear_fit(rows: list[dict]) -> list[str]:

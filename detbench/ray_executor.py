@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from detbench.core import paths
 from detbench.core.errors import DetbenchError, InputError
-from detbench.executors import Executor, call_chunk, chunks
+from detbench.executors import Executor, call_chunk
 from detbench.threads import init_worker
 
 RAY_MISSING = ("--executor ray needs Ray, an optional extra: pip install 'detbench[ray]' "
@@ -22,6 +23,10 @@ RETRIES = 3
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
 # environment a task takes from the driver (the runs folder; a thread count the user chose)
 TASK_ENV = ("DETBENCH_RUNS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# The seconds of work a task aims at when map sizes its chunks itself: a Ray task costs 2-5 ms of
+# CPU in the driver, raylet and worker together (0.1 ms in the local pool; benchmarks/README.md,
+# "Scale"), which is 5-10 % of a 0.05 s sequence run and about 1 % of a task of this length.
+TASK_SECONDS = 0.5
 
 
 class TaskLost(DetbenchError):
@@ -68,7 +73,7 @@ def start_ray(address: str | None = None, cpus: int | None = None, env: dict | N
 
 def _task(fn, chunk, context):
     """What a Ray worker runs: the driver's working directory, runs folder and thread share, then
-    ``fn`` over the chunk."""
+    ``fn`` over the chunk -> (its seconds, its results)."""
     for key in TASK_ENV:
         if key in context["env"]:
             os.environ[key] = context["env"][key]
@@ -77,7 +82,41 @@ def _task(fn, chunk, context):
     if os.path.isdir(context["cwd"]):
         os.chdir(context["cwd"])
     _init_threads(*context["threads"])
-    return call_chunk(fn, chunk)
+    t0 = time.perf_counter()
+    results = call_chunk(fn, chunk)
+    return time.perf_counter() - t0, results
+
+
+class Chunker:
+    """The items of one :meth:`RayExecutor.map` cut into tasks as they are submitted. A fixed
+    ``size``, else sized from the tasks done so far: a task aims at :data:`TASK_SECONDS` of work
+    (items of unknown cost go one a task until the first ones are back), and holds at most a
+    ``2 x workers``-th of the items not yet submitted, so that the last tasks are short and no
+    worker waits long on another's at the end."""
+
+    def __init__(self, items: list, workers: int, size: int | None = None):
+        self.items, self.workers, self.size = items, max(1, workers), size
+        self.next = 0                       # the first item not yet submitted
+        self.seconds, self.done = 0.0, 0    # the work measured so far, and over how many items
+
+    def take(self) -> list | None:
+        """The next chunk, or None when every item is submitted."""
+        left = len(self.items) - self.next
+        if left <= 0:
+            return None
+        n = self.size or self._size(left)
+        chunk = self.items[self.next:self.next + n]
+        self.next += len(chunk)
+        return chunk
+
+    def measured(self, seconds: float, items: int) -> None:
+        self.seconds, self.done = self.seconds + seconds, self.done + items
+
+    def _size(self, left: int) -> int:
+        if not self.done:
+            return 1
+        per_item = max(self.seconds / self.done, 1e-6)
+        return max(1, min(int(TASK_SECONDS / per_item), -(-left // (2 * self.workers))))
 
 
 _retry_sinks: list = []   # the running maps' counters of retried tasks (see _quiet_driver)
@@ -138,25 +177,30 @@ class RayExecutor(Executor):
 
     def warm(self, fn, arg) -> None:
         """One task of ``fn(arg)`` per CPU of the cluster, not waited for: Ray runs them on its
-        idle workers (``fn`` never raises: nothing is left unread)."""
+        idle workers (``fn`` never raises: nothing is left unread). Once: a later call (a tuning
+        inside a comparison that warmed) adds nothing, as with a started pool."""
+        if self._warming:
+            return
         self.connect()
         task = self._remote.options(num_cpus=1, max_retries=0)
         self._warming = [task.remote(fn, [arg], task_context()) for _ in range(self._capacity)]
 
-    def map(self, fn, items, chunksize=1, gpus=0):
+    def map(self, fn, items, chunksize=None, gpus=0):
+        """See :meth:`Executor.map`; ``chunksize`` None: chunks sized by :class:`Chunker` (a GPU
+        task holds one item: the caller cut its items to the GPUs)."""
         items = list(items)
         if not items:
             return
         ray = self.connect()
         context = task_context()
         task = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=RETRIES, retry_exceptions=False)
-        todo = iter(chunks(items, chunksize))
+        todo = Chunker(items, self._capacity, chunksize or (1 if gpus else None))
         window = 2 * self._capacity  # submitted ahead of the results: every worker busy, the driver's memory bounded
         pending: dict = {}
         left = len(items)
 
         def submit() -> bool:
-            chunk = next(todo, None)
+            chunk = todo.take()
             if chunk is not None:
                 pending[task.remote(fn, chunk, context)] = len(chunk)
             return chunk is not None
@@ -172,10 +216,11 @@ class RayExecutor(Executor):
                 for ref in ready:
                     n = pending.pop(ref)
                     try:
-                        results = ray.get(ref)
+                        seconds, results = ray.get(ref)
                     except Exception as e:
                         self._report(failed=n, outstanding=0)
                         raise task_error(ray, e) from None
+                    todo.measured(seconds, n)
                     left -= n
                     self._report(done=n, outstanding=left)
                     submit()

@@ -123,6 +123,44 @@ def test_warming_a_worker_never_raises():
     assert warm_worker(("iou", "no-such-tracker")) is None
 
 
+class RecordingPool(LocalExecutor):
+    """The local pool, remembering what it was asked to warm with (and still warming)."""
+
+    def __init__(self, jobs):
+        super().__init__(jobs)
+        self.warmed = []
+
+    def warm(self, fn, arg):
+        self.warmed.append((f"{fn.__module__}.{fn.__name__}", arg))
+        super().warm(fn, arg)
+
+
+def test_tune_warms_its_workers_after_the_checks(workload):
+    from detbench.tuning.tune import tune
+
+    with RecordingPool(2) as ex:
+        with pytest.raises(InputError):   # a bad option: one line, and no worker started for it
+            tune("iou", "epoch1", workload, run=RUN, base_options={"no_such_option": 1}, executor=ex)
+        assert ex.warmed == [] and ex._pool is None
+        grid = {"iou_threshold": [0.3, 0.5]}
+        assert tune("iou", "epoch1", workload, run=RUN, grid=grid, executor=ex).is_file()
+        assert ex.warmed == [("detbench.tuning.tune.warm_worker", ("iou",))]
+
+
+def test_sensitivity_warms_its_workers_before_the_units_keys(workload, tmp_path):
+    """run_units (the study calls it after its input checks) warms with the trackers it runs."""
+    from detbench.sensitivity import axes as ax
+    from detbench.sensitivity.run import load_split, run_units, tracker_options
+
+    split = load_split(workload / "sequences" / "val")
+    options, extra, _ = tracker_options(["iou", "bytetrack"], {}, None)
+    units = [("perfect", ax.PERFECT, 0, t) for t in ("iou", "bytetrack")]
+    with RecordingPool(2) as ex:
+        results, stats = run_units(split, units, options, extra, tmp_path / "cache", 2, None, ex)
+    assert ex.warmed == [("detbench.sensitivity.run.warm_worker", ("bytetrack", "iou"))]
+    assert stats["computed"] == 2 and stats["failed"] == {}
+
+
 def test_serial_local_executor_runs_in_this_process():
     with LocalExecutor(1) as ex:
         assert list(ex.map(_square, [1, 2, 3])) == [1, 4, 9]
@@ -281,3 +319,43 @@ def test_detect_on_ray_writes_the_bytes_of_one_process(tmp_path, local_ray, caps
     out = capsys.readouterr().out
     assert "cache hit" in out and "wrote" in out
     assert caches() == one_process
+
+
+# ------------------------------------------------------------------ Ray's chunks
+def test_chunks_follow_the_measured_work_and_shrink_at_the_end():
+    """One item a task until a task is back; then TASK_SECONDS of measured work a task (0.5 s /
+    0.05 s = 10 items), at most a 2 x workers-th of what is left (ceil(8 / 4) = 2 at the end)."""
+    from detbench.ray_executor import TASK_SECONDS, Chunker
+
+    assert TASK_SECONDS == 0.5
+    chunker = Chunker(list(range(100)), workers=2)
+    assert chunker.take() == [0]
+    assert chunker.take() == [1]                   # nothing measured yet
+    chunker.measured(0.05, 1)
+    assert chunker.take() == list(range(2, 12))    # 0.5 / 0.05 = 10 (ceil(98 / 4) = 25 allows it)
+    chunker.measured(1.0, 10)                      # 0.1 s an item over 11 items: 1.05 / 11 = 0.095
+    assert len(chunker.take()) == 5                # int(0.5 / 0.0955) = 5
+    sizes = []
+    while (chunk := chunker.take()) is not None:
+        sizes.append(len(chunk))
+    assert sum(sizes) == 100 - 17
+    assert sizes[-7:] == [4, 3, 2, 1, 1, 1, 1]     # 13 left: ceil(13 / 4) = 4, 9: 3, 6: 2, 4: 1, ...
+
+
+def test_a_fixed_chunk_size_is_kept():
+    from detbench.ray_executor import Chunker
+
+    chunker = Chunker(list(range(7)), workers=2, size=3)
+    chunker.measured(0.001, 1)
+    assert [chunker.take(), chunker.take(), chunker.take(), chunker.take()] == [[0, 1, 2], [3, 4, 5], [6], None]
+
+
+def test_ray_runs_many_short_items_in_fewer_tasks(local_ray):
+    """Items of microseconds: after the first tasks, chunks of a 4th of what is left; every item
+    counted once on the task bar, every result gathered."""
+    seen: list[TaskCounts] = []
+    with make_executor("ray", 2, progress=seen.append) as ex:
+        assert sorted(ex.map(_square, range(200))) == [x * x for x in range(200)]
+    tasks = sum(1 for a, b in zip(seen, seen[1:]) if b.done > a.done)
+    assert (seen[-1].total, seen[-1].done, seen[-1].failed) == (200, 200, 0)
+    assert tasks < 40

@@ -1,13 +1,12 @@
 """``detbench sensitivity``: tracker metrics against detection recall, FP, localisation, scores, classes."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 
 from detbench.cliopts import Seed, TrackerHelpOption, executor_options
 from detbench.core import paths
-from detbench.core.errors import InputError
-from detbench.core.fileio import atomic_dir, ensure_writable
-from detbench.core.provenance import make_meta
 
 
 @click.command("sensitivity", epilog="""\b
@@ -69,8 +68,7 @@ its inputs: a rerun recomputes only what changed.
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100000),
               help="Bootstrap resamples for the bands.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, base_opts, seeds, first_seed, detectors,
-            run, device, name, tracker_opts, cleanup_opts, jobs, executor, ray_address, resamples, results_dir):
+def command(jobs, executor, ray_address, **options):
     """How each tracker's IDSW, HOTA, AssA, DetA and MOTA respond to detection quality.
 
     Degrades the ground truth along five axes (recall, false positives, localisation, score
@@ -80,79 +78,49 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
     detector's recall, FP per frame, localisation error, score separation and confusion on the
     same ground truth and marks it on every plot.
     """
-    from pathlib import Path
-
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from detbench.cliopts import check_executor_options, parse_tracker_options
-    from detbench.data.layout import PreparedDataset
+    from detbench.cliopts import check_executor_options
     from detbench.executor_choice import make_executor
-    from detbench.sensitivity import axes as ax
-    from detbench.sensitivity import plots, report
+    from detbench.sensitivity.request import Study, write_study
     from detbench.sensitivity.study import run_study
-    from trackers import TRACKERS
 
-    console = Console(stderr=True)
     check_executor_options(executor, ray_address)
-    if gt_dir is None and data_dir is None:
-        raise InputError("--gt: a ground-truth sequences folder is required (or --data with --split)")
-    gt = Path(gt_dir) if gt_dir else PreparedDataset(data_dir).gt_dir(split)
-    trks = [t.strip() for t in (trackers or ",".join(TRACKERS)).split(",") if t.strip()]
-    unknown = [t for t in trks if t not in TRACKERS]
-    if unknown:
-        raise InputError(f"--trackers: unknown tracker {', '.join(unknown)}; available: {', '.join(TRACKERS)}")
-    grid2d = None
-    if grid_text:
-        grid2d = ax.parse_axes(grid_text, "--grid")
-        if len(grid2d) != 2:
-            raise InputError(f"--grid {grid_text!r}: name exactly two axes, e.g. recall,fp")
-    axes_ = ax.parse_axes(axes_text) if not grid2d else grid2d
-    grids = ax.make_grids(ax.parse_assignments(values, "--values"))
-    base = ax.make_base(ax.parse_assignments(base_opts, "--base"))
-    overrides = parse_tracker_options(tracker_opts)
-    from detbench.cliopts import parse_key_values
-    from trackers.cleanup import CLEANUP_KEYS
+    study = Study.from_options(**options)
+    study.check_writable()
+    console = Console(stderr=True)
+    with _progress_bar(console) as (on_total, progress), \
+            make_executor(executor, jobs, ray_address, local_jobs=2) as ex:
+        result = run_study(study, paths.runs_root() / "sensitivity" / "cache", ex, progress, on_total)
+        jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
+    write_study(study, result, jobs)
+    _print_summary(console, result, study.out_dir)
+    if result["units"]["failed"]:
+        raise click.exceptions.Exit(1)
 
-    cleanup = parse_key_values(cleanup_opts, "--cleanup")
-    bad = sorted(set(cleanup) - set(CLEANUP_KEYS))
-    if bad:
-        raise InputError(f"--cleanup: unknown clean-up option(s) {', '.join(bad)}; valid: {', '.join(CLEANUP_KEYS)}")
-    dets = [d.strip() for item in detectors for d in item.split(",") if d.strip()]
-    if name is None:
-        name = _default_name(gt, data_dir, split)
-    out_dir = Path(results_dir) / "sensitivity" / name
-    ensure_writable(out_dir, "sensitivity results",
-                    inputs={"--gt": gt, "--data": data_dir, "--detector": [d for d in dets if Path(d).exists()]})
+
+@contextmanager
+def _progress_bar(console):
+    """(on_total, progress) callbacks of a bar shown once the inputs are checked (no bar before
+    an input error), stopped on the way out."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("[bold]sensitivity[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.description}"), console=console)
     task = bar.add_task("", total=None)
 
-    def start(total: int) -> None:  # called once the inputs are checked: no bar before an input error
+    def start(total: int) -> None:
         bar.update(task, total=total)
         bar.start()
 
     try:
-        with make_executor(executor, jobs, ray_address, local_jobs=2) as ex:
-            result = run_study(gt, trks, name, axes_, grids, base, grid2d,
-                               list(range(first_seed, first_seed + seeds)), overrides, ex.workers,
-                               paths.runs_root() / "sensitivity" / "cache", detectors=dets, n_resamples=resamples,
-                               progress=lambda s: bar.update(task, advance=1, description=s),
-                               on_total=start, data_dir=Path(data_dir) if data_dir else None,
-                               split_name=split, run=run, device=device, cleanup=cleanup or None, executor=ex)
-            jobs = ex.workers  # recorded: how many ran at once (a Ray cluster's CPUs)
+        yield start, lambda s: bar.update(task, advance=1, description=s)
     finally:
         bar.stop()
 
-    result["meta"] = make_meta("sensitivity", {"trackers": trks, "axes": list(axes_), "grid": grid_text,
-                                               "values": list(values), "base": list(base_opts), "seeds": seeds,
-                                               "seed": first_seed, "detectors": dets, "jobs": jobs,
-                                               "tracker_opt": list(tracker_opts), "cleanup": list(cleanup_opts)},
-                               {"gt": str(gt)})
-    with atomic_dir(out_dir) as tmp:
-        result["plots"] = [p.name for p in plots.write_plots(result, tmp)]
-        report.write_all(result, tmp)
+
+def _print_summary(console, result: dict, out_dir) -> None:
+    """Runs, where the files went, and each tracker's zero-degradation figures."""
     u = result["units"]
     console.print(f"{u['total']} runs ({u['cached']} cached, {u['computed']} computed, {len(u['failed'])} failed) "
                   f"in {result['seconds']:.0f} s; wrote {out_dir}/sensitivity.md, .csv, .json and "
@@ -165,19 +133,3 @@ def command(gt_dir, data_dir, split, trackers, axes_text, grid_text, values, bas
                     else "no initialisation rule known for this tracker")
             console.print(f"zero degradation, {z['tracker']}: HOTA {100 * m['HOTA']:.1f}  IDSW {m['IDSW']}  "
                           f"FN {m['FN']} ({said})")
-    if u["failed"]:
-        raise click.exceptions.Exit(1)
-
-
-def _default_name(gt, data_dir, split) -> str:
-    from pathlib import Path
-
-    from detbench.data.layout import SEQUENCES_DIR
-
-    parts = Path(gt).resolve().parts
-    if "fixtures" in parts:
-        return "fixture"
-    if data_dir:
-        return f"{Path(data_dir).name}-{split}"
-    p = Path(gt).resolve()
-    return p.parent.name if p.name == SEQUENCES_DIR else p.name

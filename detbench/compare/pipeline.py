@@ -40,6 +40,7 @@ from detbench.runs import parse_epoch_name, run_detectors
 from detbench.tracking.run import TrackingFailed, check_tracker, resolve_params, track_cache
 from detbench.tracking.sources import check_split_calibration
 from detbench.tuning.settings import pair_settings
+from detbench.warmup import warm_trackers
 from trackers import tracker_spec
 
 
@@ -58,24 +59,8 @@ def attribute_pair(gt_dir: Path, res_dir: Path, rules: AttributionRules, executo
 
 def warm_worker(trackers: tuple[str, ...]) -> None:
     """What a comparison's tasks import, imported ahead in a worker (:meth:`Executor.warm`): the
-    stages' modules (this module's own imports bring them), TrackEval, and each tracker's
-    libraries through one update on one box (boxmot loads torch when a tracker makes its first
-    per-class instance). Never raises: a tracker that cannot be built here fails in its own task,
-    with its own error."""
-    import numpy as np
-
-    try:
-        from detbench.evaluate.trackeval_adapter import metrics
-
-        metrics()   # TrackEval's metric classes
-
-        for name in trackers:
-            box = np.array([[10.0, 10.0, 60.0, 90.0, 0.9, 0.0]], dtype=np.float32)
-            trk = tracker_spec(name).build(2.0)
-            trk.begin_sequence([box])
-            trk.update(box, None)
-    except Exception:  # noqa: BLE001  (a warm-up only; the real task reports)
-        pass
+    stages' modules (this module's own imports bring them), then :func:`detbench.warmup.warm_trackers`."""
+    warm_trackers(trackers)
 
 
 def _sequence_switches(args) -> tuple[int, list[Switch]]:

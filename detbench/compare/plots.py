@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from detbench.compare import changes
+from detbench.core.reports import pyplot, save_figure
+from detbench.evaluate import metric_specs
 
-from detbench.compare import changes  # noqa: E402
-from detbench.evaluate import metric_specs  # noqa: E402
+plt = pyplot()
 
 
 def _scale(metric: str) -> float:
@@ -27,11 +26,7 @@ CHANGE_PANELS = ("IDSW", "HOTA")   # the changes drawn with their interval, besi
 
 def _save(fig, path: Path) -> Path:
     """The same figure gives the same bytes: fixed dpi, no metadata (no software version, no date)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with plt.style.context("default"):   # savefig's own settings (facecolor, bbox, ...) too
-        fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def pair_figure(result: dict):

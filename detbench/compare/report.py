@@ -1,15 +1,14 @@
 """Write a comparison (dict, see :func:`detbench.compare.pipeline.run_comparison`) as md, csv, json."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from detbench.compare import changes
 from detbench.compare.attribution import CAUSES
 from detbench.compare.bootstrap import scene_of
 from detbench.core.classes import CLASSES
-from detbench.core.fileio import atomic_write_json, atomic_write_text
+from detbench.core.reports import csv_text as csv_table
+from detbench.core.reports import plots_section, write_tables
 from detbench.evaluate import metric_specs
 
 
@@ -85,8 +84,7 @@ def markdown(result: dict) -> str:
             out.append(f"| {p['detector']} | {p['tracker']} | " + " | ".join(str(att.get(c, 0)) for c in CAUSES)
                        + f" | {sum(att.values())} |")
     out += ["", "Rules (first that holds):", ""] + [f"- {r}" for r in result["attribution_rules"]]
-    if result.get("plots"):
-        out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in result["plots"]]
+    out += plots_section(result)
     return "\n".join(out) + "\n"
 
 
@@ -112,17 +110,15 @@ def options_section(result: dict) -> list[str]:
 
 def csv_text(result: dict) -> str:
     cols = row_metrics()
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["detector", "tracker", "status", *[changes.column(m) for m in cols],
-                *[f"IDSW_{c}" for c in CLASSES], "n_scenes", "n_sequences"])
+    rows = []
     for p in result["pairs"]:
         ov = p.get("overall") or {}
         seqs = p.get("per_sequence") or {}
-        w.writerow([p["detector"], p["tracker"], p["status"], *[_csv_value(m, ov.get(m)) for m in cols],
-                    *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES],
-                    len({scene_of(s) for s in seqs}) if seqs else "", len(seqs) if seqs else ""])
-    return buf.getvalue()
+        rows.append([p["detector"], p["tracker"], p["status"], *[_csv_value(m, ov.get(m)) for m in cols],
+                     *[(p.get("per_class_idsw") or {}).get(c, "") for c in CLASSES],
+                     len({scene_of(s) for s in seqs}) if seqs else "", len(seqs) if seqs else ""])
+    return csv_table(["detector", "tracker", "status", *[changes.column(m) for m in cols],
+                      *[f"IDSW_{c}" for c in CLASSES], "n_scenes", "n_sequences"], rows)
 
 
 def _csv_value(metric: str, value) -> str | float:
@@ -146,7 +142,5 @@ def json_record(result: dict) -> dict:
 
 
 def write_all(result: dict, out_dir: Path) -> list[Path]:
-    out_dir = Path(out_dir)
-    return [atomic_write_text(out_dir / "comparison.md", markdown(result)),
-            atomic_write_text(out_dir / "comparison.csv", csv_text(result)),
-            atomic_write_json(out_dir / "comparison.json", json_record(result))]
+    """comparison.md, .csv and .json in ``out_dir`` (:func:`detbench.core.reports.write_tables`)."""
+    return write_tables(out_dir, "comparison", markdown(result), csv_text(result), json_record(result))

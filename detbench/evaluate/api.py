@@ -14,6 +14,12 @@ they are never misses and a result on them is neither a TP nor an FP. With ``che
 (``detbench eval --check``; off by default since it roughly doubles the time) every sequence is
 cross-checked with motmetrics on the same filtered tables. ``trackeval_hota=True`` scores HOTA
 with TrackEval's own class instead of its identical vectorised subclass (the reference path).
+
+Each sequence is scored as TrackEval scores one: :class:`detbench.evaluate.dataset.DetbenchMOT`
+(a TrackEval dataset class) loads and preprocesses it, TrackEval's metric classes (HOTA as
+:class:`detbench.evaluate.hota_fast.FastHOTA`, CLEAR, Identity, and the motmetrics check as
+:class:`detbench.evaluate.motmetrics_check.MotmetricsCheck`) score it; sequences are combined
+with the metrics' own combine methods (:mod:`detbench.evaluate.combine`).
 """
 from __future__ import annotations
 
@@ -25,34 +31,21 @@ from detbench.core.classes import CLASSES
 from detbench.core.errors import InputError
 from detbench.evaluate import combine as comb
 from detbench.evaluate import trackeval_adapter as te
-from detbench.evaluate.loading import SequenceFiles, load_scored, pair_sequences
-from detbench.evaluate.matching import AGNOSTIC, SequenceMatch, match_sequence, trackeval_data
+from detbench.evaluate.dataset import DetbenchMOT, eval_sequence, load_matched  # noqa: F401 - load_matched: API
+from detbench.evaluate.loading import SequenceFiles, pair_sequences
+from detbench.evaluate.matching import AGNOSTIC
+from detbench.evaluate.motmetrics_check import MotmetricsCheck
 from detbench.executors import Executor, LocalExecutor
 
 CLASS_MODES = ("per-class", "agnostic")
 
 
-def load_matched(files: SequenceFiles, per_class: bool) -> SequenceMatch:
-    """One sequence exactly as it is scored: loaded, validated and matched. Whatever reports a
-    figure beside TrackEval's (compare's IDSW attribution) reads sequences through this function,
-    so it sees the very boxes TrackEval scores."""
-    gt, res, length, per_class = load_scored(files, per_class=per_class)  # class-less results: agnostic
-    return match_sequence(files.name, gt, res, length, per_class=per_class)
-
-
 def score_sequence(files: SequenceFiles, per_class: bool, iou: float, check: bool = False,
                    trackeval_hota: bool = False):
-    """Load, match and score one sequence -> (name, {group or None: TrackEval results})."""
-    seq = load_matched(files, per_class)
-    groups = seq.groups()
-    out = {g: te.eval_sequence(trackeval_data(seq, g), iou, trackeval_hota) for g in groups}
-    if not groups:  # no boxes at all: still a scored (empty) sequence
-        out = {None: te.eval_sequence(trackeval_data(seq, -1), iou, trackeval_hota)}
-    if check:
-        from detbench.evaluate.motmetrics_check import check_sequence
-
-        check_sequence(seq, list(out.values()), iou)
-    return files.name, out
+    """Score one sequence through :class:`DetbenchMOT` -> (name, {group or None: TrackEval results})."""
+    checks = (MotmetricsCheck(iou),) if check else ()
+    return files.name, eval_sequence(DetbenchMOT([files], per_class), files.name,
+                                     te.metrics(iou, trackeval_hota), checks)
 
 
 def _warm_up(iou: float, check: bool, trackeval_hota: bool) -> None:

@@ -3,10 +3,13 @@
 motmetrics scores every sequence again from detbench's IoU matrices; any difference in what both
 libraries define the same way raises :class:`EvaluationMismatch`. What is compared, and where the
 two libraries' matching rules part: docs/evaluation.md, "The motmetrics cross-check".
+:class:`MotmetricsCheck` runs it as a TrackEval metric plug-in of
+:func:`detbench.evaluate.dataset.eval_sequence`.
 """
 from __future__ import annotations
 
 import numpy as np
+from trackeval.metrics._base_metric import _BaseMetric
 
 from detbench.core.errors import DetbenchError
 from detbench.data.mot import ID
@@ -221,3 +224,29 @@ def check_sequence(seq: SequenceMatch, results: list[dict], iou: float = 0.5,
         detail = ", ".join(f"{k} TrackEval {a} vs motmetrics {b}" for k, (a, b) in diff.items())
         raise EvaluationMismatch(f"sequence {seq.name}: TrackEval and motmetrics disagree: {detail}")
     return ours
+
+
+class MotmetricsCheck(_BaseMetric):
+    """The cross-check as a TrackEval metric class, evaluated once per sequence (not per class:
+    motmetrics scores a sequence's groups together). Its data dict is ``{"sequence": the
+    :class:`SequenceMatch`, "results": the TrackEval results of the sequence's groups}``; its
+    result, TrackEval's counts (:func:`check_sequence`), and the combined ones are sums."""
+
+    def __init__(self, iou: float = 0.5):
+        super().__init__()
+        self.iou = float(iou)
+        self.integer_fields = [*_CLEAR, *_TRACKEVAL_FIELDS["Identity"], "GT", "RES"]
+        self.fields = self.summary_fields = self.integer_fields
+
+    def eval_sequence(self, data: dict) -> dict[str, int]:
+        """Raise :class:`EvaluationMismatch` unless motmetrics agrees; TrackEval's counts."""
+        return check_sequence(data["sequence"], data["results"], self.iou)
+
+    def combine_sequences(self, all_res: dict) -> dict[str, int]:
+        return {f: self._combine_sum(all_res, f) for f in self.integer_fields}
+
+    def combine_classes_class_averaged(self, all_res: dict, ignore_empty_classes: bool = False) -> dict[str, int]:
+        return self.combine_sequences(all_res)
+
+    def combine_classes_det_averaged(self, all_res: dict) -> dict[str, int]:
+        return self.combine_sequences(all_res)

@@ -1,7 +1,7 @@
-"""TrackEval's metric classes run directly on detbench's per-sequence data dicts.
+"""TrackEval's metric classes that score detbench's per-sequence data dicts, and their combine rules.
 
-No TrackEval dataset class and no MOTChallenge preprocessing: :mod:`detbench.evaluate.matching`
-builds the data dict, and ``HOTA``, ``CLEAR`` and ``Identity`` score it. ``HOTA`` is
+The data dicts come from :class:`detbench.evaluate.dataset.DetbenchMOT` (no MOTChallenge
+preprocessing), and ``HOTA``, ``CLEAR`` and ``Identity`` score them. ``HOTA`` is
 :class:`detbench.evaluate.hota_fast.FastHOTA` by default: TrackEval's class with its per-alpha
 loop vectorised, every field identical (tested); ``trackeval_hota=True`` uses TrackEval's class. Combining follows
 TrackEval's own rules (``combine_sequences`` / ``combine_classes_det_averaged``: per-alpha and

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from detbench.core.reports import pyplot, save_figure
+from detbench.evaluate import metric_specs
+from detbench.sensitivity.bands import METRICS
+from detbench.sensitivity.run import base_tracker
 
-from detbench.evaluate import metric_specs  # noqa: E402
-from detbench.sensitivity.bands import METRICS  # noqa: E402
-from detbench.sensitivity.run import base_tracker  # noqa: E402
+plt = pyplot()
 
 SCALE = {"jitter": 100.0}
 XLABEL = {"recall": "recall", "fp": "false positives / frame", "jitter": "localisation error (% of box size)",
@@ -133,10 +132,7 @@ def axis_figure(res: dict, metric: str, path: Path) -> Path:
     fig.suptitle(f"{_title(metric)} vs detection quality - {res['name']}: one axis varied at a time around the "
                  f"ringed base point; shaded: 95 % {band}; dashed vertical: real detectors{note}", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100, reproducible=False)
 
 
 def grid_figure(res: dict, metric: str, path: Path) -> Path:
@@ -169,9 +165,7 @@ def grid_figure(res: dict, metric: str, path: Path) -> Path:
     del pts
     fig.suptitle(f"{_title(metric)} over {a} x {b} ({res['name']})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100, reproducible=False)
 
 
 def write_plots(res: dict, out_dir: Path) -> list[Path]:

@@ -1,11 +1,10 @@
 """Write a sensitivity study (dict from :func:`detbench.sensitivity.study.run_study`) as md, csv, json."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-from detbench.core.fileio import atomic_write_json, atomic_write_text
+from detbench.core.reports import csv_text as csv_table
+from detbench.core.reports import plots_section, write_tables
 from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity.bands import METRICS
@@ -119,17 +118,13 @@ def markdown(res: dict) -> str:
             "(recall and FP/frame at score >= %g and IoU 0.5; jitter = RMS of the normalised centre and log-size "
             "errors of matched boxes; score = ROC AUC of matched vs unmatched scores; confusion = matched boxes "
             "with a wrong class). The per-class and per-seed tables are in `sensitivity.json`." % res["tau"]]
-    if res.get("plots"):
-        out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in res["plots"]]
+    out += plots_section(res)
     return "\n".join(out) + "\n"
 
 
 def csv_text(res: dict) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["point", "tracker", *[f"requested_{a}" for a in ax.AXES], *[f"measured_{a}" for a in ax.AXES],
-                *[f"{m}{s}" for m in METRICS for s in ("", "_low", "_high")]])
     pts = {p["key"]: p for p in res["points"]}
+    rows = []
     for r in res["results"]:
         p = pts[r["point"]]
         req = [p["spec"][a] if p["spec"][a] is not None else "ideal" for a in ax.AXES]
@@ -138,12 +133,11 @@ def csv_text(res: dict) -> str:
         for m in METRICS:
             mm = (r.get("metrics") or {}).get(m)
             vals += [mm["value"], mm["low"], mm["high"]] if mm else ["", "", ""]
-        w.writerow([r["point"], r["tracker"], *req, *meas, *vals])
-    return buf.getvalue()
+        rows.append([r["point"], r["tracker"], *req, *meas, *vals])
+    return csv_table(["point", "tracker", *[f"requested_{a}" for a in ax.AXES], *[f"measured_{a}" for a in ax.AXES],
+                      *[f"{m}{s}" for m in METRICS for s in ("", "_low", "_high")]], rows)
 
 
 def write_all(res: dict, out_dir: Path) -> list[Path]:
-    out_dir = Path(out_dir)
-    return [atomic_write_text(out_dir / "sensitivity.md", markdown(res)),
-            atomic_write_text(out_dir / "sensitivity.csv", csv_text(res)),
-            atomic_write_json(out_dir / "sensitivity.json", res)]
+    """sensitivity.md, .csv and .json in ``out_dir`` (:func:`detbench.core.reports.write_tables`)."""
+    return write_tables(out_dir, "sensitivity", markdown(res), csv_text(res), res)

@@ -41,6 +41,7 @@ from detbench.sensitivity.axes import Degradation
 from detbench.threads import current
 from detbench.tracking.run import track_sequence
 from detbench.tracking.sources import read_frame_records
+from detbench.warmup import warm_trackers
 from trackers import tracker_spec
 from trackers.trackssm.checkpoint import resolve
 
@@ -177,6 +178,12 @@ def _worker(args):
     return key, result, None
 
 
+def warm_worker(trackers: tuple[str, ...]) -> None:
+    """What a study's tasks import, imported ahead in a worker (:meth:`Executor.warm`): this
+    module's stages, then :func:`detbench.warmup.warm_trackers`."""
+    warm_trackers(trackers)
+
+
 def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
     """TrackSSM's weights made explicit: (options, extra key content, note or None).
 
@@ -232,6 +239,8 @@ def run_units(split: Split, units: list[tuple[str, Degradation, int, str]], opti
 
     content = split.content()
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in {u[3] for u in units}}  # resolved once
+    if executor is not None:  # its workers import while this process computes the units' keys
+        executor.warm(warm_worker, tuple(sorted({base_tracker(t) for t in specs})))
     params = {t: s.resolved for t, s in specs.items()}
     code = {t: unit_code(s.cls) for t, s in specs.items()}
     results, todo, stats = {}, [], {"cached": 0, "computed": 0, "failed": {}, "cpu_s": 0.0}

@@ -19,6 +19,7 @@ from detbench.data.layout import PreparedDataset
 from detbench.evaluate import metric_specs
 from detbench.sensitivity import axes as ax
 from detbench.sensitivity import bands, placement, zero_point
+from detbench.sensitivity.request import Study
 from detbench.sensitivity.run import base_tracker, generate, load_split, run_units, series_names, tracker_options
 from trackers import tracker_spec
 
@@ -52,30 +53,29 @@ def aggregate(unit_results: dict, point: str, tracker: str, seeds: list[int], n_
             "n_scenes": len(scenes)}
 
 
-def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...], grids: dict,
-              base: ax.Degradation, grid2d: tuple[str, str] | None, seeds: list[int],
-              tracker_overrides: dict, jobs: int, cache_root: Path,
-              detectors: list[str] | None = None, n_resamples: int = 1000, progress=None,
-              on_total=None, data_dir: Path | None = None, split_name: str = "val", run: str | None = None,
-              device: str = "cpu", cleanup: dict | None = None, executor=None) -> dict:
-    """Run (or reuse) every unit and aggregate; ``detectors`` are ``--detector`` values to place;
-    ``cleanup`` (clean-up options, :mod:`trackers.cleanup`) adds a ``<tracker>+cleanup`` series
-    for every tracker. ``executor`` runs the units (:mod:`detbench.executors`; default: a pool of
-    ``jobs`` processes)."""
+def run_study(study: Study, cache_root: Path, executor, progress=None, on_total=None) -> dict:
+    """Run (or reuse) every unit of ``study`` and aggregate. ``study.detectors`` are
+    ``--detector`` values to place; ``study.cleanup`` (clean-up options, :mod:`trackers.cleanup`)
+    adds a ``<tracker>+cleanup`` series for every tracker. ``executor`` runs the units
+    (:mod:`detbench.executors`); ``on_total(n)`` is called with the number of units once the
+    inputs are checked, ``progress(unit)`` as each finishes."""
     from detbench.sensitivity.detectors import place
 
+    gt_dir, name, axes, grids, base, grid2d = (study.gt_dir, study.name, study.axes, study.grids, study.base,
+                                               study.grid2d)
+    seeds, n_resamples, cleanup, data_dir = list(study.seeds), study.n_resamples, study.cleanup, study.data_dir
     t0 = time.perf_counter()
     roots = ()
     if data_dir is not None and PreparedDataset(data_dir).exists():
         root = PreparedDataset(data_dir).meta.get("dataroot")
         roots = (root,) if root else ()
     split = load_split(gt_dir, roots)
-    placed = place(list(detectors or []), split, data_dir, split_name, run, device)  # bad input: before any work
-    if not trackers:
+    placed = place(list(study.detectors), split, data_dir, study.split, study.run, study.device)  # bad input: before any work
+    if not study.trackers:
         raise InputError("--trackers: no tracker named")
-    options, extra, notes = tracker_options(trackers, tracker_overrides, cleanup)
+    options, extra, notes = tracker_options(list(study.trackers), study.tracker_overrides, cleanup)
 
-    trackers = series_names(trackers, cleanup)
+    trackers = series_names(list(study.trackers), cleanup)
     specs = {t: tracker_spec(base_tracker(t), options[t]) for t in trackers}  # bad option: InputError before any work
     if any(s.needs_calibration for s in specs.values()):
         from detbench.sensitivity.run import GeneratedJob
@@ -88,7 +88,7 @@ def run_study(gt_dir: Path, trackers: list[str], name: str, axes: tuple[str, ...
     units = [(p.key, p.spec, s, t) for p in points for s in seeds_of[p.key] for t in trackers]
     if on_total:
         on_total(len(units))
-    unit_results, stats = run_units(split, units, options, extra, cache_root, jobs, progress, executor)
+    unit_results, stats = run_units(split, units, options, extra, cache_root, executor.workers, progress, executor)
     measured = {p.key: measure_point(split, p.spec, seeds_of[p.key]) for p in points}
     results = []
     for p in points:

@@ -28,6 +28,7 @@ from detbench.executors import LocalExecutor
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import from_cache, from_external
 from detbench.tuning import tunings
+from detbench.warmup import warm_trackers
 from trackers import TRACKERS, tracker_class, tracker_spec, tune_grid
 
 
@@ -117,6 +118,12 @@ def run_tunings(plans: list[_Tuning], progress=None, executor=None) -> list[dict
     return out
 
 
+def warm_worker(trackers: tuple[str, ...]) -> None:
+    """What a tuning's tasks import, imported ahead in a worker (:meth:`Executor.warm`): this
+    module's stages (tracking, scoring), then :func:`detbench.warmup.warm_trackers`."""
+    warm_trackers(trackers)
+
+
 def _tune_point(args):
     """One task: track the split with one point's options and score it -> (tuning, point, row,
     overall)."""
@@ -190,6 +197,8 @@ def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=
     data_dir = Path(data_dir)
     check_tune_split(data_dir, split, report_split, "--split")
     target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
+    if executor is not None:  # its workers import while this process finds the detections (after the checks)
+        executor.warm(warm_worker, (tracker,))
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
 
     if tracker_spec(tracker, base_options).needs_calibration:  # before any detection is computed
