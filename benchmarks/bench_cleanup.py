@@ -161,6 +161,7 @@ def score(seq_root: Path, dets: Path, tracker: str, options: dict, out: Path) ->
 
 def main(argv=None) -> int:
     from detbench.core.fileio import sha256_json
+    from detbench.detect.resolved import ExternalDetections
     from detbench.tuning.tune import tune
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -225,7 +226,7 @@ def main(argv=None) -> int:
             continue
         t0 = time.perf_counter()
         fixed, stage1 = fixed_choice(trk, base, args.data, dets["tune"], args.out)
-        tuned = json.loads(tune(trk, None, args.data, "tune", "val", dets_dir=dets["tune"],
+        tuned = json.loads(tune(trk, ExternalDetections(dets["tune"], args.data, "tune"), "val",
                                 base_options=fixed).read_text())
         tune_s = round(time.perf_counter() - t0, 1)
         best = tuned["best"]["options"]

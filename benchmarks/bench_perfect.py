@@ -103,7 +103,11 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     sep = ";" if ";" in args.trackers else ","
     specs = [parse_tracker(t) for t in args.trackers.split(sep) if t]
-    dets = write_perfect_detections(args.gt, args.out / "dets", args.score)
+    import hashlib
+
+    # one folder per split: detections of another split left there would be refused as unknown sequences
+    out = args.out / hashlib.sha256(str(args.gt.resolve()).encode()).hexdigest()[:12]
+    dets = write_perfect_detections(args.gt, out / "dets", args.score)
     jobs = jobs_with_images(args.gt, dets, args.images or default_images(args.gt))
     results = {}
     frames = sum(j.info.length for j in jobs)
@@ -113,7 +117,7 @@ def main(argv=None) -> None:
     print(f"{'tracker':40s} {'mode':9s} " + " ".join(f"{f:>7s}" for f in FIELDS) + "   s")
     for label, name, options in specs:
         safe = label.replace(":", "_").replace(",", "_").replace("=", "-")
-        row = score_tracker(args.gt, jobs, args.out / "tracks" / safe, name, options)
+        row = score_tracker(args.gt, jobs, out / "tracks" / safe, name, options)
         results[label] = row
         for mode in ("per-class", "agnostic"):
             m = row[mode]

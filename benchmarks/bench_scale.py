@@ -68,7 +68,9 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
     os.environ["DETBENCH_RUNS"] = str(runs)
     from scale_workload import RUN
 
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
+    from detbench.detect.resolved import resolve_detectors
     from detbench.executor_choice import make_executor
     from detbench.tuning import tune as tune_mod
 
@@ -84,8 +86,9 @@ def run_one(runs: Path, data: Path, executor: str, jobs: int, grid: str, out: Pa
     before = helper_cpu()
     t0 = time.perf_counter()
     with ex:
-        result = run_comparison(list(DETECTORS), list(TRACKERS), data, split="val", run=RUN, name="scale",
-                                n_resamples=200, tune_missing=True, results_root=out, executor=ex)
+        result = run_comparison(resolve_detectors(list(DETECTORS), data, "val", RUN, executor=ex), list(TRACKERS),
+                                ComparisonOptions(name="scale", n_resamples=200, tune_missing=True),
+                                RunContext(results_root=out, executor=ex))
         wall = time.perf_counter() - t0
         driver_cpu = time.process_time() - cpu0
         helpers = {k: round(v - before.get(k, 0.0), 2) for k, v in helper_cpu().items()}  # before they exit

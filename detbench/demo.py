@@ -256,10 +256,12 @@ def pipeline(root: Path, res: Path, base: Path, synth_dir: Path, reused: bool, c
     command it shows, the later ones reading the earlier ones' values (``v[name]``)."""
     from detbench.analysis.report import analyze_run
     from detbench.compare.changes import answers
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
     from detbench.data.prepare import prepare
     from detbench.data.synthetic import write_dataset
     from detbench.detect.eval_det import eval_det
+    from detbench.detect.resolved import resolve, resolve_detectors
     from detbench.motion.settings import MotionCallbacks, split_options
     from detbench.motion.train import train_motion
     from detbench.render.tracks import show_tracks
@@ -288,10 +290,10 @@ def pipeline(root: Path, res: Path, base: Path, synth_dir: Path, reused: bool, c
         say(f"best: {best['options']} (HOTA {100 * best['HOTA']:.2f}, IDSW {best['IDSW']}) -> {shown(path)}")
 
     def compare(data_dir: Path, motion: Path):
-        result = run_comparison([early, final], list(cfg.trackers), Path(data_dir), split="val", run=run,
-                                name=res.name, tracker_options={"trackssm": {"weights": str(motion)}},
-                                device=cfg.device, results_root=res.parent,
-                                progress=lambda s: say(f"tracking + evaluating {s}"))
+        result = run_comparison(resolve_detectors([early, final], Path(data_dir), "val", run, device=cfg.device),
+                                list(cfg.trackers), ComparisonOptions(
+                                    name=res.name, tracker_options={"trackssm": {"weights": str(motion)}}),
+                                RunContext(results_root=res.parent, progress=lambda s: say(f"tracking + evaluating {s}")))
         failed = [p for p in result["pairs"] if p["status"] != "ok"]
         if failed:
             raise DetbenchError(f"{len(failed)} of {len(result['pairs'])} pairs failed: " + "; ".join(
@@ -308,8 +310,8 @@ def pipeline(root: Path, res: Path, base: Path, synth_dir: Path, reused: bool, c
                     f"tune {trk} {det}", ("tune", "--tracker", trk, "--detector", det, "--run", run, "--data",
                                           shown(data_dir), "--split", "tune", "--device", cfg.device, *opts),
                     lambda cb, trk=trk, det=det, fixed=fixed: tune(
-                        trk, det, str(data_dir), "tune", "val", run=run, device=cfg.device, base_options=fixed,
-                        progress=counting(cb, len(grid_points(trk)))),
+                        trk, resolve(det, str(data_dir), "tune", run, device=cfg.device), "val",
+                        base_options=fixed, progress=counting(cb, len(grid_points(trk)))),
                     bar="tune", tell=say_best))
         return stages
 

@@ -46,16 +46,18 @@ def setup(tmp_path, monkeypatch):
 
 
 def test_compare_twice_reuses_every_cache(setup):
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
+    from detbench.detect.resolved import resolve_detectors
 
     data_dir, results = setup
     # random-weight detectors score low: the IoU tracker takes every box so the figures are not all 0
-    kw = dict(detectors=["epoch1", "epoch2"], trackers=["iou"], data_dir=data_dir, run="r1", name="t",
-              results_root=results, n_resamples=50, tracker_options={"iou": {"min_score": "0"}}, use_tuned=False)
-    first = run_comparison(**kw)
+    kw = dict(options=ComparisonOptions(name="t", n_resamples=50, tracker_options={"iou": {"min_score": "0"}},
+                                        use_tuned=False), context=RunContext(results_root=results))
+    first = run_comparison(resolve_detectors(["epoch1", "epoch2"], data_dir, run="r1"), ["iou"], **kw)
     assert sum(first["reused"].values()) == 0
     assert {p["status"] for p in first["pairs"]} == {"ok"} and first["n_sequences"] == 3
-    second = run_comparison(**kw)
+    second = run_comparison(resolve_detectors(["epoch1", "epoch2"], data_dir, run="r1"), ["iou"], **kw)
     assert second["reused"] == {"detections": 2, "tracks": 2, "metrics": 2}
     assert [p["overall"] for p in second["pairs"]] == [p["overall"] for p in first["pairs"]]
     saved = json.loads((results / "t" / "comparison.json").read_text())

@@ -10,7 +10,9 @@ from test_detect import save_detector
 from test_tune_per_pair import compare_argv, stored_tunings, tune_argv, world  # noqa: F401
 
 from detbench.cli import main
+from detbench.compare.options import ComparisonOptions, RunContext
 from detbench.compare.pipeline import run_comparison
+from detbench.detect.resolved import ExternalDetections, resolve, resolve_detectors
 from detbench.evaluate.cached import evaluate_cached
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import from_cache
@@ -65,13 +67,17 @@ def test_a_new_latest_motion_model_is_not_served_the_old_tracks(cache_jobs, tmp_
 def test_compare_recomputes_tracks_when_weights_change_in_place(world, tmp_path):
     data, results = world
     weights = motion_model(tmp_path / "motion" / "m", seed=1)
-    kw = dict(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data, run="r1", name="w",
-              results_root=results, n_resamples=20, use_tuned=False,
-              tracker_options={"trackssm": {"weights": str(weights), "high_thresh": "0.1"}})
-    run_comparison(**kw)
-    assert run_comparison(**kw)["reused"]["tracks"] == 2
+    options = ComparisonOptions(name="w", n_resamples=20, use_tuned=False,
+                                tracker_options={"trackssm": {"weights": str(weights), "high_thresh": "0.1"}})
+
+    def compare():
+        return run_comparison(resolve_detectors(["epoch1", "epoch2"], data, run="r1"), ["trackssm"], options,
+                              RunContext(results_root=results))
+
+    compare()
+    assert compare()["reused"]["tracks"] == 2
     motion_model(weights, seed=2)
-    reused = run_comparison(**kw)["reused"]
+    reused = compare()["reused"]
     assert reused["tracks"] == 0 and reused["detections"] == 2     # tracks recomputed, detections reused
     saved = json.loads((results / "w" / "comparison.json").read_text())
     assert all(p["status"] == "ok" for p in saved["pairs"])
@@ -87,12 +93,16 @@ def test_a_detector_checkpoint_replaced_in_place_is_detected_again(world):
     from detbench.detect.api import CACHE_STATS
 
     data, results = world
-    kw = dict(detectors=["epoch1"], trackers=["iou"], data_dir=data, run="r1", name="d", results_root=results,
-              n_resamples=20, use_tuned=False)
-    run_comparison(**kw)
+
+    def compare():   # the detector resolved anew by each comparison, as by each command
+        return run_comparison(resolve_detectors(["epoch1"], data, run="r1"), ["iou"],
+                              ComparisonOptions(name="d", n_resamples=20, use_tuned=False),
+                              RunContext(results_root=results))
+
+    compare()
     CACHE_STATS.clear()
     save_detector(paths.train_dir("r1") / "epoch_1.pth", nano_model(seed=7), 1)
-    reused = run_comparison(**kw)["reused"]
+    reused = compare()["reused"]
     assert CACHE_STATS["miss"] == 1 and reused["detections"] == 0 and reused["tracks"] == 0
 
 
@@ -144,12 +154,13 @@ def test_a_tuning_is_never_served_for_changed_inputs(world, tmp_path, capsys):
     weights = motion_model(tmp_path / "motion" / "m", seed=1)
     fixed = {"weights": str(weights)}
     grid = {"high_thresh": [0.1], "new_track_thresh": [0.1], "track_buffer_s": [1.0]}
-    tune("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)
-    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"]
+    epoch2 = resolve("epoch2", data, "tune", run="r1")
+    tune("trackssm", epoch2, grid=grid, base_options=fixed)
+    assert tune_target("trackssm", epoch2, grid=grid, base_options=fixed)["existing"]
     same_bytes = {"weights": str(weights / "model.pth")}           # another path to the same files
-    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=same_bytes)["existing"]
+    assert tune_target("trackssm", epoch2, grid=grid, base_options=same_bytes)["existing"]
     motion_model(weights, seed=2)
-    assert tune_target("trackssm", "epoch2", data, run="r1", grid=grid, base_options=fixed)["existing"] is None
+    assert tune_target("trackssm", epoch2, grid=grid, base_options=fixed)["existing"] is None
 
 
 def test_external_detection_files_key_the_tuning(world, tmp_path):
@@ -160,9 +171,9 @@ def test_external_detection_files_key_the_tuning(world, tmp_path):
     dets.mkdir()
     for seq in ("scene-0008_CAM_FRONT", "scene-0009_CAM_BACK"):
         (dets / f"{seq}.txt").write_text("1,-1,10,10,20,20,0.9,1\n")
-    key = tune_target("iou", None, data, dets_dir=dets)["key"]
+    key = tune_target("iou", ExternalDetections(dets, data, "tune"))["key"]
     (dets / "scene-0008_CAM_FRONT.txt").write_text("1,-1,10,10,20,20,0.8,1\n")
-    assert tune_target("iou", None, data, dets_dir=dets)["key"] != key
+    assert tune_target("iou", ExternalDetections(dets, data, "tune"))["key"] != key
     np.testing.assert_equal(len(stored_tunings()), 0)
 
 

@@ -54,6 +54,12 @@ def _canonical(func: str, arguments: dict) -> dict:
     own terms: ``train``'s recipe overrides (``--set``) coerced as the recipe does, ``train_motion``'s
     recipe's None (= TrainConfig's default) replaced by that default, ``analyze_run``'s run resolved."""
     got = {k: v for k, v in arguments.items() if k not in CALLBACKS}
+    if func == "run_comparison":   # its frozen option values, field by field (the progress callback aside)
+        got.update(dataclasses.asdict(got.pop("options")))
+        got.update({k: v for k, v in vars(got.pop("context")).items() if k not in CALLBACKS})
+    fields = (lambda v: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)
+    for k, v in got.items():       # resolved detectors: their fields (paths normalised below)
+        got[k] = [fields(d) for d in v] if isinstance(v, (list, tuple)) else fields(v)
     ex = got.get("executor")
     if ex is not None and ex.name == "local" and ex.workers == 1:   # the library's None: this process
         got["executor"] = None
@@ -87,7 +93,9 @@ def _fake_result(func: str, a: dict):
         return runs / "data" / a["name"], {}
     if func == "train":
         run_dir = runs / "train" / a["name"]
-        run_dir.mkdir(parents=True)   # analyze resolves the run name to it
+        run_dir.mkdir(parents=True)   # analyze resolves the run name to it, tune and compare its epochs
+        for epoch in range(1, a["epochs"] + 1):
+            (run_dir / f"epoch_{epoch}.pth").write_bytes(b"checkpoint %d" % epoch)
         return run_dir
     if func == "eval_det":
         out = Path(a["out"])
@@ -99,14 +107,14 @@ def _fake_result(func: str, a: dict):
     if func == "train_motion":
         return SimpleNamespace(out_dir=runs / "motion" / a["name"])
     if func == "tune":
-        path = runs / "tune" / a["tracker"] / f"{a['detector']}.json"
+        path = runs / "tune" / a["tracker"] / f"{a['source'].name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"best": {"options": {}, "HOTA": 0.5, "IDSW": 1}}))
         return path
     if func == "run_comparison":
         return {"pairs": [{"status": "ok", "detector": d, "tracker": t, "overall": {"HOTA": 0.5, "IDSW": 1},
                            "tracks": str(runs / "tracks" / d / t), "per_sequence": {SEQ: {}}}
-                          for d in a["detectors"] for t in a["trackers"]]}
+                          for d in (r.name for r in a["detectors"]) for t in a["trackers"]]}
     if func == "analyze_run":
         return Path(a["out"]), {"warnings": []}
     if func == "show_tracks":

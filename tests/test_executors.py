@@ -136,14 +136,16 @@ class RecordingPool(LocalExecutor):
 
 
 def test_tune_warms_its_workers_after_the_checks(workload):
+    from detbench.detect.resolved import resolve
     from detbench.tuning.tune import tune
 
+    epoch1 = resolve("epoch1", workload, "tune", run=RUN)
     with RecordingPool(2) as ex:
         with pytest.raises(InputError):   # a bad option: one line, and no worker started for it
-            tune("iou", "epoch1", workload, run=RUN, base_options={"no_such_option": 1}, executor=ex)
+            tune("iou", epoch1, base_options={"no_such_option": 1}, executor=ex)
         assert ex.warmed == [] and ex._pool is None
         grid = {"iou_threshold": [0.3, 0.5]}
-        assert tune("iou", "epoch1", workload, run=RUN, grid=grid, executor=ex).is_file()
+        assert tune("iou", epoch1, grid=grid, executor=ex).is_file()
         assert ex.warmed == [("detbench.tuning.tune.warm_worker", ("iou",))]
 
 

@@ -78,6 +78,35 @@ def test_image_overlaps_let_a_cut_box_nest_in_the_prediction():
     np.testing.assert_allclose(image_overlaps(pred, det, np.array([True])), [[1.0 + 0.5e-6], [0.0]], rtol=0, atol=1e-12)
 
 
+def test_the_overlap_bonus_keeps_a_near_pedestrian_whose_feet_are_hidden():
+    """Two pedestrians stand 10 m and 13 m ahead, 0.4 m apart sideways, one box each; then only
+    the near one is detected, its bottom edge 40 px high (feet hidden): its contact lies about
+    3 m further, and on the ground alone it is the far track's (the lower ``d2 + log det S``),
+    a switch. In the image the box overlaps the near track's prediction by IoU 0.825 and the far
+    one's by 0.257; the bonus 4 x IoU (the default) outweighs the ground's margin and keeps it."""
+    from trackers.ground.associate import ground_costs
+    from trackers.ground.measure import observe
+
+    ped = (0.6, 0.6, 1.75)
+    cam = Camera(K, pose(0.0))
+    near, far = box_of_cuboid(cam, (10.0, 0.0), *ped), box_of_cuboid(cam, (13.0, -0.4), *ped)
+    hidden = near - [0.0, 0.0, 0.0, 40.0]
+    np.testing.assert_allclose(iou_matrix(hidden[None], np.stack([near, far]))[0], [0.825, 0.257], atol=1e-3)
+    ids = {}
+    for bonus in (0.0, 4.0):
+        tracker = make_tracker("ground", {"overlap_bonus": bonus})
+        first = tracker.update(_dets(near, far, cls=4), _frame(0, 0.0, cam.cam2global))
+        if bonus == 0.0:  # the ground's own preference, from the tracks' predictions
+            _, x, p, _ = tracker.inner._predicted(_frame(1, 0.5, cam.cam2global), cam)
+            obs = observe(cam, hidden[None], np.array([4]), tracker.params.noise, tracker.params.extent_noise)
+            cost = ground_costs(x, p, obs.xy, obs.cov)[:, 0]
+            assert cost[1] < cost[0] and cost[0] - 4 * 0.825 < cost[1] - 4 * 0.257
+        second = tracker.update(_dets(hidden, cls=4), _frame(1, 0.5, cam.cam2global))
+        ids[bonus] = (first[first[:, 7] == 0, 4][0], second[0, 4])
+    assert ids[0.0][1] != ids[0.0][0]  # without the bonus: the far track takes the near one's box
+    assert ids[4.0][1] == ids[4.0][0]
+
+
 def _crossing(seed, frames=12):
     """Two pedestrians 4 m apart in depth cross each other's line of sight while the camera drives
     forward at 2 m/s: boxes (with 2 % seeded jitter) and cameras per frame, timestamps 0.45-0.55 s apart."""
@@ -135,6 +164,22 @@ def test_ground_covariance_grows_with_depth_as_worked_by_hand():
         assert across == pytest.approx(10.0 * depth / fx, rel=1e-6)
         assert along == pytest.approx(sigma_v * depth ** 2 / (fy * 1.5), rel=1e-6)
     assert sigma_v * 20 ** 2 / (fy * 1.5) == pytest.approx(2.87, abs=0.01)
+
+
+def test_extent_noise_adds_half_the_class_length_along_the_viewing_ray():
+    """``extent`` 1.5 adds a variance of (1.5 x 4.62 m / 2)^2 = 12.006 m^2 (a car) and
+    (1.5 x 0.73 / 2)^2 = 0.2998 m^2 (a pedestrian) along the ray from the camera (at the origin)
+    to the contact, and nothing across it."""
+    cam = Camera(K, pose(0.0))
+    boxes = np.array([box_of_cuboid(cam, (20.0, 2.0), *CAR), box_of_cuboid(cam, (12.0, -3.0), 0.6, 0.6, 1.75)])
+    cls = np.array([0, 4])
+    plain = observe(cam, boxes, cls, noise=0.1)
+    added = observe(cam, boxes, cls, noise=0.1, extent=1.5).cov - plain.cov
+    ray = plain.xy / np.linalg.norm(plain.xy, axis=1, keepdims=True)
+    across = ray[:, ::-1] * [1.0, -1.0]
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", ray, added, ray), [12.006, 0.2998], atol=1e-3)
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", across, added, across), [0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(np.einsum("ni,nij,nj->n", ray, added, across), [0.0, 0.0], atol=1e-9)
 
 
 def test_kalman_steps_match_hand_values_and_the_textbook_formulas():

@@ -264,6 +264,7 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
 
     from detbench.data import mot
     from detbench.data.noisy import noisy_detections
+    from detbench.detect.resolved import ExternalDetections
     from detbench.motion.weights import save_model
     from detbench.tuning.tune import tune
 
@@ -277,12 +278,12 @@ def test_tune_runs_trackssm_with_a_ground_model_and_refuses_a_split_without_came
     names = ["scene-0103_CAM_BACK", "scene-0103_CAM_FRONT"]
     (data / "meta.json").write_text(json.dumps({"sequences": {"tune": names}}))   # what prepare lists
     grid = {"high_thresh": [0.5], "new_track_thresh": [0.6], "track_buffer_s": [2.0]}
-    out = tune("trackssm", None, data, grid=grid, dets_dir=dets, base_options={"weights": str(weights)})
+    out = tune("trackssm", ExternalDetections(dets, data, "tune"), grid=grid, base_options={"weights": str(weights)})
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 1 and rows[0]["HOTA"] > 0.2
     (data / "sequences" / "tune" / "scene-0103_CAM_BACK" / "frames.json").unlink()
     with pytest.raises(InputError, match=r"scene-0103_CAM_BACK: frames.json not found \(tracker 'trackssm' needs"):
-        tune("trackssm", None, data, grid=grid, dets_dir=dets, base_options={"weights": str(weights)})
+        tune("trackssm", ExternalDetections(dets, data, "tune"), grid=grid, base_options={"weights": str(weights)})
 
 
 def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
@@ -291,8 +292,10 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     from calibrated_toy import pose
     from test_detect import make_dataset, nano_model, save_detector
 
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
     from detbench.core import paths
+    from detbench.detect.resolved import resolve_detectors
     from detbench.motion.weights import save_model
 
     seqs = ("scene-0001_CAM_FRONT", "scene-0002_CAM_BACK")
@@ -314,8 +317,8 @@ def test_compare_runs_trackssm_with_a_ground_model(tmp_path):
     weights = save_model(tmp_path / "m", build_model(ModelConfig(**SMALL_MOTION, ground=True)), {})
     # random-weight detectors score low: every box is taken so that there is something to track
     opts = {"weights": str(weights), "high_thresh": "0.0", "low_thresh": "0.0", "new_track_thresh": "0.0"}
-    out = run_comparison(detectors=["epoch1", "epoch2"], trackers=["trackssm"], data_dir=data_dir, run="r1",
-                         name="g", results_root=tmp_path / "results", n_resamples=20,
-                         tracker_options={"trackssm": opts}, use_tuned=False)
+    out = run_comparison(resolve_detectors(["epoch1", "epoch2"], data_dir, run="r1"), ["trackssm"],
+                         ComparisonOptions(name="g", n_resamples=20, tracker_options={"trackssm": opts}, use_tuned=False),
+                         RunContext(results_root=tmp_path / "results"))
     assert {p["status"] for p in out["pairs"]} == {"ok"} and out["n_sequences"] == 2
     assert all(p["overall"]["HOTA"] >= 0 for p in out["pairs"])

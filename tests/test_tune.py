@@ -14,6 +14,7 @@ from detbench.cli import main
 from detbench.core.errors import InputError
 from detbench.data import mot
 from detbench.data.noisy import noisy_detections
+from detbench.detect.resolved import ExternalDetections
 from detbench.tuning.tune import tune
 
 SEQS = ("scene-0103_CAM_FRONT", "scene-0103_CAM_BACK")
@@ -51,7 +52,7 @@ def test_tune_never_opens_the_reporting_split(data_dir, monkeypatch):
     monkeypatch.setattr(builtins, "open", spy)
     monkeypatch.setattr(io, "open", spy)
     grid = {"min_score": [0.2, 0.5], "iou_threshold": [0.3]}
-    out = tune("iou", None, data, split="tune", report_split="val", grid=grid, dets_dir=dets)
+    out = tune("iou", ExternalDetections(dets, data, "tune"), "val", grid=grid)
     monkeypatch.undo()
     assert any("/sequences/tune/" in p for p in opened)          # the spy sees the files tune reads
     assert not any("/sequences/val" in p for p in opened)
@@ -64,7 +65,7 @@ def test_tune_never_opens_the_reporting_split(data_dir, monkeypatch):
 def test_tune_refuses_the_reporting_split(data_dir):
     data, dets = data_dir
     with pytest.raises(InputError, match="reporting split"):
-        tune("iou", None, data, split="val", report_split="val", dets_dir=dets)
+        tune("iou", ExternalDetections(dets, data, "val"), "val")
     assert main(["tune", "--tracker", "iou", "--detector", "epoch1", "--data", str(data), "--split", "val"]) == 2
 
 
@@ -74,15 +75,15 @@ def test_tune_refuses_a_reporting_split_that_shares_a_scene(data_dir):
     shutil.copytree(data / "sequences" / "tune" / SEQS[0], data / "sequences" / "val" / "scene-0103_CAM_BACK_RIGHT")
     with pytest.raises(InputError, match=r"--split 'tune' and the reporting split 'val' share scene 'scene-0103' "
                                          r"\(1 shared scene\(s\)\)"):
-        tune("iou", None, data, split="tune", report_split="val", dets_dir=dets)
-    tune("iou", None, data, split="tune", report_split="nosuch", dets_dir=dets,   # no such split: shares nothing
+        tune("iou", ExternalDetections(dets, data, "tune"), "val")
+    tune("iou", ExternalDetections(dets, data, "tune"), "nosuch",   # no such split: shares nothing
          grid={"min_score": [0.3], "iou_threshold": [0.3]})
 
 
 def test_tune_unknown_tracker_grid(data_dir):
     data, dets = data_dir
     with pytest.raises(InputError, match="no tuning grid"):
-        tune("nosuch", None, data, dets_dir=dets)
+        tune("nosuch", ExternalDetections(dets, data, "tune"))
 
 
 def test_every_grid_names_real_options_of_its_tracker():

@@ -166,12 +166,14 @@ def test_no_tuned_runs_the_defaults_and_says_so(world):
 
 def test_a_fixed_option_keeps_tunings_apart_and_the_grid_cannot_be_fixed(world, capsys):
     from detbench.core.errors import InputError
+    from detbench.detect.resolved import resolve
     from detbench.tuning.tune import tune
 
     data, _ = world
+    epoch1 = resolve("epoch1", data, "tune", run="r1")
     with pytest.raises(InputError, match="searched by the tuning grid"):
-        tune("iou", "epoch1", data, run="r1", base_options={"min_score": "0.2"})
+        tune("iou", epoch1, base_options={"min_score": "0.2"})
     GRID = {"min_score": [0.0], "iou_threshold": [0.3]}
-    a = tune("iou", "epoch1", data, run="r1", grid=GRID)
-    b = tune("iou", "epoch1", data, run="r1", grid=GRID, base_options={"max_age_s": "3"})  # not the default 2.0 s
+    a = tune("iou", epoch1, grid=GRID)
+    b = tune("iou", epoch1, grid=GRID, base_options={"max_age_s": "3"})  # not the default 2.0 s
     assert a != b and json.loads(a.read_text())["key"] != json.loads(b.read_text())["key"]

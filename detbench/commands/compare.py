@@ -53,7 +53,9 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
 
     from detbench.cliopts import check_executor_options, parse_tracker_options
     from detbench.commands.progress import task_bar
+    from detbench.compare.options import ComparisonOptions, RunContext
     from detbench.compare.pipeline import run_comparison
+    from detbench.detect.resolved import resolve_detectors
     from detbench.executor_choice import make_executor
 
     console = Console(stderr=True)
@@ -63,11 +65,13 @@ def command(detectors, trackers, data_dir, run, split, name, tracker_opts, tuned
     opts = parse_tracker_options(tracker_opts)
     dets = [d.strip() for d in detectors.split(",") if d.strip()]
     trks = [t.strip() for t in trackers.split(",") if t.strip()]
+    options = ComparisonOptions(name=name, tracker_options=opts, use_tuned=tuned, tune_missing=tune_missing,
+                                tune_split=tune_split, n_resamples=resamples, seed=seed)
     with task_bar(console) as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
-        result = run_comparison(dets, trks, Path(data_dir), split=split, run=run, name=name, tracker_options=opts,
-                                use_tuned=tuned, tune_missing=tune_missing, tune_split=tune_split,
-                                n_resamples=resamples, seed=seed, device=device, results_root=Path(results_dir),
-                                progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}"), executor=ex)
+        resolved = resolve_detectors(dets, Path(data_dir), split, run, device=device, executor=ex)  # once, here
+        result = run_comparison(resolved, trks, options, RunContext(
+            results_root=Path(results_dir), executor=ex,
+            progress=lambda s: console.print(f"[dim]tracking + evaluating[/] {s}")))
     for source in result["detector_sources"].values():   # which run, checkpoint and cache each name meant
         click.echo(source["used"])
     print_summary(result, Path(results_dir) / name, reused=result["reused"])

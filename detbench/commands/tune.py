@@ -42,6 +42,7 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
     check_executor_options(executor, ray_address)
     if executor == "local":   # with ray, detection runs on the cluster's machines (checked there)
         check_device(device)
+    from detbench.detect.resolved import resolve
     from detbench.evaluate import metric_specs
     from detbench.tuning.tune import tune
 
@@ -51,9 +52,10 @@ def command(tracker, detector, data_dir, run, split, report_split, device, track
 
     from trackers.base import parse_option_strings
 
+    source = resolve(detector, data_dir, split, run, device=device)   # the detector, resolved once
     with task_bar() as on_tasks, make_executor(executor, jobs, ray_address, on_tasks) as ex:
-        path = tune(tracker, detector, data_dir, split, report_split, run=run, device=device, progress=show,
-                    base_options=parse_option_strings(tracker_opts), tell=click.echo, executor=ex)
+        path = tune(tracker, source, report_split, base_options=parse_option_strings(tracker_opts), progress=show,
+                    tell=click.echo, executor=ex)
     import json
 
     best = json.loads(path.read_text())["best"]

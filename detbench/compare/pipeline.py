@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from detbench.compare.attribution import (
@@ -22,14 +23,13 @@ from detbench.compare.attribution import (
     switches_per_class,
 )
 from detbench.compare.bootstrap import paired_bootstrap, scene_of
+from detbench.compare.options import ComparisonOptions, RunContext
 from detbench.compare.permutation import EXACT_MAX_SCENES, N_DRAWS
 from detbench.core import paths
-from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import ensure_writable, sha256_file
 from detbench.data import layout, mot
-from detbench.detect.api import resolve_checkpoint
-from detbench.detect.shards import ensure_many
+from detbench.detect.resolved import ResolvedDetector, ensure_all
 from detbench.evaluate import metric_specs
 from detbench.evaluate.api import load_matched
 from detbench.evaluate.cached import evaluate_cached
@@ -37,7 +37,7 @@ from detbench.evaluate.hota_counts import flatten_hota
 from detbench.evaluate.loading import pair_sequences
 from detbench.executors import LocalExecutor
 from detbench.motion.weights import uses_motion_model, with_default_weights
-from detbench.runs import parse_epoch_name, run_detectors
+from detbench.runs import parse_epoch_name
 from detbench.tracking.run import TrackingFailed, check_tracker, resolve_params, track_cache
 from detbench.tracking.sources import check_split_calibration
 from detbench.tuning.settings import pair_settings
@@ -153,39 +153,36 @@ def _meta_hash(out_dir: Path) -> str | None:
     return sha256_file(meta) if meta.is_file() else None
 
 
-def _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir=None, splits=(),
-                  check_dev=True) -> None:
-    """Every detector name, tracker and option is checked before any work (InputError), so a
-    typo in the last name does not cost the tracking of the first; a tracker that needs camera
-    calibration gets every frame of ``splits`` checked for it here, before any detection."""
+def _check_trackers(trackers, tracker_options, data_dir, splits) -> None:
+    """Every tracker and option is checked before any work (InputError), so a typo in the last
+    name does not cost the tracking of the first; a tracker that needs camera calibration gets
+    every frame of ``splits`` checked for it here, before any detection. (The detectors were
+    checked when they were resolved: :func:`detbench.detect.resolved.resolve_detectors`.)"""
 
-    if check_dev:
-        check_device(device)
-    for det in detectors:
-        resolve_checkpoint(det, run)
     for trk in trackers:
         opts = dict((tracker_options or {}).get(trk, {}))   # tuned values are checked by pair_settings
         spec = tracker_spec(trk, opts)
         check_tracker(spec)
-        if spec.needs_calibration and data_dir is not None:
+        if spec.needs_calibration:
             for split in splits:
                 check_split_calibration(data_dir, split, trk)
 
 
-def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned, tune_missing,
-               tune_split, device, conf, progress, executor) -> tuple[list[dict], dict, Counter]:
+def _run_pairs(detectors: tuple[ResolvedDetector, ...], trackers, options: ComparisonOptions, progress,
+               executor) -> tuple[list[dict], dict, Counter]:
     """Every pair's record, in (detector, tracker) order: tunings (as the mode says), detections,
     then tracking, scoring and attribution of each pair; which run, checkpoint and cache each
     detector name meant; and what was served from a cache."""
 
     rules = AttributionRules()
-    out_root = paths.runs_root() / "compare" / name / "tracks"
-    mode = "none" if not use_tuned else ("tune" if tune_missing else "tuned")
-    settings, reused = pair_settings(detectors, trackers, data_dir, split, run, tracker_options, mode, tune_split, device,
-                             conf, progress, executor=executor)
+    out_root = paths.runs_root() / "compare" / options.name / "tracks"
+    mode = "none" if not options.use_tuned else ("tune" if options.tune_missing else "tuned")
+    settings, reused = pair_settings(detectors, trackers, options.tracker_options, mode, options.tune_split, progress,
+                                     executor=executor)
     pairs, sources = [], {}
-    found = ensure_many(detectors, data_dir, split, run=run, conf=conf, device=device, executor=executor)
-    for det, res in zip(detectors, found):
+    data_dir, split = detectors[0].data_dir, detectors[0].split
+    for resolved, res in zip(detectors, ensure_all(detectors, executor)):
+        det = resolved.name
         reused["detections"] += bool(getattr(res, "cache_hit", False))
         sources[det] = {"run": res.ref.run, "epoch": res.ref.epoch, "checkpoint": str(res.ref.checkpoint),
                         "detections": str(res.cache_dir), "used": res.used()}
@@ -200,60 +197,61 @@ def _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options,
     return pairs, sources, reused
 
 
-def run_comparison(detectors: list[str], trackers: list[str], data_dir: Path, split: str = "val",
-                   run: str | None = None, name: str = "default", tracker_options: dict | None = None,
-                   use_tuned: bool = True, n_resamples: int = 2000, seed: int = 0, device: str = "cpu",
-                   conf: float = 0.01, jobs: int = 1, results_root: Path | None = None,
-                   progress=None, tune_missing: bool = False, tune_split: str = "tune", executor=None) -> dict:
-    """Every (detector, tracker) pair on ``split``; tables, intervals and plots in ``results/<name>/``.
+def run_comparison(detectors: tuple[ResolvedDetector, ...], trackers: list[str],
+                   options: ComparisonOptions = ComparisonOptions(), context: RunContext = RunContext()) -> dict:
+    """Every (detector, tracker) pair on the detectors' split; tables, intervals and plots in
+    ``<context.results_root>/<options.name>/``.
 
-    ``executor`` (:mod:`detbench.executors`) runs the detection, tracking and scoring tasks
-    (default: a pool of ``jobs`` processes on this machine); the files do not depend on it.
+    ``detectors``: resolved on one dataset and split (:func:`detbench.detect.resolved.resolve_detectors`;
+    the change is reported from the first to the last). ``context.executor``
+    (:mod:`detbench.executors`) runs the detection, tracking and scoring tasks (default: a pool of
+    ``context.jobs`` processes on this machine); the files do not depend on it.
 
-    Options per pair: see :func:`detbench.tuning.settings.pair_settings` (``use_tuned``: the pair's own tuning, an
-    InputError when missing unless ``tune_missing``; otherwise the untuned defaults). Each pair
-    records ``options``, the full resolved ``params``, ``tuning`` (where its options came from) and
-    ``input_files`` ({label: sha256} of the files its tracker read). The returned dict is
-    comparison.json's content plus ``reused`` ({cache: times served}: detections, tunings,
-    tracks, metrics).
+    Options per pair: see :func:`detbench.tuning.settings.pair_settings` (``options.use_tuned``: the
+    pair's own tuning, an InputError when missing unless ``options.tune_missing``; otherwise the
+    untuned defaults). Each pair records ``options``, the full resolved ``params``, ``tuning``
+    (where its options came from) and ``input_files`` ({label: sha256} of the files its tracker
+    read). The returned dict is comparison.json's content plus ``reused`` ({cache: times served}:
+    detections, tunings, tracks, metrics).
     """
     from detbench.compare import plots, report
 
-    data_dir = Path(data_dir)
+    first = detectors[0]
+    data_dir, split, run, name = first.data_dir, first.split, first.run, options.name
+    if any((d.data_dir, d.split, d.run) != (data_dir, split, run) for d in detectors):
+        raise ValueError("run_comparison: the detectors must be resolved on one dataset, split and run")
     if not layout.PreparedDataset(data_dir).has_split(split):
         raise InputError(f"{data_dir}: no split {split!r} (prepare it first)")
-    out_dir = Path(results_root or "results") / name
+    out_dir = Path(context.results_root or "results") / name
     ensure_writable(out_dir, "comparison", inputs={"--data": data_dir})  # before the work, not after it
-    if detectors == ["all"]:
-        detectors = run_detectors(run)   # the latest run with a checkpoint by default
-    tracker_options = {**(tracker_options or {}),   # TrackSSM's unset weights: the latest model, named
-                       **{t: with_default_weights(t, (tracker_options or {}).get(t)) for t in trackers
-                          if uses_motion_model(t)}}
-    tuned_here = [tune_split] if use_tuned and tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split) else []
-    if executor is not None and executor.name == "ray":  # detection runs on the cluster's machines, not this one
-        from detbench.detect.shards import cluster_device
-
-        device = cluster_device(device, executor)
-    _check_inputs(detectors, trackers, run, tracker_options, use_tuned, device, data_dir, [split, *tuned_here],
-                  check_dev=executor is None or executor.name != "ray")
+    given = options.tracker_options or {}
+    named = {t: with_default_weights(t, given.get(t)) for t in trackers if uses_motion_model(t)}
+    named = {t: o for t, o in named.items() if o}   # TrackSSM's unset weights: the latest model, named
+    if named:
+        options = replace(options, tracker_options={**given, **named})
+    use_tuned, tune_split, executor = options.use_tuned, options.tune_split, context.executor
+    tuned_here = ([tune_split] if use_tuned and options.tune_missing and layout.PreparedDataset(data_dir).has_split(tune_split)
+                  else [])
+    _check_trackers(trackers, options.tracker_options, data_dir, [split, *tuned_here])
     if executor is not None:  # its workers import the trackers' libraries while this process computes keys
         executor.warm(warm_worker, tuple(trackers))   # (after the checks: a bad input exits at once)
-    with nullcontext(executor) if executor is not None else LocalExecutor(jobs) as ex:
-        pairs, sources, reused = _run_pairs(detectors, trackers, data_dir, split, run, name, tracker_options, use_tuned,
-                                    tune_missing, tune_split, device, conf, progress, ex)
+    with nullcontext(executor) if executor is not None else LocalExecutor(context.jobs) as ex:
+        pairs, sources, reused = _run_pairs(detectors, trackers, options, context.progress, ex)
+    names = [d.name for d in detectors]
+    n_resamples, seed, tracker_options = options.n_resamples, options.seed, options.tracker_options
     scored = next((p["per_sequence"] for p in pairs if p["status"] == "ok"), {})
     result = {
-        "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": detectors,
+        "name": name, "data": str(data_dir), "split": split, "run": run, "detectors": names,
         "trackers": trackers, "detector_sources": sources, "tracker_options": dict(tracker_options or {}),
         "tuning": {"mode": "tuned" if use_tuned else "untuned", "split": tune_split if use_tuned else None},
         "n_sequences": len(scored), "n_scenes": len({scene_of(s) for s in scored}),
         "pairs": pairs, "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95, "unit": "scene",
                                 "interval": "expanded percentile", "verdict": VERDICT_RULE},
-        "deltas": bootstrap_deltas(pairs, detectors, trackers, n_resamples, seed),
+        "deltas": bootstrap_deltas(pairs, names, trackers, n_resamples, seed),
         "attribution_rules": AttributionRules().describe(),
     }
     result["plots"] = [str(plots.pair_bars(result, out_dir / "comparison.png"))]
-    if len(detectors) > 2 and any(p.get("epoch") is not None for p in pairs):
+    if len(names) > 2 and any(p.get("epoch") is not None for p in pairs):
         result["plots"].append(str(plots.metrics_vs_epoch(result, out_dir / "metrics_vs_epoch.png")))
     public = dict(result, pairs=[{k: v for k, v in p.items() if k != "per_sequence_counts"} for p in pairs])
     report.write_all(public, out_dir)

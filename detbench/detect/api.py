@@ -94,7 +94,21 @@ def split_frames(data_dir: str | Path, split: str, frames: str = "keyframes",
     return out
 
 
-def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cameras, max_det):
+@dataclass(frozen=True)
+class DetectionKey:
+    """What names one detection cache, computed once (:func:`_key`): the key (the cache folder's
+    name), the options it hashes, the frames it runs on and the two input hashes."""
+
+    key: str
+    options: dict
+    seq_frames: dict
+    checkpoint_sha256: str
+    data_sha256: str
+
+
+def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cameras, max_det, ckpt_sha=None):
+    """-> (key, options, frames per sequence, checkpoint sha256, dataset meta sha256); ``ckpt_sha``:
+    the checkpoint's sha256 when the caller has it already."""
     from detbench.detect.infer import precision_for
 
     if not checkpoint.is_file():
@@ -105,7 +119,7 @@ def _key(checkpoint: Path, data_dir: Path, split, conf, nms, device, frames, cam
     options = {"split": split, "conf": float(conf), "nms": float(nms), "max_det": int(max_det),
                "frames": frames, "cameras": sorted(cameras) if cameras else None,
                "precision": precision_for(device)}
-    ckpt_sha = sha256_file(checkpoint)
+    ckpt_sha = ckpt_sha or sha256_file(checkpoint)
     data_sha = sha256_file(PreparedDataset(data_dir).meta_file)
     key = cache.cache_key(ckpt_sha, data_sha, options, frames_sha256(seq_frames), images_sha256(seq_frames),
                           codekeys.code_key(*codekeys.DETECT))
@@ -144,14 +158,17 @@ def ensure_detections_for(checkpoint: Path, load: Callable, data_dir: str | Path
                           detector: str | None = None, conf: float = 0.01, nms: float = 0.65,
                           device: str = "cpu", batch_size: int = 8, frames: str = "keyframes",
                           cameras: list[str] | None = None, max_det: int = 300, run: str | None = None,
-                          progress: DetectProgress | None = None, compile: bool = False) -> DetectResult:
+                          progress: DetectProgress | None = None, compile: bool = False,
+                          keyed: DetectionKey | None = None) -> DetectResult:
     """The cache for ``checkpoint`` (loaded with ``load(path, device) -> (model, info)``);
     ``compile``: run the network through ``torch.compile`` (the same detections, not in the key).
     ``progress(done, total, sequence, images_per_s)``: called as images are detected (not on a
-    cache hit); ``images_per_s`` is None before the first batch."""
+    cache hit); ``images_per_s`` is None before the first batch. ``keyed``: the key of exactly
+    these arguments when the caller has computed it (:class:`detbench.detect.resolved.ResolvedDetector`)."""
     checkpoint, data_dir = Path(checkpoint), Path(data_dir)
-    key, options, seq_frames, ckpt_sha, data_sha = _key(checkpoint, data_dir, split, conf, nms, device, frames,
-                                                        cameras, max_det)
+    keyed = keyed or DetectionKey(*_key(checkpoint, data_dir, split, conf, nms, device, frames, cameras, max_det))
+    key, options, seq_frames, ckpt_sha, data_sha = (keyed.key, keyed.options, keyed.seq_frames,
+                                                    keyed.checkpoint_sha256, keyed.data_sha256)
     art = cache.artifact(paths.detections_root() / key, list(seq_frames))
     cache_dir = art.path
     # one computation per key: a second `detect` of the same key waits here, then finds the cache

@@ -1,13 +1,14 @@
 """``eval_det``: detector AP of several detection caches side by side, written to one folder.
 
 What ``detbench eval-det`` runs (the command parses options and prints the table): detectors
-given by name get their cache from :func:`detbench.detect.api.detect` (computed when missing),
+given by name are resolved once (:func:`detbench.detect.resolved.resolve`) and get their cache
+from :func:`detbench.detect.resolved.detect` (computed when missing),
 existing cache folders are scored as they are; every cache is scored with
 :func:`detbench.detect.coco_eval.evaluate_cache` against the split's COCO ground truth.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -16,10 +17,10 @@ from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, atomic_write_text, ensure_writable
 from detbench.core.provenance import make_meta
 from detbench.data.layout import find_dataset
-from detbench.detect.api import detect, resolve_checkpoint
 from detbench.detect.cache import read_meta
 from detbench.detect.coco_eval import evaluate_cache, markdown_table
 from detbench.detect.options import resolve_device
+from detbench.detect.resolved import detect, resolve
 
 # progress(detector, done images, total images, sequence, images per second or None)
 EvalDetProgress = Callable[[str, int, int, str, "float | None"], None]
@@ -70,14 +71,17 @@ def eval_det(data: str | Path | None, split: str = "val", detectors: list[str] =
     for path, what in ((out, "eval-det report"), (json_path, "--json file")):
         if path:
             ensure_writable(path, what, inputs=reads)
-    for name in names:  # every name checked before any work (and before torch is imported)
-        resolve_checkpoint(name, run)
+    # every name resolved once and checked before any work, and before "auto" imports torch to
+    # choose the device
+    checked = [resolve(name, data_dir, split, run, conf=conf, nms=nms, device=device, cameras=cameras)
+               for name in names]
+    chosen = resolve_device(device) if checked else device
+    resolved = [replace(det, device=chosen) for det in checked]
     todo, used = [], []  # (label, cache_dir), what each detector name resolved to
-    for name in names:
-        on_images = None if progress is None else (lambda *a, _n=name: progress(_n, *a))
-        res = detect(name, data_dir, split, run=run, conf=conf, nms=nms, device=resolve_device(device),
-                     batch_size=batch_size, cameras=cameras or None, progress=on_images)
-        todo.append((name, res.cache_dir))
+    for det in resolved:
+        on_images = None if progress is None else (lambda *a, _n=det.name: progress(_n, *a))
+        res = detect(det, batch_size=batch_size, progress=on_images)
+        todo.append((det.name, res.cache_dir))
         used.append(res.used())
     for c in caches:
         meta = read_meta(c)

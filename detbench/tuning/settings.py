@@ -12,36 +12,37 @@ from pathlib import Path
 from detbench.core.errors import InputError
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
-from detbench.detect.api import detection_key, resolve_checkpoint
+from detbench.detect.resolved import ResolvedDetector
 from detbench.tuning.tune import tracker_grid, tunable_trackers, tune_many, tune_target
 
 
-def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, split: str, run: str | None,
-                  tracker_options: dict | None, mode: str = "tuned", tune_split: str = "tune", device: str = "cpu",
-                  conf: float = 0.01, progress=None, executor=None) -> tuple[dict[tuple[str, str], dict], Counter]:
+def pair_settings(detectors: tuple[ResolvedDetector, ...], trackers: list[str], tracker_options: dict | None,
+                  mode: str = "tuned", tune_split: str = "tune", progress=None,
+                  executor=None) -> tuple[dict[tuple[str, str], dict], Counter]:
     """The options every (detector, tracker) pair runs with, decided before any tracking.
 
-    ``mode="tuned"``: the setting ``detbench tune`` chose for exactly this pair (tracker, the
-    detector's checkpoint bytes, dataset, ``tune_split``, the fixed options; see
-    :mod:`detbench.tuning.tunings`); a missing one is an InputError naming each missing ``detbench tune``
-    command. ``"tune"``: run the missing tunings first. ``"none"``: the tracker's defaults.
-    ``tracker_options`` ({tracker: {key: value}}) are fixed for every pair; one that the grid
-    searches overrides the tuned value, and the pair records it. Returns ``{(det, trk):
-    {"options", "tuning"}}`` and how many stored tunings were used (``{"tunings": n}``).
+    ``detectors``: resolved on the reporting split (:mod:`detbench.detect.resolved`); their
+    tunings come from the same detectors on ``tune_split``. ``mode="tuned"``: the setting
+    ``detbench tune`` chose for exactly this pair (tracker, the detector's checkpoint bytes,
+    dataset, ``tune_split``, the fixed options; see :mod:`detbench.tuning.tunings`); a missing one
+    is an InputError naming each missing ``detbench tune`` command. ``"tune"``: run the missing
+    tunings first. ``"none"``: the tracker's defaults. ``tracker_options`` ({tracker: {key:
+    value}}) are fixed for every pair; one that the grid searches overrides the tuned value, and
+    the pair records it. Returns ``{(det, trk): {"options", "tuning"}}`` and how many stored
+    tunings were used (``{"tunings": n}``).
     """
 
     if mode not in ("tuned", "tune", "none"):
         raise ValueError(f"mode must be 'tuned', 'tune' or 'none', got {mode!r}")
-    for det in detectors:  # an unknown name is the first thing to hear about
-        resolve_checkpoint(det, run)
+    data_dir, split = detectors[0].data_dir, detectors[0].split
     if mode != "none":
         check_tune_split(data_dir, tune_split, split, "--tune-split")
     if mode != "none" and not PreparedDataset(data_dir).has_split(tune_split):
         raise InputError(f"{data_dir}: no split {tune_split!r} to take tunings from (prepare it, or compare "
                          f"with --no-tuned)")
     out, missing, pairs, todo, reused = {}, [], {}, [], Counter()
-    for det in detectors:
-        dkey = None if mode == "none" else detection_key(det, data_dir, tune_split, run=run, conf=conf, device=device)
+    for resolved in detectors:
+        det, on_tune = resolved.name, resolved.on(tune_split)
         for trk in trackers:
             user = dict((tracker_options or {}).get(trk, {}))
             if mode == "none":
@@ -53,22 +54,19 @@ def pair_settings(detectors: list[str], trackers: list[str], data_dir: Path, spl
                 raise InputError(f"tracker {trk!r} has no tuning grid (grids: {', '.join(tunable_trackers())}); "
                                  f"compare it with --no-tuned") from None
             fixed = {k: v for k, v in user.items() if k not in grid}
-            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
-                                 detections=dkey)
-            pairs[det, trk] = (grid, fixed, {k: v for k, v in user.items() if k in grid}, dkey, target)
+            target = tune_target(trk, on_tune, base_options=fixed)
+            pairs[det, trk] = (grid, fixed, {k: v for k, v in user.items() if k in grid}, on_tune, target)
             if target["existing"] is not None:
                 reused["tunings"] += 1
             elif mode == "tune":
                 if progress:
                     progress(f"tuning {det} x {trk} on {tune_split}")
-                todo.append(dict(tracker=trk, detector=det, data_dir=data_dir, split=tune_split, report_split=split,
-                                 run=run, device=device, base_options=fixed, conf=conf))
+                todo.append(dict(tracker=trk, source=on_tune, report_split=split, base_options=fixed))
     if todo:   # every missing tuning's grid points at once: the executor keeps all its workers busy
         tune_many(todo, executor=executor)
-    for (det, trk), (grid, fixed, override, dkey, target) in pairs.items():
+    for (det, trk), (grid, fixed, override, on_tune, target) in pairs.items():
         if target["existing"] is None and mode == "tune":
-            target = tune_target(trk, det, data_dir, tune_split, run, device, base_options=fixed, conf=conf,
-                                 detections=dkey)
+            target = tune_target(trk, on_tune, base_options=fixed)
         if target["existing"] is None:
             missing.append((det, trk, target["command"]))
             continue

@@ -22,6 +22,7 @@ from detbench.core.errors import InputError
 from detbench.core.fileio import atomic_write_json, sha256_file, sha256_json
 from detbench.data.layout import PreparedDataset
 from detbench.data.splits import check_tune_split
+from detbench.detect.resolved import ExternalDetections, ResolvedDetector, ensure_all
 from detbench.evaluate import metric_specs
 from detbench.evaluate.cached import evaluate_cached
 from detbench.executors import LocalExecutor
@@ -135,29 +136,26 @@ def _tune_point(args):
     return i, j, {"options": options, **{m: overall[m] for m in metric_specs.shown("tune")}}, overall
 
 
-def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", run: str | None = None,
-                device: str = "cpu", grid: dict | None = None, dets_dir: str | Path | None = None,
-                base_options: dict | None = None, conf: float = 0.01, detections: dict | None = None) -> dict:
-    """What a tuning is for, without running it: ``key``, ``inputs`` (what the key hashes),
+def tune_target(tracker: str, source: ResolvedDetector | ExternalDetections, grid: dict | None = None,
+                base_options: dict | None = None) -> dict:
+    """What a tuning of ``tracker`` on ``source`` (a detector resolved on the tune split, or
+    external detections) is for, without running it: ``key``, ``inputs`` (what the key hashes),
     ``path`` (where it is stored), ``existing`` (that path's stored tuning or None) and
-    ``command`` (the ``detbench tune`` command that writes it). ``detections``: the detector's
-    :func:`detbench.detect.api.detection_key` on ``split``, when the caller has it already."""
-    data_dir = Path(data_dir)
+    ``command`` (the ``detbench tune`` command that writes it)."""
+    data_dir, split = Path(source.data_dir), source.split
     grid = grid or tracker_grid(tracker)  # no grid: InputError
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
     if not gt_dir.is_dir():
         raise InputError(f"{data_dir}: no split {split!r} to tune on (prepare it with --splits ...,{split})")
-    if dets_dir is not None:
+    if isinstance(source, ExternalDetections):
         from detbench.data.mot import list_sequences
 
-        detections = {"external": {n: sha256_file(Path(dets_dir) / f"{n}.txt") for n in list_sequences(gt_dir)
-                                   if (Path(dets_dir) / f"{n}.txt").is_file()}}
+        dets_dir, detector, run, device = Path(source.dets_dir), None, None, "cpu"
+        detections = {"external": {n: sha256_file(dets_dir / f"{n}.txt") for n in list_sequences(gt_dir)
+                                   if (dets_dir / f"{n}.txt").is_file()}}
     else:
-        if not detector:
-            raise InputError("tune needs --detector (or external detections)")
-        from detbench.detect.api import detection_key
-
-        det = detections or detection_key(detector, data_dir, split, run=run, conf=conf, device=device)
+        detector, run, device = source.name, source.run, source.device
+        det = source.detection_key()
         detections = {"key": det["key"], "checkpoint_sha256": det["checkpoint_sha256"]}
     key, inputs = tunings.tuning_key(tracker, detections, data_dir, split, base_options, grid)
     existing = tunings.find(tracker, key)
@@ -166,20 +164,20 @@ def tune_target(tracker: str, detector: str | None, data_dir: str | Path, split:
             "command": tunings.tune_command(tracker, detector or "?", data_dir, split, run, device, base_options)}
 
 
-def tune(tracker: str, detector: str | None, data_dir: str | Path, split: str = "tune", report_split: str = "val",
-         run: str | None = None, device: str = "cpu", grid: dict | None = None, progress=None,
-         dets_dir: str | Path | None = None, base_options: dict | None = None, conf: float = 0.01,
-         tell=None, executor=None) -> Path:
-    """Tune ``tracker`` on ``split`` with ``detector``'s detections (or external MOT det files in
-    ``dets_dir``); never reads ``report_split``. Returns the stored result's path (see
-    :mod:`detbench.tuning.tunings`): ``best.options`` is the setting compare uses for this pair.
-    ``tell(line)``: called once, before the grid, with the detector's run, checkpoint and
-    detection cache (:meth:`detbench.detect.api.DetectResult.used`); the result records them.
-    ``executor``: where the grid points (and the detection, when missing) run
-    (:mod:`detbench.executors`; default: this process)."""
-    return tune_many([dict(tracker=tracker, detector=detector, data_dir=data_dir, split=split,
-                           report_split=report_split, run=run, device=device, grid=grid, dets_dir=dets_dir,
-                           base_options=base_options, conf=conf, tell=tell)], progress, executor)[0]
+def tune(tracker: str, source: ResolvedDetector | ExternalDetections, report_split: str = "val",
+         grid: dict | None = None, base_options: dict | None = None, progress=None, tell=None,
+         executor=None) -> Path:
+    """Tune ``tracker`` on ``source``'s split with its detections (a detector resolved on that
+    split, :mod:`detbench.detect.resolved`, or external MOT det files); never reads
+    ``report_split``. Returns the stored result's path (see :mod:`detbench.tuning.tunings`):
+    ``best.options`` is the setting compare uses for this pair. ``base_options``: fixed for every
+    point of ``grid`` (default: the tracker's, :func:`tracker_grid`). ``progress(options,
+    overall)``: as points finish. ``tell(line)``: called once, before the grid, with the
+    detector's run, checkpoint and detection cache (:meth:`detbench.detect.api.DetectResult.used`);
+    the result records them. ``executor``: where the grid points (and the detection, when
+    missing) run (:mod:`detbench.executors`; default: this process)."""
+    return tune_many([dict(tracker=tracker, source=source, report_split=report_split, grid=grid,
+                           base_options=base_options, tell=tell)], progress, executor)[0]
 
 
 def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
@@ -192,14 +190,14 @@ def tune_many(requests: list[dict], progress=None, executor=None) -> list[Path]:
     return [atomic_write_json(path, dict(result, **record)) for (_, record, path), result in zip(prepared, results)]
 
 
-def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=None, device="cpu", grid=None,
-             dets_dir=None, base_options=None, conf=0.01, tell=None, executor=None) -> tuple[_Tuning, dict, Path]:
+def _prepare(tracker, source, report_split="val", grid=None, base_options=None, tell=None,
+             executor=None) -> tuple[_Tuning, dict, Path]:
     """One tuning's checks, key and detections, before any point runs -> (plan, the record's
     other fields, where it is stored)."""
 
-    data_dir = Path(data_dir)
+    data_dir, split = Path(source.data_dir), source.split
     check_tune_split(data_dir, split, report_split, "--split")
-    target = tune_target(tracker, detector, data_dir, split, run, device, grid, dets_dir, base_options, conf)
+    target = tune_target(tracker, source, grid, base_options)
     if executor is not None:  # its workers import while this process finds the detections (after the checks)
         executor.warm(warm_worker, (tracker,))
     gt_dir = PreparedDataset(data_dir).gt_dir(split)
@@ -208,23 +206,22 @@ def _prepare(tracker, detector, data_dir, split="tune", report_split="val", run=
         from detbench.tracking.sources import check_split_calibration
 
         check_split_calibration(data_dir, split, tracker)
-    if dets_dir is not None:
-        jobs = from_external(dets_dir, gt_dir)
-        source = {"dets_dir": str(dets_dir)}
+    if isinstance(source, ExternalDetections):
+        jobs = from_external(source.dets_dir, gt_dir)
+        detector, run, where = None, None, {"dets_dir": str(source.dets_dir)}
     else:
-        from detbench.detect.shards import ensure_many
-
-        found = ensure_many([detector], data_dir, split, run=run, conf=conf, device=device, executor=executor)
-        jobs = CacheJobs(str(found[0].cache_dir), str(data_dir), split, target["key"])
-        ref = found[0].ref
-        source = {"run": ref.run, "epoch": ref.epoch, "checkpoint": str(ref.checkpoint),
-                  "detections": str(found[0].cache_dir)}
+        [found] = ensure_all([source], executor)
+        jobs = CacheJobs(str(found.cache_dir), str(data_dir), split, target["key"])
+        ref = found.ref
+        detector, run, where = source.name, source.run, {"run": ref.run, "epoch": ref.epoch,
+                                                         "checkpoint": str(ref.checkpoint),
+                                                         "detections": str(found.cache_dir)}
         if tell:
-            tell(found[0].used())
+            tell(found.used())
     work = paths.runs_root() / "tune" / "work" / tracker / target["key"][:16]
     record = {"key": target["key"], "inputs": target["inputs"], "detector": detector, "run": run,
               "data": str(data_dir), "split": split, "report_split": report_split,
               "base_options": dict(base_options or {}), "command": target["command"],
-              "source": source}
+              "source": where}
     return (_Tuning(jobs, gt_dir, tracker, work, grid or tracker_grid(tracker), dict(base_options or {})), record,
             target["path"])

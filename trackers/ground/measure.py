@@ -45,8 +45,12 @@ class Observations:
     top_cut: np.ndarray
 
 
-def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float) -> Observations:
-    """Ground measurements of ``boxes`` (D, 4 xyxy) of ``classes`` (D,) seen by ``camera``."""
+def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float, extent: float = 0.0) -> Observations:
+    """Ground measurements of ``boxes`` (D, 4 xyxy) of ``classes`` (D,) seen by ``camera``: pixel
+    noise ``noise`` (a fraction of the box's width / height), plus, with ``extent`` > 0, a
+    ground noise of ``extent`` x half the class length (m) along the viewing ray: a box's bottom
+    centre is the nearest point of the object's outline, which lies between half its width and
+    half its length in front of the footprint's centre as the view turns (a bus passing by)."""
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     cls = np.clip(np.asarray(classes, dtype=np.int64).reshape(-1), 0, len(CLASS_LENGTH_M) - 1)
     contacts = box_contacts(camera, b, cls)
@@ -70,6 +74,12 @@ def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float
     px[:, 0, 0], px[:, 1, 1] = sigma_u ** 2, sigma_v ** 2
     jinv[~valid] = np.eye(2)
     cov = jinv @ px @ jinv.transpose(0, 2, 1)
+    if extent > 0:  # along the viewing ray: where the outline's nearest point lies
+        ray = at - camera.cam2global[:2, 3]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ray = np.nan_to_num(ray / np.linalg.norm(ray, axis=1, keepdims=True))
+        spread = (extent * np.asarray(CLASS_LENGTH_M)[cls] / 2) ** 2
+        cov = cov + spread[:, None, None] * ray[:, :, None] * ray[:, None, :]
     cov[~valid] = np.eye(2)
     size = np.stack([w * depth / fx, span * depth / fy], axis=1)
     size[~valid] = np.nan

@@ -15,7 +15,7 @@ import numpy as np
 
 from detbench.core.classes import NUM_CLASSES
 from detbench.core.errors import InputError
-from detbench.core.types import as_tracks, empty_tracks
+from detbench.core.types import as_tracks, empty_tracks, iou_matrix
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
@@ -39,12 +39,14 @@ class GroundParams:
     track_thresh: float = 0.45   # first stage and new tracks take scores at or above this
     min_conf: float = 0.1        # second stage takes scores in [min_conf, track_thresh)
     gate: float = 10.0           # max cost d2 + log det S (S in m^2) of a pair on the ground
-    match_iou: float = 0.3       # min IoU in the image, for pairs without a ground position
+    match_iou: float = 0.2       # min IoU in the image pass (the pairs the ground pass left)
     noise: float = 0.1           # pixel noise of a contact, as a fraction of the box's width/height
     accel: float = 2.0           # process noise: white acceleration, m/s^2
     track_buffer_s: float = LOST_TRACK_BUFFER_S  # a lost track survives this many seconds of misses
     birth_margin: float = 0.1    # new tracks need a score >= track_thresh + birth_margin (trackers.ground.birth)
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
+    extent_noise: float = 1.5    # contact noise along the viewing ray: this x half the class length (m)
+    overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
 
 
 class GroundTracker:
@@ -63,6 +65,9 @@ class GroundTracker:
         self.params = params
         self.frame_rate = check_frame_rate(frame_rate)
         self.max_misses = frames_for_seconds(params.track_buffer_s, self.frame_rate)
+        for key in ("overlap_bonus", "extent_noise"):
+            if not getattr(params, key) >= 0:
+                raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be >= 0")
         for key in ("noise", "accel"):
             if not getattr(params, key) > 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
@@ -139,6 +144,8 @@ class GroundTracker:
         ti, di = none, none
         if (same & both).any():
             cost = ground_costs(self.x[tracks], self.p[tracks], obs.xy[dets], obs.cov[dets])  # NaN: not allowed
+            if p.overlap_bonus > 0:  # the image's lateral precision: apart groups the ground's noise merges
+                cost = cost - p.overlap_bonus * iou_matrix(pred[tracks], boxes[dets])
             ti, di = assign(cost, same & both, p.gate)
         free_t = np.ones(len(tracks), dtype=bool)
         free_d = np.ones(len(dets), dtype=bool)
@@ -160,7 +167,7 @@ class GroundTracker:
         self._time, self._camera = frame.timestamp, camera
         d = clean.astype(np.float64)
         boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
-        obs = observe(camera, boxes, dcls, p.noise)
+        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise)
         pred = self._boxes_in(camera, self.x, self.boxes)
 
         high = np.flatnonzero(score >= p.track_thresh)
