@@ -71,12 +71,11 @@ def _canonical(func: str, arguments: dict) -> dict:
     elif func == "train_motion":
         from trackers.trackssm.train import TrainConfig
 
-        default, recipe = TrainConfig(), dataclasses.asdict(got["recipe"])
+        default, recipe = TrainConfig(), got["recipe"]   # a dict already (the fields loop above)
         for k in ("batch_size", "lr", "warmup_steps", "weight_decay", "grad_clip", "flip", "l1_weight",
                   "giou_weight"):
             if recipe[k] is None:
                 recipe[k] = getattr(default, k)
-        got["recipe"], got["model"] = recipe, dataclasses.asdict(got["model"])
     elif func == "analyze_run":
         from detbench.analysis.logs import resolve_run_dir
 
