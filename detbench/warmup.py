@@ -15,13 +15,19 @@ def warm_trackers(trackers: tuple[str, ...]) -> None:
 
     try:
         from detbench.evaluate.trackeval_adapter import metrics
-        from trackers import tracker_spec
+        from trackers import tracker_class, tracker_spec
 
         metrics()
-        for name in trackers:
-            box = np.array([[10.0, 10.0, 60.0, 90.0, 0.9, 0.0]], dtype=np.float32)
-            trk = tracker_spec(name).build(2.0)
+    except Exception:  # noqa: BLE001  (a warm-up only; the real task reports)
+        return
+    box = np.array([[10.0, 10.0, 60.0, 90.0, 0.9, 0.0]], dtype=np.float32)
+    for name in trackers:
+        try:
+            # a model-driven tracker's weights are chosen by the harness, not here: an untrained
+            # model imports the same libraries
+            options = {"weights": "random"} if "weights" in tracker_class(name).Params.__dataclass_fields__ else None
+            trk = tracker_spec(name, options).build(2.0)
             trk.begin_sequence([box])
             trk.update(box, None)
-    except Exception:  # noqa: BLE001  (a warm-up only; the real task reports)
-        pass
+        except Exception:  # noqa: BLE001  (one tracker that cannot be built here does not stop the others)
+            continue

@@ -28,9 +28,9 @@ class TrackSSMParams:
     """Defaults for nuScenes keyframes (2 Hz); thresholds as in the paper's code, the lost-track
     buffer in seconds, the same as every tracker's (:data:`trackers.base.LOST_TRACK_BUFFER_S`).
 
-    ``weights``: a motion-model directory (or its ``model.pth``); None = the latest under
-    ``runs/motion/``; ``"random"`` = an untrained seeded model (speed benchmarks and plumbing
-    tests only: with the default parametrisation it predicts constant velocity).
+    ``weights``: a motion-model directory (or its ``model.pth``), named by the harness (None there
+    means the latest under ``runs/motion/``: :mod:`detbench.motion.weights`; the tracker itself
+    refuses None); ``"random"`` = an untrained seeded model (speed benchmarks and plumbing tests only: with the default parametrisation it predicts constant velocity).
     """
 
     #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer. Each
@@ -120,7 +120,7 @@ class TrackSSMTracker:
 
     @staticmethod
     def input_files(params: TrackSSMParams) -> dict:
-        """The motion model's files (``weights=None`` resolves to the latest model now); none for
+        """The motion model's files (the directory the harness named); none for
         ``"random"`` (see :func:`trackers.base.input_files`)."""
         if params.weights == "random":
             return {}
