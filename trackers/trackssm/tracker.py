@@ -30,7 +30,8 @@ class TrackSSMParams:
 
     ``weights``: a motion-model directory (or its ``model.pth``), named by the harness (None there
     means the latest under ``runs/motion/``: :mod:`detbench.motion.weights`; the tracker itself
-    refuses None); ``"random"`` = an untrained seeded model (speed benchmarks and plumbing tests only: with the default parametrisation it predicts constant velocity).
+    refuses None); ``"random"`` = an untrained seeded model (speed benchmarks and plumbing tests
+    only: with the default parametrisation it predicts constant velocity).
     """
 
     #: ``detbench tune``'s grid (trackers.base, "Tuning grids"): two main thresholds, the buffer. Each
