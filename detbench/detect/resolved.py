@@ -17,7 +17,7 @@ from detbench.core.devices import check_device
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
 from detbench.detect import api
-from detbench.detect.shards import cluster_device, ensure_many
+from detbench.detect.shards import cluster_device, ensure_keyed
 from detbench.runs import DetectorRef, detector_ref, run_detectors
 
 
@@ -114,9 +114,11 @@ def detect(detector: ResolvedDetector, batch_size: int = 8, progress: api.Detect
 def ensure_all(detectors: list[ResolvedDetector], executor=None) -> list[api.DetectResult]:
     """The cache of every detector (all of one dataset, split and options), in order: each in this
     process (no ``executor``, or a local one), else the missing ones computed by ``executor``'s
-    tasks (:func:`detbench.detect.shards.ensure_many`)."""
+    tasks (:func:`detbench.detect.shards.ensure_keyed`, given each value's name, reference and
+    key: nothing is resolved or keyed again; the device is the cluster's, as
+    :func:`resolve_detectors` made it)."""
     if executor is None or executor.name == "local":
         return [detect(d) for d in detectors]
     first = detectors[0]
-    return ensure_many([d.name for d in detectors], first.data_dir, first.split, run=first.run, conf=first.conf,
-                       nms=first.nms, device=first.device, executor=executor)
+    return ensure_keyed([(d.name, d.ref, d.detections) for d in detectors], executor, first.data_dir,
+                        first.device, run=first.run)

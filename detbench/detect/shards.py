@@ -32,34 +32,44 @@ from detbench.runs import DetectorRef, detector_ref
 class _Plan:
     detector: str
     ref: DetectorRef
-    key: str
-    options: dict
-    seq_frames: dict
-    ckpt_sha: str
-    data_sha: str
+    keyed: api.DetectionKey
     art: object
+
+    @property
+    def key(self) -> str:
+        return self.keyed.key
 
 
 def ensure_many(detectors: list[str], data_dir: str | Path, split: str = "val", run: str | None = None,
                 conf: float = 0.01, nms: float = 0.65, device: str = "cpu", batch_size: int = 8,
                 frames: str = "keyframes", cameras: list[str] | None = None, max_det: int = 300,
                 executor=None, progress=None, compile: bool = False) -> list[api.DetectResult]:
-    """The cache of every detector on ``split`` (:class:`detbench.detect.api.DetectResult` each, in
-    order). Without ``executor``, or with a local one, each is :func:`detbench.detect.api.detect`
-    in this process (``progress`` as there, per detector: ``progress(detector, done, total, seq,
-    rate)``); otherwise the missing ones are computed by ``executor``'s tasks."""
+    """The cache of every detector name on ``split`` (:class:`detbench.detect.api.DetectResult`
+    each, in order). Without ``executor``, or with a local one, each is
+    :func:`detbench.detect.api.detect` in this process (``progress`` as there, per detector:
+    ``progress(detector, done, total, seq, rate)``); otherwise the missing ones are computed by
+    ``executor``'s tasks (:func:`ensure_keyed`)."""
     if executor is None or executor.name == "local":
         return [api.detect(d, data_dir, split, run, conf, nms, device, batch_size, frames, cameras,
                            progress=(lambda *a, d=d: progress(d, *a)) if progress else None, compile=compile)
                 for d in detectors]
     data_dir, device = Path(data_dir), cluster_device(device, executor)
-    plans = []
+    keyed = []
     for det in detectors:
         ref = detector_ref(det, run)
-        key, options, seq_frames, ckpt_sha, data_sha = api._key(ref.checkpoint, data_dir, split, conf, nms, device,
-                                                                frames, cameras, max_det)
-        plans.append(_Plan(det, ref, key, options, seq_frames, ckpt_sha, data_sha,
-                           cache.artifact(paths.detections_root() / key, list(seq_frames))))
+        keyed.append((det, ref, api.DetectionKey(*api._key(ref.checkpoint, data_dir, split, conf, nms, device,
+                                                             frames, cameras, max_det))))
+    return ensure_keyed(keyed, executor, data_dir, device, run, batch_size, compile)
+
+
+def ensure_keyed(keyed: list[tuple[str, DetectorRef, api.DetectionKey]], executor, data_dir: Path, device: str,
+                 run: str | None = None, batch_size: int = 8, compile: bool = False) -> list[api.DetectResult]:
+    """The cache of each already resolved and keyed ``(name, ref, key)`` (one dataset, split and
+    options; ``device``: that of ``executor``'s machines, :func:`cluster_device`), in order: the
+    missing ones computed by ``executor``'s tasks. :func:`detbench.detect.resolved.ensure_all`
+    passes its values' keys."""
+    plans = [_Plan(name, ref, key, cache.artifact(paths.detections_root() / key.key, list(key.seq_frames)))
+             for name, ref, key in keyed]
     results: dict[str, api.DetectResult] = {}
     with ExitStack() as locks:
         todo = []
@@ -73,7 +83,7 @@ def ensure_many(detectors: list[str], data_dir: str | Path, split: str = "val", 
                 api.CACHE_STATS["corrupt" if problems else "miss"] += 1
                 todo.append((plan, problems))
         if todo:
-            results.update(_compute(todo, executor, device, batch_size, conf, nms, max_det, compile, data_dir, run))
+            results.update(_compute(todo, executor, device, batch_size, compile, data_dir, run))
     return [replace(results[p.key], ref=p.ref) for p in plans]
 
 
@@ -100,13 +110,15 @@ def shard_ranges(n_frames: int, batch_size: int, n_shards: int) -> list[tuple[in
     return [(b * batch_size, min((b + per) * batch_size, n_frames)) for b in range(0, n_batches, per)]
 
 
-def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, data_dir, run) -> dict:
+def _compute(todo, executor, device, batch_size, compile, data_dir, run) -> dict:
+    options = todo[0][0].keyed.options  # one dataset, split and options for all, as the key records them
+    conf, nms, max_det = options["conf"], options["nms"], options["max_det"]
     cuda = str(device).startswith("cuda")
     slots = executor.gpus_available() if cuda else executor.workers
     per_checkpoint = max(1, slots // len(todo))
     tasks, orders = [], {}
     for plan, _ in todo:
-        order = [(seq, f) for seq, items in plan.seq_frames.items() for f in items]
+        order = [(seq, f) for seq, items in plan.keyed.seq_frames.items() for f in items]
         orders[plan.key] = order
         for i, (a, b) in enumerate(shard_ranges(len(order), batch_size, per_checkpoint)):
             tasks.append((plan.key, i, str(plan.ref.checkpoint), order[a:b], "cuda" if cuda else device, conf, nms,
@@ -121,9 +133,9 @@ def _compute(todo, executor, device, batch_size, conf, nms, max_det, compile, da
     out = {}
     for plan, problems in todo:
         per_frame = [d for i in sorted(shards[plan.key]) for d in shards[plan.key][i]]
-        blobs, recs, n_images = api.pack_sequences(plan.seq_frames, per_frame)
-        api.write_entry(plan.art.path, plan.key, plan.options, plan.ref.checkpoint, plan.ckpt_sha, data_dir,
-                        plan.data_sha, plan.detector, plan.ref.run or run, epochs[plan.key], sizes[plan.key],
+        blobs, recs, n_images = api.pack_sequences(plan.keyed.seq_frames, per_frame)
+        api.write_entry(plan.art.path, plan.key, plan.keyed.options, plan.ref.checkpoint,
+                        plan.keyed.checkpoint_sha256, data_dir, plan.keyed.data_sha256, plan.detector, plan.ref.run or run, epochs[plan.key], sizes[plan.key],
                         batch_size, device, blobs, recs, seconds,
                         threads=min(counts[plan.key]) if len(counts[plan.key]) == 1 else sorted(counts[plan.key]))
         out[plan.key] = api.DetectResult(plan.art.path, False, n_images, seconds, problems)
