@@ -46,14 +46,21 @@ def command(tracker, detector, run_name, data_dir, split, dets_dir, seq_dir, tra
     """Run TRACKER over every sequence of a split (from the detection cache of --detector, or from
     external --dets/--sequences files) and write <seq>.txt MOT results plus meta.json."""
     from detbench.commands.progress import lazy_bar
+    from detbench.core.devices import check_device
+    from detbench.data.layout import find_dataset
+    from detbench.detect.resolved import resolve
+    from detbench.tracking.sources import check_source_options
     from detbench.tracking.track import track
     from trackers.base import parse_option_strings
 
     options = parse_option_strings(tracker_opts)
+    check_source_options(detector, dets_dir, seq_dir)   # which source first, then the detector, resolved once
+    device = check_device(device)
+    resolved = resolve(detector, data_dir or find_dataset(), split, run_name, device=device) if detector else None
     with lazy_bar(transient=True) as bar:
-        r = track(tracker, options, detector=detector, run=run_name, data_dir=data_dir, split=split,
-                  dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, jobs=jobs, device=device, force=force,
-                  progress=lambda done, total: bar(done, total, f"tracking ({tracker})"), tell=click.echo)
+        r = track(tracker, options, detector=resolved, dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir,
+                  jobs=jobs, force=force, progress=lambda done, total: bar(done, total, f"tracking ({tracker})"),
+                  tell=click.echo)
     how = "reused (same inputs)" if r.reused else "wrote"
     click.echo(f"{how} {len(r.meta['sequences'])} sequences, {r.rows} track boxes -> {r.out_dir}")
     if r.meta.get("class_agnostic"):

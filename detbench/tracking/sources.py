@@ -24,9 +24,9 @@ from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
 from detbench.core.geometry import Camera
-from detbench.data.layout import PreparedDataset, find_dataset, frames_file, seqinfo_file
+from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
 from detbench.data.mot import MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file, read_seqinfo
-from detbench.detect.api import detect
+from detbench.detect.resolved import ResolvedDetector, detect
 from trackers.base import Frame
 
 
@@ -221,39 +221,45 @@ class TrackSource:
     used: str | None = None
 
 
-def select_source(tracker: str, detector: str | None = None, run: str | None = None,
-                  data_dir: str | Path | None = None, split: str = "val", dets_dir: str | Path | None = None,
-                  seq_dir: str | Path | None = None, out_dir: str | Path | None = None,
-                  device: str = "cpu") -> TrackSource:
-    """The sequences and detections of a tracking run, one of:
-
-    - ``detector`` (a checkpoint name of ``run``, or a ``.pth``): its detection cache on ``split``
-      of the prepared dataset ``data_dir`` (default: the only one under ``runs/data``), computed on
-      ``device`` when missing; output by default ``runs/tracks/<run>-epoch<N>/<tracker>/`` (``last``
-      resolved to its epoch; a ``.pth`` outside a run: ``<stem>-<sha256[:8]>``,
-      :meth:`detbench.runs.DetectorRef.label`), so two runs' checkpoints never share a folder;
-    - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
-      sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
-
-    InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``.
-    """
-
+def check_source_options(detector, dets_dir, seq_dir) -> None:
+    """InputError unless exactly one source is named: ``detector`` (``--detector``) or
+    ``dets_dir`` with ``seq_dir`` (``--dets`` with ``--sequences``); checked before the detector
+    is resolved, so a wrong combination is the first thing said."""
     if dets_dir or seq_dir:
         if not (dets_dir and seq_dir):
             raise InputError("--dets and --sequences go together (detections + sequence info)")
         if detector:
             raise InputError("give either --detector or --dets/--sequences, not both")
+    elif not detector:
+        raise InputError("give --detector (detection cache) or --dets with --sequences")
+
+
+def select_source(tracker: str, detector: ResolvedDetector | None = None, dets_dir: str | Path | None = None,
+                  seq_dir: str | Path | None = None, out_dir: str | Path | None = None) -> TrackSource:
+    """The sequences and detections of a tracking run, one of:
+
+    - ``detector`` (resolved at the command, :func:`detbench.detect.resolved.resolve`): its
+      detection cache on its split of its prepared dataset, computed on its device when missing;
+      output by default ``runs/tracks/<run>-epoch<N>/<tracker>/`` (``last`` resolved to its
+      epoch; a ``.pth`` outside a run: ``<stem>-<sha256[:8]>``,
+      :meth:`detbench.runs.DetectorRef.label`), so two runs' checkpoints never share a folder;
+    - ``dets_dir`` with ``seq_dir``: external MOT detection files with their MOTChallenge-layout
+      sequences (:func:`from_external`); output by default ``runs/tracks/<dets folder>/<tracker>/``.
+
+    InputError when neither or both are given, or ``dets_dir`` without ``seq_dir``
+    (:func:`check_source_options`).
+    """
+
+    check_source_options(detector, dets_dir, seq_dir)
+    if dets_dir:
         jobs = from_external(dets_dir, seq_dir)
         out = Path(out_dir) if out_dir else paths.tracks_dir(Path(dets_dir).resolve().name, tracker)
         return TrackSource(jobs, out, {"dets_dir": str(dets_dir), "sequences_dir": str(seq_dir)})
-    if not detector:
-        raise InputError("give --detector (detection cache) or --dets with --sequences")
 
-    data = Path(data_dir) if data_dir else find_dataset()
-    found = detect(detector, data, split, run=run, device=device)
-    cache_dir, ref = found.cache_dir, found.ref
+    found = detect(detector)
+    cache_dir, ref, data, split = found.cache_dir, found.ref, detector.data_dir, detector.split
     jobs = from_cache(cache_dir, data, split)
     out = Path(out_dir) if out_dir else paths.tracks_dir(ref.label(), tracker)
-    return TrackSource(jobs, out, {"detector": detector, "run": ref.run or run, "epoch": ref.epoch,
+    return TrackSource(jobs, out, {"detector": detector.name, "run": ref.run or detector.run, "epoch": ref.epoch,
                                    "checkpoint": str(ref.checkpoint), "cache_dir": str(cache_dir),
                                    "data_dir": str(data), "split": split}, found.used())

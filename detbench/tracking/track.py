@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from detbench.core.devices import check_device
 from detbench.core.fileio import ensure_writable
+from detbench.detect.resolved import ResolvedDetector
 from detbench.motion.weights import with_default_weights
 from detbench.tracking.run import track_split
 from detbench.tracking.sources import select_source
@@ -30,30 +30,26 @@ class TrackResult:
         return bool(self.meta.get("reused"))
 
 
-def track(tracker: str, options: dict | None = None, detector: str | None = None, run: str | None = None,
-          data_dir: str | Path | None = None, split: str = "val", dets_dir: str | Path | None = None,
-          seq_dir: str | Path | None = None, out_dir: str | Path | None = None, jobs: int = 1,
-          device: str = "cpu", force: bool = False,
-          progress: Callable[[int, int], None] | None = None,
+def track(tracker: str, options: dict | None = None, detector: ResolvedDetector | None = None,
+          dets_dir: str | Path | None = None, seq_dir: str | Path | None = None, out_dir: str | Path | None = None,
+          jobs: int = 1, force: bool = False, progress: Callable[[int, int], None] | None = None,
           tell: Callable[[str], None] | None = None) -> TrackResult:
     """Run ``tracker`` (with parameter overrides ``options``) over the sequences of the source
-    :func:`~detbench.tracking.sources.select_source` picks from ``detector`` / ``run`` /
-    ``data_dir`` / ``split`` or ``dets_dir`` / ``seq_dir``, into ``out_dir`` (default: that
-    function's); ``jobs`` worker processes (results do not depend on it); ``force``: recompute
-    even when the output holds the same inputs. ``device`` (checked first) computes missing
-    detections. The output folder is checked writable, and apart from every input (never one of
-    them, holding one or inside one), before tracking.
+    :func:`~detbench.tracking.sources.select_source` picks: ``detector`` (resolved at the command:
+    its dataset, split and device are on the value) or ``dets_dir`` / ``seq_dir``, into
+    ``out_dir`` (default: that function's); ``jobs`` worker processes (results do not depend on
+    it); ``force``: recompute even when the output holds the same inputs. The output folder is
+    checked writable, and apart from every input (never one of them, holding one or inside one),
+    before tracking.
     ``progress(done, total)``: sequences tracked, called with 0 before the first. ``tell(line)``:
     called before tracking with the run, checkpoint and detection cache of ``detector``.
     """
 
-    check_device(device)
     options = with_default_weights(tracker, options)   # TrackSSM's unset weights: the latest model, named
-    given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": data_dir}
+    given = {"--dets": dets_dir, "--sequences": seq_dir, "--data": detector.data_dir if detector else None}
     if out_dir is not None:  # before any detection is computed
         ensure_writable(out_dir, "tracking results", inputs=given)
-    source = select_source(tracker, detector=detector, run=run, data_dir=data_dir, split=split,
-                           dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir, device=device)
+    source = select_source(tracker, detector=detector, dets_dir=dets_dir, seq_dir=seq_dir, out_dir=out_dir)
     ensure_writable(source.out_dir, "tracking results",
                     inputs={**given, "detection cache": source.extra_meta.get("cache_dir"),
                             "dataset": source.extra_meta.get("data_dir")})
@@ -70,7 +66,8 @@ def track(tracker: str, options: dict | None = None, detector: str | None = None
     meta = track_split(source.jobs, tracker, source.out_dir, options, n_jobs=jobs, extra_meta=source.extra_meta,
                        force=force, progress=one_done if progress else None)
     rows = sum(s.get("rows", 0) for s in meta["sequences"].values())
-    hint = no_tracks_hint(source.jobs, meta.get("params") or {}, tracker, detector) if rows == 0 else None
+    hint = no_tracks_hint(source.jobs, meta.get("params") or {}, tracker, detector.name if detector else None) \
+        if rows == 0 else None
     return TrackResult(source.out_dir, meta, rows, hint, source.used)
 
 
