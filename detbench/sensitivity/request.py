@@ -15,6 +15,7 @@ from detbench.core.options import parse_key_values, parse_tracker_options
 from detbench.core.provenance import make_meta
 from detbench.data.layout import SEQUENCES_DIR, PreparedDataset
 from detbench.sensitivity import axes as ax
+from detbench.sensitivity.detectors import Placed, given, resolve_values
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Study:
     seeds: tuple[int, ...]
     tracker_overrides: dict
     cleanup: dict | None
-    detectors: tuple[str, ...] = ()
+    detectors: tuple[Placed, ...] = ()  # resolved once, here (:func:`.detectors.resolve_values`)
     data_dir: Path | None = None
     split: str = "val"
     run: str | None = None
@@ -79,14 +80,15 @@ class Study:
                    "base": list(base_opts), "seeds": seeds, "seed": first_seed, "detectors": dets,
                    "jobs": None, "tracker_opt": list(tracker_opts), "cleanup": list(cleanup_opts)}
         return cls(gt, name, Path(results_dir) / "sensitivity" / name, tuple(trks), axes_, grids, base, grid2d,
-                   tuple(range(first_seed, first_seed + seeds)), overrides, cleanup or None, tuple(dets),
+                   tuple(range(first_seed, first_seed + seeds)), overrides, cleanup or None,
+                   resolve_values(dets, Path(data_dir) if data_dir else None, split, run, device),
                    Path(data_dir) if data_dir else None, split, run, device, resamples, options)
 
     def check_writable(self) -> None:
         """Refuse an output folder inside the study's inputs (before any work)."""
         ensure_writable(self.out_dir, "sensitivity results",
                         inputs={"--gt": self.gt_dir, "--data": self.data_dir,
-                                "--detector": [d for d in self.detectors if Path(d).exists()]})
+                                "--detector": [given(d) for d in self.detectors if Path(given(d)).exists()]})
 
 
 def default_name(gt, data_dir, split) -> str:

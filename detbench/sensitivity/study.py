@@ -54,8 +54,8 @@ def aggregate(unit_results: dict, point: str, tracker: str, seeds: list[int], n_
 
 
 def run_study(study: Study, cache_root: Path, executor, progress=None, on_total=None) -> dict:
-    """Run (or reuse) every unit of ``study`` and aggregate. ``study.detectors`` are
-    ``--detector`` values to place; ``study.cleanup`` (clean-up options, :mod:`trackers.cleanup`)
+    """Run (or reuse) every unit of ``study`` and aggregate. ``study.detectors`` are the
+    ``--detector`` values to place (resolved when the study was built); ``study.cleanup`` (clean-up options, :mod:`trackers.cleanup`)
     adds a ``<tracker>+cleanup`` series for every tracker. ``executor`` runs the units
     (:mod:`detbench.executors`); ``on_total(n)`` is called with the number of units once the
     inputs are checked, ``progress(unit)`` as each finishes."""
@@ -70,7 +70,7 @@ def run_study(study: Study, cache_root: Path, executor, progress=None, on_total=
         root = PreparedDataset(data_dir).meta.get("dataroot")
         roots = (root,) if root else ()
     split = load_split(gt_dir, roots)
-    placed = place(list(study.detectors), split, data_dir, study.split, study.run, study.device)  # bad input: before any work
+    placed = place(study.detectors, split)  # bad input: before any work
     if not study.trackers:
         raise InputError("--trackers: no tracker named")
     options, extra, notes = tracker_options(list(study.trackers), study.tracker_overrides, cleanup)
