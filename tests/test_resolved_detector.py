@@ -97,3 +97,20 @@ def test_sensitivity_resolves_a_named_detector_once_and_places_it(world, counted
     doc = json.loads((results / "sensitivity" / "s" / "sensitivity.json").read_text())
     [placed] = doc["detectors"]
     assert placed["name"] == placed["source"] == "epoch1" and set(placed["measured"]) >= {"recall", "fp"}
+
+
+def test_ensure_all_on_ray_takes_the_resolved_values(world, counted_calls, local_ray):
+    """On a Ray executor the caches are computed by tasks from the values' own references and keys:
+    2 resolutions and 2 keys for 2 detectors, and the entries are the ones the in-process path serves."""
+    from detbench.detect.resolved import ensure_all, resolve_detectors
+    from detbench.ray_executor import RayExecutor
+
+    data, _ = world
+    with RayExecutor() as ex:
+        detectors = resolve_detectors(["epoch1", "epoch2"], data, "val", run="r1", executor=ex)
+        found = ensure_all(list(detectors), ex)
+    assert counted_calls == {"detector_ref": 2, "key": 2}
+    assert [r.cache_dir.name for r in found] == [d.detections.key for d in detectors]
+    assert [r.ref for r in found] == [d.ref for d in detectors] and not any(r.cache_hit for r in found)
+    here = ensure_all(list(resolve_detectors(["epoch1", "epoch2"], data, "val", run="r1")))
+    assert [(r.cache_dir, r.cache_hit) for r in here] == [(r.cache_dir, True) for r in found]
