@@ -8,7 +8,6 @@ import json
 from collections import Counter
 
 import pytest
-
 from test_tune_per_pair import compare_argv, world  # noqa: F401
 
 from detbench.cli import main

@@ -124,7 +124,7 @@ def test_detector_cache_is_placed_with_the_same_hand_values(tmp_path):
     """The --detector path: a detection cache directory, measured against a crafted split."""
     from detbench.data.mot import SeqInfo, write_mot, write_seqinfo
     from detbench.detect.cache import pack_sequence, write_cache
-    from detbench.sensitivity.detectors import place
+    from detbench.sensitivity.detectors import place, resolve_values
     from detbench.sensitivity.run import load_split
 
     seq = "s1_CAM_FRONT"
@@ -132,7 +132,7 @@ def test_detector_cache_is_placed_with_the_same_hand_values(tmp_path):
     write_seqinfo(tmp_path / "seqs" / seq / "seqinfo.ini", SeqInfo(seq, 2.0, 1600, 900, 2))
     dets = [d.astype(np.float32) for d in _dets()]
     write_cache(tmp_path / "cache", {"detector": "crafted"}, {seq: pack_sequence(dets, [1, 2], [0, 500000])})
-    placed = place([str(tmp_path / "cache")], load_split(tmp_path / "seqs"))
+    placed = place(resolve_values([str(tmp_path / "cache")], None), load_split(tmp_path / "seqs"))
     m = placed[0]["measured"]
     assert placed[0]["name"] == "cache"
     assert (m["recall"], m["fp"], m["confusion"]) == pytest.approx((0.75, 1.0, 1 / 3))

@@ -4,8 +4,9 @@ A command turns ``--detector(s)``, ``--run``, ``--data``, ``--split``, the score
 ``--device`` into :class:`ResolvedDetector` values (:func:`resolve_detectors`): the name's
 checkpoint, run and epoch (:func:`detbench.runs.detector_ref`) and the checkpoint's sha256 are
 found there, once; the detection cache key (:func:`detbench.detect.api._key`) is computed the
-first time a stage asks for it and kept on the value. Compare, tune and eval-det take these
-values instead of re-resolving the strings at every floor; :func:`ensure_all` gives their caches.
+first time a stage asks for it and kept on the value. Compare, tune, eval-det, track and
+sensitivity build them at the command and pass them down instead of re-resolving the strings at
+every floor; :func:`detect` and :func:`ensure_all` give their caches.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Detection as executor tasks: checkpoints, and shards of a checkpoint's frames, over GPUs or CPUs.
 
-:func:`ensure_many` gives the detection cache of each detector on a split, like
-:func:`detbench.detect.api.detect` one after the other, with the missing entries computed by an
+:func:`ensure_many` (detector names) and :func:`ensure_keyed` (detectors already resolved and
+keyed: :func:`detbench.detect.resolved.ensure_all`) give the detection cache of each detector on
+a split, like :func:`detbench.detect.api.detect` one after the other, with the missing entries computed by an
 executor's tasks (:mod:`detbench.executors`): each task loads one checkpoint on its own device
 (``num_gpus=1`` on CUDA: Ray gives it one GPU; none on the CPU) and detects one shard of its
 frames. With several checkpoints to compute, the GPUs (or, on the CPU, the workers) are shared

@@ -37,10 +37,7 @@ class Study:
     tracker_overrides: dict
     cleanup: dict | None
     detectors: tuple[Placed, ...] = ()  # resolved once, here (:func:`.detectors.resolve_values`)
-    data_dir: Path | None = None
-    split: str = "val"
-    run: str | None = None
-    device: str = "cpu"
+    data_dir: Path | None = None  # its --split, --run and --device are on the resolved detectors
     n_resamples: int = 1000
     options: dict = field(default_factory=dict, compare=False)
 
@@ -82,7 +79,7 @@ class Study:
         return cls(gt, name, Path(results_dir) / "sensitivity" / name, tuple(trks), axes_, grids, base, grid2d,
                    tuple(range(first_seed, first_seed + seeds)), overrides, cleanup or None,
                    resolve_values(dets, Path(data_dir) if data_dir else None, split, run, device),
-                   Path(data_dir) if data_dir else None, split, run, device, resamples, options)
+                   Path(data_dir) if data_dir else None, resamples, options)
 
     def check_writable(self) -> None:
         """Refuse an output folder inside the study's inputs (before any work)."""
