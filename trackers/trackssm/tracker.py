@@ -276,12 +276,8 @@ class TrackSSMTracker:
         confirmed_new = {id(new[i]) for i, _ in pairs}
         alive = [t for t in self.tracks if t.state != NEW or id(t) in confirmed_new]
 
-        unmatched = high_left[um_d]
-        if p.birth_overlap < 1:
-            born = new_tracks(unmatched, [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap, det_obs,
-                              p.birth_overlap_by)
-        else:
-            born = [j for j in unmatched if dets[j, 4] >= p.new_track_thresh]
+        born = new_tracks(high_left[um_d], [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap,
+                          det_obs, p.birth_overlap_by)   # ascending, as the unmatched come
         for j in born:
             t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
             alive.append(t)
