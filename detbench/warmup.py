@@ -15,7 +15,8 @@ def warm_trackers(trackers: tuple[str, ...]) -> None:
 
     try:
         from detbench.evaluate.trackeval_adapter import metrics
-        from trackers import tracker_class, tracker_spec
+        from detbench.motion.weights import uses_motion_model
+        from trackers import tracker_spec
 
         metrics()
     except Exception:  # noqa: BLE001  (a warm-up only; the real task reports)
@@ -25,7 +26,7 @@ def warm_trackers(trackers: tuple[str, ...]) -> None:
         try:
             # a model-driven tracker's weights are chosen by the harness, not here: an untrained
             # model imports the same libraries
-            options = {"weights": "random"} if "weights" in tracker_class(name).Params.__dataclass_fields__ else None
+            options = {"weights": "random"} if uses_motion_model(name) else None
             trk = tracker_spec(name, options).build(2.0)
             trk.begin_sequence([box])
             trk.update(box, None)
