@@ -53,12 +53,20 @@ FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real"
 DUPLICATES = dict(dup_share=0.5, dup_count=(1, 2), dup_jitter=0.1, dup_other_class=0.5)
 TRACKERS = ("iou", "botsort", "bytetrack", "ocsort", "trackssm", "trackssm-gated")
 _COSTS = [{"cost": c} for c in ("iou", "giou", "centre")]
+_SSM_BIRTH = {"birth_overlap": 0.4, "birth_overlap_by": "union"}
+_SSM_GROUND = [{}, {"assoc": "ground", "assoc_gate": 4.0, "assoc_bonus": 8.0}, {"assoc": "ground", "assoc_gate": 6.0}]
+_SSM_RULES = ([{"tracked_first": True}]
+              + [{**_SSM_BIRTH, **g, **({"tracked_first": True} if first else {})} for first in (False, True)
+                 for g in _SSM_GROUND if first or g]
+              + [{**_SSM_BIRTH, "tracked_first": True, "shadow_overlap": 0.6}])
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
-               # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost
+               # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost, and
+               # with that birth rule the order of the first stage (tracked tracks first), the ground pass
+               # (trackers.trackssm.associate) and shadow tracks ending
                "trackssm": _COSTS + [{"birth_overlap": o, "birth_overlap_by": by} for by in ("smaller", "union")
-                                     for o in (0.4, 0.2)],
+                                     for o in (0.4, 0.2)] + _SSM_RULES,
                "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],
                # ground: its contact noise and process noise (jittered boxes move the contact point), and
                # its birth rules at the default noise: duplicate-aware birth and the birth margin
