@@ -1,4 +1,5 @@
-"""Ground-plane association for ``trackssm`` with a ground-plane motion model (``assoc="ground"``).
+"""Association of ``trackssm``: :func:`match`, one stage's class-gated Hungarian matching on the
+predicted boxes, and its optional ground pass for ground-plane motion models (``assoc="ground"``).
 
 Each association stage first matches on the ground, as the ``ground`` tracker does
 (:mod:`trackers.ground.associate`): a (track, detection) pair costs the negative log likelihood of
@@ -15,8 +16,10 @@ grows while its track is lost: its contact noise is scaled by ``1 + lost_for`` (
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from detbench.core.types import iou_matrix
+from trackers.costs import affinity
 from trackers.ground import kalman
 from trackers.ground.associate import assign
 from trackers.ground.measure import observe
@@ -49,3 +52,39 @@ def ground_pairs(cost: np.ndarray, allowed: np.ndarray, gate: float) -> tuple[np
     (:func:`trackers.ground.associate.assign`)."""
     known = np.isfinite(cost)
     return assign(np.where(known, cost, np.inf), allowed & known, gate)
+
+
+def match(tracks: list, dets: np.ndarray, min_iou: float, last_box_gate: bool,
+           cost: str = "iou", class_gate: bool = True, allowed: np.ndarray | None = None,
+           ground: tuple[np.ndarray, float] | None = None):
+    """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
+    better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
+    unmatched dets). ``allowed`` (tracks x dets bool, optional): the only pairs that may match.
+    ``ground`` (optional): (tracks x dets ground costs, gate): a ground pass first
+    (:mod:`trackers.trackssm.associate`), the image matching on what it leaves."""
+    if not tracks or len(dets) == 0:
+        return [], list(range(len(tracks))), list(range(len(dets)))
+    iou = affinity(np.array([t.boxes[-1] for t in tracks]), dets[:, :4], cost)
+    if last_box_gate:
+        iou = np.maximum(iou, affinity(np.array([t.det_box for t in tracks]), dets[:, :4], cost))
+    if class_gate:
+        same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
+        iou = np.where(same, iou, 0.0)
+    if allowed is not None:
+        iou = np.where(allowed, iou, 0.0)
+    cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
+    pairs = []
+    if ground is not None:
+        ok = np.ones(iou.shape, bool)
+        if class_gate:
+            ok &= same
+        if allowed is not None:
+            ok &= allowed
+        rows, cols = ground_pairs(ground[0], ok, ground[1])
+        pairs = [(int(r), int(c)) for r, c in zip(rows, cols)]
+        cost[rows, :] = 1e6
+        cost[:, cols] = 1e6
+    rows, cols = linear_sum_assignment(cost)
+    pairs += [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
+    mt, md = {r for r, _ in pairs}, {c for _, c in pairs}
+    return pairs, [i for i in range(len(tracks)) if i not in mt], [j for j in range(len(dets)) if j not in md]

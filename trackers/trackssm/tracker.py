@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from detbench.core.errors import InputError
 from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
-from trackers.costs import affinity, check_cost
+from trackers.costs import check_cost
 from trackers.trackssm import rules
-from trackers.trackssm.associate import ASSOCIATIONS, ground_costs, ground_pairs
+from trackers.trackssm.associate import ASSOCIATIONS, ground_costs, match
 from trackers.trackssm.checkpoint import is_ground, load, resolve
 from trackers.trackssm.rules import BIRTH_OVERLAP_BY, contact_d2, ground_allowed, new_tracks, observations
 
@@ -89,51 +88,6 @@ def _to_cxcywh(b: np.ndarray, w: float, h: float) -> np.ndarray:
 def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
     cx, cy, bw, bh = c[:, 0] * w, c[:, 1] * h, c[:, 2] * w, c[:, 3] * h
     return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-
-
-def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool,
-           cost: str = "iou", class_gate: bool = True, allowed: np.ndarray | None = None,
-           ground: tuple[np.ndarray, float] | None = None):
-    """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
-    better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
-    unmatched dets). ``allowed`` (tracks x dets bool, optional): the only pairs that may match.
-    ``ground`` (optional): (tracks x dets ground costs, gate): a ground pass first
-    (:mod:`trackers.trackssm.associate`), the image matching on what it leaves."""
-    if not tracks or len(dets) == 0:
-        return [], list(range(len(tracks))), list(range(len(dets)))
-    iou = affinity(np.array([t.boxes[-1] for t in tracks]), dets[:, :4], cost)
-    if last_box_gate:
-        iou = np.maximum(iou, affinity(np.array([t.det_box for t in tracks]), dets[:, :4], cost))
-    if class_gate:
-        same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
-        iou = np.where(same, iou, 0.0)
-    if allowed is not None:
-        iou = np.where(allowed, iou, 0.0)
-    cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
-    pairs = []
-    if ground is not None:
-        ok = np.ones(iou.shape, bool)
-        if class_gate:
-            ok &= same
-        if allowed is not None:
-            ok &= allowed
-        rows, cols = ground_pairs(ground[0], ok, ground[1])
-        pairs = [(int(r), int(c)) for r, c in zip(rows, cols)]
-        cost[rows, :] = 1e6
-        cost[:, cols] = 1e6
-    rows, cols = linear_sum_assignment(cost)
-    pairs += [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
-    mt, md = {r for r, _ in pairs}, {c for _, c in pairs}
-    return pairs, [i for i in range(len(tracks)) if i not in mt], [j for j in range(len(dets)) if j not in md]
-
-
-def _groups(pool: list[_Track], tracked_first: bool) -> list[tuple[int, int]]:
-    """[(start, end)] slices of ``pool`` matched in turn: all at once, or (``tracked_first``, pool
-    ordered tracked then lost) the tracked tracks, then the lost ones."""
-    if not tracked_first:
-        return [(0, len(pool))]
-    n = sum(t.state == TRACKED for t in pool)
-    return [(0, n), (n, len(pool))]
 
 
 class TrackSSMTracker:
@@ -299,12 +253,12 @@ class TrackSSMTracker:
         pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
         if p.tracked_first:  # tracked tracks take the high detections first, lost ones what they leave
             pool = [t for t in pool if t.state == TRACKED] + [t for t in pool if t.state == LOST]
-        groups = _groups(pool, p.tracked_first)
+        n_tracked = sum(t.state == TRACKED for t in pool) if p.tracked_first else len(pool)
         pairs, um_t, um_h = [], [], np.arange(len(high))
-        for lo, hi in groups:
+        for lo, hi in ((0, n_tracked), (n_tracked, len(pool))):
             part = pool[lo:hi]
-            got, um, left = _match(part, dets[high[um_h]], p.match_iou, self.gated, p.cost, p.class_gate,
-                                   gate(part, high[um_h]), on_ground(part, high[um_h]))
+            got, um, left = match(part, dets[high[um_h]], p.match_iou, self.gated, p.cost, p.class_gate,
+                                  gate(part, high[um_h]), on_ground(part, high[um_h]))
             pairs += [(lo + i, um_h[j]) for i, j in got]
             um_t += [lo + i for i in um]
             um_h = um_h[left]
@@ -312,8 +266,8 @@ class TrackSSMTracker:
             pool[i].state = TRACKED
             take(pool[i], high[j])
         rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
-        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate, gate(rest, low),
-                                on_ground(rest, low))
+        pairs, um_r, _ = match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate, gate(rest, low),
+                               on_ground(rest, low))
         for i, j in pairs:
             take(rest[i], low[j])
         for i in um_r:
@@ -324,8 +278,8 @@ class TrackSSMTracker:
 
         high_left = high[um_h]
         new = [t for t in self.tracks if t.state == NEW]
-        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate,
-                                gate(new, high_left), on_ground(new, high_left))
+        pairs, _, um_d = match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate,
+                               gate(new, high_left), on_ground(new, high_left))
         for i, j in pairs:
             self._confirm(new[i])
             take(new[i], high_left[j])
