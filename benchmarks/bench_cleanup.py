@@ -58,13 +58,14 @@ _SSM_GROUND = [{}, {"assoc": "ground", "assoc_gate": 4.0, "assoc_bonus": 8.0}, {
 _SSM_RULES = ([{"tracked_first": True}]
               + [{**_SSM_BIRTH, **g, **({"tracked_first": True} if first else {})} for first in (False, True)
                  for g in _SSM_GROUND if first or g]
-              + [{**_SSM_BIRTH, "tracked_first": True, "shadow_overlap": 0.6}])
+              + [{**_SSM_BIRTH, "tracked_first": True, "shadow_overlap": 0.6}]
+              + [{**_SSM_BIRTH, **g, "history_blend": b} for g in _SSM_GROUND[:2] for b in (0.2, 0.3, 0.4)])
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
                # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost, and
                # with that birth rule the order of the first stage (tracked tracks first), the ground pass
-               # (trackers.trackssm.associate) and shadow tracks ending
+               # (trackers.trackssm.associate), shadow tracks ending and the history blend
                "trackssm": _COSTS + [{"birth_overlap": o, "birth_overlap_by": by} for by in ("smaller", "union")
                                      for o in (0.4, 0.2)] + _SSM_RULES,
                "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],

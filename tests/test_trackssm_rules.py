@@ -261,3 +261,21 @@ def test_a_shadow_track_on_a_nested_box_ends_but_a_person_behind_does_not(ground
 def test_association_options_are_checked(ground_model, options, message):
     with pytest.raises(InputError, match=message):
         TrackSSMTracker(TrackSSMParams(weights=ground_model, **options))
+
+
+def test_history_blend_keeps_a_share_of_the_prediction_in_the_history_not_in_the_output():
+    """An untrained image model predicts constant velocity: after [100, 100, 200, 300] and
+    [120, 100, 220, 300] it predicts [140, 100, 240, 300]. The detection [150, 110, 250, 310] is
+    reported as it is; with ``history_blend=0.2`` the track's history keeps 0.8 x detection +
+    0.2 x prediction = [148, 108, 248, 308] (the second detection, the track's first with a
+    history, is kept as seen)."""
+    scene = [[det([100, 100, 200, 300])], [det([120, 100, 220, 300])], [det([150, 110, 250, 310])]]
+    for blend, want in ((0.0, [150, 110, 250, 310]), (0.2, [148, 108, 248, 308])):
+        trk = TrackSSMTracker(TrackSSMParams(weights="random", history_blend=blend))
+        out = run(trk, scene)
+        np.testing.assert_allclose(out[-1][0, :4], [150, 110, 250, 310])
+        np.testing.assert_allclose(trk.tracks[0].boxes[-2], [120, 100, 220, 300])
+        np.testing.assert_allclose(trk.tracks[0].boxes[-1], want, atol=1e-3)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(InputError, match="history_blend must be in"):
+            TrackSSMTracker(TrackSSMParams(weights="random", history_blend=bad))

@@ -33,8 +33,9 @@ def ground_costs(camera, pred: np.ndarray, track_cls: np.ndarray, lost_for: np.n
     """(T, D) ground costs (module docstring) of predicted boxes ``pred`` (T, 4 xyxy) of tracks of
     classes ``track_cls`` (T,) lost for ``lost_for`` (T,) frames against detections ``boxes`` (D, 4)
     of ``det_cls`` (D,) seen by ``camera``; NaN where either contact is unknown."""
-    t_obs = observe(camera, pred, track_cls, noise, extent)
-    d_obs = observe(camera, boxes, det_cls, noise, extent)
+    with np.errstate(invalid="ignore"):  # boxes without a contact (above the horizon) are NaN there
+        t_obs = observe(camera, pred, track_cls, noise, extent)
+        d_obs = observe(camera, boxes, det_cls, noise, extent)
     both = t_obs.valid[:, None] & d_obs.valid[None, :]
     if not both.any():
         return np.full(both.shape, np.nan)

@@ -57,6 +57,7 @@ class TrackSSMParams:
     ground_gate: float = 0.0   # > 0: refuse pairs whose ground contacts lie farther apart (trackers.trackssm.rules)
     birth_overlap: float = 1.0  # < 1: duplicate-aware birth at this overlap (trackers.trackssm.rules; 1: off)
     birth_overlap_by: str = "smaller"  # its overlap: "smaller" (intersection over the smaller box) | "union" (IoU)
+    history_blend: float = 0.0  # > 0: a matched track's history keeps this share of its prediction (see docs)
     tracked_first: bool = False  # tracked tracks take the high detections before lost ones (ByteTrack: together)
     shadow_overlap: float = 1.0  # < 1: a track on a box nested this much in an older track's ends (rules; 1: off)
     assoc: str = "image"       # "ground": match on the ground first, ground models only (trackers.trackssm.associate)
@@ -128,6 +129,8 @@ class TrackSSMTracker:
             raise InputError(f"trackssm: ground_gate must be >= 0 (0: off), got {params.ground_gate}")
         if not 0 < params.birth_overlap <= 1:
             raise InputError(f"trackssm: birth_overlap must be in (0, 1] (1: off), got {params.birth_overlap}")
+        if not 0 <= params.history_blend < 1:
+            raise InputError(f"trackssm: history_blend must be in [0, 1) (0: off), got {params.history_blend}")
         if not 0 < params.shadow_overlap <= 1:
             raise InputError(f"trackssm: shadow_overlap must be in (0, 1] (1: off), got {params.shadow_overlap}")
         if params.birth_overlap_by not in BIRTH_OVERLAP_BY:
@@ -242,7 +245,10 @@ class TrackSSMTracker:
         matched: list[tuple[_Track, int]] = []
 
         def take(t: _Track, j: int):
-            t.boxes[-1] = dets[j, :4].copy()
+            if p.history_blend > 0 and t.length > 1:  # the prediction damps the detection's jitter
+                t.boxes[-1] = (1.0 - p.history_blend) * dets[j, :4] + p.history_blend * t.boxes[-1]
+            else:
+                t.boxes[-1] = dets[j, :4].copy()
             t.score, t.det_box, t.cls = float(dets[j, 4]), dets[j, :4], int(dets[j, 5])
             t.lost_for = 0
             t.length += 1
