@@ -9,7 +9,8 @@
    ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
 2. On the synthetic **tune** split only: first the options outside the grid (the association cost
    where the tracker has one, for ``ground`` its contact and process noise and its birth rules,
-   for ``trackssm`` its duplicate-aware birth, ``ASSOCIATION``; the
+   for ``trackssm`` its duplicate-aware birth, ground pass, stage order, shadow tracks and
+   history blend, ``ASSOCIATION``; the
    clean-up's score fusion and box merge, ``FUSE``; the buffered association ``box_buffer``,
    ``BUFFERS``, the same for every tracker), each candidate at the tracker's defaults with
    ``nms_iou=0.7``, best by the tune objective (max HOTA, then min IDSW); then ``detbench tune``
