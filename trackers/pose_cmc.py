@@ -65,32 +65,41 @@ class StateModel:
         the depth ratio s, an area by s^2, an aspect ratio unchanged; P -> T P T^T, all of a
         frame's covariances in one batched product."""
         out, values = [], []
-        n_gains = self.dim - 6
+        kind = self.kind
         for x, box, (j00, j01, j10, j11), s in zip(means, motion.boxes, motion.jacobian, motion.scale):
-            g = (s, s) if self.kind == "xywh" else (1.0, s) if self.kind == "xyah" else (s * s, 1.0)
-            vx, vy = x[4], x[5]
-            out.append(self.from_box(box) + [j00 * vx + j01 * vy, j10 * vx + j11 * vy]
-                       + [gain * v for gain, v in zip(g, x[6:])])
-            values += (j00, j01, j10, j11, *g, j00, j01, j10, j11, *g[:n_gains])
-        n, entries = len(out), _T_ENTRIES[self.dim]
-        new_x = np.array(out, dtype=np.float64).reshape(n, self.dim)
+            m, vx, vy = self.from_box(box), x[4], x[5]
+            m += (j00 * vx + j01 * vy, j10 * vx + j11 * vy)
+            if kind == "xywh":
+                m += (s * x[6], s * x[7])
+                values += (j00, j01, j10, j11, s, s, j00, j01, j10, j11, s, s)
+            elif kind == "xyah":
+                m += (x[6], s * x[7])
+                values += (j00, j01, j10, j11, 1.0, s, j00, j01, j10, j11, 1.0, s)
+            else:
+                m.append(s * s * x[6])
+                values += (j00, j01, j10, j11, s * s, 1.0, j00, j01, j10, j11, s * s)
+            out.append(m)
+        new_x = np.array(out, dtype=np.float64)
         if p is None:
             return new_x, None
-        t = np.zeros((n, self.dim * self.dim))
-        t[:, entries] = np.array(values, dtype=np.float64).reshape(n, len(entries))
-        t = t.reshape(n, self.dim, self.dim)
+        n, basis = len(out), _T_BASIS[self.dim]
+        t = (np.array(values, dtype=np.float64).reshape(n, len(basis)) @ basis).reshape(n, self.dim, self.dim)
         return new_x, t @ p @ t.transpose(0, 2, 1)
 
 
-def _t_entries(dim: int) -> np.ndarray:
-    """T's non-zero entries (flat indices of a dim x dim matrix) in :meth:`StateModel.move`'s
-    order: J, the size gains, J, the velocity gains."""
+def _t_basis(dim: int) -> np.ndarray:
+    """(entries, dim * dim): row k is 1 at T's k-th non-zero entry in :meth:`StateModel.move`'s
+    order (J, the size gains, J, the velocity gains), so values @ basis is T, flattened (each
+    product has one non-zero term: exact)."""
     block = [(0, 0), (0, 1), (1, 0), (1, 1)]
     entries = block + [(2, 2), (3, 3)] + [(4 + i, 4 + j) for i, j in block] + [(k, k) for k in range(6, dim)]
-    return np.array([r * dim + c for r, c in entries])
+    basis = np.zeros((len(entries), dim * dim))
+    for k, (r, c) in enumerate(entries):
+        basis[k, r * dim + c] = 1.0
+    return basis
 
 
-_T_ENTRIES = {7: _t_entries(7), 8: _t_entries(8)}
+_T_BASIS = {7: _t_basis(7), 8: _t_basis(8)}
 
 XYWH = StateModel("xywh", (0, 1, 2, 3))   # boxmot BotSort's STrack (KalmanFilterXYWH)
 XYAH = StateModel("xyah", (0, 1, 2, 3))   # boxmot ByteTrack's STrack (KalmanFilterXYAH)
@@ -115,7 +124,7 @@ def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
         classes += [cls] * len(kept)
     if not tracks:
         return
-    means = np.array([t.mean for t in tracks], dtype=np.float64).reshape(len(tracks), model.dim).tolist()
+    means = [t.mean.tolist() for t in tracks]
     p = np.array([t.covariance for t in tracks], dtype=np.float64)
     new_x, new_p = model.move(means, p, move([model.to_box(m) for m in means], classes))
     for track, xi, pi in zip(tracks, new_x, new_p):
