@@ -155,7 +155,7 @@ class PoseCompensation:
                              f"(intrinsics and cam2global from frames.json), but {where} has none")
         camera = float_camera(frame.intrinsics, frame.cam2global, frame.width, frame.height)
         previous, self._camera = self._camera, camera
-        if previous is None or not instances or previous.key == camera.key:  # a still camera moves nothing
+        if previous is None or not instances or previous is camera or previous.key == camera.key:  # a still camera moves nothing
             return
 
         def move(boxes, classes):

@@ -44,7 +44,7 @@ class FloatCamera:
     ``rays`` = R K^-1 (a homogeneous pixel -> its ray's direction in the global frame),
     ``ground`` = the ground homography ((x, y, 1) on z = GROUND_Z -> homogeneous pixel, w the
     depth), ``centre`` (x, y, z), ``k`` and ``r`` (K and the camera -> global rotation), ``key``
-    its content (as ``Camera.key``). ``camera`` is the numpy :class:`Camera` of the same
+    its content (the calibration's bytes and the image size). ``camera`` is the numpy :class:`Camera` of the same
     calibration, built when first asked for."""
 
     __slots__ = ("width", "height", "key", "k", "pose", "r", "centre", "rays", "ground", "_camera")
@@ -110,7 +110,7 @@ def float_camera(intrinsics, cam2global, width: int = 1600, height: int = 900) -
         else np.asarray(intrinsics, dtype=np.float64)
     t = cam2global if type(cam2global) is np.ndarray and cam2global.dtype == np.float64 \
         else np.asarray(cam2global, dtype=np.float64)
-    key = (k.tobytes(), t.tobytes(), width, height)
+    key = (k.tobytes(), t.tobytes(), width, height)   # the bytes are a copy: later changes to the arrays change nothing
     camera = _CAMERAS.get((key, k.shape, t.shape))
     if camera is None:
         if k.shape != (3, 3) or t.shape != (4, 4) or not _finite(k.ravel().tolist() + t.ravel().tolist()):
@@ -122,7 +122,7 @@ def float_camera(intrinsics, cam2global, width: int = 1600, height: int = 900) -
     return camera
 
 
-def _finite(values: list) -> bool:
+def _finite(values) -> bool:
     """Whether every float of ``values`` is finite: one sum decides unless it overflows."""
     total = sum(values)
     return total - total == 0.0 or all(map(math.isfinite, values))
