@@ -51,11 +51,10 @@ class FloatCamera:
 
     def __init__(self, k: list, pose: list, width: int, height: int, key: tuple):
         """``k`` (3x3) and ``pose`` (4x4): nested lists of finite floats (:func:`float_camera` checks)."""
-        r = (tuple(pose[0][:3]), tuple(pose[1][:3]), tuple(pose[2][:3]))
+        r = (pose[0][:3], pose[1][:3], pose[2][:3])
         if not _is_rotation(r):
             raise ValueError("cam2global's 3x3 block is not a rotation")
-        kk = (tuple(k[0]), tuple(k[1]), tuple(k[2]))
-        (a, b, c), (d, e, f), (g, h, m) = kk
+        (a, b, c), (d, e, f), (g, h, m) = kk = k
         if abs(a * (e * m - f * h) - b * (d * m - f * g) + c * (d * h - e * g)) < 1e-9:
             raise ValueError("intrinsics are singular")
         cx, cy, cz = centre = (pose[0][3], pose[1][3], pose[2][3])
@@ -113,19 +112,21 @@ def float_camera(intrinsics, cam2global, width: int = 1600, height: int = 900) -
     key = (k.tobytes(), t.tobytes(), width, height)   # the bytes are a copy: later changes to the arrays change nothing
     camera = _CAMERAS.get((key, k.shape, t.shape))
     if camera is None:
-        if k.shape != (3, 3) or t.shape != (4, 4) or not _finite(k.ravel().tolist() + t.ravel().tolist()):
+        k_rows = k.tolist() if k.shape == (3, 3) else None
+        pose = t.tolist() if t.shape == (4, 4) else None
+        if k_rows is None or pose is None or not _finite(k_rows + pose):
             _as_matrix(k, (3, 3), "intrinsics"), _as_matrix(t, (4, 4), "cam2global")  # their message
-        camera = FloatCamera(k.tolist(), t.tolist(), width, height, key)
+        camera = FloatCamera(k_rows, pose, width, height, key)
         if len(_CAMERAS) >= MAX_ENTRIES:
             _CAMERAS.clear()
         _CAMERAS[(key, k.shape, t.shape)] = camera
     return camera
 
 
-def _finite(values) -> bool:
-    """Whether every float of ``values`` is finite: one sum decides unless it overflows."""
-    total = sum(values)
-    return total - total == 0.0 or all(map(math.isfinite, values))
+def _finite(rows: list) -> bool:
+    """Whether every float of ``rows`` (lists of floats) is finite: one sum decides unless it overflows."""
+    total = sum(map(sum, rows))
+    return total - total == 0.0 or all(math.isfinite(v) for row in rows for v in row)
 
 
 def as_float_camera(camera: Camera | FloatCamera) -> FloatCamera:
