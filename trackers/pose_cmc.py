@@ -64,26 +64,27 @@ class StateModel:
         velocity gains): the centre and its velocity through the Jacobian J, a width or height by
         the depth ratio s, an area by s^2, an aspect ratio unchanged; P -> T P T^T, all of a
         frame's covariances in one batched product."""
-        out, values = [], []
+        rows = []   # per state: the new state, then T's non-zero values (J, size gains, J, velocity gains)
         kind = self.kind
         for x, box, (j00, j01, j10, j11), s in zip(means, motion.boxes, motion.jacobian, motion.scale):
-            m, vx, vy = self.from_box(box), x[4], x[5]
-            m += (j00 * vx + j01 * vy, j10 * vx + j11 * vy)
+            row, vx, vy = self.from_box(box), x[4], x[5]
             if kind == "xywh":
-                m += (s * x[6], s * x[7])
-                values += (j00, j01, j10, j11, s, s, j00, j01, j10, j11, s, s)
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, s * x[6], s * x[7],
+                        j00, j01, j10, j11, s, s, j00, j01, j10, j11, s, s)
             elif kind == "xyah":
-                m += (x[6], s * x[7])
-                values += (j00, j01, j10, j11, 1.0, s, j00, j01, j10, j11, 1.0, s)
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, x[6], s * x[7],
+                        j00, j01, j10, j11, 1.0, s, j00, j01, j10, j11, 1.0, s)
             else:
-                m.append(s * s * x[6])
-                values += (j00, j01, j10, j11, s * s, 1.0, j00, j01, j10, j11, s * s)
-            out.append(m)
-        new_x = np.array(out, dtype=np.float64)
+                s2 = s * s
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, s2 * x[6],
+                        j00, j01, j10, j11, s2, 1.0, j00, j01, j10, j11, s2)
+            rows.append(row)
+        both = np.array(rows, dtype=np.float64)
+        new_x = both[:, :self.dim]
         if p is None:
             return new_x, None
-        n, basis = len(out), _T_BASIS[self.dim]
-        t = (np.array(values, dtype=np.float64).reshape(n, len(basis)) @ basis).reshape(n, self.dim, self.dim)
+        n, dim = len(rows), self.dim
+        t = (both[:, dim:] @ _T_BASIS[dim]).reshape(n, dim, dim)
         return new_x, t @ p @ t.transpose(0, 2, 1)
 
 
