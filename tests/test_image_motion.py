@@ -151,6 +151,25 @@ def test_per_box_and_array_motion_agree_to_rounding(seed):
                     np.testing.assert_allclose(rows.scale, arrays.scale, rtol=1e-12)
 
 
+def test_motion_rows_takes_the_arrays_beyond_rows_max_with_the_same_values():
+    """cmc=pose's motion_rows: up to ROWS_MAX boxes per box on floats, beyond it numpy's way,
+    both returned as the same lists (boxes, (j00, j01, j10, j11), scale, on_ground)."""
+    from detbench.core.image_motion import ROWS_MAX, _motion_of_rows, motion_rows
+    from detbench.core.pose_camera import float_camera, float_pair
+
+    cam_a, cam_b = float_camera(K, pose(0.0)), float_camera(K, pose(8.0, x=3.0))
+    boxes, classes = _boxes_of_every_case(np.random.default_rng(7), ROWS_MAX + 20)
+    rows, cls = boxes.tolist(), classes.tolist()
+    many = motion_rows(rows, cam_a, cam_b, cls)
+    one_by_one = _motion_of_rows(rows, float_pair(cam_a, cam_b), cls, True)
+    assert many.on_ground == one_by_one.on_ground and any(many.on_ground) and not all(many.on_ground)
+    np.testing.assert_allclose(many.boxes, one_by_one.boxes, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(many.jacobian, one_by_one.jacobian, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(many.scale, one_by_one.scale, rtol=1e-12)
+    few = motion_rows(rows[:5], cam_a, cam_b, cls[:5])
+    assert few.boxes == one_by_one.boxes[:5] and few.jacobian == one_by_one.jacobian[:5]
+
+
 def test_cameras_and_camera_pairs_are_remembered_by_content():
     """camera_of gives one read-only Camera per calibration (its own copies: changing the caller's
     array later changes nothing), camera_pair one CameraPair per pair of contents; a benchmark's
