@@ -39,6 +39,23 @@ def product3(a, b) -> Matrix3:
             (a20 * b00 + a21 * b10 + a22 * b20, a20 * b01 + a21 * b11 + a22 * b21, a20 * b02 + a21 * b12 + a22 * b22))
 
 
+#: K^-1 by the bytes of K: a sequence's intrinsics never change, and every frame builds a camera
+_K_INVERSES: dict[bytes, Matrix3] = {}
+
+
+def _inverse_intrinsics(k_bytes: bytes, k: list) -> Matrix3:
+    """K^-1 of ``k`` (whose bytes are ``k_bytes``); ValueError, as :class:`Camera`, when K is singular."""
+    inverse = _K_INVERSES.get(k_bytes)
+    if inverse is None:
+        (a, b, c), (d, e, f), (g, h, m) = k
+        if abs(a * (e * m - f * h) - b * (d * m - f * g) + c * (d * h - e * g)) < 1e-9:
+            raise ValueError("intrinsics are singular")
+        if len(_K_INVERSES) >= 256:
+            _K_INVERSES.clear()
+        inverse = _K_INVERSES[k_bytes] = inverse3(k)
+    return inverse
+
+
 class FloatCamera:
     """One frame's camera (:class:`detbench.core.geometry.Camera`'s checks and meaning) as floats:
     ``rays`` = R K^-1 (a homogeneous pixel -> its ray's direction in the global frame),
@@ -54,9 +71,7 @@ class FloatCamera:
         r = (pose[0][:3], pose[1][:3], pose[2][:3])
         if not _is_rotation(r):
             raise ValueError("cam2global's 3x3 block is not a rotation")
-        (a, b, c), (d, e, f), (g, h, m) = kk = k
-        if abs(a * (e * m - f * h) - b * (d * m - f * g) + c * (d * h - e * g)) < 1e-9:
-            raise ValueError("intrinsics are singular")
+        k_inverse = _inverse_intrinsics(key[0], k)
         cx, cy, cz = centre = (pose[0][3], pose[1][3], pose[2][3])
         (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = r
         # [R^T | -R^T c]'s columns for x, y and 1 of a ground point (z = GROUND_Z folded into the last)
@@ -64,9 +79,9 @@ class FloatCamera:
                        (r01, r11, GROUND_Z * r21 - (r01 * cx + r11 * cy + r21 * cz)),
                        (r02, r12, GROUND_Z * r22 - (r02 * cx + r12 * cy + r22 * cz)))
         self.width, self.height, self.key = width, height, key
-        self.k, self.pose, self.r, self.centre = kk, pose, r, centre
-        self.rays = product3(r, inverse3(kk))
-        self.ground = product3(kk, ground_cols)
+        self.k, self.pose, self.r, self.centre = k, pose, r, centre
+        self.rays = product3(r, k_inverse)
+        self.ground = product3(k, ground_cols)
         self._camera = None
 
     @property
@@ -148,5 +163,6 @@ def float_pair(cam_from: FloatCamera, cam_to: FloatCamera) -> FloatPair:
 
 
 def forget_float_cameras() -> None:
+    """Drop the cameras and pairs remembered by content (K^-1 per intrinsics stays, as geometry's)."""
     _CAMERAS.clear()
     _PAIRS.clear()
