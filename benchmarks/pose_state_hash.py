@@ -1,5 +1,5 @@
-"""sha256 of every state ``cmc=pose`` writes, frame by frame, for the three boxmot trackers (a
-speed change to the compensation must leave every bit of it unchanged).
+"""sha256 of every state ``cmc=pose`` writes, frame by frame, for the three boxmot trackers (what
+a speed change to the compensation changes: every bit, or also which detection a track took).
 
     python benchmarks/pose_state_hash.py [--write FILE | --check FILE] [SPLIT ...]
     python benchmarks/pose_state_hash.py --check before.txt tests/fixtures/nuscenes-mini-real/sequences \
@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-FIXTURE = ROOT / "tests" / "fixtures" / "nuscenes-mini-real" / "sequences"
+from detbench.data.layout import PreparedDataset  # noqa: E402
+
+FIXTURE = PreparedDataset(ROOT / "tests" / "fixtures" / "nuscenes-mini-real").sequences_root
 TRACKERS = ("botsort", "bytetrack", "ocsort")
 
 
