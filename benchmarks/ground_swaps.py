@@ -43,7 +43,7 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
         det_of = {t: k for k, t in track_of.items()}
         cam = frame.camera()
         _, x, p, boxes = before._predicted(frame, cam)
-        obs = observe(cam, d[:, :4].astype(float), d[:, 5].astype(int), params.noise, params.extent_noise)
+        obs = observe(cam, d[:, :4].astype(float), d[:, 5].astype(int), params.noise, params.extent_noise, params.height_depth)
         pred = before._boxes_in(cam, x, boxes)
 
         def cost(j, k, on_ground=before.on_ground, x=x, p=p, obs=obs):

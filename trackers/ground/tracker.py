@@ -47,6 +47,7 @@ class GroundParams:
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
     extent_noise: float = 1.5    # contact noise along the viewing ray: this x half the class length (m)
     overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
+    height_depth: bool = True    # boxes without a usable ground contact placed from the class height (trackers.ground.height)
 
 
 class GroundTracker:
@@ -88,6 +89,7 @@ class GroundTracker:
         self.x = np.zeros((0, 4))                  # x, y, vx, vy (global, m and m/s)
         self.p = np.zeros((0, 4, 4))
         self.size = np.zeros((0, 2))               # physical width, height (m)
+        self.z = np.zeros(0)                       # the tracked point's height above the ground plane (m)
         self.boxes = np.zeros((0, 4))              # last box; image-only tracks: turned with the camera
         self._next_id = 1
         self._camera = None
@@ -127,7 +129,7 @@ class GroundTracker:
         out = boxes.copy()
         g = self.on_ground
         if g.any():
-            out[g] = project_tracks(camera, x[g, :2], self.size[g])
+            out[g] = project_tracks(camera, x[g, :2], self.size[g], self.z[g])
         return np.minimum(np.maximum(out, 0.0), [camera.width, camera.height, camera.width, camera.height])
 
     # ------------------------------------------------------------------ association
@@ -167,7 +169,7 @@ class GroundTracker:
         self._time, self._camera = frame.timestamp, camera
         d = clean.astype(np.float64)
         boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
-        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise)
+        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise, p.height_depth)
         pred = self._boxes_in(camera, self.x, self.boxes)
 
         high = np.flatnonzero(score >= p.track_thresh)
@@ -210,6 +212,7 @@ class GroundTracker:
         self.x[ti], self.p[ti] = kalman.new_states(obs.xy[di], obs.cov[di], _speed_sigma(self.cls[ti]))
         self.on_ground[ti] = True
         ti, di = t_idx[has], d_idx[has]
+        self.z[ti] = obs.z[di]
         unknown = ~np.isfinite(self.size[ti])
         for axis, cut in ((0, obs.side_cut[di]), (1, obs.top_cut[di])):
             use = ~cut | unknown[:, axis]
@@ -222,12 +225,12 @@ class GroundTracker:
         x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
         for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
                             ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
-                            ("boxes", boxes[d_idx])):
+                            ("z", obs.z[d_idx]), ("boxes", boxes[d_idx])):
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return ids
 
     def _drop(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "boxes"):
+        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "z", "boxes"):
             setattr(self, name, getattr(self, name)[keep])
 
 
