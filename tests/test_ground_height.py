@@ -101,3 +101,59 @@ def test_a_track_placed_from_its_height_follows_the_ego_motion():
         assert first[0, 4] == second[0, 4]
         overlap[on] = iou_matrix(predicted, boxes[1][None])[0, 0]
     assert overlap[True] >= 0.9 and overlap[False] < 0.6, overlap
+
+
+def _standing_box(x: float, y: float, width: float, height: float) -> np.ndarray:
+    """The box of a flat board ``width`` x ``height`` m standing at ground point (x, y) facing a
+    camera 1.5 m up at the origin looking along +x (``pose(0.0)``)."""
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    u, v = cx - fx * y / x, cy + fy * 1.5 / x
+    return np.array([u - fx * width / 2 / x, v - fy * height / x, u + fx * width / 2 / x, v])
+
+
+def test_size_costs_are_the_log_height_ratio_over_the_combined_spread():
+    """A track whose mean log height is log 1.6 and a detection implying 1.95 m with a relative
+    depth error e: cost (log(1.95 / 1.6))^2 / (0.05^2 + e^2) = 0.039135 / (0.0025 + e^2); a track
+    without a measured height, or a detection without one (cut at the top), costs nothing."""
+    from trackers.ground.associate import size_costs
+
+    cam = Camera(K, pose(0.0))
+    boxes = np.stack([_standing_box(15.0, 0.0, 0.6, 1.95), _standing_box(15.0, 0.0, 0.6, 1.95)])
+    boxes[1, 1] = 0.0  # cut by the top edge
+    obs = observe(cam, boxes, np.array([PED, PED]), 0.1, 1.5)
+    assert obs.size[0, 1] == pytest.approx(1.95, rel=1e-9) and obs.height_known.tolist() == [True, False]
+    e = obs.height_rel_err[0]
+    ray = np.array([1.0, 0.0])  # the contact (15, 0) lies straight ahead
+    assert e == pytest.approx(np.sqrt(ray @ obs.cov[0] @ ray) / 15.0, rel=1e-9)
+    got = size_costs(np.log([1.6, 1.6]), np.array([3, 0]), obs, np.array([0, 1]), 0.05)
+    assert np.log(1.95 / 1.6) ** 2 == pytest.approx(0.039135, abs=1e-6)
+    np.testing.assert_allclose(got, [[0.039135 / (0.0025 + e ** 2), 0.0], [0.0, 0.0]], rtol=1e-4)
+
+
+def test_a_track_own_height_keeps_the_tall_pedestrian_when_the_ground_prefers_the_short_one():
+    """Two pedestrians 15 m ahead, 1 m apart sideways, 1.6 m and 1.95 m tall. Then only the tall
+    one is detected, its contact 0.4 m from its own place and 0.6 m from the short one's (the
+    ground prefers the short track: a swap). Its implied height, 1.95 m, lies log(1.95 / 1.6) from
+    the short track's: with ``size_sigma`` the size cost outweighs the ground's margin."""
+    from trackers.ground.associate import ground_costs, size_costs
+
+    cam = Camera(K, pose(0.0))
+    frames = [Frame(index=i, timestamp=0.5 * i, frame_rate=2.0, intrinsics=K, cam2global=cam.cam2global)
+              for i in range(2)]
+    short, tall = _standing_box(15.0, -0.5, 0.6, 1.6), _standing_box(15.0, 0.5, 0.6, 1.95)
+    seen = _standing_box(15.0, -0.1, 0.6, 1.95)
+    ids = {}
+    for sigma in (0.0, 0.05):
+        tracker = make_tracker("ground", {"size_sigma": sigma, "overlap_bonus": 0.0})
+        first = tracker.update(np.array([[*short, 0.9, PED], [*tall, 0.9, PED]], dtype=np.float32), frames[0])
+        if sigma:
+            inner = tracker.inner
+            _, x, p, _ = inner._predicted(frames[1], cam)
+            obs = observe(cam, seen[None], np.array([PED]), inner.params.noise, inner.params.extent_noise)
+            ground = ground_costs(x, p, obs.xy, obs.cov)[:, 0]
+            size = size_costs(inner.log_height, inner.heights, obs, np.array([0]), sigma)[:, 0]
+            assert ground[0] < ground[1] and ground[0] + size[0] > ground[1] + size[1], (ground, size)
+        second = tracker.update(np.array([[*seen, 0.9, PED]], dtype=np.float32), frames[1])
+        ids[sigma] = (first[first[:, 7] == 1, 4][0], second[0, 4])
+    assert ids[0.0][1] != ids[0.0][0]  # without: the short pedestrian's track takes the tall one's box
+    assert ids[0.05][1] == ids[0.05][0]

@@ -37,7 +37,10 @@ class Observations:
     and ``top_cut`` (D,): it touches the left or right edge, the top edge (its width, its height
     is not the object's); ``z`` (D,): the measured point's height above the ground plane (0 for
     a ground contact; a box placed from its class height, ``from_height`` (D,), stands on its
-    ray, :mod:`trackers.ground.height`)."""
+    ray, :mod:`trackers.ground.height`); ``height_known`` (D,): the box's implied physical height
+    (``size[:, 1]``) measures the object's (a ground contact, not cut at the top or bottom), with
+    ``height_rel_err`` (D,) its relative error, the contact's along-ray spread over its distance.
+    """
 
     xy: np.ndarray
     valid: np.ndarray
@@ -48,6 +51,8 @@ class Observations:
     top_cut: np.ndarray
     z: np.ndarray
     from_height: np.ndarray
+    height_known: np.ndarray
+    height_rel_err: np.ndarray
 
 
 def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float, extent: float = 0.0,
@@ -90,6 +95,8 @@ def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float
     size[~valid] = np.nan
     xy = np.where(valid[:, None], contacts.xy, np.nan)
     top_cut = b[:, 1] <= EDGE_PX
+    known = valid & ~contacts.cut & ~top_cut
+    rel_err = _relative_range_error(camera, xy, cov)
     z, placed = np.zeros(len(b)), np.zeros(len(b), dtype=bool)
     if height_depth and len(b):
         useless = ~valid | implausible_heights(size[:, 1], cls, CUT_HEIGHT_ERROR)
@@ -102,7 +109,18 @@ def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float
             xy[ask], z[ask], cov[ask], valid[ask], placed[ask] = got.xy[got.valid], got.z[got.valid], got_cov, True, True
             _, d_ax = camera.project(np.column_stack([xy[ask], z[ask] + GROUND_Z]))
             size[ask] = np.stack([w[ask] * d_ax / fx, np.asarray(CLASS_HEIGHT_M)[cls[ask]]], axis=1)
-    return Observations(xy, valid, cov, size, side | contacts.cut, side, top_cut, z, placed)
+    known &= ~placed
+    return Observations(xy, valid, cov, size, side | contacts.cut, side, top_cut, z, placed, known, rel_err)
+
+
+def _relative_range_error(camera: Camera, xy: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(N,) the standard deviation of ground points ``xy`` (N, 2) with covariances ``cov`` along
+    the horizontal ray from the camera, over their distance from it (NaN where unknown)."""
+    ray = xy - camera.cam2global[:2, 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reach = np.linalg.norm(ray, axis=1)
+        u = ray / reach[:, None]
+        return np.sqrt(np.einsum("ni,nij,nj->n", u, cov, u)) / reach
 
 
 def _along_ray(camera: Camera, xy: np.ndarray, cls: np.ndarray, extent: float) -> np.ndarray:
