@@ -101,16 +101,27 @@ def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float
     if height_depth and len(b):
         useless = ~valid | implausible_heights(size[:, 1], cls, CUT_HEIGHT_ERROR)
         ask = np.flatnonzero(useless & ~contacts.cut & ~top_cut)
-        if len(ask):
-            got = height_placements(camera, b[ask], cls[ask], CUT_HEIGHT_ERROR, noise, MIN_NOISE_PX)
-            ask, got_cov = ask[got.valid], got.cov[got.valid]
-            if extent > 0:
-                got_cov = got_cov + _along_ray(camera, got.xy[got.valid], cls[ask], extent)
-            xy[ask], z[ask], cov[ask], valid[ask], placed[ask] = got.xy[got.valid], got.z[got.valid], got_cov, True, True
-            _, d_ax = camera.project(np.column_stack([xy[ask], z[ask] + GROUND_Z]))
-            size[ask] = np.stack([w[ask] * d_ax / fx, np.asarray(CLASS_HEIGHT_M)[cls[ask]]], axis=1)
+        if len(ask):  # in place: xy, z, cov, valid, placed, size
+            _place_from_height(camera, b, cls, ask, noise, extent, (xy, z, cov, valid, placed, size))
     known &= ~placed
     return Observations(xy, valid, cov, size, side | contacts.cut, side, top_cut, z, placed, known, rel_err)
+
+
+def _place_from_height(camera: Camera, b: np.ndarray, cls: np.ndarray, ask: np.ndarray, noise: float,
+                       extent: float, out: tuple) -> None:
+    """Boxes ``b[ask]`` placed from their class height (:mod:`trackers.ground.height`), written
+    into :func:`observe`'s arrays ``out = (xy, z, cov, valid, placed, size)`` where a placement is
+    made: the width from the box at the point's depth, the height the class's."""
+    xy, z, cov, valid, placed, size = out
+    got = height_placements(camera, b[ask], cls[ask], CUT_HEIGHT_ERROR, noise, MIN_NOISE_PX)
+    ask = ask[got.valid]
+    xy[ask], z[ask], cov[ask] = got.xy[got.valid], got.z[got.valid], got.cov[got.valid]
+    if extent > 0:
+        cov[ask] += _along_ray(camera, xy[ask], cls[ask], extent)
+    valid[ask], placed[ask] = True, True
+    _, depth = camera.project(np.column_stack([xy[ask], z[ask] + GROUND_Z]))
+    width = (b[ask, 2] - b[ask, 0]) * depth / camera.intrinsics[0, 0]
+    size[ask] = np.stack([width, np.asarray(CLASS_HEIGHT_M)[cls[ask]]], axis=1)
 
 
 def _relative_range_error(camera: Camera, xy: np.ndarray, cov: np.ndarray) -> np.ndarray:
