@@ -36,12 +36,14 @@ IMPLAUSIBLE_SIGMAS = 3.0
 class Placements:
     """``xy`` (N, 2) global ground position of each box's bottom centre placed from its class
     height (NaN where not placed), ``z`` (N,) that point's height above the ground plane,
-    ``cov`` (N, 2, 2) its covariance on the ground (m^2), ``valid`` (N,)."""
+    ``cov`` (N, 2, 2) its covariance on the ground (m^2), ``valid`` (N,), ``depth`` (N,) its
+    depth along the optical axis (m)."""
 
     xy: np.ndarray
     z: np.ndarray
     cov: np.ndarray
     valid: np.ndarray
+    depth: np.ndarray
 
 
 def implausible_heights(height_m: np.ndarray, classes: np.ndarray, rel_error: float) -> np.ndarray:
@@ -91,4 +93,4 @@ def height_placements(camera: Camera, boxes: np.ndarray, classes: np.ndarray, re
     cov[~valid] = np.eye(2)
     xy = np.where(valid[:, None], points[:, :2], np.nan)
     z = np.where(valid, points[:, 2] - GROUND_Z, np.nan)
-    return Placements(xy, z, cov, valid)
+    return Placements(xy, z, cov, valid, depth)

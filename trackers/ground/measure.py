@@ -119,8 +119,7 @@ def _place_from_height(camera: Camera, b: np.ndarray, cls: np.ndarray, ask: np.n
     if extent > 0:
         cov[ask] += _along_ray(camera, xy[ask], cls[ask], extent)
     valid[ask], placed[ask] = True, True
-    _, depth = camera.project(np.column_stack([xy[ask], z[ask] + GROUND_Z]))
-    width = (b[ask, 2] - b[ask, 0]) * depth / camera.intrinsics[0, 0]
+    width = (b[ask, 2] - b[ask, 0]) * got.depth[got.valid] / camera.intrinsics[0, 0]
     size[ask] = np.stack([width, np.asarray(CLASS_HEIGHT_M)[cls[ask]]], axis=1)
 
 
