@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/data/runs/data"), help="folder of prepared datasets")
     ap.add_argument("--datasets", default="synth6,synth24x6")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "ground-rules")
+    ap.add_argument("--digits", type=int, default=2, help="decimals of HOTA (%%) printed")
     args = ap.parse_args(argv)
     options = dict(kv.split("=", 1) for kv in args.options)
     cells = []
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
             out = args.out / "tracks" / name / key / sha256_json(opts)[:12]
             track_split(from_external(dets, gt), "ground", out, opts)
             m = evaluate_folders(gt, out)["overall"]
-            cells.append(f"{name}:{key} {100 * m['HOTA']:.2f}/{m['IDSW']}")
+            cells.append(f"{name}:{key} {100 * m['HOTA']:.{args.digits}f}/{m['IDSW']}")
     print(" ".join(args.options) or "(defaults)", "|", " | ".join(cells), flush=True)
     return 0
 

@@ -8,7 +8,8 @@ from the one it had when last tracked, the switch is classified by the new track
 born this frame; ``swap``: an older track that had followed something else) and by the old track
 in that frame (``old unmatched``, ``old took other obj``, ``old dropped``), with the old track's
 age (detections taken), its ground cost ``d2 + log det S`` and image IoU to the object's
-detection (as the tracker's options score them, bonus excluded), and its cost to the detection it took.
+detection (as the tracker's options score them, the overlap bonus and the size term
+excluded), and its cost to the detection it took.
 Counts are close to, not equal to, TrackEval's IDSW (its matching also weighs association scores).
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
         det_of = {t: k for k, t in track_of.items()}
         cam = frame.camera()
         _, x, p, boxes = before._predicted(frame, cam)
-        obs = observe(cam, d[:, :4].astype(float), d[:, 5].astype(int), params.noise, params.extent_noise)
+        obs = observe(cam, d[:, :4].astype(float), d[:, 5].astype(int), params.noise, params.extent_noise, params.height_depth)
         pred = before._boxes_in(cam, x, boxes)
 
         def cost(j, k, on_ground=before.on_ground, x=x, p=p, obs=obs):

@@ -111,7 +111,7 @@ def test_ocsort_carries_its_observations_and_frozen_state():
     for age in trk.observations:
         if age >= trk.age + 1 - trk.delta_t or age == max(trk.observations):
             assert iou_matrix(trk.observations[age][None, :4].astype(np.float64), box_b[None])[0, 0] >= 0.9
-    frozen = XYSR.to_boxes(np.asarray(trk.kf.attr_saved["x"], dtype=np.float64).reshape(1, -1))
+    frozen = np.array([XYSR.to_box(np.ravel(trk.kf.attr_saved["x"]).tolist())])
     assert iou_matrix(frozen, box_b[None])[0, 0] >= 0.9
     last = tracker.update(_det(box_b), _frame(5, 10.0))
     assert len(last) == 1 and int(last[0, 4]) == 1
@@ -125,22 +125,22 @@ def test_state_models_carry_velocities_and_covariances_by_the_local_map(model, g
     part comes from the moved box (boxmot's own conversions); P -> T P T^T."""
     from scipy.linalg import block_diag
 
-    from detbench.core.image_motion import BoxMotion
+    from detbench.core.image_motion import RowMotion
     from trackers import pose_cmc
 
     sm = getattr(pose_cmc, model)
     jac, s = np.array([[2.0, 0.5], [-0.25, 3.0]]), 1.5
     value = {"s": s, "s2": s * s, "1": 1.0}
     t = block_diag(jac, *(value[g] for g in gains[:2]), jac, *(value[g] for g in gains[2:]))
-    box, moved = np.array([[100.0, 200.0, 180.0, 260.0]]), np.array([[300.0, 210.0, 420.0, 300.0]])
+    box, moved = [100.0, 200.0, 180.0, 260.0], [300.0, 210.0, 420.0, 300.0]
     rng = np.random.default_rng(1)
-    x = np.concatenate([sm.from_boxes(box)[0], rng.normal(size=sm.dim - 4)])[None]
+    x = np.concatenate([sm.from_box(box), rng.normal(size=sm.dim - 4)])
     a = rng.normal(size=(sm.dim, sm.dim))
     p = (a @ a.T)[None]
-    np.testing.assert_allclose(sm.to_boxes(x), box, atol=1e-4)
-    new_x, new_p = sm.move(x, p, BoxMotion(moved, jac[None], np.array([s]), np.array([True])))
-    np.testing.assert_allclose(new_x[0, 4:], (t @ x[0])[4:], rtol=1e-12)
-    np.testing.assert_allclose(sm.to_boxes(new_x), moved, atol=1e-4)
+    np.testing.assert_allclose(sm.to_box(x), box, atol=1e-4)
+    new_x, new_p = sm.move([x.tolist()], p, RowMotion([moved], [tuple(jac.ravel())], [s], [True]))
+    np.testing.assert_allclose(new_x[0, 4:], (t @ x)[4:], rtol=1e-12)
+    np.testing.assert_allclose(sm.to_box(new_x[0]), moved, atol=1e-4)
     np.testing.assert_allclose(new_p[0], t @ p[0] @ t.T, rtol=1e-12)
     w, h = 120.0, 90.0
     expected = {"XYWH": [360, 255, w, h], "XYAH": [360, 255, w / h, h], "XYSR": [360, 255, w * h, w / (h + 1e-6)]}

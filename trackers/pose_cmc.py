@@ -6,22 +6,27 @@ positions, velocities and covariances move: docs/tracker-internals.md, "Pose com
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from detbench.core.errors import InputError
-from detbench.core.geometry import camera_of
-from detbench.core.image_motion import BoxMotion, box_motion
+from detbench.core.image_motion import RowMotion, motion_rows
+from detbench.core.pose_camera import float_camera
 
-#: ``move(boxes (N, 4), classes (N,)) -> BoxMotion`` from the previous frame's camera to this one's
-MoveBoxes = Callable[[np.ndarray, np.ndarray], BoxMotion]
+#: ``move(boxes [[x1, y1, x2, y2], ...], classes [...]) -> RowMotion`` from the previous frame's
+#: camera to this one's
+MoveBoxes = Callable[[list, list], RowMotion]
 
 
 @dataclass(frozen=True)
 class StateModel:
-    """A Kalman state layout: 4 measurement values, then the velocities of ``velocity_of`` of them."""
+    """A Kalman state layout: 4 measurement values, then the velocities of ``velocity_of`` of them.
+
+    A frame moves a handful of states, so the per-state work is on Python floats and only the
+    covariances go through numpy, all of a frame's in one batched product."""
 
     kind: str                       # "xywh" | "xyah" | "xysr"
     velocity_of: tuple[int, ...]
@@ -30,62 +35,81 @@ class StateModel:
     def dim(self) -> int:
         return 4 + len(self.velocity_of)
 
-    def to_boxes(self, m: np.ndarray) -> np.ndarray:
-        """(N, >=4) measurement part -> (N, 4) xyxy."""
+    def to_box(self, m) -> list:
+        """A state's measurement part (a sequence of >= 4 floats) -> [x1, y1, x2, y2]."""
+        cx, cy, a, b = m[0], m[1], m[2], m[3]
         if self.kind == "xywh":
-            wh = m[:, 2:4]
+            w, h = a, b
         elif self.kind == "xyah":
-            wh = m[:, 2:4].copy()
-            wh[:, 0] *= wh[:, 1]
-        else:
-            w = np.sqrt(np.maximum(m[:, 2:3] * m[:, 3:4], 1e-12))
-            wh = np.concatenate((w, m[:, 2:3] / np.maximum(w, 1e-6)), axis=1)
-        return np.concatenate((m[:, :2], wh), axis=1) @ _XYWH_TO_XYXY
+            w, h = a * b, b
+        else:  # max keeps a NaN, as np.maximum does
+            w = math.sqrt(max(a * b, 1e-12))
+            h = a / max(w, 1e-6)
+        return [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]
 
-    def from_boxes(self, boxes: np.ndarray) -> np.ndarray:
-        """(N, 4) xyxy -> (N, 4) measurement values (boxmot's own conversions)."""
-        m = boxes @ _XYXY_TO_XYWH
+    def from_box(self, box) -> list:
+        """[x1, y1, x2, y2] -> the 4 measurement values (boxmot's own conversions)."""
+        x1, y1, x2, y2 = box[0], box[1], box[2], box[3]
+        w, h = x2 - x1, y2 - y1
         if self.kind == "xyah":
-            m[:, 2] /= np.maximum(m[:, 3], 1e-6)
-        elif self.kind == "xysr":
-            w = m[:, 2].copy()
-            m[:, 2], m[:, 3] = w * m[:, 3], w / (m[:, 3] + 1e-6)
-        return m
+            return [0.5 * (x1 + x2), 0.5 * (y1 + y2), w / max(h, 1e-6), h]
+        if self.kind == "xysr":
+            return [0.5 * (x1 + x2), 0.5 * (y1 + y2), w * h, w / (h + 1e-6)]
+        return [0.5 * (x1 + x2), 0.5 * (y1 + y2), w, h]
 
-    def linear_map(self, motion: BoxMotion) -> np.ndarray:
-        """(N, dim, dim) T = diag(A, A restricted to the velocities) (module docstring)."""
-        n, s = len(motion.scale), motion.scale
-        size_gain = (s, s) if self.kind == "xywh" else (1.0, s) if self.kind == "xyah" else (s * s, 1.0)
-        t = np.zeros((n, self.dim, self.dim))
-        t[:, :2, :2] = t[:, 4:6, 4:6] = motion.jacobian
-        t[:, 2, 2], t[:, 3, 3] = size_gain
-        for k, m in enumerate(self.velocity_of[2:], start=6):
-            t[:, k, k] = size_gain[m - 2]
-        return t
+    def move(self, means: list, p: np.ndarray | None, motion: RowMotion) -> tuple[np.ndarray, np.ndarray | None]:
+        """States ``means`` (N lists of dim floats) and covariances ``p`` (N, dim, dim) carried by
+        ``motion`` (the motion of their boxes, :meth:`to_box`), as new arrays: the measurement
+        part from the moved boxes, the rest and the covariances by T = diag(J, size gains, J,
+        velocity gains): the centre and its velocity through the Jacobian J, a width or height by
+        the depth ratio s, an area by s^2, an aspect ratio unchanged; P -> T P T^T, all of a
+        frame's covariances in one batched product."""
+        rows = []   # per state: the new state, then T's non-zero values (J, size gains, J, velocity gains)
+        kind = self.kind
+        for x, box, (j00, j01, j10, j11), s in zip(means, motion.boxes, motion.jacobian, motion.scale):
+            row, vx, vy = self.from_box(box), x[4], x[5]
+            if kind == "xywh":
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, s * x[6], s * x[7],
+                        j00, j01, j10, j11, s, s, j00, j01, j10, j11, s, s)
+            elif kind == "xyah":
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, x[6], s * x[7],
+                        j00, j01, j10, j11, 1.0, s, j00, j01, j10, j11, 1.0, s)
+            else:
+                s2 = s * s
+                row += (j00 * vx + j01 * vy, j10 * vx + j11 * vy, s2 * x[6],
+                        j00, j01, j10, j11, s2, 1.0, j00, j01, j10, j11, s2)
+            rows.append(row)
+        both = np.array(rows, dtype=np.float64)
+        new_x = both[:, :self.dim]
+        if p is None:
+            return new_x, None
+        n, dim = len(rows), self.dim
+        t = (both[:, dim:] @ _T_BASIS[dim]).reshape(n, dim, dim)
+        return new_x, t @ p @ t.transpose(0, 2, 1)
 
-    def move(self, x: np.ndarray, p: np.ndarray | None, motion: BoxMotion) -> tuple[np.ndarray, np.ndarray | None]:
-        """States ``x`` (N, dim) and covariances ``p`` (N, dim, dim) carried by ``motion`` (the
-        motion of ``to_boxes(x)``): the measurement part from the moved boxes, velocities and
-        covariances through :meth:`linear_map`."""
-        t = self.linear_map(motion)
-        out = (t @ x[:, :, None])[:, :, 0]
-        out[:, :4] = self.from_boxes(motion.boxes)
-        return out, None if p is None else t @ p @ t.transpose(0, 2, 1)
+
+def _t_basis(dim: int) -> np.ndarray:
+    """(entries, dim * dim): row k is 1 at T's k-th non-zero entry in :meth:`StateModel.move`'s
+    order (J, the size gains, J, the velocity gains), so values @ basis is T, flattened (each
+    product has one non-zero term: exact)."""
+    block = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    entries = block + [(2, 2), (3, 3)] + [(4 + i, 4 + j) for i, j in block] + [(k, k) for k in range(6, dim)]
+    basis = np.zeros((len(entries), dim * dim))
+    for k, (r, c) in enumerate(entries):
+        basis[k, r * dim + c] = 1.0
+    return basis
 
 
-#: (cx, cy, w, h) @ this = (x1, y1, x2, y2), and back
-_XYWH_TO_XYXY = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [-0.5, 0, 0.5, 0], [0, -0.5, 0, 0.5]])
-_XYXY_TO_XYWH = np.linalg.inv(_XYWH_TO_XYXY)
-
+_T_BASIS = {7: _t_basis(7), 8: _t_basis(8)}
 
 XYWH = StateModel("xywh", (0, 1, 2, 3))   # boxmot BotSort's STrack (KalmanFilterXYWH)
 XYAH = StateModel("xyah", (0, 1, 2, 3))   # boxmot ByteTrack's STrack (KalmanFilterXYAH)
 XYSR = StateModel("xysr", (0, 1, 2))      # boxmot OcSort's KalmanBoxTracker (KalmanFilterXYSR)
 
 
-def take(motion: BoxMotion, rows) -> BoxMotion:
-    """The rows ``rows`` (slice or index array) of a :class:`BoxMotion`."""
-    return BoxMotion(motion.boxes[rows], motion.jacobian[rows], motion.scale[rows], motion.on_ground[rows])
+def take(motion: RowMotion, rows: slice) -> RowMotion:
+    """The rows ``rows`` (a slice) of a :class:`RowMotion`."""
+    return RowMotion(motion.boxes[rows], motion.jacobian[rows], motion.scale[rows], motion.on_ground[rows])
 
 
 def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
@@ -101,9 +125,9 @@ def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
         classes += [cls] * len(kept)
     if not tracks:
         return
-    x = np.array([t.mean for t in tracks]).astype(np.float64, copy=False)
-    p = np.array([t.covariance for t in tracks]).astype(np.float64, copy=False)
-    new_x, new_p = model.move(x, p, move(model.to_boxes(x), classes))
+    means = [t.mean.tolist() for t in tracks]
+    p = np.array([t.covariance for t in tracks], dtype=np.float64)
+    new_x, new_p = model.move(means, p, move([model.to_box(m) for m in means], classes))
     for track, xi, pi in zip(tracks, new_x, new_p):
         track.mean, track.covariance = xi, pi
 
@@ -112,7 +136,7 @@ class PoseCompensation:
     """Carries a class-split boxmot tracker's track states from each frame's camera to the next.
 
     ``mover(instances, move)`` rewrites the states of ``instances`` ({class: boxmot instance})
-    with ``move`` (boxes of the previous camera -> :class:`BoxMotion` into this one). Call
+    with ``move`` (boxes of the previous camera -> :class:`RowMotion` into this one). Call
     :meth:`before_update` once per frame before the instances' ``update``; :meth:`reset` at a new
     sequence.
     """
@@ -130,13 +154,13 @@ class PoseCompensation:
             where = "a frame passed as None" if frame is None else f"frame index {frame.index}"
             raise InputError(f"tracker {self.tracker_name!r}: cmc=pose needs the frame's camera calibration "
                              f"(intrinsics and cam2global from frames.json), but {where} has none")
-        camera = camera_of(frame.intrinsics, frame.cam2global, frame.width, frame.height)
+        camera = float_camera(frame.intrinsics, frame.cam2global, frame.width, frame.height)
         previous, self._camera = self._camera, camera
-        if previous is None or not instances or previous.key == camera.key:  # a still camera moves nothing
+        if previous is None or not instances or previous is camera or previous.key == camera.key:  # a still camera moves nothing
             return
 
         def move(boxes, classes):
-            return box_motion(boxes, previous, camera, classes)
+            return motion_rows(boxes, previous, camera, classes)
 
         self.mover(instances, move)
 

@@ -6,6 +6,8 @@ compensation for OC-SORT".
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from trackers.pose_cmc import XYSR, MoveBoxes, take
@@ -29,15 +31,23 @@ def _readable_ages(track) -> list[int]:
 
 
 def move_ocsort_tracks(instances: dict, move: MoveBoxes) -> None:
-    """Carry every OC-SORT track of ``instances`` ({class: boxmot OcSort}) with ``move``."""
-    states, state_classes = [], []        # (holder, key of x, key of P): kf.__dict__ or attr_saved
-    boxes, box_classes, writers = [], [], []
+    """Carry every OC-SORT track of ``instances`` ({class: boxmot OcSort}) with ``move``.
+
+    An observation box equal to one already asked for (the last observation is a copy of the
+    newest observation) is moved once: the motion is a function of the box and its class."""
+    states, state_classes = [], []        # kf.__dict__ or attr_saved: their "x" and "P"
+    boxes, box_classes, row_of = [], [], {}
+    writes = []    # (container, key, row of the moved box, the old value, whether it is a measurement z)
     directions = []                       # (track, row of its live state)
 
-    def add_box(box, cls, write):
-        boxes.append(np.asarray(box, dtype=np.float64)[:4])
-        box_classes.append(cls)
-        writers.append(write)
+    def ask(box: list, cls) -> int:
+        key = (cls, *box)
+        row = row_of.get(key)
+        if row is None:
+            row = row_of[key] = len(boxes)
+            boxes.append(box)
+            box_classes.append(cls)
+        return row
 
     for cls, inst in instances.items():
         for trk in inst.active_tracks:
@@ -49,60 +59,44 @@ def move_ocsort_tracks(instances: dict, move: MoveBoxes) -> None:
             if not kf.observed and kf.attr_saved is not None:
                 states.append(kf.attr_saved)
                 state_classes.append(cls)
-            if trk.last_observation[-1] >= 0:
-                add_box(trk.last_observation, cls, _set_attr_box(trk, "last_observation"))
+            last = trk.last_observation
+            if last[-1] >= 0:
+                writes.append((trk.__dict__, "last_observation", ask(last[:4].tolist(), cls), last, False))
+            obs = trk.observations
             for age in _readable_ages(trk):
-                add_box(trk.observations[age], cls, _set_item_box(trk.observations, age))
+                writes.append((obs, age, ask(obs[age][:4].tolist(), cls), obs[age], False))
             i = _last_real(kf.history_obs)
             if i is not None:
-                z = np.asarray(kf.history_obs[i], dtype=np.float64).reshape(1, -1)
-                add_box(XYSR.to_boxes(z)[0], cls, _set_measurement(kf.history_obs, i))
+                z = kf.history_obs[i]
+                writes.append((kf.history_obs, i, ask(XYSR.to_box(z.ravel().tolist()), cls), z, True))
     if not states:
         return
-    x = np.stack([np.asarray(h["x"], dtype=np.float64).reshape(-1) for h in states])
-    p = np.stack([np.asarray(h["P"], dtype=np.float64) for h in states])
-    all_boxes = np.concatenate([XYSR.to_boxes(x), np.reshape(boxes, (-1, 4))])
-    motion = move(all_boxes, np.asarray(state_classes + box_classes))
     n = len(states)
+    means = np.array([h["x"] for h in states], dtype=np.float64).reshape(n, XYSR.dim).tolist()
+    p = np.array([h["P"] for h in states], dtype=np.float64)
+    motion = move([XYSR.to_box(m) for m in means] + boxes, state_classes + box_classes)
     state_motion = take(motion, slice(0, n))
-    new_x, new_p = XYSR.move(x, p, state_motion)
+    new_x, new_p = XYSR.move(means, p, state_motion)
     for holder, xi, pi in zip(states, new_x, new_p):
-        holder["x"] = xi.reshape(holder["x"].shape).astype(holder["x"].dtype, copy=False)
-        holder["P"] = pi.astype(holder["P"].dtype, copy=False)
-    for k, write in enumerate(writers):
-        write(motion.boxes[n + k])
+        old_x, old_p = holder["x"], holder["P"]
+        holder["x"] = xi.reshape(old_x.shape).astype(old_x.dtype, copy=False)
+        holder["P"] = pi.astype(old_p.dtype, copy=False)
+    moved = motion.boxes
+    for container, key, row, old, measurement in writes:   # new arrays, the old ones' dtype and shape
+        box = moved[n + row]
+        if measurement:
+            container[key] = np.array(XYSR.from_box(box), dtype=old.dtype).reshape(old.shape)
+        else:  # xyxy + extra columns
+            container[key] = np.array(box + old[4:].tolist(), dtype=old.dtype)
     for trk, row in directions:
         _turn_direction(trk, state_motion.jacobian[row])
 
 
-def _turn_direction(trk, jacobian: np.ndarray) -> None:
+def _turn_direction(trk, jacobian: tuple) -> None:
     """OC-SORT's ``velocity`` is a unit (dy, dx); map (dx, dy) by the Jacobian and renormalise."""
-    v = np.asarray(trk.velocity, dtype=np.float64)
-    turned = jacobian @ v[::-1]
-    norm = float(np.hypot(*turned))
-    if np.isfinite(norm) and norm > 1e-12:
-        trk.velocity = turned[::-1] / norm
-
-
-def _with_box(old, box: np.ndarray) -> np.ndarray:
-    """``old`` (xyxy + extra columns) with its box replaced, same dtype, a new array."""
-    new = np.array(old, copy=True)
-    new[:4] = box
-    return new
-
-
-def _set_attr_box(obj, name):
-    return lambda box: setattr(obj, name, _with_box(getattr(obj, name), box))
-
-
-def _set_item_box(mapping, key):
-    def write(box):
-        mapping[key] = _with_box(mapping[key], box)
-    return write
-
-
-def _set_measurement(history, index):
-    def write(box):
-        old = history[index]
-        history[index] = XYSR.from_boxes(box[None]).reshape(np.shape(old)).astype(old.dtype, copy=False)
-    return write
+    j00, j01, j10, j11 = jacobian
+    dy, dx = trk.velocity.ravel().tolist()
+    tx, ty = j00 * dx + j01 * dy, j10 * dx + j11 * dy
+    norm = math.hypot(tx, ty)
+    if math.isfinite(norm) and norm > 1e-12:
+        trk.velocity = np.array([ty / norm, tx / norm])

@@ -57,17 +57,20 @@ def _row_norms(a: np.ndarray, keepdims: bool = False) -> np.ndarray:
     return np.sqrt(np.add.reduce(a * a, axis=1, keepdims=keepdims))
 
 
-def _is_rotation(r: list) -> bool:
-    """Whether the finite 3x3 ``r`` (nested lists) is a rotation: np.allclose(r^T r, I, atol=1e-4)
-    and det(r) > 0, on nine Python floats (every tracker frame builds a Camera; numpy's per-call
-    overhead on a 3x3 is most of the cost)."""
-    for i in range(3):
-        for j in range(i, 3):
-            dot = r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j]
-            if abs(dot - (i == j)) > 1e-4 + 1e-5 * (i == j):
-                return False
+def _is_rotation(r) -> bool:
+    """Whether the finite 3x3 ``r`` (nested sequences of floats) is a rotation: np.allclose(r^T r,
+    I, atol=1e-4) and det(r) > 0, on nine Python floats (every tracker frame builds a Camera;
+    numpy's per-call overhead on a 3x3 is most of the cost)."""
     (a, b, c), (d, e, f), (g, h, k) = r
+    # the columns' dot products: 1 on the diagonal, 0 off it (np.allclose's atol + rtol * 1)
+    if (abs(a * a + d * d + g * g - 1) > _DIAGONAL_TOL or abs(b * b + e * e + h * h - 1) > _DIAGONAL_TOL
+            or abs(c * c + f * f + k * k - 1) > _DIAGONAL_TOL or abs(a * b + d * e + g * h) > 1e-4
+            or abs(a * c + d * f + g * k) > 1e-4 or abs(b * c + e * f + h * k) > 1e-4):
+        return False
     return a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g) > 0
+
+
+_DIAGONAL_TOL = 1e-4 + 1e-5
 
 
 #: K^-1 by the bytes of K: a sequence's intrinsics never change, and every frame builds a Camera

@@ -2,15 +2,17 @@
 
 No single image warp is right for a moving camera (parallax), so the map is per box: on the
 ground, or by the rotation-only homography off it. :func:`box_motion` returns it for N boxes
-(:class:`BoxMotion`), per box on Python floats, each camera pair's matrices remembered by content
-(:func:`camera_pair`). The two cases, and why it is computed that way: docs/tracker-internals.md,
+(:class:`BoxMotion`); :func:`motion_rows` the same as Python lists for ``cmc=pose``, which moves
+a handful of boxes a frame: up to ``ROWS_MAX`` boxes the work is per box on Python floats with
+each camera's and camera pair's matrices as floats (:mod:`detbench.core.pose_camera`), beyond
+it on numpy arrays. The two cases, and why it is computed that way: docs/tracker-internals.md,
 "How a known camera motion moves boxes".
 """
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,12 +28,20 @@ from detbench.core.geometry import (
     _xyxy,
     box_contacts,
 )
+from detbench.core.pose_camera import (
+    FloatCamera,
+    FloatPair,
+    as_float_camera,
+    float_pair,
+    forget_float_cameras,
+    inverse3,
+)
 
 #: (top-left, bottom-right) = centre -/+ half size
 _CORNER_SIGNS = np.array([[-1.0], [1.0]])
-_NO_CONTACT = (math.nan, math.nan)
 _IDENTITY = (1.0, 0.0, 0.0, 1.0)
 _MIN_DEPRESSION = float(MIN_DEPRESSION)
+_MAX_RANGE_SQ = MAX_RANGE_M * MAX_RANGE_M
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,17 @@ class BoxMotion:
     on_ground: np.ndarray
 
 
+@dataclass
+class RowMotion:
+    """:class:`BoxMotion` as Python lists: ``boxes`` [x1, y1, x2, y2] per box, ``jacobian``
+    (j00, j01, j10, j11) per box, ``scale`` and ``on_ground`` one value per box."""
+
+    boxes: list = field(default_factory=list)
+    jacobian: list = field(default_factory=list)
+    scale: list = field(default_factory=list)
+    on_ground: list = field(default_factory=list)
+
+
 def rotation_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
     """3x3 map of ``cam_from``'s pixels to ``cam_to``'s for points at infinity (directions):
     K_to R_to^T R_from K_from^-1 (R: the camera -> global rotations of ``cam2global``)."""
@@ -57,34 +78,17 @@ def rotation_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
 def ground_image_homography(cam_from: Camera, cam_to: Camera) -> np.ndarray:
     """3x3 map of the pixels of ground points (z = GROUND_Z) in ``cam_from`` to their pixels in
     ``cam_to``: G_to G_from^-1 with G the cameras' ground homographies."""
-    return cam_to.ground_homography @ _inverse3(cam_from.ground_homography)
-
-
-def _inverse3(m: np.ndarray) -> np.ndarray:
-    """The inverse of a 3x3 matrix by its adjugate, on nine Python floats (np.linalg.inv's
-    per-call overhead is most of its cost on a 3x3, and every tracker frame needs one); a
-    singular matrix gives non-finite entries, as a ground homography of a camera on the plane."""
-    (a, b, c), (d, e, f), (g, h, k) = m.tolist()
-    co = (e * k - f * h, f * g - d * k, d * h - e * g)  # cofactors of the first row
-    det = a * co[0] + b * co[1] + c * co[2]
-    inv = 1.0 / det if det else math.inf
-    return np.array([[co[0] * inv, (c * h - b * k) * inv, (b * f - c * e) * inv],
-                     [co[1] * inv, (a * k - c * g) * inv, (c * d - a * f) * inv],
-                     [co[2] * inv, (b * g - a * h) * inv, (a * e - b * d) * inv]])
+    return cam_to.ground_homography @ np.array(inverse3(cam_from.ground_homography.tolist()))
 
 
 def apply_homography(h: np.ndarray, uv) -> tuple[np.ndarray, np.ndarray]:
     """Pixels ``uv`` (N, 2) through the 3x3 ``h``: ``(uv (N, 2), w (N,))``, w the homogeneous
     scale (w <= 0: the point maps behind the camera; its pixel is NaN)."""
-    p, w = _homogeneous_map(h, np.asarray(uv, dtype=np.float64).reshape(-1, 2))
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    p, w = uv @ h[:2, :2].T + h[:2, 2], uv @ h[2, :2] + h[2, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where((w > 0)[:, None], p / w[:, None], np.nan)
     return out, w
-
-
-def _homogeneous_map(h: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float64 pixels ``uv`` (N, 2) through ``h``, not divided: (u w, v w) (N, 2) and w (N,)."""
-    return uv @ h[:2, :2].T + h[:2, 2], uv @ h[2, :2] + h[2, 2]
 
 
 def homography_jacobian(h: np.ndarray, uv) -> np.ndarray:
@@ -96,10 +100,10 @@ def homography_jacobian(h: np.ndarray, uv) -> np.ndarray:
 
 
 class CameraPair:
-    """What :func:`box_motion` needs of a (``cam_from``, ``cam_to``) pair, worked out once (see
-    :func:`camera_pair`): both ground homographies side by side (a contact's pixel and depth in
-    both images from one product), the ground-image homography, and the rotation-only homography
-    when a box off the ground first asks for it."""
+    """What :func:`_motion_of_arrays` needs of a (``cam_from``, ``cam_to``) pair of numpy cameras,
+    worked out once (see :func:`camera_pair`): both ground homographies side by side (a contact's
+    pixel and depth in both images from one product), the ground-image homography, and the
+    rotation-only homography when a box off the ground first asks for it."""
 
     def __init__(self, cam_from: Camera, cam_to: Camera):
         self.cam_from, self.cam_to = cam_from, cam_to
@@ -107,15 +111,12 @@ class CameraPair:
         both = np.concatenate((cam_from.ground_homography.T, cam_to.ground_homography.T), axis=1)
         self.both_xy, self.both_1 = both[:2], both[2]
         self.ground_array = ground_image_homography(cam_from, cam_to)
-        self.ground = self.ground_array.tolist()
-        self.centre = cam_from.centre.tolist()
         self._rotation = None
 
     @property
     def rotation(self) -> np.ndarray:
         if self._rotation is None:
             self._rotation = rotation_homography(self.cam_from, self.cam_to)
-            self.rotation_rows = self._rotation.tolist()
         return self._rotation
 
 
@@ -127,6 +128,7 @@ def forget_cameras() -> None:
     """Drop the cameras and camera pairs remembered by content (a benchmark's cold start)."""
     _PAIRS.clear()
     _CAMERAS.clear()
+    forget_float_cameras()
 
 
 def camera_pair(cam_from: Camera, cam_to: Camera) -> CameraPair:
@@ -141,13 +143,18 @@ def camera_pair(cam_from: Camera, cam_to: Camera) -> CameraPair:
     return pair
 
 
-#: up to this many boxes :func:`box_motion` works per box on Python floats, beyond it on arrays:
-#: numpy's fixed cost per call against Python's cost per box (measured on the synthetic split's
-#: calls: per box 3x faster at 1-5 boxes, 1.3x at 20-40, 1.8x slower beyond 40)
-ROWS_MAX = 24
+#: up to this many boxes the work is per box on Python floats, beyond it on arrays: numpy's
+#: fixed cost per call against Python's cost per box (measured: per box 7x faster at 8 boxes,
+#: 2x at 48, even at about 110, numpy 1.2x faster at 200)
+ROWS_MAX = 100
 
 
-def box_motion(boxes, cam_from: Camera, cam_to: Camera, classes=None, clip_rows: bool = True) -> BoxMotion:
+def _numpy_camera(camera: Camera | FloatCamera) -> Camera:
+    return camera.camera if isinstance(camera, FloatCamera) else camera
+
+
+def box_motion(boxes, cam_from: Camera | FloatCamera, cam_to: Camera | FloatCamera, classes=None,
+               clip_rows: bool = True) -> BoxMotion:
     """Where the static objects of ``boxes`` (N, >=4 xyxy in ``cam_from``'s image) appear in
     ``cam_to``'s image, and the local linear map of that move (module docstring). ``classes``
     (N,) 0..6 place boxes cut by the image's bottom edge (:func:`box_contacts`). Rows that are
@@ -160,12 +167,32 @@ def box_motion(boxes, cam_from: Camera, cam_to: Camera, classes=None, clip_rows:
     and moved from that point every frame would shrink and drift away from its object.
 
     Up to ``ROWS_MAX`` boxes the work is per box on Python floats, beyond it on arrays; both
-    give the same values to the last bit (tests/test_image_motion.py)."""
+    give the same values up to rounding (tests/test_image_motion.py)."""
     b = _xyxy(boxes)
-    pair = camera_pair(cam_from, cam_to)
     if len(b) > ROWS_MAX:
-        return _motion_of_arrays(b, pair, classes, clip_rows)
-    return _motion_of_rows(b, pair, classes, clip_rows)
+        return _motion_of_arrays(b, camera_pair(_numpy_camera(cam_from), _numpy_camera(cam_to)), classes, clip_rows)
+    pair = float_pair(as_float_camera(cam_from), as_float_camera(cam_to))
+    cls = None if classes is None else np.asarray(classes).reshape(-1).tolist()
+    m = _motion_of_rows(b.tolist(), pair, cls, clip_rows)
+    n = len(b)
+    return BoxMotion(_array(itertools.chain.from_iterable(m.boxes), n, 4),
+                     _array(itertools.chain.from_iterable(m.jacobian), n, 2, 2),
+                     np.array(m.scale, dtype=np.float64), np.array(m.on_ground, dtype=bool))
+
+
+def motion_rows(rows: list, cam_from: FloatCamera, cam_to: FloatCamera, classes=None) -> RowMotion:
+    """:func:`box_motion` (clipped) of ``rows`` (lists x1, y1, x2, y2 of Python floats) as a
+    :class:`RowMotion`: what ``cmc=pose`` reads, without arrays for a frame's few boxes."""
+    if len(rows) > ROWS_MAX:
+        m = _motion_of_arrays(np.array(rows, dtype=np.float64).reshape(-1, 4),
+                              camera_pair(cam_from.camera, cam_to.camera), classes, True)
+        return RowMotion(m.boxes.tolist(), m.jacobian.reshape(-1, 4).tolist(), m.scale.tolist(), m.on_ground.tolist())
+    return _motion_of_rows(rows, float_pair(cam_from, cam_to), classes, True)
+
+
+def _array(values, *shape) -> np.ndarray:
+    """A new C-order float64 array of ``shape`` from an iterable of Python floats."""
+    return np.fromiter(values, np.float64, math.prod(shape)).reshape(shape)
 
 
 def _motion_of_arrays(b: np.ndarray, pair: CameraPair, classes, clip_rows: bool) -> BoxMotion:
@@ -211,44 +238,56 @@ def _motion_of_arrays(b: np.ndarray, pair: CameraPair, classes, clip_rows: bool)
     return BoxMotion(moved, jac, scale, on_ground)
 
 
-def _motion_of_rows(b: np.ndarray, pair: CameraPair, classes, clip_rows: bool) -> BoxMotion:
-    """:func:`box_motion` of float64 (N, 4) boxes, box by box on Python floats: every operation
-    of :func:`_motion_of_arrays` in the same order on the same operands (np.maximum's and
-    np.minimum's rules for NaN and equal values included), the products through the same numpy
-    calls on the same rows."""
-    n = len(b)
-    if not n:
-        return BoxMotion(np.zeros((0, 4)), np.zeros((0, 2, 2)), np.zeros(0), np.zeros(0, dtype=bool))
-    rows = b.tolist()
-    contacts = _contact_rows(pair.cam_from, pair.centre, rows, classes)
-    # both cameras' ground homographies at once (Camera.project_ground: the homogeneous w is the depth)
-    xy = _array(itertools.chain.from_iterable(_NO_CONTACT if c is None else c for c in contacts), n, 2)
-    proj = (xy @ pair.both_xy + pair.both_1).tolist()
+def _motion_of_rows(rows: list, pair: FloatPair, classes, clip_rows: bool) -> RowMotion:
+    """:func:`box_motion` of boxes ``rows`` (lists of four floats), box by box on Python floats:
+    :func:`_motion_of_arrays`'s cases and rules (np.maximum's and np.minimum's for NaN included)
+    with the products summed in another order."""
+    cam = pair.cam_from
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = cam.rays
+    cx, cy, cz = cam.centre
+    (a00, a01, a02), (a10, a11, a12), (a20, a21, a22) = cam.ground
+    (b00, b01, b02), (b10, b11, b12), (b20, b21, b22) = pair.cam_to.ground
     (h00, h01, _), (h10, h11, _), (h20, h21, _) = pair.ground
-    moved, jac, scale, on_ground, off = rows[:], [_IDENTITY] * n, [1.0] * n, [False] * n, []
-    for i, ((x1, y1, x2, y2), contact, (u_from, v_from, depth_from, u_to, v_to, depth_to)) in enumerate(
-            zip(rows, contacts, proj)):
-        if contact is None or not (depth_from >= MIN_DEPTH_M and depth_to >= MIN_DEPTH_M):
-            off.append(i)
-            continue
-        s = depth_from / depth_to
-        u_from, v_from, u_to, v_to = u_from / depth_from, v_from / depth_from, u_to / depth_to, v_to / depth_to
-        bottom = y2 if y2 > v_from or y2 != y2 else v_from
-        m = [u_to + s * (x1 - u_from), v_to + s * (y1 - v_from), u_to + s * (x2 - u_from), v_to + s * (bottom - v_from)]
-        j = ((h00 - u_to * h20) * s, (h01 - u_to * h21) * s, (h10 - v_to * h20) * s, (h11 - v_to * h21) * s)
-        if _finite(m, j):  # else it cannot move: left where it was (Jacobian I, scale 1)
-            moved[i], jac[i], scale[i], on_ground[i] = m, j, s, True
+    cut_from, n_classes = cam.height - EDGE_PX, len(CLASS_HEIGHT_M)
+    out = RowMotion()
+    off = []
+    add_box, add_jac, add_scale, add_on_ground = (out.boxes.append, out.jacobian.append, out.scale.append,
+                                                  out.on_ground.append)
+    for i, (x1, y1, x2, y2) in enumerate(rows):
+        u, v, plane = (x1 + x2) / 2, y2, GROUND_Z
+        if y2 >= cut_from:  # cut by the bottom edge: the contact from the top edge and the class height
+            cls = -1 if classes is None else int(classes[i])
+            v = y1 if 0 <= cls < n_classes and y1 > EDGE_PX else math.nan
+            plane = CLASS_HEIGHT_M[cls] if v == v else GROUND_Z
+        # the ray through (u, v) must reach the plane ahead, not nearly parallel, within range
+        w0, w1, w2 = m00 * u + m01 * v + m02, m10 * u + m11 * v + m12, m20 * u + m21 * v + m22
+        norm = math.sqrt(w0 * w0 + w1 * w1 + w2 * w2)
+        lam = (plane - cz) / w2 if 0.0 < norm < math.inf and abs(w2) >= _MIN_DEPRESSION * norm else -1.0
+        dx, dy = lam * w0, lam * w1
+        if lam > 0 and dx * dx + dy * dy <= _MAX_RANGE_SQ:
+            x, y = cx + dx, cy + dy
+            depth_from, depth_to = a20 * x + a21 * y + a22, b20 * x + b21 * y + b22
+            if depth_from >= MIN_DEPTH_M and depth_to >= MIN_DEPTH_M:
+                s = depth_from / depth_to
+                u_from, v_from = (a00 * x + a01 * y + a02) / depth_from, (a10 * x + a11 * y + a12) / depth_from
+                u_to, v_to = (b00 * x + b01 * y + b02) / depth_to, (b10 * x + b11 * y + b12) / depth_to
+                # a cut box reaches down to its contact, then keeps its offsets scaled by the depth ratio
+                bottom = y2 if y2 > v_from or y2 != y2 else v_from
+                m = [u_to + s * (x1 - u_from), v_to + s * (y1 - v_from), u_to + s * (x2 - u_from),
+                     v_to + s * (bottom - v_from)]
+                j = ((h00 - u_to * h20) * s, (h01 - u_to * h21) * s, (h10 - v_to * h20) * s, (h11 - v_to * h21) * s)
+                if _finite(m, j):
+                    add_box(m), add_jac(j), add_scale(s), add_on_ground(True)
+                else:  # it cannot move: left where it was
+                    add_box([x1, y1, x2, y2]), add_jac(_IDENTITY), add_scale(1.0), add_on_ground(False)
+                continue
+        off.append(i)
+        add_box([x1, y1, x2, y2]), add_jac(_IDENTITY), add_scale(1.0), add_on_ground(False)
     if off:
-        _turn_off_ground(pair, rows, off, moved, jac)
+        _turn_off_ground(pair.rotation, rows, off, out)
     if clip_rows:
-        _clip_rows(moved, float(pair.cam_to.height))
-    return BoxMotion(_array(itertools.chain.from_iterable(moved), n, 4),
-                     _array(itertools.chain.from_iterable(jac), n, 2, 2), np.array(scale), np.array(on_ground))
-
-
-def _array(values, *shape) -> np.ndarray:
-    """A new C-order float64 array of ``shape`` from an iterable of Python floats."""
-    return np.fromiter(values, np.float64, math.prod(shape)).reshape(shape)
+        _clip_rows(out.boxes, float(pair.cam_to.height))
+    return out
 
 
 def _finite(m: list, j: tuple) -> bool:
@@ -257,68 +296,22 @@ def _finite(m: list, j: tuple) -> bool:
     return total - total == 0.0 or all(map(math.isfinite, (*m, *j)))
 
 
-def _contact_rows(camera: Camera, centre: list, rows: list, classes) -> list:
-    """:func:`detbench.core.geometry.box_contacts` of the boxes ``rows`` (lists of x1, y1, x2,
-    y2) as a list of (x, y) or None, the same to the last bit: the bottom centres' rays through one
-    product, the tops of cut boxes with a class through another, as there."""
-    bottoms = [((x1 + x2) / 2, y2, 1.0) for x1, _, x2, y2 in rows]
-    hits = _plane_hit_rows(camera, centre, bottoms, [GROUND_Z] * len(rows))
-    cut_from = camera.height - EDGE_PX
-    cut = [i for i, r in enumerate(rows) if r[3] >= cut_from]
-    if cut:
-        known = []
-        if classes is not None:
-            cls = np.asarray(classes).reshape(-1).astype(np.int64).tolist()
-            known = [i for i in cut if 0 <= cls[i] < len(CLASS_HEIGHT_M) and rows[i][1] > EDGE_PX]
-        for i in cut:
-            hits[i] = None
-        if known:
-            tops = [(bottoms[i][0], rows[i][1], 1.0) for i in known]
-            for i, hit in zip(known, _plane_hit_rows(camera, centre, tops, [CLASS_HEIGHT_M[cls[i]] for i in known])):
-                hits[i] = hit
-    return hits
-
-
-def _plane_hit_rows(camera: Camera, centre: list, pixels: list, planes: list) -> list:
-    """``Camera._plane_hits`` of homogeneous ``pixels`` (lists), each against its plane height:
-    (x, y) or None per pixel."""
-    cx, cy, cz = centre
-    out = []
-    directions = camera._directions(_array(itertools.chain.from_iterable(pixels), len(pixels), 3))
-    for (w0, w1, w2), plane_z in zip(directions.tolist(), planes):
-        norm = math.sqrt(w0 * w0 + w1 * w1 + w2 * w2)   # numpy's row sum adds left to right
-        hit = None
-        if 0.0 < norm < math.inf:
-            down = w2 / norm
-            # the ray must reach the plane ahead and not run nearly parallel to it
-            if abs(down) >= _MIN_DEPRESSION:
-                lam = (plane_z - cz) / down
-                if lam > 0:
-                    x, y = cx + lam * (w0 / norm), cy + lam * (w1 / norm)
-                    dx, dy = x - cx, y - cy
-                    if math.sqrt(dx * dx + dy * dy) <= MAX_RANGE_M:
-                        hit = (x, y)
-        out.append(hit)
-    return out
-
-
-def _turn_off_ground(pair: CameraPair, rows: list, off: list, moved: list, jac: list) -> None:
-    """The rows ``off`` (no ground contact) moved by the rotation-only homography about their
-    centre (:func:`apply_homography`'s products), their size kept; where that fails (behind
-    the new camera, not finite) they stay as they are."""
-    rot = pair.rotation
-    centres = itertools.chain.from_iterable(((rows[i][0] + rows[i][2]) / 2, (rows[i][1] + rows[i][3]) / 2) for i in off)
-    p, w = _homogeneous_map(rot, _array(centres, len(off), 2))
-    (r00, r01, _), (r10, r11, _), (r20, r21, _) = pair.rotation_rows
-    for i, (pu, pv), wi in zip(off, p.tolist(), w.tolist()):
-        if wi > 0:
-            u, v = pu / wi, pv / wi
-            x1, y1, x2, y2 = rows[i]
+def _turn_off_ground(rot, rows: list, off: list, out: RowMotion) -> None:
+    """The rows ``off`` (no ground contact) moved by the rotation-only homography ``rot`` about
+    their centre, their size kept; where that fails (behind the new camera, not finite) they stay
+    as they are."""
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot
+    for i in off:
+        x1, y1, x2, y2 = rows[i]
+        cu, cv = (x1 + x2) / 2, (y1 + y2) / 2
+        w = r20 * cu + r21 * cv + r22
+        if w > 0:
+            u, v = (r00 * cu + r01 * cv + r02) / w, (r10 * cu + r11 * cv + r12) / w
             half_w, half_h = (x2 - x1) / 2, (y2 - y1) / 2
             m = [u - half_w, v - half_h, u + half_w, v + half_h]
-            j = ((r00 - u * r20) / wi, (r01 - u * r21) / wi, (r10 - v * r20) / wi, (r11 - v * r21) / wi)
+            j = ((r00 - u * r20) / w, (r01 - u * r21) / w, (r10 - v * r20) / w, (r11 - v * r21) / w)
             if _finite(m, j):
-                moved[i], jac[i] = m, j
+                out.boxes[i], out.jacobian[i] = m, j
 
 
 def _clip_rows(moved: list, height: float) -> None:

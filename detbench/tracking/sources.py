@@ -23,7 +23,7 @@ import numpy as np
 from detbench.core import paths
 from detbench.core.errors import InputError
 from detbench.core.fileio import sha256_file
-from detbench.core.geometry import Camera
+from detbench.core.pose_camera import float_camera
 from detbench.data.layout import PreparedDataset, frames_file, seqinfo_file
 from detbench.data.mot import MotDetections, SeqInfo, list_sequences, read_frames_json, read_mot_det_file, read_seqinfo
 from detbench.detect.resolved import ResolvedDetector, detect
@@ -145,8 +145,8 @@ def check_calibration(jobs, tracker_name: str) -> None:
             for key, values in (("intrinsics", job.intrinsics), ("cam2global", job.cam2global)):
                 if not values or values[i] is None:
                     raise InputError(f"{where}: frame {i + 1} has no {key!r} ({need})")
-            try:
-                Camera(np.array(job.intrinsics[i]), np.array(job.cam2global[i]), job.info.width, job.info.height)
+            try:  # Camera's checks; the camera is remembered by content, so a run in this process reuses it
+                float_camera(np.array(job.intrinsics[i]), np.array(job.cam2global[i]), job.info.width, job.info.height)
             except ValueError as e:
                 raise InputError(f"{where}: frame {i + 1}: {e}") from None
 

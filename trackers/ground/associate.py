@@ -27,6 +27,20 @@ def ground_costs(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: np.ndarray) -> 
     return d2 + logdet
 
 
+def size_costs(log_height: np.ndarray, heights: np.ndarray, obs, dets: np.ndarray, sigma: float) -> np.ndarray:
+    """(T, D) ``(log h_det - log h_track)^2 / (sigma^2 + e_det^2)``: how far the physical height a
+    detection implies (its box height x its contact's depth / focal length) lies from a track's
+    own running estimate ``log_height`` (T,; the mean log height over its ``heights`` (T,)
+    measurements), with ``sigma`` the relative spread of one object's measured height and
+    ``e_det`` the relative error of the detection's depth (``obs.height_rel_err``); 0 where the
+    track has no measured height or the detection none (``obs.height_known``) of ``dets``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = np.log(obs.size[dets, 1])[None, :] - log_height[:, None]
+        cost = diff ** 2 / (sigma ** 2 + obs.height_rel_err[dets] ** 2)[None, :]
+    use = (heights > 0)[:, None] & obs.height_known[dets][None, :]
+    return np.where(use, np.nan_to_num(cost), 0.0)
+
+
 def image_overlaps(pred: np.ndarray, boxes: np.ndarray, cut: np.ndarray) -> np.ndarray:
     """(T, D) overlaps of predicted boxes ``pred`` (T, 4) with detections ``boxes`` (D, 4): IoU,
     and for detections ``cut`` (D,) by an image edge the larger of IoU and the intersection over

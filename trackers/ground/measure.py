@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detbench.core.geometry import EDGE_PX, Camera, box_contacts
+from detbench.core.geometry import CLASS_HEIGHT_M, EDGE_PX, GROUND_Z, Camera, box_contacts
+from trackers.ground.height import height_placements, implausible_heights
 from trackers.ground.kalman import inv2
 
 #: the smallest pixel noise of a contact (px): sub-pixel boxes are not that precise
@@ -34,7 +35,12 @@ class Observations:
     ``size`` (D, 2) physical width and height (m; NaN where unknown), ``cut`` (D,): the box
     touches the image's left, right or bottom edge (its contact is a guess), ``side_cut`` (D,)
     and ``top_cut`` (D,): it touches the left or right edge, the top edge (its width, its height
-    is not the object's)."""
+    is not the object's); ``z`` (D,): the measured point's height above the ground plane (0 for
+    a ground contact; a box placed from its class height, ``from_height`` (D,), stands on its
+    ray, :mod:`trackers.ground.height`); ``height_known`` (D,): the box's implied physical height
+    (``size[:, 1]``) measures the object's (a ground contact, not cut at the top or bottom), with
+    ``height_rel_err`` (D,) its relative error, the contact's along-ray spread over its distance.
+    """
 
     xy: np.ndarray
     valid: np.ndarray
@@ -43,14 +49,22 @@ class Observations:
     cut: np.ndarray
     side_cut: np.ndarray
     top_cut: np.ndarray
+    z: np.ndarray
+    from_height: np.ndarray
+    height_known: np.ndarray
+    height_rel_err: np.ndarray
 
 
-def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float, extent: float = 0.0) -> Observations:
+def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float, extent: float = 0.0,
+            height_depth: bool = False) -> Observations:
     """Ground measurements of ``boxes`` (D, 4 xyxy) of ``classes`` (D,) seen by ``camera``: pixel
     noise ``noise`` (a fraction of the box's width / height), plus, with ``extent`` > 0, a
     ground noise of ``extent`` x half the class length (m) along the viewing ray: a box's bottom
     centre is the nearest point of the object's outline, which lies between half its width and
-    half its length in front of the footprint's centre as the view turns (a bus passing by)."""
+    half its length in front of the footprint's centre as the view turns (a bus passing by).
+    With ``height_depth``, a box not cut at the top or bottom whose contact is missing or
+    implies an implausible height is placed from its class height instead
+    (:mod:`trackers.ground.height`)."""
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     cls = np.clip(np.asarray(classes, dtype=np.int64).reshape(-1), 0, len(CLASS_LENGTH_M) - 1)
     contacts = box_contacts(camera, b, cls)
@@ -75,23 +89,69 @@ def observe(camera: Camera, boxes: np.ndarray, classes: np.ndarray, noise: float
     jinv[~valid] = np.eye(2)
     cov = jinv @ px @ jinv.transpose(0, 2, 1)
     if extent > 0:  # along the viewing ray: where the outline's nearest point lies
-        ray = at - camera.cam2global[:2, 3]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ray = np.nan_to_num(ray / np.linalg.norm(ray, axis=1, keepdims=True))
-        spread = (extent * np.asarray(CLASS_LENGTH_M)[cls] / 2) ** 2
-        cov = cov + spread[:, None, None] * ray[:, :, None] * ray[:, None, :]
+        cov = cov + _along_ray(camera, at, cls, extent)
     cov[~valid] = np.eye(2)
     size = np.stack([w * depth / fx, span * depth / fy], axis=1)
     size[~valid] = np.nan
     xy = np.where(valid[:, None], contacts.xy, np.nan)
-    return Observations(xy, valid, cov, size, side | contacts.cut, side, b[:, 1] <= EDGE_PX)
+    top_cut = b[:, 1] <= EDGE_PX
+    known = valid & ~contacts.cut & ~top_cut
+    rel_err = _relative_range_error(camera, xy, cov)
+    z, placed = np.zeros(len(b)), np.zeros(len(b), dtype=bool)
+    if height_depth and len(b):
+        useless = ~valid | implausible_heights(size[:, 1], cls, CUT_HEIGHT_ERROR)
+        ask = np.flatnonzero(useless & ~contacts.cut & ~top_cut)
+        if len(ask):  # in place: xy, z, cov, valid, placed, size
+            _place_from_height(camera, b, cls, ask, noise, extent, (xy, z, cov, valid, placed, size))
+    known &= ~placed
+    return Observations(xy, valid, cov, size, side | contacts.cut, side, top_cut, z, placed, known, rel_err)
 
 
-def project_tracks(camera: Camera, xy: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _place_from_height(camera: Camera, b: np.ndarray, cls: np.ndarray, ask: np.ndarray, noise: float,
+                       extent: float, out: tuple) -> None:
+    """Boxes ``b[ask]`` placed from their class height (:mod:`trackers.ground.height`), written
+    into :func:`observe`'s arrays ``out = (xy, z, cov, valid, placed, size)`` where a placement is
+    made: the width from the box at the point's depth, the height the class's."""
+    xy, z, cov, valid, placed, size = out
+    got = height_placements(camera, b[ask], cls[ask], CUT_HEIGHT_ERROR, noise, MIN_NOISE_PX)
+    ask = ask[got.valid]
+    xy[ask], z[ask], cov[ask] = got.xy[got.valid], got.z[got.valid], got.cov[got.valid]
+    if extent > 0:
+        cov[ask] += _along_ray(camera, xy[ask], cls[ask], extent)
+    valid[ask], placed[ask] = True, True
+    width = (b[ask, 2] - b[ask, 0]) * got.depth[got.valid] / camera.intrinsics[0, 0]
+    size[ask] = np.stack([width, np.asarray(CLASS_HEIGHT_M)[cls[ask]]], axis=1)
+
+
+def _relative_range_error(camera: Camera, xy: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(N,) the standard deviation of ground points ``xy`` (N, 2) with covariances ``cov`` along
+    the horizontal ray from the camera, over their distance from it (NaN where unknown)."""
+    ray = xy - camera.cam2global[:2, 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reach = np.linalg.norm(ray, axis=1)
+        u = ray / reach[:, None]
+        return np.sqrt(np.einsum("ni,nij,nj->n", u, cov, u)) / reach
+
+
+def _along_ray(camera: Camera, xy: np.ndarray, cls: np.ndarray, extent: float) -> np.ndarray:
+    """(N, 2, 2) ground covariances of ``extent`` x half the class length along the horizontal
+    rays from the camera to ground points ``xy`` (N, 2) (:func:`observe`)."""
+    ray = xy - camera.cam2global[:2, 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ray = np.nan_to_num(ray / np.linalg.norm(ray, axis=1, keepdims=True))
+    spread = (extent * np.asarray(CLASS_LENGTH_M)[cls] / 2) ** 2
+    return spread[:, None, None] * ray[:, :, None] * ray[:, None, :]
+
+
+def project_tracks(camera: Camera, xy: np.ndarray, size: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
     """Boxes (T, 4 xyxy, unclipped) of objects whose contact is at ground points ``xy`` (T, 2)
-    and whose physical width and height are ``size`` (T, 2); NaN where the contact is behind or
-    at the camera."""
-    uv, depth = camera.project_ground(xy)
+    (``z`` (T,) above the ground plane where given: boxes placed from their class height) and
+    whose physical width and height are ``size`` (T, 2); NaN where the contact is behind or at
+    the camera."""
+    if z is None or not z.any():
+        uv, depth = camera.project_ground(xy)
+    else:
+        uv, depth = camera.project(np.column_stack([xy, z + GROUND_Z]))
     k = camera.intrinsics
     with np.errstate(invalid="ignore", divide="ignore"):
         half_w = size[:, 0] * k[0, 0] / depth / 2

@@ -19,7 +19,7 @@ from detbench.core.types import as_tracks, empty_tracks, iou_matrix
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
-from trackers.ground.associate import assign, ground_costs, image_overlaps
+from trackers.ground.associate import assign, ground_costs, image_overlaps, size_costs
 from trackers.ground.birth import births
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
@@ -47,6 +47,8 @@ class GroundParams:
     birth_overlap: float = 1.0   # duplicate-aware birth: no birth nested this much in a taken box (1: off)
     extent_noise: float = 1.5    # contact noise along the viewing ray: this x half the class length (m)
     overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
+    size_sigma: float = 0.05     # ground pass: + (log(det height / track's height))^2 / (size_sigma^2 + det's error^2) (0: off)
+    height_depth: bool = True    # boxes without a usable ground contact placed from the class height (trackers.ground.height)
 
 
 class GroundTracker:
@@ -65,7 +67,7 @@ class GroundTracker:
         self.params = params
         self.frame_rate = check_frame_rate(frame_rate)
         self.max_misses = frames_for_seconds(params.track_buffer_s, self.frame_rate)
-        for key in ("overlap_bonus", "extent_noise"):
+        for key in ("overlap_bonus", "extent_noise", "size_sigma"):
             if not getattr(params, key) >= 0:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be >= 0")
         for key in ("noise", "accel"):
@@ -88,6 +90,9 @@ class GroundTracker:
         self.x = np.zeros((0, 4))                  # x, y, vx, vy (global, m and m/s)
         self.p = np.zeros((0, 4, 4))
         self.size = np.zeros((0, 2))               # physical width, height (m)
+        self.z = np.zeros(0)                       # the tracked point's height above the ground plane (m)
+        self.log_height = np.zeros(0)              # mean log physical height over the track's measured heights
+        self.heights = np.zeros(0, dtype=np.int64)  # how many measured heights that mean holds
         self.boxes = np.zeros((0, 4))              # last box; image-only tracks: turned with the camera
         self._next_id = 1
         self._camera = None
@@ -127,7 +132,7 @@ class GroundTracker:
         out = boxes.copy()
         g = self.on_ground
         if g.any():
-            out[g] = project_tracks(camera, x[g, :2], self.size[g])
+            out[g] = project_tracks(camera, x[g, :2], self.size[g], self.z[g])
         return np.minimum(np.maximum(out, 0.0), [camera.width, camera.height, camera.width, camera.height])
 
     # ------------------------------------------------------------------ association
@@ -146,6 +151,8 @@ class GroundTracker:
             cost = ground_costs(self.x[tracks], self.p[tracks], obs.xy[dets], obs.cov[dets])  # NaN: not allowed
             if p.overlap_bonus > 0:  # the image's lateral precision: apart groups the ground's noise merges
                 cost = cost - p.overlap_bonus * iou_matrix(pred[tracks], boxes[dets])
+            if p.size_sigma > 0:  # an object's own height: tighter than its class's
+                cost = cost + size_costs(self.log_height[tracks], self.heights[tracks], obs, dets, p.size_sigma)
             ti, di = assign(cost, same & both, p.gate)
         free_t = np.ones(len(tracks), dtype=bool)
         free_d = np.ones(len(dets), dtype=bool)
@@ -167,7 +174,7 @@ class GroundTracker:
         self._time, self._camera = frame.timestamp, camera
         d = clean.astype(np.float64)
         boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
-        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise)
+        obs = observe(camera, boxes, dcls, p.noise, p.extent_noise, p.height_depth)
         pred = self._boxes_in(camera, self.x, self.boxes)
 
         high = np.flatnonzero(score >= p.track_thresh)
@@ -210,6 +217,11 @@ class GroundTracker:
         self.x[ti], self.p[ti] = kalman.new_states(obs.xy[di], obs.cov[di], _speed_sigma(self.cls[ti]))
         self.on_ground[ti] = True
         ti, di = t_idx[has], d_idx[has]
+        self.z[ti] = obs.z[di]
+        known = obs.height_known[di]
+        ti_h, di_h = ti[known], di[known]
+        self.heights[ti_h] += 1
+        self.log_height[ti_h] += (np.log(obs.size[di_h, 1]) - self.log_height[ti_h]) / self.heights[ti_h]
         unknown = ~np.isfinite(self.size[ti])
         for axis, cut in ((0, obs.side_cut[di]), (1, obs.top_cut[di])):
             use = ~cut | unknown[:, axis]
@@ -222,12 +234,14 @@ class GroundTracker:
         x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
         for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
                             ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
-                            ("boxes", boxes[d_idx])):
+                            ("z", obs.z[d_idx]), ("boxes", boxes[d_idx]),
+                            ("log_height", np.where(obs.height_known[d_idx], np.log(obs.size[d_idx, 1]), 0.0)),
+                            ("heights", obs.height_known[d_idx].astype(np.int64))):
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return ids
 
     def _drop(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "boxes"):
+        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "z", "boxes", "log_height", "heights"):
             setattr(self, name, getattr(self, name)[keep])
 
 
