@@ -1,4 +1,5 @@
-"""TrackSSM's optional rules (trackers/trackssm/rules.py): duplicate-aware birth and the ground gate.
+"""TrackSSM's optional rules (trackers/trackssm/rules.py, associate.py): duplicate-aware birth, the
+ground gate, the ground pass, tracked tracks first and shadow tracks.
 
 Scenes by hand: the toy pinhole camera of ``calibrated_toy`` (f = 1000 px, principal point
 (800, 450), 1.5 m above a flat ground, looking along +x) stands still; pedestrians (class 4) are
@@ -17,6 +18,8 @@ from conftest import SMALL_MOTION
 from detbench.core.errors import InputError
 from detbench.motion.weights import save_model
 from trackers.base import Frame
+from trackers.ground.measure import GROUND_TILT_DEG
+from trackers.trackssm.associate import ground_costs, match
 from trackers.trackssm.model import ModelConfig, build_model
 from trackers.trackssm.tracker import TrackSSMParams, TrackSSMTracker
 
@@ -134,3 +137,145 @@ def test_by_union_a_smaller_far_object_behind_is_born_where_the_ground_cannot_te
     blocked = run(TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=0.4, birth_overlap_by="union")),
                   [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]])
     assert [len(o) for o in blocked] == [1, 1, 1]
+
+def ids(tracker, frames_of_dets) -> list[list[int]]:
+    """The ids reported in each frame."""
+    return [o[:, 4].astype(int).tolist() for o in run(tracker, frames_of_dets)]
+
+
+# ---- association options (trackers/trackssm/associate.py, tracker.py): the ground pass
+# (``assoc="ground"``), tracked tracks first (``tracked_first``), shadow tracks (``shadow_overlap``).
+# On the ground, depth is x = 1500 / (v - 450) and lateral offset y = -(u - 800) x / 1000, so at
+# u = 800 a contact's pixel noise (sigma_u, sigma_v) maps to the ground covariance
+# diag((x^2 / 1500 sigma_v)^2, (x / 1000 sigma_u)^2).
+
+
+class _Box:
+    """What :func:`match` reads of a track: its predicted box, last detection and class."""
+
+    def __init__(self, box, cls=0):
+        self.boxes, self.det_box, self.cls = [np.asarray(box, float)], np.asarray(box, float), cls
+
+
+def test_ground_cost_of_two_people_on_one_ray_by_hand():
+    """Prediction: a person 6 m ahead ([750, 416.7, 850, 700]); detection: one 12 m ahead ([775,
+    433.3, 825, 575], inside it: IoU 50 x 141.7 / (100 x 283.3) = 0.25). With noise 0.1, no
+    extent: sigma_u = 10 and 5 px, sigma_v = hypot(28.33, 8.73) and hypot(14.17, 8.73) px (8.73:
+    the 0.5 degree ground tilt, 1000 tan 0.5 deg), so var depth = (36 / 1500)^2 x 878.9 = 0.506 and
+    (144 / 1500)^2 x 276.9 = 2.552 m^2, var lateral = 0.06^2 each. d2 = 6^2 / 3.058 = 11.77,
+    log det S = log(3.058 x 0.0072) = -3.82: cost 7.96; with the bonus 4: 7.96 - 4 x 0.25. A track
+    lost for a frame has its prediction's noise doubled (variance x 4)."""
+    pred, box = person(6.0)[None], person(12.0)[None]
+    tilt = 1000 * np.tan(np.deg2rad(GROUND_TILT_DEG))
+    var_x = [(x * x / 1500) ** 2 * (0.1 * 1700 / x) ** 2 + (x * x / 1500) ** 2 * tilt ** 2 for x in (6.0, 12.0)]
+    var_y = [(x / 1000 * 0.1 * 600 / x) ** 2 for x in (6.0, 12.0)]
+    cam = frame(0).camera()
+    for lost, bonus in ((0, 0.0), (0, 4.0), (1, 0.0)):
+        grow = (1 + lost) ** 2
+        sx, sy = grow * var_x[0] + var_x[1], grow * var_y[0] + var_y[1]
+        want = 36.0 / sx + np.log(sx * sy) - bonus * 0.25
+        got = ground_costs(cam, pred, np.array([PED]), np.array([lost]), box, np.array([PED]), 0.1, 0.0, bonus)
+        np.testing.assert_allclose(got, [[want]], rtol=1e-6)
+    assert abs(36.0 / (var_x[0] + var_x[1]) - 11.77) < 0.01
+    above = np.array([[0.0, 0.0, 100.0, 300.0]])  # bottom edge 150 px above the horizon: no contact
+    assert np.isnan(ground_costs(cam, above, np.array([PED]), np.array([0]), box, np.array([PED]), 0.1, 0.0, 0.0)).all()
+
+
+def test_the_ground_pass_goes_first_and_the_image_matching_takes_what_it_leaves():
+    """Two tracks, two detections. By image IoU alone the assignment crosses (track 0 - det 1:
+    0.6, track 1 - det 0: 0.5; the straight pairs 0.3 and 0.25). The ground costs make (0, 0) the
+    only pair under the gate 5: the ground pass takes it, and the image matching is left with
+    track 1 and det 1, which do not overlap enough (0.25 > 0.2: they match). Without the ground
+    pass the crossing stands. An unknown cost (NaN) never matches on the ground."""
+    tracks = [_Box([0, 0, 10, 10]), _Box([100, 0, 110, 10])]
+    dets = np.array([[0, 0, 10, 10, 0.9, 0], [100, 0, 110, 10, 0.9, 0]], float)
+    iou = np.array([[0.3, 0.6], [0.5, 0.25]])
+
+    def fake_affinity(a, b, cost):
+        return iou
+
+    import trackers.trackssm.associate as associate
+
+    real = associate.affinity
+    associate.affinity = fake_affinity
+    try:
+        image = match(tracks, dets, 0.2, False)
+        ground = match(tracks, dets, 0.2, False, ground=(np.array([[1.0, 9.0], [np.nan, 7.0]]), 5.0))
+        both_nan = match(tracks, dets, 0.2, False, ground=(np.full((2, 2), np.nan), 5.0))
+    finally:
+        associate.affinity = real
+    assert sorted(image[0]) == [(0, 1), (1, 0)]
+    assert ground[0] == [(0, 0), (1, 1)] and ground[1] == [] and ground[2] == []
+    assert sorted(both_nan[0]) == sorted(image[0])
+
+
+def test_assoc_ground_keeps_a_standing_person_and_needs_a_ground_model(ground_model):
+    """A person standing 6 m ahead, detected every frame: one id either way."""
+    scene = [[det(person(6.0))]] * 4
+    assert ids(TrackSSMTracker(TrackSSMParams(weights=ground_model, assoc="ground")), scene) == [[1]] * 4
+    with pytest.raises(InputError, match="assoc=ground needs a ground-plane"):
+        TrackSSMTracker(TrackSSMParams(weights="random", assoc="ground"))
+
+
+def test_tracked_first_keeps_a_box_from_a_lost_neighbour():
+    """Frame 0: boxes a = [100, 100, 200, 300] and l = [150, 100, 250, 300] start tracks 1 and 2.
+    Frame 1: only a is seen; track 2 is lost (an untrained image model predicts a still box
+    where it stands). Frame 2: one box d = [140, 100, 240, 300]: IoU 60 / 140 = 0.43 with track
+    1's box, 90 / 110 = 0.82 with track 2's. Matched together, the lost track 2 takes it; with
+    ``tracked_first`` the tracked track 1 does (0.43 >= ``match_iou`` 0.2)."""
+    a, lost, d = [100, 100, 200, 300], [150, 100, 250, 300], [140, 100, 240, 300]
+    scene = [[det(a), det(lost)], [det(a)], [det(d)]]
+    assert ids(TrackSSMTracker(TrackSSMParams(weights="random")), scene) == [[1, 2], [1], [2]]
+    assert ids(TrackSSMTracker(TrackSSMParams(weights="random", tracked_first=True)), scene) == [[1, 2], [1], [1]]
+
+
+def test_a_shadow_track_on_a_nested_box_ends_but_a_person_behind_does_not(ground_model):
+    """A person 6 m ahead with, from frame 1 on, a second box inside its own (shrunk 10 % a side:
+    intersection over the smaller box 1, contacts at the same place), no birth rule: the second
+    box's track is confirmed in frame 2 (id 2). With ``shadow_overlap=0.6`` that track, younger
+    than the person's, ends the frame it is confirmed: only id 1 is ever reported. Person B 20 m
+    ahead, nested in A's box as well but 14 m further on the ground, keeps its track."""
+    true = person(6.0)
+    w, h = true[2] - true[0], true[3] - true[1]
+    dup = true + [0.1 * w, 0.1 * h, -0.1 * w, -0.1 * h]
+    scene = [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]]
+    off = ids(TrackSSMTracker(TrackSSMParams(weights=ground_model)), scene)
+    on = ids(TrackSSMTracker(TrackSSMParams(weights=ground_model, shadow_overlap=0.6)), scene)
+    assert off == [[1], [1], [1, 2], [1, 2]]
+    assert on == [[1], [1], [1], [1]]
+    behind = person(20.0, 0.1)
+    scene = [[det(true)], [det(true), det(behind, 0.8)], [det(true), det(behind, 0.8)], [det(true), det(behind, 0.8)]]
+    assert ids(TrackSSMTracker(TrackSSMParams(weights=ground_model, shadow_overlap=0.6)), scene) == \
+        [[1], [1], [1, 2], [1, 2]]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"assoc": "kalman"}, "assoc must be one of"),
+    ({"assoc_gate": 0.0}, "assoc_gate must be > 0"),
+    ({"assoc_noise": -0.1}, "assoc_noise must be > 0"),
+    ({"assoc_bonus": -1.0}, "assoc_bonus must be >= 0"),
+    ({"assoc_extent": float("nan")}, "assoc_extent must be >= 0"),
+    ({"shadow_overlap": 0.0}, "shadow_overlap must be in"),
+    ({"shadow_overlap": 1.5}, "shadow_overlap must be in"),
+])
+def test_association_options_are_checked(ground_model, options, message):
+    with pytest.raises(InputError, match=message):
+        TrackSSMTracker(TrackSSMParams(weights=ground_model, **options))
+
+
+def test_history_blend_keeps_a_share_of_the_prediction_in_the_history_not_in_the_output():
+    """An untrained image model predicts constant velocity: after [100, 100, 200, 300] and
+    [120, 100, 220, 300] it predicts [140, 100, 240, 300]. The detection [150, 110, 250, 310] is
+    reported as it is; with ``history_blend=0.2`` the track's history keeps 0.8 x detection +
+    0.2 x prediction = [148, 108, 248, 308] (the second detection, the track's first with a
+    history, is kept as seen)."""
+    scene = [[det([100, 100, 200, 300])], [det([120, 100, 220, 300])], [det([150, 110, 250, 310])]]
+    for blend, want in ((0.0, [150, 110, 250, 310]), (0.2, [148, 108, 248, 308])):
+        trk = TrackSSMTracker(TrackSSMParams(weights="random", history_blend=blend))
+        out = run(trk, scene)
+        np.testing.assert_allclose(out[-1][0, :4], [150, 110, 250, 310])
+        np.testing.assert_allclose(trk.tracks[0].boxes[-2], [120, 100, 220, 300])
+        np.testing.assert_allclose(trk.tracks[0].boxes[-1], want, atol=1e-3)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(InputError, match="history_blend must be in"):
+            TrackSSMTracker(TrackSSMParams(weights="random", history_blend=bad))

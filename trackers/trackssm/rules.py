@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from detbench.core.types import iou_matrix
-from trackers.ground.birth import births, contact_distances, intersection_over_smaller
+from trackers.ground.birth import SAME_PLACE_D2, births, contact_distances, intersection_over_smaller
 from trackers.ground.measure import observe
 
 #: the relative box noise (of width, of height) of a contact, as the ``ground`` tracker's default
@@ -63,3 +63,25 @@ def new_tracks(candidates: np.ndarray, taken, dets: np.ndarray, thresh: float, o
     overlap measured ``by`` (:data:`BIRTH_OVERLAP_BY`)."""
     return births(np.asarray(candidates, dtype=np.int64), np.asarray(taken, dtype=np.int64), dets[:, :4],
                   dets[:, 4], dets[:, 5].astype(np.int64), thresh, overlap, obs, BIRTH_OVERLAP_BY[by])
+
+
+def shadow_tracks(rows: np.ndarray, ages: np.ndarray, dets: np.ndarray, overlap: float, obs=None,
+                  by: str = "smaller") -> np.ndarray:
+    """Positions among ``rows`` (the detections tracks took this frame, rows of ``dets``) whose
+    tracks end as shadows of an older one: a same-class box taken by a track with a longer
+    history (``ages``, ties: the earlier position) overlapping it by ``overlap`` or more (measured
+    ``by``, :data:`BIRTH_OVERLAP_BY`) and, where both have a ground contact in ``obs``, standing at
+    the same ground place. Older tracks are kept first, so a chain keeps its oldest."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if overlap >= 1.0 or len(rows) < 2:
+        return np.zeros(0, dtype=np.int64)
+    near = BIRTH_OVERLAP_BY[by](dets[rows, :4], dets[rows, :4]) >= overlap
+    near &= dets[rows, 5][:, None] == dets[rows, 5][None, :]
+    if obs is not None:
+        valid = obs.valid[rows]
+        d2 = contact_distances(obs.xy[rows], obs.cov[rows], obs.xy[rows], obs.cov[rows])
+        near &= ~(valid[:, None] & valid[None, :]) | (d2 < SAME_PLACE_D2)
+    kept, drop = [], []
+    for k in np.argsort(-np.asarray(ages), kind="stable"):
+        (drop if any(near[k, i] for i in kept) else kept).append(int(k))
+    return np.sort(np.asarray(drop, dtype=np.int64))

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from detbench.core.errors import InputError
 from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
-from trackers.costs import affinity, check_cost
+from trackers.costs import check_cost
+from trackers.trackssm import rules
+from trackers.trackssm.associate import ASSOCIATIONS, ground_costs, match
 from trackers.trackssm.checkpoint import is_ground, load, resolve
 from trackers.trackssm.rules import BIRTH_OVERLAP_BY, contact_d2, ground_allowed, new_tracks, observations
 
@@ -56,6 +57,14 @@ class TrackSSMParams:
     ground_gate: float = 0.0   # > 0: refuse pairs whose ground contacts lie farther apart (trackers.trackssm.rules)
     birth_overlap: float = 1.0  # < 1: duplicate-aware birth at this overlap (trackers.trackssm.rules; 1: off)
     birth_overlap_by: str = "smaller"  # its overlap: "smaller" (intersection over the smaller box) | "union" (IoU)
+    history_blend: float = 0.0  # > 0: a matched track's history keeps this share of its prediction (see docs)
+    tracked_first: bool = False  # tracked tracks take the high detections before lost ones (ByteTrack: together)
+    shadow_overlap: float = 1.0  # < 1: a track on a box nested this much in an older track's ends (rules; 1: off)
+    assoc: str = "image"       # "ground": match on the ground first, ground models only (trackers.trackssm.associate)
+    assoc_gate: float = 10.0   # ground pass: max cost d2 + log det S - assoc_bonus * IoU of a pair
+    assoc_bonus: float = 4.0   # ground pass: weight of the image IoU taken off the cost
+    assoc_noise: float = 0.1   # ground pass: a contact's pixel noise, a fraction of the box's width / height
+    assoc_extent: float = 1.5  # ground pass: contact noise along the viewing ray, x half the class length (m)
 
 
 class _Track:
@@ -80,28 +89,6 @@ def _to_cxcywh(b: np.ndarray, w: float, h: float) -> np.ndarray:
 def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
     cx, cy, bw, bh = c[:, 0] * w, c[:, 1] * h, c[:, 2] * w, c[:, 3] * h
     return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-
-
-def _match(tracks: list[_Track], dets: np.ndarray, min_iou: float, last_box_gate: bool,
-           cost: str = "iou", class_gate: bool = True, allowed: np.ndarray | None = None):
-    """Class-gated Hungarian matching on the predicted boxes (and, with ``last_box_gate``, the
-    better of predicted and last observed box) -> (pairs [(track i, det j)], unmatched tracks,
-    unmatched dets). ``allowed`` (tracks x dets bool, optional): the only pairs that may match."""
-    if not tracks or len(dets) == 0:
-        return [], list(range(len(tracks))), list(range(len(dets)))
-    iou = affinity(np.array([t.boxes[-1] for t in tracks]), dets[:, :4], cost)
-    if last_box_gate:
-        iou = np.maximum(iou, affinity(np.array([t.det_box for t in tracks]), dets[:, :4], cost))
-    if class_gate:
-        same = np.array([t.cls for t in tracks])[:, None] == dets[None, :, 5].astype(int)
-        iou = np.where(same, iou, 0.0)
-    if allowed is not None:
-        iou = np.where(allowed, iou, 0.0)
-    cost = np.where(iou >= min_iou, 1.0 - iou, 1e6)
-    rows, cols = linear_sum_assignment(cost)
-    pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
-    mt, md = {r for r, _ in pairs}, {c for _, c in pairs}
-    return pairs, [i for i in range(len(tracks)) if i not in mt], [j for j in range(len(dets)) if j not in md]
 
 
 class TrackSSMTracker:
@@ -142,6 +129,10 @@ class TrackSSMTracker:
             raise InputError(f"trackssm: ground_gate must be >= 0 (0: off), got {params.ground_gate}")
         if not 0 < params.birth_overlap <= 1:
             raise InputError(f"trackssm: birth_overlap must be in (0, 1] (1: off), got {params.birth_overlap}")
+        if not 0 <= params.history_blend < 1:
+            raise InputError(f"trackssm: history_blend must be in [0, 1) (0: off), got {params.history_blend}")
+        if not 0 < params.shadow_overlap <= 1:
+            raise InputError(f"trackssm: shadow_overlap must be in (0, 1] (1: off), got {params.shadow_overlap}")
         if params.birth_overlap_by not in BIRTH_OVERLAP_BY:
             raise InputError(f"trackssm: birth_overlap_by must be one of {sorted(BIRTH_OVERLAP_BY)}, "
                              f"got {params.birth_overlap_by!r}")
@@ -153,6 +144,16 @@ class TrackSSMTracker:
         self.ground = self.model.config.ground
         if params.ground_gate > 0 and not self.ground:
             raise InputError("trackssm: ground_gate needs a ground-plane motion model (train-motion --ground)")
+        if params.assoc not in ASSOCIATIONS:
+            raise InputError(f"trackssm: assoc must be one of {list(ASSOCIATIONS)}, got {params.assoc!r}")
+        if params.assoc == "ground" and not self.ground:
+            raise InputError("trackssm: assoc=ground needs a ground-plane motion model (train-motion --ground)")
+        for key in ("assoc_gate", "assoc_noise"):
+            if not getattr(params, key) > 0:
+                raise InputError(f"trackssm: {key} must be > 0, got {getattr(params, key)!r}")
+        for key in ("assoc_bonus", "assoc_extent"):
+            if not getattr(params, key) >= 0:
+                raise InputError(f"trackssm: {key} must be >= 0, got {getattr(params, key)!r}")
         self.reset()
 
     @staticmethod
@@ -234,8 +235,9 @@ class TrackSSMTracker:
         else:
             preds = self._predict(self.tracks, w, h)
         det_obs = observations(frame, dets[:, :4], dets[:, 5]) if self.ground and (
-            p.ground_gate > 0 or p.birth_overlap < 1) else None
+            p.ground_gate > 0 or p.birth_overlap < 1 or p.shadow_overlap < 1) else None
         gate = self._ground_gate(frame, preds, det_obs)
+        on_ground = self._ground_costs(frame, preds, dets)
         for t, b in zip(self.tracks, preds):
             t.boxes.append(b)
             if len(t.boxes) > self.history + 1:
@@ -243,7 +245,10 @@ class TrackSSMTracker:
         matched: list[tuple[_Track, int]] = []
 
         def take(t: _Track, j: int):
-            t.boxes[-1] = dets[j, :4].copy()
+            if p.history_blend > 0 and t.length > 1:  # the prediction damps the detection's jitter
+                t.boxes[-1] = (1.0 - p.history_blend) * dets[j, :4] + p.history_blend * t.boxes[-1]
+            else:
+                t.boxes[-1] = dets[j, :4].copy()
             t.score, t.det_box, t.cls = float(dets[j, 4]), dets[j, :4], int(dets[j, 5])
             t.lost_for = 0
             t.length += 1
@@ -252,12 +257,23 @@ class TrackSSMTracker:
         high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
         low = np.flatnonzero((dets[:, 4] > p.low_thresh) & (dets[:, 4] < p.high_thresh))
         pool = [t for t in self.tracks if t.state in (TRACKED, LOST)]
-        pairs, um_t, um_h = _match(pool, dets[high], p.match_iou, self.gated, p.cost, p.class_gate, gate(pool, high))
+        if p.tracked_first:  # tracked tracks take the high detections first, lost ones what they leave
+            pool = [t for t in pool if t.state == TRACKED] + [t for t in pool if t.state == LOST]
+        n_tracked = sum(t.state == TRACKED for t in pool) if p.tracked_first else len(pool)
+        pairs, um_t, um_h = [], [], np.arange(len(high))
+        for lo, hi in ((0, n_tracked), (n_tracked, len(pool))):
+            part = pool[lo:hi]
+            got, um, left = match(part, dets[high[um_h]], p.match_iou, self.gated, p.cost, p.class_gate,
+                                  gate(part, high[um_h]), on_ground(part, high[um_h]))
+            pairs += [(lo + i, um_h[j]) for i, j in got]
+            um_t += [lo + i for i in um]
+            um_h = um_h[left]
         for i, j in pairs:
             pool[i].state = TRACKED
             take(pool[i], high[j])
         rest = [pool[i] for i in um_t if pool[i].state == TRACKED]
-        pairs, um_r, _ = _match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate, gate(rest, low))
+        pairs, um_r, _ = match(rest, dets[low], p.second_iou, self.gated, p.cost, p.class_gate, gate(rest, low),
+                               on_ground(rest, low))
         for i, j in pairs:
             take(rest[i], low[j])
         for i in um_r:
@@ -268,15 +284,22 @@ class TrackSSMTracker:
 
         high_left = high[um_h]
         new = [t for t in self.tracks if t.state == NEW]
-        pairs, _, um_d = _match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate,
-                                gate(new, high_left))
+        pairs, _, um_d = match(new, dets[high_left], p.unconfirmed_iou, self.gated, p.cost, p.class_gate,
+                               gate(new, high_left), on_ground(new, high_left))
         for i, j in pairs:
             self._confirm(new[i])
             take(new[i], high_left[j])
         confirmed_new = {id(new[i]) for i, _ in pairs}
         alive = [t for t in self.tracks if t.state != NEW or id(t) in confirmed_new]
+        taken = [j for _, j in matched]  # a shadow's box stays taken: it starts no track either
+        if p.shadow_overlap < 1:
+            ages = [t.length for t, _ in matched]
+            shadows = {id(matched[k][0]) for k in rules.shadow_tracks(taken, ages, dets, p.shadow_overlap, det_obs,
+                                                                      p.birth_overlap_by)}
+            alive = [t for t in alive if id(t) not in shadows]
+            matched = [(t, j) for t, j in matched if id(t) not in shadows]
 
-        born = new_tracks(high_left[um_d], [j for _, j in matched], dets, p.new_track_thresh, p.birth_overlap,
+        born = new_tracks(high_left[um_d], taken, dets, p.new_track_thresh, p.birth_overlap,
                           det_obs, p.birth_overlap_by)   # ascending, as the unmatched come
         for j in born:
             t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
@@ -303,6 +326,19 @@ class TrackSSMTracker:
         allowed = ground_allowed(d2, self.params.ground_gate)
         row = {id(t): i for i, t in enumerate(self.tracks)}
         return lambda tracks, rows: allowed[np.ix_([row[id(t)] for t in tracks], rows)] if tracks else None
+
+    def _ground_costs(self, frame: Frame, preds: np.ndarray, dets: np.ndarray):
+        """``costs(tracks, det_rows)`` -> (their ground costs, gate) for :func:`_match`'s ground pass
+        (None: ``assoc="image"``); ``preds``: the predicted boxes of ``self.tracks``, in their order."""
+        p = self.params
+        if p.assoc != "ground" or not self.tracks or not len(dets):
+            return lambda tracks, rows: None
+        cost = ground_costs(frame.camera(), preds, np.array([t.cls for t in self.tracks]),
+                            np.array([t.lost_for for t in self.tracks]), dets[:, :4], dets[:, 5],
+                            p.assoc_noise, p.assoc_extent, p.assoc_bonus)
+        row = {id(t): i for i, t in enumerate(self.tracks)}
+        return lambda tracks, rows: (cost[np.ix_([row[id(t)] for t in tracks], rows)], p.assoc_gate) if tracks \
+            else None
 
     def _confirm(self, t: _Track) -> None:
         t.state = TRACKED
