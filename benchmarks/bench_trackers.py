@@ -285,7 +285,7 @@ def pose_timing(split: Path, repeats: int, fp_rate: float = 1.0, warm: bool = Fa
     for (name, cmc), value in ms.items():
         base = ms[(name, "none")]
         extra = f"{own[(name, cmc)]:.3f} | {own[(name, cmc)] / base:.3f}" if (name, cmc) in own else "- | -"
-        print(f"| {name} | {cmc} | {value:.2f} | {value / base:.2f} | {extra} |")
+        print(f"| {name} | {cmc} | {value:.3f} | {value / base:.3f} | {extra} |")
 
 
 def main(argv=None) -> int:

@@ -89,8 +89,8 @@ def main(argv=None) -> int:
             (ms_b, ms_a), (x_b, x_a) = ((median("before", key, f), median("after", key, f)) for f in (0, 1))
             c_b, c_a = median("before", key, 2), median("after", key, 2)
             gain = c_a / c_b if c_a is not None and c_b else None
-            print(f"| {key[1]} | {key[2]} | {cell(ms_b, '{:.2f}')} | {cell(ms_a, '{:.2f}')} | {cell(x_b, '{:.2f}')} "
-                  f"| {cell(x_a, '{:.2f}')} | {cell(c_b, '{:.3f}')} | {cell(c_a, '{:.3f}')} | {cell(gain, '{:.2f}')} |")
+            print(f"| {key[1]} | {key[2]} | {cell(ms_b, '{:.3f}')} | {cell(ms_a, '{:.3f}')} | {cell(x_b, '{:.3f}')} "
+                  f"| {cell(x_a, '{:.3f}')} | {cell(c_b, '{:.3f}')} | {cell(c_a, '{:.3f}')} | {cell(gain, '{:.3f}')} |")
     return 0
 
 
