@@ -24,8 +24,9 @@ RECIPES = {"image": {"d_model": 256, "layers": 6},
 class MotionRecipe:
     """How to train: windows cut at ``frame_rate`` Hz (``max_windows``: a seeded random subset of
     the training windows), ``steps`` or ``epochs`` (passes over the training windows), not both,
-    the optimiser's and the loss's settings, and the seed of the subset, the initial weights and
-    the batches."""
+    the optimiser's and the loss's settings, ``jitter``: the detector-like noise on the training
+    histories (:func:`detbench.motion.windows.sequence_windows`; 0: exact ground truth), and the
+    seed of the subset, the jitter, the initial weights and the batches."""
 
     steps: int | None = None
     epochs: int | None = None
@@ -39,11 +40,14 @@ class MotionRecipe:
     giou_weight: float | None = None
     frame_rate: float = 2.0
     max_windows: int | None = None
+    jitter: float = 0.0
     seed: int = 0
 
     def __post_init__(self):
         if self.steps is not None and self.epochs is not None:
             raise InputError("--steps and --epochs: give one of them, not both")
+        if not self.jitter >= 0:
+            raise InputError(f"--jitter {self.jitter}: must be a number >= 0")
 
     def train_config(self, plane: dict, windows: int, device: str):
         """The :class:`~trackers.trackssm.train.TrainConfig` for ``windows`` training windows, None

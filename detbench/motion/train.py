@@ -79,7 +79,7 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
     held_out = "require" if ground else "try"
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
                            source=str(PreparedDataset(data_dir).gt_dir("train")),
-                           calibration="require" if ground else "skip")
+                           calibration="require" if ground else "skip", jitter=recipe.jitter, seed=recipe.seed)
     if recipe.max_windows is not None and recipe.max_windows < len(wins):
         wins = subset(wins, recipe.max_windows, recipe.seed)
     val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set", calibration=held_out) if val_seqs else None
@@ -111,14 +111,16 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
             metrics[f"eval:{extra}"] = evaluate(net, ewins, device=device)
     if callbacks.on_metrics:
         callbacks.on_metrics(metrics)
+    noise = {"jitter": recipe.jitter} if recipe.jitter else {}  # absent at 0: files as before the option
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
-               "max_windows": recipe.max_windows, "model": cfg.to_dict()}
+               "max_windows": recipe.max_windows, **noise,
+               "model": cfg.to_dict()}
     # held-out sets are read with their cameras (calibrated CV): their frames.json is an input too
     hashes = {"train": data_hash(train_seqs, ground), "val": data_hash(val_seqs, True) if val_seqs else None,
               **{f"eval:{e}": data_hash(split_sequences(Path(e), "val"), True) for e in eval_data}}
     meta = make_meta("train-motion", options=options, inputs=hashes, threads=chosen.record())
     meta["metrics"] = metrics
     save_model(out, net.cpu(), {"frame_rate": frame_rate, "data": str(data_dir.resolve()),
-                                "data_hash": hashes, "train": tcfg.to_dict(), "metrics": metrics, "loss": losses},
+                                "data_hash": hashes, "train": tcfg.to_dict(), **noise, "metrics": metrics, "loss": losses},
                meta, extra_files={"loss.png": loss_curve_png(losses, tcfg)})
     return MotionResult(out, metrics, losses, train_s, train_cpu)

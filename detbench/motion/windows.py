@@ -15,7 +15,7 @@ from detbench.core.geometry import Camera
 from detbench.data.layout import PreparedDataset, frames_file, gt_file, seqinfo_file
 from detbench.data.mot import list_sequences, read_mot, read_seqinfo
 from detbench.tracking.sources import read_frame_records
-from trackers.trackssm.data import FIELDS, Windows, segment_windows, track_segments
+from trackers.trackssm.data import FIELDS, Windows, jitter_boxes, segment_windows, track_segments
 from trackers.trackssm.ground import NEED, windows_ground_inputs
 
 
@@ -46,11 +46,15 @@ CALIBRATION = ("skip", "try", "require")
 
 
 def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 2.0,
-                     calibration: str = "skip") -> Windows:
+                     calibration: str = "skip", jitter: float = 0.0,
+                     rng: np.random.Generator | None = None) -> Windows:
     """Windows of one MOT sequence folder (``gt/gt.txt`` + ``seqinfo.ini``) at ``frame_rate`` Hz.
 
     ``calibration``: ``"skip"`` (image-plane inputs only), ``"try"`` (ground-plane inputs too when
-    ``frames.json`` gives every frame's camera) or ``"require"`` (they must: else InputError)."""
+    ``frames.json`` gives every frame's camera) or ``"require"`` (they must: else InputError).
+    ``jitter`` > 0: every box is jittered once (:func:`~trackers.trackssm.data.jitter_boxes`, drawn
+    from ``rng`` segment by segment) and the histories and ground-plane inputs read the jittered
+    boxes, as a tracker reads detections; the targets stay the exact boxes."""
 
     seq_dir = Path(seq_dir)
     info = read_seqinfo(seqinfo_file(seq_dir))
@@ -62,13 +66,14 @@ def sequence_windows(seq_dir: str | Path, history: int = 5, frame_rate: float = 
     gt = gt_file(seq_dir)
     table = read_mot(gt, kind="gt")
     segs = track_segments(table, info.width, info.height, step, source=str(gt), classes=True)
-    wins = Windows.concat([segment_windows(b, f, history) for f, b, _ in segs], history)
+    seen = [(f, jitter_boxes(b, jitter, rng), c) for f, b, c in segs] if jitter else segs
+    wins = Windows.concat([segment_windows(b, f, history, o) for (f, b, _), (_, o, _) in zip(segs, seen)], history)
     if calibration == "skip":
         return wins
     cams = sequence_cameras(seq_dir, info, required=calibration == "require")
     if cams is None:
         return wins
-    g = windows_ground_inputs(segs, *cams, info.width, info.height, step, history)
+    g = windows_ground_inputs(seen, *cams, info.width, info.height, step, history)
     return Windows(*(getattr(wins, f) for f in FIELDS), g.hist, g.mask, g.anchor, g.ok)
 
 
@@ -88,11 +93,14 @@ def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
 
 
 def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 2.0,
-                    what: str = "training set", source: str = "?", calibration: str = "skip") -> Windows:
-    """Windows of every sequence (``calibration``: :func:`sequence_windows`; with ``"try"`` the
-    ground-plane inputs are kept only when every sequence has them); an empty result raises
-    :class:`InputError`."""
-    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration) for s in seq_dirs], history)
+                    what: str = "training set", source: str = "?", calibration: str = "skip",
+                    jitter: float = 0.0, seed: int = 0) -> Windows:
+    """Windows of every sequence (``calibration``, ``jitter``: :func:`sequence_windows`, one
+    ``seed``ed stream over the sequences in order; with ``"try"`` the ground-plane inputs are kept
+    only when every sequence has them); an empty result raises :class:`InputError`."""
+    rng = np.random.default_rng(seed)
+    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration, jitter, rng) for s in seq_dirs],
+                          history)
     if len(wins) == 0:
         where = seq_dirs[0].parent if seq_dirs else source
         raise InputError(f"{where}: empty {what}: {len(seq_dirs)} sequence(s), no track with two "

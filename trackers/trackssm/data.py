@@ -97,9 +97,13 @@ def history_features(boxes: np.ndarray, first_is_start: bool, prev: np.ndarray |
     return np.concatenate([boxes, deltas], axis=1)
 
 
-def segment_windows(boxes: np.ndarray, frames: np.ndarray, history: int = 5) -> Windows:
-    """All windows of one segment: (k, 4) normalised cxcywh boxes at consecutive ``frames``."""
+def segment_windows(boxes: np.ndarray, frames: np.ndarray, history: int = 5,
+                    observed: np.ndarray | None = None) -> Windows:
+    """All windows of one segment: (k, 4) normalised cxcywh boxes at consecutive ``frames``.
+    ``observed``: the same boxes as a detector saw them (:func:`jitter_boxes`), read by the
+    histories; the targets stay ``boxes``."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    seen = boxes if observed is None else np.asarray(observed, np.float32).reshape(-1, 4)
     frames = np.asarray(frames, np.int64).reshape(-1)
     n = len(boxes)
     if n < 2:
@@ -109,12 +113,26 @@ def segment_windows(boxes: np.ndarray, frames: np.ndarray, history: int = 5) -> 
     hist_frames = np.full((n - 1, history), -1, np.int64)
     for t in range(1, n):
         start = max(0, t - history)
-        rows = history_features(boxes[start:t], start == 0, boxes[start - 1] if start > 0 else None)
+        rows = history_features(seen[start:t], start == 0, seen[start - 1] if start > 0 else None)
         k = len(rows)
         hist[t - 1, history - k:] = rows
         mask[t - 1, history - k:] = True
         hist_frames[t - 1, history - k:] = frames[start:t]
     return Windows(hist, mask, boxes[1:].copy(), hist_frames, frames[1:].copy())
+
+
+def jitter_boxes(boxes: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """(k, 4) normalised cxcywh boxes as a detector with ``sigma`` jitter would report them, the
+    noise model of :func:`detbench.data.noisy.noisy_detections`: the centre moves by
+    N(0, sigma * w) and N(0, sigma * h), the width and height scale by exp(N(0, sigma)). The
+    boxes are returned unchanged (and ``rng`` untouched) when ``sigma`` is 0."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    if sigma == 0:
+        return boxes
+    z = rng.normal(0.0, 1.0, (len(boxes), 4))
+    wh = boxes[:, 2:].astype(np.float64)
+    return np.concatenate([boxes[:, :2] + z[:, :2] * sigma * wh, wh * np.exp(z[:, 2:] * sigma)],
+                          axis=1).astype(np.float32)
 
 
 def step_targets(last: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
