@@ -76,3 +76,19 @@ def test_sequence_jitter_zero_is_today_and_ground_inputs_follow_the_jittered_box
 def test_negative_jitter_is_an_input_error():
     with pytest.raises(InputError, match="--jitter -0.1: must be a number >= 0"):
         MotionRecipe(jitter=-0.1)
+
+
+def test_jitter_copies_draw_each_copy_afresh_with_the_same_targets(tmp_path):
+    seq = toy_scene(tmp_path / "a")
+    one = dataset_windows([seq], calibration="require", jitter=0.05, seed=3)
+    two = dataset_windows([seq], calibration="require", jitter=0.05, seed=3, copies=2)
+    n = len(one)
+    assert len(two) == 2 * n
+    # the first copy is the one-copy set (the same stream, drawn first); the second its own draws
+    np.testing.assert_array_equal(two.hist[:n], one.hist)
+    np.testing.assert_array_equal(two.target[n:], one.target)
+    assert not np.allclose(two.hist[n:][one.mask], one.hist[one.mask], atol=1e-4)
+    # without jitter there is nothing to draw: one copy, today's windows
+    assert len(dataset_windows([seq], calibration="require", copies=3)) == n
+    with pytest.raises(InputError, match="--jitter-copies 0: must be a whole number >= 1"):
+        MotionRecipe(jitter=0.05, jitter_copies=0)

@@ -87,6 +87,9 @@ Example:
                    "by N(0, JITTER x box size), width and height by exp(N(0, JITTER)), the noise of the synthetic "
                    "detections); the targets stay exact, the ground-plane inputs follow the jittered boxes. "
                    "0: exact ground-truth histories.")
+@click.option("--jitter-copies", type=click.IntRange(1), default=1, show_default=True,
+              help="With --jitter: jitter the training set this many times (each copy its own seeded draws, the "
+                   "same exact targets), so the model sees several noisy versions of every history.")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
               help="Train on a seeded random subset of this many windows (quick CPU runs).")
 @click.option("--name", default=None, help="Output runs/motion/NAME (default: the dataset's name).")
@@ -98,7 +101,7 @@ Example:
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
             giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, ground,
-            flow_input, jitter, max_windows, name, eval_data, threads):
+            flow_input, jitter, jitter_copies, max_windows, name, eval_data, threads):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
     history); report next-box IoU of TrackSSM, constant velocity in the image, calibrated constant
     velocity (on the ground plane, where frames.json has the cameras) and the last box on the val
@@ -117,6 +120,7 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
     recipe = MotionRecipe(steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
                           weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
                           giou_weight=giou_weight, frame_rate=frame_rate, max_windows=max_windows, jitter=jitter,
+                          jitter_copies=jitter_copies,
                           seed=seed)
     model = MotionModel(d_model=d_model, layers=layers, residual_head=residual_head, relative=relative,
                         cv_anchor=cv_anchor, flow_input=flow_input, ground=ground)

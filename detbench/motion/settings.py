@@ -25,7 +25,8 @@ class MotionRecipe:
     """How to train: windows cut at ``frame_rate`` Hz (``max_windows``: a seeded random subset of
     the training windows), ``steps`` or ``epochs`` (passes over the training windows), not both,
     the optimiser's and the loss's settings, ``jitter``: the detector-like noise on the training
-    histories (:func:`detbench.motion.windows.sequence_windows`; 0: exact ground truth), and the
+    histories (:func:`detbench.motion.windows.sequence_windows`; 0: exact ground truth) drawn
+    ``jitter_copies`` times over the training set, and the
     seed of the subset, the jitter, the initial weights and the batches."""
 
     steps: int | None = None
@@ -41,6 +42,7 @@ class MotionRecipe:
     frame_rate: float = 2.0
     max_windows: int | None = None
     jitter: float = 0.0
+    jitter_copies: int = 1
     seed: int = 0
 
     def __post_init__(self):
@@ -48,6 +50,8 @@ class MotionRecipe:
             raise InputError("--steps and --epochs: give one of them, not both")
         if not self.jitter >= 0:
             raise InputError(f"--jitter {self.jitter}: must be a number >= 0")
+        if not (isinstance(self.jitter_copies, int) and self.jitter_copies >= 1):
+            raise InputError(f"--jitter-copies {self.jitter_copies}: must be a whole number >= 1")
 
     def train_config(self, plane: dict, windows: int, device: str):
         """The :class:`~trackers.trackssm.train.TrainConfig` for ``windows`` training windows, None

@@ -79,7 +79,8 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
     held_out = "require" if ground else "try"
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
                            source=str(PreparedDataset(data_dir).gt_dir("train")),
-                           calibration="require" if ground else "skip", jitter=recipe.jitter, seed=recipe.seed)
+                           calibration="require" if ground else "skip", jitter=recipe.jitter, seed=recipe.seed,
+                           copies=recipe.jitter_copies)
     if recipe.max_windows is not None and recipe.max_windows < len(wins):
         wins = subset(wins, recipe.max_windows, recipe.seed)
     val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set", calibration=held_out) if val_seqs else None
@@ -112,6 +113,8 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
     if callbacks.on_metrics:
         callbacks.on_metrics(metrics)
     noise = {"jitter": recipe.jitter} if recipe.jitter else {}  # absent at 0: files as before the option
+    if recipe.jitter and recipe.jitter_copies > 1:
+        noise["jitter_copies"] = recipe.jitter_copies
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
                "max_windows": recipe.max_windows, **noise,
                "model": cfg.to_dict()}

@@ -94,13 +94,16 @@ def split_sequences(data_dir: str | Path, split: str) -> list[Path]:
 
 def dataset_windows(seq_dirs: list[Path], history: int = 5, frame_rate: float = 2.0,
                     what: str = "training set", source: str = "?", calibration: str = "skip",
-                    jitter: float = 0.0, seed: int = 0) -> Windows:
+                    jitter: float = 0.0, seed: int = 0, copies: int = 1) -> Windows:
     """Windows of every sequence (``calibration``, ``jitter``: :func:`sequence_windows`, one
     ``seed``ed stream over the sequences in order; with ``"try"`` the ground-plane inputs are kept
-    only when every sequence has them); an empty result raises :class:`InputError`."""
+    only when every sequence has them); with ``jitter`` > 0, ``copies`` passes over the sequences,
+    each with its own draws from that stream (the same targets, differently jittered histories);
+    an empty result raises :class:`InputError`."""
     rng = np.random.default_rng(seed)
-    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration, jitter, rng) for s in seq_dirs],
-                          history)
+    passes = copies if jitter else 1
+    wins = Windows.concat([sequence_windows(s, history, frame_rate, calibration, jitter, rng)
+                           for _ in range(passes) for s in seq_dirs], history)
     if len(wins) == 0:
         where = seq_dirs[0].parent if seq_dirs else source
         raise InputError(f"{where}: empty {what}: {len(seq_dirs)} sequence(s), no track with two "
