@@ -52,15 +52,22 @@ def test_hand_worked_boxes():
     np.testing.assert_allclose(person(6.0), [750, 700 - 1700 / 6, 850, 700], atol=1e-9)
 
 
+def person_with_nested_box():
+    """A person 6 m ahead (its box ``true``) over four frames, from the second on with a second box
+    inside its own, shrunk by 10 % a side (it lies entirely in the person's box, contacts 28 px
+    apart in a 283 px box: the same place on the ground), scoring 0.8."""
+    true = person(6.0)
+    w, h = true[2] - true[0], true[3] - true[1]
+    dup = true + [0.1 * w, 0.1 * h, -0.1 * w, -0.1 * h]
+    return true, [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]]
+
+
 def test_a_duplicate_nested_in_a_tracked_box_starts_no_track(ground_model):
     """A person 6 m ahead, from frame 2 on with a second box inside its own (shrunk by 10 % a
     side: it lies entirely in the taken box, contacts 28 px apart in a 283 px box, on the same
     place) scoring 0.8. Without the rule the leftover box starts a track that is confirmed the next
     frame: two ids on one person. With ``birth_overlap=0.6`` one id throughout."""
-    true = person(6.0)
-    w, h = true[2] - true[0], true[3] - true[1]
-    dup = true + [0.1 * w, 0.1 * h, -0.1 * w, -0.1 * h]
-    scene = [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]]
+    true, scene = person_with_nested_box()
     off = run(TrackSSMTracker(TrackSSMParams(weights=ground_model)), scene)
     on = run(TrackSSMTracker(TrackSSMParams(weights=ground_model, birth_overlap=0.6)), scene)
     assert [len(o) for o in off] == [1, 1, 2, 2] and len(set(off[-1][:, 4])) == 2
@@ -235,10 +242,7 @@ def test_a_shadow_track_on_a_nested_box_ends_but_a_person_behind_does_not(ground
     box's track is confirmed in frame 2 (id 2). With ``shadow_overlap=0.6`` that track, younger
     than the person's, ends the frame it is confirmed: only id 1 is ever reported. Person B 20 m
     ahead, nested in A's box as well but 14 m further on the ground, keeps its track."""
-    true = person(6.0)
-    w, h = true[2] - true[0], true[3] - true[1]
-    dup = true + [0.1 * w, 0.1 * h, -0.1 * w, -0.1 * h]
-    scene = [[det(true)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)], [det(true), det(dup, 0.8)]]
+    true, scene = person_with_nested_box()
     off = ids(TrackSSMTracker(TrackSSMParams(weights=ground_model)), scene)
     on = ids(TrackSSMTracker(TrackSSMParams(weights=ground_model, shadow_overlap=0.6)), scene)
     assert off == [[1], [1], [1, 2], [1, 2]]

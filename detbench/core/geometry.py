@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detbench.core.memo import ContentMemo
+
 #: height of the ground plane in the global frame (nuScenes ego poses have z = 0)
 GROUND_Z = 0.0
 #: typical object height per class (m), nuScenes' mean box heights: car, truck, bus, trailer,
@@ -74,7 +76,7 @@ _DIAGONAL_TOL = 1e-4 + 1e-5
 
 
 #: K^-1 by the bytes of K: a sequence's intrinsics never change, and every frame builds a Camera
-_K_INVERSES: dict[bytes, np.ndarray] = {}
+_K_INVERSES = ContentMemo(256)
 
 
 def _inverse_intrinsics(k: np.ndarray) -> np.ndarray:
@@ -86,15 +88,12 @@ def _inverse_intrinsics(k: np.ndarray) -> np.ndarray:
             raise ValueError("intrinsics are singular")
         inverse = np.linalg.inv(k)
         inverse.flags.writeable = False
-        if len(_K_INVERSES) >= 256:
-            _K_INVERSES.clear()
-        _K_INVERSES[key] = inverse
+        _K_INVERSES.keep(key, inverse)
     return inverse
 
 
 #: Cameras by content (:func:`camera_of`); cleared when full
-_CAMERAS: dict[tuple, "Camera"] = {}
-MAX_CAMERAS = 8192
+_CAMERAS = ContentMemo(8192)
 
 
 def camera_of(intrinsics, cam2global, width: int = 1600, height: int = 900) -> "Camera":
@@ -110,9 +109,7 @@ def camera_of(intrinsics, cam2global, width: int = 1600, height: int = 900) -> "
         camera = Camera(k, t, width, height)
         for shared in (camera.intrinsics, camera.cam2global, camera.ground_homography):
             shared.flags.writeable = False
-        if len(_CAMERAS) >= MAX_CAMERAS:
-            _CAMERAS.clear()
-        _CAMERAS[key] = camera
+        _CAMERAS.keep(key, camera)
     return camera
 
 

@@ -28,6 +28,7 @@ from detbench.core.geometry import (
     _xyxy,
     box_contacts,
 )
+from detbench.core.memo import ContentMemo
 from detbench.core.pose_camera import (
     FloatCamera,
     FloatPair,
@@ -120,8 +121,7 @@ class CameraPair:
         return self._rotation
 
 
-_PAIRS: dict[tuple, CameraPair] = {}
-MAX_PAIRS = 8192
+_PAIRS = ContentMemo(8192)
 
 
 def forget_cameras() -> None:
@@ -137,9 +137,7 @@ def camera_pair(cam_from: Camera, cam_to: Camera) -> CameraPair:
     key = (cam_from.key, cam_to.key)
     pair = _PAIRS.get(key)
     if pair is None:
-        if len(_PAIRS) >= MAX_PAIRS:
-            _PAIRS.clear()
-        pair = _PAIRS[key] = CameraPair(cam_from, cam_to)
+        pair = _PAIRS.keep(key, CameraPair(cam_from, cam_to))
     return pair
 
 

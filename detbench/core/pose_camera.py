@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from detbench.core.geometry import GROUND_Z, Camera, _as_matrix, _is_rotation, camera_of
+from detbench.core.memo import ContentMemo
 
 Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
@@ -40,7 +41,7 @@ def product3(a, b) -> Matrix3:
 
 
 #: K^-1 by the bytes of K: a sequence's intrinsics never change, and every frame builds a camera
-_K_INVERSES: dict[bytes, Matrix3] = {}
+_K_INVERSES = ContentMemo(256)
 
 
 def _inverse_intrinsics(k_bytes: bytes, k: list) -> Matrix3:
@@ -50,9 +51,7 @@ def _inverse_intrinsics(k_bytes: bytes, k: list) -> Matrix3:
         (a, b, c), (d, e, f), (g, h, m) = k
         if abs(a * (e * m - f * h) - b * (d * m - f * g) + c * (d * h - e * g)) < 1e-9:
             raise ValueError("intrinsics are singular")
-        if len(_K_INVERSES) >= 256:
-            _K_INVERSES.clear()
-        inverse = _K_INVERSES[k_bytes] = inverse3(k)
+        inverse = _K_INVERSES.keep(k_bytes, inverse3(k))
     return inverse
 
 
@@ -112,9 +111,8 @@ class FloatPair:
         return self._rotation
 
 
-_CAMERAS: dict[tuple, FloatCamera] = {}
-_PAIRS: dict[tuple, FloatPair] = {}
-MAX_ENTRIES = 8192
+_CAMERAS = ContentMemo(8192)
+_PAIRS = ContentMemo(8192)
 
 
 def float_camera(intrinsics, cam2global, width: int = 1600, height: int = 900) -> FloatCamera:
@@ -131,10 +129,7 @@ def float_camera(intrinsics, cam2global, width: int = 1600, height: int = 900) -
         pose = t.tolist() if t.shape == (4, 4) else None
         if k_rows is None or pose is None or not _finite(k_rows + pose):
             _as_matrix(k, (3, 3), "intrinsics"), _as_matrix(t, (4, 4), "cam2global")  # their message
-        camera = FloatCamera(k_rows, pose, width, height, key)
-        if len(_CAMERAS) >= MAX_ENTRIES:
-            _CAMERAS.clear()
-        _CAMERAS[(key, k.shape, t.shape)] = camera
+        camera = _CAMERAS.keep((key, k.shape, t.shape), FloatCamera(k_rows, pose, width, height, key))
     return camera
 
 
@@ -156,9 +151,7 @@ def float_pair(cam_from: FloatCamera, cam_to: FloatCamera) -> FloatPair:
     key = (cam_from.key, cam_to.key)
     pair = _PAIRS.get(key)
     if pair is None:
-        if len(_PAIRS) >= MAX_ENTRIES:
-            _PAIRS.clear()
-        pair = _PAIRS[key] = FloatPair(cam_from, cam_to)
+        pair = _PAIRS.keep(key, FloatPair(cam_from, cam_to))
     return pair
 
 

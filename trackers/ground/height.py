@@ -65,13 +65,11 @@ def height_placements(camera: Camera, boxes: np.ndarray, classes: np.ndarray, re
     Not placed: boxes less than a pixel tall, points nearer than ``MIN_DEPTH_M`` or farther than
     ``MAX_RANGE_M`` (horizontally)."""
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    n = len(b)
     k = camera.intrinsics
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = k[1, 1] * np.asarray(CLASS_HEIGHT_M)[classes] / h
-    pixels = np.stack([(b[:, 0] + b[:, 2]) / 2, b[:, 3], np.ones(n)], axis=1)
-    rays = camera._rays(pixels)                                   # unit, global frame
+    rays = camera.rays(np.stack([(b[:, 0] + b[:, 2]) / 2, b[:, 3]], axis=1))  # unit, global frame
     axis = camera.cam2global[:3, 2]                               # the optical axis, global
     with np.errstate(invalid="ignore", divide="ignore"):
         along = depth / (rays @ axis)                             # distance along the ray
