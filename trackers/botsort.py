@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from detbench.core.errors import InputError
+from trackers import pose_cmc
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import ClassSplitTracker, SharedWarp, boxmot_track_buffer
 from trackers.pose_cmc import XYWH, move_stracks
@@ -101,7 +102,16 @@ class BotSortTracker(ClassSplitTracker):
         inst = BotSort(**self.boxmot_kwargs())
         if self._cmc is not None:
             inst.cmc = self._warp  # the frame's shared estimate, computed once in _prepare_frame
+        if self._pose is not None and pose_cmc._AFTER_PREDICT:
+            inst._apply_camera_motion_compensation = self._pose_after_predict
         return inst
+
+    def _pose_after_predict(self, dets, img, strack_pool: list, unconfirmed: list) -> None:
+        """The pose move in BoT-SORT's own CMC place (after its prediction), when switched there."""
+        move = self._pose.pending
+        if move is not None:
+            tracks = [t for t in (*strack_pool, *unconfirmed) if t.mean is not None]
+            pose_cmc.move_track_list(tracks, [int(t.cls) for t in tracks], move, XYWH)
 
     def _prepare_frame(self, dets: np.ndarray, frame: Frame | None) -> np.ndarray | None:
         p = self.params

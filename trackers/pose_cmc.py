@@ -20,6 +20,14 @@ from detbench.core.pose_camera import float_camera
 #: camera to this one's
 MoveBoxes = Callable[[list, list], RowMotion]
 
+# The compensation's design choices, switchable only for the tune-split experiment that chose them
+# (benchmarks/pose_decisions.py; benchmarks/README.md, "Calibrated motion: pose compensation").
+# The values here are the chosen ones.
+_CARRY_COVARIANCE = True   # P -> T P T^T; False: the covariance left as it was
+_CLIP_SIDES = False        # also cut moved boxes at the left/right image edges (as at top/bottom)
+_AFTER_PREDICT = False     # BoT-SORT only: move the states after boxmot's prediction, where its own CMC acts
+_NOISE_PER_M = 0.0         # compensation noise: position sd, a fraction of the box height per metre of ego travel
+
 
 @dataclass(frozen=True)
 class StateModel:
@@ -62,7 +70,7 @@ class StateModel:
         ``motion`` (the motion of their boxes, :meth:`to_box`), as new arrays: the measurement
         part from the moved boxes, the rest and the covariances by T = diag(J, size gains, J,
         velocity gains): the centre and its velocity through the Jacobian J, a width or height by
-        the depth ratio s, an area by s^2, an aspect ratio unchanged; P -> T P T^T, all of a
+        the depth ratio s, an area by s^2, an aspect ratio unchanged; P -> T P T^T (its symmetric part), all of a
         frame's covariances in one batched product."""
         rows = []   # per state: the new state, then T's non-zero values (J, size gains, J, velocity gains)
         kind = self.kind
@@ -81,11 +89,15 @@ class StateModel:
             rows.append(row)
         both = np.array(rows, dtype=np.float64)
         new_x = both[:, :self.dim]
-        if p is None:
-            return new_x, None
+        if p is None or not _CARRY_COVARIANCE:
+            return new_x, p
         n, dim = len(rows), self.dim
         t = (both[:, dim:] @ _T_BASIS[dim]).reshape(n, dim, dim)
-        return new_x, t @ p @ t.transpose(0, 2, 1)
+        moved = t @ p @ t.transpose(0, 2, 1)
+        # its symmetric part: boxmot's update (P - K S K^T) lets an asymmetry grow, and a T that
+        # magnifies (a near object approached) would otherwise grow it frame by frame until the
+        # filter's Cholesky fails
+        return new_x, 0.5 * (moved + moved.transpose(0, 2, 1))
 
 
 def _t_basis(dim: int) -> np.ndarray:
@@ -112,6 +124,21 @@ def take(motion: RowMotion, rows: slice) -> RowMotion:
     return RowMotion(motion.boxes[rows], motion.jacobian[rows], motion.scale[rows], motion.on_ground[rows])
 
 
+def with_noise(p: np.ndarray, motion: RowMotion, move) -> np.ndarray:
+    """``p`` (N, dim, dim) with the compensation noise (``_NOISE_PER_M``) added to the centre's
+    variances: sd = ``_NOISE_PER_M`` x the moved box's height x the ego travel (``move.travel``,
+    metres between the two cameras)."""
+    k = _NOISE_PER_M * getattr(move, "travel", 0.0)
+    if k <= 0 or p is None:
+        return p
+    p = p.copy()
+    var = np.array([(k * (b[3] - b[1])) ** 2 for b in motion.boxes])
+    var[~np.isfinite(var)] = 0.0
+    p[:, 0, 0] += var
+    p[:, 1, 1] += var
+    return p
+
+
 def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
     """BoT-SORT / ByteTrack: every track an instance keeps (tracked, unconfirmed and lost) has
     ``mean`` (dim,) and ``covariance`` (dim, dim) (float64, boxmot's filters); both are carried
@@ -123,13 +150,46 @@ def move_stracks(instances: dict, move: MoveBoxes, model: StateModel) -> None:
         kept = [t for t in (*inst.active_tracks, *inst.lost_stracks) if t.mean is not None]
         tracks += kept
         classes += [cls] * len(kept)
+    move_track_list(tracks, classes, move, model)
+
+
+def move_track_list(tracks: list, classes: list, move: MoveBoxes, model: StateModel) -> None:
+    """:func:`move_stracks` of the boxmot tracks ``tracks`` of classes ``classes``."""
     if not tracks:
         return
     means = [t.mean.tolist() for t in tracks]
     p = np.array([t.covariance for t in tracks], dtype=np.float64)
-    new_x, new_p = model.move(means, p, move([model.to_box(m) for m in means], classes))
+    motion = move([model.to_box(m) for m in means], classes)
+    new_x, new_p = model.move(means, p, motion)
+    new_p = with_noise(new_p, motion, move)
     for track, xi, pi in zip(tracks, new_x, new_p):
         track.mean, track.covariance = xi, pi
+
+
+class _Move:
+    """``move(boxes, classes)`` from ``previous``'s camera to ``camera``'s; ``travel``: the metres
+    between the two cameras (what the compensation noise scales with)."""
+
+    __slots__ = ("previous", "camera", "travel")
+
+    def __init__(self, previous, camera):
+        self.previous, self.camera = previous, camera
+        self.travel = math.dist(previous.centre, camera.centre) if _NOISE_PER_M > 0 else 0.0
+
+    def __call__(self, boxes, classes) -> RowMotion:
+        motion = motion_rows(boxes, self.previous, self.camera, classes)
+        if _CLIP_SIDES:
+            _clip_sides(motion.boxes, float(self.camera.width))
+        return motion
+
+
+def _clip_sides(moved: list, width: float) -> None:
+    """Cut each box at the left and right edges where a pixel column stays inside (as the top and
+    bottom edges are cut)."""
+    for m in moved:
+        left, right = min(max(m[0], 0.0), width), min(max(m[2], 0.0), width)
+        if right - left >= 1.0:
+            m[0], m[2] = left, right
 
 
 class PoseCompensation:
@@ -148,6 +208,7 @@ class PoseCompensation:
 
     def reset(self) -> None:
         self._camera = None
+        self.pending = None   # with _AFTER_PREDICT: this frame's move, for the tracker's own hook
 
     def before_update(self, frame, instances: dict) -> None:
         if frame is None or not frame.has_calibration():
@@ -156,11 +217,11 @@ class PoseCompensation:
                              f"(intrinsics and cam2global from frames.json), but {where} has none")
         camera = float_camera(frame.intrinsics, frame.cam2global, frame.width, frame.height)
         previous, self._camera = self._camera, camera
+        self.pending = None
         if previous is None or not instances or previous is camera or previous.key == camera.key:  # a still camera moves nothing
             return
-
-        def move(boxes, classes):
-            return motion_rows(boxes, previous, camera, classes)
-
-        self.mover(instances, move)
+        if _AFTER_PREDICT and self.tracker_name == "botsort":
+            self.pending = _Move(previous, camera)
+            return
+        self.mover(instances, _Move(previous, camera))
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from trackers.pose_cmc import XYSR, MoveBoxes, take
+from trackers.pose_cmc import XYSR, MoveBoxes, take, with_noise
 
 
 def _last_real(history) -> int | None:
@@ -77,6 +77,7 @@ def move_ocsort_tracks(instances: dict, move: MoveBoxes) -> None:
     motion = move([XYSR.to_box(m) for m in means] + boxes, state_classes + box_classes)
     state_motion = take(motion, slice(0, n))
     new_x, new_p = XYSR.move(means, p, state_motion)
+    new_p = with_noise(new_p, state_motion, move)
     for holder, xi, pi in zip(states, new_x, new_p):
         old_x, old_p = holder["x"], holder["P"]
         holder["x"] = xi.reshape(old_x.shape).astype(old_x.dtype, copy=False)
