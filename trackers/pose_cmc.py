@@ -24,9 +24,9 @@ MoveBoxes = Callable[[list, list], RowMotion]
 # (benchmarks/pose_decisions.py; benchmarks/README.md, "Calibrated motion: pose compensation").
 # The values here are the chosen ones.
 _CARRY_COVARIANCE = True   # P -> T P T^T; False: the covariance left as it was
-_CLIP_SIDES = False        # also cut moved boxes at the left/right image edges (as at top/bottom)
+_CLIP_SIDES = True         # also cut moved boxes at the left/right image edges (as at top/bottom)
 _AFTER_PREDICT = False     # BoT-SORT only: move the states after boxmot's prediction, where its own CMC acts
-_NOISE_PER_M = 0.0         # compensation noise: position sd, a fraction of the box height per metre of ego travel
+_NOISE_PER_M = 0.03        # compensation noise: position sd, a fraction of the box height per metre of ego travel
 
 
 @dataclass(frozen=True)

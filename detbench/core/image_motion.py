@@ -161,8 +161,10 @@ def box_motion(boxes, cam_from: Camera | FloatCamera, cam_to: Camera | FloatCame
     With ``clip_rows``, a moved box is cut at the image's top and bottom edges, as a detection
     is, where at least a pixel of it stays inside: a box cut by the bottom edge keeps a known
     contact (from its top edge), so cutting it loses nothing. It is never cut at the left and
-    right edges: the bottom centre of a side-cut box is not the object's, and a box cut again
-    and moved from that point every frame would shrink and drift away from its object.
+    right edges here: the bottom centre of a side-cut box is not the object's, and a box cut
+    again and moved from that point every frame would shrink and drift away from its object
+    (``cmc=pose`` cuts its moved boxes at the sides afterwards, as the tune splits chose:
+    :mod:`trackers.pose_cmc`).
 
     Up to ``ROWS_MAX`` boxes the work is per box on Python floats, beyond it on arrays; both
     give the same values up to rounding (tests/test_image_motion.py)."""
