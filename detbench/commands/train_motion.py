@@ -90,12 +90,12 @@ Example:
 @click.option("--jitter-copies", type=click.IntRange(1), default=1, show_default=True,
               help="With --jitter: jitter the training set this many times (each copy its own seeded draws, the "
                    "same exact targets), so the model sees several noisy versions of every history.")
-@click.option("--jitter-per-epoch", type=click.IntRange(1), default=1, show_default=True,
-              help="With --jitter: build this many jittered copies of the training set (as --jitter-copies does) "
-                   "but train pass e over the windows on copy e mod K only, so the jitter is drawn afresh each "
-                   "epoch for K epochs with one copy's windows and steps per epoch (K = the passes the steps "
-                   "make, steps x batch / windows rounded up, draws every pass afresh). 1: one draw for all "
-                   "passes. Not with --jitter-copies above 1.")
+@click.option("--jitter-per-epoch", type=click.IntRange(1), default=1, show_default=True, metavar="K",
+              help="With --jitter: draw the jitter afresh each epoch. K jittered copies of the training set are "
+                   "built (as --jitter-copies builds them) and pass e over the windows trains on copy e mod K only: "
+                   "one copy's windows and steps per pass. K >= the passes the run makes (steps x batch / "
+                   "windows, rounded up) gives every pass its own draws. 1: one draw for all passes. Not with "
+                   "--jitter-copies above 1.")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
               help="Train on a seeded random subset of this many windows (quick CPU runs).")
 @click.option("--name", default=None, help="Output runs/motion/NAME (default: the dataset's name).")
