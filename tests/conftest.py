@@ -71,10 +71,13 @@ def _seed_and_isolate(tmp_path, monkeypatch):
 def _one_torch_thread(monkeypatch):
     """Tiny models run fastest (and reproducibly) on one thread; two OpenMP threads on two busy
     cores were measured 50x slower. OMP_NUM_THREADS says so to detbench.threads (the user's
-    setting wins over its adaptive count) and to every subprocess and pool worker."""
+    setting wins over its adaptive count) and to every subprocess and pool worker. MKL_NUM_THREADS,
+    the other variable detbench reads as the user's, is cleared: the suite's setting is
+    OMP_NUM_THREADS alone, whatever the shell running the tests exports."""
     import torch
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)

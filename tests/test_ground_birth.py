@@ -84,7 +84,8 @@ def test_a_birth_margin_needs_more_score_to_start_than_to_continue():
         assert out[:, 4].astype(int).tolist() == expect
 
 
-@pytest.mark.parametrize("opts", [{"birth_margin": -0.1}, {"birth_margin": 1.5}, {"birth_overlap": 0.0}])
+@pytest.mark.parametrize("opts", [{"birth_margin": -0.1}, {"birth_margin": 1.5}, {"birth_overlap": 0.0},
+                                  {"birth_overlap": 1.5}])
 def test_bad_birth_options_are_input_errors(opts):
     with pytest.raises(InputError, match="birth_"):
         make_tracker("ground", opts)

@@ -138,3 +138,27 @@ def test_detector_cache_is_placed_with_the_same_hand_values(tmp_path):
     assert (m["recall"], m["fp"], m["confusion"]) == pytest.approx((0.75, 1.0, 1 / 3))
     assert m["score"] == pytest.approx(5 / 6)
     assert m["jitter"] == pytest.approx(np.sqrt((0.05 ** 2 + 0.1 ** 2 + np.log(1.2) ** 2 + 0.02 ** 2) / 12), rel=1e-5)
+
+
+def test_sensitivity_names_trackssm_weights_as_track_does(tmp_path):
+    """Unset weights (absent, ``none``, empty) are the latest model under runs/motion/, keyed by
+    its model.pth's sha256; with no model, an untrained seeded model with a note saying so; a
+    named folder that does not exist is an error, not a silent fallback."""
+    import hashlib
+
+    from detbench.core.errors import InputError
+    from detbench.motion.weights import save_model
+    from detbench.sensitivity.run import resolve_trackssm_weights
+    from trackers.trackssm.model import ModelConfig, build_model
+
+    for unset in ({}, {"weights": "none"}, {"weights": ""}):
+        opts, extra, note = resolve_trackssm_weights(unset)
+        assert opts["weights"] == "random" and extra == {"weights": "random"} and "weights=random" in note
+    with pytest.raises(InputError):
+        resolve_trackssm_weights({"weights": str(tmp_path / "nowhere")})
+    d = save_model(tmp_path / "runs" / "motion" / "m", build_model(ModelConfig(d_model=8, n_enc_layers=1), seed=1),
+                   {"frame_rate": 2.0})
+    digest = hashlib.sha256((d / "model.pth").read_bytes()).hexdigest()
+    for unset in ({}, {"weights": "none"}):
+        opts, extra, note = resolve_trackssm_weights(unset)
+        assert opts["weights"] == str(d) and extra == {"weights": digest} and digest[:12] in note

@@ -60,13 +60,18 @@ def uses_motion_model(tracker: str) -> bool:
     return tracker in TRACKERS and issubclass(tracker_class(tracker), TrackSSMTracker)
 
 
+def weights_unset(options: dict | None) -> bool:
+    """Whether ``options`` leave TrackSSM's ``weights`` unset: absent, ``none`` or empty."""
+    w = (options or {}).get("weights")
+    return w is None or str(w).lower() in ("none", "")
+
+
 def with_default_weights(tracker: str, options: dict | None) -> dict | None:
-    """``options`` of ``tracker`` with TrackSSM's unset ``weights`` (absent, ``none`` or empty)
+    """``options`` of ``tracker`` with TrackSSM's unset ``weights`` (:func:`weights_unset`)
     made the latest model's folder; other trackers' options as they are, and so are TrackSSM's
     when there is no model (the tracker then says that none was given, after checking the other
     options)."""
-    unset = (options or {}).get("weights") is None or str(options["weights"]).lower() in ("none", "")
-    if unset and uses_motion_model(tracker):
+    if weights_unset(options) and uses_motion_model(tracker):
         try:
             return {**(options or {}), "weights": str(latest_model_dir())}
         except InputError:

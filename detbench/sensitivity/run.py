@@ -37,7 +37,7 @@ from detbench.data.layout import gt_file, seqinfo_file
 from detbench.data.mot import SeqInfo, list_sequences, read_mot, read_seqinfo, write_mot
 from detbench.evaluate.api import evaluate_folders
 from detbench.executors import LocalExecutor
-from detbench.motion.weights import resolve_weights
+from detbench.motion.weights import resolve_weights, weights_unset
 from detbench.sensitivity.axes import Degradation
 from detbench.threads import current
 from detbench.tracking.run import track_sequence
@@ -191,7 +191,7 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
     load); none there: ``weights=random`` (an untrained, seeded model), with a note for the report.
     """
 
-    w = options.get("weights")
+    w = None if weights_unset(options) else options["weights"]
     if w == "random":
         return options, {"weights": "random"}, "TrackSSM ran with weights=random (an untrained seeded model)."
     try:
@@ -203,8 +203,9 @@ def resolve_trackssm_weights(options: dict) -> tuple[dict, dict, str | None]:
                 "No trained TrackSSM motion model under runs/motion/ and no weights option: TrackSSM "
                 "ran with weights=random (an untrained, seeded model; its boxes come from the last "
                 "detection gate, so its curve measures ByteTrack-style association, not TrackSSM motion).")
-    return ({**options, "weights": str(d)}, {"weights": sha256_file(d / "model.pth")},
-            f"TrackSSM motion model: {d} (model.pth sha256 {sha256_file(d / 'model.pth')[:12]}).")
+    digest = sha256_file(d / "model.pth")
+    return ({**options, "weights": str(d)}, {"weights": digest},
+            f"TrackSSM motion model: {d} (model.pth sha256 {digest[:12]}).")
 
 
 def tracker_options(trackers: list[str], overrides: dict[str, dict],

@@ -75,8 +75,9 @@ class GroundTracker:
                 raise InputError(f"tracker 'ground': option {key}={getattr(params, key)!r} must be > 0")
         if not 0 <= params.birth_margin <= 1:
             raise InputError(f"tracker 'ground': option birth_margin={params.birth_margin!r} must be in [0, 1]")
-        if not params.birth_overlap > 0:
-            raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be > 0")
+        if not 0 < params.birth_overlap <= 1:
+            raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be in (0, 1] "
+                             "(1: off)")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
