@@ -90,6 +90,12 @@ Example:
 @click.option("--jitter-copies", type=click.IntRange(1), default=1, show_default=True,
               help="With --jitter: jitter the training set this many times (each copy its own seeded draws, the "
                    "same exact targets), so the model sees several noisy versions of every history.")
+@click.option("--jitter-per-epoch", type=click.IntRange(1), default=1, show_default=True, metavar="K",
+              help="With --jitter: draw the jitter afresh each epoch. K jittered copies of the training set are "
+                   "built (as --jitter-copies builds them) and pass e over the windows trains on copy e mod K only: "
+                   "one copy's windows and steps per pass. K >= the passes the run makes (steps x batch / "
+                   "windows, rounded up) gives every pass its own draws. 1: one draw for all passes. Not with "
+                   "--jitter-copies above 1.")
 @click.option("--max-windows", type=click.IntRange(1), default=None,
               help="Train on a seeded random subset of this many windows (quick CPU runs).")
 @click.option("--name", default=None, help="Output runs/motion/NAME (default: the dataset's name).")
@@ -101,7 +107,7 @@ Example:
               help="Extra held-out MOT folder(s) of sequences to report next-box IoU on (repeatable); never trained on.")
 def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, grad_clip, flip, l1_weight,
             giou_weight, frame_rate, device, seed, d_model, layers, residual_head, relative, cv_anchor, ground,
-            flow_input, jitter, jitter_copies, max_windows, name, eval_data, threads):
+            flow_input, jitter, jitter_copies, jitter_per_epoch, max_windows, name, eval_data, threads):
     """Train TrackSSM on the train split's GT tracks (windows at FRAME_RATE, target never in its
     history); report next-box IoU of TrackSSM, constant velocity in the image, calibrated constant
     velocity (on the ground plane, where frames.json has the cameras) and the last box on the val
@@ -115,12 +121,13 @@ def command(data, steps, epochs, batch_size, lr, warmup_steps, weight_decay, gra
         click.echo(p.threads)
         click.echo(f"train: {p.train_windows} windows from {p.train_sequences} sequences; "
                    f"val: {p.val_windows} windows; model {p.parameters:,} "
-                   f"parameters; {p.steps} steps of {p.batch}")
+                   f"parameters; {p.steps} steps of {p.batch}"
+                   + (f"; jitter drawn afresh each pass from {p.epoch_copies} copies" if p.epoch_copies > 1 else ""))
 
     recipe = MotionRecipe(steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps,
                           weight_decay=weight_decay, grad_clip=grad_clip, flip=flip, l1_weight=l1_weight,
                           giou_weight=giou_weight, frame_rate=frame_rate, max_windows=max_windows, jitter=jitter,
-                          jitter_copies=jitter_copies,
+                          jitter_copies=jitter_copies, jitter_per_epoch=jitter_per_epoch,
                           seed=seed)
     model = MotionModel(d_model=d_model, layers=layers, residual_head=residual_head, relative=relative,
                         cv_anchor=cv_anchor, flow_input=flow_input, ground=ground)

@@ -26,8 +26,10 @@ class MotionRecipe:
     the training windows), ``steps`` or ``epochs`` (passes over the training windows), not both,
     the optimiser's and the loss's settings, ``jitter``: the detector-like noise on the training
     histories (:func:`detbench.motion.windows.sequence_windows`; 0: exact ground truth) drawn
-    ``jitter_copies`` times over the training set, and the
-    seed of the subset, the jitter, the initial weights and the batches."""
+    ``jitter_copies`` times over the training set (all trained on in every pass), or
+    ``jitter_per_epoch`` times with pass ``e`` training on copy ``e mod jitter_per_epoch`` only
+    (1: one draw for every pass), and the seed of the subset, the jitter, the initial weights and
+    the batches."""
 
     steps: int | None = None
     epochs: int | None = None
@@ -43,6 +45,7 @@ class MotionRecipe:
     max_windows: int | None = None
     jitter: float = 0.0
     jitter_copies: int = 1
+    jitter_per_epoch: int = 1
     seed: int = 0
 
     def __post_init__(self):
@@ -52,6 +55,19 @@ class MotionRecipe:
             raise InputError(f"--jitter {self.jitter}: must be a number >= 0")
         if not (isinstance(self.jitter_copies, int) and self.jitter_copies >= 1):
             raise InputError(f"--jitter-copies {self.jitter_copies}: must be a whole number >= 1")
+        k = self.jitter_per_epoch
+        if not (isinstance(k, int) and k >= 1):
+            raise InputError(f"--jitter-per-epoch {k}: must be a whole number >= 1")
+        if k > 1 and self.jitter_copies > 1:
+            raise InputError(f"--jitter-per-epoch {k} with --jitter-copies {self.jitter_copies}: give one of "
+                             f"them (per-epoch draws train on one copy a pass, --jitter-copies on all of them)")
+        if k > 1 and not self.jitter:
+            raise InputError(f"--jitter-per-epoch {k} needs --jitter above 0: without jitter every copy is the same")
+
+    @property
+    def copies(self) -> int:
+        """How many jittered copies of the training set are built (1 without jitter)."""
+        return (self.jitter_copies * self.jitter_per_epoch) if self.jitter else 1
 
     def train_config(self, plane: dict, windows: int, device: str):
         """The :class:`~trackers.trackssm.train.TrainConfig` for ``windows`` training windows, None

@@ -35,6 +35,7 @@ class MotionPlan:
     steps: int
     batch: int                 # windows per step: the batch size, or every window when fewer
     threads: str = ""          # the torch thread count and where it comes from (one line)
+    epoch_copies: int = 1      # jittered copies, one a pass (train_windows: one copy's windows)
 
 
 @dataclass
@@ -80,32 +81,36 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
     wins = dataset_windows(train_seqs, cfg.history, frame_rate, "training set",
                            source=str(PreparedDataset(data_dir).gt_dir("train")),
                            calibration="require" if ground else "skip", jitter=recipe.jitter, seed=recipe.seed,
-                           copies=recipe.jitter_copies)
-    if recipe.max_windows is not None and recipe.max_windows < len(wins):
-        wins = subset(wins, recipe.max_windows, recipe.seed)
+                           copies=recipe.copies)
+    # per-epoch jitter: the copies are built like --jitter-copies', the trainer reads one a pass
+    per_epoch = recipe.jitter_per_epoch
+    n_train = len(wins) // per_epoch
+    if recipe.max_windows is not None and recipe.max_windows < n_train:
+        wins = subset(wins, recipe.max_windows, recipe.seed, per_epoch)
+        n_train = recipe.max_windows
     val = dataset_windows(val_seqs, cfg.history, frame_rate, "val set", calibration=held_out) if val_seqs else None
     extras = []
     for extra in eval_data:  # read before training: a bad folder fails in seconds, not after it
         seqs = split_sequences(Path(extra), "val")
         extras.append((extra, dataset_windows(seqs, cfg.history, frame_rate, "eval set", source=extra,
                                               calibration=held_out)))
-    tcfg = recipe.train_config(plane, len(wins), device)
+    tcfg = recipe.train_config(plane, n_train, device)
     net = build_model(cfg, seed=recipe.seed)
     progress = callbacks.progress
     with thread_policy.using(chosen):
         if callbacks.on_plan:
-            callbacks.on_plan(MotionPlan(len(wins), len(train_seqs), len(val) if val is not None else 0,
-                                         count_parameters(net), tcfg.steps, min(tcfg.batch_size, len(wins)),
-                                         chosen.describe()))
+            callbacks.on_plan(MotionPlan(n_train, len(train_seqs), len(val) if val is not None else 0,
+                                         count_parameters(net), tcfg.steps, min(tcfg.batch_size, n_train),
+                                         chosen.describe(), per_epoch))
         on_step = None if progress is None else (lambda step, loss, lr_: progress(step, tcfg.steps, loss, lr_))
         t0, c0 = time.perf_counter(), time.process_time()
         if progress:
             progress(0, tcfg.steps, float("nan"), 0.0)
-        losses = train(net, wins, tcfg, on_step=on_step)
+        losses = train(net, wins, tcfg, on_step=on_step, copies=per_epoch)
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
         # wall time depends on what else runs on the machine; CPU time of this process does not
         metrics = {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "threads": chosen.count,
-                   "train_windows": len(wins), "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+                   "train_windows": n_train, "final_loss": sum(losses[-20:]) / len(losses[-20:])}
         if val is not None:
             metrics["val"] = evaluate(net, val, device=device)
         for extra, ewins in extras:
@@ -115,6 +120,8 @@ def train_motion(data: str | Path | None, recipe: MotionRecipe = MotionRecipe(),
     noise = {"jitter": recipe.jitter} if recipe.jitter else {}  # absent at 0: files as before the option
     if recipe.jitter and recipe.jitter_copies > 1:
         noise["jitter_copies"] = recipe.jitter_copies
+    if per_epoch > 1:
+        noise["jitter_per_epoch"] = per_epoch
     options = {"data": str(data_dir), **tcfg.to_dict(), "frame_rate": frame_rate, "eval_data": list(eval_data),
                "max_windows": recipe.max_windows, **noise,
                "model": cfg.to_dict()}

@@ -73,9 +73,12 @@ class Windows:
                        *((np.concatenate([getattr(p, f) for p in parts]) for f in GROUND_FIELDS) if ground else ()))
 
 
-def subset(wins: Windows, n: int, seed: int) -> Windows:
-    """A seeded random subset of ``n`` windows, in their original order."""
-    return wins.take(np.sort(np.random.default_rng(seed).choice(len(wins), n, replace=False)))
+def subset(wins: Windows, n: int, seed: int, copies: int = 1) -> Windows:
+    """A seeded random subset of ``n`` windows, in their original order; ``copies`` > 1: ``wins``
+    is that many equally long copies of one set and the same ``n`` windows are kept in each."""
+    per = len(wins) // copies
+    keep = np.sort(np.random.default_rng(seed).choice(per, n, replace=False))
+    return wins.take(np.concatenate([keep + c * per for c in range(copies)]) if copies > 1 else keep)
 
 
 def empty_windows(history: int, ground: bool = False) -> Windows:

@@ -161,24 +161,32 @@ def flip_boxes(boxes: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
     return boxes
 
 
-def batches(n: int, batch_size: int, steps: int, gen: torch.Generator):
+def batches(n: int, batch_size: int, steps: int, gen: torch.Generator, copies: int = 1):
     """``steps`` index batches of exactly ``min(batch_size, n)`` windows, from seeded
-    reshuffled passes over ``range(n)`` (the tail of a pass that cannot fill a batch is dropped)."""
+    reshuffled passes over ``range(n)`` (the tail of a pass that cannot fill a batch is dropped).
+
+    ``copies`` > 1: the windows are that many copies of ``n`` windows, one after another (the
+    same targets, each copy its own jittered histories), and pass ``e`` (0-based) reads copy
+    ``e mod copies`` only: its indices are shifted by ``(e mod copies) * n``. The shuffles, the
+    batch size and the step count are those of one copy; 1 gives exactly one copy's batches."""
     size = min(batch_size, n)
-    order, pos = torch.randperm(n, generator=gen), 0
+    order, pos, epoch = torch.randperm(n, generator=gen), 0, 0
     for _ in range(steps):
         if pos + size > n:
-            order, pos = torch.randperm(n, generator=gen), 0
-        yield order[pos:pos + size]
+            order, pos, epoch = torch.randperm(n, generator=gen), 0, epoch + 1
+        yield order[pos:pos + size] + (epoch % copies) * n
         pos += size
 
 
 def train(model: TrackSSM, wins: Windows, cfg: TrainConfig,
-          on_step: Callable[[int, float, float], None] | None = None) -> list[float]:
+          on_step: Callable[[int, float, float], None] | None = None, copies: int = 1) -> list[float]:
     """Train in place for ``cfg.steps`` steps; returns the loss of every step.
-    ``on_step(step, loss, lr)`` after each one."""
+    ``on_step(step, loss, lr)`` after each one. ``copies`` > 1: ``wins`` is that many equally long
+    copies of the training set and each pass over it reads the next copy (:func:`batches`)."""
     if len(wins) == 0:
         raise ValueError("no training windows")
+    if copies < 1 or len(wins) % copies:
+        raise ValueError(f"{len(wins)} training windows do not split into {copies} equal copies")
     gen = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
     model.to(device)
@@ -194,7 +202,7 @@ def train(model: TrackSSM, wins: Windows, cfg: TrainConfig,
     use_bf16 = device.type == "cuda"
     losses = []
     model.train()
-    for step, idx in enumerate(batches(len(hist_all), cfg.batch_size, cfg.steps, gen), 1):
+    for step, idx in enumerate(batches(len(hist_all) // copies, cfg.batch_size, cfg.steps, gen, copies), 1):
         lr = lr_at(step, cfg)
         for group in opt.param_groups:
             group["lr"] = lr
