@@ -109,12 +109,12 @@ def forget(index: bool = False) -> None:
     """A new process: no fingerprints or code keys in memory (and, with ``index``, none on disk)."""
     import shutil
 
-    from detbench import codeclosure, codekeys
+    from detbench import codekeys, codestatements
     from detbench.core import imageprints
 
     imageprints._KNOWN.clear()
     codekeys.cache_clear()
-    for cached in (codeclosure._parse, codekeys._distributions_of, codekeys._installed):
+    for cached in (codestatements.parse, codekeys._distributions_of, codekeys._installed):
         cached.cache_clear()                # sources parsed and distributions found again, as at a start
     if index:
         shutil.rmtree(imageprints.index_root(), ignore_errors=True)

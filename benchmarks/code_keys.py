@@ -41,12 +41,12 @@ def main(argv=None) -> int:
         import statistics
         import time
 
-        from detbench import codeclosure, codekeys
+        from detbench import codekeys, codestatements
 
         seconds = []
         for _ in range(5):
             codekeys.cache_clear()
-            codeclosure._parse.cache_clear()          # every source read and parsed again, as in a new process
+            codestatements.parse.cache_clear()          # every source read and parsed again, as in a new process
             t = time.perf_counter()
             n = len(stage_keys())
             seconds.append(time.perf_counter() - t)

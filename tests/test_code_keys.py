@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from test_tune_per_pair import world  # noqa: F401
 
-from detbench import codeclosure, codekeys
+from detbench import codeclosure, codekeys, codestatements
 
 TRACKERS = ("iou", "botsort", "bytetrack", "ocsort")
-ROOT = codeclosure.ROOT
+ROOT = codestatements.ROOT
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def test_statements_are_chosen_by_the_names_they_bind(tmp_path, monkeypatch):
                               "def other():\n    import scipy\n")
     (pkg / "c.py").write_text("thing = 1\nNever = None\n")
     (pkg / "sub" / "d.py").write_text("def run(x):\n    return x\n")
-    monkeypatch.setattr(codeclosure, "ROOT", tmp_path)
+    monkeypatch.setattr(codestatements, "ROOT", tmp_path)
     codekeys.cache_clear()
     try:
         mods = codekeys.closure("detbench.a:used")
@@ -217,7 +217,7 @@ _LAZY = "VALUE = 7\n"
 def _sources(tmp_path, monkeypatch, files: dict[str, str]) -> str:
     root = tmp_path / f"v{len(list(tmp_path.iterdir()))}"
     _package(root, {"detbench/__init__.py": "", **files})
-    monkeypatch.setattr(codeclosure, "ROOT", root)
+    monkeypatch.setattr(codestatements, "ROOT", root)
     codekeys.cache_clear()
     try:
         return codekeys.code_key("detbench.entry:used")["sources"]
