@@ -27,6 +27,9 @@ PACKAGES = ("detbench", "trackers")
 
 @dataclass(eq=False)
 class Statement:
+    """One top-level statement of a module: what it binds, reads and imports, and (on first use)
+    its shape and project imports."""
+
     node: ast.stmt | None      # its AST until normalised (on first use: most statements never are)
     context: tuple             # (module, whether it is a package's __init__)
     project_import: bool       # a top-level import of project code: only bindings, no code
@@ -67,6 +70,7 @@ def module_file(name: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
