@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from test_geometry import K, pose
 
-from detbench.core.image_motion import RowMotion
+from detbench.core.image_motion import RowMotion, clip_span
 from detbench.core.pose_camera import float_camera
 from trackers import pose_cmc
 from trackers.pose_cmc import XYAH, XYWH
@@ -53,7 +53,7 @@ def test_switch_cov_off_leaves_the_covariance_as_it_was(monkeypatch):
 def test_side_cut_cuts_at_the_left_and_right_edges_where_a_pixel_column_stays():
     boxes = [[-10.0, 0.0, 50.0, 40.0], [90.0, 5.0, 130.0, 10.0], [-60.0, 0.0, -5.0, 10.0], [99.5, 0.0, 130.0, 9.0],
              [float("nan"), 0.0, 10.0, 10.0]]
-    pose_cmc._clip_sides(boxes, 100.0)
+    clip_span(boxes, 0, 100.0)   # what cmc=pose's move applies with the image's width
     assert boxes[:4] == [[0.0, 0.0, 50.0, 40.0], [90.0, 5.0, 100.0, 10.0], [-60.0, 0.0, -5.0, 10.0],
                          [99.5, 0.0, 130.0, 9.0]]
     assert boxes[4][1:] == [0.0, 10.0, 10.0]

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from detbench.core.errors import InputError
-from detbench.core.image_motion import RowMotion, motion_rows
+from detbench.core.image_motion import RowMotion, clip_span, motion_rows
 from detbench.core.pose_camera import float_camera
 
 #: ``move(boxes [[x1, y1, x2, y2], ...], classes [...]) -> RowMotion`` from the previous frame's
@@ -179,17 +179,8 @@ class _Move:
     def __call__(self, boxes, classes) -> RowMotion:
         motion = motion_rows(boxes, self.previous, self.camera, classes)
         if _CLIP_SIDES:
-            _clip_sides(motion.boxes, float(self.camera.width))
+            clip_span(motion.boxes, 0, float(self.camera.width))   # as motion_rows cut the top and bottom
         return motion
-
-
-def _clip_sides(moved: list, width: float) -> None:
-    """Cut each box at the left and right edges where a pixel column stays inside (as the top and
-    bottom edges are cut)."""
-    for m in moved:
-        left, right = min(max(m[0], 0.0), width), min(max(m[2], 0.0), width)
-        if right - left >= 1.0:
-            m[0], m[2] = left, right
 
 
 class PoseCompensation:

@@ -286,7 +286,7 @@ def _motion_of_rows(rows: list, pair: FloatPair, classes, clip_rows: bool) -> Ro
     if off:
         _turn_off_ground(pair.rotation, rows, off, out)
     if clip_rows:
-        _clip_rows(out.boxes, float(pair.cam_to.height))
+        clip_span(out.boxes, 1, float(pair.cam_to.height))
     return out
 
 
@@ -314,14 +314,16 @@ def _turn_off_ground(rot, rows: list, off: list, out: RowMotion) -> None:
                 out.boxes[i], out.jacobian[i] = m, j
 
 
-def _clip_rows(moved: list, height: float) -> None:
-    """Cut each box (a list, in place) at the top and bottom edges where a pixel row stays inside
+def clip_span(moved: list, axis: int, extent: float) -> None:
+    """Cut each box (a list x1, y1, x2, y2, in place) to [0, ``extent``] along ``axis`` (0: at the
+    left and right edges, 1: at the top and bottom) where a pixel column or row stays inside
     (np.minimum / np.maximum's rules: NaN wins, an equal value gives the second argument)."""
+    lo, hi = axis, axis + 2
     for m in moved:
-        top, bottom = m[1], m[3]
-        top = top if top > 0.0 or top != top else 0.0
-        top = top if top < height or top != top else height
-        bottom = bottom if bottom > 0.0 or bottom != bottom else 0.0
-        bottom = bottom if bottom < height or bottom != bottom else height
-        if bottom - top >= 1.0:
-            m[1], m[3] = top, bottom
+        low, high = m[lo], m[hi]
+        low = low if low > 0.0 or low != low else 0.0
+        low = low if low < extent or low != low else extent
+        high = high if high > 0.0 or high != high else 0.0
+        high = high if high < extent or high != high else extent
+        if high - low >= 1.0:
+            m[lo], m[hi] = low, high
