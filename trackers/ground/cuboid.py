@@ -1,0 +1,104 @@
+"""A track's image box drawn the way the ground truth's is: its object as a cuboid on the ground.
+
+nuScenes' 2D boxes (and the synthetic data's, :mod:`detbench.data.projection`) come from the 3D
+box: its 8 corners to the camera, those in front of it (depth > 0) projected, the convex hull
+of the projections intersected with the image, the bounds of that. For a far object the box is
+about its physical size re-projected at its contact (:func:`trackers.ground.measure.project_tracks`);
+for a near one seen obliquely, cut by an image edge, or straddling the camera's plane (beside
+the ego vehicle: a corner just in front of the plane projects far outside the image, and the box
+jumps to the image's edges) it is not. :func:`cuboid_boxes` draws a track's box by the same rule
+from a cuboid standing where the track is: footprint centre at the tracked contact (a centre set
+back along the ray by the nearest corner's depth fitted the next box worse at the image's edges
+and was not taken: benchmarks/README.md, "Calibrated motion", step 8), the class's length and
+width, the track's own height (:func:`object_dims`), its yaw (:func:`track_yaws`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from detbench.core.geometry import CLASS_HEIGHT_M, GROUND_Z, Camera
+from trackers.ground.measure import CLASS_LENGTH_M
+
+#: typical object width per class (m; car, truck, bus, trailer, pedestrian, motorcycle, bicycle),
+#: nuScenes' mean box widths (the source of ``measure.CLASS_LENGTH_M`` and ``geometry.CLASS_HEIGHT_M``)
+CLASS_WIDTH_M = (1.95, 2.51, 2.94, 2.90, 0.67, 0.77, 0.60)
+#: a track moves (its yaw follows its velocity) above this speed and twice its speed's spread (m/s)
+MOVING_MS = 1.0
+#: corners nearer the camera's plane than this (m) are projected as if this far: the same side of
+#: the plane as the devkit's ``depth > 0``, without overflowing to infinity
+MIN_FRONT_DEPTH = 1e-9
+
+# the 8 corners of a unit cuboid standing on its base: (+-1/2 length, +-1/2 width, 0 or 1 height)
+_UNIT = np.array([[sx / 2, sy / 2, sz] for sx in (1, -1) for sy in (1, -1) for sz in (0.0, 1.0)])
+
+
+def cuboid_corners(centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray, dims: np.ndarray) -> np.ndarray:
+    """(T, 8, 3) global corners of cuboids with footprint centres ``centre`` (T, 2), their bases
+    ``base_z`` (T,) above the ground plane, ``yaw`` (T,; radians from the global x axis, along the
+    length) and ``dims`` (T, 3) length, width, height (m)."""
+    local = _UNIT[None] * dims[:, None, :]
+    c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    x = centre[:, 0:1] + c * local[..., 0] - s * local[..., 1]
+    y = centre[:, 1:2] + s * local[..., 0] + c * local[..., 1]
+    return np.stack([x, y, (GROUND_Z + base_z)[:, None] + local[..., 2]], axis=-1)
+
+
+def image_boxes(camera: Camera, corners: np.ndarray) -> np.ndarray:
+    """(T, 4) xyxy boxes of corner sets ``corners`` (T, K, 3 global) by the devkit's 2D-box rule
+    (``export_2d_annotations_as_json``: the corners with depth > 0 projected, the convex hull
+    intersected with the image, its bounds); NaN where no corner is in front, the hull misses the
+    image or the intersection has no area."""
+    t, k = corners.shape[:2]
+    if not t:
+        return np.zeros((0, 4))
+    cam = (corners.reshape(-1, 3) - camera.centre) @ camera.cam2global[:3, :3]   # global -> camera
+    depth = cam[:, 2]
+    front = (depth > 0).reshape(t, k)
+    pix = cam @ camera.intrinsics.T
+    uv = (pix[:, :2] / np.maximum(depth, MIN_FRONT_DEPTH)[:, None]).reshape(t, k, 2)
+    lo = np.where(front[..., None], uv, np.inf).min(axis=1)
+    hi = np.where(front[..., None], uv, -np.inf).max(axis=1)
+    out = np.concatenate([lo, hi], axis=1)
+    w, h = float(camera.width), float(camera.height)
+    miss = ~front.any(axis=1) | (hi[:, 0] <= 0) | (hi[:, 1] <= 0) | (lo[:, 0] >= w) | (lo[:, 1] >= h)
+    inside = (lo[:, 0] >= 0) & (lo[:, 1] >= 0) & (hi[:, 0] <= w) & (hi[:, 1] <= h)
+    cut = np.flatnonzero(~inside & ~miss)
+    if len(cut):  # a convex hull clipped to the image: GEOS, vectorised over the cut boxes
+        ok = front[cut]
+        rows = np.repeat(np.arange(len(cut)), ok.sum(axis=1))
+        points = shapely.multipoints(uv[cut][ok], indices=rows)
+        clipped = shapely.intersection(shapely.convex_hull(points), shapely.box(0.0, 0.0, w, h))
+        out[cut] = shapely.bounds(clipped)
+    out[miss] = np.nan
+    out[~((out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1]))] = np.nan
+    return out
+
+
+def cuboid_boxes(camera: Camera, centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray,
+                 dims: np.ndarray) -> np.ndarray:
+    """(T, 4) image boxes (xyxy, NaN: none) of cuboids with footprint centres ``centre`` (T, 2),
+    standing ``base_z`` (T,) above the plane, yawed ``yaw`` (T,), of ``dims`` (T, 3) length,
+    width, height: :func:`cuboid_corners` then :func:`image_boxes`."""
+    return image_boxes(camera, cuboid_corners(centre, base_z, yaw, dims))
+
+
+def track_yaws(x: np.ndarray, p: np.ndarray, yaw: np.ndarray, heading: float) -> np.ndarray:
+    """(T,) the yaws of tracks in Kalman states ``x`` (T, 4), ``p`` (T, 4, 4) with last yaws
+    ``yaw`` (T,; NaN: none): the velocity's heading where a track moves (faster than
+    :data:`MOVING_MS` and twice its speed's spread), else its last yaw, else the ego vehicle's
+    ``heading`` (NaN where none is known)."""
+    v = x[:, 2:4]
+    speed = np.hypot(v[:, 0], v[:, 1])
+    moving = speed > np.maximum(MOVING_MS, 2.0 * np.sqrt((p[:, 2, 2] + p[:, 3, 3]) / 2))
+    return np.where(moving, np.arctan2(v[:, 1], v[:, 0]), np.where(np.isfinite(yaw), yaw, heading))
+
+
+def object_dims(classes: np.ndarray, height: np.ndarray, log_height: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(T, 3) length, width, height (m) of tracked objects of ``classes`` (T,): the class's length
+    and width; the height the track's mean log height ``log_height`` where it has ``heights`` > 0
+    measurements, else its last ``height`` (NaN: none), else the class's."""
+    cls = np.clip(np.asarray(classes, dtype=np.int64), 0, len(CLASS_WIDTH_M) - 1)
+    h = np.where(np.isfinite(height), height, np.asarray(CLASS_HEIGHT_M)[cls])
+    h = np.where(heights > 0, np.exp(log_height), h)
+    return np.stack([np.asarray(CLASS_LENGTH_M)[cls], np.asarray(CLASS_WIDTH_M)[cls], h], axis=1)
