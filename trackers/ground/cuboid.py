@@ -15,7 +15,6 @@ width, the track's own height (:func:`object_dims`), its yaw (:func:`track_yaws`
 from __future__ import annotations
 
 import numpy as np
-import shapely
 
 from detbench.core.geometry import CLASS_HEIGHT_M, GROUND_Z, Camera
 from trackers.ground.measure import CLASS_LENGTH_M
@@ -31,6 +30,8 @@ MIN_FRONT_DEPTH = 1e-9
 
 # the 8 corners of a unit cuboid standing on its base: (+-1/2 length, +-1/2 width, 0 or 1 height)
 _UNIT = np.array([[sx / 2, sy / 2, sz] for sx in (1, -1) for sy in (1, -1) for sz in (0.0, 1.0)])
+# every pair of two of the 8 corners (numpy takes longer to list them than to clip a frame's boxes)
+_PAIRS = np.triu_indices(len(_UNIT), 1)
 
 
 def cuboid_corners(centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray, dims: np.ndarray) -> np.ndarray:
@@ -52,10 +53,10 @@ def image_boxes(camera: Camera, corners: np.ndarray) -> np.ndarray:
     t, k = corners.shape[:2]
     if not t:
         return np.zeros((0, 4))
-    cam = (corners.reshape(-1, 3) - camera.centre) @ camera.cam2global[:3, :3]   # global -> camera
-    depth = cam[:, 2]
+    to_pixel = camera.intrinsics @ camera.cam2global[:3, :3].T                 # global -> (u z, v z, z)
+    pix = corners.reshape(-1, 3) @ to_pixel.T - to_pixel @ camera.centre
+    depth = pix[:, 2]
     front = (depth > 0).reshape(t, k)
-    pix = cam @ camera.intrinsics.T
     uv = (pix[:, :2] / np.maximum(depth, MIN_FRONT_DEPTH)[:, None]).reshape(t, k, 2)
     lo = np.where(front[..., None], uv, np.inf).min(axis=1)
     hi = np.where(front[..., None], uv, -np.inf).max(axis=1)
@@ -64,15 +65,36 @@ def image_boxes(camera: Camera, corners: np.ndarray) -> np.ndarray:
     miss = ~front.any(axis=1) | (hi[:, 0] <= 0) | (hi[:, 1] <= 0) | (lo[:, 0] >= w) | (lo[:, 1] >= h)
     inside = (lo[:, 0] >= 0) & (lo[:, 1] >= 0) & (hi[:, 0] <= w) & (hi[:, 1] <= h)
     cut = np.flatnonzero(~inside & ~miss)
-    if len(cut):  # a convex hull clipped to the image: GEOS, vectorised over the cut boxes
-        ok = front[cut]
-        rows = np.repeat(np.arange(len(cut)), ok.sum(axis=1))
-        points = shapely.multipoints(uv[cut][ok], indices=rows)
-        clipped = shapely.intersection(shapely.convex_hull(points), shapely.box(0.0, 0.0, w, h))
-        out[cut] = shapely.bounds(clipped)
+    if len(cut):
+        out[cut] = clipped_hull_bounds(uv[cut], front[cut], w, h)
     out[miss] = np.nan
     out[~((out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1]))] = np.nan
     return out
+
+
+def clipped_hull_bounds(uv: np.ndarray, ok: np.ndarray, w: float, h: float) -> np.ndarray:
+    """(N, 4) bounds of the convex hull of points ``uv[n][ok[n]]`` ((N, K, 2), (N, K)) intersected
+    with the image ``[0, w] x [0, h]`` (NaN where empty). For a convex set the x range of its part
+    in the image is the x range of its part in the band ``0 <= v <= h``, clipped to ``[0, w]``;
+    that part's extremes lie at hull vertices in the band or where hull edges cross ``v = 0`` or
+    ``v = h``, and every segment between two points lies in the hull, so the vertices in the band
+    and the crossings of all point pairs with the band's lines give it. Likewise for y."""
+    n, k = uv.shape[:2]
+    i, j = _PAIRS if k == len(_UNIT) else np.triu_indices(k, 1)
+    # band[0]: the v of every point (the band 0 <= v <= h gives the u range), band[1]: its u
+    band = np.moveaxis(uv[..., ::-1], -1, 0)                               # (2, N, K)
+    other = np.moveaxis(uv, -1, 0)
+    size = np.array([h, w])[:, None, None]
+    ca, cb, oa, ob = band[:, :, i, None], band[:, :, j, None], other[:, :, i, None], other[:, :, j, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (np.stack([np.zeros_like(size), size], axis=-1) - ca) / (cb - ca)  # (2, N, pairs, 2 lines)
+    cross = (ok[:, i] & ok[:, j])[None, :, :, None] & (t >= 0) & (t <= 1)
+    value = np.concatenate([other, (oa + t * (ob - oa)).reshape(2, n, -1)], axis=2)
+    use = np.concatenate([ok & (band >= 0) & (band <= size), cross.reshape(2, n, -1)], axis=2)
+    lo = np.fmax(np.where(use, value, np.inf).min(axis=2), 0.0)             # (2, N); inf: none
+    hi = np.fmin(np.where(use, value, -np.inf).max(axis=2), np.array([w, h])[:, None])
+    lo[~np.isfinite(lo)], hi[~np.isfinite(hi)] = np.nan, np.nan
+    return np.stack([lo[0], lo[1], hi[0], hi[1]], axis=1)
 
 
 def cuboid_boxes(camera: Camera, centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray,

@@ -58,7 +58,7 @@ class GroundParams:
     #: a ground track's box in the image (image pass, overlap bonus): ``plain`` its physical size
     #: re-projected at its contact; ``cuboid`` its object as a cuboid drawn by the devkit's 2D-box
     #: rule (trackers.ground.cuboid); ``edge`` the cuboid's box where it touches an image edge
-    image_box: str = "plain"
+    image_box: str = "edge"
 
 
 class GroundTracker:
@@ -161,11 +161,11 @@ class GroundTracker:
         out = np.minimum(np.maximum(out, 0.0), bounds)
         if self.params.image_box != "plain" and g.any():
             g = np.flatnonzero(g)
-            yaw = np.nan_to_num(track_yaws(x[g], p[g], self.yaw[g], heading))
             dims = object_dims(self.cls[g], self.size[g, 1], self.log_height[g], self.heights[g])
-            drawn = cuboid_boxes(camera, x[g, :2], self.z[g], yaw, dims)
+            drawn = cuboid_boxes(camera, x[g, :2], self.z[g], np.nan_to_num(track_yaws(x[g], p[g], self.yaw[g], heading)),
+                                 dims)
             use = np.isfinite(drawn).all(axis=1)
-            if self.params.image_box == "edge":  # only where the drawn box meets an image edge
+            if self.params.image_box == "edge":  # only where a box meets an image edge
                 use &= _at_edge(drawn, camera) | _at_edge(out[g], camera)
             out[g[use]] = drawn[use]
         return out
