@@ -79,22 +79,21 @@ def clipped_hull_bounds(uv: np.ndarray, ok: np.ndarray, w: float, h: float) -> n
     that part's extremes lie at hull vertices in the band or where hull edges cross ``v = 0`` or
     ``v = h``, and every segment between two points lies in the hull, so the vertices in the band
     and the crossings of all point pairs with the band's lines give it. Likewise for y."""
-    n, k = uv.shape[:2]
-    i, j = _PAIRS if k == len(_UNIT) else np.triu_indices(k, 1)
-    # band[0]: the v of every point (the band 0 <= v <= h gives the u range), band[1]: its u
-    band = np.moveaxis(uv[..., ::-1], -1, 0)                               # (2, N, K)
-    other = np.moveaxis(uv, -1, 0)
-    size = np.array([h, w])[:, None, None]
-    ca, cb, oa, ob = band[:, :, i, None], band[:, :, j, None], other[:, :, i, None], other[:, :, j, None]
+    i, j = _PAIRS if uv.shape[1] == len(_UNIT) else np.triu_indices(uv.shape[1], 1)
+    a, d = uv[:, i], uv[:, j] - uv[:, i]                                   # (N, pairs, 2): segments
+    # the band coordinate first: [..., 0] is v (its lines 0 and h give the u range), [..., 1] is u
+    lines = np.array([[0.0, h], [0.0, w]])
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = (np.stack([np.zeros_like(size), size], axis=-1) - ca) / (cb - ca)  # (2, N, pairs, 2 lines)
-    cross = (ok[:, i] & ok[:, j])[None, :, :, None] & (t >= 0) & (t <= 1)
-    value = np.concatenate([other, (oa + t * (ob - oa)).reshape(2, n, -1)], axis=2)
-    use = np.concatenate([ok & (band >= 0) & (band <= size), cross.reshape(2, n, -1)], axis=2)
-    lo = np.fmax(np.where(use, value, np.inf).min(axis=2), 0.0)             # (2, N); inf: none
-    hi = np.fmin(np.where(use, value, -np.inf).max(axis=2), np.array([w, h])[:, None])
-    lo[~np.isfinite(lo)], hi[~np.isfinite(hi)] = np.nan, np.nan
-    return np.stack([lo[0], lo[1], hi[0], hi[1]], axis=1)
+        t = (lines - a[..., ::-1, None]) / d[..., ::-1, None]               # (N, pairs, 2 axes, 2 lines)
+    cross = (ok[:, i] & ok[:, j])[..., None, None] & (t >= 0) & (t <= 1)
+    value = a[..., None] + t * d[..., None]                                # on the other axis: u, then v
+    band = uv[..., ::-1]
+    in_band = ok[..., None] & (band >= 0) & (band <= np.array([h, w]))     # (N, K, 2)
+    lo = np.minimum(np.where(in_band, uv, np.inf).min(axis=1), np.where(cross, value, np.inf).min(axis=(1, 3)))
+    hi = np.maximum(np.where(in_band, uv, -np.inf).max(axis=1), np.where(cross, value, -np.inf).max(axis=(1, 3)))
+    out = np.concatenate([np.fmax(lo, 0.0), np.fmin(hi, [w, h])], axis=1)
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 def cuboid_boxes(camera: Camera, centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray,
