@@ -28,45 +28,46 @@ MOVING_MS = 1.0
 #: the plane as the devkit's ``depth > 0``, without overflowing to infinity
 MIN_FRONT_DEPTH = 1e-9
 
-# the 8 corners of a unit cuboid standing on its base: (+-1/2 length, +-1/2 width, 0 or 1 height)
-_UNIT = np.array([[sx / 2, sy / 2, sz] for sx in (1, -1) for sy in (1, -1) for sz in (0.0, 1.0)])
+# the 8 corners of a cuboid in its own axes: (+-1 half length, +-1 half width, 0 or 1 height)
+_UNIT = np.array([[sx, sy, sz] for sx in (1.0, -1.0) for sy in (1.0, -1.0) for sz in (0.0, 1.0)])
 # every pair of two of the 8 corners (numpy takes longer to list them than to clip a frame's boxes)
 _PAIRS = np.triu_indices(len(_UNIT), 1)
 
 
-def cuboid_corners(centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray, dims: np.ndarray) -> np.ndarray:
-    """(T, 8, 3) global corners of cuboids with footprint centres ``centre`` (T, 2), their bases
-    ``base_z`` (T,) above the ground plane, ``yaw`` (T,; radians from the global x axis, along the
-    length) and ``dims`` (T, 3) length, width, height (m)."""
-    local = _UNIT[None] * dims[:, None, :]
-    c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-    x = centre[:, 0:1] + c * local[..., 0] - s * local[..., 1]
-    y = centre[:, 1:2] + s * local[..., 0] + c * local[..., 1]
-    return np.stack([x, y, (GROUND_Z + base_z)[:, None] + local[..., 2]], axis=-1)
+def cuboid_pixels(camera: Camera, centre: np.ndarray, base_z: np.ndarray, yaw: np.ndarray,
+                  dims: np.ndarray) -> np.ndarray:
+    """(T, 8, 3) homogeneous pixels ``(u d, v d, d)`` (``d``: depth along the optical axis) of the
+    corners of cuboids with footprint centres ``centre`` (T, 2), bases ``base_z`` (T,) above the
+    ground plane, ``yaw`` (T,; radians from the global x axis, along the length) and ``dims``
+    (T, 3) length, width, height (m): the projection is linear in the corners, so the base
+    centre and the three half-axes are projected once and combined."""
+    m = camera.intrinsics @ camera.cam2global[:3, :3].T            # global direction -> (u d, v d, d)
+    base = (np.column_stack([centre, GROUND_Z + base_z]) - camera.centre) @ m.T
+    c, s = np.cos(yaw), np.sin(yaw)
+    axes = np.stack([np.column_stack([c, s]) * (dims[:, 0:1] / 2), np.column_stack([-s, c]) * (dims[:, 1:2] / 2)],
+                    axis=1) @ m[:, :2].T                            # (T, 2, 3): half length, half width
+    axes = np.concatenate([axes, dims[:, 2, None, None] * m[:, 2]], axis=1)  # and the height
+    return base[:, None, :] + _UNIT @ axes
 
 
-def image_boxes(camera: Camera, corners: np.ndarray) -> np.ndarray:
-    """(T, 4) xyxy boxes of corner sets ``corners`` (T, K, 3 global) by the devkit's 2D-box rule
-    (``export_2d_annotations_as_json``: the corners with depth > 0 projected, the convex hull
-    intersected with the image, its bounds); NaN where no corner is in front, the hull misses the
-    image or the intersection has no area."""
-    t, k = corners.shape[:2]
-    if not t:
+def image_boxes(camera: Camera, pixels: np.ndarray) -> np.ndarray:
+    """(T, 4) xyxy boxes of corner sets given as homogeneous pixels ``pixels`` (T, K, 3; the
+    third value the depth) by the devkit's 2D-box rule (``export_2d_annotations_as_json``: the
+    corners with depth > 0 projected, the convex hull intersected with the image, its bounds);
+    NaN where no corner is in front, the hull misses the image or the intersection has no area."""
+    if not len(pixels):
         return np.zeros((0, 4))
-    to_pixel = camera.intrinsics @ camera.cam2global[:3, :3].T                 # global -> (u z, v z, z)
-    pix = corners.reshape(-1, 3) @ to_pixel.T - to_pixel @ camera.centre
-    depth = pix[:, 2]
-    front = (depth > 0).reshape(t, k)
-    uv = (pix[:, :2] / np.maximum(depth, MIN_FRONT_DEPTH)[:, None]).reshape(t, k, 2)
+    depth = pixels[..., 2]
+    front = depth > 0
+    uv = pixels[..., :2] / np.maximum(depth, MIN_FRONT_DEPTH)[..., None]
+    size = np.array([camera.width, camera.height], dtype=np.float64)
     lo = np.where(front[..., None], uv, np.inf).min(axis=1)
     hi = np.where(front[..., None], uv, -np.inf).max(axis=1)
     out = np.concatenate([lo, hi], axis=1)
-    w, h = float(camera.width), float(camera.height)
-    miss = ~front.any(axis=1) | (hi[:, 0] <= 0) | (hi[:, 1] <= 0) | (lo[:, 0] >= w) | (lo[:, 1] >= h)
-    inside = (lo[:, 0] >= 0) & (lo[:, 1] >= 0) & (hi[:, 0] <= w) & (hi[:, 1] <= h)
-    cut = np.flatnonzero(~inside & ~miss)
+    miss = (hi <= 0).any(axis=1) | (lo >= size).any(axis=1)       # also: no corner in front (inf)
+    cut = np.flatnonzero(~miss & ~((lo >= 0).all(axis=1) & (hi <= size).all(axis=1)))
     if len(cut):
-        out[cut] = clipped_hull_bounds(uv[cut], front[cut], w, h)
+        out[cut] = clipped_hull_bounds(uv[cut], front[cut], size[0], size[1])
     out[miss] = np.nan
     out[~((out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1]))] = np.nan
     return out
@@ -100,8 +101,8 @@ def cuboid_boxes(camera: Camera, centre: np.ndarray, base_z: np.ndarray, yaw: np
                  dims: np.ndarray) -> np.ndarray:
     """(T, 4) image boxes (xyxy, NaN: none) of cuboids with footprint centres ``centre`` (T, 2),
     standing ``base_z`` (T,) above the plane, yawed ``yaw`` (T,), of ``dims`` (T, 3) length,
-    width, height: :func:`cuboid_corners` then :func:`image_boxes`."""
-    return image_boxes(camera, cuboid_corners(centre, base_z, yaw, dims))
+    width, height: :func:`cuboid_pixels` then :func:`image_boxes`."""
+    return image_boxes(camera, cuboid_pixels(camera, centre, base_z, yaw, dims))
 
 
 def track_yaws(x: np.ndarray, p: np.ndarray, yaw: np.ndarray, heading: float) -> np.ndarray:
