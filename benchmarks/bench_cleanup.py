@@ -9,8 +9,8 @@
    ``--data`` and for the real fixture (``tests/fixtures/nuscenes-mini-real``, six cameras).
 2. On the synthetic **tune** split only: first the options outside the grid (the association cost
    where the tracker has one, for ``ground`` its contact and process noise and its birth rules,
-   for ``trackssm`` its duplicate-aware birth, ground pass, stage order, shadow tracks and
-   history blend, ``ASSOCIATION``; the
+   for ``trackssm`` its duplicate-aware birth, ground pass (with and without a track's own
+   height), stage order, shadow tracks and history blend, ``ASSOCIATION``; the
    clean-up's score fusion and box merge, ``FUSE``; the buffered association ``box_buffer``,
    ``BUFFERS``, the same for every tracker), each candidate at the tracker's defaults with
    ``nms_iou=0.7``, best by the tune objective (max HOTA, then min IDSW); then ``detbench tune``
@@ -61,12 +61,15 @@ _SSM_RULES = ([{"tracked_first": True}]
                  for g in _SSM_GROUND if first or g]
               + [{**_SSM_BIRTH, "tracked_first": True, "shadow_overlap": 0.6}]
               + [{**_SSM_BIRTH, **g, "history_blend": b} for g in _SSM_GROUND[:2] for b in (0.2, 0.3, 0.4)])
+# every ground-pass candidate also with a track's own height in its cost (ground's size_sigma default)
+_SSM_RULES += [{**r, "assoc_size_sigma": 0.05} for r in _SSM_RULES if r.get("assoc") == "ground"]
 # per tracker: the candidate association settings (boxmot's BoT-SORT / ByteTrack expose none)
 ASSOCIATION = {"iou": [{"cost": c, "motion": m} for m in ("none", "cv") for c in ("iou", "giou", "centre")],
                "ocsort": [{"asso_func": a} for a in ("iou", "giou", "diou", "ciou", "hmiou")],
                # trackssm: also its duplicate-aware birth (trackers.trackssm.rules) with the default cost, and
                # with that birth rule the order of the first stage (tracked tracks first), the ground pass
-               # (trackers.trackssm.associate), shadow tracks ending and the history blend
+               # (trackers.trackssm.associate; with and without the track's own height), shadow tracks
+               # ending and the history blend
                "trackssm": _COSTS + [{"birth_overlap": o, "birth_overlap_by": by} for by in ("smaller", "union")
                                      for o in (0.4, 0.2)] + _SSM_RULES,
                "trackssm-gated": _COSTS, "botsort": [{}], "bytetrack": [{}],

@@ -12,6 +12,13 @@ precision separates neighbours the ground's depth noise merges). Pairs cheaper t
 the gate); the tracks and detections left, and every pair where either box has no ground contact,
 then go through the stage's image matching by IoU as without the option. A prediction's own error
 grows while its track is lost: its contact noise is scaled by ``1 + lost_for`` (frames missed).
+
+Two options of ``ground``'s step 7 (docs/tracker-internals.md, "Inside the ground tracker"):
+``assoc_size_sigma`` > 0 adds the track's **own height** term
+(:func:`trackers.ground.associate.size_costs`: ``(log h_det - log h_track)^2 / (sigma^2 +
+e_det^2)``, the track's running mean log physical height against the one the detection implies);
+``assoc_height_depth`` places predicted and detected boxes without a usable contact from their
+class height (:mod:`trackers.ground.height`, ``observe``'s ``height_depth``).
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 from detbench.core.types import iou_matrix
 from trackers.costs import affinity
 from trackers.ground import kalman
-from trackers.ground.associate import assign
+from trackers.ground.associate import assign, size_costs
 from trackers.ground.measure import observe
 
 #: ``assoc``: match by image overlap only (the paper's tracker) or on the ground first
@@ -29,13 +36,17 @@ ASSOCIATIONS = ("image", "ground")
 
 
 def ground_costs(camera, pred: np.ndarray, track_cls: np.ndarray, lost_for: np.ndarray, boxes: np.ndarray,
-                 det_cls: np.ndarray, noise: float, extent: float, bonus: float) -> np.ndarray:
+                 det_cls: np.ndarray, noise: float, extent: float, bonus: float, height_depth: bool = False,
+                 det_obs=None, own_height: tuple | None = None) -> np.ndarray:
     """(T, D) ground costs (module docstring) of predicted boxes ``pred`` (T, 4 xyxy) of tracks of
     classes ``track_cls`` (T,) lost for ``lost_for`` (T,) frames against detections ``boxes`` (D, 4)
-    of ``det_cls`` (D,) seen by ``camera``; NaN where either contact is unknown."""
+    of ``det_cls`` (D,) seen by ``camera``; NaN where either contact is unknown. ``height_depth``:
+    boxes without a usable contact placed from their class height; ``det_obs``: the detections'
+    measurements when the caller has them (:func:`detection_obs`, the same options); ``own_height``:
+    ``(log_height (T,), heights (T,), sigma)`` adds the own-height term (module docstring)."""
     with np.errstate(invalid="ignore"):  # boxes without a contact (above the horizon) are NaN there
-        t_obs = observe(camera, pred, track_cls, noise, extent)
-        d_obs = observe(camera, boxes, det_cls, noise, extent)
+        t_obs = observe(camera, pred, track_cls, noise, extent, height_depth)
+    d_obs = det_obs if det_obs is not None else detection_obs(camera, boxes, det_cls, noise, extent, height_depth)
     both = t_obs.valid[:, None] & d_obs.valid[None, :]
     if not both.any():
         return np.full(both.shape, np.nan)
@@ -44,7 +55,19 @@ def ground_costs(camera, pred: np.ndarray, track_cls: np.ndarray, lost_for: np.n
     with np.errstate(invalid="ignore"):
         d2, logdet = kalman.mahalanobis(x, p, np.nan_to_num(d_obs.xy), d_obs.cov)
     cost = d2 + logdet - bonus * iou_matrix(pred, boxes)
+    if own_height is not None and own_height[2] > 0:
+        log_height, heights, sigma = own_height
+        cost = cost + size_costs(np.asarray(log_height, dtype=np.float64), np.asarray(heights),
+                                 d_obs, np.arange(len(boxes)), sigma)
     return np.where(both, cost, np.nan)
+
+
+def detection_obs(camera, boxes: np.ndarray, det_cls: np.ndarray, noise: float, extent: float,
+                  height_depth: bool = False):
+    """The ground measurements of detections ``boxes`` (D, 4) of ``det_cls`` (D,) that
+    :func:`ground_costs` scores (``observe`` with the ground pass's options)."""
+    with np.errstate(invalid="ignore"):
+        return observe(camera, boxes, det_cls, noise, extent, height_depth)
 
 
 def ground_pairs(cost: np.ndarray, allowed: np.ndarray, gate: float) -> tuple[np.ndarray, np.ndarray]:

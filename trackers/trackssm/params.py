@@ -53,6 +53,8 @@ class TrackSSMParams:
     assoc_bonus: float = 4.0   # ground pass: weight of the image IoU taken off the cost
     assoc_noise: float = 0.1   # ground pass: a contact's pixel noise, a fraction of the box's width / height
     assoc_extent: float = 1.5  # ground pass: contact noise along the viewing ray, x half the class length (m)
+    assoc_size_sigma: float = 0.0  # ground pass: > 0 adds the track's own height term, as ground's size_sigma (0: off)
+    assoc_height_depth: bool = False  # ground pass: boxes without a usable contact placed from the class height
 
 
 def check_params(params: TrackSSMParams) -> None:
@@ -79,6 +81,10 @@ def check_params(params: TrackSSMParams) -> None:
     for key in ("assoc_gate", "assoc_noise"):
         if not getattr(params, key) > 0:
             raise InputError(f"trackssm: {key} must be > 0, got {getattr(params, key)!r}")
-    for key in ("assoc_bonus", "assoc_extent"):
+    for key in ("assoc_bonus", "assoc_extent", "assoc_size_sigma"):
         if not getattr(params, key) >= 0:
             raise InputError(f"trackssm: {key} must be >= 0, got {getattr(params, key)!r}")
+    for key, on in (("assoc_size_sigma", params.assoc_size_sigma > 0), ("assoc_height_depth", params.assoc_height_depth)):
+        if on and params.assoc != "ground":
+            raise InputError(f"trackssm: {key} is an option of the ground pass: it needs assoc=ground, "
+                             f"got assoc={params.assoc!r}")

@@ -13,7 +13,7 @@ from detbench.core.errors import InputError
 from detbench.core.types import as_detections, empty_tracks, iou_matrix, valid_detection_mask
 from trackers.base import Frame
 from trackers.trackssm import rules
-from trackers.trackssm.associate import ground_costs, match
+from trackers.trackssm.associate import detection_obs, ground_costs, match
 from trackers.trackssm.checkpoint import is_ground, load, resolve
 from trackers.trackssm.params import TrackSSMParams, check_params
 from trackers.trackssm.rules import contact_d2, ground_allowed, new_tracks, observations
@@ -22,7 +22,7 @@ TRACKED, LOST, NEW = 0, 1, 2
 
 
 class _Track:
-    __slots__ = ("tid", "cls", "score", "boxes", "state", "lost_for", "length", "det_box")
+    __slots__ = ("tid", "cls", "score", "boxes", "state", "lost_for", "length", "det_box", "log_height", "heights")
 
     def __init__(self, box_xyxy, score, cls):
         self.tid = 0
@@ -33,6 +33,16 @@ class _Track:
         self.lost_for = 0
         self.length = 1
         self.det_box = self.boxes[0]
+        self.log_height = 0.0  # mean log physical height over the ``heights`` measured (the ground pass's)
+        self.heights = 0
+
+    def measure_height(self, obs, j: int) -> None:
+        """Fold detection ``j``'s physical height into the running mean where ``obs`` (the ground
+        pass's measurements, None: none taken) says it measures the object's
+        (``height_known``: a ground contact, the box not cut at the top or bottom)."""
+        if obs is not None and obs.height_known[j]:
+            self.heights += 1
+            self.log_height += (np.log(obs.size[j, 1]) - self.log_height) / self.heights
 
 
 def _to_cxcywh(b: np.ndarray, w: float, h: float) -> np.ndarray:
@@ -167,7 +177,9 @@ class TrackSSMTracker:
         det_obs = observations(frame, dets[:, :4], dets[:, 5]) if self.ground and (
             p.ground_gate > 0 or p.birth_overlap < 1 or p.shadow_overlap < 1) else None
         gate = self._ground_gate(frame, preds, det_obs)
-        on_ground = self._ground_costs(frame, preds, dets)
+        pass_obs = detection_obs(frame.camera(), dets[:, :4], dets[:, 5], p.assoc_noise, p.assoc_extent,
+                                 p.assoc_height_depth) if p.assoc == "ground" else None
+        on_ground = self._ground_costs(frame, preds, dets, pass_obs)
         for t, b in zip(self.tracks, preds):
             t.boxes.append(b)
             if len(t.boxes) > self.history + 1:
@@ -182,6 +194,7 @@ class TrackSSMTracker:
             t.score, t.det_box, t.cls = float(dets[j, 4]), dets[j, :4], int(dets[j, 5])
             t.lost_for = 0
             t.length += 1
+            t.measure_height(pass_obs, j)
             matched.append((t, j))
 
         high = np.flatnonzero(dets[:, 4] >= p.high_thresh)
@@ -233,6 +246,7 @@ class TrackSSMTracker:
                           det_obs, p.birth_overlap_by)   # ascending, as the unmatched come
         for j in born:
             t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
+            t.measure_height(pass_obs, j)
             alive.append(t)
             if first_frame:
                 self._confirm(t)
@@ -257,15 +271,18 @@ class TrackSSMTracker:
         row = {id(t): i for i, t in enumerate(self.tracks)}
         return lambda tracks, rows: allowed[np.ix_([row[id(t)] for t in tracks], rows)] if tracks else None
 
-    def _ground_costs(self, frame: Frame, preds: np.ndarray, dets: np.ndarray):
+    def _ground_costs(self, frame: Frame, preds: np.ndarray, dets: np.ndarray, det_obs):
         """``costs(tracks, det_rows)`` -> (their ground costs, gate) for :func:`_match`'s ground pass
-        (None: ``assoc="image"``); ``preds``: the predicted boxes of ``self.tracks``, in their order."""
+        (None: ``assoc="image"``); ``preds``: the predicted boxes of ``self.tracks``, in their order;
+        ``det_obs``: the detections' measurements (:func:`detection_obs`)."""
         p = self.params
         if p.assoc != "ground" or not self.tracks or not len(dets):
             return lambda tracks, rows: None
+        own = (np.array([t.log_height for t in self.tracks]), np.array([t.heights for t in self.tracks]),
+               p.assoc_size_sigma)
         cost = ground_costs(frame.camera(), preds, np.array([t.cls for t in self.tracks]),
                             np.array([t.lost_for for t in self.tracks]), dets[:, :4], dets[:, 5],
-                            p.assoc_noise, p.assoc_extent, p.assoc_bonus)
+                            p.assoc_noise, p.assoc_extent, p.assoc_bonus, p.assoc_height_depth, det_obs, own)
         row = {id(t): i for i, t in enumerate(self.tracks)}
         return lambda tracks, rows: (cost[np.ix_([row[id(t)] for t in tracks], rows)], p.assoc_gate) if tracks \
             else None
