@@ -57,7 +57,8 @@ class GroundParams:
     height_depth: bool = True    # boxes without a usable ground contact placed from the class height (trackers.ground.height)
     #: a ground track's box in the image (image pass, overlap bonus): ``plain`` its physical size
     #: re-projected at its contact; ``cuboid`` its object as a cuboid drawn by the devkit's 2D-box
-    #: rule (trackers.ground.cuboid); ``edge`` the cuboid's box where it touches an image edge
+    #: rule (trackers.ground.cuboid); ``edge`` the drawn box where it or the plain one meets an
+    #: image edge, the plain one elsewhere (benchmarks/README.md, "Calibrated motion", step 8)
     image_box: str = "edge"
 
 
@@ -162,8 +163,8 @@ class GroundTracker:
         if self.params.image_box != "plain" and g.any():
             g = np.flatnonzero(g)
             dims = object_dims(self.cls[g], self.size[g, 1], self.log_height[g], self.heights[g])
-            drawn = cuboid_boxes(camera, x[g, :2], self.z[g], np.nan_to_num(track_yaws(x[g], p[g], self.yaw[g], heading)),
-                                 dims)
+            yaw = np.nan_to_num(track_yaws(x[g], p[g], self.yaw[g], heading))  # 0 while no heading is known
+            drawn = cuboid_boxes(camera, x[g, :2], self.z[g], yaw, dims)
             use = np.isfinite(drawn).all(axis=1)
             if self.params.image_box == "edge":  # only where a box meets an image edge
                 use &= _at_edge(drawn, camera) | _at_edge(out[g], camera)
