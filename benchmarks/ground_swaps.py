@@ -9,7 +9,8 @@ born this frame; ``swap``: an older track that had followed something else) and 
 in that frame (``old unmatched``, ``old took other obj``, ``old dropped``), with the old track's
 age (detections taken), its ground cost ``d2 + log det S`` and image IoU to the object's
 detection (as the tracker's options score them, the overlap bonus and the size term
-excluded), and its cost to the detection it took.
+excluded), and its cost to the detection it took; and which near-object cases it involves (a box
+cut by an image edge, spanning the image's height, crossing from one side edge to the other).
 Counts are close to, not equal to, TrackEval's IDSW (its matching also weighs association scores).
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
     from trackers.ground.tracker import GroundTracker
 
     trk = GroundTracker(params, job.info.frame_rate)
-    last, age, rows = {}, collections.Counter(), []
+    last, age, rows, seen = {}, collections.Counter(), [], {}
     for i, d in enumerate(job.read_detections().frames):
         g, frame = gt[gt[:, 0] == i + 1], frame_of(job, i)
         before = copy.deepcopy(trk)
@@ -45,7 +46,7 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
         cam = frame.camera()
         _, x, p, boxes = before._predicted(frame, cam)
         obs = observe(cam, d[:, :4].astype(float), d[:, 5].astype(int), params.noise, params.extent_noise, params.height_depth)
-        pred = before._boxes_in(cam, x, boxes)
+        pred = before._boxes_in(cam, x, p, boxes, before._ego_heading(cam))
 
         def cost(j, k, on_ground=before.on_ground, x=x, p=p, obs=obs):
             if not (on_ground[j] and obs.valid[k]):
@@ -54,6 +55,9 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
 
         for k, r in enumerate(g):
             obj, t = int(r[1]), track_of.get(k)
+            box = r[2:6].astype(float)
+            box = np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]])
+            prev, seen[obj] = seen.get(obj), (i, box)
             if t is None:
                 continue
             age[t] += 1
@@ -66,12 +70,35 @@ def replay(job, gt: np.ndarray, params) -> list[tuple]:
                     what = "old unmatched" if took is None else "old took other obj"
                     iou = float(image_overlaps(pred[j:j + 1], d[k:k + 1, :4].astype(float), obs.cut[k:k + 1])[0, 0])
                     rows.append((job.name, i, obj, int(r[7]), f"{kind} / {what}", age[old], round(cost(j, k), 1),
-                                 round(iou, 2), round(cost(j, took), 1) if took is not None else float("nan")))
+                                 round(iou, 2), round(cost(j, took), 1) if took is not None else float("nan"),
+                                 edge_classes(box, prev, i, cam, job.info.frame_rate)))
                 else:
                     rows.append((job.name, i, obj, int(r[7]), f"{kind} / old dropped", age[old], float("nan"),
-                                 float("nan"), float("nan")))
+                                 float("nan"), float("nan"), edge_classes(box, prev, i, cam, job.info.frame_rate)))
             last[obj] = t
     return rows
+
+
+def edge_classes(box: np.ndarray, prev, i: int, cam, frame_rate: float) -> str:
+    """Which near-object cases a switch involves (``,``-joined, ``-`` for none): ``edge`` the
+    object's GT box (xyxy) in the switch's frame ``i`` or its previous one (``prev``: (frame
+    index, box) or None) touches an image edge; ``fullheight`` one of them spans the image's
+    height (an object beside the ego vehicle straddling the camera's plane); ``crossing`` the
+    previous box touched one side edge and this one the other within 0.5 s."""
+    from detbench.core.geometry import EDGE_PX
+
+    w, h = cam.width, cam.height
+    boxes = [box] + ([prev[1]] if prev is not None else [])
+    out = []
+    if any(b[0] <= EDGE_PX or b[1] <= EDGE_PX or b[2] >= w - EDGE_PX or b[3] >= h - EDGE_PX for b in boxes):
+        out.append("edge")
+    if any(b[1] <= EDGE_PX and b[3] >= h - EDGE_PX for b in boxes):
+        out.append("fullheight")
+    if prev is not None and (i - prev[0]) / frame_rate <= 0.5 + 1e-9:
+        left, right = (lambda b: b[0] <= EDGE_PX), (lambda b: b[2] >= w - EDGE_PX)
+        if (left(prev[1]) and right(box) and not left(box)) or (right(prev[1]) and left(box) and not right(box)):
+            out.append("crossing")
+    return ",".join(out) or "-"
 
 
 def main(argv=None) -> int:
@@ -96,8 +123,10 @@ def main(argv=None) -> int:
     print(f"{len(rows)} switches:", collections.Counter(r[4] for r in rows).most_common())
     print("by GT class (1-based):", collections.Counter((r[3], r[4]) for r in rows).most_common())
     print("by sequence:", collections.Counter(r[0] for r in rows).most_common())
+    print("near-object cases (a switch may be in several):",
+          sorted(collections.Counter(c for r in rows for c in r[9].split(",")).items()))
     print("old track's age (detections, 5 = 5 or more):", sorted(collections.Counter(min(r[5], 5) for r in rows).items()))
-    print("sequence, frame index, object, class, kind, old age, old cost, old IoU, old's cost to what it took")
+    print("sequence, frame index, object, class, kind, old age, old cost, old IoU, old's cost to what it took, cases")
     for r in rows:
         print(*r)
     return 0

@@ -15,18 +15,24 @@ import numpy as np
 
 from detbench.core.classes import NUM_CLASSES
 from detbench.core.errors import InputError
+from detbench.core.geometry import EDGE_PX
 from detbench.core.types import as_tracks, empty_tracks, iou_matrix
 from trackers.base import BUFFER_GRID_S, LOST_TRACK_BUFFER_S, Frame
 from trackers.boxmot_common import check_frame_rate, frames_for_seconds, sanitize_detections
 from trackers.ground import kalman
 from trackers.ground.associate import assign, ground_costs, image_overlaps, size_costs
 from trackers.ground.birth import births
+from trackers.ground.cuboid import cuboid_boxes, object_dims, track_yaws
 from trackers.ground.measure import observe, project_tracks, rotate_boxes
 
 #: a new track's velocity spread per class (m/s per axis, zero mean: parked and moving alike;
 #: car, truck, bus, trailer, pedestrian, motorcycle, bicycle): half the spread of a speed uniform
 #: up to 50 km/h for vehicles, 8 m/s for bicycles and 3 m/s for pedestrians
 CLASS_SPEED_SIGMA_MS = (4.0, 4.0, 4.0, 4.0, 0.87, 4.0, 2.3)
+#: the camera moves along the ego vehicle's heading when it travels at least this far in a step (m)
+EGO_STEP_M = 0.5
+#: the ``image_box`` option's values: a track's box in the image (docstring of GroundParams.image_box)
+IMAGE_BOXES = ("plain", "cuboid", "edge")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,11 @@ class GroundParams:
     overlap_bonus: float = 4.0   # ground pass: cost - overlap_bonus * IoU with the track's predicted box (0: off)
     size_sigma: float = 0.05     # ground pass: + (log(det height / track's height))^2 / (size_sigma^2 + det's error^2) (0: off)
     height_depth: bool = True    # boxes without a usable ground contact placed from the class height (trackers.ground.height)
+    #: a ground track's box in the image (image pass, overlap bonus): ``plain`` its physical size
+    #: re-projected at its contact; ``cuboid`` its object as a cuboid drawn by the devkit's 2D-box
+    #: rule (trackers.ground.cuboid); ``edge`` the drawn box where it or the plain one meets an
+    #: image edge, the plain one elsewhere (benchmarks/README.md, "Calibrated motion", step 8)
+    image_box: str = "edge"
 
 
 class GroundTracker:
@@ -78,6 +89,9 @@ class GroundTracker:
         if not 0 < params.birth_overlap <= 1:
             raise InputError(f"tracker 'ground': option birth_overlap={params.birth_overlap!r} must be in (0, 1] "
                              "(1: off)")
+        if params.image_box not in IMAGE_BOXES:
+            raise InputError(f"tracker 'ground': option image_box={params.image_box!r} must be one of "
+                             f"{', '.join(IMAGE_BOXES)}")
         if params.min_conf > params.track_thresh:
             raise InputError(f"tracker 'ground': min_conf={params.min_conf} is above "
                              f"track_thresh={params.track_thresh}")
@@ -95,6 +109,8 @@ class GroundTracker:
         self.log_height = np.zeros(0)              # mean log physical height over the track's measured heights
         self.heights = np.zeros(0, dtype=np.int64)  # how many measured heights that mean holds
         self.boxes = np.zeros((0, 4))              # last box; image-only tracks: turned with the camera
+        self.yaw = np.zeros(0)                     # heading of the object's length (rad; NaN: not known yet)
+        self._heading = np.nan                     # the ego vehicle's heading (rad), from the camera's travel
         self._next_id = 1
         self._camera = None
         self._time = None
@@ -105,8 +121,8 @@ class GroundTracker:
         """``(ids (T,), boxes (T, 4))``: where every live track is expected in ``frame`` (its
         timestamp and camera), without changing any state; boxes clipped to the image."""
         camera = self._camera_of(frame)
-        _, x, _, boxes = self._predicted(frame, camera)
-        return self.ids.copy(), self._boxes_in(camera, x, boxes)
+        _, x, p, boxes = self._predicted(frame, camera)
+        return self.ids.copy(), self._boxes_in(camera, x, p, boxes, self._ego_heading(camera))
 
     def _camera_of(self, frame: Frame):
         camera = frame.camera() if frame is not None else None
@@ -129,12 +145,31 @@ class GroundTracker:
             boxes[~g] = rotate_boxes(boxes[~g], self._camera, camera)
         return dt, x, p, boxes
 
-    def _boxes_in(self, camera, x: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def _ego_heading(self, camera) -> float:
+        """The ego vehicle's heading (rad) as the camera travelled from the previous frame to
+        ``camera``; the last one known where it moved less than ``EGO_STEP_M`` (NaN: none yet)."""
+        if self._camera is None:
+            return self._heading
+        step = camera.centre[:2] - self._camera.centre[:2]
+        return float(np.arctan2(step[1], step[0])) if np.hypot(*step) >= EGO_STEP_M else self._heading
+
+    def _boxes_in(self, camera, x: np.ndarray, p: np.ndarray, boxes: np.ndarray, heading: float) -> np.ndarray:
         out = boxes.copy()
         g = self.on_ground
         if g.any():
             out[g] = project_tracks(camera, x[g, :2], self.size[g], self.z[g])
-        return np.minimum(np.maximum(out, 0.0), [camera.width, camera.height, camera.width, camera.height])
+        bounds = [camera.width, camera.height, camera.width, camera.height]
+        out = np.minimum(np.maximum(out, 0.0), bounds)
+        if self.params.image_box != "plain" and g.any():
+            g = np.flatnonzero(g)
+            dims = object_dims(self.cls[g], self.size[g, 1], self.log_height[g], self.heights[g])
+            yaw = np.nan_to_num(track_yaws(x[g], p[g], self.yaw[g], heading))  # 0 while no heading is known
+            drawn = cuboid_boxes(camera, x[g, :2], self.z[g], yaw, dims)
+            use = np.isfinite(drawn).all(axis=1)
+            if self.params.image_box == "edge":  # only where a box meets an image edge
+                use &= _at_edge(drawn, camera) | _at_edge(out[g], camera)
+            out[g[use]] = drawn[use]
+        return out
 
     # ------------------------------------------------------------------ association
     def _assign(self, tracks: np.ndarray, dets: np.ndarray, obs, boxes: np.ndarray, dcls: np.ndarray,
@@ -172,11 +207,12 @@ class GroundTracker:
         self.dropped += dropped
         p = self.params
         _, self.x, self.p, self.boxes = self._predicted(frame, camera)
+        self._heading = self._ego_heading(camera)
         self._time, self._camera = frame.timestamp, camera
         d = clean.astype(np.float64)
         boxes, score, dcls = d[:, :4], d[:, 4], d[:, 5].astype(np.int64)
         obs = observe(camera, boxes, dcls, p.noise, p.extent_noise, p.height_depth)
-        pred = self._boxes_in(camera, self.x, self.boxes)
+        pred = self._boxes_in(camera, self.x, self.p, self.boxes, self._heading)
 
         high = np.flatnonzero(score >= p.track_thresh)
         low = np.flatnonzero((score >= p.min_conf) & (score < p.track_thresh))
@@ -192,6 +228,8 @@ class GroundTracker:
         self._take(t_idx, d_idx, obs, boxes)
         unmatched = np.ones(len(d), dtype=bool)
         unmatched[d_idx] = False
+        if p.image_box != "plain":  # a moving track's yaw, kept when it stops; the ego's heading meanwhile
+            self.yaw = np.where(self.on_ground, track_yaws(self.x, self.p, self.yaw, self._heading), self.yaw)
         self._drop(self.misses <= self.max_misses)
         new = births(np.flatnonzero(unmatched), d_idx, boxes, score, dcls, p.track_thresh + p.birth_margin,
                      p.birth_overlap, obs)
@@ -235,15 +273,22 @@ class GroundTracker:
         x, p = kalman.new_states(np.nan_to_num(obs.xy[d_idx]), obs.cov[d_idx], _speed_sigma(dcls[d_idx]))
         for name, value in (("ids", ids), ("cls", dcls[d_idx]), ("misses", np.zeros(n, dtype=np.int64)),
                             ("on_ground", obs.valid[d_idx]), ("x", x), ("p", p), ("size", obs.size[d_idx]),
-                            ("z", obs.z[d_idx]), ("boxes", boxes[d_idx]),
+                            ("z", obs.z[d_idx]), ("boxes", boxes[d_idx]), ("yaw", np.full(n, np.nan)),
                             ("log_height", np.where(obs.height_known[d_idx], np.log(obs.size[d_idx, 1]), 0.0)),
                             ("heights", obs.height_known[d_idx].astype(np.int64))):
             setattr(self, name, np.concatenate([getattr(self, name), value]))
         return ids
 
     def _drop(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "z", "boxes", "log_height", "heights"):
+        for name in ("ids", "cls", "misses", "on_ground", "x", "p", "size", "z", "boxes", "yaw", "log_height",
+                     "heights"):
             setattr(self, name, getattr(self, name)[keep])
+
+
+def _at_edge(boxes: np.ndarray, camera) -> np.ndarray:
+    """(N,) boxes (N, 4 xyxy) within ``EDGE_PX`` of an image edge (NaN boxes: False)."""
+    far = np.array([camera.width, camera.height]) - EDGE_PX
+    return ((boxes[:, :2] <= EDGE_PX) | (boxes[:, 2:] >= far)).any(axis=1)
 
 
 def _speed_sigma(classes: np.ndarray) -> np.ndarray:
