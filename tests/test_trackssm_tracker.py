@@ -10,7 +10,8 @@ from detbench.motion.weights import save_model, with_default_weights
 from trackers import make_tracker
 from trackers.base import Frame
 from trackers.trackssm.model import ModelConfig, build_model
-from trackers.trackssm.tracker import TrackSSMTracker, _Track
+from trackers.trackssm.track import Track
+from trackers.trackssm.tracker import TrackSSMTracker
 
 SMALL = ModelConfig(d_model=32, n_enc_layers=2, n_dec_blocks=3, d_state=4, dt_rank=4, ffn_dim=64)
 
@@ -48,7 +49,7 @@ def test_weights_default_to_the_latest_model_and_accept_a_path(small_weights):
 
 def test_history_features_are_normalised_by_the_frame_size(small_weights):
     trk = make_tracker("trackssm", {"weights": small_weights}, frame_rate=2)
-    t = _Track(np.array([100.0, 200.0, 300.0, 300.0]), 0.9, 0)
+    t = Track(np.array([100.0, 200.0, 300.0, 300.0]), 0.9, 0)
     rows = trk._features(t, 1000.0, 500.0)       # a single observation: zero delta
     np.testing.assert_allclose(rows, [[0.2, 0.5, 0.2, 0.2, 0, 0, 0, 0]])
     t.boxes.append(np.array([150.0, 200.0, 350.0, 350.0]))
@@ -65,7 +66,7 @@ def test_history_features_are_normalised_by_the_frame_size(small_weights):
 def test_single_observation_tracks_are_predicted_with_a_length_one_history(small_weights):
     trk = make_tracker("trackssm", {"weights": small_weights}, frame_rate=2)
     box = np.array([[100.0, 200.0, 300.0, 300.0]])
-    t = _Track(box[0], 0.9, 0)
+    t = Track(box[0], 0.9, 0)
     pred = trk._predict([t], 1000.0, 500.0)
     hist = torch.tensor([[[0.2, 0.5, 0.2, 0.2, 0, 0, 0, 0]]], dtype=torch.float32)
     with torch.no_grad():

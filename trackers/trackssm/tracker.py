@@ -17,42 +17,7 @@ from trackers.trackssm.associate import detection_obs, ground_costs, match
 from trackers.trackssm.checkpoint import is_ground, load, resolve
 from trackers.trackssm.params import TrackSSMParams, check_params
 from trackers.trackssm.rules import contact_d2, ground_allowed, new_tracks, observations
-
-TRACKED, LOST, NEW = 0, 1, 2
-
-
-class _Track:
-    __slots__ = ("tid", "cls", "score", "boxes", "state", "lost_for", "length", "det_box", "log_height", "heights")
-
-    def __init__(self, box_xyxy, score, cls):
-        self.tid = 0
-        self.cls = int(cls)
-        self.score = float(score)
-        self.boxes = [np.asarray(box_xyxy, np.float64)]  # pixels xyxy, newest last (<= history + 1)
-        self.state = NEW
-        self.lost_for = 0
-        self.length = 1
-        self.det_box = self.boxes[0]
-        self.log_height = 0.0  # mean log physical height over the ``heights`` measured (the ground pass's)
-        self.heights = 0
-
-    def measure_height(self, obs, j: int) -> None:
-        """Fold detection ``j``'s physical height into the running mean where ``obs`` (the ground
-        pass's measurements, None: none taken) says it measures the object's
-        (``height_known``: a ground contact, the box not cut at the top or bottom)."""
-        if obs is not None and obs.height_known[j]:
-            self.heights += 1
-            self.log_height += (np.log(obs.size[j, 1]) - self.log_height) / self.heights
-
-
-def _to_cxcywh(b: np.ndarray, w: float, h: float) -> np.ndarray:
-    return np.stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
-                     (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h], axis=1)
-
-
-def _to_xyxy(c: np.ndarray, w: float, h: float) -> np.ndarray:
-    cx, cy, bw, bh = c[:, 0] * w, c[:, 1] * h, c[:, 2] * w, c[:, 3] * h
-    return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+from trackers.trackssm.track import LOST, NEW, TRACKED, Track, to_cxcywh, to_xyxy
 
 
 class TrackSSMTracker:
@@ -109,7 +74,7 @@ class TrackSSMTracker:
         return model
 
     def reset(self) -> None:
-        self.tracks: list[_Track] = []
+        self.tracks: list[Track] = []
         self.next_id = 1
         self.frames_seen = 0
         if self.ground:
@@ -118,8 +83,8 @@ class TrackSSMTracker:
             self.trail = CameraTrail(self.history)
 
     # ------------------------------------------------------------ motion
-    def _features(self, t: _Track, w: float, h: float) -> np.ndarray:
-        c = _to_cxcywh(np.stack(t.boxes), w, h)
+    def _features(self, t: Track, w: float, h: float) -> np.ndarray:
+        c = to_cxcywh(np.stack(t.boxes), w, h)
         d = np.zeros_like(c)
         d[1:] = c[1:] - c[:-1]
         rows = np.concatenate([c, d], axis=1)
@@ -127,7 +92,7 @@ class TrackSSMTracker:
             rows = rows[-self.history:]
         return rows
 
-    def _predict(self, tracks: list[_Track], w: float, h: float) -> np.ndarray:
+    def _predict(self, tracks: list[Track], w: float, h: float) -> np.ndarray:
         """One batched forward for all ``tracks`` -> predicted xyxy pixel boxes (len, 4)."""
         import torch
 
@@ -142,9 +107,9 @@ class TrackSSMTracker:
         with torch.inference_mode():
             out = self.model(torch.from_numpy(hist).to(self.params.device),
                              torch.from_numpy(mask).to(self.params.device))[:, -1]
-        return _to_xyxy(out.double().cpu().numpy(), w, h)
+        return to_xyxy(out.double().cpu().numpy(), w, h)
 
-    def _predict_ground(self, tracks: list[_Track], w: float, h: float) -> np.ndarray:
+    def _predict_ground(self, tracks: list[Track], w: float, h: float) -> np.ndarray:
         """As :meth:`_predict`, on the ground plane: each track's last boxes ego-compensated into
         this frame's camera, their calibrated constant velocity refined."""
         import torch
@@ -156,7 +121,7 @@ class TrackSSMTracker:
         with torch.inference_mode():
             out = self.model(torch.from_numpy(g.hist).to(dev), torch.from_numpy(g.mask).to(dev),
                              torch.from_numpy(g.anchor).to(dev))[:, -1]
-        return _to_xyxy(out.double().cpu().numpy(), w, h)
+        return to_xyxy(out.double().cpu().numpy(), w, h)
 
     # ------------------------------------------------------------ update
     def update(self, dets, frame: Frame) -> np.ndarray:
@@ -184,9 +149,9 @@ class TrackSSMTracker:
             t.boxes.append(b)
             if len(t.boxes) > self.history + 1:
                 t.boxes.pop(0)
-        matched: list[tuple[_Track, int]] = []
+        matched: list[tuple[Track, int]] = []
 
-        def take(t: _Track, j: int):
+        def take(t: Track, j: int):
             if p.history_blend > 0 and t.length > 1:  # the prediction damps the detection's jitter
                 t.boxes[-1] = (1.0 - p.history_blend) * dets[j, :4] + p.history_blend * t.boxes[-1]
             else:
@@ -245,7 +210,7 @@ class TrackSSMTracker:
         born = new_tracks(high_left[um_d], taken, dets, p.new_track_thresh, p.birth_overlap,
                           det_obs, p.birth_overlap_by)   # ascending, as the unmatched come
         for j in born:
-            t = _Track(dets[j, :4], dets[j, 4], dets[j, 5])
+            t = Track(dets[j, :4], dets[j, 4], dets[j, 5])
             t.measure_height(pass_obs, j)
             alive.append(t)
             if first_frame:
@@ -287,7 +252,7 @@ class TrackSSMTracker:
         return lambda tracks, rows: (cost[np.ix_([row[id(t)] for t in tracks], rows)], p.assoc_gate) if tracks \
             else None
 
-    def _confirm(self, t: _Track) -> None:
+    def _confirm(self, t: Track) -> None:
         t.state = TRACKED
         t.tid = self.next_id
         self.next_id += 1
