@@ -10,26 +10,18 @@ the subcommand would pass, and takes the next stage's inputs from its return val
 equivalent ``detbench ...`` command is printed and recorded (``commands`` in ``demo_summary.json``)
 so that any stage can be rerun by hand.
 
-Safety: every artifact goes into a fresh folder of this invocation, ``runs/demo/<time>-seed<N>/``
-(the runs root of every stage), so the demo never deletes or overwrites anything it did not create
-itself. The tables and plots are written there (``demo/``); with ``out`` they are also
-copied to ``out`` at the very end, atomically (a failed demo leaves ``out`` as it was), and only
-when ``out`` is empty, missing, or an earlier demo's output; an ``out`` that holds the same results
-(:mod:`detbench.demo_results`: only run folders, times, versions and hashes differ) is left as it
-is, so ``make demo`` leaves the committed ``results/demo/`` untouched when its numbers are equal.
-
-Paths in ``demo_summary.json`` (and in the recorded and printed commands) are relative to the
-working directory the demo ran in when they lie under it (``make demo``: the repository, so the
-committed ``results/demo/demo_summary.json`` holds no absolute path), absolute otherwise (e.g. a
-``$DETBENCH_RUNS`` elsewhere); run the commands from that directory. ``run_demo`` returns the same.
+Where it writes (a fresh runs folder of this invocation, ``out`` published atomically and only
+over an earlier demo's output, left as it is when it holds the same results) and how recorded paths
+are shown: :mod:`detbench.demo_output`. Paths in ``demo_summary.json`` (and in the recorded and
+printed commands) are relative to the working directory the demo ran in when they lie under it
+(``make demo``: the repository, so the committed ``results/demo/demo_summary.json`` holds no
+absolute path); run the commands from that directory. ``run_demo`` returns the same.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,10 +29,8 @@ from pathlib import Path
 from detbench.core import paths
 from detbench.core.devices import check_device
 from detbench.core.errors import DetbenchError, InputError
-from detbench.core.fileio import atomic_dir
+from detbench.demo_output import SUMMARY, check_out, new_invocation_dir, publish, shown
 from detbench.pipeline import Progress, Runner, Stage, counting
-
-SUMMARY = "demo_summary.json"
 
 # ``progress(kind)`` (:data:`detbench.pipeline.Progress`): a context manager yielding the progress
 # callback of one stage's library function (detbench/commands/demo.py draws rich bars with it). Kinds:
@@ -101,38 +91,6 @@ def _flags(options: dict) -> list[str]:
     return out
 
 
-def shown(path: str | Path) -> str:
-    """``path`` as ``demo_summary.json`` and the printed commands give it: relative to the working
-    directory when it lies under it, else absolute."""
-    path = Path(os.path.abspath(path))
-    try:
-        return str(path.relative_to(os.path.abspath(os.getcwd())))
-    except ValueError:
-        return str(path)
-
-
-def check_out(out: Path | None) -> None:
-    """``out`` may be missing, empty or an earlier demo's output (it holds ``demo_summary.json``);
-    anything else is a user's folder the demo must not replace: InputError before any work."""
-    if out is None or not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError(f"{out}: --out is a file, not a folder")
-    if any(out.iterdir()) and not (out / SUMMARY).is_file():
-        raise InputError(f"{out}: --out is not empty and holds no {SUMMARY} (not a demo's output); "
-                         "the demo replaces --out as a whole, so give a new or empty folder")
-
-
-def new_invocation_dir(seed: int) -> Path:
-    """A fresh, unique folder under ``<runs>/demo/`` for everything this invocation writes."""
-    parent = paths.runs_root() / "demo"
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    root = Path(tempfile.mkdtemp(prefix=f"{stamp}-seed{seed}-", dir=parent))
-    os.chmod(root, 0o777 & ~_umask())  # mkdtemp makes it 0700; colleagues may read a shared runs folder
-    return root
-
-
 def base_weights(cfg: DemoConfig) -> Path:
     from detbench.base_weights import WEIGHTS
 
@@ -157,28 +115,6 @@ def reusable_synth(cfg: DemoConfig) -> Path | None:
     if got != want:
         raise InputError(f"{path / 'synth.json'}: written with {got}, the demo needs {want}")
     return path.resolve()
-
-
-def publish(src: Path, out: Path) -> bool:
-    """Copy ``src`` to ``out`` atomically: ``out`` is replaced only once the copy is complete, and not
-    at all when it already holds the same results (volatile parts aside:
-    :func:`detbench.demo_results.same_results`). Returns whether ``out`` was written."""
-    from detbench.demo_results import same_results
-
-    if same_results(src, out):
-        return False
-    with atomic_dir(out) as tmp:
-        shutil.copytree(src, tmp, dirs_exist_ok=True)
-        mode = 0o777 & ~_umask()   # folders readable as the umask says (temporary folders are 0700)
-        for d in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
-            os.chmod(d, mode)
-    return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_demo(out: Path | None = None, cfg: DemoConfig | None = None, say=print,

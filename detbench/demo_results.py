@@ -6,7 +6,7 @@ write different bytes in a few *volatile* parts: the run's own folder
 versions, the git commit and the command line of the provenance records, and the content hashes of
 files that hold any of those (the prepared dataset's ``meta.json`` and the motion model's
 ``config.json``, hence the detection-cache and tuning keys). :func:`same_results` compares two
-output folders with exactly those parts masked, so that :func:`detbench.demo.publish` can leave a
+output folders with exactly those parts masked, so that :func:`detbench.demo_output.publish` can leave a
 folder holding the same results untouched (``git status`` stays clean after a newcomer's first
 ``make demo``) and replace it whenever anything else differs: a number, a table's layout, a plot.
 Plots are compared byte for byte (they are deterministic: :mod:`detbench.compare.plots`).
@@ -21,7 +21,7 @@ from pathlib import Path
 VOLATILE_KEYS = frozenset({"created", "git_commit", "versions", "command", "timings_s", "duration"})
 # markdown sections (``## <title>``) that report wall times (the training report's "Duration")
 VOLATILE_SECTIONS = frozenset({"Duration"})
-# a path into a demo invocation's folder (detbench.demo.new_invocation_dir: <stamp>-seed<N>-<mkdtemp suffix>),
+# a path into a demo invocation's folder (detbench.demo_output.new_invocation_dir: <stamp>-seed<N>-<mkdtemp suffix>),
 # relative or absolute, up to the folder's name
 _RUN_PATH = re.compile(r"[^\s\"'`|,=\[\]()]*\d{8}-\d{6}-seed\d+-[A-Za-z0-9_]+")
 _HASH = re.compile(r"(?<![0-9a-f])[0-9a-f]{16,64}(?![0-9a-f])")

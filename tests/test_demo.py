@@ -106,7 +106,8 @@ def test_a_failed_demo_leaves_out_as_it_was(tmp_path, monkeypatch):
 
 
 def test_summary_paths_are_relative_to_the_working_directory_when_under_it(tmp_path, monkeypatch):
-    from detbench.demo import _flags, shown
+    from detbench.demo import _flags
+    from detbench.demo_output import shown
 
     monkeypatch.chdir(tmp_path)
     assert shown(tmp_path / "runs" / "demo" / "x") == str(Path("runs", "demo", "x"))

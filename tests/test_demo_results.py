@@ -60,7 +60,7 @@ def _tree(path: Path) -> dict:
 
 
 def test_a_demo_with_the_same_numbers_leaves_the_published_folder_untouched(tmp_path):
-    from detbench.demo import publish
+    from detbench.demo_output import publish
 
     out = write_demo_output(tmp_path / "results" / "demo", _volatile(RUN_1, 1))
     committed = _tree(out)
@@ -73,7 +73,7 @@ def test_a_demo_with_the_same_numbers_leaves_the_published_folder_untouched(tmp_
 
 @pytest.mark.parametrize("change", ["a number", "a table's layout", "a plot", "a file more"])
 def test_a_demo_with_anything_else_different_replaces_it(tmp_path, change):
-    from detbench.demo import publish
+    from detbench.demo_output import publish
 
     out = write_demo_output(tmp_path / "results" / "demo", _volatile(RUN_1, 1))
     result = _result()
