@@ -18,8 +18,10 @@ HOTA, DetA, AssA, IDSW, MOTA per tracker and mode, and the seconds each tracking
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,6 +75,16 @@ def jobs_with_images(gt_dir: Path, dets: Path, images: Path | None) -> list:
         return jobs
     return [dataclasses.replace(j, images=read_frame_records(gt_dir / j.name, j.info, [images]).images)
             if not any(j.images) else j for j in jobs]
+
+
+@contextlib.contextmanager
+def perfect_jobs(gt_dir: Path, score: float = 0.95):
+    """``from_external`` jobs of ``gt_dir``'s sequences with every considered GT row as a detection
+    (:func:`write_perfect_detections`), written to a temporary folder that lives for the block."""
+    from detbench.tracking.sources import from_external
+
+    with tempfile.TemporaryDirectory() as tmp:
+        yield from_external(write_perfect_detections(gt_dir, Path(tmp), score), gt_dir)
 
 
 def score_tracker(gt_dir: Path, jobs: list, out: Path, tracker: str, options: dict) -> dict:

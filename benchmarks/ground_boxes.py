@@ -25,15 +25,26 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def box_kind(box: np.ndarray, width: int, height: int) -> str:
-    """``fullheight``, ``edge`` or ``interior`` for one xyxy box in a ``width`` x ``height`` image."""
+def touches_edge(box, width: int, height: int) -> bool:
+    """One xyxy box within ``EDGE_PX`` of an edge of a ``width`` x ``height`` image."""
     from detbench.core.geometry import EDGE_PX
 
-    if box[1] <= EDGE_PX and box[3] >= height - EDGE_PX:
+    return box[0] <= EDGE_PX or box[1] <= EDGE_PX or box[2] >= width - EDGE_PX or box[3] >= height - EDGE_PX
+
+
+def spans_height(box, height: int) -> bool:
+    """One xyxy box reaching both the top and the bottom edge (within ``EDGE_PX``): an object beside
+    the ego vehicle straddling the camera's plane."""
+    from detbench.core.geometry import EDGE_PX
+
+    return box[1] <= EDGE_PX and box[3] >= height - EDGE_PX
+
+
+def box_kind(box: np.ndarray, width: int, height: int) -> str:
+    """``fullheight``, ``edge`` or ``interior`` for one xyxy box in a ``width`` x ``height`` image."""
+    if spans_height(box, height):
         return "fullheight"
-    if box[0] <= EDGE_PX or box[1] <= EDGE_PX or box[2] >= width - EDGE_PX or box[3] >= height - EDGE_PX:
-        return "edge"
-    return "interior"
+    return "edge" if touches_edge(box, width, height) else "interior"
 
 
 def replay(job, params, rules: tuple[str, ...]) -> list[tuple[str, tuple[float, ...]]]:
@@ -68,12 +79,9 @@ def replay(job, params, rules: tuple[str, ...]) -> list[tuple[str, tuple[float, 
 
 
 def main(argv=None) -> int:
-    import tempfile
-
-    import bench_perfect
+    from bench_perfect import perfect_jobs
 
     from detbench.tracking.run import as_spec
-    from detbench.tracking.sources import from_external
     from trackers.ground.tracker import IMAGE_BOXES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,9 +89,8 @@ def main(argv=None) -> int:
     ap.add_argument("options", nargs="*", help="ground's options, key=value (the replayed tracker's)")
     args = ap.parse_args(argv)
     params = as_spec("ground", dict(kv.split("=", 1) for kv in args.options)).params
-    with tempfile.TemporaryDirectory() as tmp:
-        dets = bench_perfect.write_perfect_detections(args.gt, Path(tmp), 0.95)
-        rows = [row for job in from_external(dets, args.gt) for row in replay(job, params, IMAGE_BOXES)]
+    with perfect_jobs(args.gt) as jobs:
+        rows = [row for job in jobs for row in replay(job, params, IMAGE_BOXES)]
     by_kind = collections.defaultdict(list)
     for kind, ious in rows:
         by_kind[kind].append(ious)

@@ -85,14 +85,16 @@ def edge_classes(box: np.ndarray, prev, i: int, cam, frame_rate: float) -> str:
     index, box) or None) touches an image edge; ``fullheight`` one of them spans the image's
     height (an object beside the ego vehicle straddling the camera's plane); ``crossing`` the
     previous box touched one side edge and this one the other within 0.5 s."""
+    from ground_boxes import spans_height, touches_edge
+
     from detbench.core.geometry import EDGE_PX
 
     w, h = cam.width, cam.height
     boxes = [box] + ([prev[1]] if prev is not None else [])
     out = []
-    if any(b[0] <= EDGE_PX or b[1] <= EDGE_PX or b[2] >= w - EDGE_PX or b[3] >= h - EDGE_PX for b in boxes):
+    if any(touches_edge(b, w, h) for b in boxes):
         out.append("edge")
-    if any(b[1] <= EDGE_PX and b[3] >= h - EDGE_PX for b in boxes):
+    if any(spans_height(b, h) for b in boxes):
         out.append("fullheight")
     if prev is not None and (i - prev[0]) / frame_rate <= 0.5 + 1e-9:
         left, right = (lambda b: b[0] <= EDGE_PX), (lambda b: b[2] >= w - EDGE_PX)
@@ -102,24 +104,19 @@ def edge_classes(box: np.ndarray, prev, i: int, cam, frame_rate: float) -> str:
 
 
 def main(argv=None) -> int:
-    import tempfile
-
-    import bench_perfect
+    from bench_perfect import perfect_jobs
 
     from detbench.data.layout import gt_file
     from detbench.data.mot import read_mot
     from detbench.tracking.run import as_spec
-    from detbench.tracking.sources import from_external
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("gt", type=Path, help="MOTChallenge-layout folder of sequences with gt/gt.txt")
     ap.add_argument("options", nargs="*", help="ground's options, key=value")
     args = ap.parse_args(argv)
     params = as_spec("ground", dict(kv.split("=", 1) for kv in args.options)).params
-    with tempfile.TemporaryDirectory() as tmp:
-        dets = bench_perfect.write_perfect_detections(args.gt, Path(tmp), 0.95)
-        rows = [row for job in from_external(dets, args.gt)
-                for row in replay(job, read_mot(gt_file(args.gt / job.name), kind="gt"), params)]
+    with perfect_jobs(args.gt) as jobs:
+        rows = [row for job in jobs for row in replay(job, read_mot(gt_file(args.gt / job.name), kind="gt"), params)]
     print(f"{len(rows)} switches:", collections.Counter(r[4] for r in rows).most_common())
     print("by GT class (1-based):", collections.Counter((r[3], r[4]) for r in rows).most_common())
     print("by sequence:", collections.Counter(r[0] for r in rows).most_common())

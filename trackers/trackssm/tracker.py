@@ -244,7 +244,7 @@ class TrackSSMTracker:
         if p.assoc != "ground" or not self.tracks or not len(dets):
             return lambda tracks, rows: None
         own = (np.array([t.log_height for t in self.tracks]), np.array([t.heights for t in self.tracks]),
-               p.assoc_size_sigma)
+               p.assoc_size_sigma) if p.assoc_size_sigma > 0 else None
         cost = ground_costs(frame.camera(), preds, np.array([t.cls for t in self.tracks]),
                             np.array([t.lost_for for t in self.tracks]), dets[:, :4], dets[:, 5],
                             p.assoc_noise, p.assoc_extent, p.assoc_bonus, p.assoc_height_depth, det_obs, own)
