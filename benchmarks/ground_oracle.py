@@ -45,7 +45,8 @@ def camera_key(cam2global, index: int) -> tuple:
 
 
 def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
-    """{:func:`camera_key`: [(GT box xyxy, (x, y) footprint centre in the global frame), ...]}
+    """{:func:`camera_key`: [(GT box xyxy, (x, y, height): footprint centre in the global frame and
+    the object's height (m)), ...]}
     for every considered GT row of ``split_dir``'s sequences (ids: the scene's sorted instance
     tokens numbered from 1, as ``prepare`` writes them)."""
     from nuscenes.nuscenes import NuScenes
@@ -69,7 +70,7 @@ def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
             where = {}
             for a in nusc.get("sample", f["sample_token"])["anns"]:
                 ann = nusc.get("sample_annotation", a)
-                where[ann["instance_token"]] = tuple(ann["translation"][:2])
+                where[ann["instance_token"]] = (*ann["translation"][:2], ann["size"][2])
             rows = gt[(gt[:, 0] == f["frame"]) & (gt[:, 6] > 0)]
             table[camera_key(f["cam2global"], f["frame"] - 1)] = [
                 (np.array([r[2], r[3], r[2] + r[4], r[3] + r[5]]), where[instance_of[int(r[1])]]) for r in rows]
@@ -77,10 +78,10 @@ def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
 
 
 @contextlib.contextmanager
-def oracle_measurements(table: dict, sd: float):
+def oracle_measurements(table: dict, sd: float, true_height: bool = False):
     """Within the block, `ground` measures each detection at its object's true position (``table``
-    from :func:`true_positions`) with covariance ``sd``^2 I; a detection with no GT box within
-    ``MATCH_PX`` raises."""
+    from :func:`true_positions`) with covariance ``sd``^2 I, and with ``true_height`` its physical
+    height as the object's; a detection with no GT box within ``MATCH_PX`` raises."""
     import trackers.ground.tracker as tracker_module
 
     update, observe = tracker_module.GroundTracker.update, tracker_module.observe
@@ -97,14 +98,16 @@ def oracle_measurements(table: dict, sd: float):
         entries = table[frame_key["now"]]
         gt_boxes = np.array([box for box, _ in entries]).reshape(-1, 4)
         xy, valid, cov = obs.xy.copy(), obs.valid.copy(), obs.cov.copy()
-        z, from_height = obs.z.copy(), obs.from_height.copy()
+        z, from_height, size = obs.z.copy(), obs.from_height.copy(), obs.size.copy()
         for i, box in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
             distance = np.abs(gt_boxes - box).sum(axis=1)
             j = int(np.argmin(distance))
             if distance[j] > MATCH_PX:
                 raise LookupError(f"detection {box.tolist()} has no GT box within {MATCH_PX} px")
-            xy[i], valid[i], cov[i], z[i], from_height[i] = entries[j][1], True, np.eye(2) * sd ** 2, 0.0, False
-        return dataclasses.replace(obs, xy=xy, valid=valid, cov=cov, z=z, from_height=from_height)
+            xy[i], valid[i], cov[i], z[i], from_height[i] = entries[j][1][:2], True, np.eye(2) * sd ** 2, 0.0, False
+            if true_height:
+                size[i, 1] = entries[j][1][2]
+        return dataclasses.replace(obs, xy=xy, valid=valid, cov=cov, z=z, from_height=from_height, size=size)
 
     with mock.patch.object(tracker_module.GroundTracker, "update", keyed_update), \
             mock.patch.object(tracker_module, "observe", true_observe):
@@ -169,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("split", type=Path, help="a prepared synthetic split's folder (runs/data/NAME/sequences/SPLIT)")
     ap.add_argument("--sd", type=float, default=0.1, help="the oracle measurement's standard deviation (m)")
     ap.add_argument("--grid", help='JSON object of ground options to lists of values, e.g. \'{"accel": [0.5, 2]}\'')
+    ap.add_argument("--true-height", action="store_true", help="the oracle also gives each detection its object's height")
     ap.add_argument("--swaps", action="store_true",
                     help="also classify the oracle run's switches as ground_swaps.py does (its costs are the plain measurements')")
     ap.add_argument("options", nargs="*", help="ground's options, key=value (the grid's values override them)")
@@ -187,8 +191,9 @@ def main(argv=None) -> int:
         print(f"{split}: {sum(len(v) for v in table.values())} GT boxes; reappearances after more than "
               f"{missed} missed keyframes (the {params.track_buffer_s:g} s buffer): {reappearances(split, missed)}")
         print("ground as it is: IDSW %d, HOTA %.4f" % idsw_hota(split, jobs, options))
-        with oracle_measurements(table, args.sd):
-            print(f"ground, true positions (sd {args.sd:g} m): IDSW %d, HOTA %.4f" % idsw_hota(split, jobs, options))
+        with oracle_measurements(table, args.sd, args.true_height):
+            what = "true positions and heights" if args.true_height else "true positions"
+            print(f"ground, {what} (sd {args.sd:g} m): IDSW %d, HOTA %.4f" % idsw_hota(split, jobs, options))
             if args.swaps:
                 print_swaps(split, jobs, params)
             if args.grid:
