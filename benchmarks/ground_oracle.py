@@ -51,7 +51,7 @@ def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
     tokens numbered from 1, as ``prepare`` writes them)."""
     from nuscenes.nuscenes import NuScenes
 
-    from detbench.data.layout import gt_file
+    from detbench.data.layout import frames_file, gt_file
     from detbench.data.mot import list_sequences, read_mot
 
     nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
@@ -66,7 +66,7 @@ def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
             token = sample["next"]
         instance_of = dict(enumerate(sorted(tokens), 1))
         gt = read_mot(gt_file(split_dir / seq), kind="gt")
-        for f in json.loads((split_dir / seq / "frames.json").read_text()):
+        for f in json.loads(frames_file(split_dir / seq).read_text()):
             where = {}
             for a in nusc.get("sample", f["sample_token"])["anns"]:
                 ann = nusc.get("sample_annotation", a)
