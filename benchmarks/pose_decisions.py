@@ -8,9 +8,11 @@ today's value): ``cov=0|1`` carry the covariance T P T^T (1) or leave it; ``side
 boxes at the left/right edges too; ``after=0|1`` move BoT-SORT's states after boxmot's prediction,
 where its own CMC acts (1), or before its update (0; the order the three trackers share: only
 BoT-SORT has that hook, so ``after=1`` runs BoT-SORT alone); ``noise=K`` add compensation noise,
-a position sd of K x the box height per metre of ego travel between the frames. Default: the
+a position sd of K x the box height per metre of ego travel between the frames; ``full=rotate|stay``
+a box spanning the image's height turned like any box off the ground (rotate) or left where it is. Default: the
 experiment as run (``DEFAULT_VARIANTS``: the choices before it, each alternative alone, noise at
-0.03, 0.06, 0.12, the winners combined, then the noise at 0.015 and 0.0075 with the side cut).
+0.03, 0.06, 0.12, the winners combined, then the noise at 0.015 and 0.0075 with the side cut, then
+full-height boxes left where they are).
 
 Each tracker with ``cmc=pose`` is scored by ``ground_rules.py``'s recipe on four sets, the
 ``tune`` split of each dataset with ground truth as detections and with ``tune_synthetic.py``'s
@@ -32,13 +34,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 #: switch name -> (trackers.pose_cmc attribute, parser)
 SWITCHES = {"cov": ("_CARRY_COVARIANCE", lambda v: bool(int(v))), "sides": ("_CLIP_SIDES", lambda v: bool(int(v))),
-            "after": ("_AFTER_PREDICT", lambda v: bool(int(v))), "noise": ("_NOISE_PER_M", float)}
+            "after": ("_AFTER_PREDICT", lambda v: bool(int(v))), "noise": ("_NOISE_PER_M", float),
+            "full": ("_FULL_HEIGHT_STAYS", lambda v: {"rotate": False, "stay": True}[v])}
 #: the experiment as it was run, spelled out so that it reproduces whatever the defaults are: the
 #: choices before it (first), each alternative alone, the noise at its three levels, the winners
 #: combined (today's defaults), then the noise grid extended below its chosen edge level
 DEFAULT_VARIANTS = ("sides=0,noise=0", "cov=0,sides=0,noise=0", "sides=1,noise=0", "after=1,sides=0,noise=0",
                     "sides=0,noise=0.03", "sides=0,noise=0.06", "sides=0,noise=0.12", "sides=1,noise=0.03",
-                    "sides=1,noise=0.015", "sides=1,noise=0.0075")
+                    "sides=1,noise=0.015", "sides=1,noise=0.0075", "sides=1,noise=0.03,full=stay")
 
 
 def parse_variant(text: str) -> dict:

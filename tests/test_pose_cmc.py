@@ -196,3 +196,20 @@ def test_cli_refuses_a_sequence_without_calibration_in_one_line(capsys, external
                          str(seq_root), "--out", str(out), "--tracker-opt", "cmc=xyz", "--jobs", "1")
     assert_one_line_error(rc, err, "cmc='xyz'", "none", "pose")
     assert not out.exists()
+
+
+def test_a_full_height_box_is_turned_unless_the_switch_keeps_it(monkeypatch):
+    """A box spanning the image's height has no ground contact: the 10-degree yaw turns it by the
+    rotation-only homography (today's choice) by some 220 px; the switch ``_FULL_HEIGHT_STAYS`` (a tune-split
+    experiment, not chosen) leaves it as it is, identity Jacobian, scale 1. Other boxes move the same either way."""
+    from detbench.core.pose_camera import float_camera
+    from trackers import pose_cmc
+
+    full, car = [300.0, 0.0, 700.0, 900.0], box_of_cuboid(Camera(K, pose(0.0)), *CAR).tolist()
+    move = pose_cmc._Move(float_camera(K, pose(0.0)), float_camera(K, pose(10.0)))
+    turned = move([list(full), list(car)], [0, 0])
+    assert abs(turned.boxes[0][0] - full[0]) > 150 and not turned.on_ground[0]
+    monkeypatch.setattr(pose_cmc, "_FULL_HEIGHT_STAYS", True)
+    kept = move([list(full), list(car)], [0, 0])
+    assert kept.boxes[0] == full and kept.jacobian[0] == (1.0, 0.0, 0.0, 1.0) and kept.scale[0] == 1.0
+    assert kept.boxes[1] == turned.boxes[1] and kept.jacobian[1] == turned.jacobian[1]

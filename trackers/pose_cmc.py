@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from detbench.core.errors import InputError
+from detbench.core.geometry import EDGE_PX
 from detbench.core.image_motion import RowMotion, clip_span, motion_rows
 from detbench.core.pose_camera import float_camera
 
@@ -27,6 +28,7 @@ _CARRY_COVARIANCE = True   # P -> T P T^T; False: the covariance left as it was
 _CLIP_SIDES = True         # also cut moved boxes at the left/right image edges (as at top/bottom)
 _AFTER_PREDICT = False     # BoT-SORT only: move the states after boxmot's prediction, where its own CMC acts
 _NOISE_PER_M = 0.03        # compensation noise: position sd, a fraction of the box height per metre of ego travel
+_FULL_HEIGHT_STAYS = False  # a box spanning the image's height stays where it is (else: turned like any box off the ground)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,16 @@ def move_track_list(tracks: list, classes: list, move: MoveBoxes, model: StateMo
         track.mean, track.covariance = xi, pi
 
 
+def _keep_full_height(boxes: list, motion: RowMotion, height: float) -> None:
+    """The rows of ``motion`` whose box (in ``boxes``) reaches both the top and the bottom edge of
+    an image ``height`` tall set back to the box itself, unmoved (identity Jacobian, scale 1)."""
+    low, high = EDGE_PX, height - EDGE_PX
+    for i, box in enumerate(boxes):
+        if box[1] <= low and box[3] >= high:
+            motion.boxes[i] = list(box[:4])
+            motion.jacobian[i], motion.scale[i], motion.on_ground[i] = (1.0, 0.0, 0.0, 1.0), 1.0, False
+
+
 class _Move:
     """``move(boxes, classes)`` from ``previous``'s camera to ``camera``'s; ``travel``: the metres
     between the two cameras (what the compensation noise scales with)."""
@@ -178,6 +190,8 @@ class _Move:
 
     def __call__(self, boxes, classes) -> RowMotion:
         motion = motion_rows(boxes, self.previous, self.camera, classes)
+        if _FULL_HEIGHT_STAYS:
+            _keep_full_height(boxes, motion, float(self.previous.height))
         if _CLIP_SIDES:
             clip_span(motion.boxes, 0, float(self.camera.width))   # as motion_rows cut the top and bottom
         return motion
