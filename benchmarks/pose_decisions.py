@@ -38,7 +38,8 @@ SWITCHES = {"cov": ("_CARRY_COVARIANCE", lambda v: bool(int(v))), "sides": ("_CL
             "full": ("_FULL_HEIGHT_STAYS", lambda v: {"rotate": False, "stay": True}[v])}
 #: the experiment as it was run, spelled out so that it reproduces whatever the defaults are: the
 #: choices before it (first), each alternative alone, the noise at its three levels, the winners
-#: combined (today's defaults), then the noise grid extended below its chosen edge level
+#: combined (today's defaults), then the noise grid extended below its chosen edge level, then
+#: full-height boxes left in place
 DEFAULT_VARIANTS = ("sides=0,noise=0", "cov=0,sides=0,noise=0", "sides=1,noise=0", "after=1,sides=0,noise=0",
                     "sides=0,noise=0.03", "sides=0,noise=0.06", "sides=0,noise=0.12", "sides=1,noise=0.03",
                     "sides=1,noise=0.015", "sides=1,noise=0.0075", "sides=1,noise=0.03,full=stay")
