@@ -81,6 +81,7 @@ def replay(job, params, rules: tuple[str, ...]) -> list[tuple[str, tuple[float, 
 def main(argv=None) -> int:
     from bench_perfect import perfect_jobs
 
+    from detbench.core.options import parse_key_values
     from detbench.tracking.run import as_spec
     from trackers.ground.tracker import IMAGE_BOXES
 
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
     ap.add_argument("gt", type=Path, help="MOTChallenge-layout folder of sequences with gt/gt.txt")
     ap.add_argument("options", nargs="*", help="ground's options, key=value (the replayed tracker's)")
     args = ap.parse_args(argv)
-    params = as_spec("ground", dict(kv.split("=", 1) for kv in args.options)).params
+    params = as_spec("ground", parse_key_values(args.options, "option")).params
     with perfect_jobs(args.gt) as jobs:
         rows = [row for job in jobs for row in replay(job, params, IMAGE_BOXES)]
     by_kind = collections.defaultdict(list)

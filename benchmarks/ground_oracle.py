@@ -48,23 +48,19 @@ def true_positions(split_dir: Path, dataroot: Path, version: str) -> dict:
     """{:func:`camera_key`: [(GT box xyxy, (x, y, height): footprint centre in the global frame and
     the object's height (m)), ...]}
     for every considered GT row of ``split_dir``'s sequences (ids: the scene's sorted instance
-    tokens numbered from 1, as ``prepare`` writes them)."""
+    tokens numbered from 1: ``prepare``'s own :func:`detbench.data.prepare.track_ids`)."""
     from nuscenes.nuscenes import NuScenes
 
     from detbench.data.layout import frames_file, gt_file
     from detbench.data.mot import list_sequences, read_mot
+    from detbench.data.prepare import scene_samples, track_ids
 
     nusc = NuScenes(version=version, dataroot=str(dataroot), verbose=False)
     scenes = {s["name"]: s for s in nusc.scene}
     table = {}
     for seq in list_sequences(split_dir):
-        scene = scenes[seq.rsplit("_CAM", 1)[0]]
-        tokens, token = set(), scene["first_sample_token"]
-        while token:
-            sample = nusc.get("sample", token)
-            tokens |= {nusc.get("sample_annotation", a)["instance_token"] for a in sample["anns"]}
-            token = sample["next"]
-        instance_of = dict(enumerate(sorted(tokens), 1))
+        ids = track_ids(nusc, scene_samples(nusc, scenes[seq.rsplit("_CAM", 1)[0]]))
+        instance_of = {i: token for token, i in ids.items()}
         gt = read_mot(gt_file(split_dir / seq), kind="gt")
         for f in json.loads(frames_file(split_dir / seq).read_text()):
             where = {}
@@ -163,6 +159,7 @@ def print_swaps(split: Path, jobs: list, params) -> None:
 def main(argv=None) -> int:
     from bench_perfect import perfect_jobs
 
+    from detbench.core.options import parse_key_values
     from detbench.data.layout import PreparedDataset
     from detbench.tracking.run import as_spec
     from trackers.boxmot_common import frames_for_seconds
@@ -183,7 +180,7 @@ def main(argv=None) -> int:
         print(f"{split}: not a split of a prepared dataset whose meta.json names its dataroot and version",
               file=sys.stderr)
         return 2
-    options = dict(kv.split("=", 1) for kv in args.options)
+    options = parse_key_values(args.options, "option")
     params = as_spec("ground", options).params
     missed = frames_for_seconds(params.track_buffer_s, float(meta.get("frame_rate", 2)))
     table = true_positions(split, Path(meta["dataroot"]), meta["version"])
@@ -197,14 +194,14 @@ def main(argv=None) -> int:
             if args.swaps:
                 print_swaps(split, jobs, params)
             if args.grid:
-                grid = json.loads(args.grid)
-                best = None
+                grid, runs = json.loads(args.grid), []
                 for values in itertools.product(*grid.values()):
                     opts = dict(options, **{k: str(v) for k, v in zip(grid, values)})
                     idsw, hota = idsw_hota(split, jobs, opts)
                     print(f"  {opts}: IDSW {idsw}, HOTA {hota:.4f}", flush=True)
-                    best = min(best or (idsw, -hota, opts), (idsw, -hota, opts), key=lambda b: b[:2])
-                print(f"fewest over the grid: IDSW {best[0]}, HOTA {-best[1]:.4f} at {best[2]}")
+                    runs.append((idsw, -hota, opts))
+                idsw, hota, opts = min(runs, key=lambda run: run[:2])   # fewest IDSW, then the highest HOTA
+                print(f"fewest over the grid: IDSW {idsw}, HOTA {-hota:.4f} at {opts}")
     return 0
 
 

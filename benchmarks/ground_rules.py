@@ -93,6 +93,8 @@ def format_cells(cells: list[tuple[str, float, int]], digits: int) -> str:
 
 
 def main(argv=None) -> int:
+    from detbench.core.options import parse_key_values
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("options", nargs="*", help="tracker options, key=value")
     ap.add_argument("--tracker", default="ground", help="a registered tracker's name")
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "ground-rules")
     ap.add_argument("--digits", type=int, default=2, help="decimals of HOTA (%%) printed")
     args = ap.parse_args(argv)
-    options = dict(kv.split("=", 1) for kv in args.options)
+    options = parse_key_values(args.options, "option")
     sets = (args.sets or ("gt,noisy,deg,degT" if args.tracker == "ground" else "gt,noisy")).split(",")
     cells = score_sets(args.tracker, options, args.data, args.datasets.split(","), sets, args.out)
     label = " ".join(args.options) or "(defaults)"

@@ -106,6 +106,7 @@ def edge_classes(box: np.ndarray, prev, i: int, cam, frame_rate: float) -> str:
 def main(argv=None) -> int:
     from bench_perfect import perfect_jobs
 
+    from detbench.core.options import parse_key_values
     from detbench.data.layout import gt_file
     from detbench.data.mot import read_mot
     from detbench.tracking.run import as_spec
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
     ap.add_argument("gt", type=Path, help="MOTChallenge-layout folder of sequences with gt/gt.txt")
     ap.add_argument("options", nargs="*", help="ground's options, key=value")
     args = ap.parse_args(argv)
-    params = as_spec("ground", dict(kv.split("=", 1) for kv in args.options)).params
+    params = as_spec("ground", parse_key_values(args.options, "option")).params
     with perfect_jobs(args.gt) as jobs:
         rows = [row for job in jobs for row in replay(job, read_mot(gt_file(args.gt / job.name), kind="gt"), params)]
     print(f"{len(rows)} switches:", collections.Counter(r[4] for r in rows).most_common())
